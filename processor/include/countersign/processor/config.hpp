@@ -1,0 +1,72 @@
+#pragma once
+// countersign's configuration: one YAML file, every key documented in
+// config/countersign.yaml, each scalar overridable by an environment variable named
+// COUNTERSIGN_<PATH> (dots and dashes become underscores, upper case; lists are
+// comma-separated). Loading reports every problem at once, each naming its key.
+
+#include <countersign/rules/detectors.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace countersign::processor {
+
+struct kafka_config {
+  std::string bootstrap_servers = "127.0.0.1:9092";
+  std::string group_id = "countersign";
+  std::string client_id = "countersign";
+  std::vector<std::string> input_topics = {"countersign.events"};
+  std::string alerts_topic = "countersign.alerts";
+  std::string dead_letter_topic = "countersign.dead-letter";  // empty: reject without copy
+  // Extra librdkafka properties, passed through as given (after ours, so they win).
+  std::map<std::string, std::string> consumer;
+  std::map<std::string, std::string> producer;
+};
+
+struct input_config {
+  std::size_t max_message_bytes = 1 << 20;
+  std::size_t max_field_bytes = 4096;
+};
+
+struct metrics_config {
+  std::string listen = "0.0.0.0:9464";  // empty: no HTTP endpoint
+};
+
+struct alerts_config {
+  std::int64_t suppression_window_ms = 24LL * 3600 * 1000;
+  std::size_t suppression_cache_entries = 100'000;
+};
+
+struct processing_config {
+  std::int64_t drain_timeout_ms = 30'000;   // SIGTERM: longest wait for acks
+  std::int64_t commit_interval_ms = 1'000;  // how often acknowledged offsets are committed
+  std::size_t max_in_flight = 100'000;      // consumed messages awaiting acks before pausing
+};
+
+struct config {
+  kafka_config kafka;
+  input_config input;
+  metrics_config metrics;
+  alerts_config alerts;
+  processing_config processing;
+  rules::detector_config detectors;
+  std::string log_level = "info";
+  std::string source;  // the file it came from, for messages
+};
+
+// Loads and validates `path`. On failure the error lists every problem, one per line,
+// as `FILE:LINE: KEY: message`.
+[[nodiscard]] std::expected<config, std::string> load_config(const std::string& path);
+
+// Same, from YAML text (tests); `name` stands in for the file name.
+[[nodiscard]] std::expected<config, std::string> parse_config(const std::string& yaml_text,
+                                                              const std::string& name);
+
+// Parses "250ms", "30s", "5m", "24h", "7d" (or a bare number of milliseconds).
+[[nodiscard]] std::expected<std::int64_t, std::string> parse_duration_ms(std::string_view text);
+
+}  // namespace countersign::processor

@@ -1,0 +1,54 @@
+#pragma once
+// Publishes the plain stats structs of the pipeline and the runner to a prometheus-cpp
+// registry. Called from the processing thread about once a second (and at exit), so the
+// hot path only bumps integers; label lookups happen here, once per new label value.
+
+#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/runner_stats.hpp>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace countersign::processor {
+
+class metrics_bridge {
+ public:
+  explicit metrics_bridge(std::shared_ptr<prometheus::Registry> registry);
+
+  void publish(const pipeline_stats& p, const runner_stats* r);
+
+  [[nodiscard]] const std::shared_ptr<prometheus::Registry>& registry() const noexcept { return registry_; }
+
+ private:
+  // A counter fed from a monotonically growing total.
+  struct mirrored {
+    prometheus::Counter* counter = nullptr;
+    std::uint64_t published = 0;
+    void sync(std::uint64_t total) {
+      if (total > published) counter->Increment(static_cast<double>(total - published));
+      published = total;
+    }
+  };
+  mirrored& labelled(prometheus::Family<prometheus::Counter>& family, std::map<std::string, mirrored>& cache,
+                     const std::string& label, const std::string& value);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& consumed_;
+  prometheus::Family<prometheus::Counter>& produced_;
+  prometheus::Family<prometheus::Counter>& rejected_;
+  prometheus::Family<prometheus::Counter>& detections_;
+  std::map<std::string, mirrored> consumed_by_topic_, produced_by_topic_, detections_by_id_;
+  std::array<mirrored, k_reject_reason_count> rejected_by_reason_;
+  mirrored events_, observations_, out_of_scope_, alerts_, suppressed_;
+  mirrored produce_retries_, produce_failures_, consume_errors_, rebalances_;
+  prometheus::Gauge* assigned_ = nullptr;
+};
+
+}  // namespace countersign::processor

@@ -1,0 +1,32 @@
+#pragma once
+// Normalization of signature facts as DETECTIONS.md section 1 specifies: status values,
+// hex identifiers, distinguished names and event times. Pure functions, no allocation
+// beyond the output field.
+
+#include <countersign/rules/observation.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace countersign::processor {
+
+// Maps an ECS / Elastic Defend (or Sysmon) `code_signature.status` value.
+[[nodiscard]] rules::signature_status ecs_signature_status(std::string_view raw) noexcept;
+
+// Lowercase hex with `:`, `-` and spaces removed (serials, thumbprints, hashes).
+void set_normalized_hex(rules::text_field& out, std::string_view raw);
+
+// Finds the value of attribute `attr` (e.g. "CN", "O") in a distinguished name such as
+// `CN=Acme Ltd, O="Acme, Ltd.", C=GB`; handles quoting and backslash escapes. Returns
+// false when absent. `out` receives the unescaped value.
+[[nodiscard]] bool dn_attribute(std::string_view dn, std::string_view attr, rules::text_field& out);
+
+// True when `s` looks like a distinguished name rather than a bare name.
+[[nodiscard]] bool looks_like_dn(std::string_view s) noexcept;
+
+// Event time from epoch seconds or milliseconds: values below 10^11 are seconds
+// (10^11 s is the year 5138; 10^11 ms is 1973).
+[[nodiscard]] std::int64_t epoch_to_ms(double value) noexcept;
+
+}  // namespace countersign::processor

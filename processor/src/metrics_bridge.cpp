@@ -1,0 +1,92 @@
+#include <countersign/processor/metrics_bridge.hpp>
+#include <countersign/processor/version.hpp>
+
+namespace countersign::processor {
+namespace {
+
+prometheus::Counter* plain_counter(prometheus::Registry& r, const std::string& name, const std::string& help) {
+  return &prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
+}
+
+}  // namespace
+
+metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
+    : registry_(std::move(registry)),
+      consumed_(prometheus::BuildCounter()
+                    .Name("countersign_events_consumed_total")
+                    .Help("Input messages consumed, by topic")
+                    .Register(*registry_)),
+      produced_(prometheus::BuildCounter()
+                    .Name("countersign_messages_produced_total")
+                    .Help("Output messages acknowledged by the broker, by topic (alerts, dead letters)")
+                    .Register(*registry_)),
+      rejected_(prometheus::BuildCounter()
+                    .Name("countersign_input_rejected_total")
+                    .Help("Input messages rejected, by reason")
+                    .Register(*registry_)),
+      detections_(prometheus::BuildCounter()
+                      .Name("countersign_detections_total")
+                      .Help("Detector hits, by detector id (one alert can carry several)")
+                      .Register(*registry_)) {
+  auto& r = *registry_;
+  for (std::size_t i = 0; i < k_reject_reason_count; ++i) {
+    rejected_by_reason_[i].counter =
+        &rejected_.Add({{"reason", std::string(to_string(static_cast<reject_reason>(i)))}});
+  }
+  events_.counter = plain_counter(r, "countersign_events_processed_total", "Input messages processed by the pipeline");
+  observations_.counter = plain_counter(r, "countersign_observations_total", "Events parsed and in scope (signed code)");
+  out_of_scope_.counter = plain_counter(r, "countersign_events_out_of_scope_total",
+                                        "Events parsed but out of scope (no signature to judge)");
+  alerts_.counter = plain_counter(r, "countersign_alerts_total", "Alerts emitted");
+  suppressed_.counter = plain_counter(r, "countersign_alerts_suppressed_total",
+                                      "Alerts withheld as repeats inside their suppression window");
+  produce_retries_.counter = plain_counter(r, "countersign_produce_retries_total",
+                                           "Outputs produced again after a failed delivery");
+  produce_failures_.counter = plain_counter(r, "countersign_produce_failures_total",
+                                            "Outputs dropped after a permanent produce error");
+  consume_errors_.counter = plain_counter(r, "countersign_consume_errors_total", "Errors reported by the consumer");
+  rebalances_.counter = plain_counter(r, "countersign_rebalances_total", "Consumer group rebalances seen");
+  assigned_ = &prometheus::BuildGauge()
+                   .Name("countersign_assigned_partitions")
+                   .Help("Input partitions currently assigned to this instance")
+                   .Register(r)
+                   .Add({});
+  prometheus::BuildGauge()
+      .Name("countersign_build_info")
+      .Help("Build information")
+      .Register(r)
+      .Add({{"version", std::string(k_version)}})
+      .Set(1);
+}
+
+metrics_bridge::mirrored& metrics_bridge::labelled(prometheus::Family<prometheus::Counter>& family,
+                                                   std::map<std::string, mirrored>& cache,
+                                                   const std::string& label, const std::string& value) {
+  auto it = cache.find(value);
+  if (it == cache.end()) {
+    it = cache.emplace(value, mirrored{&family.Add({{label, value}}), 0}).first;
+  }
+  return it->second;
+}
+
+void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
+  events_.sync(p.events);
+  observations_.sync(p.observations);
+  out_of_scope_.sync(p.out_of_scope);
+  alerts_.sync(p.alerts);
+  suppressed_.sync(p.suppressed);
+  for (std::size_t i = 0; i < k_reject_reason_count; ++i) rejected_by_reason_[i].sync(p.rejected[i]);
+  for (const auto& [id, n] : p.hits_by_detector) {
+    labelled(detections_, detections_by_id_, "detector", std::string(id)).sync(n);
+  }
+  if (r == nullptr) return;
+  for (const auto& [topic, n] : r->consumed_by_topic) labelled(consumed_, consumed_by_topic_, "topic", topic).sync(n);
+  for (const auto& [topic, n] : r->produced_by_topic) labelled(produced_, produced_by_topic_, "topic", topic).sync(n);
+  produce_retries_.sync(r->produce_retries);
+  produce_failures_.sync(r->produce_failures);
+  consume_errors_.sync(r->consume_errors);
+  rebalances_.sync(r->rebalances);
+  assigned_->Set(static_cast<double>(r->assigned_partitions));
+}
+
+}  // namespace countersign::processor

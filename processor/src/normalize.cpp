@@ -1,0 +1,114 @@
+#include <countersign/processor/normalize.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <utility>
+
+namespace countersign::processor {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) {
+    return std::tolower(x) == std::tolower(y);
+  });
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+rules::signature_status ecs_signature_status(std::string_view raw) noexcept {
+  using rules::signature_status;
+  // Elastic Defend values first, then Sysmon's as Winlogbeat carries them.
+  static constexpr std::array<std::pair<std::string_view, signature_status>, 12> k_map = {{
+      {"trusted", signature_status::valid},
+      {"valid", signature_status::valid},
+      {"errorExpired", signature_status::expired},
+      {"expired", signature_status::expired},
+      {"errorRevoked", signature_status::revoked},
+      {"revoked", signature_status::revoked},
+      {"errorUntrustedRoot", signature_status::untrusted_root},
+      {"errorBadDigest", signature_status::bad_digest},
+      {"errorChaining", signature_status::chain_error},
+      {"unsigned", signature_status::not_signed},
+      {"errorNoSignature", signature_status::not_signed},
+      {"unavailable", signature_status::unknown},
+  }};
+  const std::string_view v = trim(raw);
+  if (v.empty()) return signature_status::missing;
+  for (const auto& [name, status] : k_map) {
+    if (iequals(v, name)) return status;
+  }
+  if (istarts_with(v, "errorCode_endpoint")) return signature_status::unknown;
+  return signature_status::other;
+}
+
+void set_normalized_hex(rules::text_field& out, std::string_view raw) {
+  out.value.clear();
+  out.present = true;
+  for (unsigned char c : raw) {
+    if (c == ':' || c == ' ' || c == '-' || c == '\t') continue;
+    out.value.push_back(static_cast<char>(std::tolower(c)));
+  }
+}
+
+bool looks_like_dn(std::string_view s) noexcept {
+  const auto eq = s.find('=');
+  if (eq == std::string_view::npos || eq == 0) return false;
+  const auto name = trim(s.substr(0, eq));
+  return !name.empty() && std::ranges::all_of(name, [](unsigned char c) {
+    return std::isalnum(c) || c == '.';
+  });
+}
+
+bool dn_attribute(std::string_view dn, std::string_view attr, rules::text_field& out) {
+  std::size_t i = 0;
+  while (i < dn.size()) {
+    // attribute name
+    while (i < dn.size() && (dn[i] == ' ' || dn[i] == ',' || dn[i] == ';' || dn[i] == '+')) ++i;
+    const std::size_t name_start = i;
+    while (i < dn.size() && dn[i] != '=' && dn[i] != ',' && dn[i] != ';') ++i;
+    if (i >= dn.size() || dn[i] != '=') continue;  // no '=': skip the fragment
+    const std::string_view name = trim(dn.substr(name_start, i - name_start));
+    ++i;  // '='
+    while (i < dn.size() && dn[i] == ' ') ++i;
+    std::string value;
+    if (i < dn.size() && dn[i] == '"') {
+      ++i;
+      while (i < dn.size() && dn[i] != '"') {
+        if (dn[i] == '\\' && i + 1 < dn.size()) ++i;
+        value.push_back(dn[i++]);
+      }
+      if (i < dn.size()) ++i;  // closing quote
+    } else {
+      while (i < dn.size() && dn[i] != ',' && dn[i] != ';' && dn[i] != '+') {
+        if (dn[i] == '\\' && i + 1 < dn.size()) ++i;
+        value.push_back(dn[i++]);
+      }
+      while (!value.empty() && value.back() == ' ') value.pop_back();
+    }
+    if (iequals(name, attr)) {
+      out.set(value);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::int64_t epoch_to_ms(double value) noexcept {
+  constexpr double k_seconds_below = 1e11;
+  const double ms = std::fabs(value) < k_seconds_below ? value * 1000.0 : value;
+  return static_cast<std::int64_t>(std::llround(ms));
+}
+
+}  // namespace countersign::processor

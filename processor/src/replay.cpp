@@ -1,0 +1,60 @@
+#include <countersign/processor/replay.hpp>
+
+#include <array>
+#include <fstream>
+#include <iostream>
+
+namespace countersign::processor {
+
+replay_summary run_replay(const config& cfg, const std::vector<std::string>& files,
+                          std::ostream& alerts, std::ostream& diagnostics) {
+  constexpr std::uint64_t k_reports_per_reason = 20;
+  replay_summary summary;
+  pipeline pipe(cfg);
+  std::array<std::uint64_t, k_reject_reason_count> reported{};
+  std::string line;
+
+  const auto replay_stream = [&](std::istream& in, const std::string& name) {
+    std::int64_t line_no = 0;
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") == std::string::npos) {
+        ++summary.blank_lines;
+        continue;
+      }
+      const auto res = pipe.process(line, {name, 0, line_no}, std::nullopt);
+      if (res.kind == outcome::alert) {
+        alerts << pipe.alert_json() << '\n';
+      } else if (res.kind == outcome::rejected) {
+        auto& n = reported[static_cast<std::size_t>(res.reason)];
+        if (n++ < k_reports_per_reason) {
+          diagnostics << name << ':' << line_no << ": rejected: " << to_string(res.reason);
+          if (!res.detail.empty()) diagnostics << " (" << res.detail << ')';
+          diagnostics << '\n';
+        }
+      }
+    }
+  };
+
+  std::vector<std::string> inputs = files;
+  if (inputs.empty()) inputs.emplace_back("-");
+  for (const auto& name : inputs) {
+    if (name == "-") {
+      replay_stream(std::cin, "-");
+      continue;
+    }
+    std::ifstream in(name, std::ios::binary);
+    if (!in) {
+      diagnostics << name << ": cannot open\n";
+      ++summary.unreadable_files;
+      continue;
+    }
+    replay_stream(in, name);
+  }
+  alerts.flush();
+  summary.stats = pipe.stats();
+  return summary;
+}
+
+}  // namespace countersign::processor

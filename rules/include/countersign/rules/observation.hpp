@@ -1,0 +1,114 @@
+#pragma once
+// The normalized event: the only thing pipeline stages exchange (DESIGN.md section 3).
+//
+// Parsers fill one reused instance per thread: `reset()` clears values but keeps
+// string capacity, so steady-state parsing allocates nothing. Missing is distinct
+// from empty: every text field records whether the source carried it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace countersign::rules {
+
+// A string the source either carried (possibly empty) or did not.
+struct text_field {
+  std::string value;
+  bool present = false;
+
+  void set(std::string_view v) {
+    value.assign(v);
+    present = true;
+  }
+  void reset() noexcept {
+    value.clear();
+    present = false;
+  }
+  // True when the source carried a non-empty value.
+  [[nodiscard]] bool has_value() const noexcept { return present && !value.empty(); }
+  [[nodiscard]] std::string_view view() const noexcept { return value; }
+};
+
+// Normalized signature status (DETECTIONS.md section 1); the raw value is kept beside it.
+enum class signature_status : std::uint8_t {
+  missing,         // the source said nothing about the status
+  valid,
+  expired,
+  revoked,
+  untrusted_root,
+  bad_digest,
+  chain_error,
+  not_signed,
+  unknown,         // the source reported it could not tell (not evaluated)
+  other,           // a value we do not recognize; kept raw
+};
+
+[[nodiscard]] std::string_view to_string(signature_status s) noexcept;
+
+// Which input schema a message was read as.
+enum class schema_profile : std::uint8_t { unknown, ecs };
+
+[[nodiscard]] std::string_view to_string(schema_profile p) noexcept;
+
+struct pe_info {
+  text_field original_file_name;
+  text_field company;
+  text_field product;
+  text_field description;
+  text_field file_version;
+};
+
+struct code_signature {
+  std::optional<bool> exists;
+  signature_status status = signature_status::missing;
+  text_field status_raw;
+  std::optional<bool> trusted;
+  text_field subject;       // as the source gives it (a DN or a bare name)
+  text_field subject_cn;
+  text_field subject_o;
+  text_field thumbprint;    // lowercase hex
+  text_field issuer;        // DN when known, else common name
+  text_field issuer_cn;
+  text_field serial;        // lowercase hex without separators
+  std::optional<std::int64_t> not_before_ms;
+  std::optional<std::int64_t> not_after_ms;
+  std::optional<std::int64_t> signing_time_ms;
+  text_field signature_type;
+
+  // A signature is present when the source says so, or, when it is silent,
+  // when it reports a status other than "not signed".
+  [[nodiscard]] bool is_present() const noexcept {
+    if (exists.has_value()) return *exists;
+    return status != signature_status::missing && status != signature_status::not_signed;
+  }
+};
+
+struct provenance {
+  schema_profile schema = schema_profile::unknown;
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+};
+
+struct observation {
+  std::optional<std::int64_t> event_time_ms;
+  text_field host_id;
+  text_field host_name;
+  std::uint64_t host_hash = 0;  // 64-bit hash of host_id (or host_name when no id)
+  text_field user_name;
+  text_field image_path;
+  text_field sha256;  // lowercase hex
+  text_field sha1;    // lowercase hex
+  pe_info pe;
+  code_signature signature;
+  provenance source;
+
+  void reset() noexcept;
+  // The host key alerts are keyed by: the id, else the name.
+  [[nodiscard]] std::string_view host_key() const noexcept {
+    return host_id.has_value() ? host_id.view() : host_name.view();
+  }
+};
+
+}  // namespace countersign::rules

@@ -1,0 +1,144 @@
+#include <countersign/rules/alert.hpp>
+#include <countersign/rules/json_writer.hpp>
+#include <countersign/rules/time.hpp>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <algorithm>
+#include <array>
+
+namespace countersign::rules {
+namespace {
+
+void optional_field(json_writer& w, std::string_view key, const text_field& f) {
+  if (f.present) w.field(key, f.view());
+}
+
+void optional_time(json_writer& w, std::string_view key, const std::optional<std::int64_t>& t,
+                   std::string& scratch) {
+  if (!t) return;
+  scratch.clear();
+  format_rfc3339_ms(*t, scratch);
+  w.field(key, scratch);
+}
+
+}  // namespace
+
+severity combined_severity(std::span<const hit> hits) noexcept {
+  severity max = severity::info;
+  int mediums = 0;
+  for (const auto& h : hits) {
+    max = std::max(max, h.level);
+    if (h.level == severity::medium) ++mediums;
+  }
+  if (mediums >= 2 && max < severity::high) max = severity::high;
+  return max;
+}
+
+std::string alert_id(std::span<const hit> hits, const observation& obs,
+                     std::int64_t suppression_window_ms) {
+  // At most a handful of detectors hit one observation; a small array avoids allocation.
+  std::array<std::string_view, 16> ids{};
+  const std::size_t n = std::min(hits.size(), ids.size());
+  for (std::size_t i = 0; i < n; ++i) ids[i] = hits[i].id;
+  std::sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n));
+
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  const auto feed = [&state](std::string_view s) {
+    XXH3_128bits_update(&state, s.data(), s.size());
+    XXH3_128bits_update(&state, "\0", 1);  // field separator: "ab"+"c" != "a"+"bc"
+  };
+  for (std::size_t i = 0; i < n; ++i) feed(ids[i]);
+  feed(obs.host_key());
+  feed(obs.sha256.has_value() ? obs.sha256.view()
+       : obs.sha1.has_value() ? obs.sha1.view()
+                              : obs.image_path.view());
+  const std::int64_t window =
+      suppression_window_ms > 0 && obs.event_time_ms ? *obs.event_time_ms / suppression_window_ms : 0;
+  XXH3_128bits_update(&state, &window, sizeof window);
+  const XXH128_hash_t h = XXH3_128bits_digest(&state);
+
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    const std::uint64_t word = i < 8 ? h.high64 : h.low64;
+    const auto byte = static_cast<unsigned>((word >> (8 * (7 - (i % 8)))) & 0xFF);
+    out[static_cast<std::size_t>(2 * i)] = k_hex[byte >> 4];
+    out[static_cast<std::size_t>(2 * i + 1)] = k_hex[byte & 0xF];
+  }
+  return out;
+}
+
+void render_alert(const observation& obs, std::span<const hit> hits, std::string_view id,
+                  std::int64_t detected_at_ms, std::string& out) {
+  out.clear();
+  std::string scratch;
+  json_writer w(out);
+  w.begin_object();
+  w.field("schema", k_alert_schema);
+  w.field("id", id);
+  optional_time(w, "time", obs.event_time_ms, scratch);
+  optional_time(w, "detected_at", detected_at_ms, scratch);
+  w.field("severity", to_string(combined_severity(hits)));
+  w.key("technique").begin_array().string("T1588.003").end_array();
+
+  w.key("detections").begin_array();
+  for (const auto& h : hits) {
+    w.begin_object();
+    w.field("id", h.id).field("title", h.title).field("severity", to_string(h.level));
+    w.field("reason", h.reason);
+    w.key("evidence").begin_object();
+    for (const auto& e : h.evidence) w.field(e.key, e.value);
+    w.end_object();
+    w.end_object();
+  }
+  w.end_array();
+
+  w.key("host").begin_object();
+  optional_field(w, "id", obs.host_id);
+  optional_field(w, "name", obs.host_name);
+  w.end_object();
+  if (obs.user_name.present) {
+    w.key("user").begin_object().field("name", obs.user_name.view()).end_object();
+  }
+
+  w.key("process").begin_object();
+  optional_field(w, "executable", obs.image_path);
+  w.key("hash").begin_object();
+  optional_field(w, "sha256", obs.sha256);
+  optional_field(w, "sha1", obs.sha1);
+  w.end_object();
+  w.key("pe").begin_object();
+  optional_field(w, "original_file_name", obs.pe.original_file_name);
+  optional_field(w, "company", obs.pe.company);
+  optional_field(w, "product", obs.pe.product);
+  optional_field(w, "description", obs.pe.description);
+  optional_field(w, "file_version", obs.pe.file_version);
+  w.end_object();
+  const auto& sig = obs.signature;
+  w.key("code_signature").begin_object();
+  w.field("status", to_string(sig.status));
+  optional_field(w, "status_raw", sig.status_raw);
+  if (sig.trusted) w.field_bool("trusted", *sig.trusted);
+  optional_field(w, "subject_name", sig.subject);
+  optional_field(w, "issuer", sig.issuer);
+  optional_field(w, "serial_number", sig.serial);
+  optional_field(w, "thumbprint", sig.thumbprint);
+  optional_time(w, "not_before", sig.not_before_ms, scratch);
+  optional_time(w, "not_after", sig.not_after_ms, scratch);
+  optional_time(w, "timestamp", sig.signing_time_ms, scratch);
+  w.end_object();
+  w.end_object();
+
+  w.key("source").begin_object();
+  w.field("schema", to_string(obs.source.schema));
+  w.field("topic", obs.source.topic);
+  w.field("partition", static_cast<std::int64_t>(obs.source.partition));
+  w.field("offset", obs.source.offset);
+  w.end_object();
+  w.end_object();
+}
+
+}  // namespace countersign::rules

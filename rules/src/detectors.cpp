@@ -1,0 +1,194 @@
+#include <countersign/rules/detectors.hpp>
+#include <countersign/rules/time.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace countersign::rules {
+namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+constexpr std::string_view k_title_revoked = "Execution of code with a revoked or broken signature";
+constexpr std::string_view k_title_untrusted = "Execution of code signed by an untrusted certificate";
+constexpr std::string_view k_title_recent = "Execution of code signed with a freshly issued certificate";
+
+// The signer as an analyst would name it: subject CN, else organization, else raw subject.
+std::string_view signer_name(const code_signature& sig) {
+  if (sig.subject_cn.has_value()) return sig.subject_cn.view();
+  if (sig.subject_o.has_value()) return sig.subject_o.view();
+  if (sig.subject.has_value()) return sig.subject.view();
+  return "an unknown signer";
+}
+
+std::string_view image_name(const observation& obs) {
+  if (obs.image_path.has_value()) return obs.image_path.view();
+  if (obs.sha256.has_value()) return obs.sha256.view();
+  return "an unnamed image";
+}
+
+// The key of a signer in prevalence state: thumbprint, else issuer+serial, else subject.
+std::string signer_key(const code_signature& sig) {
+  if (sig.thumbprint.has_value()) return "t:" + sig.thumbprint.value;
+  if (sig.issuer.has_value() && sig.serial.has_value()) {
+    return "s:" + lowercase(sig.issuer.view()) + "|" + sig.serial.value;
+  }
+  return "n:" + lowercase(sig.subject.view());
+}
+
+void add_signature_evidence(const code_signature& sig, std::vector<evidence_item>& ev) {
+  ev.push_back({"status", std::string(to_string(sig.status))});
+  if (sig.status_raw.present) ev.push_back({"status_raw", sig.status_raw.value});
+  if (sig.subject.has_value()) ev.push_back({"subject", sig.subject.value});
+  if (sig.issuer.has_value()) ev.push_back({"issuer", sig.issuer.value});
+  if (sig.thumbprint.has_value()) ev.push_back({"thumbprint", sig.thumbprint.value});
+}
+
+}  // namespace
+
+std::size_t name_set::ci_hash::operator()(std::string_view s) const noexcept {
+  std::size_t h = 14695981039346656037ULL;  // FNV-1a over lowercased bytes
+  for (unsigned char c : s) {
+    h ^= static_cast<std::size_t>(std::tolower(c));
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+bool name_set::ci_equal::operator()(std::string_view a, std::string_view b) const noexcept {
+  return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) {
+    return std::tolower(x) == std::tolower(y);
+  });
+}
+
+name_set::name_set(const std::vector<std::string>& names) : names_(names.begin(), names.end()) {}
+
+bool name_set::contains(std::string_view name) const {
+  if (names_.empty() || name.empty()) return false;
+  return names_.find(name) != names_.end();
+}
+
+std::vector<std::string> default_trusted_publishers() {
+  return {"Microsoft Corporation", "Microsoft Windows", "Google LLC", "Adobe Inc.",
+          "Oracle America, Inc.", "Oracle America", "Mozilla Corporation", "Cisco Systems, Inc.",
+          "Cisco Systems", "VMware, Inc.", "Intel Corporation", "NVIDIA Corporation", "Apple Inc.",
+          "Amazon.com, Inc.", "Amazon.com"};
+}
+
+void detector_set::evaluate(const observation& obs, const state::prevalence_view* prevalence,
+                            std::vector<hit>& hits) const {
+  if (!obs.signature.is_present()) return;
+  if (config_.revoked.enabled) check_revoked(obs, hits);
+  if (config_.untrusted.enabled) check_untrusted(obs, hits);
+  if (config_.recently_issued.enabled) check_recently_issued(obs, prevalence, hits);
+}
+
+void detector_set::check_revoked(const observation& obs, std::vector<hit>& hits) const {
+  const auto& sig = obs.signature;
+  if (sig.status != signature_status::revoked && sig.status != signature_status::bad_digest &&
+      sig.status != signature_status::chain_error) {
+    return;
+  }
+  hit h{detector_id::signature_revoked, k_title_revoked, config_.revoked.level, {}, {}};
+  h.reason = fmt::format("{} ran with signature status {} (raw \"{}\") from signer \"{}\".",
+                         image_name(obs), to_string(sig.status), sig.status_raw.view(),
+                         signer_name(sig));
+  add_signature_evidence(sig, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+void detector_set::check_untrusted(const observation& obs, std::vector<hit>& hits) const {
+  const auto& sig = obs.signature;
+  const auto& cfg = config_.untrusted;
+  // Statuses with a detector of their own (revoked, broken, expired) or with nothing to
+  // judge (unsigned, not evaluated) are left to it, so one fact does not count twice toward severity.
+  bool fires = sig.status == signature_status::untrusted_root;
+  if (!fires && sig.trusted == false) {
+    switch (sig.status) {
+      case signature_status::revoked:
+      case signature_status::bad_digest:
+      case signature_status::chain_error:
+      case signature_status::expired:
+      case signature_status::not_signed:
+      case signature_status::unknown:  // the endpoint could not evaluate: nothing to judge
+        break;
+      default:
+        fires = true;
+    }
+  }
+  if (!fires) return;
+  if (cfg.internal_pki_thumbprints.contains(sig.thumbprint.view()) ||
+      cfg.internal_pki_issuers.contains(sig.issuer.view()) ||
+      cfg.internal_pki_issuers.contains(sig.issuer_cn.view())) {
+    return;
+  }
+  hit h{detector_id::signature_untrusted, k_title_untrusted, cfg.level, {}, {}};
+  h.reason = fmt::format(
+      "{} ran signed by \"{}\", whose certificate does not chain to a trusted root (status {}, "
+      "trusted={}); issuer \"{}\" is not on the internal-PKI list.",
+      image_name(obs), signer_name(sig), to_string(sig.status),
+      sig.trusted.has_value() ? (*sig.trusted ? "true" : "false") : "unknown",
+      sig.issuer.has_value() ? sig.issuer.view() : std::string_view("unknown"));
+  add_signature_evidence(sig, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+void detector_set::check_recently_issued(const observation& obs,
+                                         const state::prevalence_view* prevalence,
+                                         std::vector<hit>& hits) const {
+  const auto& sig = obs.signature;
+  const auto& cfg = config_.recently_issued;
+  if (!sig.not_before_ms) return;
+  if (cfg.trusted_publishers.contains(sig.subject_cn.view()) ||
+      cfg.trusted_publishers.contains(sig.subject_o.view()) ||
+      cfg.trusted_publishers.contains(sig.subject.view())) {
+    return;
+  }
+  const std::int64_t not_before = *sig.not_before_ms;
+  std::optional<std::int64_t> validity_ms;
+  if (sig.not_after_ms) validity_ms = *sig.not_after_ms - not_before;
+  std::optional<std::int64_t> age_ms;
+  if (obs.event_time_ms) age_ms = *obs.event_time_ms - not_before;
+
+  const bool short_validity =
+      validity_ms && *validity_ms >= 0 && *validity_ms < cfg.max_validity_days * k_ms_per_day;
+  const bool fresh = age_ms && *age_ms >= 0 && *age_ms <= cfg.issued_within_days * k_ms_per_day;
+  if (!short_validity && !fresh) return;
+
+  std::optional<state::prevalence_record> signer;
+  if (prevalence) {
+    signer = prevalence->signer(signer_key(sig));
+    if (signer && signer->hosts > cfg.max_signer_hosts) return;
+  }
+
+  hit h{detector_id::certificate_recently_issued, k_title_recent, cfg.level, {}, {}};
+  const double age_days = age_ms ? static_cast<double>(*age_ms) / k_ms_per_day : 0.0;
+  const double validity_days = validity_ms ? static_cast<double>(*validity_ms) / k_ms_per_day : 0.0;
+  if (fresh && short_validity) {
+    h.reason = fmt::format(
+        "{} ran {:.1f} days after its signer \"{}\" got a certificate valid for only {:.1f} days.",
+        image_name(obs), age_days, signer_name(sig), validity_days);
+  } else if (fresh) {
+    h.reason = fmt::format("{} ran {:.1f} days after the certificate of \"{}\" was issued (limit {} days).",
+                           image_name(obs), age_days, signer_name(sig), cfg.issued_within_days);
+  } else {
+    h.reason = fmt::format("{} is signed by \"{}\" with a certificate valid for only {:.1f} days (limit {} days).",
+                           image_name(obs), signer_name(sig), validity_days, cfg.max_validity_days);
+  }
+  h.evidence.push_back({"not_before", format_rfc3339_ms(not_before)});
+  if (sig.not_after_ms) h.evidence.push_back({"not_after", format_rfc3339_ms(*sig.not_after_ms)});
+  if (age_ms) h.evidence.push_back({"days_since_not_before", fmt::format("{:.1f}", age_days)});
+  if (validity_ms) h.evidence.push_back({"validity_days", fmt::format("{:.1f}", validity_days)});
+  if (signer) h.evidence.push_back({"signer_hosts", fmt::format("{}", signer->hosts)});
+  add_signature_evidence(sig, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+}  // namespace countersign::rules

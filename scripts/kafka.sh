@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# A throw-away single-node Apache Kafka (KRaft, broker and controller in one JVM) on
+# 127.0.0.1, for tests and the demo.
+#
+#   scripts/kafka.sh start      start it (fetching the jars if needed); prints the
+#                               bootstrap address 127.0.0.1:<port> and nothing else on stdout
+#   scripts/kafka.sh stop       stop it and delete its data; a no-op when stopped
+#   scripts/kafka.sh status     'running 127.0.0.1:<port>' (exit 0) or 'stopped' (exit 3)
+#   scripts/kafka.sh bootstrap  the bootstrap address (exit 3 when stopped)
+#
+# Env:
+#   COUNTERSIGN_KAFKA_DIR         state dir (default $ROOT/.cache/kafka-run); give each
+#                                 concurrent broker its own, e.g. one per build dir
+#   COUNTERSIGN_KAFKA_PARTITIONS  num.partitions for auto-created topics (default 4)
+#
+# The state dir holds server.properties, data/ (log.dirs), broker.log, pid and bootstrap.
+# broker.log and server.properties survive 'stop' for post-mortems; data/ does not.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
+
+START_TIMEOUT_S=90
+STOP_TIMEOUT_S=30
+# A port picked free can be taken by someone else before the broker binds it.
+START_ATTEMPTS=3
+
+STATE="$(realpath -m "${COUNTERSIGN_KAFKA_DIR:-$ROOT/.cache/kafka-run}")"
+PIDFILE="$STATE/pid"
+BOOTFILE="$STATE/bootstrap"
+LOGFILE="$STATE/broker.log"
+PROPS="$STATE/server.properties"
+DATADIR="$STATE/data"
+
+usage() { header_comment "${BASH_SOURCE[0]}"; }
+
+# True if $1 is a live process (a dead child of ours stays a zombie until reaped, and
+# kill -0 succeeds on zombies).
+pid_alive() {
+  local stat
+  [[ "$1" =~ ^[0-9]+$ ]] || return 1
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # the command name in parentheses may contain spaces
+  [[ "${stat%% *}" != Z ]]
+}
+
+# True if $1 is the broker of this state dir, not some other process that got its PID
+# after ours died (PIDs are reused) nor the broker of another state dir.
+pid_is_our_broker() {
+  local cmdline
+  pid_alive "$1" || return 1
+  cmdline="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmdline" == *kafka.Kafka* && "$cmdline" == *"$PROPS"* ]]
+}
+
+# Prints the recorded PID if that broker is running.
+running_pid() {
+  local pid
+  [[ -f "$PIDFILE" ]] || return 1
+  pid="$(<"$PIDFILE")"
+  pid_is_our_broker "$pid" || return 1
+  printf '%s\n' "$pid"
+}
+
+# Serialises start and stop on one state dir (say, two test runners sharing it).
+# The lock fd must not leak into the broker, or it would hold the lock for its lifetime.
+lock_state() {
+  mkdir -p "$STATE"
+  exec 9>"$STATE/.lock"
+  flock 9
+}
+
+# Prints two distinct free TCP ports on 127.0.0.1 (broker, controller). Both sockets are
+# held open until both are known so that the kernel cannot hand out the same port twice.
+free_ports() {
+  python3 - <<'PY'
+import socket
+socks = []
+for _ in range(2):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# Same format as 'kafka-storage.sh random-uuid' (base64url of 16 random bytes, never
+# starting with '-', which the tools would take for an option), without starting a JVM.
+random_cluster_id() {
+  python3 - <<'PY'
+import base64, os
+while True:
+    s = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not s.startswith("-"):
+        print(s)
+        break
+PY
+}
+
+write_properties() { # port controller_port
+  cat >"$PROPS" <<PROPS
+# Written by scripts/kafka.sh on every start; edits are lost.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$2
+listeners=PLAINTEXT://127.0.0.1:$1,CONTROLLER://127.0.0.1:$2
+advertised.listeners=PLAINTEXT://127.0.0.1:$1
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$DATADIR
+
+# One broker: internal topics cannot have more than one replica.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+
+# Tests produce to topics they never created and expect several partitions.
+auto.create.topics.enable=true
+num.partitions=${COUNTERSIGN_KAFKA_PARTITIONS:-4}
+
+# Large batches of events must not bounce off the 1 MiB defaults.
+message.max.bytes=16777216
+replica.fetch.max.bytes=16777216
+socket.request.max.bytes=104857600
+
+# Consumer groups in tests should get partitions at once, not after 3 s.
+group.initial.rebalance.delay.ms=0
+log.retention.hours=24
+PROPS
+}
+
+port_open() { # port
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Stops the broker with the given PID: TERM, then KILL after STOP_TIMEOUT_S.
+kill_broker() { # pid
+  local pid="$1" deadline
+  pid_is_our_broker "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + STOP_TIMEOUT_S))
+  while pid_alive "$pid" && ((SECONDS < deadline)); do
+    sleep 0.2
+  done
+  if pid_alive "$pid"; then
+    log "broker $pid ignored SIGTERM for ${STOP_TIMEOUT_S}s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+    while pid_alive "$pid"; do sleep 0.1; done
+  fi
+}
+
+# One attempt to start the broker. Returns 0 when ready, 2 when it died of a port
+# clash (worth another attempt with new ports), 1 on any other failure.
+start_once() { # libs_dir log4j_config
+  local libs="$1" log4j="$2" port cport pid deadline
+  read -r port cport < <(free_ports)
+
+  rm -rf "$DATADIR"
+  rm -f "$BOOTFILE" "$PIDFILE"
+  write_properties "$port" "$cport"
+  : >"$LOGFILE"
+
+  local cp=(-cp "$libs/*" "-Dlog4j.configuration=file:$log4j")
+  if ! java "${cp[@]}" kafka.tools.StorageTool format \
+    -t "$(random_cluster_id)" -c "$PROPS" >>"$LOGFILE" 2>&1 9>&-; then
+    log "formatting the storage failed:"
+    tail -n 40 "$LOGFILE" >&2
+    return 1
+  fi
+
+  # setsid: the broker must outlive this script and not get the caller's Ctrl-C or
+  # SIGHUP. It runs from the state dir so that JVM crash files land there. Without
+  # job control the background child is no group leader, so setsid execs in place
+  # and $! is the JVM's own PID.
+  (
+    cd "$STATE"
+    exec setsid java -Xmx512m -Xms256m -XX:+ExitOnOutOfMemoryError \
+      -Djava.awt.headless=true "${cp[@]}" kafka.Kafka "$PROPS"
+  ) >>"$LOGFILE" 2>&1 </dev/null 9>&- &
+  pid=$!
+  printf '%s\n' "$pid" >"$PIDFILE"
+
+  deadline=$((SECONDS + START_TIMEOUT_S))
+  while :; do
+    if ! pid_alive "$pid"; then
+      wait "$pid" 2>/dev/null || true
+      if grep -q -E 'BindException|Address already in use' "$LOGFILE"; then
+        log "port $port or $cport was taken before the broker bound it"
+        rm -f "$PIDFILE"
+        return 2
+      fi
+      log "the broker exited during start-up; last lines of $LOGFILE:"
+      tail -n 40 "$LOGFILE" >&2
+      rm -f "$PIDFILE"
+      return 1
+    fi
+    if grep -q 'Kafka Server started' "$LOGFILE" && port_open "$port"; then
+      break
+    fi
+    if ((SECONDS >= deadline)); then
+      log "the broker was not ready after ${START_TIMEOUT_S}s; last lines of $LOGFILE:"
+      tail -n 40 "$LOGFILE" >&2
+      kill_broker "$pid"
+      rm -f "$PIDFILE"
+      return 1
+    fi
+    sleep 0.2
+  done
+
+  printf '127.0.0.1:%s\n' "$port" >"$BOOTFILE"
+  return 0
+}
+
+cmd_start() {
+  local home attempt rc
+  [[ "${COUNTERSIGN_KAFKA_PARTITIONS:-4}" =~ ^[1-9][0-9]*$ ]] ||
+    die "COUNTERSIGN_KAFKA_PARTITIONS must be a positive integer, not '$COUNTERSIGN_KAFKA_PARTITIONS'"
+  lock_state
+  if running_pid >/dev/null && [[ -s "$BOOTFILE" ]]; then
+    cat "$BOOTFILE"
+    return 0
+  fi
+  # A broker that was started by hand or lost its bootstrap file: start over cleanly.
+  stop_locked
+
+  if ! home="$(kafka_home)"; then
+    # Its stdout (the libs dir) must not mix with our one line of output; its
+    # progress and errors go to stderr.
+    "$ROOT/scripts/setup.sh" --kafka-only >/dev/null 9>&-
+    home="$(kafka_home)" || die "the Kafka jars are still missing after scripts/setup.sh"
+  fi
+
+  for ((attempt = 1; attempt <= START_ATTEMPTS; attempt++)); do
+    rc=0
+    start_once "$home/libs" "$home/log4j.properties" || rc=$?
+    case "$rc" in
+      0)
+        log "Kafka $(basename "$home") running in $STATE (pid $(<"$PIDFILE"))"
+        cat "$BOOTFILE"
+        return 0
+        ;;
+      2) continue ;;
+      *) rm -rf "$DATADIR"; exit 1 ;;
+    esac
+  done
+  rm -rf "$DATADIR"
+  die "gave up after $START_ATTEMPTS port clashes"
+}
+
+# Stop with the state lock already held (start reuses it).
+stop_locked() {
+  local pid
+  if [[ -f "$PIDFILE" ]]; then
+    pid="$(<"$PIDFILE")"
+    if pid_is_our_broker "$pid"; then
+      kill_broker "$pid"
+    elif pid_alive "$pid"; then
+      log "pid $pid is not this state dir's broker (reused PID?); leaving it alone"
+    fi
+  fi
+  rm -f "$PIDFILE" "$BOOTFILE"
+  rm -rf "$DATADIR"
+}
+
+cmd_stop() {
+  # Nothing to stop and nothing to clean: do not create the state dir just to lock it.
+  [[ -d "$STATE" ]] || return 0
+  lock_state
+  stop_locked
+}
+
+# Running means: our broker process is alive and the start finished.
+current_bootstrap() {
+  running_pid >/dev/null && [[ -s "$BOOTFILE" ]] && cat "$BOOTFILE"
+}
+
+cmd_status() {
+  local boot
+  if boot="$(current_bootstrap)"; then
+    printf 'running %s\n' "$boot"
+  else
+    echo stopped
+    return 3
+  fi
+}
+
+cmd_bootstrap() {
+  current_bootstrap || { log "no broker running in $STATE"; return 3; }
+}
+
+main() {
+  case "${1:-}" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    bootstrap) cmd_bootstrap ;;
+    -h | --help | help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"
