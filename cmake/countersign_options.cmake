@@ -4,6 +4,11 @@ add_library(countersign_compile_options INTERFACE)
 target_compile_options(countersign_compile_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
   -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+# GCC 12 reports -Wrestrict false positives inside libstdc++'s std::string operator+
+# at -O2/-O3 (GCC bug 105329); the warning stays on for other compilers.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  target_compile_options(countersign_compile_options INTERFACE -Wno-restrict)
+endif()
 if(COUNTERSIGN_WERROR)
   target_compile_options(countersign_compile_options INTERFACE -Werror)
 endif()

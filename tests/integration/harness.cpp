@@ -1,0 +1,402 @@
+#include "harness.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace countersign::testing {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
+
+rd_kafka_conf_t* base_conf() {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap().c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    fail(err);
+  }
+  return conf;
+}
+
+void set(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, key, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) fail(err);
+}
+
+int partition_count(rd_kafka_t* rk, const std::string& topic) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  int count = 0;
+  if (rd_kafka_metadata(rk, 0, t, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+      md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    count = md->topics[0].partition_cnt;
+  }
+  if (md) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(t);
+  return count;
+}
+
+}  // namespace
+
+std::string bootstrap() {
+  static const std::string address = [] {
+    std::ifstream in(std::string(COUNTERSIGN_TEST_KAFKA_DIR) + "/bootstrap");
+    std::string line;
+    if (!std::getline(in, line) || line.empty()) {
+      fail("no broker: " COUNTERSIGN_TEST_KAFKA_DIR "/bootstrap is missing (the ctest fixture "
+           "kafka_broker_start starts it)");
+    }
+    return line;
+  }();
+  return address;
+}
+
+std::string unique_name(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+temp_dir::temp_dir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "countersign-it-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) fail("mkdtemp failed");
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string temp_dir::write(const std::string& name, const std::string& content) const {
+  const std::string p = path_ + "/" + name;
+  std::ofstream(p, std::ios::binary) << content;
+  return p;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("bind failed");
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return {0, {}};
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  (void)!::write(fd, req.data(), req.size());
+  std::string resp;
+  char buf[8192];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) resp.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  int status = 0;
+  if (resp.rfind("HTTP/1.", 0) == 0 && resp.size() > 12) status = std::atoi(resp.c_str() + 9);
+  const auto body = resp.find("\r\n\r\n");
+  return {status, body == std::string::npos ? std::string() : resp.substr(body + 4)};
+}
+
+kafka_client::kafka_client() {
+  rd_kafka_conf_t* conf = base_conf();
+  set(conf, "linger.ms", "5");
+  set(conf, "message.max.bytes", "16000000");
+  char err[512];
+  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!producer_) fail(err);
+}
+
+kafka_client::~kafka_client() {
+  rd_kafka_flush(producer_, 10000);
+  rd_kafka_destroy(producer_);
+}
+
+void kafka_client::create_topic(const std::string& topic, int partitions) {
+  char err[512];
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
+  if (!nt) fail(err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
+  rd_kafka_CreateTopics(producer_, &nt, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+  std::string error;
+  if (!ev) {
+    error = "CreateTopics timed out";
+  } else {
+    const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+    size_t n = 0;
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+    if (rd_kafka_event_error(ev)) error = rd_kafka_event_error_string(ev);
+    for (size_t i = 0; i < n; ++i) {
+      if (rd_kafka_topic_result_error(results[i]) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+          rd_kafka_topic_result_error(results[i]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        error = rd_kafka_topic_result_error_string(results[i]);
+      }
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewTopic_destroy(nt);
+  if (!error.empty()) fail("create topic " + topic + ": " + error);
+  // Wait until the metadata shows the topic with its partitions (leaders elected).
+  const auto deadline = clock_type::now() + 30s;
+  while (partition_count(producer_, topic) != partitions) {
+    if (clock_type::now() > deadline) fail("topic " + topic + " did not appear");
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+void kafka_client::produce(const std::string& topic, const std::string& key, const std::string& value,
+                           std::int32_t partition) {
+  for (;;) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+    const auto err = rd_kafka_producev(
+        producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
+        RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
+#pragma GCC diagnostic pop
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) fail(std::string("produce: ") + rd_kafka_err2str(err));
+    rd_kafka_poll(producer_, 50);
+  }
+}
+
+void kafka_client::flush() {
+  if (rd_kafka_flush(producer_, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) fail("flush timed out");
+}
+
+std::vector<record> kafka_client::read_all(const std::string& topic, std::size_t min_count,
+                                           std::chrono::milliseconds deadline) {
+  rd_kafka_conf_t* conf = base_conf();
+  set(conf, "group.id", unique_name("reader"));
+  set(conf, "enable.auto.commit", "false");
+  set(conf, "enable.partition.eof", "true");
+  char err[512];
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!c) fail(err);
+  const int partitions = partition_count(c, topic);
+  std::vector<record> out;
+  if (partitions == 0) {
+    rd_kafka_destroy(c);
+    return out;
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(c, list);
+  rd_kafka_topic_partition_list_destroy(list);
+
+  std::vector<bool> at_end(static_cast<std::size_t>(partitions), false);
+  const auto end = clock_type::now() + deadline;
+  while (clock_type::now() < end) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+    if (m) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        at_end[static_cast<std::size_t>(m->partition)] = true;
+      } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        at_end[static_cast<std::size_t>(m->partition)] = false;
+        record r;
+        r.key.assign(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+        r.value.assign(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+        r.partition = m->partition;
+        r.offset = m->offset;
+        rd_kafka_headers_t* hdrs = nullptr;
+        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* name;
+          const void* value;
+          size_t size;
+          for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+            r.headers[name] = std::string(static_cast<const char*>(value), size);
+          }
+        }
+        out.push_back(std::move(r));
+      }
+      rd_kafka_message_destroy(m);
+    }
+    const bool all_end = std::all_of(at_end.begin(), at_end.end(), [](bool b) { return b; });
+    if (all_end && out.size() >= min_count) break;
+  }
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+  return out;
+}
+
+bool kafka_client::group_caught_up(const std::string& group, const std::string& topic) {
+  const int partitions = partition_count(producer_, topic);
+  if (partitions == 0) return false;
+  rd_kafka_conf_t* conf = base_conf();
+  set(conf, "group.id", group);
+  char err[512];
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!c) fail(err);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  bool caught_up = rd_kafka_committed(c, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int p = 0; caught_up && p < partitions; ++p) {
+    std::int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(producer_, topic.c_str(), p, &low, &high, 10000) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      caught_up = false;
+      break;
+    }
+    const std::int64_t committed = list->elems[p].offset;
+    if (high > 0 && committed != high) caught_up = false;
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy(c);
+  return caught_up;
+}
+
+bool kafka_client::wait_caught_up(const std::string& group, const std::string& topic,
+                                  std::chrono::milliseconds deadline) {
+  const auto end = clock_type::now() + deadline;
+  while (clock_type::now() < end) {
+    if (group_caught_up(group, topic)) return true;
+    std::this_thread::sleep_for(200ms);
+  }
+  return false;
+}
+
+countersign_process::countersign_process(const std::vector<std::string>& args, const std::string& log_dir) {
+  static std::atomic<int> counter{0};
+  const int n = counter++;
+  out_path_ = log_dir + "/countersign-" + std::to_string(n) + ".out";
+  err_path_ = log_dir + "/countersign-" + std::to_string(n) + ".err";
+  std::vector<std::string> argv_storage = {COUNTERSIGN_BIN};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) fail("fork failed");
+  if (pid_ == 0) {
+    const int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int in = ::open("/dev/null", O_RDONLY);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+}
+
+countersign_process::~countersign_process() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    (void)wait(10s);
+  }
+}
+
+void countersign_process::terminate() {
+  if (running()) ::kill(pid_, SIGTERM);
+}
+
+bool countersign_process::running() {
+  if (status_ || pid_ <= 0) return false;
+  int st = 0;
+  const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+    return false;
+  }
+  return true;
+}
+
+std::optional<int> countersign_process::wait(std::chrono::milliseconds deadline) {
+  const auto end = clock_type::now() + deadline;
+  while (running()) {
+    if (clock_type::now() > end) return std::nullopt;
+    std::this_thread::sleep_for(20ms);
+  }
+  return status_;
+}
+
+std::string countersign_process::stdout_text() const { return read_file(out_path_); }
+std::string countersign_process::stderr_text() const { return read_file(err_path_); }
+
+run_result run_countersign(const std::vector<std::string>& args, const std::string& log_dir) {
+  countersign_process p(args, log_dir);
+  const auto code = p.wait(120s);
+  if (!code) fail("countersign did not finish within 120 s");
+  return {*code, p.stdout_text(), p.stderr_text()};
+}
+
+std::string service_config(const std::string& input_topic, const std::string& alerts_topic,
+                           const std::string& dead_letter_topic, const std::string& group,
+                           std::uint16_t metrics_port) {
+  std::ostringstream y;
+  y << "kafka:\n"
+    << "  bootstrap_servers: \"" << bootstrap() << "\"\n"
+    << "  group_id: " << group << "\n"
+    << "  client_id: countersign-it\n"
+    << "  input_topics: [" << input_topic << "]\n"
+    << "  alerts_topic: " << alerts_topic << "\n"
+    << "  dead_letter_topic: \"" << dead_letter_topic << "\"\n"
+    << "metrics:\n"
+    << "  listen: \"127.0.0.1:" << metrics_port << "\"\n"
+    << "processing:\n"
+    << "  commit_interval: 200ms\n"
+    << "  drain_timeout: 30s\n"
+    << "detectors:\n"
+    << "  signature_untrusted:\n"
+    << "    internal_pki_issuers: [\"Contoso Internal Code Signing CA\"]\n";
+  return y.str();
+}
+
+std::optional<double> metric_value(const std::string& exposition, const std::string& series) {
+  std::istringstream in(exposition);
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
+      return std::strtod(line.c_str() + series.size() + 1, nullptr);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace countersign::testing

@@ -1,0 +1,118 @@
+#pragma once
+// Test harness for the broker-backed integration tests: a real Kafka broker started by
+// scripts/kafka.sh (ctest fixture `kafka`), real countersign processes, and plain
+// librdkafka clients that produce input and read back alerts, dead letters and the
+// consumer group's committed offsets. Everything waits by polling with a deadline.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+struct rd_kafka_s;
+
+namespace countersign::testing {
+
+using namespace std::chrono_literals;
+
+// Bootstrap address of the fixture broker.
+std::string bootstrap();
+// A name unique to this test run ("prefix-<pid>-<counter>").
+std::string unique_name(const std::string& prefix);
+// A temporary directory, removed with everything in it on destruction.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+  std::string write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+std::vector<std::string> read_lines(const std::string& path);
+std::string read_file(const std::string& path);
+std::uint16_t free_port();
+// GET http://127.0.0.1:port/path; returns status code and body (status 0 on failure).
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path);
+
+struct record {
+  std::string key;
+  std::string value;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::map<std::string, std::string> headers;
+};
+
+class kafka_client {
+ public:
+  kafka_client();
+  ~kafka_client();
+  kafka_client(const kafka_client&) = delete;
+  kafka_client& operator=(const kafka_client&) = delete;
+
+  void create_topic(const std::string& topic, int partitions);
+  // partition -1: by key (librdkafka's default partitioner).
+  void produce(const std::string& topic, const std::string& key, const std::string& value,
+               std::int32_t partition = -1);
+  void flush();
+  // Reads the whole topic from the beginning: waits until at least `min_count` records
+  // have arrived (or the deadline passes), then returns everything up to the end.
+  std::vector<record> read_all(const std::string& topic, std::size_t min_count,
+                               std::chrono::milliseconds deadline = 60s);
+  // True once `group` has committed, for every partition of `topic`, the end offset.
+  bool group_caught_up(const std::string& group, const std::string& topic);
+  // Polls group_caught_up until true or the deadline passes.
+  bool wait_caught_up(const std::string& group, const std::string& topic,
+                      std::chrono::milliseconds deadline = 90s);
+
+ private:
+  ::rd_kafka_s* producer_;
+};
+
+// A countersign child process with stdout and stderr captured in files.
+class countersign_process {
+ public:
+  countersign_process(const std::vector<std::string>& args, const std::string& log_dir);
+  ~countersign_process();
+  countersign_process(const countersign_process&) = delete;
+  countersign_process& operator=(const countersign_process&) = delete;
+
+  void terminate();  // SIGTERM
+  // Exit code, or nullopt if still running at the deadline (-signal if killed by one).
+  std::optional<int> wait(std::chrono::milliseconds deadline = 60s);
+  [[nodiscard]] bool running();
+  [[nodiscard]] std::string stdout_text() const;
+  [[nodiscard]] std::string stderr_text() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+// Runs countersign to completion (replay, bad config) and returns exit code, stdout, stderr.
+struct run_result {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+run_result run_countersign(const std::vector<std::string>& args, const std::string& log_dir);
+
+// The config of a test instance: unique topics and group, metrics on `metrics_port`.
+std::string service_config(const std::string& input_topic, const std::string& alerts_topic,
+                           const std::string& dead_letter_topic, const std::string& group,
+                           std::uint16_t metrics_port);
+
+// Reads a Prometheus text exposition sample value, e.g. metric_value(text,
+// "countersign_input_rejected_total{reason=\"empty\"}"); nullopt if absent.
+std::optional<double> metric_value(const std::string& exposition, const std::string& series);
+
+}  // namespace countersign::testing

@@ -1,0 +1,315 @@
+// Broker-backed tests of `countersign run`: a real Kafka (ctest fixture `kafka`), a real
+// countersign process, real consumer groups. Each test uses its own topics and group.
+
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace ct = countersign::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string k_data = COUNTERSIGN_TEST_DATA;
+const std::string k_fixture = k_data + "/ecs/process_events.ndjson";
+
+struct alert_summary {
+  std::string id;
+  std::string detectors;  // sorted ids joined by '+'
+  std::string host;
+};
+
+alert_summary summarize(const std::string& json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(json);
+  alert_summary s;
+  s.id = std::string(std::string_view(doc["id"]));
+  s.host = std::string(std::string_view(doc["host"]["id"]));
+  std::vector<std::string> ids;
+  for (auto d : doc["detections"].get_array()) ids.emplace_back(std::string_view(d["id"]));
+  std::sort(ids.begin(), ids.end());
+  for (const auto& i : ids) s.detectors += (s.detectors.empty() ? "" : "+") + i;
+  EXPECT_EQ(std::string_view(doc["schema"]), "countersign.alert/v1");
+  return s;
+}
+
+std::multiset<std::string> expected_alerts() {
+  std::multiset<std::string> out;
+  for (const auto& line : ct::read_lines(k_data + "/ecs/expected_alerts.tsv")) {
+    if (!line.empty() && line[0] != '#') out.insert(line);
+  }
+  return out;
+}
+
+std::string metrics_text(std::uint16_t port) { return ct::http_get(port, "/metrics").second; }
+
+// Polls /metrics until `series` reaches `at_least`.
+bool wait_metric(std::uint16_t port, const std::string& series, double at_least, std::chrono::seconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (auto v = ct::metric_value(metrics_text(port), series); v && *v >= at_least) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+struct topics {
+  std::string input = ct::unique_name("events");
+  std::string alerts = ct::unique_name("alerts");
+  std::string dead_letter = ct::unique_name("dead-letter");
+  std::string group = ct::unique_name("countersign");
+};
+
+}  // namespace
+
+TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_agrees) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t;
+  kafka.create_topic(t.input, 4);
+  kafka.create_topic(t.alerts, 2);
+  kafka.create_topic(t.dead_letter, 1);
+  const auto lines = ct::read_lines(k_fixture);
+  ASSERT_EQ(lines.size(), 15u);
+  for (std::size_t i = 0; i < lines.size(); ++i) kafka.produce(t.input, "event-" + std::to_string(i), lines[i]);
+  kafka.flush();
+
+  const std::uint16_t port = ct::free_port();
+  const auto cfg = dir.write("countersign.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port));
+  ct::countersign_process service({"run", "--config", cfg}, dir.path());
+
+  ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input)) << service.stderr_text();
+  const auto alerts = kafka.read_all(t.alerts, expected_alerts().size(), 30s);
+
+  std::multiset<std::string> got;
+  std::set<std::string> kafka_ids;
+  for (const auto& r : alerts) {
+    const auto s = summarize(r.value);
+    got.insert(s.detectors + "\t" + s.host);
+    kafka_ids.insert(s.id);
+    EXPECT_EQ(r.key, s.host) << "alerts are keyed by host id";
+  }
+  EXPECT_EQ(got, expected_alerts());
+
+  // Metrics are published about once a second: wait for the last counter to land.
+  ASSERT_TRUE(wait_metric(port, "countersign_messages_produced_total{topic=\"" + t.alerts + "\"}", 8, 10s));
+  const auto metrics = metrics_text(port);
+  EXPECT_EQ(ct::metric_value(metrics, "countersign_events_consumed_total{topic=\"" + t.input + "\"}"), 15.0) << metrics;
+  EXPECT_EQ(ct::metric_value(metrics, "countersign_messages_produced_total{topic=\"" + t.alerts + "\"}"), 8.0);
+  EXPECT_EQ(ct::metric_value(metrics, "countersign_detections_total{detector=\"cs.signature.revoked\"}"), 5.0)
+      << "hosts a (twice, the second suppressed), e, f, g";
+  EXPECT_EQ(ct::http_get(port, "/healthz").first, 200);
+  EXPECT_EQ(ct::http_get(port, "/readyz").first, 200);
+
+  service.terminate();
+  EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
+
+  // The same events through `countersign replay` give the same alerts (same ids).
+  const auto replay = ct::run_countersign({"replay", "--config", cfg, k_fixture}, dir.path());
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  std::set<std::string> replay_ids;
+  std::multiset<std::string> replay_summaries;
+  std::istringstream out(replay.out);
+  for (std::string line; std::getline(out, line);) {
+    const auto s = summarize(line);
+    replay_ids.insert(s.id);
+    replay_summaries.insert(s.detectors + "\t" + s.host);
+  }
+  EXPECT_EQ(replay_ids, kafka_ids);
+  EXPECT_EQ(replay_summaries, expected_alerts());
+}
+
+TEST(kafka_run, malformed_input_is_counted_dead_lettered_and_never_stalls_the_partition) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t;
+  kafka.create_topic(t.input, 1);
+  kafka.create_topic(t.alerts, 1);
+  kafka.create_topic(t.dead_letter, 1);
+
+  const std::string huge = R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"host-z"},"pad":")" +
+                           std::string(10 * 1024 * 1024, 'x') + "\"}";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"invalid_json", R"({"@timestamp": "2026-11-20T10:00:00Z", "host": {"id": "h")"},
+      {"wrong_type", R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":42},"process":{"code_signature":{"exists":true}}})"},
+      {"too_large", huge},
+      {"empty", ""},
+      {"not_an_object", "[1,2,3]"},
+      {"unknown_schema", R"({"foo":"bar","baz":[1,2]})"},
+      {"bad_timestamp", R"({"@timestamp":"yesterday","host":{"id":"h"}})"},
+  };
+  // All on partition 0, bad ones first: the good event after them must still be processed.
+  for (const auto& [reason, payload] : bad) kafka.produce(t.input, reason, payload, 0);
+  const auto good = ct::read_lines(k_fixture).at(1);  // revoked signature on host-a
+  kafka.produce(t.input, "good", good, 0);
+  kafka.flush();
+
+  const std::uint16_t port = ct::free_port();
+  const auto cfg = dir.write("countersign.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port));
+  ct::countersign_process service({"run", "--config", cfg}, dir.path());
+  ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input)) << service.stderr_text();
+
+  const auto alerts = kafka.read_all(t.alerts, 1, 30s);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(summarize(alerts[0].value).detectors, "cs.signature.revoked");
+
+  const auto dead = kafka.read_all(t.dead_letter, bad.size(), 30s);
+  ASSERT_EQ(dead.size(), bad.size());
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    const auto& r = dead[i];
+    EXPECT_EQ(r.headers.at("countersign.reason"), bad[i].first);
+    EXPECT_EQ(r.headers.at("countersign.stage"), "ingest");
+    EXPECT_EQ(r.headers.at("countersign.source.topic"), t.input);
+    EXPECT_EQ(r.headers.at("countersign.source.partition"), "0");
+    EXPECT_EQ(r.headers.at("countersign.source.offset"), std::to_string(i));
+    EXPECT_EQ(r.key, bad[i].first);
+    EXPECT_TRUE(r.value == bad[i].second) << "dead letter " << i << " is not the input unchanged";
+  }
+  ASSERT_TRUE(wait_metric(port, "countersign_input_rejected_total{reason=\"bad_timestamp\"}", 1, 10s));
+  const auto metrics = metrics_text(port);
+  for (const auto& [reason, payload] : bad) {
+    EXPECT_EQ(ct::metric_value(metrics, "countersign_input_rejected_total{reason=\"" + reason + "\"}"), 1.0) << reason;
+  }
+  EXPECT_EQ(ct::metric_value(metrics, "countersign_messages_produced_total{topic=\"" + t.dead_letter + "\"}"),
+            static_cast<double>(bad.size()));
+
+  service.terminate();
+  EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
+}
+
+namespace {
+
+// The fixture as a fleet: `copies` copies with host ids suffixed, so every copy alerts.
+// The fixture's in-window repeat (line 13) is left out: which instance sees it first
+// would decide whether it is suppressed, and this test counts alerts exactly.
+std::vector<std::string> fleet_chunk(int first_copy, int copies) {
+  const auto lines = ct::read_lines(k_fixture);
+  std::vector<std::string> out;
+  for (int c = first_copy; c < first_copy + copies; ++c) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (i == 12) continue;
+      std::string l = lines[i];
+      const std::string suffix = "-" + std::to_string(c);
+      for (std::size_t pos = 0; (pos = l.find("\"host-", pos)) != std::string::npos;) {
+        const auto end = l.find('"', pos + 1);
+        l.insert(end, suffix);
+        pos = end + suffix.size();
+      }
+      out.push_back(std::move(l));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(kafka_run, sigterm_mid_stream_then_restart_delivers_every_alert_exactly_once) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t;
+  kafka.create_topic(t.input, 4);
+  kafka.create_topic(t.alerts, 2);
+  kafka.create_topic(t.dead_letter, 1);
+
+  const auto chunk1 = fleet_chunk(0, 200);
+  const auto chunk2 = fleet_chunk(200, 400);
+  const auto chunk3 = fleet_chunk(600, 200);
+  std::string all;
+  for (const auto* chunk : {&chunk1, &chunk2, &chunk3}) {
+    for (const auto& l : *chunk) all += l + "\n";
+  }
+  const std::string fleet = dir.write("fleet.ndjson", all);
+
+  const std::uint16_t port1 = ct::free_port();
+  const auto cfg1 = dir.write("one.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port1));
+  auto first = std::make_unique<ct::countersign_process>(std::vector<std::string>{"run", "--config", cfg1}, dir.path());
+
+  std::size_t key = 0;
+  for (const auto& l : chunk1) kafka.produce(t.input, std::to_string(key++), l);
+  kafka.flush();
+  ASSERT_TRUE(wait_metric(port1, "countersign_events_consumed_total{topic=\"" + t.input + "\"}",
+                          static_cast<double>(chunk1.size()), 60s))
+      << first->stderr_text();
+  // Stop while the second chunk is streaming in.
+  // Paced, so that the stop certainly lands while input is still arriving (about 3 s).
+  std::thread producer([&] {
+    for (std::size_t i = 0; i < chunk2.size(); ++i) {
+      kafka.produce(t.input, std::to_string(key++), chunk2[i]);
+      if (i % 200 == 199) {
+        kafka.flush();
+        std::this_thread::sleep_for(100ms);
+      }
+    }
+    kafka.flush();
+  });
+  ASSERT_TRUE(wait_metric(port1, "countersign_events_consumed_total{topic=\"" + t.input + "\"}",
+                          static_cast<double>(chunk1.size() + 500), 60s));
+  first->terminate();
+  producer.join();
+  EXPECT_EQ(first->wait(60s), 0) << first->stderr_text();
+  EXPECT_FALSE(kafka.group_caught_up(t.group, t.input)) << "the first instance was meant to stop mid-stream";
+
+  for (const auto& l : chunk3) kafka.produce(t.input, std::to_string(key++), l);
+  kafka.flush();
+  const std::uint16_t port2 = ct::free_port();
+  const auto cfg2 = dir.write("two.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port2));
+  ct::countersign_process second({"run", "--config", cfg2}, dir.path());
+  ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input, 120s)) << second.stderr_text();
+  second.terminate();
+  EXPECT_EQ(second.wait(60s), 0) << second.stderr_text();
+
+  // The oracle: replay of the same events.
+  const auto replay = ct::run_countersign({"replay", "--config", cfg1, fleet}, dir.path());
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  std::multiset<std::string> expected;
+  std::istringstream out(replay.out);
+  for (std::string line; std::getline(out, line);) expected.insert(summarize(line).id);
+  ASSERT_EQ(expected.size(), 8u * 800u);  // 8 alerts per fixture copy
+
+  const auto alerts = kafka.read_all(t.alerts, expected.size(), 60s);
+  std::multiset<std::string> got;
+  for (const auto& r : alerts) got.insert(summarize(r.value).id);
+  EXPECT_EQ(got.size(), expected.size()) << "a graceful stop commits what it finished: no alert twice";
+  EXPECT_TRUE(got == expected);
+}
+
+TEST(kafka_run, busy_metrics_port_is_a_clear_startup_error) {
+  ct::temp_dir dir;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const auto port = ntohs(addr.sin_port);
+
+  const auto cfg = dir.write("c.yaml", ct::service_config("in", "out", "dlq", "g", port));
+  const auto r = ct::run_countersign({"run", "--config", cfg}, dir.path());
+  ::close(fd);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("metrics.listen"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.err;
+}
+
+TEST(kafka_run, bad_config_fails_at_startup_naming_file_line_and_key) {
+  ct::temp_dir dir;
+  const auto cfg = dir.write("bad.yaml",
+                             "kafka:\n  bootstrap_servers: 127.0.0.1:1\n  group_idd: typo\n"
+                             "alerts:\n  suppression_window: 3 fortnights\n");
+  const auto r = ct::run_countersign({"run", "--config", cfg}, dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(cfg + ":3: kafka.group_idd: unknown key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(cfg + ":5: alerts.suppression_window:"), std::string::npos) << r.err;
+}
