@@ -79,13 +79,13 @@ kcat -C -q -b "$BOOTSTRAP" -t "$ALERTS" -o beginning -e -f '%s\n' | python3 -c '
 import json, sys
 for line in sys.stdin:
     a = json.loads(line)
-    print(f"{a[\"severity\"]:>6}  {a[\"host\"][\"id\"]:<8} {a[\"process\"].get(\"executable\", \"?\")}")
+    print("%6s  %-8s %s" % (a["severity"], a["host"]["id"], a["process"].get("executable", "?")))
     for d in a["detections"]:
-        print(f"        {d[\"id\"]}: {d[\"reason\"]}")
+        print("        %s: %s" % (d["id"], d["reason"]))
 '
 echo
 echo "== dead letters in $DEAD =="
-kcat -C -q -b "$BOOTSTRAP" -t "$DEAD" -o beginning -e -f 'reason=%h  payload=%s\n' | sed 's/countersign\.//g'
+kcat -C -q -b "$BOOTSTRAP" -t "$DEAD" -o beginning -e -f 'headers: %h\n  payload: %s\n'
 echo
 echo "== /metrics (non-zero countersign series) =="
 curl -fsS "http://127.0.0.1:$PORT/metrics" | grep '^countersign_' | grep -v ' 0$'

@@ -1,4 +1,5 @@
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/normalize.hpp>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -8,6 +9,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -89,7 +91,7 @@ class section {
     const auto v = scalar(key);
     if (!v) return fallback;
     if (auto s = rules::parse_severity(*v)) return *s;
-    error(get(key), join(key), "must be one of info, low, medium, high, critical");
+    error(get(key), join(key), "must be one of info, low, medium, high, critical, not \"" + *v + "\"");
     return fallback;
   }
 
@@ -196,7 +198,14 @@ void read_detectors(section& s, rules::detector_config& d) {
     d.untrusted.enabled = u.boolean("enabled", d.untrusted.enabled);
     d.untrusted.level = u.level("severity", d.untrusted.level);
     d.untrusted.internal_pki_issuers = rules::name_set(u.list("internal_pki_issuers", {}));
-    d.untrusted.internal_pki_thumbprints = rules::name_set(u.list("internal_pki_thumbprints", {}));
+    // Thumbprints are compared as observations carry them: lowercase hex, no separators.
+    auto thumbprints = u.list("internal_pki_thumbprints", {});
+    for (auto& t : thumbprints) {
+      rules::text_field normalized;
+      set_normalized_hex(normalized, t);
+      t = std::move(normalized.value);
+    }
+    d.untrusted.internal_pki_thumbprints = rules::name_set(thumbprints);
   }
   {
     auto r = s.child("certificate_recently_issued");
@@ -299,6 +308,9 @@ std::expected<std::int64_t, std::string> parse_duration_ms(std::string_view text
   else if (unit == "h") factor = 3'600'000;
   else if (unit == "d") factor = 86'400'000;
   else return std::unexpected("unknown duration unit \"" + std::string(unit) + "\" (use ms, s, m, h or d)");
+  if (value > std::numeric_limits<std::int64_t>::max() / factor) {
+    return std::unexpected("duration \"" + std::string(text) + "\" is too long");
+  }
   return value * factor;
 }
 

@@ -46,8 +46,18 @@ enum field : int {
   x509_not_after,
 };
 
-const std::unordered_map<std::string_view, int>& field_table() {
-  static const std::unordered_map<std::string_view, int> k_table = {
+// FNV-1a: the paths are short, and std::hash's murmur showed up in profiles.
+struct path_hash {
+  std::size_t operator()(std::string_view s) const noexcept {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    return static_cast<std::size_t>(h);
+  }
+};
+using path_table = std::unordered_map<std::string_view, int, path_hash>;
+
+const path_table& field_table() {
+  static const path_table k_table = {
       {"@timestamp", timestamp},
       {"host", container},
       {"host.id", host_id},
@@ -152,6 +162,12 @@ std::expected<void, parse_error> ecs_parser::parse(std::string_view bytes, rules
     return std::unexpected(parse_error{reject_reason::invalid_json, simdjson::error_message(err)});
   }
   if (type != ondemand::json_type::object) {
+    // On-Demand only looked at the first byte: validate the whole text to tell a
+    // well-formed non-object from garbage (rare path, so the DOM parser is fine here).
+    simdjson::dom::element ignored;
+    if (auto err = dom_parser_.parse(buffer_.data(), bytes.size(), false).get(ignored)) {
+      return std::unexpected(parse_error{reject_reason::invalid_json, simdjson::error_message(err)});
+    }
     return std::unexpected(parse_error{reject_reason::not_an_object, {}});
   }
   ondemand::object root;
@@ -236,7 +252,9 @@ ecs_parser::walk_status ecs_parser::assign_leaf(int f, ondemand::value value) {
   if (kind == leaf_kind::time && type == ondemand::json_type::number) {
     double d = 0;
     if (value.get_double().get(d)) return fail(reject_reason::bad_timestamp, path_);
-    const std::int64_t ms = epoch_to_ms(d);
+    const auto epoch = epoch_to_ms(d);
+    if (!epoch) return fail(reject_reason::bad_timestamp, path_);
+    const std::int64_t ms = *epoch;
     switch (f) {
       case timestamp: obs_->event_time_ms = ms; break;
       case cs_timestamp: obs_->signature.signing_time_ms = ms; break;
@@ -269,7 +287,7 @@ ecs_parser::walk_status ecs_parser::assign_leaf(int f, ondemand::value value) {
 
   if (kind == leaf_kind::time) {
     const auto ms = rules::parse_rfc3339_ms(s);
-    if (!ms) return fail(reject_reason::bad_timestamp, path_);
+    if (!ms || *ms < k_min_time_ms || *ms > k_max_time_ms) return fail(reject_reason::bad_timestamp, path_);
     switch (f) {
       case timestamp: obs_->event_time_ms = *ms; break;
       case cs_timestamp: obs_->signature.signing_time_ms = *ms; break;
@@ -317,6 +335,9 @@ void ecs_parser::finish_observation() {
   auto& o = *obs_;
   auto& sig = o.signature;
   o.source.schema = rules::schema_profile::ecs;
+  if (sig.exists == false && sig.status == rules::signature_status::missing) {
+    sig.status = rules::signature_status::not_signed;
+  }
 
   // Signer subject: code_signature.subject_name (a bare name in Elastic Defend), else the
   // x509 subject DN. CN and O come from the x509 field set when given, else from the DN.

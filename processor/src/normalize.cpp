@@ -54,12 +54,16 @@ rules::signature_status ecs_signature_status(std::string_view raw) noexcept {
 }
 
 void set_normalized_hex(rules::text_field& out, std::string_view raw) {
-  out.value.clear();
+  // Hot: two hashes per event. Resize once, then write; ASCII-only lowering on purpose
+  // (locale-aware tolower is a libc call per byte).
+  out.value.resize(raw.size());
   out.present = true;
-  for (unsigned char c : raw) {
-    if (c == ':' || c == ' ' || c == '-' || c == '\t') continue;
-    out.value.push_back(static_cast<char>(std::tolower(c)));
+  std::size_t n = 0;
+  for (const char ch : raw) {
+    if (ch == ':' || ch == ' ' || ch == '-' || ch == '\t') continue;
+    out.value[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
   }
+  out.value.resize(n);
 }
 
 bool looks_like_dn(std::string_view s) noexcept {
@@ -105,9 +109,11 @@ bool dn_attribute(std::string_view dn, std::string_view attr, rules::text_field&
   return false;
 }
 
-std::int64_t epoch_to_ms(double value) noexcept {
+std::optional<std::int64_t> epoch_to_ms(double value) noexcept {
   constexpr double k_seconds_below = 1e11;
+  if (!std::isfinite(value)) return std::nullopt;
   const double ms = std::fabs(value) < k_seconds_below ? value * 1000.0 : value;
+  if (ms < static_cast<double>(k_min_time_ms) || ms > static_cast<double>(k_max_time_ms)) return std::nullopt;
   return static_cast<std::int64_t>(std::llround(ms));
 }
 

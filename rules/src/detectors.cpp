@@ -133,7 +133,8 @@ void detector_set::check_untrusted(const observation& obs, std::vector<hit>& hit
   h.reason = fmt::format(
       "{} ran signed by \"{}\", whose certificate does not chain to a trusted root (status {}, "
       "trusted={}); issuer \"{}\" is not on the internal-PKI list.",
-      image_name(obs), signer_name(sig), to_string(sig.status),
+      image_name(obs), signer_name(sig),
+      sig.status == signature_status::missing ? std::string_view("not reported") : to_string(sig.status),
       sig.trusted.has_value() ? (*sig.trusted ? "true" : "false") : "unknown",
       sig.issuer.has_value() ? sig.issuer.view() : std::string_view("unknown"));
   add_signature_evidence(sig, h.evidence);

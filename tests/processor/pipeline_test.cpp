@@ -1,1 +1,297 @@
-// placeholder
+// The shared pipeline (processor/src/pipeline.cpp): the project's ECS fixture against
+// its expected alerts, suppression, and reject counting.
+
+#include "printers.hpp"
+
+#include <countersign/processor/config.hpp>
+#include <countersign/processor/pipeline.hpp>
+#include <countersign/rules/time.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace countersign::processor {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+
+const std::string k_data = COUNTERSIGN_TEST_DATA;
+const std::string k_events = k_data + "/ecs/process_events.ndjson";
+const std::string k_expected = k_data + "/ecs/expected_alerts.tsv";
+
+constexpr const char* k_fixture_config = R"yaml(
+detectors:
+  signature_untrusted:
+    internal_pki_issuers: ["Contoso Internal Code Signing CA"]
+)yaml";
+
+config make_config(const std::string& yaml = k_fixture_config) {
+  auto c = parse_config(yaml, "inline.yaml");
+  EXPECT_TRUE(c.has_value()) << (c ? "" : c.error());
+  return c ? *c : config{};
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// (sorted detector ids joined by '+', host id) rows of expected_alerts.tsv.
+std::vector<std::pair<std::string, std::string>> expected_alerts() {
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const auto& line : read_lines(k_expected)) {
+    if (line.empty() || line.front() == '#') continue;
+    const auto tab = line.find('\t');
+    EXPECT_NE(tab, std::string::npos) << line;
+    rows.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+  }
+  return rows;
+}
+
+// The same row shape, read back from a rendered alert.
+std::pair<std::string, std::string> summarize(const std::string& alert_json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  EXPECT_EQ(parser.parse(alert_json).get(doc), simdjson::SUCCESS) << alert_json;
+  std::vector<std::string> ids;
+  simdjson::dom::array detections;
+  EXPECT_EQ(doc["detections"].get_array().get(detections), simdjson::SUCCESS);
+  for (auto d : detections) {
+    std::string_view id;
+    EXPECT_EQ(d["id"].get_string().get(id), simdjson::SUCCESS);
+    ids.emplace_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  std::string joined;
+  for (const auto& id : ids) joined += (joined.empty() ? "" : "+") + id;
+  std::string_view host;
+  EXPECT_EQ(doc.at_pointer("/host/id").get_string().get(host), simdjson::SUCCESS);
+  return {joined, std::string(host)};
+}
+
+struct fixture_run {
+  std::vector<outcome> outcomes;
+  std::vector<std::pair<std::string, std::string>> alerts;
+  std::vector<std::string> keys;
+};
+
+fixture_run run_fixture(pipeline& p) {
+  fixture_run run;
+  std::int64_t offset = 0;
+  for (const auto& line : read_lines(k_events)) {
+    const auto r = p.process(line, {"fixture", 0, offset++}, std::nullopt);
+    run.outcomes.push_back(r.kind);
+    if (r.kind == outcome::alert) {
+      run.alerts.push_back(summarize(p.alert_json()));
+      run.keys.emplace_back(p.alert_key());
+    }
+  }
+  return run;
+}
+
+std::uint64_t hits_of(const pipeline_stats& s, std::string_view id) {
+  for (const auto& [known, n] : s.hits_by_detector) {
+    if (known == id) return n;
+  }
+  return 0;
+}
+
+TEST(pipeline, the_ecs_fixture_yields_exactly_the_expected_alerts) {
+  const auto expected = expected_alerts();
+  ASSERT_EQ(expected.size(), 8U) << "expected_alerts.tsv changed; review this test";
+  pipeline p(make_config());
+  const auto run = run_fixture(p);
+  EXPECT_THAT(run.alerts, ElementsAreArray(expected));
+  std::vector<std::string> hosts;
+  for (const auto& row : expected) hosts.push_back(row.second);
+  EXPECT_THAT(run.keys, ElementsAreArray(hosts)) << "the Kafka key is the host id";
+}
+
+TEST(pipeline, every_fixture_line_has_the_outcome_its_facts_call_for) {
+  pipeline p(make_config());
+  const auto run = run_fixture(p);
+  using enum outcome;
+  EXPECT_THAT(run.outcomes, ElementsAre(no_alert,      // 1 notepad, Microsoft, old certificate
+                                        alert,         // 2 revoked
+                                        alert,         // 3 untrusted root
+                                        no_alert,      // 4 untrusted root of the internal PKI
+                                        alert,         // 5 certificate three days old
+                                        alert,         // 6 five-day validity
+                                        no_alert,      // 7 fresh certificate, but Google LLC
+                                        alert,         // 8 revoked and fresh
+                                        out_of_scope,  // 9 unsigned
+                                        no_alert,      // 10 7-Zip, old certificate
+                                        alert,         // 11 bad digest
+                                        no_alert,      // 12 status not evaluated by the endpoint
+                                        suppressed,    // 13 line 2 again, same host, hash and day
+                                        alert,         // 14 same file on another host
+                                        alert));       // 15 dotted keys, trusted=false
+}
+
+TEST(pipeline, stats_count_every_outcome_and_every_hit) {
+  pipeline p(make_config());
+  (void)run_fixture(p);
+  const auto& s = p.stats();
+  EXPECT_EQ(s.events, 15U);
+  EXPECT_EQ(s.observations, 14U);
+  EXPECT_EQ(s.out_of_scope, 1U);
+  EXPECT_EQ(s.alerts, 8U);
+  EXPECT_EQ(s.suppressed, 1U);
+  for (std::size_t i = 0; i < k_reject_reason_count; ++i) EXPECT_EQ(s.rejected[i], 0U) << i;
+  // Hits count every evaluation, including the suppressed repeat on line 13.
+  EXPECT_EQ(hits_of(s, "cs.signature.revoked"), 5U);
+  EXPECT_EQ(hits_of(s, "cs.signature.untrusted"), 2U);
+  EXPECT_EQ(hits_of(s, "cs.certificate.recently_issued"), 3U);
+  EXPECT_EQ(s.hits_by_detector.size(), 3U);
+}
+
+TEST(pipeline, without_the_internal_pki_list_the_internal_signer_alerts) {
+  pipeline p(make_config(""));
+  const auto run = run_fixture(p);
+  EXPECT_EQ(run.alerts.size(), 9U);
+  EXPECT_EQ(run.outcomes.at(3), outcome::alert);
+  EXPECT_EQ(run.alerts.at(2), std::make_pair(std::string("cs.signature.untrusted"), std::string("host-b")));
+}
+
+TEST(pipeline, with_suppression_disabled_the_repeat_alerts_with_the_same_id) {
+  pipeline p(make_config(std::string(k_fixture_config) + "alerts:\n  suppression_cache_entries: 0\n"));
+  const auto lines = read_lines(k_events);
+  ASSERT_EQ(p.process(lines.at(1), {"fixture", 0, 1}, std::nullopt).kind, outcome::alert);
+  const std::string first = p.alert_json();
+  ASSERT_EQ(p.process(lines.at(12), {"fixture", 0, 12}, std::nullopt).kind, outcome::alert);
+  simdjson::dom::parser a, b;
+  std::string_view id1, id2;
+  ASSERT_EQ(a.parse(first)["id"].get_string().get(id1), simdjson::SUCCESS);
+  ASSERT_EQ(b.parse(p.alert_json())["id"].get_string().get(id2), simdjson::SUCCESS);
+  EXPECT_EQ(id1, id2);
+}
+
+constexpr const char* k_revoked_event =
+    R"({"@timestamp":"TIME","host":{"id":"host-z","name":"WS-Z"},
+        "process":{"executable":"C:\\x.exe","hash":{"sha256":"0A0A"},
+                   "code_signature":{"exists":true,"status":"errorRevoked","trusted":false}}})";
+
+std::string revoked_at(const std::string& time) {
+  std::string s = k_revoked_event;
+  s.replace(s.find("TIME"), 4, time);
+  return s;
+}
+
+TEST(pipeline, a_repeat_within_the_window_is_suppressed_and_alerts_again_in_the_next) {
+  pipeline p(make_config(std::string(k_fixture_config) + "alerts:\n  suppression_window: 1h\n"));
+  EXPECT_EQ(p.process(revoked_at("2026-11-20T10:00:00Z"), {}, std::nullopt).kind, outcome::alert);
+  EXPECT_EQ(p.process(revoked_at("2026-11-20T10:59:59Z"), {}, std::nullopt).kind, outcome::suppressed);
+  EXPECT_EQ(p.process(revoked_at("2026-11-20T11:00:00Z"), {}, std::nullopt).kind, outcome::alert);
+  EXPECT_EQ(p.process(revoked_at("2026-11-20T11:30:00Z"), {}, std::nullopt).kind, outcome::suppressed);
+  EXPECT_EQ(p.stats().alerts, 2U);
+  EXPECT_EQ(p.stats().suppressed, 2U);
+}
+
+TEST(pipeline, the_alert_carries_its_source_position_and_detection_time) {
+  pipeline p(make_config());
+  const std::int64_t now = *rules::parse_rfc3339_ms("2026-11-21T08:00:00.123Z");
+  ASSERT_EQ(p.process(revoked_at("2026-11-20T10:00:00Z"), {"edr.events", 4, 991}, now).kind, outcome::alert);
+  EXPECT_EQ(p.alert_key(), "host-z");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(p.alert_json()).get(doc), simdjson::SUCCESS);
+  std::string_view topic, detected, time, sha;
+  int64_t partition = 0, offset = 0;
+  ASSERT_EQ(doc.at_pointer("/source/topic").get_string().get(topic), simdjson::SUCCESS);
+  ASSERT_EQ(doc.at_pointer("/source/partition").get_int64().get(partition), simdjson::SUCCESS);
+  ASSERT_EQ(doc.at_pointer("/source/offset").get_int64().get(offset), simdjson::SUCCESS);
+  ASSERT_EQ(doc.at_pointer("/detected_at").get_string().get(detected), simdjson::SUCCESS);
+  ASSERT_EQ(doc.at_pointer("/time").get_string().get(time), simdjson::SUCCESS);
+  ASSERT_EQ(doc.at_pointer("/process/hash/sha256").get_string().get(sha), simdjson::SUCCESS);
+  EXPECT_EQ(topic, "edr.events");
+  EXPECT_EQ(partition, 4);
+  EXPECT_EQ(offset, 991);
+  EXPECT_EQ(detected, "2026-11-21T08:00:00.123Z");
+  EXPECT_EQ(time, "2026-11-20T10:00:00.000Z");
+  EXPECT_EQ(sha, "0a0a");
+}
+
+TEST(pipeline, without_a_clock_the_detection_time_is_the_event_time) {
+  pipeline p(make_config());
+  ASSERT_EQ(p.process(revoked_at("2026-11-20T10:00:00+02:00"), {}, std::nullopt).kind, outcome::alert);
+  simdjson::dom::parser parser;
+  std::string_view detected;
+  ASSERT_EQ(parser.parse(p.alert_json())["detected_at"].get_string().get(detected), simdjson::SUCCESS);
+  EXPECT_EQ(detected, "2026-11-20T08:00:00.000Z");
+}
+
+TEST(pipeline, rejected_inputs_are_counted_by_reason) {
+  pipeline p(make_config(std::string(k_fixture_config) + "input:\n  max_message_bytes: 2048\n  max_field_bytes: 64\n"));
+  const std::vector<std::pair<std::string, reject_reason>> inputs = {
+      {"", reject_reason::empty},
+      {std::string(3000, ' '), reject_reason::too_large},
+      {R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"h1"})", reject_reason::invalid_json},
+      {R"({"a":1} x)", reject_reason::invalid_json},
+      {"[1,2]", reject_reason::not_an_object},
+      {R"({"foo":1})", reject_reason::unknown_schema},
+      {R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":42}})", reject_reason::wrong_type},
+      {R"({"host":{"id":"h1"}})", reject_reason::missing_field},
+      {R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"h1"},"process":{"executable":")" +
+           std::string(100, 'x') + "\"}}",
+       reject_reason::field_too_large},
+      {R"({"@timestamp":"someday","host":{"id":"h1"}})", reject_reason::bad_timestamp},
+  };
+  for (const auto& [payload, reason] : inputs) {
+    const auto r = p.process(payload, {"edr.events", 0, 1}, std::nullopt);
+    EXPECT_EQ(r.kind, outcome::rejected) << payload.substr(0, 80);
+    EXPECT_EQ(r.reason, reason) << payload.substr(0, 80);
+  }
+  const auto& s = p.stats();
+  EXPECT_EQ(s.events, inputs.size());
+  EXPECT_EQ(s.rejected[static_cast<std::size_t>(reject_reason::invalid_json)], 2U);
+  for (auto reason : {reject_reason::empty, reject_reason::too_large, reject_reason::not_an_object,
+                      reject_reason::unknown_schema, reject_reason::wrong_type, reject_reason::missing_field,
+                      reject_reason::field_too_large, reject_reason::bad_timestamp}) {
+    EXPECT_EQ(s.rejected[static_cast<std::size_t>(reason)], 1U) << to_string(reason);
+  }
+  EXPECT_EQ(s.observations, 0U);
+  EXPECT_EQ(s.alerts, 0U);
+}
+
+TEST(pipeline, a_reject_names_the_offending_field) {
+  pipeline p(make_config());
+  const auto r = p.process(R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"h1"},
+                               "process":{"code_signature":"x"}})",
+                           {}, std::nullopt);
+  ASSERT_EQ(r.kind, outcome::rejected);
+  EXPECT_EQ(r.reason, reject_reason::wrong_type);
+  EXPECT_EQ(r.detail, "process.code_signature");
+}
+
+TEST(pipeline, an_event_after_a_reject_is_processed_normally) {
+  pipeline p(make_config());
+  EXPECT_EQ(p.process("{", {}, std::nullopt).kind, outcome::rejected);
+  EXPECT_EQ(p.process(revoked_at("2026-11-20T10:00:00Z"), {}, std::nullopt).kind, outcome::alert);
+  EXPECT_EQ(summarize(p.alert_json()), std::make_pair(std::string("cs.signature.revoked"), std::string("host-z")));
+}
+
+TEST(pipeline, an_absurd_epoch_timestamp_does_not_reach_the_detectors) {
+  // A number far outside epoch range must be rejected, not turned into INT64_MIN and fed
+  // to date arithmetic (event time minus not-before overflows: undefined behaviour).
+  pipeline p(make_config());
+  const auto r = p.process(R"({"@timestamp":-1e300,"host":{"id":"h1"},
+      "process":{"code_signature":{"exists":true,"status":"trusted"}},
+      "file":{"x509":{"not_before":"2026-11-17T00:00:00Z","not_after":"2027-11-17T00:00:00Z"}}})",
+                           {}, std::nullopt);
+  EXPECT_EQ(r.kind, outcome::rejected);
+  EXPECT_EQ(r.reason, reject_reason::bad_timestamp);
+}
+
+}  // namespace
+}  // namespace countersign::processor

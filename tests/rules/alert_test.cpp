@@ -1,6 +1,8 @@
 // Alert severity, ids and the `countersign.alert/v1` rendering (rules/src/alert.cpp),
 // against DETECTIONS.md section 5.
 
+#include "printers.hpp"
+
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/time.hpp>
 
@@ -190,25 +192,26 @@ bool has(simdjson::dom::element doc, std::string_view pointer) {
   return doc.at_pointer(pointer).error() == simdjson::SUCCESS;
 }
 
-class render_alert_test : public ::testing::Test {
- protected:
+// Renders into a reused buffer and parses the result back.
+struct renderer {
   simdjson::dom::element render(const observation& o, const std::vector<hit>& hits,
                                 std::int64_t detected_at = k_now + 5000) {
-    render_alert(o, hits, "0123456789abcdef0123456789abcdef", detected_at, out_);
+    render_alert(o, hits, "0123456789abcdef0123456789abcdef", detected_at, out);
     simdjson::dom::element doc;
-    const auto err = parser_.parse(out_).get(doc);
-    EXPECT_EQ(err, simdjson::SUCCESS) << "not JSON: " << out_;
+    const auto err = parser.parse(out).get(doc);
+    EXPECT_EQ(err, simdjson::SUCCESS) << "not JSON: " << out;
     return doc;
   }
-  std::string out_;
-  simdjson::dom::parser parser_;
+  std::string out;
+  simdjson::dom::parser parser;
 };
 
-TEST_F(render_alert_test, writes_the_v1_envelope) {
+TEST(render_alert, writes_the_v1_envelope) {
+  renderer r;
   std::vector<hit> hits = {make_hit("cs.signature.revoked", severity::high, "X ran revoked.")};
   hits[0].evidence.push_back({"status", "revoked"});
   hits[0].evidence.push_back({"days_since_not_before", "3.0"});
-  const auto doc = render(full_observation(), hits);
+  const auto doc = r.render(full_observation(), hits);
 
   EXPECT_EQ(str(doc, "/schema"), "countersign.alert/v1");
   EXPECT_EQ(str(doc, "/id"), "0123456789abcdef0123456789abcdef");
@@ -260,10 +263,11 @@ TEST_F(render_alert_test, writes_the_v1_envelope) {
   EXPECT_FALSE(contains_null(doc));
 }
 
-TEST_F(render_alert_test, severity_combines_the_hits) {
+TEST(render_alert, severity_combines_the_hits) {
+  renderer r;
   const std::vector<hit> hits = {make_hit("cs.signature.untrusted", severity::medium),
                                  make_hit("cs.certificate.recently_issued", severity::medium)};
-  const auto doc = render(full_observation(), hits);
+  const auto doc = r.render(full_observation(), hits);
   EXPECT_EQ(str(doc, "/severity"), "high");
   simdjson::dom::array detections;
   ASSERT_EQ(doc.at_pointer("/detections").get_array().get(detections), simdjson::SUCCESS);
@@ -272,11 +276,12 @@ TEST_F(render_alert_test, severity_combines_the_hits) {
   EXPECT_EQ(str(doc, "/detections/1/severity"), "medium");
 }
 
-TEST_F(render_alert_test, missing_fields_are_omitted_not_null) {
+TEST(render_alert, missing_fields_are_omitted_not_null) {
+  renderer r;
   const std::vector<hit> hits = {make_hit("cs.signature.untrusted", severity::medium)};
-  const auto doc = render(sparse_observation(), hits);
-  EXPECT_FALSE(contains_null(doc)) << out_;
-  EXPECT_EQ(out_.find("null"), std::string::npos) << out_;
+  const auto doc = r.render(sparse_observation(), hits);
+  EXPECT_FALSE(contains_null(doc)) << r.out;
+  EXPECT_EQ(r.out.find("null"), std::string::npos) << r.out;
   EXPECT_EQ(str(doc, "/host/id"), "host-2");
   EXPECT_FALSE(has(doc, "/host/name"));
   EXPECT_FALSE(has(doc, "/user"));
@@ -291,29 +296,32 @@ TEST_F(render_alert_test, missing_fields_are_omitted_not_null) {
   }
 }
 
-TEST_F(render_alert_test, a_present_but_empty_field_is_written_as_an_empty_string) {
+TEST(render_alert, a_present_but_empty_field_is_written_as_an_empty_string) {
+  renderer r;
   auto o = sparse_observation();
   o.user_name.set("");
   const std::vector<hit> hits = {make_hit("cs.signature.untrusted", severity::medium)};
-  const auto doc = render(o, hits);
+  const auto doc = r.render(o, hits);
   EXPECT_EQ(str(doc, "/user/name"), "");
 }
 
-TEST_F(render_alert_test, reasons_and_evidence_are_escaped) {
+TEST(render_alert, reasons_and_evidence_are_escaped) {
+  renderer r;
   std::vector<hit> hits = {make_hit("cs.signature.revoked", severity::high, "signer \"Evil\\Corp\"\n")};
   hits[0].evidence.push_back({"sub\"ject", "a\x01z"});
-  const auto doc = render(full_observation(), hits);
+  const auto doc = r.render(full_observation(), hits);
   EXPECT_EQ(str(doc, "/detections/0/reason"), "signer \"Evil\\Corp\"\n");
   EXPECT_EQ(str(doc, "/detections/0/evidence/sub\"ject"), "a\x01z");
 }
 
-TEST_F(render_alert_test, output_is_replaced_not_appended) {
+TEST(render_alert, output_is_replaced_not_appended) {
+  renderer r;
   const std::vector<hit> hits = {make_hit("cs.signature.revoked", severity::high)};
-  out_ = "leftover from an earlier alert";
-  const auto doc = render(full_observation(), hits);
-  ASSERT_FALSE(out_.empty());
-  EXPECT_EQ(out_.front(), '{');
-  EXPECT_EQ(out_.back(), '}');
+  r.out = "leftover from an earlier alert";
+  const auto doc = r.render(full_observation(), hits);
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.front(), '{');
+  EXPECT_EQ(r.out.back(), '}');
   EXPECT_EQ(str(doc, "/schema"), "countersign.alert/v1");
 }
 

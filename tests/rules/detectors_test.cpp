@@ -1,6 +1,8 @@
 // The built-in detectors (rules/src/detectors.cpp) against DETECTIONS.md section 3:
 // cs.signature.revoked, cs.signature.untrusted, cs.certificate.recently_issued.
 
+#include "printers.hpp"
+
 #include <countersign/rules/detectors.hpp>
 #include <countersign/rules/time.hpp>
 

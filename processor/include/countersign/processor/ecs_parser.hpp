@@ -49,6 +49,7 @@ class ecs_parser {
 
   parser_limits limits_;
   simdjson::ondemand::parser parser_;
+  simdjson::dom::parser dom_parser_;  // validates documents whose top level is not an object
   std::vector<char> buffer_;  // payload copy with SIMDJSON_PADDING spare bytes
   std::string path_;          // dotted path of the value being visited
   rules::observation* obs_ = nullptr;

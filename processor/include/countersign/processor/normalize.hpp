@@ -26,7 +26,12 @@ void set_normalized_hex(rules::text_field& out, std::string_view raw);
 [[nodiscard]] bool looks_like_dn(std::string_view s) noexcept;
 
 // Event time from epoch seconds or milliseconds: values below 10^11 are seconds
-// (10^11 s is the year 5138; 10^11 ms is 1973).
-[[nodiscard]] std::int64_t epoch_to_ms(double value) noexcept;
+// (10^11 s is the year 5138; 10^11 ms is 1973). Times outside the years 1900-9999,
+// NaN and infinities are nullopt, so date arithmetic downstream cannot overflow.
+[[nodiscard]] std::optional<std::int64_t> epoch_to_ms(double value) noexcept;
+
+// The range of times countersign accepts from any source: 1900-01-01 to 9999-12-31.
+inline constexpr std::int64_t k_min_time_ms = -2'208'988'800'000;
+inline constexpr std::int64_t k_max_time_ms = 253'402'300'799'999;
 
 }  // namespace countersign::processor
