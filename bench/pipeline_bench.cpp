@@ -4,7 +4,7 @@
 //   build/release/bench/countersign_bench_pipeline --benchmark_min_time=2
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/ecs_parser.hpp>
+#include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/pipeline.hpp>
 
 #include <benchmark/benchmark.h>
@@ -24,8 +24,8 @@ std::vector<std::string> load_events() {
 
 void bm_ecs_parse(benchmark::State& state) {
   const auto events = load_events();
-  countersign::processor::ecs_parser parser;
-  countersign::rules::observation obs;
+  countersign::processor::input_parser parser;
+  countersign::processor::observation_batch obs;
   std::size_t i = 0, bytes = 0;
   for (auto _ : state) {
     const auto& e = events[i++ % events.size()];

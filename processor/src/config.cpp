@@ -1,4 +1,5 @@
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/normalize.hpp>
 
 #include <fmt/format.h>
@@ -252,6 +253,19 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
           i.integer("max_message_bytes", static_cast<std::int64_t>(cfg.input.max_message_bytes), 64, 256LL << 20));
       cfg.input.max_field_bytes = static_cast<std::size_t>(
           i.integer("max_field_bytes", static_cast<std::int64_t>(cfg.input.max_field_bytes), 16, 1LL << 20));
+      for (const auto& [topic, profile_name] : i.string_map("schemas")) {
+        if (auto profile = parse_profile_name(profile_name)) {
+          cfg.input.schemas[topic] = *profile;
+        } else {
+          errors.push_back(cfg.source + ": input.schemas." + topic +
+                           ": must be one of auto, ecs, ocsf, defender, codeintegrity, not \"" + profile_name + "\"");
+        }
+      }
+      auto j = i.child("codeintegrity_join");
+      auto& join = cfg.input.codeintegrity_join;
+      join.hold_ms = j.duration("hold", join.hold_ms, 0);
+      join.max_pending = static_cast<std::size_t>(
+          j.integer("max_pending", static_cast<std::int64_t>(join.max_pending), 1, 10'000'000));
     }
     {
       auto m = top.child("metrics");

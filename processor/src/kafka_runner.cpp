@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace countersign::processor {
@@ -88,10 +89,14 @@ struct kafka_runner::impl {
   bool paused = false;
   std::string fatal;
   log_throttle reject_log, consume_log, produce_log, broker_log;
-  // Last partition seen, so the slot lookup is not repeated for every message.
+  // Last partition seen, so the slot and profile lookups are not repeated per message.
   rd_kafka_topic_t* last_rkt = nullptr;
   std::int32_t last_partition = -1;
   partition_slot_ref last_ref{};
+  rules::schema_profile last_profile = rules::schema_profile::unknown;
+  // Messages with Code Integrity verdicts held for a join, by pipeline token.
+  std::unordered_map<std::uint64_t, delivery_ticket> deferred;
+  std::uint64_t next_token = 1;
 
   impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m)
       : cfg(c), health(std::move(h)), metrics(m), pipe(c) {}
@@ -108,6 +113,7 @@ struct kafka_runner::impl {
   std::expected<void, std::string> create_clients();
   std::expected<void, std::string> run(const std::atomic<bool>& stop);
   void handle(const rd_kafka_message_t* m);
+  void handle_deferred_outputs();
   bool produce(const std::string& topic, std::string_view key, std::string_view value,
                rd_kafka_headers_t* headers, delivery_ticket* ticket);
   void produce_retries();
@@ -280,21 +286,27 @@ void kafka_runner::impl::handle(const rd_kafka_message_t* m) {
     if (last_ref.generation == 0) last_ref = tracker.assign(std::string(topic), m->partition);
     last_rkt = m->rkt;
     last_partition = m->partition;
+    const auto it = cfg.input.schemas.find(std::string(topic));
+    last_profile = it == cfg.input.schemas.end() ? rules::schema_profile::unknown : it->second;
   }
   const partition_slot_ref ref = last_ref;
 
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-  const process_result res = pipe.process(payload, {topic, m->partition, m->offset}, wall_ms());
+  const std::uint64_t token = next_token++;
+  const process_result res =
+      pipe.process(payload, {topic, m->partition, m->offset}, wall_ms(), token, last_profile);
 
   std::uint32_t pending = 0;
-  if (res.kind == outcome::alert) {
+  for (const auto& a : pipe.alerts()) {
+    if (a.deferred) continue;
     auto* ticket = new delivery_ticket{ref, m->offset};
-    if (produce(cfg.kafka.alerts_topic, pipe.alert_key(), pipe.alert_json(), nullptr, ticket)) {
-      pending = 1;
+    if (produce(cfg.kafka.alerts_topic, a.key, a.json, nullptr, ticket)) {
+      ++pending;
     } else {
       delete ticket;
     }
-  } else if (res.kind == outcome::rejected) {
+  }
+  if (res.kind == outcome::rejected) {
     reject_log.warn("rejected {}/{}@{}: {} {}", topic, m->partition, m->offset, to_string(res.reason), res.detail);
     if (!cfg.kafka.dead_letter_topic.empty()) {
       rd_kafka_headers_t* h = rd_kafka_headers_new(6);
@@ -318,7 +330,34 @@ void kafka_runner::impl::handle(const rd_kafka_message_t* m) {
       }
     }
   }
+  if (res.deferred > 0) {
+    pending += res.deferred;
+    deferred.emplace(token, delivery_ticket{ref, m->offset});
+  }
   tracker.consumed(ref, m->offset, pending);
+  handle_deferred_outputs();
+}
+
+// Alerts of verdicts released from the Code Integrity join, and the releases themselves:
+// each release is one of the acknowledgements its message waits for.
+void kafka_runner::impl::handle_deferred_outputs() {
+  for (const auto& a : pipe.alerts()) {
+    if (!a.deferred) continue;
+    const auto it = deferred.find(a.token);
+    if (it == deferred.end()) continue;
+    auto* ticket = new delivery_ticket{it->second};
+    tracker.add_pending(ticket->ref, ticket->offset, 1);
+    if (!produce(cfg.kafka.alerts_topic, a.key, a.json, nullptr, ticket)) {
+      tracker.acked(ticket->ref, ticket->offset);
+      delete ticket;
+    }
+  }
+  for (const std::uint64_t token : pipe.releases()) {
+    const auto it = deferred.find(token);
+    if (it == deferred.end()) continue;
+    tracker.acked(it->second.ref, it->second.offset);
+    deferred.erase(it);
+  }
 }
 
 void kafka_runner::impl::store_offsets() {
@@ -476,6 +515,10 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
 
     const auto now = clock_type::now();
     if (now - last_store >= store_every) {
+      if (pipe.held() > 0) {
+        pipe.expire(wall_ms());
+        handle_deferred_outputs();
+      }
       store_offsets();
       last_store = now;
     }
@@ -485,8 +528,11 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     }
   }
 
-  // Shutdown: no more fetching; wait for outstanding acknowledgements, then commit.
+  // Shutdown: no more fetching; release held verdicts, wait for outstanding
+  // acknowledgements, then commit.
   health->set_ready(false);
+  pipe.flush(wall_ms());
+  handle_deferred_outputs();
   spdlog::info("stopping: {} message(s) await acknowledgement", tracker.in_flight());
   const auto deadline = clock_type::now() + std::chrono::milliseconds(cfg.processing.drain_timeout_ms);
   while ((tracker.in_flight() > 0 || !retries.empty()) && clock_type::now() < deadline && fatal.empty()) {

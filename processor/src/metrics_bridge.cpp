@@ -33,6 +33,23 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
     rejected_by_reason_[i].counter =
         &rejected_.Add({{"reason", std::string(to_string(static_cast<reject_reason>(i)))}});
   }
+  auto& parsed = prometheus::BuildCounter()
+                     .Name("countersign_events_parsed_total")
+                     .Help("Input messages parsed, by detected (or configured) schema profile")
+                     .Register(r);
+  for (std::size_t i = 1; i < events_by_schema_.size(); ++i) {
+    events_by_schema_[i].counter =
+        &parsed.Add({{"schema", std::string(rules::to_string(static_cast<rules::schema_profile>(i)))}});
+  }
+  auto& join = prometheus::BuildCounter()
+                   .Name("countersign_codeintegrity_join_total")
+                   .Help("Code Integrity join outcomes: verdicts released joined or unjoined, 3089 signature "
+                         "events that found no verdict, keys evicted by the memory bound")
+                   .Register(r);
+  ci_joined_.counter = &join.Add({{"outcome", "joined"}});
+  ci_unjoined_.counter = &join.Add({{"outcome", "unjoined"}});
+  ci_orphans_.counter = &join.Add({{"outcome", "orphan_signature"}});
+  ci_evicted_.counter = &join.Add({{"outcome", "evicted"}});
   events_.counter = plain_counter(r, "countersign_events_processed_total", "Input messages processed by the pipeline");
   observations_.counter = plain_counter(r, "countersign_observations_total", "Events parsed and in scope (signed code)");
   out_of_scope_.counter = plain_counter(r, "countersign_events_out_of_scope_total",
@@ -76,6 +93,11 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   alerts_.sync(p.alerts);
   suppressed_.sync(p.suppressed);
   for (std::size_t i = 0; i < k_reject_reason_count; ++i) rejected_by_reason_[i].sync(p.rejected[i]);
+  for (std::size_t i = 1; i < p.events_by_schema.size(); ++i) events_by_schema_[i].sync(p.events_by_schema[i]);
+  ci_joined_.sync(p.ci_join.joined);
+  ci_unjoined_.sync(p.ci_join.unjoined);
+  ci_orphans_.sync(p.ci_join.orphan_signatures);
+  ci_evicted_.sync(p.ci_join.evicted);
   for (const auto& [id, n] : p.hits_by_detector) {
     labelled(detections_, detections_by_id_, "detector", std::string(id)).sync(n);
   }

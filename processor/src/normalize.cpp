@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <utility>
 
 namespace countersign::processor {
@@ -115,6 +117,48 @@ std::optional<std::int64_t> epoch_to_ms(double value) noexcept {
   const double ms = std::fabs(value) < k_seconds_below ? value * 1000.0 : value;
   if (ms < static_cast<double>(k_min_time_ms) || ms > static_cast<double>(k_max_time_ms)) return std::nullopt;
   return static_cast<std::int64_t>(std::llround(ms));
+}
+
+std::optional<bool> parse_bool(std::string_view s) noexcept {
+  if (iequals(s, "true")) return true;
+  if (iequals(s, "false")) return false;
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> parse_integer(std::string_view s) noexcept {
+  s = trim(s);
+  if (s.empty()) return std::nullopt;
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s.remove_prefix(2);
+    // NTSTATUS values such as 0xC0E90002 exceed int64's positive half only as unsigned
+    // 32-bit; read as unsigned 64-bit and keep what fits.
+    std::uint64_t u = 0;
+    const auto res = std::from_chars(s.data(), s.data() + s.size(), u, base);
+    if (res.ec != std::errc() || res.ptr != s.data() + s.size() || u > static_cast<std::uint64_t>(INT64_MAX)) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(u);
+  }
+  std::int64_t v = 0;
+  const auto res = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (res.ec != std::errc() || res.ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+void parse_sysmon_hashes(std::string_view hashes, rules::text_field& sha256, rules::text_field& sha1) {
+  while (!hashes.empty()) {
+    const auto comma = hashes.find(',');
+    const std::string_view item = trim(hashes.substr(0, comma));
+    hashes = comma == std::string_view::npos ? std::string_view() : hashes.substr(comma + 1);
+    const auto eq = item.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view name = trim(item.substr(0, eq));
+    const std::string_view value = trim(item.substr(eq + 1));
+    if (iequals(name, "SHA256")) set_normalized_hex(sha256, value);
+    else if (iequals(name, "SHA1")) set_normalized_hex(sha1, value);
+  }
 }
 
 }  // namespace countersign::processor

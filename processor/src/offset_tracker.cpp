@@ -48,12 +48,25 @@ void offset_tracker::consumed(partition_slot_ref ref, std::int64_t offset, std::
   advance(s);
 }
 
-void offset_tracker::acked(partition_slot_ref ref, std::int64_t offset) {
-  if (ref.slot >= slots_.size() || slots_[ref.slot].generation != ref.generation || ref.generation == 0) return;
+offset_tracker::entry* offset_tracker::find_entry(partition_slot_ref ref, std::int64_t offset) {
+  if (ref.slot >= slots_.size() || slots_[ref.slot].generation != ref.generation || ref.generation == 0) {
+    return nullptr;
+  }
   slot& s = slots_[ref.slot];
   const auto it = std::lower_bound(s.entries.begin(), s.entries.end(), offset,
                                    [](const entry& e, std::int64_t o) { return e.offset < o; });
-  if (it == s.entries.end() || it->offset != offset || it->pending == 0) return;
+  if (it == s.entries.end() || it->offset != offset || it->pending == 0) return nullptr;
+  return &*it;
+}
+
+void offset_tracker::add_pending(partition_slot_ref ref, std::int64_t offset, std::uint32_t more) {
+  if (entry* e = find_entry(ref, offset)) e->pending += more;
+}
+
+void offset_tracker::acked(partition_slot_ref ref, std::int64_t offset) {
+  entry* it = find_entry(ref, offset);
+  if (it == nullptr) return;
+  slot& s = slots_[ref.slot];
   if (--it->pending == 0) --in_flight_;
   advance(s);
 }

@@ -14,7 +14,12 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
   std::array<std::uint64_t, k_reject_reason_count> reported{};
   std::string line;
 
+  const auto print_alerts = [&] {
+    for (const auto& a : pipe.alerts()) alerts << a.json << '\n';
+  };
   const auto replay_stream = [&](std::istream& in, const std::string& name) {
+    const auto it = cfg.input.schemas.find(name);
+    const auto forced = it == cfg.input.schemas.end() ? rules::schema_profile::unknown : it->second;
     std::int64_t line_no = 0;
     while (std::getline(in, line)) {
       ++line_no;
@@ -23,10 +28,9 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
         ++summary.blank_lines;
         continue;
       }
-      const auto res = pipe.process(line, {name, 0, line_no}, std::nullopt);
-      if (res.kind == outcome::alert) {
-        alerts << pipe.alert_json() << '\n';
-      } else if (res.kind == outcome::rejected) {
+      const auto res = pipe.process(line, {name, 0, line_no}, std::nullopt, 0, forced);
+      print_alerts();
+      if (res.kind == outcome::rejected) {
         auto& n = reported[static_cast<std::size_t>(res.reason)];
         if (n++ < k_reports_per_reason) {
           diagnostics << name << ':' << line_no << ": rejected: " << to_string(res.reason);
@@ -52,6 +56,8 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
     }
     replay_stream(in, name);
   }
+  pipe.flush(std::nullopt);  // verdicts still waiting for a Code Integrity join
+  print_alerts();
   alerts.flush();
   summary.stats = pipe.stats();
   return summary;

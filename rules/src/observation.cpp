@@ -23,8 +23,55 @@ std::string_view to_string(schema_profile p) noexcept {
   switch (p) {
     case schema_profile::unknown: return "unknown";
     case schema_profile::ecs: return "ecs";
+    case schema_profile::ocsf: return "ocsf";
+    case schema_profile::defender: return "defender";
+    case schema_profile::codeintegrity: return "codeintegrity";
   }
   return "unknown";
+}
+
+std::string_view to_string(event_kind k) noexcept {
+  switch (k) {
+    case event_kind::unknown: return "unknown";
+    case event_kind::process_start: return "process_start";
+    case event_kind::image_load: return "image_load";
+    case event_kind::driver_load: return "driver_load";
+    case event_kind::file_certificate: return "file_certificate";
+    case event_kind::code_integrity: return "code_integrity";
+    case event_kind::signature_info: return "signature_info";
+    case event_kind::policy: return "policy";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(ci_class c) noexcept {
+  switch (c) {
+    case ci_class::none: return "none";
+    case ci_class::block: return "block";
+    case ci_class::block_revoked: return "block_revoked";
+    case ci_class::load_revoked: return "load_revoked";
+    case ci_class::load_unsigned: return "load_unsigned";
+    case ci_class::load_invalid: return "load_invalid";
+    case ci_class::audit: return "audit";
+    case ci_class::signature_info: return "signature_info";
+    case ci_class::policy: return "policy";
+  }
+  return "none";
+}
+
+ci_class ci_class_of(std::int64_t id) noexcept {
+  switch (id) {
+    case 3023: case 3036: case 3112: return ci_class::block_revoked;
+    case 3077: case 3033: case 3104: return ci_class::block;
+    case 3021: case 3022: case 3032: case 3035: return ci_class::load_revoked;
+    case 3001: case 3037: return ci_class::load_unsigned;
+    case 3004: return ci_class::load_invalid;
+    case 3076: case 3034: case 3064: case 3066: return ci_class::audit;
+    case 3089: return ci_class::signature_info;
+    case 3099: case 3095: case 3096: case 3097: case 3098: case 3100: case 3101: case 3102:
+    case 3103: case 3105: return ci_class::policy;
+    default: return ci_class::none;
+  }
 }
 
 std::string_view to_string(severity s) noexcept {
@@ -46,12 +93,14 @@ std::optional<severity> parse_severity(std::string_view s) noexcept {
 }
 
 void observation::reset() noexcept {
+  kind = event_kind::unknown;
   event_time_ms.reset();
   host_id.reset();
   host_name.reset();
   host_hash = 0;
   user_name.reset();
   image_path.reset();
+  process_path.reset();
   sha256.reset();
   sha1.reset();
   for (text_field* f : {&pe.original_file_name, &pe.company, &pe.product, &pe.description,
@@ -70,6 +119,18 @@ void observation::reset() noexcept {
   sig.not_before_ms.reset();
   sig.not_after_ms.reset();
   sig.signing_time_ms.reset();
+  ci.event_id.reset();
+  ci.klass = ci_class::none;
+  for (text_field* f : {&ci.activity_id, &ci.process_name, &ci.policy_name, &ci.policy_id,
+                        &ci.policy_guid, &ci.status, &ci.publisher_tbs_hash, &ci.issuer_tbs_hash}) {
+    f->reset();
+  }
+  for (auto* v : {&ci.requested_signing_level, &ci.validated_signing_level, &ci.verification_error,
+                  &ci.signature_index, &ci.total_signature_count}) {
+    v->reset();
+  }
+  ci.user_writable.reset();
+  ci.joined_signatures = 0;
   source.schema = schema_profile::unknown;
   source.topic.clear();
   source.partition = -1;

@@ -86,6 +86,13 @@ struct fixture_run {
   std::vector<std::string> keys;
 };
 
+// The single alert of the last call; fails the test when there is not exactly one.
+const emitted_alert& only_alert(const pipeline& p) {
+  static const emitted_alert k_none{};
+  EXPECT_EQ(p.alerts().size(), 1U);
+  return p.alerts().empty() ? k_none : p.alerts().front();
+}
+
 fixture_run run_fixture(pipeline& p) {
   fixture_run run;
   std::int64_t offset = 0;
@@ -93,8 +100,8 @@ fixture_run run_fixture(pipeline& p) {
     const auto r = p.process(line, {"fixture", 0, offset++}, std::nullopt);
     run.outcomes.push_back(r.kind);
     if (r.kind == outcome::alert) {
-      run.alerts.push_back(summarize(p.alert_json()));
-      run.keys.emplace_back(p.alert_key());
+      run.alerts.push_back(summarize(only_alert(p).json));
+      run.keys.emplace_back(only_alert(p).key);
     }
   }
   return run;
@@ -168,12 +175,12 @@ TEST(pipeline, with_suppression_disabled_the_repeat_alerts_with_the_same_id) {
   pipeline p(make_config(std::string(k_fixture_config) + "alerts:\n  suppression_cache_entries: 0\n"));
   const auto lines = read_lines(k_events);
   ASSERT_EQ(p.process(lines.at(1), {"fixture", 0, 1}, std::nullopt).kind, outcome::alert);
-  const std::string first = p.alert_json();
+  const std::string first = only_alert(p).json;
   ASSERT_EQ(p.process(lines.at(12), {"fixture", 0, 12}, std::nullopt).kind, outcome::alert);
   simdjson::dom::parser a, b;
   std::string_view id1, id2;
   ASSERT_EQ(a.parse(first)["id"].get_string().get(id1), simdjson::SUCCESS);
-  ASSERT_EQ(b.parse(p.alert_json())["id"].get_string().get(id2), simdjson::SUCCESS);
+  ASSERT_EQ(b.parse(only_alert(p).json)["id"].get_string().get(id2), simdjson::SUCCESS);
   EXPECT_EQ(id1, id2);
 }
 
@@ -202,10 +209,10 @@ TEST(pipeline, the_alert_carries_its_source_position_and_detection_time) {
   pipeline p(make_config());
   const std::int64_t now = *rules::parse_rfc3339_ms("2026-11-21T08:00:00.123Z");
   ASSERT_EQ(p.process(revoked_at("2026-11-20T10:00:00Z"), {"edr.events", 4, 991}, now).kind, outcome::alert);
-  EXPECT_EQ(p.alert_key(), "host-z");
+  EXPECT_EQ(only_alert(p).key, "host-z");
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  ASSERT_EQ(parser.parse(p.alert_json()).get(doc), simdjson::SUCCESS);
+  ASSERT_EQ(parser.parse(only_alert(p).json).get(doc), simdjson::SUCCESS);
   std::string_view topic, detected, time, sha;
   int64_t partition = 0, offset = 0;
   ASSERT_EQ(doc.at_pointer("/source/topic").get_string().get(topic), simdjson::SUCCESS);
@@ -227,7 +234,7 @@ TEST(pipeline, without_a_clock_the_detection_time_is_the_event_time) {
   ASSERT_EQ(p.process(revoked_at("2026-11-20T10:00:00+02:00"), {}, std::nullopt).kind, outcome::alert);
   simdjson::dom::parser parser;
   std::string_view detected;
-  ASSERT_EQ(parser.parse(p.alert_json())["detected_at"].get_string().get(detected), simdjson::SUCCESS);
+  ASSERT_EQ(parser.parse(only_alert(p).json)["detected_at"].get_string().get(detected), simdjson::SUCCESS);
   EXPECT_EQ(detected, "2026-11-20T08:00:00.000Z");
 }
 
@@ -278,7 +285,7 @@ TEST(pipeline, an_event_after_a_reject_is_processed_normally) {
   pipeline p(make_config());
   EXPECT_EQ(p.process("{", {}, std::nullopt).kind, outcome::rejected);
   EXPECT_EQ(p.process(revoked_at("2026-11-20T10:00:00Z"), {}, std::nullopt).kind, outcome::alert);
-  EXPECT_EQ(summarize(p.alert_json()), std::make_pair(std::string("cs.signature.revoked"), std::string("host-z")));
+  EXPECT_EQ(summarize(only_alert(p).json), std::make_pair(std::string("cs.signature.revoked"), std::string("host-z")));
 }
 
 TEST(pipeline, an_absurd_epoch_timestamp_does_not_reach_the_detectors) {

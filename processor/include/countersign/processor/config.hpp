@@ -4,6 +4,7 @@
 // COUNTERSIGN_<PATH> (dots and dashes become underscores, upper case; lists are
 // comma-separated). Loading reports every problem at once, each naming its key.
 
+#include <countersign/processor/ci_join.hpp>
 #include <countersign/rules/detectors.hpp>
 
 #include <cstddef>
@@ -30,6 +31,9 @@ struct kafka_config {
 struct input_config {
   std::size_t max_message_bytes = 1 << 20;
   std::size_t max_field_bytes = 4096;
+  // Input profile per topic; topics not listed are detected per message.
+  std::map<std::string, rules::schema_profile> schemas;
+  ci_join_config codeintegrity_join;
 };
 
 struct metrics_config {

@@ -47,6 +47,8 @@ class metrics_bridge {
   std::map<std::string, mirrored> consumed_by_topic_, produced_by_topic_, detections_by_id_;
   std::array<mirrored, k_reject_reason_count> rejected_by_reason_;
   mirrored events_, observations_, out_of_scope_, alerts_, suppressed_;
+  std::array<mirrored, 5> events_by_schema_;  // index: rules::schema_profile (0 unused)
+  mirrored ci_joined_, ci_unjoined_, ci_orphans_, ci_evicted_;
   mirrored produce_retries_, produce_failures_, consume_errors_, rebalances_;
   prometheus::Gauge* assigned_ = nullptr;
 };

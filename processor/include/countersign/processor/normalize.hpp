@@ -30,6 +30,15 @@ void set_normalized_hex(rules::text_field& out, std::string_view raw);
 // NaN and infinities are nullopt, so date arithmetic downstream cannot overflow.
 [[nodiscard]] std::optional<std::int64_t> epoch_to_ms(double value) noexcept;
 
+// "true"/"false" in any case; nullopt otherwise.
+[[nodiscard]] std::optional<bool> parse_bool(std::string_view s) noexcept;
+
+// A decimal integer ("-12") or 0x-prefixed hex ("0xC0E90002"); nullopt otherwise.
+[[nodiscard]] std::optional<std::int64_t> parse_integer(std::string_view s) noexcept;
+
+// Parses Sysmon's "SHA1=...,MD5=...,SHA256=...,IMPHASH=..." into the two hashes kept.
+void parse_sysmon_hashes(std::string_view hashes, rules::text_field& sha256, rules::text_field& sha1);
+
 // The range of times countersign accepts from any source: 1900-01-01 to 9999-12-31.
 inline constexpr std::int64_t k_min_time_ms = -2'208'988'800'000;
 inline constexpr std::int64_t k_max_time_ms = 253'402'300'799'999;

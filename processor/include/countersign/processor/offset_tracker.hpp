@@ -32,6 +32,9 @@ class offset_tracker {
 
   // Records a consumed message that still waits for `pending` acknowledgements.
   void consumed(partition_slot_ref ref, std::int64_t offset, std::uint32_t pending);
+  // More acknowledgements to wait for, for a message still in flight (its deferred
+  // outputs became known). Ignored for stale references and for messages already done.
+  void add_pending(partition_slot_ref ref, std::int64_t offset, std::uint32_t more);
   // One acknowledgement for (ref, offset). Stale or unknown references are ignored.
   void acked(partition_slot_ref ref, std::int64_t offset);
 
@@ -61,6 +64,7 @@ class offset_tracker {
     bool moved = false;
   };
   void advance(slot& s);
+  entry* find_entry(partition_slot_ref ref, std::int64_t offset);
 
   std::vector<slot> slots_;
   std::uint32_t next_generation_ = 1;

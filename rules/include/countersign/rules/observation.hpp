@@ -47,7 +47,57 @@ enum class signature_status : std::uint8_t {
 [[nodiscard]] std::string_view to_string(signature_status s) noexcept;
 
 // Which input schema a message was read as.
-enum class schema_profile : std::uint8_t { unknown, ecs };
+enum class schema_profile : std::uint8_t {
+  unknown,
+  ecs,            // Elastic Common Schema: Elastic Defend, Winlogbeat (Sysmon, Code Integrity)
+  ocsf,           // OCSF 1.x Process Activity (class_uid 1007)
+  defender,       // Microsoft Defender advanced-hunting rows (bare or in the export envelope)
+  codeintegrity,  // Code Integrity Operational EventData as flat JSON
+};
+
+// What the event reports, independent of schema (Sigma logsources map onto it).
+enum class event_kind : std::uint8_t {
+  unknown,
+  process_start,     // process creation (ECS process start, Sysmon 1, OCSF 1007 launch, Defender process)
+  image_load,        // a DLL or image mapped into a process (Sysmon 7)
+  driver_load,       // a kernel driver (Sysmon 6)
+  file_certificate,  // certificate facts about a file (Defender DeviceFileCertificateInfo)
+  code_integrity,    // a Code Integrity verdict (block, audit, revoked/unsigned load)
+  signature_info,    // Code Integrity 3089: one signature of a file, joined to its verdict
+  policy,            // Code Integrity policy activity (loaded, refreshed)
+};
+
+[[nodiscard]] std::string_view to_string(event_kind k) noexcept;
+
+// Code Integrity verdict classes (DETECTIONS.md section 1).
+enum class ci_class : std::uint8_t { none, block, block_revoked, load_revoked, load_unsigned, load_invalid, audit, signature_info, policy };
+
+[[nodiscard]] std::string_view to_string(ci_class c) noexcept;
+// The class of a Code Integrity event id; `none` for ids outside the table.
+[[nodiscard]] ci_class ci_class_of(std::int64_t event_id) noexcept;
+
+// Facts of a Code Integrity event, and of the 3089 signature events joined to it.
+struct codeintegrity_info {
+  std::optional<std::int64_t> event_id;
+  ci_class klass = ci_class::none;
+  text_field activity_id;          // Correlation ActivityID (lowercase, no braces)
+  text_field process_name;         // the process that asked for the load
+  text_field policy_name;
+  text_field policy_id;
+  text_field policy_guid;
+  std::optional<std::int64_t> requested_signing_level;
+  std::optional<std::int64_t> validated_signing_level;
+  text_field status;               // NTSTATUS as lowercase 0x hex
+  std::optional<std::int64_t> verification_error;  // from the 3089 event(s)
+  std::optional<std::int64_t> signature_index;     // 3089: which signature this is
+  std::optional<std::int64_t> total_signature_count;
+  text_field publisher_tbs_hash;
+  text_field issuer_tbs_hash;
+  std::optional<bool> user_writable;
+  std::uint32_t joined_signatures = 0;  // 3089 events merged into this verdict
+
+  [[nodiscard]] bool present() const noexcept { return event_id.has_value(); }
+};
 
 [[nodiscard]] std::string_view to_string(schema_profile p) noexcept;
 
@@ -92,16 +142,19 @@ struct provenance {
 };
 
 struct observation {
+  event_kind kind = event_kind::unknown;
   std::optional<std::int64_t> event_time_ms;
   text_field host_id;
   text_field host_name;
   std::uint64_t host_hash = 0;  // 64-bit hash of host_id (or host_name when no id)
   text_field user_name;
-  text_field image_path;
+  text_field image_path;    // the file judged: the process image, the loaded DLL or driver
+  text_field process_path;  // for image/driver loads and Code Integrity: the process that loaded it
   text_field sha256;  // lowercase hex
   text_field sha1;    // lowercase hex
   pe_info pe;
   code_signature signature;
+  codeintegrity_info ci;
   provenance source;
 
   void reset() noexcept;

@@ -1,10 +1,10 @@
-// The ECS profile parser (processor/src/ecs_parser.cpp) on hand-written events,
+// The ECS profile (processor/src/profiles/ecs.cpp) on hand-written events,
 // against DETECTIONS.md section 1. Every reject reason is exercised here; the pipeline
 // test checks that they are counted.
 
 #include "printers.hpp"
 
-#include <countersign/processor/ecs_parser.hpp>
+#include <countersign/processor/input_parser.hpp>
 #include <countersign/rules/time.hpp>
 
 #include <gmock/gmock.h>
@@ -86,6 +86,23 @@ std::string minimal_with(std::string_view code_signature_members) {
          std::string(code_signature_members) + "}}}";
 }
 
+// The parser entry point, with schema detection, for messages that yield one observation.
+class one_event_parser {
+ public:
+  explicit one_event_parser(parser_limits limits = {}) : parser_(limits) {}
+  std::expected<void, parse_error> parse(std::string_view json, observation& out) {
+    auto r = parser_.parse(json, batch_);
+    if (!r) return std::unexpected(r.error());
+    EXPECT_EQ(batch_.size(), 1U) << json;
+    if (batch_.size() > 0) out = batch_[0];
+    return {};
+  }
+
+ private:
+  input_parser parser_;
+  observation_batch batch_;
+};
+
 // One parser reused across the calls of a test, as the pipeline reuses it.
 struct harness {
   // Parses and fails the test on a reject.
@@ -102,7 +119,7 @@ struct harness {
     return r ? parse_error{reject_reason::empty, "<accepted>"} : r.error();
   }
 
-  ecs_parser parser;
+  one_event_parser parser;
   observation obs;
 };
 
@@ -395,7 +412,7 @@ TEST(ecs_parser, an_empty_payload_is_rejected_as_empty) {
 }
 
 TEST(ecs_parser, a_payload_above_the_message_limit_is_too_large) {
-  ecs_parser parser(parser_limits{64, 4096});
+  one_event_parser parser(parser_limits{64, 4096});
   observation o;
   const std::string at_limit = R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"h"},"x":")" + std::string(2, 'a') + "\"}";
   ASSERT_EQ(at_limit.size(), 64U);
@@ -489,7 +506,7 @@ TEST(ecs_parser, a_missing_host_is_missing_field) {
 }
 
 TEST(ecs_parser, a_field_above_the_field_limit_is_field_too_large) {
-  ecs_parser parser(parser_limits{1 << 20, 4096});
+  one_event_parser parser(parser_limits{1 << 20, 4096});
   observation o;
   const std::string path(5000, 'x');
   auto r = parser.parse(R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"h1"},"process":{"executable":")" +

@@ -1,0 +1,65 @@
+#pragma once
+// The parser entry point: one input message in, zero or more `observation`s out.
+//
+// The input schema is detected per message from its top-level keys (or forced per topic
+// by config), then the profile's walker reads the document with simdjson On-Demand:
+//   ECS            `@timestamp`, `ecs`, `host`, `process`, `file`, `winlog`, dotted `host.*`...
+//                  (Elastic Defend; Winlogbeat Sysmon 1/6/7 and Code Integrity by channel)
+//   OCSF           `class_uid` (Process Activity, 1007)
+//   Defender       `DeviceId` / `DeviceName` / `ActionType` rows, or the export envelope `records[]`
+//   Code Integrity flat EventData: `EventID`/`EventId` with CI data names
+// One parser per thread; it owns a padded copy buffer that grows to the largest message.
+
+#include <countersign/processor/observation_batch.hpp>
+#include <countersign/processor/reject_reason.hpp>
+#include <countersign/rules/observation.hpp>
+
+#include <simdjson.h>
+
+#include <cstddef>
+#include <expected>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace countersign::processor {
+
+struct parse_error {
+  reject_reason reason;
+  std::string detail;  // the field path or simdjson's message; for logs and DLQ headers
+};
+
+struct parser_limits {
+  std::size_t max_message_bytes = 1 << 20;
+  std::size_t max_field_bytes = 4096;
+};
+
+// "auto" or a profile name as config writes it; nullopt for anything else.
+[[nodiscard]] std::optional<rules::schema_profile> parse_profile_name(std::string_view name) noexcept;
+
+class input_parser {
+ public:
+  explicit input_parser(parser_limits limits = {});
+  ~input_parser();
+  input_parser(const input_parser&) = delete;
+  input_parser& operator=(const input_parser&) = delete;
+
+  // Parses `bytes` into `out` (cleared first). `forced` (not `unknown`) skips detection.
+  // Returns the profile the message was read as. On error `out` is unspecified.
+  [[nodiscard]] std::expected<rules::schema_profile, parse_error> parse(
+      std::string_view bytes, observation_batch& out,
+      rules::schema_profile forced = rules::schema_profile::unknown);
+
+  [[nodiscard]] const parser_limits& limits() const noexcept { return limits_; }
+
+ private:
+  parser_limits limits_;
+  simdjson::ondemand::parser parser_;
+  simdjson::dom::parser dom_parser_;  // validates documents whose top level is not an object
+  std::vector<char> buffer_;          // payload copy with SIMDJSON_PADDING spare bytes
+  struct scratch;
+  std::unique_ptr<scratch> scratch_;  // walker state reused across messages
+};
+
+}  // namespace countersign::processor

@@ -1,0 +1,138 @@
+#include <countersign/processor/input_parser.hpp>
+
+#include "profiles/walk.hpp"
+
+#include <cstring>
+
+namespace countersign::processor {
+namespace od = simdjson::ondemand;
+using rules::schema_profile;
+
+namespace {
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// Decides the profile from top-level keys alone (values are skipped, not parsed).
+// Decisive keys end the scan; weak hints are remembered until the end.
+std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
+  schema_profile hint = schema_profile::unknown;
+  bool has_event_id = false, has_ci_field = false;
+  for (auto member : root) {
+    od::field f;
+    if (auto err = std::move(member).get(f)) return std::unexpected(err);
+    std::string_view key;
+    if (auto err = f.unescaped_key().get(key)) return std::unexpected(err);
+    if (key == "class_uid") return schema_profile::ocsf;
+    if (key == "records" || key == "DeviceId" || key == "DeviceName" || key == "ActionType") {
+      return schema_profile::defender;
+    }
+    if (key == "winlog" || key == "ecs" || key == "@timestamp" || key == "process" || key == "host" ||
+        key == "file" || starts_with(key, "process.") || starts_with(key, "host.") ||
+        starts_with(key, "winlog.") || starts_with(key, "file.")) {
+      hint = schema_profile::ecs;
+      continue;
+    }
+    if (key == "EventID" || key == "EventId" || key == "event_id" || key == "Id") has_event_id = true;
+    if (key == "FileNameBuffer" || key == "File Name" || key == "PublisherName" || key == "PolicyName" ||
+        key == "RequestedPolicy" || key == "Requested Signing Level" || key == "VerificationError" ||
+        key == "ProcessNameBuffer" || key == "Process Name" || key == "TotalSignatureCount") {
+      has_ci_field = true;
+    }
+  }
+  if (hint != schema_profile::unknown) return hint;
+  if (has_event_id && has_ci_field) return schema_profile::codeintegrity;
+  return schema_profile::unknown;
+}
+
+}  // namespace
+
+std::optional<schema_profile> parse_profile_name(std::string_view name) noexcept {
+  for (auto p : {schema_profile::unknown, schema_profile::ecs, schema_profile::ocsf, schema_profile::defender,
+                 schema_profile::codeintegrity}) {
+    if (name == (p == schema_profile::unknown ? std::string_view("auto") : rules::to_string(p))) return p;
+  }
+  return std::nullopt;
+}
+
+struct input_parser::scratch {
+  parse_error error{reject_reason::invalid_json, {}};
+  detail::walk_context context;
+  explicit scratch(const parser_limits& limits) : context{limits, error, {}, {}, {}} {
+    context.path.reserve(128);
+    context.fields.reserve(64);
+  }
+};
+
+input_parser::input_parser(parser_limits limits)
+    : limits_(limits), scratch_(std::make_unique<scratch>(limits_)) {}
+
+input_parser::~input_parser() = default;
+
+std::expected<schema_profile, parse_error> input_parser::parse(std::string_view bytes, observation_batch& out,
+                                                               schema_profile forced) {
+  out.clear();
+  if (bytes.empty()) return std::unexpected(parse_error{reject_reason::empty, {}});
+  if (bytes.size() > limits_.max_message_bytes) {
+    return std::unexpected(parse_error{reject_reason::too_large, std::to_string(bytes.size())});
+  }
+  // Kafka payloads carry no padding guarantee: simdjson reads up to 64 bytes past the
+  // end, so parse a copy in a buffer that has them.
+  const std::size_t needed = bytes.size() + simdjson::SIMDJSON_PADDING;
+  if (buffer_.size() < needed) buffer_.resize(needed);
+  std::memcpy(buffer_.data(), bytes.data(), bytes.size());
+  std::memset(buffer_.data() + bytes.size(), 0, simdjson::SIMDJSON_PADDING);
+
+  const auto json_error = [](simdjson::error_code err) {
+    return std::unexpected(parse_error{reject_reason::invalid_json, simdjson::error_message(err)});
+  };
+  od::document doc;
+  if (auto err = parser_.iterate(buffer_.data(), bytes.size(), buffer_.size()).get(doc)) return json_error(err);
+  od::json_type type;
+  if (auto err = doc.type().get(type)) return json_error(err);
+  if (type != od::json_type::object) {
+    // On-Demand only looked at the first byte: validate the whole text to tell a
+    // well-formed non-object from garbage (rare path, so the DOM parser is fine here).
+    simdjson::dom::element ignored;
+    if (auto err = dom_parser_.parse(buffer_.data(), bytes.size(), false).get(ignored)) return json_error(err);
+    return std::unexpected(parse_error{reject_reason::not_an_object, {}});
+  }
+
+  schema_profile profile = forced;
+  od::object root;
+  if (profile == schema_profile::unknown) {
+    if (auto err = doc.get_object().get(root)) return json_error(err);
+    auto detected = detect(root);
+    if (!detected) return json_error(detected.error());
+    profile = *detected;
+    if (profile == schema_profile::unknown) {
+      // The scan read the whole object: garbage after it makes the message invalid JSON.
+      if (const char* rest = nullptr; doc.current_location().get(rest) == simdjson::SUCCESS) {
+        return std::unexpected(parse_error{reject_reason::invalid_json, "trailing content after the object"});
+      }
+      return std::unexpected(parse_error{reject_reason::unknown_schema, {}});
+    }
+    doc.rewind();
+  }
+  if (auto err = doc.get_object().get(root)) return json_error(err);
+
+  auto& c = scratch_->context;
+  c.path.clear();
+  c.fields.clear();
+  detail::walk_status status = detail::walk_status::failed;
+  switch (profile) {
+    case schema_profile::ecs: status = detail::walk_ecs(root, c, out); break;
+    case schema_profile::ocsf: status = detail::walk_ocsf(root, c, out); break;
+    case schema_profile::defender: status = detail::walk_defender(root, c, out); break;
+    case schema_profile::codeintegrity: status = detail::walk_codeintegrity(root, c, out); break;
+    case schema_profile::unknown: break;
+  }
+  if (status == detail::walk_status::failed) return std::unexpected(std::move(scratch_->error));
+  // Anything after the top-level object is garbage: a location exists only if tokens remain.
+  if (const char* rest = nullptr; doc.current_location().get(rest) == simdjson::SUCCESS) {
+    return std::unexpected(parse_error{reject_reason::invalid_json, "trailing content after the object"});
+  }
+  for (auto& o : out.items()) o.source.schema = profile;
+  return profile;
+}
+
+}  // namespace countersign::processor
