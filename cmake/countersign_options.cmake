@@ -12,6 +12,18 @@ endif()
 if(COUNTERSIGN_WERROR)
   target_compile_options(countersign_compile_options INTERFACE -Werror)
 endif()
+if(COUNTERSIGN_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "COUNTERSIGN_FUZZ needs clang (libFuzzer); scripts/fuzz.sh sets it up")
+  endif()
+  set(COUNTERSIGN_SANITIZE ON)
+  # Coverage for libFuzzer in every library; the fuzzer's main is linked into the target only.
+  target_compile_options(countersign_compile_options INTERFACE -fsanitize=fuzzer-no-link)
+  # libstdc++ 12 hides std::expected from clang < 19, whose __cpp_concepts is still
+  # 201907 although clang 16 implements what <expected> needs (P0848).
+  target_compile_options(countersign_compile_options INTERFACE
+    -D__cpp_concepts=202002L -Wno-macro-redefined -Wno-builtin-macro-redefined)
+endif()
 if(COUNTERSIGN_SANITIZE)
   target_compile_options(countersign_compile_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)

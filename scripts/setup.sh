@@ -19,7 +19,7 @@ source "$ROOT/scripts/lib/common.sh"
 
 # kcat (formerly kafkacat; bookworm ships 'kafkacat' only as a transitional package
 # depending on kcat) is not needed by the build, but it is the quickest way to look at
-# a topic by hand.
+# a topic by hand. clang-16 and its runtime build the libFuzzer target (scripts/fuzz.sh).
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git curl ca-certificates python3
   maven openjdk-17-jdk-headless
@@ -27,6 +27,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libcivetweb-dev
   openssl kcat
+  clang-16 libclang-rt-16-dev
 )
 
 # Another process (a provisioning step, a second session) may hold the dpkg lock:

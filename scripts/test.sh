@@ -3,9 +3,11 @@
 #
 #   scripts/test.sh            setup; Release build with -Werror; all tests (unit and
 #                              integration against a real Kafka broker the tests start
-#                              and stop); then an ASan+UBSan build running the unit tests
+#                              and stop); the parser fuzzer for a bounded time under
+#                              ASan+UBSan; then an ASan+UBSan build running the unit tests
 #
-# Env: COUNTERSIGN_SKIP_ASAN=1 skips the sanitizer pass (faster local iterations);
+# Env: COUNTERSIGN_SKIP_ASAN=1 skips the sanitizer pass, COUNTERSIGN_SKIP_FUZZ=1 the
+#      fuzzer, COUNTERSIGN_FUZZ_SECONDS its duration (default 60);
 #      COUNTERSIGN_SKIP_APT=1 is passed to setup.sh.
 set -euo pipefail
 
@@ -23,6 +25,11 @@ cmake -S "$ROOT" -B "$ROOT/build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release -D
 cmake --build "$ROOT/build/release" -j "$JOBS"
 log "all tests (unit + integration)"
 ctest --test-dir "$ROOT/build/release" --output-on-failure --no-tests=error
+
+if [[ "${COUNTERSIGN_SKIP_FUZZ:-0}" != 1 ]]; then
+  log "fuzzing the parser for ${COUNTERSIGN_FUZZ_SECONDS:-60}s"
+  "$ROOT/scripts/fuzz.sh" "${COUNTERSIGN_FUZZ_SECONDS:-60}" 2>&1 | tail -n 40
+fi
 
 if [[ "${COUNTERSIGN_SKIP_ASAN:-0}" != 1 ]]; then
   log "sanitizer build (ASan + UBSan)"

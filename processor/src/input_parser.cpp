@@ -12,6 +12,15 @@ namespace {
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
+// The key as written, without unescaping: detection compares against plain names, and
+// a key with escapes simply matches none of them.
+std::string_view raw_key(od::field& f) {
+  const char* begin = f.key().raw();
+  const char* end = begin;
+  while (*end != '"' && *end != '\\') ++end;
+  return {begin, static_cast<std::size_t>(end - begin)};
+}
+
 // Decides the profile from top-level keys alone (values are skipped, not parsed).
 // Decisive keys end the scan; weak hints are remembered until the end.
 std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
@@ -20,15 +29,20 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
   for (auto member : root) {
     od::field f;
     if (auto err = std::move(member).get(f)) return std::unexpected(err);
-    std::string_view key;
-    if (auto err = f.unescaped_key().get(key)) return std::unexpected(err);
+    const std::string_view key = raw_key(f);
     if (key == "class_uid") return schema_profile::ocsf;
     if (key == "records" || key == "DeviceId" || key == "DeviceName" || key == "ActionType") {
       return schema_profile::defender;
     }
-    if (key == "winlog" || key == "ecs" || key == "@timestamp" || key == "process" || key == "host" ||
-        key == "file" || starts_with(key, "process.") || starts_with(key, "host.") ||
-        starts_with(key, "winlog.") || starts_with(key, "file.")) {
+    // ECS field sets that no other profile uses at the top level end the scan (an ECS
+    // document names one within its first few keys). `process` and `file` are only
+    // hints: OCSF uses them too, and its `class_uid` may come later.
+    if (key == "winlog" || key == "ecs" || key == "agent" || key == "event" || key == "host" ||
+        starts_with(key, "host.") || starts_with(key, "winlog.") || starts_with(key, "event.")) {
+      return schema_profile::ecs;
+    }
+    if (key == "@timestamp" || key == "process" || key == "file" || starts_with(key, "process.") ||
+        starts_with(key, "file.")) {
       hint = schema_profile::ecs;
       continue;
     }

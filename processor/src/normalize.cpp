@@ -11,10 +11,13 @@
 namespace countersign::processor {
 namespace {
 
+// ASCII-only case folding: locale-aware tolower is a libc call per byte on hot paths.
+constexpr unsigned char ascii_lower(unsigned char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c - 'A' + 'a') : c;
+}
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
-  return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) {
-    return std::tolower(x) == std::tolower(y);
-  });
+  return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
@@ -85,26 +88,32 @@ bool dn_attribute(std::string_view dn, std::string_view attr, rules::text_field&
     const std::size_t name_start = i;
     while (i < dn.size() && dn[i] != '=' && dn[i] != ',' && dn[i] != ';') ++i;
     if (i >= dn.size() || dn[i] != '=') continue;  // no '=': skip the fragment
-    const std::string_view name = trim(dn.substr(name_start, i - name_start));
+    const bool wanted = iequals(trim(dn.substr(name_start, i - name_start)), attr);
     ++i;  // '='
     while (i < dn.size() && dn[i] == ' ') ++i;
-    std::string value;
+    // The value is unescaped straight into `out` when wanted, else only skipped.
+    if (wanted) out.value.clear();
+    const auto keep = [&](char ch) {
+      if (wanted) out.value.push_back(ch);
+    };
     if (i < dn.size() && dn[i] == '"') {
       ++i;
       while (i < dn.size() && dn[i] != '"') {
         if (dn[i] == '\\' && i + 1 < dn.size()) ++i;
-        value.push_back(dn[i++]);
+        keep(dn[i++]);
       }
       if (i < dn.size()) ++i;  // closing quote
     } else {
       while (i < dn.size() && dn[i] != ',' && dn[i] != ';' && dn[i] != '+') {
         if (dn[i] == '\\' && i + 1 < dn.size()) ++i;
-        value.push_back(dn[i++]);
+        keep(dn[i++]);
       }
-      while (!value.empty() && value.back() == ' ') value.pop_back();
+      if (wanted) {
+        while (!out.value.empty() && out.value.back() == ' ') out.value.pop_back();
+      }
     }
-    if (iequals(name, attr)) {
-      out.set(value);
+    if (wanted) {
+      out.present = true;
       return true;
     }
   }

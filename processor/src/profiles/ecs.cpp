@@ -11,7 +11,8 @@
 
 #include <countersign/processor/normalize.hpp>
 
-#include <unordered_map>
+#include <initializer_list>
+#include <vector>
 
 namespace countersign::processor::detail {
 namespace {
@@ -77,18 +78,70 @@ enum field : int {
   x509_not_after,
 };
 
-// FNV-1a: the paths are short, and std::hash's murmur showed up in profiles.
-struct path_hash {
-  std::size_t operator()(std::string_view s) const noexcept {
-    std::uint64_t h = 14695981039346656037ULL;
-    for (const char ch : s) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
-    return static_cast<std::size_t>(h);
-  }
-};
-using path_table = std::unordered_map<std::string_view, int, path_hash>;
+// The mapped paths as a trie of key segments: a lookup is (parent node, key) -> node,
+// hashed in an open-addressing table, so a member costs one probe on its key alone and
+// dotted keys ("process.pe.company") walk the same trie segment by segment.
+class field_trie {
+ public:
+  struct node {
+    int field = container;
+    int id = 0;
+  };
 
-const path_table& table() {
-  static const path_table k_table = {
+  field_trie(std::initializer_list<std::pair<std::string_view, int>> paths) {
+    slots_.resize(512);
+    for (const auto& [path, f] : paths) {
+      int parent = 0;
+      std::string_view rest = path;
+      while (!rest.empty()) {
+        const auto dot = rest.find('.');
+        const std::string_view seg = rest.substr(0, dot);
+        rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+        slot* s = probe(parent, seg);
+        if (s->seg.data() == nullptr) {
+          *s = slot{hash(parent, seg), parent, seg, node{rest.empty() ? f : container, ++nodes_}};
+        } else if (rest.empty()) {
+          s->n.field = f;
+        }
+        parent = s->n.id;
+      }
+    }
+  }
+
+  // The child `seg` of node `parent`, or nullptr.
+  [[nodiscard]] const node* find(int parent, std::string_view seg) const {
+    const slot* s = probe_const(parent, seg);
+    return s->seg.data() == nullptr ? nullptr : &s->n;
+  }
+
+ private:
+  struct slot {
+    std::uint64_t h = 0;
+    int parent = 0;
+    std::string_view seg;
+    node n;
+  };
+  static std::uint64_t hash(int parent, std::string_view seg) {
+    std::uint64_t h = 14695981039346656037ULL ^ static_cast<std::uint64_t>(parent);
+    for (const char ch : seg) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
+    return h;
+  }
+  const slot* probe_const(int parent, std::string_view seg) const {
+    const std::uint64_t h = hash(parent, seg);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const slot& s = slots_[i];
+      if (s.seg.data() == nullptr || (s.h == h && s.parent == parent && s.seg == seg)) return &s;
+    }
+  }
+  slot* probe(int parent, std::string_view seg) { return const_cast<slot*>(probe_const(parent, seg)); }
+
+  std::vector<slot> slots_;  // power of two, at most a quarter full
+  int nodes_ = 0;
+};
+
+const field_trie& table() {
+  static const field_trie k_table = {
       {"@timestamp", timestamp},
       {"host", container},
       {"host.id", host_id},
@@ -171,34 +224,46 @@ class ecs_walker {
  public:
   ecs_walker(walk_context& c, observation& o) : c_(c), o_(o), f_(c.side) { f_.reset(); }
 
-  walk_status walk(od::object object, int depth) {
+  walk_status walk(od::object object, int node) {
     const auto& t = table();
     for (auto member : object) {
       od::field fld;
       if (auto err = std::move(member).get(fld)) return c_.fail_json(err);
       std::string_view key;
-      if (auto err = fld.unescaped_key().get(key)) return c_.fail_json(err);
-      walk_context::scope in(c_, key);
-      const auto it = t.find(c_.path);
-      if (it == t.end()) continue;
+      if (c_.key(fld, key) == walk_status::failed) return walk_status::failed;
+      const field_trie::node* n = nullptr;
+      if (key.find('.') == std::string_view::npos) {
+        n = t.find(node, key);
+      } else {  // a dotted key: follow it segment by segment
+        int at = node;
+        for (std::string_view rest = key; !rest.empty();) {
+          const auto dot = rest.find('.');
+          n = t.find(at, rest.substr(0, dot));
+          if (n == nullptr) break;
+          at = n->id;
+          rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+        }
+      }
+      if (n == nullptr) continue;  // not mapped: skipped unread
       recognized_ = true;
+      walk_context::scope in(c_, key);
       od::value value = fld.value();
-      if (it->second == container || it->second == event_data) {
+      if (n->field == container || n->field == event_data) {
         od::json_type type;
         if (auto err = value.type().get(type)) return c_.fail_json(err);
         if (type == od::json_type::null) continue;
         if (type != od::json_type::object) return c_.fail(reject_reason::wrong_type);
         od::object child;
         if (auto err = value.get_object().get(child)) return c_.fail_json(err);
-        if (it->second == event_data) {
+        if (n->field == event_data) {
           p_.saw_event_data = true;
           if (collect_fields(child, c_) == walk_status::failed) return walk_status::failed;
-        } else if (walk(child, depth + 1) == walk_status::failed) {
+        } else if (walk(child, n->id) == walk_status::failed) {
           return walk_status::failed;
         }
         continue;
       }
-      if (assign(it->second, value) == walk_status::failed) return walk_status::failed;
+      if (assign(n->field, value) == walk_status::failed) return walk_status::failed;
     }
     return walk_status::ok;
   }

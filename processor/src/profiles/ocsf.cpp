@@ -1,11 +1,17 @@
 // OCSF profile: OCSF 1.x Process Activity (class_uid 1007), DETECTIONS.md section 1.
 //
 // One pass over the document in member order. The walker descends only into the
-// objects that hold mapped fields (device, actor.user, process.file and its
-// signature and certificate); every other member is skipped unread. Facts that have a
-// preferred and a fallback source (device.hostname / device.name, process.file.path /
-// process.file.name, file.signatures[] / file.signature) are kept apart until the end of
-// the document, because either may come first.
+// objects that hold mapped fields (device, actor.user, process.user, process.file and
+// its signature and certificate); every other member is skipped unread. Facts that have
+// a preferred and a fallback source (device.hostname / device.name, actor.user.name /
+// process.user.name, process.file.path / process.file.name, file.signatures[] /
+// file.signature, time / time_dt) are kept apart until the end of the document, because
+// either may come first.
+//
+// Status: `state_id` decides (the table below); the raw value is the `state` caption
+// when the producer gives one, else "state_id=N". A `state` caption without a
+// `state_id` is normalized through the schema's captions. No signature object leaves
+// the signature missing, never unsigned: OCSF has no "not signed" statement.
 //
 // Schema facts used (OCSF schema, objects/digital_signature.json, fingerprint.json,
 // CHANGELOG): `file.signatures[]` was added in 1.8 and deprecates `file.signature`;
@@ -172,7 +178,7 @@ class ocsf_walker {
       od::field fld;
       if (auto err = std::move(member).get(fld)) return c_.fail_json(err);
       std::string_view key;
-      if (auto err = fld.unescaped_key().get(key)) return c_.fail_json(err);
+      if (c_.key(fld, key) == walk_status::failed) return walk_status::failed;
       walk_context::scope in(c_, key);
       if (f(key, fld.value()) == walk_status::failed) return walk_status::failed;
     }

@@ -57,6 +57,9 @@ struct walk_context {
     std::size_t saved_;
   };
 
+  // The key of an object member. Reads it in place (no copy) unless it has escapes.
+  walk_status key(od::field& f, std::string_view& out);
+
   // Strings: a string value, or the first string of an array (ECS keyword arrays).
   walk_status text(od::value v, rules::text_field& out);
   // Same, lowercase hex without separators (hashes, thumbprints, serials).
