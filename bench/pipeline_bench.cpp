@@ -1,5 +1,6 @@
-// Parse and full-pipeline throughput on one core, over the ECS fixture events cycled
-// in memory. Reports events/s and bytes/s.
+// Parse and full-pipeline throughput on one core, per input profile, over the project's
+// fixture events (tests/data/<profile>/*.ndjson, the lines the parser accepts) cycled in
+// memory. Reports events/s and bytes/s. See docs/benchmarks.md for numbers.
 //
 //   build/release/bench/countersign_bench_pipeline --benchmark_min_time=2
 
@@ -9,55 +10,78 @@
 
 #include <benchmark/benchmark.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 namespace {
 
-std::vector<std::string> load_events() {
+namespace cp = countersign::processor;
+
+// Accepted lines of every fixture file under tests/data/<dir>.
+std::vector<std::string> load_events(const std::string& dir) {
   std::vector<std::string> out;
-  std::ifstream in(std::string(COUNTERSIGN_TEST_DATA) + "/ecs/process_events.ndjson");
-  for (std::string line; std::getline(in, line);) out.push_back(line);
+  cp::input_parser parser;
+  cp::observation_batch batch;
+  const std::filesystem::path root = std::filesystem::path(COUNTERSIGN_TEST_DATA) / dir;
+  if (!std::filesystem::exists(root)) return out;
+  for (const auto& entry : std::filesystem::directory_iterator(root)) {
+    if (entry.path().extension() != ".ndjson") continue;
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) {
+      if (parser.parse(line, batch)) out.push_back(line);
+    }
+  }
   return out;
 }
 
-void bm_ecs_parse(benchmark::State& state) {
-  const auto events = load_events();
-  countersign::processor::input_parser parser;
-  countersign::processor::observation_batch obs;
+void bm_parse(benchmark::State& state, const std::vector<std::string>& events) {
+  cp::input_parser parser;
+  cp::observation_batch batch;
   std::size_t i = 0, bytes = 0;
   for (auto _ : state) {
     const auto& e = events[i++ % events.size()];
-    auto r = parser.parse(e, obs);
+    auto r = parser.parse(e, batch);
     benchmark::DoNotOptimize(r);
     bytes += e.size();
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
 }
-BENCHMARK(bm_ecs_parse);
 
-// Parse, detect and render; suppression off so every malicious event renders an alert.
-void bm_pipeline(benchmark::State& state) {
-  const auto events = load_events();
-  auto cfg = countersign::processor::parse_config("alerts: {suppression_cache_entries: 0}\n", "bench").value();
-  countersign::processor::pipeline pipe(cfg);
+// Parse, join, detect and render; suppression off so every malicious event renders.
+void bm_pipeline(benchmark::State& state, const std::vector<std::string>& events) {
+  auto cfg = cp::parse_config("alerts: {suppression_cache_entries: 0}\n", "bench").value();
+  cp::pipeline pipe(cfg);
   std::size_t i = 0, bytes = 0;
   for (auto _ : state) {
     const auto& e = events[i % events.size()];
-    auto r = pipe.process(e, {"bench", 0, static_cast<std::int64_t>(i)}, std::nullopt);
+    auto r = pipe.process(e, {"bench", 0, static_cast<std::int64_t>(i)}, std::nullopt, i);
     benchmark::DoNotOptimize(r);
     bytes += e.size();
     ++i;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
-  state.counters["alert_share"] =
+  state.counters["alerts_per_event"] =
       static_cast<double>(pipe.stats().alerts) / static_cast<double>(pipe.stats().events);
 }
-BENCHMARK(bm_pipeline);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  static std::vector<std::pair<std::string, std::vector<std::string>>> sets;
+  for (const char* dir : {"ecs", "winlogbeat", "ocsf", "defender", "codeintegrity"}) {
+    auto events = load_events(dir);
+    if (!events.empty()) sets.emplace_back(dir, std::move(events));
+  }
+  for (const auto& [name, events] : sets) {
+    benchmark::RegisterBenchmark(("parse/" + name).c_str(), bm_parse, std::cref(events));
+    benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), bm_pipeline, std::cref(events));
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

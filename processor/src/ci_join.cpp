@@ -5,12 +5,15 @@
 namespace countersign::processor {
 namespace {
 
-// VerificationErrors that mark a certificate problem (DETECTIONS.md: they raise a
-// Code Integrity alert to high): revoked 4/19, expired 5, untrusted root 7, chain 27.
+// A signature whose verification found a problem: revoked 4/19, expired 5, untrusted
+// root 7, chain 27 (DETECTIONS.md raises a Code Integrity alert to high for those) and
+// bad digest 1/11/23. Such a signature speaks for the file over a valid one.
 bool significant(const rules::observation& s) {
   if (!s.ci.verification_error) return false;
-  const auto e = *s.ci.verification_error;
-  return e == 4 || e == 5 || e == 7 || e == 19 || e == 27;
+  switch (*s.ci.verification_error) {
+    case 1: case 4: case 5: case 7: case 11: case 19: case 23: case 27: return true;
+    default: return false;
+  }
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ std::string_view raw_key(od::field& f) {
 // Decisive keys end the scan; weak hints are remembered until the end.
 std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
   schema_profile hint = schema_profile::unknown;
-  bool has_event_id = false, has_ci_field = false;
+  bool has_event_id = false, has_ci_field = false, has_properties = false, has_category = false;
   for (auto member : root) {
     od::field f;
     if (auto err = std::move(member).get(f)) return std::unexpected(err);
@@ -34,6 +34,9 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
     if (key == "records" || key == "DeviceId" || key == "DeviceName" || key == "ActionType") {
       return schema_profile::defender;
     }
+    // One record of the streaming export on its own: {"time", "category", "properties"}.
+    if (key == "properties") has_properties = true;
+    if (key == "category") has_category = true;
     // ECS field sets that no other profile uses at the top level end the scan (an ECS
     // document names one within its first few keys). `process` and `file` are only
     // hints: OCSF uses them too, and its `class_uid` may come later.
@@ -49,11 +52,13 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
     if (key == "EventID" || key == "EventId" || key == "event_id" || key == "Id") has_event_id = true;
     if (key == "FileNameBuffer" || key == "File Name" || key == "PublisherName" || key == "PolicyName" ||
         key == "RequestedPolicy" || key == "Requested Signing Level" || key == "VerificationError" ||
-        key == "ProcessNameBuffer" || key == "Process Name" || key == "TotalSignatureCount") {
+        key == "ProcessNameBuffer" || key == "Process Name" || key == "TotalSignatureCount" ||
+        key == "EventData" || key == "PolicyNameBuffer" || key == "PolicyIdBuffer") {
       has_ci_field = true;
     }
   }
   if (hint != schema_profile::unknown) return hint;
+  if (has_properties && has_category) return schema_profile::defender;
   if (has_event_id && has_ci_field) return schema_profile::codeintegrity;
   return schema_profile::unknown;
 }

@@ -59,8 +59,13 @@ rules::signature_status ecs_signature_status(std::string_view raw) noexcept {
 }
 
 void set_normalized_hex(rules::text_field& out, std::string_view raw) {
-  // Hot: two hashes per event. Resize once, then write; ASCII-only lowering on purpose
-  // (locale-aware tolower is a libc call per byte).
+  // Hot: two hashes per event, usually already lowercase hex: copy those as they are.
+  if (std::ranges::all_of(raw, [](char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'); })) {
+    out.set(raw);
+    return;
+  }
+  // Else resize once, then write; ASCII-only lowering on purpose (locale-aware tolower
+  // is a libc call per byte).
   out.value.resize(raw.size());
   out.present = true;
   std::size_t n = 0;

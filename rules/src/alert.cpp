@@ -132,6 +132,28 @@ void render_alert(const observation& obs, std::span<const hit> hits, std::string
   w.end_object();
   w.end_object();
 
+  if (obs.ci.present()) {
+    const auto& ci = obs.ci;
+    const auto optional_int = [&w](std::string_view key, const std::optional<std::int64_t>& v) {
+      if (v) w.field(key, *v);
+    };
+    w.key("codeintegrity").begin_object();
+    optional_int("event_id", ci.event_id);
+    w.field("class", to_string(ci.klass));
+    optional_field(w, "policy_name", ci.policy_name);
+    optional_field(w, "policy_id", ci.policy_id);
+    optional_field(w, "policy_guid", ci.policy_guid);
+    optional_int("requested_signing_level", ci.requested_signing_level);
+    optional_int("validated_signing_level", ci.validated_signing_level);
+    optional_field(w, "status", ci.status);
+    optional_int("verification_error", ci.verification_error);
+    optional_field(w, "process", ci.process_name);
+    optional_field(w, "activity_id", ci.activity_id);
+    if (ci.user_writable) w.field_bool("user_writable", *ci.user_writable);
+    w.field("joined_signatures", static_cast<std::int64_t>(ci.joined_signatures));
+    w.end_object();
+  }
+
   w.key("source").begin_object();
   w.field("schema", to_string(obs.source.schema));
   w.field("topic", obs.source.topic);

@@ -385,7 +385,7 @@ std::string service_config(const std::string& input_topic, const std::string& al
     << "  drain_timeout: 30s\n"
     << "detectors:\n"
     << "  signature_untrusted:\n"
-    << "    internal_pki_issuers: [\"Contoso Internal Code Signing CA\"]\n";
+    << "    internal_pki_issuers: [\"Contoso Internal Code Signing CA\", \"Fabrikam Internal Code Signing CA\"]\n";
   return y.str();
 }
 

@@ -285,7 +285,7 @@ class defender_walker {
       od::field fld;
       if (auto err = std::move(member).get(fld)) return c_.fail_json(err);
       std::string_view key;
-      if (auto err = fld.unescaped_key().get(key)) return c_.fail_json(err);
+      if (c_.key(fld, key) == walk_status::failed) return walk_status::failed;
       if (key == "records") {
         saw_records = true;
         if (walk_records(fld.value()) == walk_status::failed) return walk_status::failed;
@@ -334,7 +334,7 @@ class defender_walker {
         od::field fld;
         if (auto err = std::move(member).get(fld)) return c_.fail_json(err);
         std::string_view key;
-        if (auto err = fld.unescaped_key().get(key)) return c_.fail_json(err);
+        if (c_.key(fld, key) == walk_status::failed) return walk_status::failed;
         if (record_member(key, fld.value(), r, o) == walk_status::failed) return walk_status::failed;
       }
       bool keep = false;
@@ -353,14 +353,17 @@ class defender_walker {
       if (auto err = v.type().get(type)) return c_.fail_json(err);
       if (type == od::json_type::null) return walk_status::ok;
       if (type != od::json_type::object) return c_.fail(reject_reason::wrong_type);
+      r.via_properties = true;
+      // A table known to be unsupported (the export writes `category` first) is skipped
+      // unread: DeviceNetworkEvents and the like are most of the volume.
+      if (r.category == table::other) return walk_status::ok;
       od::object row;
       if (auto err = v.get_object().get(row)) return c_.fail_json(err);
-      r.via_properties = true;
       for (auto member : row) {
         od::field fld;
         if (auto err = std::move(member).get(fld)) return c_.fail_json(err);
         std::string_view name;
-        if (auto err = fld.unescaped_key().get(name)) return c_.fail_json(err);
+        if (c_.key(fld, name) == walk_status::failed) return walk_status::failed;
         if (read_column(name, fld.value(), r, o) == walk_status::failed) return walk_status::failed;
       }
       return walk_status::ok;
@@ -406,12 +409,24 @@ class defender_walker {
       case column::sha1: return optional_hex(v, o.sha1);
       case column::initiating_folder_path: return read_view(v, r.initiating_folder);
       case column::additional_fields: return read_additional_fields(v, r);
-      case column::pe_original_file_name: r.process_columns = true; return c_.text(v, o.pe.original_file_name);
-      case column::pe_company: r.process_columns = true; return c_.text(v, o.pe.company);
-      case column::pe_product: r.process_columns = true; return c_.text(v, o.pe.product);
-      case column::pe_description: r.process_columns = true; return c_.text(v, o.pe.description);
-      case column::pe_version: r.process_columns = true; return c_.text(v, o.pe.file_version);
-      case column::process_other: r.process_columns = true; return walk_status::ok;
+      case column::pe_original_file_name:
+        r.process_columns = true;
+        return c_.text(v, o.pe.original_file_name);
+      case column::pe_company:
+        r.process_columns = true;
+        return c_.text(v, o.pe.company);
+      case column::pe_product:
+        r.process_columns = true;
+        return c_.text(v, o.pe.product);
+      case column::pe_description:
+        r.process_columns = true;
+        return c_.text(v, o.pe.description);
+      case column::pe_version:
+        r.process_columns = true;
+        return c_.text(v, o.pe.file_version);
+      case column::process_other:
+        r.process_columns = true;
+        return walk_status::ok;
       case column::is_signed: r.certificate_columns = true; return flag(v, sig.exists);
       case column::is_trusted: r.certificate_columns = true; return flag(v, sig.trusted);
       case column::signer: r.certificate_columns = true; return c_.text(v, sig.subject);
@@ -591,8 +606,9 @@ class defender_walker {
 
   static row_kind resolve(const row_state& r, std::optional<std::int64_t>& event_id) {
     const table hint = r.category != table::unknown ? r.category : r.type;
-    const bool ci_action = r.action_type.present && istarts_with(trim(r.action_type.value), "AppControlCodeIntegrity");
-    if (ci_action) event_id = ci_event_id(trim(r.action_type.value));
+    const std::string_view action = trim(r.action_type.value);
+    const bool ci_action = r.action_type.present && istarts_with(action, "AppControlCodeIntegrity");
+    if (ci_action) event_id = ci_event_id(action);
     switch (hint) {
       case table::process_events: return row_kind::process;
       case table::file_certificate_info: return row_kind::certificate;
@@ -602,7 +618,7 @@ class defender_walker {
     }
     if (r.action_type.present) {
       if (ci_action) return event_id ? row_kind::code_integrity : row_kind::skip;
-      if (iequals(trim(r.action_type.value), "ProcessCreated")) return row_kind::process;
+      if (iequals(action, "ProcessCreated")) return row_kind::process;
       // Another table's row joined with certificate columns: the certificate facts of its file.
       return r.certificate_columns ? row_kind::certificate : row_kind::skip;
     }
@@ -626,7 +642,8 @@ class defender_walker {
     if (kind == row_kind::code_integrity) {
       if (apply_code_integrity(r, *event_id, o) == walk_status::failed) return walk_status::failed;
     } else {
-      o.kind = kind == row_kind::process ? rules::event_kind::process_start : rules::event_kind::file_certificate;
+      o.kind = kind == row_kind::process ? rules::event_kind::process_start
+                                         : rules::event_kind::file_certificate;
       if (r.certificate_columns) set_status(r, o);
     }
     // The row's path is the judged file, also over a name the Code Integrity fields gave.
@@ -687,7 +704,8 @@ class defender_walker {
     auto& path = o.image_path.value;
     path.assign(folder);
     if (folder.back() != '\\' && folder.back() != '/') {
-      const bool forward = folder.find('\\') == std::string_view::npos && folder.find('/') != std::string_view::npos;
+      const bool forward =
+          folder.find('\\') == std::string_view::npos && folder.find('/') != std::string_view::npos;
       path.push_back(forward ? '/' : '\\');
     }
     path.append(name);
@@ -719,7 +737,8 @@ class defender_walker {
       if (!sig.exists && exists) sig.exists = exists;
       if (status != signature_status::unknown) {
         // Signed but not verified: not trusted, whatever the reason.
-        if ((iequals(state, "SignedInvalid") || iequals(state, "Invalid")) && !sig.trusted) sig.trusted = false;
+        const bool invalid = iequals(state, "SignedInvalid") || iequals(state, "Invalid");
+        if (invalid && !sig.trusted) sig.trusted = false;
         sig.status = status;
         sig.status_raw.set(r.signature_state.value);
         return;

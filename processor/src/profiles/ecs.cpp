@@ -217,7 +217,8 @@ struct pending {
   std::optional<std::int64_t> event_id;
   std::string_view channel, provider, module, activity_id, computer_name;
   bool saw_event_data = false;
-  text_field x509_subject_dn, x509_subject_cn, x509_subject_o, x509_issuer_cn;
+  // Views into the parser's buffer (no copies); empty when absent or empty.
+  std::string_view x509_subject_dn, x509_subject_cn, x509_subject_o, x509_issuer_cn;
 };
 
 class ecs_walker {
@@ -246,24 +247,30 @@ class ecs_walker {
       }
       if (n == nullptr) continue;  // not mapped: skipped unread
       recognized_ = true;
-      walk_context::scope in(c_, key);
       od::value value = fld.value();
-      if (n->field == container || n->field == event_data) {
-        od::json_type type;
-        if (auto err = value.type().get(type)) return c_.fail_json(err);
-        if (type == od::json_type::null) continue;
-        if (type != od::json_type::object) return c_.fail(reject_reason::wrong_type);
-        od::object child;
-        if (auto err = value.get_object().get(child)) return c_.fail_json(err);
-        if (n->field == event_data) {
-          p_.saw_event_data = true;
-          if (collect_fields(child, c_) == walk_status::failed) return walk_status::failed;
-        } else if (walk(child, n->id) == walk_status::failed) {
+      if (n->field != container && n->field != event_data) {
+        // Leaves are the hot path: the key joins the error path only on failure.
+        if (assign(n->field, value) == walk_status::failed) {
+          if (c_.error.detail == c_.path) {
+            c_.error.detail = c_.path.empty() ? std::string(key) : c_.path + "." + std::string(key);
+          }
           return walk_status::failed;
         }
         continue;
       }
-      if (assign(n->field, value) == walk_status::failed) return walk_status::failed;
+      walk_context::scope in(c_, key);
+      od::json_type type;
+      if (auto err = value.type().get(type)) return c_.fail_json(err);
+      if (type == od::json_type::null) continue;
+      if (type != od::json_type::object) return c_.fail(reject_reason::wrong_type);
+      od::object child;
+      if (auto err = value.get_object().get(child)) return c_.fail_json(err);
+      if (n->field == event_data) {
+        p_.saw_event_data = true;
+        if (collect_fields(child, c_) == walk_status::failed) return walk_status::failed;
+      } else if (walk(child, n->id) == walk_status::failed) {
+        return walk_status::failed;
+      }
     }
     return walk_status::ok;
   }
@@ -329,11 +336,11 @@ class ecs_walker {
       case file_cs_subject_name: return c_.text(v, fsig.subject);
       case file_cs_thumbprint_sha256: return c_.hex(v, fsig.thumbprint);
       case file_cs_timestamp: return c_.time(v, fsig.signing_time_ms);
-      case x509_issuer_cn: return c_.text(v, p_.x509_issuer_cn);
+      case x509_issuer_cn: return view(v, p_.x509_issuer_cn);
       case x509_issuer_dn: return c_.text(v, sig.issuer);
-      case x509_subject_cn: return c_.text(v, p_.x509_subject_cn);
-      case x509_subject_o: return c_.text(v, p_.x509_subject_o);
-      case x509_subject_dn: return c_.text(v, p_.x509_subject_dn);
+      case x509_subject_cn: return view(v, p_.x509_subject_cn);
+      case x509_subject_o: return view(v, p_.x509_subject_o);
+      case x509_subject_dn: return view(v, p_.x509_subject_dn);
       case x509_serial: return c_.hex(v, sig.serial);
       case x509_not_before: return c_.time(v, sig.not_before_ms);
       case x509_not_after: return c_.time(v, sig.not_after_ms);
@@ -342,8 +349,11 @@ class ecs_walker {
   }
 
   walk_status status(od::value v, rules::code_signature& sig) {
-    if (c_.text(v, sig.status_raw) == walk_status::failed) return walk_status::failed;
-    if (sig.status_raw.present) sig.status = ecs_signature_status(sig.status_raw.view());
+    std::string_view raw;
+    if (view(v, raw) == walk_status::failed) return walk_status::failed;
+    if (raw.empty() || raw == "-") return walk_status::ok;  // Sysmon's "no value"
+    sig.status_raw.set(raw);
+    sig.status = ecs_signature_status(raw);
     return walk_status::ok;
   }
 
@@ -440,9 +450,9 @@ walk_status ecs_walker::finish() {
     if (f_.host_name.present) o_.host_name = f_.host_name;  // host.hostname
     else if (!p_.computer_name.empty()) o_.host_name.set(p_.computer_name);
   }
-  if (p_.x509_subject_cn.has_value()) o_.signature.subject_cn = p_.x509_subject_cn;
-  if (p_.x509_subject_o.has_value()) o_.signature.subject_o = p_.x509_subject_o;
-  if (p_.x509_issuer_cn.has_value()) o_.signature.issuer_cn = p_.x509_issuer_cn;
+  if (!p_.x509_subject_cn.empty()) o_.signature.subject_cn.set(p_.x509_subject_cn);
+  if (!p_.x509_subject_o.empty()) o_.signature.subject_o.set(p_.x509_subject_o);
+  if (!p_.x509_issuer_cn.empty()) o_.signature.issuer_cn.set(p_.x509_issuer_cn);
 
   if (code_integrity) {
     if (!p_.event_id) {
@@ -461,8 +471,8 @@ walk_status ecs_walker::finish() {
     if (sysmon && p_.event_id && *p_.event_id != 1) o_.kind = rules::event_kind::unknown;
   }
   if (!o_.signature.subject.has_value()) {
-    if (p_.x509_subject_dn.has_value()) o_.signature.subject = p_.x509_subject_dn;
-    else if (p_.x509_subject_cn.has_value()) o_.signature.subject = p_.x509_subject_cn;
+    if (!p_.x509_subject_dn.empty()) o_.signature.subject.set(p_.x509_subject_dn);
+    else if (!p_.x509_subject_cn.empty()) o_.signature.subject.set(p_.x509_subject_cn);
   }
   if (!o_.event_time_ms) return c_.fail(reject_reason::missing_field, "@timestamp");
   if (!o_.host_id.has_value() && !o_.host_name.has_value()) return c_.fail(reject_reason::missing_field, "host.id");

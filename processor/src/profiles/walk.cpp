@@ -44,32 +44,34 @@ walk_status walk_context::key(od::field& f, std::string_view& out) {
 
 walk_status walk_context::view(od::value v, std::string_view& out, bool& present) {
   present = false;
+  // The common case first: a string. A type mismatch leaves the value readable.
+  auto direct = v.get_string();
+  if (direct.error() == simdjson::SUCCESS) {
+    out = direct.value_unsafe();
+    present = true;
+    if (out.size() > limits.max_field_bytes) return fail(reject_reason::field_too_large);
+    return walk_status::ok;
+  }
+  if (direct.error() != simdjson::INCORRECT_TYPE) return fail_json(direct.error());
   od::json_type type;
   if (auto err = v.type().get(type)) return fail_json(err);
   if (type == od::json_type::null) return walk_status::ok;
-  if (type == od::json_type::array) {
-    od::array arr;
-    if (auto err = v.get_array().get(arr)) return fail_json(err);
-    for (auto element : arr) {
-      od::value ev;
-      if (auto err = std::move(element).get(ev)) return fail_json(err);
-      od::json_type et;
-      if (auto err = ev.type().get(et)) return fail_json(err);
-      if (et == od::json_type::null) continue;
-      if (et != od::json_type::string) return fail(reject_reason::wrong_type);
-      if (auto err = ev.get_string().get(out)) return fail_json(err);
-      present = true;
-      break;
-    }
-    if (!present) return walk_status::ok;  // empty array: nothing known
-  } else if (type == od::json_type::string) {
-    if (auto err = v.get_string().get(out)) return fail_json(err);
+  if (type != od::json_type::array) return fail(reject_reason::wrong_type);
+  od::array arr;
+  if (auto err = v.get_array().get(arr)) return fail_json(err);
+  for (auto element : arr) {
+    od::value ev;
+    if (auto err = std::move(element).get(ev)) return fail_json(err);
+    od::json_type et;
+    if (auto err = ev.type().get(et)) return fail_json(err);
+    if (et == od::json_type::null) continue;
+    if (et != od::json_type::string) return fail(reject_reason::wrong_type);
+    if (auto err = ev.get_string().get(out)) return fail_json(err);
     present = true;
-  } else {
-    return fail(reject_reason::wrong_type);
+    break;
   }
-  if (out.size() > limits.max_field_bytes) return fail(reject_reason::field_too_large);
-  return walk_status::ok;
+  if (present && out.size() > limits.max_field_bytes) return fail(reject_reason::field_too_large);
+  return walk_status::ok;  // an empty array: nothing known
 }
 
 walk_status walk_context::scalar(od::value v, std::string_view& out, bool& is_scalar) {

@@ -52,7 +52,8 @@ struct process_result {
   reject_reason reason = reject_reason::empty;  // when rejected
   std::string_view detail;               // when rejected; valid until the next call
   std::uint32_t alerts = 0;              // alerts of this message in alerts() (not deferred ones)
-  std::uint32_t deferred = 0;            // verdicts of this message now held for a join
+  std::uint32_t deferred = 0;            // verdicts of this message handed to the join: each
+                                         // shows up once in releases(), in this call or a later one
 };
 
 struct source_position {
