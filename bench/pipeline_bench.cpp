@@ -68,6 +68,24 @@ void bm_pipeline(benchmark::State& state, const std::vector<std::string>& events
       static_cast<double>(pipe.stats().alerts) / static_cast<double>(pipe.stats().events);
 }
 
+// A fleet-like stream: events that alert make up about 1%, the rest are benign
+// executions (the fixture's lines that do not alert), as in a real fleet where a few
+// vendors sign most executions.
+std::vector<std::string> fleet_mix(const std::vector<std::string>& events) {
+  auto cfg = cp::parse_config("alerts: {suppression_cache_entries: 0}\n", "bench").value();
+  cp::pipeline pipe(cfg);
+  std::vector<std::string> benign, alerting, mix;
+  for (const auto& e : events) {
+    (void)pipe.process(e, {"bench", 0, 0}, std::nullopt);
+    (pipe.alerts().empty() ? benign : alerting).push_back(e);
+  }
+  if (benign.empty() || alerting.empty()) return mix;
+  for (std::size_t i = 0; i < 1000; ++i) {
+    mix.push_back(i % 100 == 0 ? alerting[(i / 100) % alerting.size()] : benign[i % benign.size()]);
+  }
+  return mix;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,6 +93,9 @@ int main(int argc, char** argv) {
   for (const char* dir : {"ecs", "winlogbeat", "ocsf", "defender", "codeintegrity"}) {
     auto events = load_events(dir);
     if (!events.empty()) sets.emplace_back(dir, std::move(events));
+  }
+  for (const auto& [name, events] : std::vector(sets)) {
+    if (auto mix = fleet_mix(events); !mix.empty()) sets.emplace_back(name + "-fleet-1pct-alerts", std::move(mix));
   }
   for (const auto& [name, events] : sets) {
     benchmark::RegisterBenchmark(("parse/" + name).c_str(), bm_parse, std::cref(events));

@@ -14,6 +14,7 @@
 #include <countersign/processor/normalize.hpp>
 
 #include <cstdio>
+#include <unordered_map>
 
 namespace countersign::processor::detail {
 namespace {
@@ -36,6 +37,87 @@ signature_status status_from_verification_error(std::int64_t e) {
 }
 
 bool usable(std::string_view v) { return !v.empty() && v != "-"; }
+
+// The EventData names read, across event ids and versions. Names from
+// total_signature_count on belong to 3089 only.
+enum class ci_field : std::uint8_t {
+  none,
+  file_name,
+  process_name,
+  requested_level,
+  validated_level,
+  status,
+  sha256_flat,
+  sha1_flat,
+  sha256_authenticode,
+  sha1_authenticode,
+  policy_name,
+  policy_id,
+  policy_guid,
+  user_writable,
+  original_file_name,
+  file_description,
+  product_name,
+  file_version,
+  activity_id,
+  total_signature_count,
+  signature_index,
+  signature_type,
+  verification_error,
+  not_before,
+  not_after,
+  publisher_name,
+  issuer_name,
+  publisher_tbs_hash,
+  issuer_tbs_hash,
+};
+
+ci_field ci_field_of(std::string_view name) {
+  static const std::unordered_map<std::string_view, ci_field> k_names = {
+      {"FileNameBuffer", ci_field::file_name},
+      {"File Name", ci_field::file_name},
+      {"FileName", ci_field::file_name},
+      {"ProcessNameBuffer", ci_field::process_name},
+      {"Process Name", ci_field::process_name},
+      {"ProcessName", ci_field::process_name},
+      {"RequestedPolicy", ci_field::requested_level},
+      {"Requested Signing Level", ci_field::requested_level},
+      {"RequestedSigningLevel", ci_field::requested_level},
+      {"ValidatedPolicy", ci_field::validated_level},
+      {"Validated Signing Level", ci_field::validated_level},
+      {"ValidatedSigningLevel", ci_field::validated_level},
+      {"Status", ci_field::status},
+      {"SHA256 Flat Hash", ci_field::sha256_flat},
+      {"SHA1 Flat Hash", ci_field::sha1_flat},
+      {"SHA256 Hash", ci_field::sha256_authenticode},
+      {"SHA1 Hash", ci_field::sha1_authenticode},
+      {"PolicyName", ci_field::policy_name},
+      {"PolicyNameBuffer", ci_field::policy_name},
+      {"PolicyID", ci_field::policy_id},
+      {"PolicyIdBuffer", ci_field::policy_id},
+      {"PolicyGUID", ci_field::policy_guid},
+      {"PolicyGuid", ci_field::policy_guid},
+      {"UserWriteable", ci_field::user_writable},
+      {"OriginalFileName", ci_field::original_file_name},
+      {"FileDescription", ci_field::file_description},
+      {"ProductName", ci_field::product_name},
+      {"FileVersion", ci_field::file_version},
+      {"ActivityID", ci_field::activity_id},
+      {"ActivityId", ci_field::activity_id},
+      {"TotalSignatureCount", ci_field::total_signature_count},
+      {"Signature", ci_field::signature_index},
+      {"SignatureType", ci_field::signature_type},
+      {"VerificationError", ci_field::verification_error},
+      {"NotValidBefore", ci_field::not_before},
+      {"NotValidAfter", ci_field::not_after},
+      {"PublisherName", ci_field::publisher_name},
+      {"IssuerName", ci_field::issuer_name},
+      {"PublisherTBSHash", ci_field::publisher_tbs_hash},
+      {"IssuerTBSHash", ci_field::issuer_tbs_hash},
+  };
+  const auto it = k_names.find(name);
+  return it == k_names.end() ? ci_field::none : it->second;
+}
 
 }  // namespace
 
@@ -70,87 +152,62 @@ walk_status apply_ci_fields(std::span<const raw_field> fields, std::int64_t even
   rules::text_field sha256_authenticode, sha1_authenticode;
 
   for (const auto& [name, value] : fields) {
+    const ci_field f = ci_field_of(name);
+    if (f == ci_field::none) continue;
+    if (f >= ci_field::total_signature_count && !signature_event) continue;
+    if (!usable(value)) continue;
     walk_context::scope in(c, name);
     if (value.size() > c.limits.max_field_bytes) return c.fail(reject_reason::field_too_large);
-    const auto integer = [&](std::optional<std::int64_t>& out) {
-      return usable(value) ? c.integer_from(value, out) : walk_status::ok;
-    };
-    const auto time = [&](std::optional<std::int64_t>& out) {
-      return usable(value) ? c.time_from(value, out) : walk_status::ok;
-    };
     walk_status s = walk_status::ok;
-    if (name == "FileNameBuffer" || name == "File Name" || name == "FileName") {
-      if (usable(value)) o.image_path.set(value);
-    } else if (name == "ProcessNameBuffer" || name == "Process Name" || name == "ProcessName") {
-      if (usable(value)) {
+    switch (f) {
+      case ci_field::file_name: o.image_path.set(value); break;
+      case ci_field::process_name:
         ci.process_name.set(value);
         o.process_path.set(value);
+        break;
+      case ci_field::requested_level: s = c.integer_from(value, ci.requested_signing_level); break;
+      case ci_field::validated_level: s = c.integer_from(value, ci.validated_signing_level); break;
+      case ci_field::status: {
+        std::optional<std::int64_t> status;
+        s = c.integer_from(value, status);
+        if (status) {
+          char buf[24];
+          std::snprintf(buf, sizeof buf, "0x%08llx", static_cast<unsigned long long>(*status));
+          ci.status.set(buf);
+        }
+        break;
       }
-    } else if (name == "RequestedPolicy" || name == "Requested Signing Level" || name == "RequestedSigningLevel") {
-      s = integer(ci.requested_signing_level);
-    } else if (name == "ValidatedPolicy" || name == "Validated Signing Level" ||
-               (name == "ValidatedSigningLevel")) {
-      s = integer(ci.validated_signing_level);
-    } else if (name == "Status") {
-      std::optional<std::int64_t> status;
-      s = integer(status);
-      if (status) {
-        char buf[24];
-        std::snprintf(buf, sizeof buf, "0x%08llx", static_cast<unsigned long long>(*status));
-        ci.status.set(buf);
-      }
-    } else if (name == "SHA256 Flat Hash") {
-      if (usable(value)) set_normalized_hex(o.sha256, value);
-    } else if (name == "SHA1 Flat Hash") {
-      if (usable(value)) set_normalized_hex(o.sha1, value);
-    } else if (name == "SHA256 Hash") {
-      if (usable(value)) set_normalized_hex(sha256_authenticode, value);
-    } else if (name == "SHA1 Hash") {
-      if (usable(value)) set_normalized_hex(sha1_authenticode, value);
-    } else if (name == "PolicyName" || name == "PolicyNameBuffer") {
-      if (usable(value)) ci.policy_name.set(value);
-    } else if (name == "PolicyID" || name == "PolicyIdBuffer") {
-      if (usable(value)) ci.policy_id.set(value);
-    } else if (name == "PolicyGUID" || name == "PolicyGuid") {
-      if (usable(value)) set_activity_id(ci.policy_guid, value);
-    } else if (name == "UserWriteable") {
-      if (usable(value)) {
+      case ci_field::sha256_flat: set_normalized_hex(o.sha256, value); break;
+      case ci_field::sha1_flat: set_normalized_hex(o.sha1, value); break;
+      case ci_field::sha256_authenticode: set_normalized_hex(sha256_authenticode, value); break;
+      case ci_field::sha1_authenticode: set_normalized_hex(sha1_authenticode, value); break;
+      case ci_field::policy_name: ci.policy_name.set(value); break;
+      case ci_field::policy_id: ci.policy_id.set(value); break;
+      case ci_field::policy_guid: set_activity_id(ci.policy_guid, value); break;
+      case ci_field::user_writable: {
         const auto b = parse_bool(value);
         if (!b) return c.fail(reject_reason::wrong_type);
         ci.user_writable = *b;
+        break;
       }
-    } else if (name == "OriginalFileName") {
-      if (usable(value)) o.pe.original_file_name.set(value);
-    } else if (name == "FileDescription") {
-      if (usable(value)) o.pe.description.set(value);
-    } else if (name == "ProductName") {
-      if (usable(value)) o.pe.product.set(value);
-    } else if (name == "FileVersion") {
-      if (usable(value)) o.pe.file_version.set(value);
-    } else if (name == "ActivityID" || name == "ActivityId") {
-      if (usable(value) && !ci.activity_id.present) set_activity_id(ci.activity_id, value);
-    } else if (signature_event) {
-      if (name == "TotalSignatureCount") {
-        s = integer(ci.total_signature_count);
-      } else if (name == "Signature") {
-        s = integer(ci.signature_index);
-      } else if (name == "SignatureType") {
-        if (usable(value)) sig.signature_type.set(value);
-      } else if (name == "VerificationError") {
-        s = integer(ci.verification_error);
-      } else if (name == "NotValidBefore") {
-        s = time(sig.not_before_ms);
-      } else if (name == "NotValidAfter") {
-        s = time(sig.not_after_ms);
-      } else if (name == "PublisherName") {
-        if (usable(value)) sig.subject.set(value);
-      } else if (name == "IssuerName") {
-        if (usable(value)) sig.issuer.set(value);
-      } else if (name == "PublisherTBSHash") {
-        if (usable(value)) set_normalized_hex(ci.publisher_tbs_hash, value);
-      } else if (name == "IssuerTBSHash") {
-        if (usable(value)) set_normalized_hex(ci.issuer_tbs_hash, value);
-      }
+      case ci_field::original_file_name: o.pe.original_file_name.set(value); break;
+      case ci_field::file_description: o.pe.description.set(value); break;
+      case ci_field::product_name: o.pe.product.set(value); break;
+      case ci_field::file_version: o.pe.file_version.set(value); break;
+      case ci_field::activity_id:
+        if (!ci.activity_id.present) set_activity_id(ci.activity_id, value);
+        break;
+      case ci_field::total_signature_count: s = c.integer_from(value, ci.total_signature_count); break;
+      case ci_field::signature_index: s = c.integer_from(value, ci.signature_index); break;
+      case ci_field::signature_type: sig.signature_type.set(value); break;
+      case ci_field::verification_error: s = c.integer_from(value, ci.verification_error); break;
+      case ci_field::not_before: s = c.time_from(value, sig.not_before_ms); break;
+      case ci_field::not_after: s = c.time_from(value, sig.not_after_ms); break;
+      case ci_field::publisher_name: sig.subject.set(value); break;
+      case ci_field::issuer_name: sig.issuer.set(value); break;
+      case ci_field::publisher_tbs_hash: set_normalized_hex(ci.publisher_tbs_hash, value); break;
+      case ci_field::issuer_tbs_hash: set_normalized_hex(ci.issuer_tbs_hash, value); break;
+      case ci_field::none: break;
     }
     if (s == walk_status::failed) return s;
   }

@@ -165,20 +165,18 @@ walk_status walk_context::integer(od::value v, std::optional<std::int64_t>& out)
 
 walk_status walk_context::time_from(std::string_view s, std::optional<std::int64_t>& out) {
   if (s.size() > limits.max_field_bytes) return fail(reject_reason::field_too_large);
-  if (!s.empty() && (s.front() == '-' || (s.front() >= '0' && s.front() <= '9')) &&
-      s.find_first_not_of("0123456789.-") == std::string_view::npos) {
-    double d = 0;
-    const auto res = std::from_chars(s.data(), s.data() + s.size(), d);
-    if (res.ec == std::errc() && res.ptr == s.data() + s.size()) {
-      if (auto ms = epoch_to_ms(d)) {
-        out = *ms;
-        return walk_status::ok;
-      }
-    }
-    return fail(reject_reason::bad_timestamp);
+  // RFC 3339 has its first '-' at index 4; anything else may be epoch seconds or ms.
+  if (s.size() >= 10 && s[4] == '-') {
+    const auto ms = rules::parse_rfc3339_ms(s);
+    if (!ms || *ms < k_min_time_ms || *ms > k_max_time_ms) return fail(reject_reason::bad_timestamp);
+    out = *ms;
+    return walk_status::ok;
   }
-  const auto ms = rules::parse_rfc3339_ms(s);
-  if (!ms || *ms < k_min_time_ms || *ms > k_max_time_ms) return fail(reject_reason::bad_timestamp);
+  double d = 0;
+  const auto res = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (res.ec != std::errc() || res.ptr != s.data() + s.size()) return fail(reject_reason::bad_timestamp);
+  const auto ms = epoch_to_ms(d);
+  if (!ms) return fail(reject_reason::bad_timestamp);
   out = *ms;
   return walk_status::ok;
 }
