@@ -10,7 +10,9 @@
 // Invariants: an input offset is committed only after all messages it caused are
 // acknowledged (at-least-once end to end); a failed delivery is produced again, never
 // dropped, unless the error is permanent (then it is counted and logged); a bad input
-// never blocks its partition. One thread runs everything: consumer poll, pipeline,
+// never blocks its partition. A Code Integrity verdict held for its 3089 join keeps its
+// offset uncommitted until it is released (joined, timed out, or flushed at shutdown).
+// One thread runs everything: consumer poll, pipeline,
 // producer poll and delivery reports. SIGTERM (via `stop`) stops fetching, waits for
 // outstanding acknowledgements up to processing.drain_timeout, commits, closes.
 
