@@ -7,7 +7,7 @@
 // Tokens stand for messages: each test checks which message a release or an alert
 // belongs to. Clocks are passed in; nothing waits.
 
-#include "printers.hpp"
+#include "test_support.hpp"
 
 #include <countersign/processor/ci_join.hpp>
 #include <countersign/processor/config.hpp>
@@ -20,7 +20,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -37,8 +36,9 @@ using rules::signature_status;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
-
-const std::string k_data = COUNTERSIGN_TEST_DATA;
+using test_support::detector_ids;
+using test_support::k_data;
+using test_support::read_lines;
 const std::string k_sequence = k_data + "/codeintegrity/join_sequence.ndjson";
 
 constexpr std::uint64_t k_host_a = 0xA11CE;
@@ -360,29 +360,9 @@ TEST(ci_join, a_second_verdict_for_the_same_activity_releases_the_first_as_it_is
 // 2026-11-24T08:15:02.441Z, the 3033 of host-ci-1 (computed independently, Python datetime).
 constexpr std::int64_t k_3033_time = 1'795'508'102'441;
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
 // The fixture line with the given EventRecordID.
 std::string record(int id) {
-  const std::string needle = "\"EventRecordID\":" + std::to_string(id) + ",";
-  std::string found;
-  int matches = 0;
-  for (const auto& line : read_lines(k_sequence)) {
-    if (line.find(needle) != std::string::npos) {
-      found = line;
-      ++matches;
-    }
-  }
-  EXPECT_EQ(matches, 1) << needle;
-  return found;
+  return test_support::line_containing(k_sequence, "\"EventRecordID\":" + std::to_string(id) + ",");
 }
 
 // The fixture's lines, by role.
@@ -395,9 +375,7 @@ struct sequence {
 };
 
 config deferral_config() {
-  auto c = parse_config("input:\n  codeintegrity_join:\n    hold: 5s\n", "inline.yaml");
-  EXPECT_TRUE(c.has_value()) << (c ? "" : c.error());
-  return c ? *c : config{};
+  return test_support::config_or_fail("input:\n  codeintegrity_join:\n    hold: 5s\n");
 }
 
 std::vector<std::uint64_t> releases_of(const pipeline& p) {
@@ -414,24 +392,6 @@ std::string at(const std::string& json, std::string_view pointer) {
   if (e.is_string()) return std::string(std::string_view(e.get_string().value_unsafe()));
   if (e.is_int64()) return std::to_string(e.get_int64().value_unsafe());
   return simdjson::to_string(e);
-}
-
-// Sorted detector ids joined by '+', as expected_alerts.tsv writes them.
-std::string detector_ids(const std::string& json) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  std::vector<std::string> ids;
-  simdjson::dom::array detections;
-  if (parser.parse(json).get(doc) == simdjson::SUCCESS && doc["detections"].get_array().get(detections) == simdjson::SUCCESS) {
-    for (auto d : detections) {
-      std::string_view id;
-      if (d["id"].get_string().get(id) == simdjson::SUCCESS) ids.emplace_back(id);
-    }
-  }
-  std::sort(ids.begin(), ids.end());
-  std::string joined;
-  for (const auto& id : ids) joined += (joined.empty() ? "" : "+") + id;
-  return joined;
 }
 
 TEST(pipeline_deferral, a_3033_is_held_until_its_3089_releases_it_as_a_revoked_alert) {
@@ -598,13 +558,13 @@ TEST(pipeline_deferral, a_joined_3036_stays_revoked_and_names_the_joined_signer)
   EXPECT_EQ(at(a.json, "/process/code_signature/issuer"), "Kestrel Public Code Signing CA R2");
 }
 
-// (sorted detector ids, host id) rows of tests/data/codeintegrity/expected_alerts.tsv.
+// (sorted detector ids, host id) rows of tests/data/codeintegrity/expected_alerts.tsv, tab-joined.
 std::vector<std::string> expected_rows() {
-  std::vector<std::string> rows;
-  for (const auto& line : read_lines(k_data + "/codeintegrity/expected_alerts.tsv")) {
-    if (line.front() != '#') rows.push_back(line);
-  }
-  return rows;
+  std::vector<test_support::alert_row> rows;
+  test_support::read_expected_alerts(k_data + "/codeintegrity/expected_alerts.tsv", rows);
+  std::vector<std::string> joined;
+  for (const auto& [ids, host] : rows) joined.push_back(ids + "\t" + host);
+  return joined;
 }
 
 TEST(pipeline_deferral, the_join_fixture_alerts_on_the_verdicts_messages) {
@@ -655,8 +615,7 @@ TEST(pipeline_deferral, replay_of_the_join_fixture_prints_the_expected_alerts) {
   const auto summary = run_replay(*cfg, {k_sequence}, alerts, diagnostics);
   EXPECT_EQ(diagnostics.str(), "");
   std::vector<std::string> rows;
-  std::istringstream in(alerts.str());
-  for (std::string line; std::getline(in, line);) {
+  for (const auto& line : test_support::split_lines(alerts.str())) {
     rows.push_back(detector_ids(line) + "\t" + at(line, "/host/id"));
   }
   EXPECT_THAT(rows, ElementsAreArray(expected_rows()));

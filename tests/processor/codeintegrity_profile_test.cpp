@@ -6,7 +6,7 @@
 // Fixture: tests/data/codeintegrity/eventdata.ndjson, written after real Code Integrity
 // captures (3033 v0, 3089 v2, 3077 v5, 3099 v1). Lines are picked by their record id.
 
-#include "printers.hpp"
+#include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/input_parser.hpp>
@@ -16,7 +16,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,14 +27,8 @@ namespace {
 using rules::observation;
 using rules::schema_profile;
 using rules::signature_status;
-
-const std::string k_data = COUNTERSIGN_TEST_DATA;
-
-// Enum names as std::string, so that a failed comparison prints both sides as text.
-template <typename E>
-std::string name_of(E value) {
-  return std::string(rules::to_string(value));
-}
+using test_support::k_data;
+using test_support::name_of;
 
 // Times of the fixture, computed independently (Python datetime); fractions beyond
 // milliseconds are dropped.
@@ -48,28 +41,9 @@ constexpr std::int64_t k_not_after = 1'822'293'000'987;   // 2027-09-30T08:30:00
 const std::string k_vellum_dll = R"(\Device\HarddiskVolume3\ProgramData\Vellum\Agent\vlmcore.dll)";
 const std::string k_vellum_exe = R"(\Device\HarddiskVolume3\Program Files\Vellum\vlmagent.exe)";
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
 // The one fixture line that contains `needle` (a record id).
 std::string fixture_line(std::string_view needle) {
-  std::string found;
-  int matches = 0;
-  for (const auto& line : read_lines(k_data + "/codeintegrity/eventdata.ndjson")) {
-    if (line.find(needle) != std::string::npos) {
-      found = line;
-      ++matches;
-    }
-  }
-  EXPECT_EQ(matches, 1) << needle;
-  return found;
+  return test_support::line_containing(k_data + "/codeintegrity/eventdata.ndjson", needle);
 }
 
 const std::string k_flat_3033 = "\"EventRecordID\":4410,";
@@ -78,32 +52,9 @@ const std::string k_flat_3077 = "\"EventRecordID\":4425,";
 const std::string k_flat_3099 = "\"EventRecordID\":4390,";
 const std::string k_nested_3033 = "\"EventRecordID\":4412,";
 
-// One parser reused across the calls of a test, as the pipeline reuses it.
-struct harness {
-  // Parses and fails the test on a reject, or on anything but one Code Integrity
-  // observation. `forced` as a per-topic profile would pin it; otherwise detected.
-  const observation& ok(std::string_view json, schema_profile forced = schema_profile::unknown) {
-    auto r = parser.parse(json, batch, forced);
-    EXPECT_TRUE(r.has_value()) << "rejected: " << (r ? "" : to_string(r.error().reason)) << " ("
-                               << (r ? "" : r.error().detail) << ") for " << json;
-    if (r) {
-      EXPECT_EQ(name_of(*r), "codeintegrity") << json;
-    }
-    EXPECT_EQ(batch.size(), 1U) << json;
-    obs = batch.empty() ? observation{} : batch[0];
-    return obs;
-  }
-  // Parses and fails the test on an accept.
-  parse_error err(std::string_view json, schema_profile forced = schema_profile::unknown) {
-    auto r = parser.parse(json, batch, forced);
-    EXPECT_FALSE(r.has_value()) << "accepted: " << json;
-    return r ? parse_error{reject_reason::empty, "<accepted>"} : r.error();
-  }
-
-  input_parser parser;
-  observation_batch batch;
-  observation obs;
-};
+// ok() fails the test on a reject, or on anything but one Code Integrity observation;
+// `forced` as a per-topic profile would pin it, otherwise detected.
+using harness = test_support::parse_harness<schema_profile::codeintegrity>;
 
 // The Code Integrity facts of two observations, compared field by field.
 void expect_same_ci_facts(const observation& a, const observation& b) {

@@ -1,7 +1,7 @@
 // Configuration loading (processor/src/config.cpp): defaults, every key of every
 // section, error reporting with file:line and the dotted key, environment overrides.
 
-#include "printers.hpp"
+#include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
 
@@ -60,11 +60,7 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-config parse_ok(const std::string& yaml) {
-  auto c = parse_config(yaml, "test.yaml");
-  EXPECT_TRUE(c.has_value()) << (c ? "" : c.error());
-  return c ? *c : config{};
-}
+config parse_ok(const std::string& yaml) { return test_support::config_or_fail(yaml, "test.yaml"); }
 
 std::string parse_err(const std::string& yaml) {
   auto c = parse_config(yaml, "test.yaml");

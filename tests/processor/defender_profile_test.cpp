@@ -4,7 +4,7 @@
 // DeviceFileCertificateInfo and DeviceEvents, bare or inside the Event Hub streaming
 // export envelope {"records":[{"time","category","properties"}]}.
 
-#include "printers.hpp"
+#include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/input_parser.hpp>
@@ -14,11 +14,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
-#include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -203,36 +200,9 @@ std::string envelope(const std::vector<std::string>& records) {
   return s + "]}";
 }
 
-// One parser and batch reused across the calls of a test, as the pipeline reuses them.
-struct harness {
-  explicit harness(parser_limits limits = {}) : parser(limits) {}
-
-  // Parses and fails the test on a reject.
-  const observation_batch& ok(std::string_view json, schema_profile forced = schema_profile::unknown) {
-    auto r = parser.parse(json, batch, forced);
-    EXPECT_TRUE(r.has_value()) << "rejected: " << (r ? "" : to_string(r.error().reason)) << " ("
-                               << (r ? "" : r.error().detail) << ") for " << json;
-    if (r) {
-      EXPECT_EQ(*r, schema_profile::defender) << json;
-    }
-    return batch;
-  }
-  // Parses a message that yields exactly one observation; returns a copy of it.
-  observation one(std::string_view json, schema_profile forced = schema_profile::unknown) {
-    const auto& b = ok(json, forced);
-    EXPECT_EQ(b.size(), 1U) << json;
-    return b.empty() ? observation{} : b[0];
-  }
-  // Parses and fails the test on an accept.
-  parse_error err(std::string_view json) {
-    auto r = parser.parse(json, batch);
-    EXPECT_FALSE(r.has_value()) << "accepted: " << json;
-    return r ? parse_error{reject_reason::empty, "<accepted>"} : r.error();
-  }
-
-  input_parser parser;
-  observation_batch batch;
-};
+// ok_batch() fails the test on a reject or on another profile than Defender; ok() also
+// unless the message yields exactly one observation.
+using harness = test_support::parse_harness<schema_profile::defender>;
 
 void expect_process_row(const observation& o) {
   EXPECT_EQ(o.kind, event_kind::process_start);
@@ -334,12 +304,12 @@ void expect_policy_blocked(const observation& o) {
 
 TEST(defender_profile, a_bare_process_row_fills_every_mapped_field) {
   harness h;
-  expect_process_row(h.one(k_process_row));
+  expect_process_row(h.ok(k_process_row));
 }
 
 TEST(defender_profile, a_process_row_without_action_type_is_known_by_its_process_columns) {
   harness h;
-  const auto o = h.one(row_with(R"("FolderPath":"C:\\x.exe","ProcessVersionInfoCompanyName":"X")"));
+  const auto o = h.ok(row_with(R"("FolderPath":"C:\\x.exe","ProcessVersionInfoCompanyName":"X")"));
   EXPECT_EQ(o.kind, event_kind::process_start);
   EXPECT_EQ(o.image_path.value, R"(C:\x.exe)");
   EXPECT_EQ(o.pe.company.value, "X");
@@ -359,37 +329,37 @@ TEST(defender_profile, a_folder_path_that_is_only_the_folder_gets_the_file_name)
       {R"("FolderPath":"C:\\Tools\\prefix-x.exe","FileName":"x.exe")", R"(C:\Tools\prefix-x.exe\x.exe)"},
   };
   for (const auto& [members, expected] : cases) {
-    const auto o = h.one(row_with(std::string(R"("ActionType":"ProcessCreated",)") + members));
+    const auto o = h.ok(row_with(std::string(R"("ActionType":"ProcessCreated",)") + members));
     EXPECT_EQ(o.image_path.value, expected) << members;
     EXPECT_TRUE(o.image_path.present) << members;
   }
-  EXPECT_FALSE(h.one(row_with(R"("ActionType":"ProcessCreated")")).image_path.present);
+  EXPECT_FALSE(h.ok(row_with(R"("ActionType":"ProcessCreated")")).image_path.present);
 }
 
 TEST(defender_profile, the_user_is_the_account_name_else_the_initiating_account) {
   harness h;
   const std::string base = R"("ActionType":"ProcessCreated",)";
-  const auto both = h.one(row_with(base + R"("AccountName":"alice","InitiatingProcessAccountName":"system")"));
+  const auto both = h.ok(row_with(base + R"("AccountName":"alice","InitiatingProcessAccountName":"system")"));
   EXPECT_EQ(both.user_name.value, "alice");
-  const auto empty_account = h.one(row_with(base + R"("InitiatingProcessAccountName":"system","AccountName":"")"));
+  const auto empty_account = h.ok(row_with(base + R"("InitiatingProcessAccountName":"system","AccountName":"")"));
   EXPECT_EQ(empty_account.user_name.value, "system");
-  EXPECT_EQ(h.one(row_with(base + R"("InitiatingProcessAccountName":"system")")).user_name.value, "system");
-  const auto empty = h.one(row_with(base + R"("AccountName":"")"));
+  EXPECT_EQ(h.ok(row_with(base + R"("InitiatingProcessAccountName":"system")")).user_name.value, "system");
+  const auto empty = h.ok(row_with(base + R"("AccountName":"")"));
   EXPECT_TRUE(empty.user_name.present);
   EXPECT_EQ(empty.user_name.value, "");
-  EXPECT_FALSE(h.one(row_with(base + R"("AccountName":null)")).user_name.present);
+  EXPECT_FALSE(h.ok(row_with(base + R"("AccountName":null)")).user_name.present);
 }
 
 TEST(defender_profile, an_empty_sha256_is_missing_and_other_empty_text_is_present) {
   harness h;
-  const auto o = h.one(row_with(
+  const auto o = h.ok(row_with(
       R"("ActionType":"ProcessCreated","SHA256":"","SHA1":"","ProcessVersionInfoCompanyName":"","FolderPath":"C:\\a.exe")"));
   EXPECT_FALSE(o.sha256.present);
   EXPECT_FALSE(o.sha1.present);
   EXPECT_TRUE(o.pe.company.present);
   EXPECT_EQ(o.pe.company.value, "");
   EXPECT_FALSE(o.pe.product.present);  // never mentioned
-  const auto hashed = h.one(row_with(R"("ActionType":"ProcessCreated","SHA256":"AB CD-EF")"));
+  const auto hashed = h.ok(row_with(R"("ActionType":"ProcessCreated","SHA256":"AB CD-EF")"));
   EXPECT_EQ(hashed.sha256.value, "abcdef");
 }
 
@@ -397,12 +367,12 @@ TEST(defender_profile, an_empty_sha256_is_missing_and_other_empty_text_is_presen
 
 TEST(defender_profile, a_signed_untrusted_certificate_row_is_untrusted_root) {
   harness h;
-  expect_untrusted_certificate_row(h.one(k_untrusted_certificate_row));
+  expect_untrusted_certificate_row(h.ok(k_untrusted_certificate_row));
 }
 
 TEST(defender_profile, an_unsigned_certificate_row_is_not_signed_and_empty_dates_are_missing) {
   harness h;
-  const auto o = h.one(k_unsigned_certificate_row);
+  const auto o = h.ok(k_unsigned_certificate_row);
   EXPECT_EQ(o.kind, event_kind::file_certificate);
   EXPECT_EQ(o.event_time_ms, k_t0);
   EXPECT_EQ(o.sha1.value, "1234567890123456789012345678901234567890");
@@ -427,7 +397,7 @@ TEST(defender_profile, an_unsigned_certificate_row_is_not_signed_and_empty_dates
 
 TEST(defender_profile, a_signed_trusted_certificate_row_is_valid) {
   harness h;
-  const auto o = h.one(row_with(R"("SHA1":"AB","IsSigned":true,"IsTrusted":true,"Signer":"Microsoft Windows")"));
+  const auto o = h.ok(row_with(R"("SHA1":"AB","IsSigned":true,"IsTrusted":true,"Signer":"Microsoft Windows")"));
   EXPECT_EQ(o.kind, event_kind::file_certificate);
   EXPECT_EQ(o.signature.status, signature_status::valid);
   EXPECT_EQ(o.signature.status_raw.value, "IsTrusted=true");
@@ -436,7 +406,7 @@ TEST(defender_profile, a_signed_trusted_certificate_row_is_valid) {
 
 TEST(defender_profile, signed_without_a_trust_verdict_leaves_the_status_missing) {
   harness h;
-  const auto o = h.one(row_with(R"("IsSigned":true,"Signer":"X")"));
+  const auto o = h.ok(row_with(R"("IsSigned":true,"Signer":"X")"));
   EXPECT_EQ(o.signature.exists, true);
   EXPECT_EQ(o.signature.status, signature_status::missing);
   EXPECT_FALSE(o.signature.status_raw.present);
@@ -450,13 +420,13 @@ TEST(defender_profile, booleans_are_read_from_bools_strings_and_numbers) {
       {"1", true},      {"0", false},     {R"("1")", true},    {R"("0")", false},
   };
   for (const auto& [value, expected] : cases) {
-    const auto o = h.one(row_with(R"("IsSigned":true,"IsTrusted":)" + value));
+    const auto o = h.ok(row_with(R"("IsSigned":true,"IsTrusted":)" + value));
     EXPECT_EQ(o.signature.trusted, expected) << value;
     const auto status = expected ? signature_status::valid : signature_status::untrusted_root;
     EXPECT_EQ(o.signature.status, status) << value;
-    EXPECT_EQ(h.one(row_with(R"("IsTrusted":true,"IsSigned":)" + value)).signature.exists, expected) << value;
+    EXPECT_EQ(h.ok(row_with(R"("IsTrusted":true,"IsSigned":)" + value)).signature.exists, expected) << value;
   }
-  const auto unknown = h.one(row_with(R"("IsSigned":null,"IsTrusted":"","Signer":"X")"));
+  const auto unknown = h.ok(row_with(R"("IsSigned":null,"IsTrusted":"","Signer":"X")"));
   EXPECT_FALSE(unknown.signature.exists.has_value());
   EXPECT_FALSE(unknown.signature.trusted.has_value());
 }
@@ -486,7 +456,7 @@ TEST(defender_profile, a_signature_state_column_decides_the_status_and_is_kept_r
   };
   harness h;
   for (const auto& c : cases) {
-    const auto o = h.one(row_with(c.members));
+    const auto o = h.ok(row_with(c.members));
     EXPECT_EQ(o.kind, event_kind::file_certificate) << c.members;
     EXPECT_EQ(o.signature.status, c.status) << c.members;
     EXPECT_EQ(o.signature.status_raw.value, c.raw) << c.members;
@@ -497,7 +467,7 @@ TEST(defender_profile, a_signature_state_column_decides_the_status_and_is_kept_r
 
 TEST(defender_profile, a_dn_signer_yields_cn_and_o) {
   harness h;
-  const auto o = h.one(row_with(R"("IsSigned":true,"Signer":"CN=Acme Widgets LLC, O=Acme Widgets, C=US")"));
+  const auto o = h.ok(row_with(R"("IsSigned":true,"Signer":"CN=Acme Widgets LLC, O=Acme Widgets, C=US")"));
   EXPECT_EQ(o.signature.subject_cn.value, "Acme Widgets LLC");
   EXPECT_EQ(o.signature.subject_o.value, "Acme Widgets");
 }
@@ -517,7 +487,7 @@ TEST(defender_profile, a_process_row_joined_with_its_certificate_fills_both) {
   "CertificateCountersignatureTime": "2026-11-19T08:00:00Z", "SignatureType": "Embedded",
   "IsRootSignerMicrosoft": false})json";
   harness h;
-  const auto o = h.one(joined);
+  const auto o = h.ok(joined);
   EXPECT_EQ(o.kind, event_kind::process_start);
   EXPECT_EQ(o.image_path.value, R"(C:\Users\alice\Downloads\tool.exe)");
   EXPECT_EQ(o.user_name.value, "alice");
@@ -540,7 +510,7 @@ TEST(defender_profile, a_process_row_joined_with_its_certificate_fills_both) {
 
 TEST(defender_profile, another_tables_row_joined_with_certificate_columns_gives_the_files_certificate) {
   harness h;
-  const auto o = h.one(row_with(
+  const auto o = h.ok(row_with(
       R"("ActionType":"ImageLoaded","FolderPath":"C:\\x\\a.dll","SHA1":"AB","IsSigned":true,"IsTrusted":true)"));
   EXPECT_EQ(o.kind, event_kind::file_certificate);
   EXPECT_EQ(o.image_path.value, R"(C:\x\a.dll)");
@@ -556,7 +526,7 @@ TEST(defender_profile, an_envelope_of_three_tables_yields_three_observations_in_
       record("AdvancedHunting-DeviceEvents", blocked_row_with(json_string(k_blocked_additional_fields))),
   });
   harness h;
-  const auto& batch = h.ok(message);
+  const auto& batch = h.ok_batch(message);
   ASSERT_EQ(batch.size(), 3U);
   expect_untrusted_certificate_row(batch[0]);
   expect_process_row(batch[1]);
@@ -567,14 +537,14 @@ TEST(defender_profile, envelope_keys_are_read_in_any_order_and_the_record_time_i
   const std::string message = R"({"records":[{"properties":{"DeviceName":"ws-1","SHA1":"AB","IsSigned":false},
     "category":"AdvancedHunting-DeviceFileCertificateInfo","time":"2026-11-20T10:05:00.0000000Z"}]})";
   harness h;
-  const auto o = h.one(message);
+  const auto o = h.ok(message);
   EXPECT_EQ(o.kind, event_kind::file_certificate);
   EXPECT_EQ(o.event_time_ms, k_t0 + 5 * 60'000);
   EXPECT_FALSE(o.host_id.present);
   EXPECT_EQ(o.host_name.value, "ws-1");
   EXPECT_EQ(o.host_key(), "ws-1");
   // The row's own Timestamp wins over the record time.
-  const auto own = h.one(R"({"records":[{"time":"2026-11-20T10:05:00Z","category":"AdvancedHunting-DeviceFileCertificateInfo",
+  const auto own = h.ok(R"({"records":[{"time":"2026-11-20T10:05:00Z","category":"AdvancedHunting-DeviceFileCertificateInfo",
     "properties":{"Timestamp":"2026-11-20T10:00:00Z","DeviceId":"d","IsSigned":false}}]})");
   EXPECT_EQ(own.event_time_ms, k_t0);
 }
@@ -589,7 +559,7 @@ TEST(defender_profile, records_of_unsupported_tables_are_skipped_without_failing
   const std::string antivirus = R"({"Timestamp":"2026-11-20T10:00:00Z","DeviceId":"d","ActionType":"AntivirusDetection",
     "AdditionalFields":"{\"ThreatName\":\"x\"}"})";
   harness h;
-  const auto& batch = h.ok(envelope({
+  const auto& batch = h.ok_batch(envelope({
       record("AdvancedHunting-DeviceNetworkEvents", network),
       record("AdvancedHunting-DeviceImageLoadEvents", image_load),
       record("AdvancedHunting-DeviceFileCertificateInfo", k_untrusted_certificate_row),
@@ -603,19 +573,19 @@ TEST(defender_profile, records_of_unsupported_tables_are_skipped_without_failing
   expect_untrusted_certificate_row(batch[0]);
 
   // Nothing supported at all: zero observations, not an error.
-  EXPECT_EQ(h.ok(envelope({record("AdvancedHunting-DeviceNetworkEvents", network)})).size(), 0U);
-  EXPECT_EQ(h.ok(R"({"records":[]})").size(), 0U);
-  EXPECT_EQ(h.ok(R"({"records":null})").size(), 0U);
+  EXPECT_EQ(h.ok_batch(envelope({record("AdvancedHunting-DeviceNetworkEvents", network)})).size(), 0U);
+  EXPECT_EQ(h.ok_batch(R"({"records":[]})").size(), 0U);
+  EXPECT_EQ(h.ok_batch(R"({"records":null})").size(), 0U);
   // A bare row of an unsupported table is the same.
-  EXPECT_EQ(h.ok(network).size(), 0U);
-  EXPECT_EQ(h.ok(other_ci).size(), 0U);
+  EXPECT_EQ(h.ok_batch(network).size(), 0U);
+  EXPECT_EQ(h.ok_batch(other_ci).size(), 0U);
 }
 
 TEST(defender_profile, a_record_without_properties_is_a_flat_log_analytics_row) {
   // Log Analytics data export: the columns sit in the record, Type names the table and
   // TimeGenerated is the time.
   harness h;
-  const auto& batch = h.ok(R"({"records":[
+  const auto& batch = h.ok_batch(R"({"records":[
     {"TimeGenerated":"2026-11-20T10:00:00Z","Type":"DeviceFileCertificateInfo","DeviceId":"d1",
      "SHA1":"AB","IsSigned":true,"IsTrusted":true,"Signer":"S"},
     {"TimeGenerated":"2026-11-20T10:00:01Z","Type":"DeviceNetworkEvents","DeviceId":"d1","ActionType":"ConnectionSuccess"}]})");
@@ -630,9 +600,10 @@ TEST(defender_profile, a_single_record_without_the_array_is_read_when_the_profil
   // store them). Its top-level keys do not identify the profile; config can force it.
   harness h;
   const std::string single = record("AdvancedHunting-DeviceFileCertificateInfo", k_untrusted_certificate_row);
-  expect_untrusted_certificate_row(h.one(single, schema_profile::defender));
-  EXPECT_EQ(h.ok(record("AdvancedHunting-DeviceNetworkEvents", R"({"DeviceId":"d"})"), schema_profile::defender).size(),
-            0U);
+  expect_untrusted_certificate_row(h.ok(single, schema_profile::defender));
+  EXPECT_EQ(
+      h.ok_batch(record("AdvancedHunting-DeviceNetworkEvents", R"({"DeviceId":"d"})"), schema_profile::defender).size(),
+      0U);
 }
 
 TEST(defender_profile, an_object_without_any_defender_column_is_unknown_schema_when_forced) {
@@ -647,14 +618,14 @@ TEST(defender_profile, an_object_without_any_defender_column_is_unknown_schema_w
 
 TEST(defender_profile, a_policy_blocked_row_with_additional_fields_as_an_object) {
   harness h;
-  expect_policy_blocked(h.one(blocked_row_with(k_blocked_additional_fields)));
+  expect_policy_blocked(h.ok(blocked_row_with(k_blocked_additional_fields)));
 }
 
 TEST(defender_profile, a_policy_blocked_row_with_additional_fields_as_a_json_string) {
   harness h;
-  expect_policy_blocked(h.one(blocked_row_with(json_string(k_blocked_additional_fields))));
+  expect_policy_blocked(h.ok(blocked_row_with(json_string(k_blocked_additional_fields))));
   // Columns in another order: AdditionalFields before ActionType.
-  const auto o = h.one(R"({"AdditionalFields":"{\"PolicyName\":\"P\",\"RequestedSigningLevel\":2}",
+  const auto o = h.ok(R"({"AdditionalFields":"{\"PolicyName\":\"P\",\"RequestedSigningLevel\":2}",
     "DeviceName":"ws","Timestamp":"2026-11-20T10:00:00Z","ActionType":"AppControlCodeIntegrityPolicyAudited"})");
   EXPECT_EQ(o.ci.event_id, 3076);
   EXPECT_EQ(o.ci.klass, ci_class::audit);
@@ -674,13 +645,13 @@ TEST(defender_profile, every_code_integrity_action_type_maps_to_its_event) {
   harness h;
   for (const auto& [action, id, klass, kind] : cases) {
     const auto o =
-        h.one(row_with(R"("ActionType":")" + action + R"(","FolderPath":"C:\\d.sys","AdditionalFields":"{}")"));
+        h.ok(row_with(R"("ActionType":")" + action + R"(","FolderPath":"C:\\d.sys","AdditionalFields":"{}")"));
     EXPECT_EQ(o.ci.event_id, id) << action;
     EXPECT_EQ(o.ci.klass, klass) << action;
     EXPECT_EQ(o.kind, kind) << action;
   }
   const auto revoked =
-      h.one(row_with(R"("ActionType":"AppControlCodeIntegrityDriverRevoked","FolderPath":"C:\\d.sys")"));
+      h.ok(row_with(R"("ActionType":"AppControlCodeIntegrityDriverRevoked","FolderPath":"C:\\d.sys")"));
   EXPECT_EQ(revoked.signature.exists, true);
   EXPECT_EQ(revoked.signature.status, signature_status::revoked);
   EXPECT_EQ(revoked.signature.status_raw.value, "CodeIntegrity 3023");
@@ -694,7 +665,7 @@ TEST(defender_profile, a_signing_information_row_fills_the_signature_of_its_verd
       R"("NotValidAfter":"2027-11-17T10:00:00Z","SignatureType":"Embedded","VerificationError":"7",)"
       R"("TotalSignatureCount":1,"Signature":0,"EtwActivityId":"{5B9A6E0C-1234-4ABC-9DEF-0123456789AB}"})";
   harness h;
-  const auto o = h.one(row_with(R"("ActionType":"AppControlCodeIntegritySigningInformation",
+  const auto o = h.ok(row_with(R"("ActionType":"AppControlCodeIntegritySigningInformation",
     "FileName":"payload.dll","FolderPath":"C:\\Users\\bob\\AppData\\Local\\Temp\\payload.dll","AdditionalFields":)" +
                                 json_string(additional)));
   EXPECT_EQ(o.kind, event_kind::signature_info);
@@ -719,7 +690,7 @@ TEST(defender_profile, a_signing_information_row_fills_the_signature_of_its_verd
 
 TEST(defender_profile, additional_fields_values_in_defenders_own_forms_are_understood) {
   harness h;
-  const auto o = h.one(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyBlocked",
+  const auto o = h.ok(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyBlocked",
     "AdditionalFields":{"StatusCode":-1058471934,"UserWriteable":"1","RequestedSigningLevel":"Authenticode",
                         "ValidatedSigningLevel":"","PolicyId":"{P}"})"));
   EXPECT_EQ(o.ci.status.value, "0xc0e90002");  // the negative decimal NTSTATUS
@@ -731,7 +702,7 @@ TEST(defender_profile, additional_fields_values_in_defenders_own_forms_are_under
 
 TEST(defender_profile, flat_hashes_in_additional_fields_take_the_place_of_the_row_hashes) {
   harness h;
-  const auto o = h.one(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyAudited","SHA256":"1111","SHA1":"2222",
+  const auto o = h.ok(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyAudited","SHA256":"1111","SHA1":"2222",
     "AdditionalFields":{"Sha256FlatHash":"AAAA"})"));
   EXPECT_EQ(o.sha256.value, "aaaa");
   EXPECT_EQ(o.sha1.value, "2222");
@@ -740,7 +711,7 @@ TEST(defender_profile, flat_hashes_in_additional_fields_take_the_place_of_the_ro
 TEST(defender_profile, empty_additional_fields_are_accepted_in_every_form) {
   harness h;
   for (const char* value : {R"("")", R"("[]")", R"("{}")", R"(" null ")", "null", "[]", "{}"}) {
-    const auto o = h.one(row_with(std::string(R"("ActionType":"AppControlCodeIntegrityPolicyAudited","AdditionalFields":)") +
+    const auto o = h.ok(row_with(std::string(R"("ActionType":"AppControlCodeIntegrityPolicyAudited","AdditionalFields":)") +
                                   value));
     EXPECT_EQ(o.ci.event_id, 3076) << value;
     EXPECT_FALSE(o.ci.policy_name.present) << value;
@@ -885,70 +856,36 @@ TEST(defender_profile, fields_above_the_field_limit_are_field_too_large) {
   EXPECT_EQ(e.detail, "AdditionalFields.PolicyName");
   // A large AdditionalFields in a row that is skipped does not fail the message.
   const auto skipped = row_with(R"("ActionType":"AntivirusDetection","AdditionalFields":)" + big_additional);
-  EXPECT_EQ(h.ok(skipped).size(), 0U);
+  EXPECT_EQ(h.ok_batch(skipped).size(), 0U);
 }
 
 TEST(defender_profile, the_parser_is_reusable_after_a_reject_and_between_batch_sizes) {
   harness h;
   (void)h.err(envelope({record("AdvancedHunting-DeviceProcessEvents", k_process_row),
                         record("AdvancedHunting-DeviceFileCertificateInfo", R"({"DeviceId":"d","IsTrusted":{}})")}));
-  expect_untrusted_certificate_row(h.one(k_untrusted_certificate_row));
-  EXPECT_EQ(h.ok(envelope({record("AdvancedHunting-DeviceFileCertificateInfo", k_untrusted_certificate_row),
-                           record("AdvancedHunting-DeviceProcessEvents", k_process_row),
-                           record("AdvancedHunting-DeviceEvents", blocked_row_with(k_blocked_additional_fields))}))
+  expect_untrusted_certificate_row(h.ok(k_untrusted_certificate_row));
+  EXPECT_EQ(h.ok_batch(envelope({record("AdvancedHunting-DeviceFileCertificateInfo", k_untrusted_certificate_row),
+                                 record("AdvancedHunting-DeviceProcessEvents", k_process_row),
+                                 record("AdvancedHunting-DeviceEvents", blocked_row_with(k_blocked_additional_fields))}))
                 .size(),
             3U);
   // A smaller message afterwards sees nothing of the larger one.
-  const auto o = h.one(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyAudited","AdditionalFields":"{}")"));
+  const auto o = h.ok(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyAudited","AdditionalFields":"{}")"));
   EXPECT_FALSE(o.ci.policy_name.present);
   EXPECT_FALSE(o.ci.activity_id.present);
   EXPECT_FALSE(o.image_path.present);
   EXPECT_FALSE(o.process_path.present);
   EXPECT_FALSE(o.sha256.present);
-  expect_process_row(h.one(k_process_row));
-  expect_policy_blocked(h.one(blocked_row_with(json_string(k_blocked_additional_fields))));
+  expect_process_row(h.ok(k_process_row));
+  expect_policy_blocked(h.ok(blocked_row_with(json_string(k_blocked_additional_fields))));
 }
 
 // --- the fixture through the pipeline --------------------------------------------------------
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-// (sorted detector ids joined by '+', host id) of a rendered alert.
-std::pair<std::string, std::string> summarize(const std::string& alert_json) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  EXPECT_EQ(parser.parse(alert_json).get(doc), simdjson::SUCCESS) << alert_json;
-  std::vector<std::string> ids;
-  simdjson::dom::array detections;
-  EXPECT_EQ(doc["detections"].get_array().get(detections), simdjson::SUCCESS);
-  for (auto d : detections) {
-    std::string_view id;
-    EXPECT_EQ(d["id"].get_string().get(id), simdjson::SUCCESS);
-    ids.emplace_back(id);
-  }
-  std::sort(ids.begin(), ids.end());
-  std::string joined;
-  for (const auto& id : ids) joined += (joined.empty() ? "" : "+") + id;
-  std::string_view host;
-  EXPECT_EQ(doc.at_pointer("/host/id").get_string().get(host), simdjson::SUCCESS);
-  return {joined, std::string(host)};
-}
-
 TEST(defender_profile, the_fixture_rows_yield_exactly_the_expected_alerts_through_the_pipeline) {
   const std::string dir = std::string(COUNTERSIGN_TEST_DATA) + "/defender";
   std::vector<std::pair<std::string, std::string>> expected;
-  for (const auto& line : read_lines(dir + "/expected_alerts.tsv")) {
-    if (line.empty() || line.front() == '#') continue;
-    const auto tab = line.find('\t');
-    ASSERT_NE(tab, std::string::npos) << line;
-    expected.emplace_back(line.substr(0, tab), line.substr(tab + 1));
-  }
+  ASSERT_NO_FATAL_FAILURE(test_support::read_expected_alerts(dir + "/expected_alerts.tsv", expected));
   ASSERT_EQ(expected.size(), 3U) << "expected_alerts.tsv changed; review this test";
 
   auto cfg = parse_config(R"yaml(
@@ -959,27 +896,20 @@ detectors:
                           "inline.yaml");
   ASSERT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error());
   pipeline p(*cfg);
-  std::vector<outcome> outcomes;
-  std::vector<std::pair<std::string, std::string>> alerts;
-  std::int64_t offset = 0;
-  for (const auto& line : read_lines(dir + "/rows.ndjson")) {
-    const auto r = p.process(line, {"defender-fixture", 0, offset++}, std::nullopt);
-    outcomes.push_back(r.kind);
-    for (const auto& a : p.alerts()) {
-      alerts.push_back(summarize(a.json));
-      EXPECT_EQ(a.key, alerts.back().second) << "the Kafka key is the host id";
-    }
+  const auto run = test_support::run_fixture(p, dir + "/rows.ndjson", "defender-fixture");
+  for (std::size_t i = 0; i < run.alerts.size(); ++i) {
+    EXPECT_EQ(run.keys[i], run.alerts[i].second) << "the Kafka key is the host id";
   }
-  EXPECT_THAT(alerts, ElementsAreArray(expected));
+  EXPECT_THAT(run.alerts, ElementsAreArray(expected));
   using enum outcome;
-  EXPECT_THAT(outcomes, ElementsAre(no_alert,      // 1 Microsoft Windows, trusted, old certificate
-                                    alert,         // 2 signed, not trusted
-                                    alert,         // 3 certificate three days old
-                                    out_of_scope,  // 4 process start without certificate columns
-                                    out_of_scope,  // 5 unsigned
-                                    no_alert,      // 6 envelope: process + Google LLC, fresh certificate
-                                    no_alert,      // 7 untrusted, internal PKI on the list
-                                    alert));       // 8 joined row: untrusted and fresh
+  EXPECT_THAT(run.outcomes, ElementsAre(no_alert,      // 1 Microsoft Windows, trusted, old certificate
+                                        alert,         // 2 signed, not trusted
+                                        alert,         // 3 certificate three days old
+                                        out_of_scope,  // 4 process start without certificate columns
+                                        out_of_scope,  // 5 unsigned
+                                        no_alert,      // 6 envelope: process + Google LLC, fresh certificate
+                                        no_alert,      // 7 untrusted, internal PKI on the list
+                                        alert));       // 8 joined row: untrusted and fresh
   EXPECT_EQ(p.stats().events, 8U);
   for (std::size_t i = 0; i < k_reject_reason_count; ++i) EXPECT_EQ(p.stats().rejected[i], 0U) << i;
 }

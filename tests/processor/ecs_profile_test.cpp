@@ -2,7 +2,7 @@
 // against DETECTIONS.md section 1. Every reject reason is exercised here; the pipeline
 // test checks that they are counted.
 
-#include "printers.hpp"
+#include "test_support.hpp"
 
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/rules/time.hpp>
@@ -103,25 +103,9 @@ class one_event_parser {
   observation_batch batch_;
 };
 
-// One parser reused across the calls of a test, as the pipeline reuses it.
-struct harness {
-  // Parses and fails the test on a reject.
-  const observation& ok(std::string_view json) {
-    auto r = parser.parse(json, obs);
-    EXPECT_TRUE(r.has_value()) << "rejected: " << (r ? "" : to_string(r.error().reason)) << " ("
-                               << (r ? "" : r.error().detail) << ") for " << json;
-    return obs;
-  }
-  // Parses and fails the test on an accept.
-  parse_error err(std::string_view json) {
-    auto r = parser.parse(json, obs);
-    EXPECT_FALSE(r.has_value()) << "accepted: " << json;
-    return r ? parse_error{reject_reason::empty, "<accepted>"} : r.error();
-  }
-
-  one_event_parser parser;
-  observation obs;
-};
+// ok() fails the test on a reject or unless the message yields one observation; the
+// profile it was read as is not checked here.
+using harness = test_support::parse_harness<>;
 
 void expect_full_observation(const observation& o) {
   EXPECT_EQ(o.event_time_ms, k_t0 + 250);

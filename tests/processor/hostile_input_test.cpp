@@ -2,6 +2,8 @@
 // right reason or parsed safely. The sanitizer build runs these too; the fuzzer
 // (scripts/fuzz.sh) explores beyond them, and its finds land in tests/data/fuzz-regressions.
 
+#include "test_support.hpp"
+
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/pipeline.hpp>
@@ -19,7 +21,7 @@
 namespace countersign::processor {
 namespace {
 
-const std::string k_data = COUNTERSIGN_TEST_DATA;
+using test_support::k_data;
 
 std::vector<std::string> fixture_lines() {
   std::vector<std::string> out;

@@ -8,7 +8,7 @@
 // from 1.8), digital_signature (`state_id` 1-10 since 1.7), certificate, fingerprint
 // (`algorithm_id` 2 SHA-1, 3 SHA-256), device, actor.user; `time` in epoch ms.
 
-#include "printers.hpp"
+#include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/input_parser.hpp>
@@ -17,11 +17,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
-#include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,8 +32,8 @@ using rules::event_kind;
 using rules::observation;
 using rules::signature_status;
 using ::testing::ElementsAreArray;
-
-const std::string k_data = COUNTERSIGN_TEST_DATA;
+using test_support::k_data;
+using test_support::read_lines;
 
 constexpr std::int64_t k_day = rules::k_ms_per_day;
 // 2026-11-20T10:00:00Z and the certificate dates of the fixtures, computed
@@ -50,46 +47,13 @@ constexpr std::int64_t k_2030_01_15 = 1'894'665'600'000;
 constexpr std::int64_t k_2019_06_01 = 1'559'347'200'000;
 constexpr std::int64_t k_2029_06_01 = 1'874'966'400'000;
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
 const std::vector<std::string>& golden() {
   static const std::vector<std::string> lines = read_lines(k_data + "/ocsf/golden.ndjson");
   return lines;
 }
 
-// One parser reused across the calls of a test, as the pipeline reuses it.
-struct harness {
-  // Parses and fails the test on a reject or on anything but one OCSF observation.
-  const observation& ok(std::string_view json) {
-    auto r = parser.parse(json, batch);
-    EXPECT_TRUE(r.has_value()) << "rejected: " << (r ? "" : to_string(r.error().reason)) << " ("
-                               << (r ? "" : r.error().detail) << ") for " << json;
-    if (r) {
-      EXPECT_EQ(*r, rules::schema_profile::ocsf) << json;
-    }
-    EXPECT_EQ(batch.size(), 1U) << json;
-    obs = batch.empty() ? observation{} : batch[0];
-    return obs;
-  }
-  // Parses and fails the test on an accept.
-  parse_error err(std::string_view json) {
-    auto r = parser.parse(json, batch);
-    EXPECT_FALSE(r.has_value()) << "accepted: " << json;
-    return r ? parse_error{reject_reason::empty, "<accepted>"} : r.error();
-  }
-
-  input_parser parser;
-  observation_batch batch;
-  observation obs;
-};
+// ok() fails the test on a reject or on anything but one OCSF observation.
+using harness = test_support::parse_harness<rules::schema_profile::ocsf>;
 
 // A Process Activity launch with `file_members` inside process.file.
 std::string launch_with_file(std::string_view file_members) {
@@ -692,65 +656,24 @@ TEST(ocsf_profile, the_parser_is_reusable_after_a_reject) {
 
 // --- the alert fixture through the pipeline --------------------------------------------------
 
-// (sorted detector ids joined by '+', host id) of a rendered alert.
-std::pair<std::string, std::string> summarize(const std::string& alert_json) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  EXPECT_EQ(parser.parse(alert_json).get(doc), simdjson::SUCCESS) << alert_json;
-  std::vector<std::string> ids;
-  simdjson::dom::array detections;
-  EXPECT_EQ(doc["detections"].get_array().get(detections), simdjson::SUCCESS);
-  for (auto d : detections) {
-    std::string_view id;
-    EXPECT_EQ(d["id"].get_string().get(id), simdjson::SUCCESS);
-    ids.emplace_back(id);
-  }
-  std::sort(ids.begin(), ids.end());
-  std::string joined;
-  for (const auto& id : ids) joined += (joined.empty() ? "" : "+") + id;
-  std::string_view host;
-  EXPECT_EQ(doc.at_pointer("/host/id").get_string().get(host), simdjson::SUCCESS);
-  return {joined, std::string(host)};
-}
-
 TEST(ocsf_profile, the_process_activity_fixture_yields_exactly_the_expected_alerts) {
   std::vector<std::pair<std::string, std::string>> expected;
-  for (const auto& line : read_lines(k_data + "/ocsf/expected_alerts.tsv")) {
-    if (line.front() == '#') continue;
-    const auto tab = line.find('\t');
-    ASSERT_NE(tab, std::string::npos) << line;
-    expected.emplace_back(line.substr(0, tab), line.substr(tab + 1));
-  }
+  ASSERT_NO_FATAL_FAILURE(test_support::read_expected_alerts(k_data + "/ocsf/expected_alerts.tsv", expected));
   ASSERT_EQ(expected.size(), 2U) << "expected_alerts.tsv changed; review this test";
 
   auto cfg = parse_config("", "inline.yaml");
   ASSERT_TRUE(cfg.has_value()) << cfg.error();
   pipeline p(*cfg);
-  std::vector<std::pair<std::string, std::string>> alerts;
-  std::vector<std::string> keys;
-  std::vector<outcome> outcomes;
-  const auto collect = [&] {
-    for (const auto& a : p.alerts()) {
-      alerts.push_back(summarize(a.json));
-      keys.push_back(a.key);
-    }
-  };
-  std::uint64_t offset = 0;
-  for (const auto& line : read_lines(k_data + "/ocsf/process_activity.ndjson")) {
-    const auto r = p.process(line, {"ocsf-fixture", 0, static_cast<std::int64_t>(offset)}, std::nullopt, offset);
-    ++offset;
-    outcomes.push_back(r.kind);
-    collect();
-  }
+  auto run = test_support::run_fixture(p, k_data + "/ocsf/process_activity.ndjson", "ocsf-fixture");
   p.flush(std::nullopt);
-  collect();
+  test_support::collect_alerts(p, run);
 
-  EXPECT_THAT(outcomes, ElementsAreArray({outcome::alert, outcome::alert, outcome::no_alert}))
+  EXPECT_THAT(run.outcomes, ElementsAreArray({outcome::alert, outcome::alert, outcome::no_alert}))
       << "revoked, untrusted root, Microsoft with an old certificate";
-  EXPECT_THAT(alerts, ElementsAreArray(expected));
+  EXPECT_THAT(run.alerts, ElementsAreArray(expected));
   std::vector<std::string> hosts;
   for (const auto& row : expected) hosts.push_back(row.second);
-  EXPECT_THAT(keys, ElementsAreArray(hosts)) << "the Kafka key is the host id";
+  EXPECT_THAT(run.keys, ElementsAreArray(hosts)) << "the Kafka key is the host id";
   EXPECT_EQ(p.stats().events, 3U);
   for (std::size_t i = 0; i < k_reject_reason_count; ++i) EXPECT_EQ(p.stats().rejected[i], 0U) << i;
 }

@@ -1,7 +1,7 @@
 // The shared pipeline (processor/src/pipeline.cpp): the project's ECS fixture against
 // its expected alerts, suppression, and reject counting.
 
-#include "printers.hpp"
+#include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/pipeline.hpp>
@@ -11,8 +11,6 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <algorithm>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,69 +20,16 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
+using test_support::fixture_run;
+using test_support::k_data;
+using test_support::read_lines;
+using test_support::summarize;
 
-const std::string k_data = COUNTERSIGN_TEST_DATA;
 const std::string k_events = k_data + "/ecs/process_events.ndjson";
 const std::string k_expected = k_data + "/ecs/expected_alerts.tsv";
+constexpr const char* k_fixture_config = test_support::k_ecs_fixture_config;
 
-constexpr const char* k_fixture_config = R"yaml(
-detectors:
-  signature_untrusted:
-    internal_pki_issuers: ["Contoso Internal Code Signing CA"]
-)yaml";
-
-config make_config(const std::string& yaml = k_fixture_config) {
-  auto c = parse_config(yaml, "inline.yaml");
-  EXPECT_TRUE(c.has_value()) << (c ? "" : c.error());
-  return c ? *c : config{};
-}
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-// (sorted detector ids joined by '+', host id) rows of expected_alerts.tsv.
-std::vector<std::pair<std::string, std::string>> expected_alerts() {
-  std::vector<std::pair<std::string, std::string>> rows;
-  for (const auto& line : read_lines(k_expected)) {
-    if (line.empty() || line.front() == '#') continue;
-    const auto tab = line.find('\t');
-    EXPECT_NE(tab, std::string::npos) << line;
-    rows.emplace_back(line.substr(0, tab), line.substr(tab + 1));
-  }
-  return rows;
-}
-
-// The same row shape, read back from a rendered alert.
-std::pair<std::string, std::string> summarize(const std::string& alert_json) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  EXPECT_EQ(parser.parse(alert_json).get(doc), simdjson::SUCCESS) << alert_json;
-  std::vector<std::string> ids;
-  simdjson::dom::array detections;
-  EXPECT_EQ(doc["detections"].get_array().get(detections), simdjson::SUCCESS);
-  for (auto d : detections) {
-    std::string_view id;
-    EXPECT_EQ(d["id"].get_string().get(id), simdjson::SUCCESS);
-    ids.emplace_back(id);
-  }
-  std::sort(ids.begin(), ids.end());
-  std::string joined;
-  for (const auto& id : ids) joined += (joined.empty() ? "" : "+") + id;
-  std::string_view host;
-  EXPECT_EQ(doc.at_pointer("/host/id").get_string().get(host), simdjson::SUCCESS);
-  return {joined, std::string(host)};
-}
-
-struct fixture_run {
-  std::vector<outcome> outcomes;
-  std::vector<std::pair<std::string, std::string>> alerts;
-  std::vector<std::string> keys;
-};
+config make_config(const std::string& yaml = k_fixture_config) { return test_support::config_or_fail(yaml); }
 
 // The single alert of the last call; fails the test when there is not exactly one.
 const emitted_alert& only_alert(const pipeline& p) {
@@ -93,19 +38,8 @@ const emitted_alert& only_alert(const pipeline& p) {
   return p.alerts().empty() ? k_none : p.alerts().front();
 }
 
-fixture_run run_fixture(pipeline& p) {
-  fixture_run run;
-  std::int64_t offset = 0;
-  for (const auto& line : read_lines(k_events)) {
-    const auto r = p.process(line, {"fixture", 0, offset++}, std::nullopt);
-    run.outcomes.push_back(r.kind);
-    if (r.kind == outcome::alert) {
-      run.alerts.push_back(summarize(only_alert(p).json));
-      run.keys.emplace_back(only_alert(p).key);
-    }
-  }
-  return run;
-}
+// The ECS fixture through `p`.
+fixture_run run_fixture(pipeline& p) { return test_support::run_fixture(p, k_events, "fixture"); }
 
 std::uint64_t hits_of(const pipeline_stats& s, std::string_view id) {
   for (const auto& [known, n] : s.hits_by_detector) {
@@ -115,7 +49,8 @@ std::uint64_t hits_of(const pipeline_stats& s, std::string_view id) {
 }
 
 TEST(pipeline, the_ecs_fixture_yields_exactly_the_expected_alerts) {
-  const auto expected = expected_alerts();
+  std::vector<std::pair<std::string, std::string>> expected;
+  ASSERT_NO_FATAL_FAILURE(test_support::read_expected_alerts(k_expected, expected));
   ASSERT_EQ(expected.size(), 8U) << "expected_alerts.tsv changed; review this test";
   pipeline p(make_config());
   const auto run = run_fixture(p);
@@ -173,7 +108,7 @@ TEST(pipeline, without_the_internal_pki_list_the_internal_signer_alerts) {
 
 TEST(pipeline, with_suppression_disabled_the_repeat_alerts_with_the_same_id) {
   pipeline p(make_config(std::string(k_fixture_config) + "alerts:\n  suppression_cache_entries: 0\n"));
-  const auto lines = read_lines(k_events);
+  const auto lines = read_lines(k_events, test_support::blank_lines::keep);
   ASSERT_EQ(p.process(lines.at(1), {"fixture", 0, 1}, std::nullopt).kind, outcome::alert);
   const std::string first = only_alert(p).json;
   ASSERT_EQ(p.process(lines.at(12), {"fixture", 0, 12}, std::nullopt).kind, outcome::alert);

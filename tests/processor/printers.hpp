@@ -1,18 +1,14 @@
 #pragma once
 // GoogleTest printers for the enums the processor tests compare, so that a failure
 // reads "revoked" instead of "1-byte object <03>". Found by argument-dependent lookup.
+// The rules enums' printers are the rules tests' own (tests/rules/printers.hpp).
+
+#include "../rules/printers.hpp"
 
 #include <countersign/processor/pipeline.hpp>
 #include <countersign/processor/reject_reason.hpp>
-#include <countersign/rules/observation.hpp>
-#include <countersign/rules/severity.hpp>
 
 #include <ostream>
-
-namespace countersign::rules {
-inline void PrintTo(signature_status s, std::ostream* os) { *os << to_string(s); }
-inline void PrintTo(severity s, std::ostream* os) { *os << to_string(s); }
-}  // namespace countersign::rules
 
 namespace countersign::processor {
 inline void PrintTo(reject_reason r, std::ostream* os) { *os << to_string(r); }

@@ -1,7 +1,7 @@
 // `countersign replay` (processor/src/replay.cpp): NDJSON files in, one alert JSON line
 // per alert out, deterministic, with FILE:LINE diagnostics for rejected lines.
 
-#include "printers.hpp"
+#include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/replay.hpp>
@@ -24,26 +24,11 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
+using test_support::split_lines;
 
 const std::string k_events = std::string(COUNTERSIGN_TEST_DATA) + "/ecs/process_events.ndjson";
 
-config fixture_config() {
-  auto c = parse_config(R"yaml(
-detectors:
-  signature_untrusted:
-    internal_pki_issuers: ["Contoso Internal Code Signing CA"]
-)yaml",
-                        "inline.yaml");
-  EXPECT_TRUE(c.has_value()) << (c ? "" : c.error());
-  return c ? *c : config{};
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+config fixture_config() { return test_support::config_or_fail(test_support::k_ecs_fixture_config); }
 
 // A directory of its own for each test that needs files; removed afterwards.
 class temp_dir {

@@ -7,7 +7,7 @@
 // the shapes of Winlogbeat's Sysmon golden file and real Code Integrity captures (3033
 // v0, 3089 v2, 3077 v5, 3099 v1). Lines are picked by their unique record id.
 
-#include "printers.hpp"
+#include "test_support.hpp"
 
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/rules/time.hpp>
@@ -16,7 +16,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,14 +29,9 @@ using rules::ci_class;
 using rules::event_kind;
 using rules::observation;
 using rules::signature_status;
-
-const std::string k_data = COUNTERSIGN_TEST_DATA;
-
-// Enum names as std::string, so that a failed comparison prints both sides as text.
-template <typename E>
-std::string name_of(E value) {
-  return std::string(rules::to_string(value));
-}
+using test_support::k_data;
+using test_support::name_of;
+using test_support::read_lines;
 
 // Event times of the fixtures, computed independently (Python datetime).
 constexpr std::int64_t k_sysmon1_time = 1'795'425'164'517;  // 2026-11-23T09:12:44.517Z
@@ -55,58 +49,16 @@ const std::string k_tide_dll = R"(C:\Program Files\Tidewater\TideSync\tideproto.
 const std::string k_dll_sha1 = "a7c3e91f04b2d85e6f1a0c9b8d7e6f5a4b3c2d1e";
 const std::string k_dll_sha256 = "e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170611";
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
 // The one line of a fixture file that contains `needle` (a record id).
 std::string line_with(const std::string& file, std::string_view needle) {
-  std::string found;
-  int matches = 0;
-  for (const auto& line : read_lines(k_data + "/winlogbeat/" + file)) {
-    if (line.find(needle) != std::string::npos) {
-      found = line;
-      ++matches;
-    }
-  }
-  EXPECT_EQ(matches, 1) << needle << " in " << file;
-  return found;
+  return test_support::line_containing(k_data + "/winlogbeat/" + file, needle);
 }
 
 std::string sysmon_line(std::string_view record) { return line_with("sysmon.ndjson", record); }
 std::string ci_line(std::string_view record) { return line_with("codeintegrity.ndjson", record); }
 
-// One parser reused across the calls of a test, as the pipeline reuses it.
-struct harness {
-  // Parses and fails the test on a reject or on anything but one ECS observation.
-  const observation& ok(std::string_view json) {
-    auto r = parser.parse(json, batch);
-    EXPECT_TRUE(r.has_value()) << "rejected: " << (r ? "" : to_string(r.error().reason)) << " ("
-                               << (r ? "" : r.error().detail) << ") for " << json;
-    if (r) {
-      EXPECT_EQ(name_of(*r), "ecs") << json;
-    }
-    EXPECT_EQ(batch.size(), 1U) << json;
-    obs = batch.empty() ? observation{} : batch[0];
-    return obs;
-  }
-  // Parses and fails the test on an accept.
-  parse_error err(std::string_view json) {
-    auto r = parser.parse(json, batch);
-    EXPECT_FALSE(r.has_value()) << "accepted: " << json;
-    return r ? parse_error{reject_reason::empty, "<accepted>"} : r.error();
-  }
-
-  input_parser parser;
-  observation_batch batch;
-  observation obs;
-};
+// ok() fails the test on a reject or on anything but one ECS observation.
+using harness = test_support::parse_harness<rules::schema_profile::ecs>;
 
 // A Winlogbeat Sysmon 7 event with only the given raw EventData members.
 std::string raw_sysmon7(std::string_view event_data_members) {
