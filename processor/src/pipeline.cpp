@@ -23,7 +23,8 @@ pipeline::pipeline(const config& cfg)
       detectors_(cfg.detectors),
       suppression_(cfg.alerts.suppression_cache_entries),
       joiner_(cfg.input.codeintegrity_join),
-      suppression_window_ms_(cfg.alerts.suppression_window_ms) {
+      suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {
   hits_.reserve(8);
 }
 
@@ -42,11 +43,9 @@ void pipeline::begin_call() {
   releases_.clear();
 }
 
-ci_joiner::release_fn pipeline::release_fn(std::optional<std::int64_t> now_ms) {
-  return [this, now_ms](rules::observation& verdict, std::uint64_t token) {
-    (void)judge(verdict, token, true, now_ms);
-    releases_.push_back(token);
-  };
+void pipeline::on_release(rules::observation& verdict, std::uint64_t token) {
+  (void)judge(verdict, token, true, release_now_);
+  releases_.push_back(token);
 }
 
 outcome pipeline::judge(rules::observation& obs, std::uint64_t token, bool deferred,
@@ -102,14 +101,14 @@ process_result pipeline::process(std::string_view payload, const source_position
   }
   // The join clock: wall time when running, the stream's event time when replaying.
   const std::int64_t clock = now_ms.value_or(max_event_time_ms_);
-  const auto release = release_fn(now_ms);
+  release_now_ = now_ms;
   for (auto& obs : batch_.items()) {
     if (obs.kind == rules::event_kind::signature_info) {
-      joiner_.add_signature(obs, clock, release);
+      joiner_.add_signature(obs, clock, release_);
       note(outcome::out_of_scope);
       continue;
     }
-    if (obs.kind == rules::event_kind::code_integrity && !joiner_.add_verdict(obs, token, clock, release)) {
+    if (obs.kind == rules::event_kind::code_integrity && !joiner_.add_verdict(obs, token, clock, release_)) {
       ++result.deferred;
       continue;
     }
@@ -119,20 +118,22 @@ process_result pipeline::process(std::string_view payload, const source_position
   for (std::size_t i = 0; i < alert_count_; ++i) {
     if (!alerts_[i].deferred) ++result.alerts;
   }
-  joiner_.expire(clock, release);
+  joiner_.expire(clock, release_);
   stats_.ci_join = joiner_.stats();
   return result;
 }
 
 void pipeline::expire(std::int64_t now_ms) {
   begin_call();
-  joiner_.expire(now_ms, release_fn(now_ms));
+  release_now_ = now_ms;
+  joiner_.expire(now_ms, release_);
   stats_.ci_join = joiner_.stats();
 }
 
 void pipeline::flush(std::optional<std::int64_t> now_ms) {
   begin_call();
-  joiner_.flush(release_fn(now_ms));
+  release_now_ = now_ms;
+  joiner_.flush(release_);
   stats_.ci_join = joiner_.stats();
 }
 

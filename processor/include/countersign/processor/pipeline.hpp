@@ -72,6 +72,8 @@ struct emitted_alert {
 class pipeline {
  public:
   explicit pipeline(const config& cfg);
+  pipeline(const pipeline&) = delete;  // the join callback is bound to this object
+  pipeline& operator=(const pipeline&) = delete;
 
   // Processes one message. `now_ms` is the detection time written into alerts and the
   // join clock; replay passes nullopt to use event time, which keeps its output
@@ -96,7 +98,8 @@ class pipeline {
   // Detectors, suppression and rendering of one observation; returns its outcome.
   outcome judge(rules::observation& obs, std::uint64_t token, bool deferred, std::optional<std::int64_t> now_ms);
   void count_hit(std::string_view id);
-  ci_joiner::release_fn release_fn(std::optional<std::int64_t> now_ms);
+  // A verdict leaving the join: judged, its token reported in releases().
+  void on_release(rules::observation& verdict, std::uint64_t token);
 
   input_parser parser_;
   rules::detector_set detectors_;
@@ -104,6 +107,8 @@ class pipeline {
   ci_joiner joiner_;
   std::int64_t suppression_window_ms_;
   std::int64_t max_event_time_ms_ = 0;
+  std::optional<std::int64_t> release_now_;  // detection time for verdicts released by this call
+  ci_joiner::release_fn release_;            // bound once: no allocation per message
   observation_batch batch_;
   std::vector<rules::hit> hits_;
   std::vector<emitted_alert> alerts_;  // slots reused; alert_count_ are live
