@@ -285,6 +285,20 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
           p.integer("max_in_flight", static_cast<std::int64_t>(cfg.processing.max_in_flight), 1, 10'000'000));
     }
     {
+      auto st = top.child("state");
+      auto& c = cfg.state;
+      c.dir = st.text("dir", c.dir);
+      c.block_cache_bytes = static_cast<std::size_t>(
+          st.integer("block_cache_bytes", static_cast<std::int64_t>(c.block_cache_bytes), 1 << 20, 1LL << 40));
+      c.write_buffer_bytes = static_cast<std::size_t>(
+          st.integer("write_buffer_bytes", static_cast<std::int64_t>(c.write_buffer_bytes), 1 << 20, 1LL << 40));
+      c.retention_ms = st.duration("retention", c.retention_ms, 3'600'000);
+      c.recent_pairs = static_cast<std::size_t>(
+          st.integer("recent_pairs", static_cast<std::int64_t>(c.recent_pairs), 0, 100'000'000));
+      auto l = top.child("learning");
+      c.min_history_ms = l.duration("min_history", c.min_history_ms, 0);
+    }
+    {
       auto d = top.child("detectors");
       read_detectors(d, cfg.detectors);
     }

@@ -98,8 +98,8 @@ struct kafka_runner::impl {
   std::unordered_map<std::uint64_t, delivery_ticket> deferred;
   std::uint64_t next_token = 1;
 
-  impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m)
-      : cfg(c), health(std::move(h)), metrics(m), pipe(c) {}
+  impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m, state::prevalence_store* s)
+      : cfg(c), health(std::move(h)), metrics(m), pipe(c, s) {}
 
   ~impl() {
     for (auto& r : retries) {
@@ -558,8 +558,8 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
 }
 
 kafka_runner::kafka_runner(const config& cfg, std::shared_ptr<metrics::health_state> health,
-                           metrics_bridge* metrics)
-    : impl_(std::make_unique<impl>(cfg, std::move(health), metrics)) {}
+                           metrics_bridge* metrics, state::prevalence_store* store)
+    : impl_(std::make_unique<impl>(cfg, std::move(health), metrics, store)) {}
 
 kafka_runner::~kafka_runner() = default;
 

@@ -8,6 +8,9 @@
 #include <countersign/processor/metrics_bridge.hpp>
 #include <countersign/processor/replay.hpp>
 #include <countersign/processor/version.hpp>
+#include <countersign/rules/json_writer.hpp>
+#include <countersign/rules/time.hpp>
+#include <countersign/state/prevalence_store.hpp>
 
 #include <CLI/CLI.hpp>
 #include <librdkafka/rdkafka.h>
@@ -19,6 +22,7 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <limits>
 
 namespace {
 
@@ -45,8 +49,24 @@ std::optional<cp::config> load(const std::string& path) {
   return std::move(*cfg);
 }
 
+// Opens the prevalence store named by state.dir; null when state is off.
+std::expected<std::unique_ptr<countersign::state::prevalence_store>, std::string> open_state(const cp::config& cfg) {
+  if (cfg.state.dir.empty()) return std::unique_ptr<countersign::state::prevalence_store>();
+  countersign::state::store_options options;
+  options.path = cfg.state.dir;
+  options.block_cache_bytes = cfg.state.block_cache_bytes;
+  options.write_buffer_bytes = cfg.state.write_buffer_bytes;
+  options.retention_ms = cfg.state.retention_ms;
+  return countersign::state::prevalence_store::open(options);
+}
+
 int run_service(const cp::config& cfg) {
   setup_logging(cfg.log_level);
+  auto store = open_state(cfg);
+  if (!store) {
+    std::cerr << "countersign: state.dir: " << store.error() << '\n';
+    return 2;
+  }
   auto registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<countersign::metrics::health_state>();
   cp::metrics_bridge bridge(registry);
@@ -62,7 +82,7 @@ int run_service(const cp::config& cfg) {
   }
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
-  cp::kafka_runner runner(cfg, health, &bridge);
+  cp::kafka_runner runner(cfg, health, &bridge, store->get());
   if (auto r = runner.run(g_stop); !r) {
     spdlog::error("{}", r.error());
     return 1;
@@ -73,7 +93,12 @@ int run_service(const cp::config& cfg) {
 int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
   setup_logging(cfg.log_level);
   std::ios::sync_with_stdio(false);
-  const auto summary = cp::run_replay(cfg, files, std::cout, std::cerr);
+  auto store = open_state(cfg);
+  if (!store) {
+    std::cerr << "countersign: state: " << store.error() << '\n';
+    return 2;
+  }
+  const auto summary = cp::run_replay(cfg, files, std::cout, std::cerr, store->get());
   const auto& s = summary.stats;
   std::uint64_t rejected = 0;
   for (auto n : s.rejected) rejected += n;
@@ -83,7 +108,56 @@ int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
     if (s.rejected[i] > 0) std::cerr << ", " << cp::to_string(static_cast<cp::reject_reason>(i)) << '=' << s.rejected[i];
   }
   std::cerr << '\n';
-  return summary.unreadable_files > 0 ? 1 : 0;
+  if (!cfg.state.dir.empty()) {
+    std::cerr << "replay: state " << cfg.state.dir << ": " << s.state_updates << " updates, " << s.state_errors
+              << " errors, learning " << (s.learning ? "in progress" : "complete") << '\n';
+  }
+  return summary.unreadable_files > 0 || s.state_errors > 0 ? 1 : 0;
+}
+
+// `countersign state inspect`: prints the record of a file hash, signer or issuer.
+int inspect_state(const std::string& dir, const std::string& kind, const std::string& key) {
+  namespace st = countersign::state;
+  st::store_options options;
+  options.path = dir;
+  auto store = st::prevalence_store::open(options);
+  if (!store) {
+    std::cerr << "countersign: " << store.error() << '\n';
+    return 2;
+  }
+  const st::store_kind k = kind == "signer"   ? st::store_kind::signer
+                           : kind == "issuer" ? st::store_kind::issuer
+                           : kind == "company-signer" ? st::store_kind::company_signer
+                                              : st::store_kind::hash;
+  const auto value = (*store)->get(k, st::k_local_partition, key);
+  if (!value) {
+    std::cout << "{\"store\":\"" << st::to_string(k) << "\",\"found\":false}\n";
+    return 3;
+  }
+  std::string out;
+  countersign::rules::json_writer w(out);
+  const auto time = [&](std::string_view name, std::int64_t ms) {
+    if (ms != std::numeric_limits<std::int64_t>::max() && ms != std::numeric_limits<std::int64_t>::min()) {
+      w.field(name, countersign::rules::format_rfc3339_ms(ms));
+    }
+  };
+  const auto count = [&](std::string_view name, const st::distinct_set& set) {
+    if (set.empty()) return;
+    w.key(name).begin_object();
+    w.field("estimate", static_cast<std::int64_t>(set.estimate()));
+    w.field_bool("exact", set.exact());
+    w.end_object();
+  };
+  w.begin_object().field("store", st::to_string(k)).field("key", key).field_bool("found", true);
+  time("first_seen", value->first_seen_ms);
+  time("last_seen", value->last_seen_ms);
+  count("hosts", value->hosts);
+  count(k == st::store_kind::issuer ? "signers" : "hashes", value->items);
+  count("issuers", value->issuers);
+  time("earliest_not_before", value->min_not_before_ms);
+  w.end_object();
+  std::cout << out << '\n';
+  return 0;
 }
 
 }  // namespace
@@ -102,6 +176,19 @@ int main(int argc, char** argv) {
   replay->add_option("--config,-c", config_path, "YAML config file")->required();
   replay->add_option("files", files, "NDJSON files ('-' or none: stdin)");
 
+  std::string state_dir;
+  replay->add_option("--state-dir", state_dir, "Prevalence store to fill and use (overrides state.dir)");
+
+  auto* state = app.add_subcommand("state", "Look into a prevalence store");
+  state->require_subcommand(1);
+  auto* inspect = state->add_subcommand("inspect", "Print the record of a file hash, signer or issuer");
+  std::string inspect_kind = "hash", inspect_key;
+  inspect->add_option("--state-dir", state_dir, "State directory")->required();
+  inspect->add_option("--store", inspect_kind, "hash, signer, issuer or company-signer")
+      ->check(CLI::IsMember({"hash", "signer", "issuer", "company-signer"}));
+  inspect->add_option("key", inspect_key, "sha256 (or sha1:HEX), signer key (t:THUMBPRINT, s:ISSUER|SERIAL, n:SUBJECT), issuer")
+      ->required();
+
   auto* version = app.add_subcommand("version", "Print version and library versions");
 
   CLI11_PARSE(app, argc, argv);
@@ -111,8 +198,10 @@ int main(int argc, char** argv) {
               << ", simdjson " << SIMDJSON_STRINGIFY(SIMDJSON_VERSION) << ")\n";
     return 0;
   }
+  if (inspect->parsed()) return inspect_state(state_dir, inspect_kind, inspect_key);
   auto cfg = load(config_path);
   if (!cfg) return 2;
+  if (!state_dir.empty()) cfg->state.dir = state_dir;
   if (run->parsed()) return run_service(*cfg);
   return run_replay(*cfg, files);
 }

@@ -50,6 +50,14 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   ci_unjoined_.counter = &join.Add({{"outcome", "unjoined"}});
   ci_orphans_.counter = &join.Add({{"outcome", "orphan_signature"}});
   ci_evicted_.counter = &join.Add({{"outcome", "evicted"}});
+  state_updates_.counter = plain_counter(r, "countersign_state_updates_total",
+                                         "New (host, file, signature) facts merged into the prevalence store");
+  state_errors_.counter = plain_counter(r, "countersign_state_errors_total", "Failed prevalence store writes");
+  learning_ = &prometheus::BuildGauge()
+                   .Name("countersign_learning")
+                   .Help("1 while prevalence conditions are off (learning.min_history not yet reached), else 0")
+                   .Register(r)
+                   .Add({});
   events_.counter = plain_counter(r, "countersign_events_processed_total", "Input messages processed by the pipeline");
   observations_.counter = plain_counter(r, "countersign_observations_total", "Events parsed and in scope (signed code)");
   out_of_scope_.counter = plain_counter(r, "countersign_events_out_of_scope_total",
@@ -98,6 +106,9 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   ci_unjoined_.sync(p.ci_join.unjoined);
   ci_orphans_.sync(p.ci_join.orphan_signatures);
   ci_evicted_.sync(p.ci_join.evicted);
+  state_updates_.sync(p.state_updates);
+  state_errors_.sync(p.state_errors);
+  learning_->Set(p.learning ? 1 : 0);
   for (const auto& [id, n] : p.hits_by_detector) {
     labelled(detections_, detections_by_id_, "detector", std::string(id)).sync(n);
   }

@@ -1,5 +1,9 @@
 #include <countersign/processor/pipeline.hpp>
 #include <countersign/rules/alert.hpp>
+#include <countersign/rules/keys.hpp>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace countersign::processor {
 namespace {
@@ -18,14 +22,25 @@ int rank(outcome o) {
 
 }  // namespace
 
-pipeline::pipeline(const config& cfg)
+pipeline::pipeline(const config& cfg, state::prevalence_store* store)
     : parser_(parser_limits{cfg.input.max_message_bytes, cfg.input.max_field_bytes}),
       detectors_(cfg.detectors),
       suppression_(cfg.alerts.suppression_cache_entries),
       joiner_(cfg.input.codeintegrity_join),
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      store_(store),
+      recent_(cfg.state.recent_pairs),
+      min_history_ms_(cfg.state.min_history_ms),
       release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {
   hits_.reserve(8);
+  if (store_) {
+    if (auto h = store_->history()) {
+      history_first_ms_ = h->first_seen_ms;
+      history_last_ms_ = h->last_seen_ms;
+    }
+    const bool empty = history_last_ms_ < history_first_ms_;
+    stats_.learning = min_history_ms_ > 0 && (empty || history_last_ms_ - history_first_ms_ < min_history_ms_);
+  }
 }
 
 void pipeline::count_hit(std::string_view id) {
@@ -48,6 +63,56 @@ void pipeline::on_release(rules::observation& verdict, std::uint64_t token) {
   releases_.push_back(token);
 }
 
+void pipeline::update_state(const rules::observation& obs) {
+  const std::string file = rules::file_key(obs);
+  if (file.empty() || !obs.event_time_ms) return;
+  const std::int64_t t = *obs.event_time_ms;
+  const std::string signer = rules::signer_key(obs.signature);
+  const std::string issuer = rules::issuer_key(obs.signature);
+  // Repeats of a fact already written are skipped: merges are idempotent, so this only
+  // saves work. A changed status (revoked since yesterday) is a new fact.
+  XXH3_state_t h;
+  XXH3_64bits_reset(&h);
+  XXH3_64bits_update(&h, &obs.host_hash, sizeof obs.host_hash);
+  for (const std::string_view part : {std::string_view(file), std::string_view(signer), rules::to_string(obs.signature.status)}) {
+    XXH3_64bits_update(&h, part.data(), part.size());
+    XXH3_64bits_update(&h, "\0", 1);
+  }
+  if (!recent_.insert(XXH3_64bits_digest(&h))) return;
+
+  state::prevalence_value seen;
+  seen.first_seen_ms = t;
+  seen.last_seen_ms = t;
+  seen.hosts.insert(obs.host_hash);
+  store_->add(state::store_kind::hash, state::k_local_partition, file, seen);
+  if (!signer.empty()) {
+    state::prevalence_value s = seen;
+    s.items.insert(XXH3_64bits(file.data(), file.size()));
+    if (!issuer.empty()) s.issuers.insert(XXH3_64bits(issuer.data(), issuer.size()));
+    if (obs.signature.not_before_ms) s.min_not_before_ms = *obs.signature.not_before_ms;
+    store_->add(state::store_kind::signer, state::k_local_partition, signer, s);
+    const std::string company = rules::normalize_company(obs.pe.company.view());
+    if (!company.empty()) {
+      store_->add(state::store_kind::company_signer, state::k_local_partition, company + '\0' + signer, seen);
+    }
+  }
+  if (!issuer.empty()) {
+    state::prevalence_value i = seen;
+    if (!signer.empty()) i.items.insert(XXH3_64bits(signer.data(), signer.size()));
+    store_->add(state::store_kind::issuer, state::k_local_partition, issuer, i);
+  }
+  store_->observe_time(t);
+  // Committed now, so that this event's detectors read counts that include it.
+  if (auto written = store_->commit(); written) {
+    ++stats_.state_updates;
+  } else {
+    ++stats_.state_errors;
+  }
+  history_first_ms_ = std::min(history_first_ms_, t);
+  history_last_ms_ = std::max(history_last_ms_, t);
+  if (stats_.learning && history_last_ms_ - history_first_ms_ >= min_history_ms_) stats_.learning = false;
+}
+
 outcome pipeline::judge(rules::observation& obs, std::uint64_t token, bool deferred,
                         std::optional<std::int64_t> now_ms) {
   const bool in_scope = obs.signature.is_present() || obs.kind == rules::event_kind::code_integrity;
@@ -56,8 +121,9 @@ outcome pipeline::judge(rules::observation& obs, std::uint64_t token, bool defer
     return outcome::out_of_scope;
   }
   ++stats_.observations;
+  if (store_) update_state(obs);
   hits_.clear();
-  detectors_.evaluate(obs, nullptr, hits_);
+  detectors_.evaluate(obs, store_ && !stats_.learning ? store_ : nullptr, hits_);
   if (hits_.empty()) return outcome::no_alert;
   for (const auto& h : hits_) count_hit(h.id);
 
@@ -71,7 +137,15 @@ outcome pipeline::judge(rules::observation& obs, std::uint64_t token, bool defer
   a.token = token;
   a.deferred = deferred;
   a.key.assign(obs.host_key());
-  rules::render_alert(obs, hits_, id, now_ms.value_or(obs.event_time_ms.value_or(0)), a.json);
+  const std::int64_t detected_at = now_ms.value_or(obs.event_time_ms.value_or(0));
+  if (store_) {
+    const rules::alert_prevalence prevalence{store_->hash(rules::file_key(obs)),
+                                             store_->signer(rules::signer_key(obs.signature)),
+                                             store_->issuer(rules::issuer_key(obs.signature))};
+    rules::render_alert(obs, hits_, id, detected_at, &prevalence, a.json);
+  } else {
+    rules::render_alert(obs, hits_, id, detected_at, a.json);
+  }
   ++stats_.alerts;
   return outcome::alert;
 }

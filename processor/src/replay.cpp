@@ -7,10 +7,10 @@
 namespace countersign::processor {
 
 replay_summary run_replay(const config& cfg, const std::vector<std::string>& files,
-                          std::ostream& alerts, std::ostream& diagnostics) {
+                          std::ostream& alerts, std::ostream& diagnostics, state::prevalence_store* store) {
   constexpr std::uint64_t k_reports_per_reason = 20;
   replay_summary summary;
-  pipeline pipe(cfg);
+  pipeline pipe(cfg, store);
   std::array<std::uint64_t, k_reject_reason_count> reported{};
   std::string line;
 

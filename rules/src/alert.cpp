@@ -72,7 +72,7 @@ std::string alert_id(std::span<const hit> hits, const observation& obs,
 }
 
 void render_alert(const observation& obs, std::span<const hit> hits, std::string_view id,
-                  std::int64_t detected_at_ms, std::string& out) {
+                  std::int64_t detected_at_ms, const alert_prevalence* prevalence, std::string& out) {
   out.clear();
   std::string scratch;
   json_writer w(out);
@@ -151,6 +151,23 @@ void render_alert(const observation& obs, std::span<const hit> hits, std::string
     optional_field(w, "activity_id", ci.activity_id);
     if (ci.user_writable) w.field_bool("user_writable", *ci.user_writable);
     w.field("joined_signatures", static_cast<std::int64_t>(ci.joined_signatures));
+    w.end_object();
+  }
+
+  if (prevalence != nullptr) {
+    const auto record = [&](std::string_view key, const std::optional<state::prevalence_record>& r, bool hashes) {
+      if (!r) return;
+      w.key(key).begin_object();
+      w.field("hosts", static_cast<std::int64_t>(r->hosts));
+      if (hashes) w.field("hashes", static_cast<std::int64_t>(r->hashes));
+      optional_time(w, "first_seen", r->first_seen_ms, scratch);
+      optional_time(w, "last_seen", r->last_seen_ms, scratch);
+      w.end_object();
+    };
+    w.key("prevalence").begin_object();
+    record("hash", prevalence->hash, false);
+    record("signer", prevalence->signer, true);
+    record("issuer", prevalence->issuer, false);
     w.end_object();
   }
 

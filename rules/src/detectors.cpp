@@ -1,4 +1,5 @@
 #include <countersign/rules/detectors.hpp>
+#include <countersign/rules/keys.hpp>
 #include <countersign/rules/time.hpp>
 
 #include <fmt/format.h>
@@ -8,13 +9,6 @@
 
 namespace countersign::rules {
 namespace {
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 constexpr std::string_view k_title_revoked = "Execution of code with a revoked or broken signature";
 constexpr std::string_view k_title_untrusted = "Execution of code signed by an untrusted certificate";
@@ -32,15 +26,6 @@ std::string_view image_name(const observation& obs) {
   if (obs.image_path.has_value()) return obs.image_path.view();
   if (obs.sha256.has_value()) return obs.sha256.view();
   return "an unnamed image";
-}
-
-// The key of a signer in prevalence state: thumbprint, else issuer+serial, else subject.
-std::string signer_key(const code_signature& sig) {
-  if (sig.thumbprint.has_value()) return "t:" + sig.thumbprint.value;
-  if (sig.issuer.has_value() && sig.serial.has_value()) {
-    return "s:" + lowercase(sig.issuer.view()) + "|" + sig.serial.value;
-  }
-  return "n:" + lowercase(sig.subject.view());
 }
 
 void add_signature_evidence(const code_signature& sig, std::vector<evidence_item>& ev) {

@@ -51,6 +51,15 @@ struct processing_config {
   std::size_t max_in_flight = 100'000;      // consumed messages awaiting acks before pausing
 };
 
+struct state_config {
+  std::string dir;                                  // empty: no prevalence state
+  std::size_t block_cache_bytes = 64ULL << 20;
+  std::size_t write_buffer_bytes = 32ULL << 20;
+  std::int64_t retention_ms = 30LL * 86'400'000;
+  std::size_t recent_pairs = 100'000;               // (host, file, signature) facts remembered
+  std::int64_t min_history_ms = 7LL * 86'400'000;   // learning.min_history
+};
+
 struct config {
   kafka_config kafka;
   input_config input;
@@ -58,6 +67,7 @@ struct config {
   alerts_config alerts;
   processing_config processing;
   rules::detector_config detectors;
+  state_config state;
   std::string log_level = "info";
   std::string source;  // the file it came from, for messages
 };

@@ -31,7 +31,7 @@ namespace countersign::processor {
 class kafka_runner {
  public:
   kafka_runner(const config& cfg, std::shared_ptr<metrics::health_state> health,
-               metrics_bridge* metrics);
+               metrics_bridge* metrics, state::prevalence_store* store = nullptr);
   ~kafka_runner();
   kafka_runner(const kafka_runner&) = delete;
   kafka_runner& operator=(const kafka_runner&) = delete;

@@ -49,6 +49,8 @@ class metrics_bridge {
   mirrored events_, observations_, out_of_scope_, alerts_, suppressed_;
   std::array<mirrored, 5> events_by_schema_;  // index: rules::schema_profile (0 unused)
   mirrored ci_joined_, ci_unjoined_, ci_orphans_, ci_evicted_;
+  mirrored state_updates_, state_errors_;
+  prometheus::Gauge* learning_ = nullptr;
   mirrored produce_retries_, produce_failures_, consume_errors_, rebalances_;
   prometheus::Gauge* assigned_ = nullptr;
 };

@@ -20,10 +20,13 @@
 #include <countersign/processor/observation_batch.hpp>
 #include <countersign/processor/reject_reason.hpp>
 #include <countersign/rules/detectors.hpp>
+#include <countersign/state/prevalence_store.hpp>
+#include <countersign/state/recent_keys.hpp>
 #include <countersign/state/suppression_cache.hpp>
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -43,6 +46,9 @@ struct pipeline_stats {
   std::array<std::uint64_t, 5> events_by_schema{};  // indexed by rules::schema_profile
   std::vector<std::pair<std::string_view, std::uint64_t>> hits_by_detector;  // static ids
   ci_join_stats ci_join;
+  std::uint64_t state_updates = 0;       // new facts merged into the prevalence store
+  std::uint64_t state_errors = 0;        // failed state writes (the event is still judged)
+  bool learning = true;                  // prevalence conditions not yet in use
 };
 
 enum class outcome : std::uint8_t { alert, no_alert, out_of_scope, suppressed, rejected };
@@ -71,7 +77,9 @@ struct emitted_alert {
 
 class pipeline {
  public:
-  explicit pipeline(const config& cfg);
+  // `store` (may be null: no state) is updated with every new (host, file, signature)
+  // fact and read by the detectors once learning is complete; it outlives the pipeline.
+  explicit pipeline(const config& cfg, state::prevalence_store* store = nullptr);
   pipeline(const pipeline&) = delete;  // the join callback is bound to this object
   pipeline& operator=(const pipeline&) = delete;
 
@@ -98,6 +106,8 @@ class pipeline {
   // Detectors, suppression and rendering of one observation; returns its outcome.
   outcome judge(rules::observation& obs, std::uint64_t token, bool deferred, std::optional<std::int64_t> now_ms);
   void count_hit(std::string_view id);
+  // Merges the observation's facts into the prevalence store (new facts only).
+  void update_state(const rules::observation& obs);
   // A verdict leaving the join: judged, its token reported in releases().
   void on_release(rules::observation& verdict, std::uint64_t token);
 
@@ -107,6 +117,11 @@ class pipeline {
   ci_joiner joiner_;
   std::int64_t suppression_window_ms_;
   std::int64_t max_event_time_ms_ = 0;
+  state::prevalence_store* store_;
+  state::recent_keys recent_;
+  std::int64_t min_history_ms_;
+  std::int64_t history_first_ms_ = std::numeric_limits<std::int64_t>::max();
+  std::int64_t history_last_ms_ = std::numeric_limits<std::int64_t>::min();
   std::optional<std::int64_t> release_now_;  // detection time for verdicts released by this call
   ci_joiner::release_fn release_;            // bound once: no allocation per message
   observation_batch batch_;

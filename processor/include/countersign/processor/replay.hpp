@@ -21,6 +21,7 @@ struct replay_summary {
 // Processes each file in order ("-" is stdin; no files means stdin). Rejected lines are
 // reported on `diagnostics` as FILE:LINE: reason (the first 20 per reason, then counted).
 [[nodiscard]] replay_summary run_replay(const config& cfg, const std::vector<std::string>& files,
-                                        std::ostream& alerts, std::ostream& diagnostics);
+                                        std::ostream& alerts, std::ostream& diagnostics,
+                                        state::prevalence_store* store = nullptr);
 
 }  // namespace countersign::processor

@@ -4,7 +4,10 @@
 #include <countersign/rules/detectors.hpp>
 #include <countersign/rules/observation.hpp>
 
+#include <countersign/state/prevalence_view.hpp>
+
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -21,8 +24,20 @@ inline constexpr std::string_view k_alert_schema = "countersign.alert/v1";
 [[nodiscard]] std::string alert_id(std::span<const hit> hits, const observation& obs,
                                    std::int64_t suppression_window_ms);
 
-// Writes one alert JSON object (no trailing newline) into `out` (cleared first).
+// Fleet prevalence of the alert's file, signer and issuer, when state is kept.
+struct alert_prevalence {
+  std::optional<state::prevalence_record> hash;
+  std::optional<state::prevalence_record> signer;
+  std::optional<state::prevalence_record> issuer;
+};
+
+// Writes one alert JSON object (no trailing newline) into `out` (cleared first). The
+// `prevalence` block is written when `prevalence` is given.
 void render_alert(const observation& obs, std::span<const hit> hits, std::string_view id,
-                  std::int64_t detected_at_ms, std::string& out);
+                  std::int64_t detected_at_ms, const alert_prevalence* prevalence, std::string& out);
+inline void render_alert(const observation& obs, std::span<const hit> hits, std::string_view id,
+                         std::int64_t detected_at_ms, std::string& out) {
+  render_alert(obs, hits, id, detected_at_ms, nullptr, out);
+}
 
 }  // namespace countersign::rules

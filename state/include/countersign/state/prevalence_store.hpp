@@ -1,0 +1,96 @@
+#pragma once
+// Fleet prevalence in RocksDB (DESIGN.md section 4): one database per process, a column
+// family per store, every key prefixed by its partition so a partition's state can be
+// dropped or handed over alone. Updates are merges of `prevalence_value` deltas with an
+// associative, commutative, idempotent operator, so replays never corrupt counts.
+//
+// Memory is bounded by configuration, not input: one shared LRU block cache (index and
+// filter blocks charged to it) and a WriteBufferManager charged to the same cache.
+// A compaction filter drops records whose last sighting is older than the retention
+// horizon, measured against the newest event time the store has seen.
+//
+// Thread safety: RocksDB is thread-safe; this class adds a write batch that belongs to
+// the one processing thread that calls add()/commit().
+
+#include <countersign/state/prevalence_value.hpp>
+#include <countersign/state/prevalence_view.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace countersign::state {
+
+enum class store_kind : std::uint8_t { hash, signer, issuer, company_signer };
+inline constexpr std::size_t k_store_count = 4;
+
+[[nodiscard]] std::string_view to_string(store_kind k) noexcept;
+
+struct store_options {
+  std::string path;                                  // directory of the database
+  std::size_t block_cache_bytes = 64ULL << 20;       // shared by all stores
+  std::size_t write_buffer_bytes = 32ULL << 20;      // all memtables together, charged to the cache
+  std::int64_t retention_ms = 30LL * 86'400'000;     // records unseen for longer are dropped
+  std::size_t max_successive_merges = 16;            // bounds merge operand chains on hot keys
+};
+
+// Partition of the keys in this slice of the topology: all state is kept under the
+// single partition 0 until the partitioned hash stage exists.
+inline constexpr std::int32_t k_local_partition = 0;
+
+class prevalence_store final : public prevalence_view {
+ public:
+  [[nodiscard]] static std::expected<std::unique_ptr<prevalence_store>, std::string> open(
+      const store_options& options);
+  ~prevalence_store() override;
+  prevalence_store(const prevalence_store&) = delete;
+  prevalence_store& operator=(const prevalence_store&) = delete;
+
+  // Queues a merge of `delta` into the record (kind, partition, key).
+  void add(store_kind kind, std::int32_t partition, std::string_view key, const prevalence_value& delta);
+  // Writes the queued merges as one batch; also advances the event-time watermark.
+  [[nodiscard]] std::expected<void, std::string> commit();
+  [[nodiscard]] std::size_t pending() const noexcept;
+
+  // The merged record, or nullopt when absent (or unreadable, which is counted).
+  [[nodiscard]] std::optional<prevalence_value> get(store_kind kind, std::int32_t partition,
+                                                    std::string_view key) const;
+
+  // prevalence_view, on the local partition.
+  [[nodiscard]] std::optional<prevalence_record> hash(std::string_view sha256) const override;
+  [[nodiscard]] std::optional<prevalence_record> signer(std::string_view signer_key) const override;
+  [[nodiscard]] std::optional<prevalence_record> issuer(std::string_view issuer) const override;
+
+  // Event-time span the store has seen (first and newest event), persisted.
+  [[nodiscard]] std::optional<prevalence_value> history() const;
+  // Notes an event time: extends the persisted history and the retention watermark.
+  void observe_time(std::int64_t event_time_ms);
+
+  struct stats {
+    std::uint64_t merges_written = 0;
+    std::uint64_t reads = 0;
+    std::uint64_t read_misses = 0;
+    std::uint64_t unreadable = 0;   // records that failed to decode
+    std::uint64_t dropped_by_retention = 0;
+    std::uint64_t sst_bytes = 0;    // live SST files, from RocksDB
+  };
+  [[nodiscard]] stats current_stats() const;
+
+  // Flushes memtables and compacts every store (maintenance and tests: it runs the
+  // retention filter over all records now).
+  [[nodiscard]] std::expected<void, std::string> compact_all();
+
+ private:
+  struct impl;
+  explicit prevalence_store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+// The partition-prefixed key of a record: 4 bytes big-endian partition, then the key.
+[[nodiscard]] std::string store_key(std::int32_t partition, std::string_view key);
+
+}  // namespace countersign::state

@@ -1,0 +1,51 @@
+#pragma once
+// One prevalence record of any store: hash, signer, issuer, or (company, signer)
+// (DETECTIONS.md section 2). Each store uses the parts it needs; unused parts stay at
+// their identity (empty set, or the min/max sentinel) and cost nothing on disk beyond a
+// bit in the presence byte.
+//
+// Every part merges with an associative, commutative, idempotent operation (min, max,
+// set union), so a record built from deltas in any order, grouping or multiplicity is
+// identical to one built in a single pass. A RocksDB merge operator
+// (merge_operator.hpp) applies merge() to encoded values.
+//
+// A value type without internal synchronisation: one thread at a time.
+
+#include <countersign/state/distinct_set.hpp>
+#include <countersign/state/errors.hpp>
+#include <countersign/state/prevalence_view.hpp>
+
+#include <cstdint>
+#include <expected>
+#include <limits>
+#include <string>
+#include <string_view>
+
+namespace countersign::state {
+
+struct prevalence_value {
+  std::int64_t first_seen_ms = std::numeric_limits<std::int64_t>::max();       // min
+  std::int64_t last_seen_ms = std::numeric_limits<std::int64_t>::min();        // max
+  distinct_set hosts;                                                          // distinct host id hashes
+  distinct_set items;    // signer: distinct file hashes; issuer: distinct signers
+  distinct_set issuers;  // signer: distinct issuers
+  std::int64_t min_not_before_ms = std::numeric_limits<std::int64_t>::max();  // signer: earliest not-before
+
+  void merge(const prevalence_value& other);
+
+  // Appends: a version byte, a presence byte (one bit per part that differs from its
+  // identity), then the present parts in declaration order; times as zigzag varints,
+  // last_seen_ms and min_not_before_ms as deltas from first_seen_ms when it is present.
+  // An empty value is 2 bytes; a hash record with one host about 24.
+  void encode(std::string& out) const;
+  // Decodes the whole buffer; bytes after the record are an error.
+  [[nodiscard]] static std::expected<prevalence_value, decode_error> decode(std::string_view in);
+
+  // The read-only summary detectors see. Times never set read as 0, like a
+  // default-constructed prevalence_record; `hashes` is the estimate of `items`.
+  [[nodiscard]] prevalence_record view() const;
+
+  friend bool operator==(const prevalence_value&, const prevalence_value&) = default;
+};
+
+}  // namespace countersign::state

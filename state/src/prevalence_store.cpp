@@ -1,0 +1,264 @@
+#include <countersign/state/merge_operator.hpp>
+#include <countersign/state/prevalence_store.hpp>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include <array>
+#include <limits>
+#include <vector>
+
+namespace countersign::state {
+namespace {
+
+constexpr std::array<std::string_view, k_store_count> k_cf_names = {"hash", "signer", "issuer", "company_signer"};
+constexpr std::string_view k_history_key = "history";
+
+// Drops records not seen within the retention horizon of the newest event time, and
+// merge operands whose sightings all lie before it (the horizon slides: a sighting older
+// than the horizon no longer counts, whether or not it was merged yet).
+class retention_filter final : public rocksdb::CompactionFilter {
+ public:
+  retention_filter(std::int64_t horizon_ms, std::atomic<std::uint64_t>& dropped)
+      : horizon_ms_(horizon_ms), dropped_(dropped) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+    const auto decoded = prevalence_value::decode(std::string_view(value.data(), value.size()));
+    if (!decoded) return false;  // unreadable: keep it, reads count it
+    if (decoded->last_seen_ms >= horizon_ms_) return false;
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  bool FilterMergeOperand(int level, const rocksdb::Slice& key, const rocksdb::Slice& operand) const override {
+    std::string unused;
+    bool changed = false;
+    return Filter(level, key, operand, &unused, &changed);
+  }
+  const char* Name() const override { return "countersign.retention"; }
+
+ private:
+  std::int64_t horizon_ms_;
+  std::atomic<std::uint64_t>& dropped_;
+};
+
+class retention_filter_factory final : public rocksdb::CompactionFilterFactory {
+ public:
+  retention_filter_factory(const std::atomic<std::int64_t>& watermark, std::int64_t retention_ms,
+                           std::atomic<std::uint64_t>& dropped)
+      : watermark_(watermark), retention_ms_(retention_ms), dropped_(dropped) {}
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(const rocksdb::CompactionFilter::Context&) override {
+    const std::int64_t newest = watermark_.load(std::memory_order_relaxed);
+    // Before any event time is known nothing is old.
+    const std::int64_t horizon =
+        newest == std::numeric_limits<std::int64_t>::min() ? newest : newest - retention_ms_;
+    return std::make_unique<retention_filter>(horizon, dropped_);
+  }
+  const char* Name() const override { return "countersign.retention"; }
+
+ private:
+  const std::atomic<std::int64_t>& watermark_;
+  std::int64_t retention_ms_;
+  std::atomic<std::uint64_t>& dropped_;
+};
+
+}  // namespace
+
+std::string_view to_string(store_kind k) noexcept { return k_cf_names[static_cast<std::size_t>(k)]; }
+
+std::string store_key(std::int32_t partition, std::string_view key) {
+  std::string out;
+  out.reserve(4 + key.size());
+  const auto p = static_cast<std::uint32_t>(partition);
+  out.push_back(static_cast<char>(p >> 24));
+  out.push_back(static_cast<char>(p >> 16));
+  out.push_back(static_cast<char>(p >> 8));
+  out.push_back(static_cast<char>(p));
+  out.append(key);
+  return out;
+}
+
+struct prevalence_store::impl {
+  std::atomic<std::int64_t> watermark{std::numeric_limits<std::int64_t>::min()};
+  std::atomic<std::uint64_t> dropped{0};
+  mutable std::atomic<std::uint64_t> reads{0}, misses{0}, unreadable{0};
+  std::uint64_t merges_written = 0;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // [0] default (meta), then the stores
+  rocksdb::WriteBatch batch;
+  std::size_t batch_merges = 0;
+  std::int64_t batch_first = std::numeric_limits<std::int64_t>::max();
+  std::int64_t batch_last = std::numeric_limits<std::int64_t>::min();
+  std::string scratch;
+
+  rocksdb::ColumnFamilyHandle* cf(store_kind k) const { return handles[1 + static_cast<std::size_t>(k)]; }
+
+  ~impl() {
+    for (auto* h : handles) {
+      if (db && h) (void)db->DestroyColumnFamilyHandle(h);  // close errors are not actionable here
+    }
+    if (db) (void)db->Close();
+  }
+};
+
+prevalence_store::prevalence_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+prevalence_store::~prevalence_store() = default;
+
+std::expected<std::unique_ptr<prevalence_store>, std::string> prevalence_store::open(const store_options& o) {
+  auto p = std::make_unique<impl>();
+  auto cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes, cache);
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 3;
+
+  rocksdb::ColumnFamilyOptions meta;
+  meta.merge_operator = make_prevalence_merge_operator();
+  rocksdb::ColumnFamilyOptions store = meta;
+  store.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  store.max_successive_merges = o.max_successive_merges;
+  store.compaction_filter_factory = std::make_shared<retention_filter_factory>(p->watermark, o.retention_ms, p->dropped);
+  store.write_buffer_size = std::max<std::size_t>(o.write_buffer_bytes / k_store_count, 1 << 20);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {{rocksdb::kDefaultColumnFamilyName, meta}};
+  for (const auto name : k_cf_names) descriptors.emplace_back(std::string(name), store);
+  rocksdb::DB* raw = nullptr;
+  const auto status = rocksdb::DB::Open(db_options, o.path, descriptors, &p->handles, &raw);
+  if (!status.ok()) return std::unexpected("cannot open the state store at " + o.path + ": " + status.ToString());
+  p->db.reset(raw);
+
+  auto store_ptr = std::unique_ptr<prevalence_store>(new prevalence_store(std::move(p)));
+  if (auto h = store_ptr->history()) store_ptr->impl_->watermark.store(h->last_seen_ms);
+  return store_ptr;
+}
+
+void prevalence_store::add(store_kind kind, std::int32_t partition, std::string_view key, const prevalence_value& delta) {
+  auto& s = impl_->scratch;
+  s.clear();
+  delta.encode(s);
+  const auto status = impl_->batch.Merge(impl_->cf(kind), store_key(partition, key), s);
+  if (status.ok()) ++impl_->batch_merges;
+}
+
+void prevalence_store::observe_time(std::int64_t t) {
+  impl_->batch_first = std::min(impl_->batch_first, t);
+  impl_->batch_last = std::max(impl_->batch_last, t);
+}
+
+std::size_t prevalence_store::pending() const noexcept { return impl_->batch_merges; }
+
+std::expected<void, std::string> prevalence_store::commit() {
+  auto& p = *impl_;
+  if (p.batch_last != std::numeric_limits<std::int64_t>::min()) {
+    prevalence_value span;
+    span.first_seen_ms = p.batch_first;
+    span.last_seen_ms = p.batch_last;
+    p.scratch.clear();
+    span.encode(p.scratch);
+    if (auto s = p.batch.Merge(p.handles[0], std::string(k_history_key), p.scratch); !s.ok()) {
+      return std::unexpected("state batch: " + s.ToString());
+    }
+  }
+  if (p.batch.Count() == 0) return {};
+  rocksdb::WriteOptions write;
+  const auto status = p.db->Write(write, &p.batch);
+  if (!status.ok()) return std::unexpected("state write failed: " + status.ToString());
+  p.merges_written += p.batch_merges;
+  if (p.batch_last > p.watermark.load(std::memory_order_relaxed)) p.watermark.store(p.batch_last);
+  p.batch.Clear();
+  p.batch_merges = 0;
+  p.batch_first = std::numeric_limits<std::int64_t>::max();
+  p.batch_last = std::numeric_limits<std::int64_t>::min();
+  return {};
+}
+
+std::optional<prevalence_value> prevalence_store::get(store_kind kind, std::int32_t partition,
+                                                      std::string_view key) const {
+  auto& p = *impl_;
+  p.reads.fetch_add(1, std::memory_order_relaxed);
+  std::string value;
+  const auto status = p.db->Get(rocksdb::ReadOptions(), p.cf(kind), store_key(partition, key), &value);
+  if (status.IsNotFound()) {
+    p.misses.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  if (!status.ok()) {
+    p.unreadable.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  auto decoded = prevalence_value::decode(value);
+  if (!decoded) {
+    p.unreadable.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  return std::move(*decoded);
+}
+
+std::optional<prevalence_value> prevalence_store::history() const {
+  std::string value;
+  const auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->handles[0], std::string(k_history_key), &value);
+  if (!status.ok()) return std::nullopt;
+  auto decoded = prevalence_value::decode(value);
+  if (!decoded) return std::nullopt;
+  return std::move(*decoded);
+}
+
+std::optional<prevalence_record> prevalence_store::hash(std::string_view sha256) const {
+  auto v = get(store_kind::hash, k_local_partition, sha256);
+  if (!v) return std::nullopt;
+  return v->view();
+}
+
+std::optional<prevalence_record> prevalence_store::signer(std::string_view signer_key) const {
+  auto v = get(store_kind::signer, k_local_partition, signer_key);
+  if (!v) return std::nullopt;
+  return v->view();
+}
+
+std::optional<prevalence_record> prevalence_store::issuer(std::string_view issuer_key) const {
+  auto v = get(store_kind::issuer, k_local_partition, issuer_key);
+  if (!v) return std::nullopt;
+  return v->view();
+}
+
+prevalence_store::stats prevalence_store::current_stats() const {
+  const auto& p = *impl_;
+  stats s;
+  s.merges_written = p.merges_written;
+  s.reads = p.reads.load(std::memory_order_relaxed);
+  s.read_misses = p.misses.load(std::memory_order_relaxed);
+  s.unreadable = p.unreadable.load(std::memory_order_relaxed);
+  s.dropped_by_retention = p.dropped.load(std::memory_order_relaxed);
+  for (std::size_t i = 1; i < p.handles.size(); ++i) {
+    std::uint64_t bytes = 0;
+    if (p.db->GetIntProperty(p.handles[i], "rocksdb.live-sst-files-size", &bytes)) s.sst_bytes += bytes;
+  }
+  return s;
+}
+
+std::expected<void, std::string> prevalence_store::compact_all() {
+  auto& p = *impl_;
+  for (std::size_t i = 1; i < p.handles.size(); ++i) {
+    if (auto s = p.db->Flush(rocksdb::FlushOptions(), p.handles[i]); !s.ok()) return std::unexpected(s.ToString());
+    rocksdb::CompactRangeOptions options;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    if (auto s = p.db->CompactRange(options, p.handles[i], nullptr, nullptr); !s.ok()) {
+      return std::unexpected(s.ToString());
+    }
+  }
+  return {};
+}
+
+}  // namespace countersign::state

@@ -1,0 +1,140 @@
+// prevalence_value: merge and wire format.
+//
+// Wire format, version 1:
+//   byte    version (1)
+//   byte    presence bits: 0 first_seen, 1 last_seen, 2 hosts, 3 items, 4 issuers,
+//           5 min_not_before; other bits must be zero
+//   then the present parts in that order:
+//     first_seen        zigzag varint
+//     last_seen         zigzag varint of (last - first) when first is present, else of
+//                       last; the subtraction wraps, so every int64 pair round-trips
+//     hosts/items/issuers  distinct_set encoding
+//     min_not_before    like last_seen
+// Deltas keep a typical record small: two epoch-ms times cost 6 + 1..4 bytes instead of 12.
+
+#include <countersign/state/prevalence_value.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+#include "varint.hpp"
+
+namespace countersign::state {
+namespace {
+
+using detail::get_varint;
+using detail::put_varint;
+using detail::unzigzag;
+using detail::zigzag;
+
+constexpr std::uint8_t k_version = 1;
+constexpr std::int64_t k_no_min = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t k_no_max = std::numeric_limits<std::int64_t>::min();
+
+// Presence bits.
+constexpr std::uint8_t k_first_seen = 1U << 0;
+constexpr std::uint8_t k_last_seen = 1U << 1;
+constexpr std::uint8_t k_hosts = 1U << 2;
+constexpr std::uint8_t k_items = 1U << 3;
+constexpr std::uint8_t k_issuers = 1U << 4;
+constexpr std::uint8_t k_min_not_before = 1U << 5;
+constexpr std::uint8_t k_all = (1U << 6) - 1;
+
+// Wrapping arithmetic through uint64: defined for every pair and exactly invertible.
+constexpr std::int64_t wrap_sub(std::int64_t a, std::int64_t b) noexcept {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+constexpr std::int64_t wrap_add(std::int64_t a, std::int64_t b) noexcept {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
+std::expected<std::int64_t, decode_error> get_time(std::string_view& in, bool relative, std::int64_t base) {
+  const auto v = get_varint(in);
+  if (!v) return std::unexpected(v.error());
+  const std::int64_t t = unzigzag(*v);
+  return relative ? wrap_add(base, t) : t;
+}
+
+}  // namespace
+
+void prevalence_value::merge(const prevalence_value& other) {
+  first_seen_ms = std::min(first_seen_ms, other.first_seen_ms);
+  last_seen_ms = std::max(last_seen_ms, other.last_seen_ms);
+  hosts.merge(other.hosts);
+  items.merge(other.items);
+  issuers.merge(other.issuers);
+  min_not_before_ms = std::min(min_not_before_ms, other.min_not_before_ms);
+}
+
+void prevalence_value::encode(std::string& out) const {
+  const bool has_first = first_seen_ms != k_no_min;
+  std::uint8_t bits = 0;
+  if (has_first) bits |= k_first_seen;
+  if (last_seen_ms != k_no_max) bits |= k_last_seen;
+  if (!hosts.empty()) bits |= k_hosts;
+  if (!items.empty()) bits |= k_items;
+  if (!issuers.empty()) bits |= k_issuers;
+  if (min_not_before_ms != k_no_min) bits |= k_min_not_before;
+
+  out.push_back(static_cast<char>(k_version));
+  out.push_back(static_cast<char>(bits));
+  const auto relative = [&](std::int64_t t) { return has_first ? wrap_sub(t, first_seen_ms) : t; };
+  if (bits & k_first_seen) put_varint(out, zigzag(first_seen_ms));
+  if (bits & k_last_seen) put_varint(out, zigzag(relative(last_seen_ms)));
+  if (bits & k_hosts) hosts.encode(out);
+  if (bits & k_items) items.encode(out);
+  if (bits & k_issuers) issuers.encode(out);
+  if (bits & k_min_not_before) put_varint(out, zigzag(relative(min_not_before_ms)));
+}
+
+std::expected<prevalence_value, decode_error> prevalence_value::decode(std::string_view in) {
+  if (in.empty()) return std::unexpected(decode_error::truncated);
+  if (static_cast<std::uint8_t>(in.front()) != k_version) return std::unexpected(decode_error::bad_version);
+  in.remove_prefix(1);
+  if (in.empty()) return std::unexpected(decode_error::truncated);
+  const auto bits = static_cast<std::uint8_t>(in.front());
+  in.remove_prefix(1);
+  if ((bits & ~k_all) != 0) return std::unexpected(decode_error::bad_value);
+
+  prevalence_value v;
+  const bool has_first = (bits & k_first_seen) != 0;
+  if (has_first) {
+    auto t = get_time(in, false, 0);
+    if (!t) return std::unexpected(t.error());
+    v.first_seen_ms = *t;
+  }
+  if (bits & k_last_seen) {
+    auto t = get_time(in, has_first, v.first_seen_ms);
+    if (!t) return std::unexpected(t.error());
+    v.last_seen_ms = *t;
+  }
+  const std::array<std::pair<std::uint8_t, distinct_set*>, 3> sets = {
+      {{k_hosts, &v.hosts}, {k_items, &v.items}, {k_issuers, &v.issuers}}};
+  for (const auto& [bit, set] : sets) {
+    if ((bits & bit) == 0) continue;
+    auto s = distinct_set::decode(in);
+    if (!s) return std::unexpected(s.error());
+    *set = std::move(*s);
+  }
+  if (bits & k_min_not_before) {
+    auto t = get_time(in, has_first, v.first_seen_ms);
+    if (!t) return std::unexpected(t.error());
+    v.min_not_before_ms = *t;
+  }
+  if (!in.empty()) return std::unexpected(decode_error::trailing_bytes);
+  return v;
+}
+
+prevalence_record prevalence_value::view() const {
+  prevalence_record r;
+  r.first_seen_ms = first_seen_ms == k_no_min ? 0 : first_seen_ms;
+  r.last_seen_ms = last_seen_ms == k_no_max ? 0 : last_seen_ms;
+  r.hosts = hosts.estimate();
+  r.hashes = items.estimate();
+  return r;
+}
+
+}  // namespace countersign::state

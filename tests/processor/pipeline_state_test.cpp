@@ -1,0 +1,148 @@
+// The pipeline with a RocksDB prevalence store: state updates per new fact, the
+// learning period, prevalence conditions in detectors, and the prevalence block of alerts.
+
+#include "test_support.hpp"
+
+#include <countersign/state/prevalence_store.hpp>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <filesystem>
+#include <string>
+
+namespace countersign::processor {
+namespace {
+
+using test_support::config_or_fail;
+using test_support::detector_ids;
+
+class state_dir {
+ public:
+  state_dir() {
+    static int counter = 0;
+    path_ = (std::filesystem::temp_directory_path() /
+             ("countersign-pipeline-state-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+                .string();
+    std::filesystem::remove_all(path_);
+  }
+  ~state_dir() { std::filesystem::remove_all(path_); }
+  [[nodiscard]] std::unique_ptr<state::prevalence_store> open() const {
+    state::store_options o;
+    o.path = path_;
+    o.block_cache_bytes = 8 << 20;
+    o.write_buffer_bytes = 4 << 20;
+    auto s = state::prevalence_store::open(o);
+    EXPECT_TRUE(s.has_value()) << (s ? "" : s.error());
+    return s ? std::move(*s) : nullptr;
+  }
+
+ private:
+  std::string path_;
+};
+
+// One execution of the same freshly signed file (certificate 3 days old) on `host`.
+std::string fresh_signed_run(int host, const std::string& time = "2026-11-20T12:00:00Z") {
+  return R"({"@timestamp":")" + time + R"(","host":{"id":"fleet-)" + std::to_string(host) +
+         R"("},"process":{"executable":"C:\\Users\\u\\Downloads\\tool.exe","hash":{"sha256":"aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"},)"
+         R"("code_signature":{"exists":true,"status":"trusted","trusted":true,"subject_name":"Fresh Cert Tools Ltd",)"
+         R"("thumbprint_sha256":"bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22"}},)"
+         R"("file":{"x509":{"issuer":{"common_name":"Some Code Signing CA"},"not_before":"2026-11-17T12:00:00Z","not_after":"2027-11-17T12:00:00Z"}}})";
+}
+
+TEST(pipeline_state, once_learning_is_done_a_signer_on_more_than_five_hosts_is_no_longer_freshly_issued) {
+  state_dir dir;
+  auto store = dir.open();
+  ASSERT_NE(store, nullptr);
+  pipeline p(config_or_fail("learning: {min_history: 0s}\n"), store.get());
+  EXPECT_FALSE(p.stats().learning) << "no history is needed";
+  for (int host = 1; host <= 7; ++host) {
+    (void)p.process(fresh_signed_run(host), {"t", 0, host}, std::nullopt, static_cast<std::uint64_t>(host));
+    const bool alerted = !p.alerts().empty();
+    // The signer has been seen on `host` hosts, this one included.
+    EXPECT_EQ(alerted, host <= 5) << "host " << host;
+    if (alerted) {
+      EXPECT_EQ(detector_ids(p.alerts().front().json), "cs.certificate.recently_issued");
+    }
+  }
+  EXPECT_EQ(store->signer("t:bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22")->hosts, 7U);
+  EXPECT_EQ(p.stats().state_updates, 7U);
+}
+
+TEST(pipeline_state, while_learning_the_prevalence_condition_is_not_used) {
+  state_dir dir;
+  auto store = dir.open();
+  ASSERT_NE(store, nullptr);
+  pipeline p(config_or_fail("learning: {min_history: 7d}\n"), store.get());
+  for (int host = 1; host <= 7; ++host) {
+    (void)p.process(fresh_signed_run(host), {"t", 0, host}, std::nullopt, static_cast<std::uint64_t>(host));
+    EXPECT_EQ(p.alerts().size(), 1U) << "host " << host;
+  }
+  EXPECT_TRUE(p.stats().learning);
+}
+
+TEST(pipeline_state, history_replayed_into_the_store_ends_learning_for_the_next_run) {
+  state_dir dir;
+  {
+    auto store = dir.open();
+    ASSERT_NE(store, nullptr);
+    pipeline p(config_or_fail("learning: {min_history: 7d}\n"), store.get());
+    (void)p.process(fresh_signed_run(1, "2026-11-01T00:00:00Z"), {"t", 0, 0}, std::nullopt);
+    (void)p.process(fresh_signed_run(2, "2026-11-09T00:00:00Z"), {"t", 0, 1}, std::nullopt);
+    EXPECT_FALSE(p.stats().learning);
+  }
+  auto store = dir.open();
+  ASSERT_NE(store, nullptr);
+  pipeline later(config_or_fail("learning: {min_history: 7d}\n"), store.get());
+  EXPECT_FALSE(later.stats().learning) << "the persisted history spans 8 days";
+}
+
+TEST(pipeline_state, repeats_of_a_fact_skip_the_state_write_but_a_changed_status_does_not) {
+  state_dir dir;
+  auto store = dir.open();
+  ASSERT_NE(store, nullptr);
+  pipeline p(config_or_fail("learning: {min_history: 0s}\n"), store.get());
+  (void)p.process(fresh_signed_run(1), {"t", 0, 0}, std::nullopt);
+  (void)p.process(fresh_signed_run(1), {"t", 0, 1}, std::nullopt);
+  EXPECT_EQ(p.stats().state_updates, 1U);
+  std::string revoked = fresh_signed_run(1);
+  revoked.replace(revoked.find("\"trusted\",\"trusted\":true"), 24, "\"errorRevoked\",\"trusted\":false");
+  (void)p.process(revoked, {"t", 0, 2}, std::nullopt);
+  EXPECT_EQ(p.stats().state_updates, 2U);
+}
+
+TEST(pipeline_state, alerts_carry_the_prevalence_of_their_file_signer_and_issuer) {
+  state_dir dir;
+  auto store = dir.open();
+  ASSERT_NE(store, nullptr);
+  pipeline p(config_or_fail("learning: {min_history: 0s}\n"), store.get());
+  (void)p.process(fresh_signed_run(1), {"t", 0, 0}, std::nullopt);
+  (void)p.process(fresh_signed_run(2), {"t", 0, 1}, std::nullopt);
+  ASSERT_EQ(p.alerts().size(), 1U);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(p.alerts().front().json).get(doc), simdjson::SUCCESS);
+  std::int64_t hosts = 0, signer_hosts = 0, signer_hashes = 0, issuer_hosts = 0;
+  ASSERT_EQ(doc.at_pointer("/prevalence/hash/hosts").get(hosts), simdjson::SUCCESS);
+  ASSERT_EQ(doc.at_pointer("/prevalence/signer/hosts").get(signer_hosts), simdjson::SUCCESS);
+  ASSERT_EQ(doc.at_pointer("/prevalence/signer/hashes").get(signer_hashes), simdjson::SUCCESS);
+  ASSERT_EQ(doc.at_pointer("/prevalence/issuer/hosts").get(issuer_hosts), simdjson::SUCCESS);
+  EXPECT_EQ(hosts, 2);
+  EXPECT_EQ(signer_hosts, 2);
+  EXPECT_EQ(signer_hashes, 1);
+  EXPECT_EQ(issuer_hosts, 2);
+  std::string_view first_seen;
+  ASSERT_EQ(doc.at_pointer("/prevalence/hash/first_seen").get(first_seen), simdjson::SUCCESS);
+  EXPECT_EQ(first_seen, "2026-11-20T12:00:00.000Z");
+}
+
+TEST(pipeline_state, without_a_store_alerts_have_no_prevalence_block_and_learning_stays_on) {
+  pipeline p(config_or_fail(""));
+  (void)p.process(fresh_signed_run(1), {"t", 0, 0}, std::nullopt);
+  ASSERT_EQ(p.alerts().size(), 1U);
+  EXPECT_EQ(p.alerts().front().json.find("\"prevalence\""), std::string::npos);
+  EXPECT_TRUE(p.stats().learning);
+}
+
+}  // namespace
+}  // namespace countersign::processor

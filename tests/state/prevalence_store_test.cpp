@@ -1,0 +1,161 @@
+// The RocksDB prevalence store on disk: merges, reads, reopening, partitions, retention
+// and the persisted event-time history.
+
+#include <countersign/state/prevalence_store.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+namespace countersign::state {
+namespace {
+
+constexpr std::int64_t k_day = 86'400'000;
+constexpr std::int64_t k_t0 = 1'795'168'800'000;  // 2026-11-20T10:00:00Z
+
+class temp_store_dir {
+ public:
+  temp_store_dir() {
+    static int counter = 0;
+    path_ = (std::filesystem::temp_directory_path() /
+             ("countersign-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+                .string();
+    std::filesystem::remove_all(path_);
+  }
+  ~temp_store_dir() { std::filesystem::remove_all(path_); }
+  [[nodiscard]] store_options options() const {
+    store_options o;
+    o.path = path_;
+    o.block_cache_bytes = 8 << 20;
+    o.write_buffer_bytes = 4 << 20;
+    return o;
+  }
+
+ private:
+  std::string path_;
+};
+
+prevalence_value seen(std::int64_t t, std::uint64_t host) {
+  prevalence_value v;
+  v.first_seen_ms = t;
+  v.last_seen_ms = t;
+  v.hosts.insert(host);
+  return v;
+}
+
+std::unique_ptr<prevalence_store> open_or_fail(const store_options& o) {
+  auto s = prevalence_store::open(o);
+  EXPECT_TRUE(s.has_value()) << (s ? "" : s.error());
+  return s ? std::move(*s) : nullptr;
+}
+
+TEST(prevalence_store, merges_accumulate_hosts_and_time_span_and_survive_reopening) {
+  temp_store_dir dir;
+  {
+    auto store = open_or_fail(dir.options());
+    ASSERT_NE(store, nullptr);
+    for (std::uint64_t host = 0; host < 10; ++host) {
+      store->add(store_kind::hash, k_local_partition, "abc", seen(k_t0 + static_cast<std::int64_t>(host) * 1000, host * 7919));
+    }
+    // A replay of the same facts changes nothing (idempotent merges).
+    for (std::uint64_t host = 0; host < 10; ++host) {
+      store->add(store_kind::hash, k_local_partition, "abc", seen(k_t0 + static_cast<std::int64_t>(host) * 1000, host * 7919));
+    }
+    ASSERT_TRUE(store->commit().has_value());
+    const auto r = store->hash("abc");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->hosts, 10U);
+    EXPECT_EQ(r->first_seen_ms, k_t0);
+    EXPECT_EQ(r->last_seen_ms, k_t0 + 9000);
+  }
+  auto reopened = open_or_fail(dir.options());
+  ASSERT_NE(reopened, nullptr);
+  const auto r = reopened->hash("abc");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->hosts, 10U);
+  EXPECT_FALSE(reopened->hash("abd").has_value());
+}
+
+TEST(prevalence_store, stores_and_partitions_keep_their_records_apart) {
+  temp_store_dir dir;
+  auto store = open_or_fail(dir.options());
+  ASSERT_NE(store, nullptr);
+  store->add(store_kind::hash, 0, "k", seen(k_t0, 1));
+  store->add(store_kind::signer, 0, "k", seen(k_t0, 2));
+  store->add(store_kind::signer, 0, "k", seen(k_t0, 3));
+  store->add(store_kind::hash, 1, "k", seen(k_t0, 4));
+  ASSERT_TRUE(store->commit().has_value());
+  EXPECT_EQ(store->get(store_kind::hash, 0, "k")->view().hosts, 1U);
+  EXPECT_EQ(store->get(store_kind::signer, 0, "k")->view().hosts, 2U);
+  EXPECT_EQ(store->get(store_kind::hash, 1, "k")->view().hosts, 1U);
+  EXPECT_FALSE(store->get(store_kind::issuer, 0, "k").has_value());
+  EXPECT_NE(store_key(0, "k"), store_key(1, "k"));
+  EXPECT_EQ(store_key(0x01020304, "k"), std::string("\x01\x02\x03\x04k", 5));
+}
+
+TEST(prevalence_store, many_hosts_on_a_hot_key_are_counted_within_the_sketch_bound) {
+  temp_store_dir dir;
+  auto store = open_or_fail(dir.options());
+  ASSERT_NE(store, nullptr);
+  std::mt19937_64 rng(7);
+  constexpr std::uint64_t k_hosts = 20'000;
+  for (std::uint64_t i = 0; i < k_hosts; ++i) {
+    store->add(store_kind::signer, 0, "t:hot", seen(k_t0, rng()));
+    if (i % 1000 == 999) {
+      ASSERT_TRUE(store->commit().has_value());
+    }
+  }
+  ASSERT_TRUE(store->commit().has_value());
+  const auto r = store->signer("t:hot");
+  ASSERT_TRUE(r.has_value());
+  const double error = (static_cast<double>(r->hosts) - static_cast<double>(k_hosts)) / static_cast<double>(k_hosts);
+  EXPECT_LT(std::abs(error), 3 * 1.04 / 64) << r->hosts;
+}
+
+TEST(prevalence_store, compaction_drops_records_older_than_the_retention_horizon) {
+  temp_store_dir dir;
+  auto options = dir.options();
+  options.retention_ms = 30 * k_day;
+  auto store = open_or_fail(options);
+  ASSERT_NE(store, nullptr);
+  store->add(store_kind::hash, 0, "old", seen(k_t0 - 40 * k_day, 1));
+  store->add(store_kind::hash, 0, "recent", seen(k_t0 - 10 * k_day, 1));
+  store->observe_time(k_t0 - 40 * k_day);
+  store->observe_time(k_t0);
+  ASSERT_TRUE(store->commit().has_value());
+  ASSERT_TRUE(store->compact_all().has_value());
+  EXPECT_FALSE(store->hash("old").has_value());
+  EXPECT_TRUE(store->hash("recent").has_value());
+  EXPECT_EQ(store->current_stats().dropped_by_retention, 1U);
+}
+
+TEST(prevalence_store, the_event_time_history_is_persisted) {
+  temp_store_dir dir;
+  {
+    auto store = open_or_fail(dir.options());
+    ASSERT_NE(store, nullptr);
+    EXPECT_FALSE(store->history().has_value());
+    store->observe_time(k_t0);
+    store->observe_time(k_t0 - 8 * k_day);
+    ASSERT_TRUE(store->commit().has_value());
+  }
+  auto store = open_or_fail(dir.options());
+  ASSERT_NE(store, nullptr);
+  const auto h = store->history();
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->first_seen_ms, k_t0 - 8 * k_day);
+  EXPECT_EQ(h->last_seen_ms, k_t0);
+}
+
+TEST(prevalence_store, a_path_that_cannot_hold_a_database_is_an_error_not_a_crash) {
+  store_options o;
+  o.path = "/proc/countersign-cannot-be-here";
+  const auto s = prevalence_store::open(o);
+  ASSERT_FALSE(s.has_value());
+  EXPECT_NE(s.error().find("/proc/countersign-cannot-be-here"), std::string::npos) << s.error();
+}
+
+}  // namespace
+}  // namespace countersign::state
