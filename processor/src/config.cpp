@@ -295,6 +295,8 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       c.retention_ms = st.duration("retention", c.retention_ms, 3'600'000);
       c.recent_pairs = static_cast<std::size_t>(
           st.integer("recent_pairs", static_cast<std::int64_t>(c.recent_pairs), 0, 100'000'000));
+      c.combine_max_keys = static_cast<std::size_t>(
+          st.integer("combine_max_keys", static_cast<std::int64_t>(c.combine_max_keys), 1, 10'000'000));
       auto l = top.child("learning");
       c.min_history_ms = l.duration("min_history", c.min_history_ms, 0);
     }

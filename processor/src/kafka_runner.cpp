@@ -361,6 +361,7 @@ void kafka_runner::impl::handle_deferred_outputs() {
 }
 
 void kafka_runner::impl::store_offsets() {
+  pipe.flush_state();  // state first: committed input must not have state only in memory
   const auto points = tracker.take_committable();
   if (points.empty()) return;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(points.size()));

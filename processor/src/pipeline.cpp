@@ -30,10 +30,12 @@ pipeline::pipeline(const config& cfg, state::prevalence_store* store)
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
       store_(store),
       recent_(cfg.state.recent_pairs),
+      combine_max_keys_(cfg.state.combine_max_keys),
       min_history_ms_(cfg.state.min_history_ms),
       release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {
   hits_.reserve(8);
   if (store_) {
+    view_.emplace(*store_, combiner_, state::k_local_partition);
     if (auto h = store_->history()) {
       history_first_ms_ = h->first_seen_ms;
       history_last_ms_ = h->last_seen_ms;
@@ -63,6 +65,11 @@ void pipeline::on_release(rules::observation& verdict, std::uint64_t token) {
   releases_.push_back(token);
 }
 
+void pipeline::flush_state() {
+  if (store_ == nullptr) return;
+  if (auto written = combiner_.flush(*store_, state::k_local_partition); !written) ++stats_.state_errors;
+}
+
 void pipeline::update_state(const rules::observation& obs) {
   const std::string file = rules::file_key(obs);
   if (file.empty() || !obs.event_time_ms) return;
@@ -84,30 +91,28 @@ void pipeline::update_state(const rules::observation& obs) {
   seen.first_seen_ms = t;
   seen.last_seen_ms = t;
   seen.hosts.insert(obs.host_hash);
-  store_->add(state::store_kind::hash, state::k_local_partition, file, seen);
+  combiner_.add(state::store_kind::hash, file, seen);
   if (!signer.empty()) {
     state::prevalence_value s = seen;
     s.items.insert(XXH3_64bits(file.data(), file.size()));
     if (!issuer.empty()) s.issuers.insert(XXH3_64bits(issuer.data(), issuer.size()));
     if (obs.signature.not_before_ms) s.min_not_before_ms = *obs.signature.not_before_ms;
-    store_->add(state::store_kind::signer, state::k_local_partition, signer, s);
+    combiner_.add(state::store_kind::signer, signer, s);
     const std::string company = rules::normalize_company(obs.pe.company.view());
     if (!company.empty()) {
-      store_->add(state::store_kind::company_signer, state::k_local_partition, company + '\0' + signer, seen);
+      combiner_.add(state::store_kind::company_signer, company + '\0' + signer, seen);
     }
   }
   if (!issuer.empty()) {
     state::prevalence_value i = seen;
     if (!signer.empty()) i.items.insert(XXH3_64bits(signer.data(), signer.size()));
-    store_->add(state::store_kind::issuer, state::k_local_partition, issuer, i);
+    combiner_.add(state::store_kind::issuer, issuer, i);
   }
   store_->observe_time(t);
-  // Committed now, so that this event's detectors read counts that include it.
-  if (auto written = store_->commit(); written) {
-    ++stats_.state_updates;
-  } else {
-    ++stats_.state_errors;
-  }
+  ++stats_.state_updates;
+  // Detectors read through combined_view, so pending deltas count at once; the disk
+  // write waits for a full combiner (or flush_state from the caller's timer).
+  if (combiner_.size() >= combine_max_keys_) flush_state();
   history_first_ms_ = std::min(history_first_ms_, t);
   history_last_ms_ = std::max(history_last_ms_, t);
   if (stats_.learning && history_last_ms_ - history_first_ms_ >= min_history_ms_) stats_.learning = false;
@@ -123,7 +128,7 @@ outcome pipeline::judge(rules::observation& obs, std::uint64_t token, bool defer
   ++stats_.observations;
   if (store_) update_state(obs);
   hits_.clear();
-  detectors_.evaluate(obs, store_ && !stats_.learning ? store_ : nullptr, hits_);
+  detectors_.evaluate(obs, view_ && !stats_.learning ? &*view_ : nullptr, hits_);
   if (hits_.empty()) return outcome::no_alert;
   for (const auto& h : hits_) count_hit(h.id);
 
@@ -139,9 +144,9 @@ outcome pipeline::judge(rules::observation& obs, std::uint64_t token, bool defer
   a.key.assign(obs.host_key());
   const std::int64_t detected_at = now_ms.value_or(obs.event_time_ms.value_or(0));
   if (store_) {
-    const rules::alert_prevalence prevalence{store_->hash(rules::file_key(obs)),
-                                             store_->signer(rules::signer_key(obs.signature)),
-                                             store_->issuer(rules::issuer_key(obs.signature))};
+    const rules::alert_prevalence prevalence{view_->hash(rules::file_key(obs)),
+                                             view_->signer(rules::signer_key(obs.signature)),
+                                             view_->issuer(rules::issuer_key(obs.signature))};
     rules::render_alert(obs, hits_, id, detected_at, &prevalence, a.json);
   } else {
     rules::render_alert(obs, hits_, id, detected_at, a.json);

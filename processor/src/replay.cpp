@@ -58,6 +58,7 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
   }
   pipe.flush(std::nullopt);  // verdicts still waiting for a Code Integrity join
   print_alerts();
+  pipe.flush_state();
   alerts.flush();
   summary.stats = pipe.stats();
   return summary;

@@ -65,6 +65,7 @@ TEST(pipeline_state, once_learning_is_done_a_signer_on_more_than_five_hosts_is_n
       EXPECT_EQ(detector_ids(p.alerts().front().json), "cs.certificate.recently_issued");
     }
   }
+  p.flush_state();
   EXPECT_EQ(store->signer("t:bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22")->hosts, 7U);
   EXPECT_EQ(p.stats().state_updates, 7U);
 }
@@ -90,6 +91,7 @@ TEST(pipeline_state, history_replayed_into_the_store_ends_learning_for_the_next_
     (void)p.process(fresh_signed_run(1, "2026-11-01T00:00:00Z"), {"t", 0, 0}, std::nullopt);
     (void)p.process(fresh_signed_run(2, "2026-11-09T00:00:00Z"), {"t", 0, 1}, std::nullopt);
     EXPECT_FALSE(p.stats().learning);
+    p.flush_state();
   }
   auto store = dir.open();
   ASSERT_NE(store, nullptr);

@@ -20,6 +20,7 @@
 #include <countersign/processor/observation_batch.hpp>
 #include <countersign/processor/reject_reason.hpp>
 #include <countersign/rules/detectors.hpp>
+#include <countersign/state/delta_combiner.hpp>
 #include <countersign/state/prevalence_store.hpp>
 #include <countersign/state/recent_keys.hpp>
 #include <countersign/state/suppression_cache.hpp>
@@ -93,6 +94,9 @@ class pipeline {
   void expire(std::int64_t now_ms);
   // Releases every held verdict (end of input, shutdown); `now_ms` as in process().
   void flush(std::optional<std::int64_t> now_ms);
+  // Writes combined prevalence deltas to the store. The runner calls it before storing
+  // input offsets, so committed input never has state that exists only in memory.
+  void flush_state();
 
   // Outputs of the last process/expire/flush call.
   [[nodiscard]] std::span<const emitted_alert> alerts() const noexcept { return {alerts_.data(), alert_count_}; }
@@ -119,6 +123,9 @@ class pipeline {
   std::int64_t max_event_time_ms_ = 0;
   state::prevalence_store* store_;
   state::recent_keys recent_;
+  std::size_t combine_max_keys_;
+  state::delta_combiner combiner_;
+  std::optional<state::combined_view> view_;  // store + pending deltas, when there is a store
   std::int64_t min_history_ms_;
   std::int64_t history_first_ms_ = std::numeric_limits<std::int64_t>::max();
   std::int64_t history_last_ms_ = std::numeric_limits<std::int64_t>::min();

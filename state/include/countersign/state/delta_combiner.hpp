@@ -1,0 +1,61 @@
+#pragma once
+// Map-side combining of prevalence deltas before they reach RocksDB (DESIGN.md section 2:
+// "signer deltas, combined per signer over a short interval"). Most executions are
+// signed by a handful of vendors and run a handful of popular files, so writing every
+// fact straight through makes a few keys take a merge per event; combining turns those
+// into one merge per key per flush. Reads go through `combined_view`, which adds the
+// pending deltas to what is on disk, so nothing written is invisible to the detectors.
+// Single-threaded: owned by the pipeline that adds and flushes.
+
+#include <countersign/state/prevalence_store.hpp>
+#include <countersign/state/prevalence_value.hpp>
+#include <countersign/state/prevalence_view.hpp>
+
+#include <array>
+#include <cstddef>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace countersign::state {
+
+class delta_combiner {
+ public:
+  // Merges `delta` into the pending delta of (kind, key).
+  void add(store_kind kind, std::string_view key, const prevalence_value& delta);
+  // The pending delta of (kind, key), if any.
+  [[nodiscard]] const prevalence_value* pending(store_kind kind, std::string_view key) const;
+  // Distinct keys pending over all stores.
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  // Writes every pending delta to `store` (partition `partition`) in one batch, then clears.
+  [[nodiscard]] std::expected<void, std::string> flush(prevalence_store& store, std::int32_t partition);
+
+ private:
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using map = std::unordered_map<std::string, prevalence_value, string_hash, std::equal_to<>>;
+  std::array<map, k_store_count> maps_;
+  std::size_t size_ = 0;
+};
+
+// Prevalence as the detectors should see it: the store plus the combiner's pending deltas.
+class combined_view final : public prevalence_view {
+ public:
+  combined_view(const prevalence_store& store, const delta_combiner& pending, std::int32_t partition)
+      : store_(store), pending_(pending), partition_(partition) {}
+  [[nodiscard]] std::optional<prevalence_value> value(store_kind kind, std::string_view key) const;
+  [[nodiscard]] std::optional<prevalence_record> hash(std::string_view sha256) const override;
+  [[nodiscard]] std::optional<prevalence_record> signer(std::string_view signer_key) const override;
+  [[nodiscard]] std::optional<prevalence_record> issuer(std::string_view issuer) const override;
+
+ private:
+  const prevalence_store& store_;
+  const delta_combiner& pending_;
+  std::int32_t partition_;
+};
+
+}  // namespace countersign::state
