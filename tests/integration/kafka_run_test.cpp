@@ -313,3 +313,52 @@ TEST(kafka_run, bad_config_fails_at_startup_naming_file_line_and_key) {
   EXPECT_NE(r.err.find(cfg + ":3: kafka.group_idd: unknown key"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(cfg + ":5: alerts.suppression_window:"), std::string::npos) << r.err;
 }
+
+TEST(kafka_run, prevalence_state_is_kept_on_disk_and_grows_across_a_restart) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t;
+  kafka.create_topic(t.input, 2);
+  kafka.create_topic(t.alerts, 1);
+  kafka.create_topic(t.dead_letter, 1);
+  const std::string state = dir.path() + "/state";
+  const auto config_with_state = [&](std::uint16_t port) {
+    return ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port) + "state:\n  dir: \"" + state +
+           "\"\nlearning:\n  min_history: 0s\n";
+  };
+  const auto lines = ct::read_lines(k_fixture);
+  for (std::size_t i = 0; i < lines.size(); ++i) kafka.produce(t.input, std::to_string(i), lines[i]);
+  kafka.flush();
+  const std::string revoked_hash = "0202020202020202020202020202020202020202020202020202020202020202";
+  {
+    const auto cfg = dir.write("one.yaml", config_with_state(ct::free_port()));
+    ct::countersign_process service({"run", "--config", cfg}, dir.path());
+    ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input)) << service.stderr_text();
+    service.terminate();
+    ASSERT_EQ(service.wait(60s), 0) << service.stderr_text();
+  }
+  const auto alerts = kafka.read_all(t.alerts, 8, 30s);
+  ASSERT_FALSE(alerts.empty());
+  for (const auto& a : alerts) EXPECT_NE(a.value.find("\"prevalence\":{"), std::string::npos) << a.value;
+
+  // The revoked file ran on host-a and host-g.
+  auto inspected = ct::run_countersign({"state", "inspect", "--state-dir", state, revoked_hash}, dir.path());
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
+  EXPECT_NE(inspected.out.find(R"("hosts":{"estimate":2,"exact":true})"), std::string::npos) << inspected.out;
+
+  // A restart: the same file on a third host adds to the state on disk.
+  std::string third = lines.at(13);
+  third.replace(third.find("\"host-g\""), 8, "\"host-z\"");
+  kafka.produce(t.input, "third", third);
+  kafka.flush();
+  {
+    const auto cfg = dir.write("two.yaml", config_with_state(ct::free_port()));
+    ct::countersign_process service({"run", "--config", cfg}, dir.path());
+    ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input)) << service.stderr_text();
+    service.terminate();
+    ASSERT_EQ(service.wait(60s), 0) << service.stderr_text();
+  }
+  inspected = ct::run_countersign({"state", "inspect", "--state-dir", state, revoked_hash}, dir.path());
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
+  EXPECT_NE(inspected.out.find(R"("hosts":{"estimate":3,"exact":true})"), std::string::npos) << inspected.out;
+}
