@@ -234,6 +234,7 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       c.bootstrap_servers = k.text("bootstrap_servers", c.bootstrap_servers);
       c.group_id = k.text("group_id", c.group_id);
       c.client_id = k.text("client_id", c.client_id);
+      c.group_instance_id = k.text("group_instance_id", c.group_instance_id);
       c.input_topics = k.list("input_topics", c.input_topics);
       c.alerts_topic = k.text("alerts_topic", c.alerts_topic);
       c.dead_letter_topic = k.text("dead_letter_topic", c.dead_letter_topic);

@@ -196,6 +196,12 @@ std::expected<void, std::string> kafka_runner::impl::create_clients() {
       {"partition.assignment.strategy", "cooperative-sticky"},
       {"enable.partition.eof", "false"},
   };
+  if (!k.group_instance_id.empty()) {
+    if (auto r = set_property(cconf, "group.instance.id", k.group_instance_id, "consumer"); !r) {
+      rd_kafka_conf_destroy(cconf);
+      return r;
+    }
+  }
   for (const auto& [key, value] : consumer_defaults) {
     if (auto r = set_property(cconf, key, value, "consumer"); !r) {
       rd_kafka_conf_destroy(cconf);

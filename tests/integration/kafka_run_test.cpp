@@ -323,8 +323,10 @@ TEST(kafka_run, prevalence_state_is_kept_on_disk_and_grows_across_a_restart) {
   kafka.create_topic(t.dead_letter, 1);
   const std::string state = dir.path() + "/state";
   const auto config_with_state = [&](std::uint16_t port) {
-    return ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port) + "state:\n  dir: \"" + state +
-           "\"\nlearning:\n  min_history: 0s\n";
+    // Static membership too: the restarted instance takes its partitions back.
+    std::string cfg = ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port);
+    cfg.insert(cfg.find("  client_id:"), "  group_instance_id: countersign-it-0\n");
+    return cfg + "state:\n  dir: \"" + state + "\"\nlearning:\n  min_history: 0s\n";
   };
   const auto lines = ct::read_lines(k_fixture);
   for (std::size_t i = 0; i < lines.size(); ++i) kafka.produce(t.input, std::to_string(i), lines[i]);

@@ -20,6 +20,9 @@ struct kafka_config {
   std::string bootstrap_servers = "127.0.0.1:9092";
   std::string group_id = "countersign";
   std::string client_id = "countersign";
+  // Static membership (group.instance.id): a restarted pod with the same id gets its
+  // partitions back without a rebalance. Empty: dynamic membership.
+  std::string group_instance_id;
   std::vector<std::string> input_topics = {"countersign.events"};
   std::string alerts_topic = "countersign.alerts";
   std::string dead_letter_topic = "countersign.dead-letter";  // empty: reject without copy
