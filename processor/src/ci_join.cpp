@@ -81,18 +81,23 @@ void ci_joiner::make_room(const release_fn& release) {
   }
 }
 
+ci_joiner::entry_map::iterator ci_joiner::find_or_add(const rules::observation& o, std::int64_t now_ms,
+                                                     const release_fn& release) {
+  key k{o.host_hash, o.ci.activity_id.value};
+  auto it = entries_.find(k);
+  if (it != entries_.end()) return it;
+  make_room(release);
+  it = entries_.emplace(k, entry{now_ms, std::nullopt, 0, {}}).first;
+  order_.emplace_back(now_ms, std::move(k));
+  return it;
+}
+
 void ci_joiner::add_signature(const rules::observation& sig, std::int64_t now_ms, const release_fn& release) {
   if (!sig.ci.activity_id.has_value()) {
     ++stats_.orphan_signatures;  // nothing to join on
     return;
   }
-  key k{sig.host_hash, sig.ci.activity_id.value};
-  auto it = entries_.find(k);
-  if (it == entries_.end()) {
-    make_room(release);
-    it = entries_.emplace(k, entry{now_ms, std::nullopt, 0, {}}).first;
-    order_.emplace_back(now_ms, std::move(k));
-  }
+  const auto it = find_or_add(sig, now_ms, release);
   entry& e = it->second;
   if (e.signatures.size() < config_.max_signatures) e.signatures.push_back(sig);
   if (complete(e)) release_entry(it, release);
@@ -104,13 +109,8 @@ bool ci_joiner::add_verdict(const rules::observation& verdict, std::uint64_t tok
     ++stats_.unjoined;
     return true;
   }
-  key k{verdict.host_hash, verdict.ci.activity_id.value};
-  auto it = entries_.find(k);
-  if (it == entries_.end()) {
-    make_room(release);
-    it = entries_.emplace(k, entry{now_ms, std::nullopt, 0, {}}).first;
-    order_.emplace_back(now_ms, std::move(k));
-  } else if (it->second.verdict) {
+  auto it = find_or_add(verdict, now_ms, release);
+  if (it->second.verdict) {
     // A second verdict for the same activity: release the first as it is.
     release_entry(it, release);
     return add_verdict(verdict, token, now_ms, release);

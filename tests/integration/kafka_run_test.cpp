@@ -63,7 +63,14 @@ bool wait_metric(std::uint16_t port, const std::string& series, double at_least,
   return false;
 }
 
+// The topics and group of one test, created with the given partition counts (the
+// dead-letter topic has one partition).
 struct topics {
+  topics(ct::kafka_client& kafka, int input_partitions, int alert_partitions) {
+    kafka.create_topic(input, input_partitions);
+    kafka.create_topic(alerts, alert_partitions);
+    kafka.create_topic(dead_letter, 1);
+  }
   std::string input = ct::unique_name("events");
   std::string alerts = ct::unique_name("alerts");
   std::string dead_letter = ct::unique_name("dead-letter");
@@ -75,10 +82,7 @@ struct topics {
 TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_agrees) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t;
-  kafka.create_topic(t.input, 4);
-  kafka.create_topic(t.alerts, 2);
-  kafka.create_topic(t.dead_letter, 1);
+  topics t(kafka, 4, 2);
   const auto lines = ct::read_lines(k_fixture);
   ASSERT_EQ(lines.size(), 15u);
   for (std::size_t i = 0; i < lines.size(); ++i) kafka.produce(t.input, "event-" + std::to_string(i), lines[i]);
@@ -132,10 +136,7 @@ TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_ag
 TEST(kafka_run, malformed_input_is_counted_dead_lettered_and_never_stalls_the_partition) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t;
-  kafka.create_topic(t.input, 1);
-  kafka.create_topic(t.alerts, 1);
-  kafka.create_topic(t.dead_letter, 1);
+  topics t(kafka, 1, 1);
 
   const std::string huge = R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"host-z"},"pad":")" +
                            std::string(10 * 1024 * 1024, 'x') + "\"}";
@@ -216,10 +217,7 @@ std::vector<std::string> fleet_chunk(int first_copy, int copies) {
 TEST(kafka_run, sigterm_mid_stream_then_restart_delivers_every_alert_exactly_once) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t;
-  kafka.create_topic(t.input, 4);
-  kafka.create_topic(t.alerts, 2);
-  kafka.create_topic(t.dead_letter, 1);
+  topics t(kafka, 4, 2);
 
   const auto chunk1 = fleet_chunk(0, 200);
   const auto chunk2 = fleet_chunk(200, 400);
@@ -317,10 +315,7 @@ TEST(kafka_run, bad_config_fails_at_startup_naming_file_line_and_key) {
 TEST(kafka_run, prevalence_state_is_kept_on_disk_and_grows_across_a_restart) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t;
-  kafka.create_topic(t.input, 2);
-  kafka.create_topic(t.alerts, 1);
-  kafka.create_topic(t.dead_letter, 1);
+  topics t(kafka, 2, 1);
   const std::string state = dir.path() + "/state";
   const auto config_with_state = [&](std::uint16_t port) {
     // Static membership too: the restarted instance takes its partitions back.

@@ -3,6 +3,8 @@
 
 #include <countersign/state/delta_combiner.hpp>
 
+#include "temp_store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,30 +14,9 @@
 namespace countersign::state {
 namespace {
 
-class temp_path {
- public:
-  temp_path() {
-    static int counter = 0;
-    path_ = (std::filesystem::temp_directory_path() /
-             ("countersign-combiner-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
-                .string();
-    std::filesystem::remove_all(path_);
-  }
-  ~temp_path() { std::filesystem::remove_all(path_); }
-  [[nodiscard]] store_options options() const {
-    store_options o;
-    o.path = path_;
-    o.block_cache_bytes = 8 << 20;
-    o.write_buffer_bytes = 4 << 20;
-    return o;
-  }
-
- private:
-  std::string path_;
-};
 
 TEST(delta_combiner, the_combined_view_matches_writing_every_delta_through) {
-  temp_path a, b;
+  temp_store_dir a, b;
   auto direct = prevalence_store::open(a.options());
   auto combined = prevalence_store::open(b.options());
   ASSERT_TRUE(direct && combined);

@@ -3,6 +3,8 @@
 
 #include <countersign/state/prevalence_store.hpp>
 
+#include "temp_store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,27 +17,6 @@ namespace {
 constexpr std::int64_t k_day = 86'400'000;
 constexpr std::int64_t k_t0 = 1'795'168'800'000;  // 2026-11-20T10:00:00Z
 
-class temp_store_dir {
- public:
-  temp_store_dir() {
-    static int counter = 0;
-    path_ = (std::filesystem::temp_directory_path() /
-             ("countersign-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
-                .string();
-    std::filesystem::remove_all(path_);
-  }
-  ~temp_store_dir() { std::filesystem::remove_all(path_); }
-  [[nodiscard]] store_options options() const {
-    store_options o;
-    o.path = path_;
-    o.block_cache_bytes = 8 << 20;
-    o.write_buffer_bytes = 4 << 20;
-    return o;
-  }
-
- private:
-  std::string path_;
-};
 
 prevalence_value seen(std::int64_t t, std::uint64_t host) {
   prevalence_value v;

@@ -76,6 +76,8 @@ class ci_joiner {
   };
   using entry_map = std::map<key, entry>;
 
+  // The entry of `o`'s (host, activity), created (making room first) when absent.
+  entry_map::iterator find_or_add(const rules::observation& o, std::int64_t now_ms, const release_fn& release);
   void release_entry(entry_map::iterator it, const release_fn& release);
   void make_room(const release_fn& release);
   static void merge(rules::observation& verdict, const std::vector<rules::observation>& signatures);
