@@ -308,6 +308,10 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
     {
       auto l = top.child("log");
       cfg.log_level = l.text("level", cfg.log_level);
+      cfg.log_format = l.text("format", cfg.log_format);
+      if (cfg.log_format != "json" && cfg.log_format != "text") {
+        errors.push_back(name + ": log.format: must be json or text, not \"" + cfg.log_format + "\"");
+      }
       static const std::set<std::string> k_levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
       if (!k_levels.contains(cfg.log_level)) {
         errors.push_back(name + ": log.level: must be one of trace, debug, info, warn, error, critical, off");

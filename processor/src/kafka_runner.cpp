@@ -2,6 +2,7 @@
 #include <countersign/processor/offset_tracker.hpp>
 
 #include <librdkafka/rdkafka.h>
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -127,6 +128,8 @@ struct kafka_runner::impl {
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static int on_stats(rd_kafka_t* rk, char* json, std::size_t len, void* opaque);
+  simdjson::dom::parser stats_parser;
   static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
 };
 
@@ -195,6 +198,7 @@ std::expected<void, std::string> kafka_runner::impl::create_clients() {
       {"auto.offset.reset", "earliest"},
       {"partition.assignment.strategy", "cooperative-sticky"},
       {"enable.partition.eof", "false"},
+      {"statistics.interval.ms", "5000"},  // consumer lag per partition, for metrics
   };
   if (!k.group_instance_id.empty()) {
     if (auto r = set_property(cconf, "group.instance.id", k.group_instance_id, "consumer"); !r) {
@@ -216,6 +220,7 @@ std::expected<void, std::string> kafka_runner::impl::create_clients() {
   }
   rd_kafka_conf_set_opaque(cconf, this);
   rd_kafka_conf_set_rebalance_cb(cconf, &impl::on_rebalance);
+  rd_kafka_conf_set_stats_cb(cconf, &impl::on_stats);
   rd_kafka_conf_set_error_cb(cconf, &impl::on_error);
   rd_kafka_conf_set_log_cb(cconf, &impl::on_log);
   consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, sizeof errstr);
@@ -483,6 +488,13 @@ void kafka_runner::impl::on_error(rd_kafka_t* rk, int err, const char* reason, v
     return;
   }
   self->broker_log.warn("kafka: {} ({})", reason, rd_kafka_err2name(code));
+}
+
+// librdkafka statistics, served by consumer poll on the processing thread.
+int kafka_runner::impl::on_stats(rd_kafka_t*, char* json, std::size_t len, void* opaque) {
+  auto* self = static_cast<impl*>(opaque);
+  parse_consumer_lag(std::string_view(json, len), self->stats_parser, self->stats.consumer_lag);
+  return 0;  // librdkafka frees the document
 }
 
 void kafka_runner::impl::on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) {

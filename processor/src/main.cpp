@@ -4,6 +4,7 @@
 
 #include <countersign/metrics/http_endpoint.hpp>
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/json_log.hpp>
 #include <countersign/processor/kafka_runner.hpp>
 #include <countersign/processor/metrics_bridge.hpp>
 #include <countersign/processor/replay.hpp>
@@ -32,12 +33,16 @@ extern "C" void on_signal(int) { g_stop.store(true); }
 
 namespace cp = countersign::processor;
 
-void setup_logging(const std::string& level) {
+void setup_logging(const cp::config& cfg) {
   // Logs go to stderr: in replay, stdout carries the alerts.
   auto logger = spdlog::stderr_logger_mt("countersign");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  if (cfg.log_format == "json") {
+    logger->set_formatter(std::make_unique<cp::json_log_formatter>());
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
   spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
 }
 
 std::optional<cp::config> load(const std::string& path) {
@@ -61,7 +66,7 @@ std::expected<std::unique_ptr<countersign::state::prevalence_store>, std::string
 }
 
 int run_service(const cp::config& cfg) {
-  setup_logging(cfg.log_level);
+  setup_logging(cfg);
   auto store = open_state(cfg);
   if (!store) {
     std::cerr << "countersign: state.dir: " << store.error() << '\n';
@@ -91,7 +96,7 @@ int run_service(const cp::config& cfg) {
 }
 
 int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
-  setup_logging(cfg.log_level);
+  setup_logging(cfg);
   std::ios::sync_with_stdio(false);
   auto store = open_state(cfg);
   if (!store) {

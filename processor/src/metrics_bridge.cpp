@@ -1,6 +1,9 @@
 #include <countersign/processor/metrics_bridge.hpp>
 #include <countersign/processor/version.hpp>
 
+#include <algorithm>
+#include <chrono>
+
 namespace countersign::processor {
 namespace {
 
@@ -27,7 +30,12 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
       detections_(prometheus::BuildCounter()
                       .Name("countersign_detections_total")
                       .Help("Detector hits, by detector id (one alert can carry several)")
-                      .Register(*registry_)) {
+                      .Register(*registry_)),
+      consumer_lag_(prometheus::BuildGauge()
+                        .Name("countersign_consumer_lag")
+                        .Help("Messages between the committed-to-be offset and the partition end, per assigned "
+                              "partition (librdkafka statistics, every 5 s)")
+                        .Register(*registry_)) {
   auto& r = *registry_;
   for (std::size_t i = 0; i < k_reject_reason_count; ++i) {
     rejected_by_reason_[i].counter =
@@ -53,6 +61,11 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   state_updates_.counter = plain_counter(r, "countersign_state_updates_total",
                                          "New (host, file, signature) facts merged into the prevalence store");
   state_errors_.counter = plain_counter(r, "countersign_state_errors_total", "Failed prevalence store writes");
+  event_time_lag_ = &prometheus::BuildGauge()
+                         .Name("countersign_event_time_lag_seconds")
+                         .Help("Wall time minus the newest event time processed (how far behind the fleet)")
+                         .Register(r)
+                         .Add({});
   learning_ = &prometheus::BuildGauge()
                    .Name("countersign_learning")
                    .Help("1 while prevalence conditions are off (learning.min_history not yet reached), else 0")
@@ -109,6 +122,12 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   state_updates_.sync(p.state_updates);
   state_errors_.sync(p.state_errors);
   learning_->Set(p.learning ? 1 : 0);
+  if (p.max_event_time_ms > 0) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    event_time_lag_->Set(static_cast<double>(now - p.max_event_time_ms) / 1000.0);
+  }
   for (const auto& [id, n] : p.hits_by_detector) {
     labelled(detections_, detections_by_id_, "detector", std::string(id)).sync(n);
   }
@@ -120,6 +139,28 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   consume_errors_.sync(r->consume_errors);
   rebalances_.sync(r->rebalances);
   assigned_->Set(static_cast<double>(r->assigned_partitions));
+  // Partitions no longer assigned drop out of the lag family.
+  for (auto it = consumer_lag_by_partition_.begin(); it != consumer_lag_by_partition_.end();) {
+    const bool assigned = std::ranges::any_of(r->consumer_lag, [&](const auto& l) {
+      return it->first == l.topic + "/" + std::to_string(l.partition);
+    });
+    if (assigned) {
+      ++it;
+    } else {
+      consumer_lag_.Remove(it->second);
+      it = consumer_lag_by_partition_.erase(it);
+    }
+  }
+  for (const auto& l : r->consumer_lag) {
+    const std::string key = l.topic + "/" + std::to_string(l.partition);
+    auto it = consumer_lag_by_partition_.find(key);
+    if (it == consumer_lag_by_partition_.end()) {
+      it = consumer_lag_by_partition_
+               .emplace(key, &consumer_lag_.Add({{"topic", l.topic}, {"partition", std::to_string(l.partition)}}))
+               .first;
+    }
+    it->second->Set(static_cast<double>(l.lag));
+  }
 }
 
 }  // namespace countersign::processor

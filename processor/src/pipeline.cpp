@@ -178,6 +178,7 @@ process_result pipeline::process(std::string_view payload, const source_position
     obs.source.offset = where.offset;
     if (obs.event_time_ms) max_event_time_ms_ = std::max(max_event_time_ms_, *obs.event_time_ms);
   }
+  stats_.max_event_time_ms = max_event_time_ms_;
   // The join clock: wall time when running, the stream's event time when replaying.
   const std::int64_t clock = now_ms.value_or(max_event_time_ms_);
   release_now_ = now_ms;

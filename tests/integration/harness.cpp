@@ -378,6 +378,8 @@ std::string service_config(const std::string& input_topic, const std::string& al
     << "  input_topics: [" << input_topic << "]\n"
     << "  alerts_topic: " << alerts_topic << "\n"
     << "  dead_letter_topic: \"" << dead_letter_topic << "\"\n"
+    << "  consumer:\n"
+    << "    statistics.interval.ms: \"500\"\n"
     << "metrics:\n"
     << "  listen: \"127.0.0.1:" << metrics_port << "\"\n"
     << "processing:\n"

@@ -112,6 +112,13 @@ TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_ag
   EXPECT_EQ(ct::metric_value(metrics, "countersign_messages_produced_total{topic=\"" + t.alerts + "\"}"), 8.0);
   EXPECT_EQ(ct::metric_value(metrics, "countersign_detections_total{detector=\"cs.signature.revoked\"}"), 5.0)
       << "hosts a (twice, the second suppressed), e, f, g";
+  // Consumer lag from librdkafka statistics (every 500 ms in tests): 0 once caught up.
+  EXPECT_TRUE(wait_metric(port, "countersign_consumer_lag{partition=\"0\",topic=\"" + t.input + "\"}", 0, 10s))
+      << metrics_text(port);
+  EXPECT_EQ(ct::metric_value(metrics_text(port), "countersign_consumer_lag{partition=\"0\",topic=\"" + t.input + "\"}"),
+            0.0);
+  EXPECT_GT(ct::metric_value(metrics, "countersign_event_time_lag_seconds").value_or(0), 0.0)
+      << "the fixture's events are days old";
   EXPECT_EQ(ct::http_get(port, "/healthz").first, 200);
   EXPECT_EQ(ct::http_get(port, "/readyz").first, 200);
 

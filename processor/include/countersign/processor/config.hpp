@@ -73,6 +73,7 @@ struct config {
   rules::detector_config detectors;
   state_config state;
   std::string log_level = "info";
+  std::string log_format = "json";  // json (one object per line) or text
   std::string source;  // the file it came from, for messages
 };
 

@@ -51,6 +51,9 @@ class metrics_bridge {
   mirrored ci_joined_, ci_unjoined_, ci_orphans_, ci_evicted_;
   mirrored state_updates_, state_errors_;
   prometheus::Gauge* learning_ = nullptr;
+  prometheus::Family<prometheus::Gauge>& consumer_lag_;
+  std::map<std::string, prometheus::Gauge*> consumer_lag_by_partition_;
+  prometheus::Gauge* event_time_lag_ = nullptr;
   mirrored produce_retries_, produce_failures_, consume_errors_, rebalances_;
   prometheus::Gauge* assigned_ = nullptr;
 };

@@ -50,6 +50,7 @@ struct pipeline_stats {
   std::uint64_t state_updates = 0;       // new facts merged into the prevalence store
   std::uint64_t state_errors = 0;        // failed state writes (the event is still judged)
   bool learning = true;                  // prevalence conditions not yet in use
+  std::int64_t max_event_time_ms = 0;    // newest event time processed (0: none yet)
 };
 
 enum class outcome : std::uint8_t { alert, no_alert, out_of_scope, suppressed, rejected };

@@ -1,6 +1,9 @@
 #pragma once
 // Counts kept by the Kafka runner, published to Prometheus by `metrics_bridge`.
+#include <simdjson.h>
+
 #include <cstdint>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +18,13 @@ struct runner_stats {
   std::uint64_t consume_errors = 0;
   std::uint64_t rebalances = 0;
   std::int64_t assigned_partitions = 0;
+  // Consumer lag per assigned partition, from librdkafka's statistics (every 5 s).
+  struct partition_lag {
+    std::string topic;
+    std::int32_t partition;
+    std::int64_t lag;
+  };
+  std::vector<partition_lag> consumer_lag;
 
   static void add(std::vector<std::pair<std::string, std::uint64_t>>& counts, std::string_view key,
                   std::uint64_t n = 1) {
@@ -27,5 +37,11 @@ struct runner_stats {
     counts.emplace_back(std::string(key), n);
   }
 };
+
+// Reads the consumer lag of every assigned partition from a librdkafka statistics
+// document (topics.<t>.partitions.<p>.consumer_lag; -1 and the internal partition -1
+// are skipped) into `out` (replaced). A malformed document leaves `out` unchanged.
+void parse_consumer_lag(std::string_view stats_json, simdjson::dom::parser& parser,
+                        std::vector<runner_stats::partition_lag>& out);
 
 }  // namespace countersign::processor
