@@ -5,8 +5,9 @@
 #   scripts/demo.sh
 #
 # It installs what it needs (scripts/setup.sh), builds the countersign binary, starts a
-# throw-away broker (scripts/kafka.sh), produces the sample ECS process events of
-# tests/data/ecs plus a few malformed messages, runs `countersign run` with
+# throw-away broker (scripts/kafka.sh), produces sample events in every input schema
+# (ECS, OCSF, Microsoft Defender rows, Code Integrity EventData with its 3089 signature
+# events; from tests/data) plus a few malformed messages, runs `countersign run` with
 # config/countersign.yaml (broker address and metrics port given by environment
 # overrides), prints the alerts it wrote and an excerpt of /metrics, and stops.
 set -euo pipefail
@@ -41,9 +42,9 @@ log "broker at $BOOTSTRAP"
 INPUT=countersign.events
 ALERTS=countersign.alerts
 DEAD=countersign.dead-letter
-EVENTS="$ROOT/tests/data/ecs/process_events.ndjson"
+SAMPLES=(ecs/process_events ocsf/process_activity defender/rows codeintegrity/join_sequence)
 {
-  cat "$EVENTS"
+  for sample in "${SAMPLES[@]}"; do cat "$ROOT/tests/data/$sample.ndjson"; done
   printf '%s\n' '{"@timestamp": "2026-11-20T10:00:00Z", "host": {"id": "broken'   # invalid JSON
   printf '%s\n' '[1,2,3]'                                                            # not an object
   printf '%s\n' '{"@timestamp":"2026-11-20T10:00:00Z","host":{"id":7}}'             # wrong type
@@ -54,14 +55,17 @@ log "produced $(wc -l <"$WORK/events.ndjson") events to $INPUT"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 export COUNTERSIGN_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP"
 export COUNTERSIGN_METRICS_LISTEN="127.0.0.1:$PORT"
-# An enterprise's own code-signing CA: untrusted by Windows, expected here.
-export COUNTERSIGN_DETECTORS_SIGNATURE_UNTRUSTED_INTERNAL_PKI_ISSUERS="Contoso Internal Code Signing CA"
+# Enterprises' own code-signing CAs: untrusted by Windows, expected here.
+export COUNTERSIGN_DETECTORS_SIGNATURE_UNTRUSTED_INTERNAL_PKI_ISSUERS="Contoso Internal Code Signing CA,Fabrikam Internal Code Signing CA"
 "$BIN" run --config "$ROOT/config/countersign.yaml" 2>"$WORK/countersign.log" &
 SERVICE_PID=$!
 log "countersign running (pid $SERVICE_PID), metrics on http://127.0.0.1:$PORT/metrics"
 
 # Wait until every input message is processed: all alerts and dead letters written.
-expected_alerts=$(grep -vc '^#' "$ROOT/tests/data/ecs/expected_alerts.tsv")
+expected_alerts=0
+for sample in "${SAMPLES[@]}"; do
+  expected_alerts=$((expected_alerts + $(grep -vc '^#' "$ROOT/tests/data/${sample%%/*}/expected_alerts.tsv")))
+done
 deadline=$((SECONDS + 90))
 count_topic() { kcat -C -q -b "$BOOTSTRAP" -t "$1" -o beginning -e -f '%o\n' 2>/dev/null | wc -l; }
 until (($(count_topic "$ALERTS") >= expected_alerts)) && (($(count_topic "$DEAD") >= 3)); do
@@ -79,7 +83,7 @@ kcat -C -q -b "$BOOTSTRAP" -t "$ALERTS" -o beginning -e -f '%s\n' | python3 -c '
 import json, sys
 for line in sys.stdin:
     a = json.loads(line)
-    print("%6s  %-8s %s" % (a["severity"], a["host"]["id"], a["process"].get("executable", "?")))
+    print("%6s  %-12s %-13s %s" % (a["severity"], a["host"]["id"][:12], a["source"]["schema"], a["process"].get("executable") or "sha1 " + a["process"]["hash"].get("sha1", "?")))
     for d in a["detections"]:
         print("        %s: %s" % (d["id"], d["reason"]))
 '
