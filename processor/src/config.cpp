@@ -73,6 +73,11 @@ class section {
     return out;
   }
 
+  // A count or size: an integer in [min, max] as std::size_t.
+  std::size_t count(const std::string& key, std::size_t fallback, std::int64_t min, std::int64_t max) {
+    return static_cast<std::size_t>(integer(key, static_cast<std::int64_t>(fallback), min, max));
+  }
+
   std::int64_t duration(const std::string& key, std::int64_t fallback_ms, std::int64_t min_ms) {
     const auto v = scalar(key);
     if (!v) return fallback_ms;
@@ -250,10 +255,8 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
     }
     {
       auto i = top.child("input");
-      cfg.input.max_message_bytes = static_cast<std::size_t>(
-          i.integer("max_message_bytes", static_cast<std::int64_t>(cfg.input.max_message_bytes), 64, 256LL << 20));
-      cfg.input.max_field_bytes = static_cast<std::size_t>(
-          i.integer("max_field_bytes", static_cast<std::int64_t>(cfg.input.max_field_bytes), 16, 1LL << 20));
+      cfg.input.max_message_bytes = i.count("max_message_bytes", cfg.input.max_message_bytes, 64, 256LL << 20);
+      cfg.input.max_field_bytes = i.count("max_field_bytes", cfg.input.max_field_bytes, 16, 1LL << 20);
       for (const auto& [topic, profile_name] : i.string_map("schemas")) {
         if (auto profile = parse_profile_name(profile_name)) {
           cfg.input.schemas[topic] = *profile;
@@ -265,8 +268,7 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       auto j = i.child("codeintegrity_join");
       auto& join = cfg.input.codeintegrity_join;
       join.hold_ms = j.duration("hold", join.hold_ms, 0);
-      join.max_pending = static_cast<std::size_t>(
-          j.integer("max_pending", static_cast<std::int64_t>(join.max_pending), 1, 10'000'000));
+      join.max_pending = j.count("max_pending", join.max_pending, 1, 10'000'000);
     }
     {
       auto m = top.child("metrics");
@@ -275,29 +277,23 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
     {
       auto a = top.child("alerts");
       cfg.alerts.suppression_window_ms = a.duration("suppression_window", cfg.alerts.suppression_window_ms, 1000);
-      cfg.alerts.suppression_cache_entries = static_cast<std::size_t>(a.integer(
-          "suppression_cache_entries", static_cast<std::int64_t>(cfg.alerts.suppression_cache_entries), 0, 100'000'000));
+      cfg.alerts.suppression_cache_entries = a.count("suppression_cache_entries", cfg.alerts.suppression_cache_entries, 0, 100'000'000);
     }
     {
       auto p = top.child("processing");
       cfg.processing.drain_timeout_ms = p.duration("drain_timeout", cfg.processing.drain_timeout_ms, 0);
       cfg.processing.commit_interval_ms = p.duration("commit_interval", cfg.processing.commit_interval_ms, 10);
-      cfg.processing.max_in_flight = static_cast<std::size_t>(
-          p.integer("max_in_flight", static_cast<std::int64_t>(cfg.processing.max_in_flight), 1, 10'000'000));
+      cfg.processing.max_in_flight = p.count("max_in_flight", cfg.processing.max_in_flight, 1, 10'000'000);
     }
     {
       auto st = top.child("state");
       auto& c = cfg.state;
       c.dir = st.text("dir", c.dir);
-      c.block_cache_bytes = static_cast<std::size_t>(
-          st.integer("block_cache_bytes", static_cast<std::int64_t>(c.block_cache_bytes), 1 << 20, 1LL << 40));
-      c.write_buffer_bytes = static_cast<std::size_t>(
-          st.integer("write_buffer_bytes", static_cast<std::int64_t>(c.write_buffer_bytes), 1 << 20, 1LL << 40));
+      c.block_cache_bytes = st.count("block_cache_bytes", c.block_cache_bytes, 1 << 20, 1LL << 40);
+      c.write_buffer_bytes = st.count("write_buffer_bytes", c.write_buffer_bytes, 1 << 20, 1LL << 40);
       c.retention_ms = st.duration("retention", c.retention_ms, 3'600'000);
-      c.recent_pairs = static_cast<std::size_t>(
-          st.integer("recent_pairs", static_cast<std::int64_t>(c.recent_pairs), 0, 100'000'000));
-      c.combine_max_keys = static_cast<std::size_t>(
-          st.integer("combine_max_keys", static_cast<std::int64_t>(c.combine_max_keys), 1, 10'000'000));
+      c.recent_pairs = st.count("recent_pairs", c.recent_pairs, 0, 100'000'000);
+      c.combine_max_keys = st.count("combine_max_keys", c.combine_max_keys, 1, 10'000'000);
       auto l = top.child("learning");
       c.min_history_ms = l.duration("min_history", c.min_history_ms, 0);
     }

@@ -12,15 +12,6 @@ namespace {
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-// The key as written, without unescaping: detection compares against plain names, and
-// a key with escapes simply matches none of them.
-std::string_view raw_key(od::field& f) {
-  const char* begin = f.key().raw();
-  const char* end = begin;
-  while (*end != '"' && *end != '\\') ++end;
-  return {begin, static_cast<std::size_t>(end - begin)};
-}
-
 // Decides the profile from top-level keys alone (values are skipped, not parsed).
 // Decisive keys end the scan; weak hints are remembered until the end.
 std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
@@ -29,7 +20,8 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
   for (auto member : root) {
     od::field f;
     if (auto err = std::move(member).get(f)) return std::unexpected(err);
-    const std::string_view key = raw_key(f);
+    // Compared against plain names only: a key with escapes simply matches none of them.
+    const std::string_view key = detail::raw_key(f);
     if (key == "class_uid") return schema_profile::ocsf;
     if (key == "records" || key == "DeviceId" || key == "DeviceName" || key == "ActionType") {
       return schema_profile::defender;

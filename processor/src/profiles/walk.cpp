@@ -27,18 +27,12 @@ walk_context::scope::scope(walk_context& c, std::string_view key) : c_(c), saved
 walk_context::scope::~scope() { c_.path.resize(saved_); }
 
 walk_status walk_context::key(od::field& f, std::string_view& out) {
-  // Stage 1 validated the document's structure, so the closing quote is there; keys are
-  // short. Only a key with a backslash needs unescaping (which copies).
-  const char* begin = f.key().raw();
-  const char* end = begin;
-  while (*end != '"') {
-    if (*end == '\\') {
-      if (auto err = f.unescaped_key().get(out)) return fail_json(err);
-      return walk_status::ok;
-    }
-    ++end;
+  // Keys are short and rarely escaped: only an escaped one is unescaped (which copies).
+  bool escaped = false;
+  out = raw_key(f, &escaped);
+  if (escaped) {
+    if (auto err = f.unescaped_key().get(out)) return fail_json(err);
   }
-  out = std::string_view(begin, static_cast<std::size_t>(end - begin));
   return walk_status::ok;
 }
 

@@ -82,6 +82,17 @@ struct walk_context {
   walk_status integer_from(std::string_view s, std::optional<std::int64_t>& out);
 };
 
+// The key of an object member as written, up to its closing quote or its first
+// backslash, without copying (stage 1 validated the structure, so the quote is there).
+// `*escaped` tells whether it stopped at a backslash.
+inline std::string_view raw_key(od::field& f, bool* escaped = nullptr) {
+  const char* begin = f.key().raw();
+  const char* end = begin;
+  while (*end != '"' && *end != '\\') ++end;
+  if (escaped) *escaped = *end == '\\';
+  return {begin, static_cast<std::size_t>(end - begin)};
+}
+
 // Correlation ActivityID as the join key: lowercase, braces removed.
 void set_activity_id(rules::text_field& out, std::string_view raw);
 
