@@ -1,6 +1,7 @@
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/normalize.hpp>
+#include <countersign/state/prevalence_store.hpp>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -286,6 +287,15 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       cfg.processing.max_in_flight = p.count("max_in_flight", cfg.processing.max_in_flight, 1, 10'000'000);
     }
     {
+      auto t = top.child("topology");
+      auto& c = cfg.topology;
+      c.topic_prefix = t.text("topic_prefix", c.topic_prefix);
+      c.partitions = static_cast<std::int32_t>(t.integer("partitions", c.partitions, 1, state::k_max_partitions));
+      c.replication_factor = static_cast<std::int32_t>(t.integer("replication_factor", c.replication_factor, -1, 32));
+      if (c.replication_factor == 0) errors.push_back(name + ": topology.replication_factor: must be -1 (broker default) or at least 1");
+      c.flush_interval_ms = t.duration("flush_interval", c.flush_interval_ms, 10);
+    }
+    {
       auto st = top.child("state");
       auto& c = cfg.state;
       c.dir = st.text("dir", c.dir);
@@ -324,6 +334,11 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
 }
 
 }  // namespace
+
+internal_topics topics_of(const config& cfg) {
+  const std::string prefix = cfg.topology.topic_prefix.empty() ? cfg.kafka.group_id : cfg.topology.topic_prefix;
+  return {prefix + ".observations", prefix + ".hash-state-changelog", prefix + ".signer-deltas", prefix + ".signers"};
+}
 
 std::expected<std::int64_t, std::string> parse_duration_ms(std::string_view text) {
   std::int64_t value = 0;

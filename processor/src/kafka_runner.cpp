@@ -1,12 +1,18 @@
+#include <countersign/processor/hash_stage.hpp>
 #include <countersign/processor/kafka_runner.hpp>
 #include <countersign/processor/offset_tracker.hpp>
+#include <countersign/processor/signer_stage.hpp>
 
 #include <librdkafka/rdkafka.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <map>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -22,16 +28,25 @@ std::int64_t wall_ms() {
       .count();
 }
 
-// Identifies the input message a produced output belongs to; owned by librdkafka
-// between produce and its delivery report.
+// The consumed observations and deltas whose state went out in one flush: their last
+// acknowledgement arrives when every record of the flush is acknowledged.
+struct flush_epoch {
+  std::vector<std::pair<partition_slot_ref, std::int64_t>> members;
+  std::uint32_t remaining = 1;  // records in flight, plus 1 while the flush is producing
+};
+
+// Identifies what a produced output acknowledges: one consumed message (ref, offset),
+// or a flush epoch. Owned by librdkafka between produce and its delivery report.
 struct delivery_ticket {
   partition_slot_ref ref;
-  std::int64_t offset;
+  std::int64_t offset = -1;
+  flush_epoch* epoch = nullptr;
 };
 
 // An output whose delivery failed with a retriable error, produced again from the main loop.
 struct retry_item {
   std::string topic;
+  std::int32_t partition;
   std::string key;
   std::string payload;
   rd_kafka_headers_t* headers;  // owned until produced
@@ -48,6 +63,7 @@ bool is_permanent(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
     case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
       return true;
     default:
       return false;
@@ -75,32 +91,102 @@ class log_throttle {
   std::uint64_t held_ = 0;
 };
 
+// What a consumed topic is to this instance.
+enum class topic_role : std::uint8_t { input, observations, deltas };
+
+// The end offset of a partition. A topic created a moment ago may have no leader yet,
+// so retriable errors are retried for a while.
+rd_kafka_resp_err_t query_end(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, std::int64_t& end,
+                              int attempts = 40) {
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int i = 0; i < attempts; ++i) {
+    std::int64_t low = 0;
+    err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &end, 5000);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+    if (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION && err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+        err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && err != RD_KAFKA_RESP_ERR__TRANSPORT &&
+        err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+      return err;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return err;
+}
+
+std::string checkpoint_name(std::int32_t partition) { return "changelog-offset/" + std::to_string(partition); }
+
+// A one-partition list for pause/resume/assign.
+struct partition_list {
+  rd_kafka_topic_partition_list_t* list;
+  partition_list(const std::string& topic, std::int32_t partition, std::int64_t offset = RD_KAFKA_OFFSET_INVALID)
+      : list(rd_kafka_topic_partition_list_new(1)) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
+  }
+  ~partition_list() { rd_kafka_topic_partition_list_destroy(list); }
+  partition_list(const partition_list&) = delete;
+  partition_list& operator=(const partition_list&) = delete;
+};
+
 }  // namespace
 
 struct kafka_runner::impl {
   const config& cfg;
+  internal_topics topics;
   std::shared_ptr<metrics::health_state> health;
   metrics_bridge* metrics;
-  pipeline pipe;
+  state::prevalence_store* store;
+  pipeline ingest;
+  hash_stage hashes;
+  std::optional<signer_stage> signers;  // with a store
   runner_stats stats;
   offset_tracker tracker;
-  rd_kafka_t* consumer = nullptr;
+  rd_kafka_t* consumer = nullptr;  // the group: input, observations, deltas
   rd_kafka_t* producer = nullptr;
+  rd_kafka_t* table = nullptr;     // the signers topic, every partition (global table)
+  rd_kafka_t* restorer = nullptr;  // changelog partitions being restored
   std::vector<retry_item> retries;
   bool paused = false;
   std::string fatal;
-  log_throttle reject_log, consume_log, produce_log, broker_log;
-  // Last partition seen, so the slot and profile lookups are not repeated per message.
+  log_throttle reject_log, consume_log, produce_log, broker_log, state_log;
+  // Last partition seen, so the slot, role and profile lookups are not repeated per message.
   rd_kafka_topic_t* last_rkt = nullptr;
   std::int32_t last_partition = -1;
   partition_slot_ref last_ref{};
+  topic_role last_role = topic_role::input;
   rules::schema_profile last_profile = rules::schema_profile::unknown;
-  // Messages with Code Integrity verdicts held for a join, by pipeline token.
+  // Input messages with Code Integrity verdicts held for a join, by pipeline token.
   std::unordered_map<std::uint64_t, delivery_ticket> deferred;
   std::uint64_t next_token = 1;
 
+  // State flushes: consumed observations/deltas waiting for the next flush.
+  std::vector<std::pair<partition_slot_ref, std::int64_t>> epoch_members;
+  clock_type::time_point last_flush = clock_type::now();
+
+  // Restoring observations partitions from the changelog, one at a time.
+  struct restore_task {
+    std::int32_t partition = -1;
+    std::int64_t end = 0;
+    clock_type::time_point started;
+    std::uint64_t records = 0;
+  };
+  std::deque<std::int32_t> restore_queue;
+  std::optional<restore_task> active_restore;
+  std::set<std::int32_t> owned;                 // restored, being processed
+  std::map<std::int32_t, std::int64_t> changelog_next;  // local state holds the changelog below this
+  std::set<std::int32_t> checkpoint_dirty;
+
+  // The global table.
+  std::int32_t table_partitions = 0;
+  std::vector<std::int64_t> table_next;    // next offset to apply, per signers partition
+  std::vector<std::int64_t> table_target;  // ends to reach before deltas partitions may run
+  std::set<std::int32_t> deltas_waiting;   // assigned deltas partitions held for the table
+  bool need_table_target = false;
+  std::uint64_t table_uncommitted = 0;
+
   impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m, state::prevalence_store* s)
-      : cfg(c), health(std::move(h)), metrics(m), pipe(c, s) {}
+      : cfg(c), topics(topics_of(c)), health(std::move(h)), metrics(m), store(s), ingest(c, forward_mode), hashes(c, s) {
+    if (store) signers.emplace(*store);
+  }
 
   ~impl() {
     for (auto& r : retries) {
@@ -109,20 +195,54 @@ struct kafka_runner::impl {
     }
     if (producer) rd_kafka_destroy(producer);
     if (consumer) rd_kafka_destroy(consumer);
+    if (table) rd_kafka_destroy(table);
+    if (restorer) rd_kafka_destroy(restorer);
   }
 
-  std::expected<void, std::string> create_clients();
+  std::expected<rd_kafka_t*, std::string> make_client(rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& defaults,
+                                                      const std::map<std::string, std::string>& extra, std::string_view section,
+                                                      bool group_member);
+  std::expected<void, std::string> create_producer();
+  std::expected<void, std::string> ensure_topics();
+  std::expected<std::int32_t, std::string> partition_count(const std::string& topic);
+  std::expected<void, std::string> start_table(const std::atomic<bool>& stop);
+  std::expected<void, std::string> subscribe();
   std::expected<void, std::string> run(const std::atomic<bool>& stop);
+
   void handle(const rd_kafka_message_t* m);
+  void handle_input(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view topic);
+  void handle_observation(const rd_kafka_message_t* m, partition_slot_ref ref);
+  void handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref);
   void handle_deferred_outputs();
-  bool produce(const std::string& topic, std::string_view key, std::string_view value,
+  void dead_letter(const rd_kafka_message_t* m, std::string_view topic, std::string_view reason, std::string_view detail,
+                   std::string_view stage, partition_slot_ref ref, std::uint32_t& pending);
+  bool produce(const std::string& topic, std::int32_t partition, std::string_view key, std::string_view value,
                rd_kafka_headers_t* headers, delivery_ticket* ticket);
   void produce_retries();
+  void release(delivery_ticket* ticket);
+  void epoch_ack(flush_epoch* epoch);
+  void flush_state();
   void store_offsets();
+  void write_checkpoints();
   void set_paused(bool pause);
+  bool held(topic_role role, std::int32_t partition) const;
+  void step_restore();
+  void finish_restore();
+  void poll_table(int max_messages);
+  bool table_reached(const std::vector<std::int64_t>& target) const;
+  void step_deltas_waiting();
+  void update_readiness();
   void publish() {
-    if (metrics) metrics->publish(pipe.stats(), &stats);
+    stats.restoring_partitions = static_cast<std::int64_t>(restore_queue.size() + (active_restore ? 1 : 0));
+    if (metrics) metrics->publish(combined(ingest.stats(), hashes.stats()), &stats);
   }
+  topic_role role_of(std::string_view topic) const {
+    if (topic == topics.observations) return topic_role::observations;
+    if (topic == topics.deltas) return topic_role::deltas;
+    return topic_role::input;
+  }
+  void on_assign(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts, bool cooperative);
+  void on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, bool cooperative);
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -132,6 +252,8 @@ struct kafka_runner::impl {
   simdjson::dom::parser stats_parser;
   static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
 };
+
+// ───────────────────────────── clients and topics ─────────────────────────────
 
 namespace {
 
@@ -146,103 +268,384 @@ std::expected<void, std::string> set_property(rd_kafka_conf_t* conf, const std::
 
 }  // namespace
 
-std::expected<void, std::string> kafka_runner::impl::create_clients() {
-  const auto& k = cfg.kafka;
-  // Producer: idempotent and acks=all so an acknowledged alert is durable and a retried
-  // one is not duplicated by the broker; batches larger than librdkafka's default linger.
-  rd_kafka_conf_t* pconf = rd_kafka_conf_new();
-  const std::vector<std::pair<std::string, std::string>> producer_defaults = {
-      {"bootstrap.servers", k.bootstrap_servers},
-      {"client.id", k.client_id},
-      {"acks", "all"},
-      {"enable.idempotence", "true"},
-      {"linger.ms", "20"},
-      {"compression.type", "lz4"},
-      // Dead-letter copies are the input unchanged, so allow what the input may carry;
-      // the broker's max.message.bytes for the topic still applies.
-      {"message.max.bytes", "67108864"},
+std::expected<rd_kafka_t*, std::string> kafka_runner::impl::make_client(
+    rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& defaults,
+    const std::map<std::string, std::string>& extra, std::string_view section, bool group_member) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const auto apply = [&](const std::string& key, const std::string& value) -> std::expected<void, std::string> {
+    return set_property(conf, key, value, section);
   };
-  for (const auto& [key, value] : producer_defaults) {
-    if (auto r = set_property(pconf, key, value, "producer"); !r) {
-      rd_kafka_conf_destroy(pconf);
-      return r;
+  for (const auto& [key, value] : defaults) {
+    if (auto r = apply(key, value); !r) {
+      rd_kafka_conf_destroy(conf);
+      return std::unexpected(r.error());
     }
   }
-  for (const auto& [key, value] : k.producer) {
-    if (auto r = set_property(pconf, key, value, "producer"); !r) {
-      rd_kafka_conf_destroy(pconf);
-      return r;
+  // The user's properties win (security settings, tuning); the table and restore
+  // consumers are not group members, so group settings stay with the group consumer.
+  for (const auto& [key, value] : extra) {
+    if (!group_member && (key.starts_with("group.") || key == "partition.assignment.strategy")) continue;
+    if (auto r = apply(key, value); !r) {
+      rd_kafka_conf_destroy(conf);
+      return std::unexpected(r.error());
     }
   }
-  rd_kafka_conf_set_opaque(pconf, this);
-  rd_kafka_conf_set_dr_msg_cb(pconf, &impl::on_delivery);
-  rd_kafka_conf_set_error_cb(pconf, &impl::on_error);
-  rd_kafka_conf_set_log_cb(pconf, &impl::on_log);
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_error_cb(conf, &impl::on_error);
+  rd_kafka_conf_set_log_cb(conf, &impl::on_log);
+  if (type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
+  if (group_member) {
+    rd_kafka_conf_set_rebalance_cb(conf, &impl::on_rebalance);
+    rd_kafka_conf_set_stats_cb(conf, &impl::on_stats);
+  }
   char errstr[512];
-  producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, errstr, sizeof errstr);
-  if (!producer) {
-    rd_kafka_conf_destroy(pconf);
-    return std::unexpected(std::string("cannot create the Kafka producer: ") + errstr);
+  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return std::unexpected(std::string("cannot create the Kafka ") + std::string(section) + " client: " + errstr);
   }
+  if (type == RD_KAFKA_CONSUMER) rd_kafka_poll_set_consumer(rk);
+  return rk;
+}
 
-  // Consumer: offsets are stored by us once outputs are acknowledged, and committed by
-  // auto-commit (and synchronously at shutdown).
-  rd_kafka_conf_t* cconf = rd_kafka_conf_new();
-  const std::vector<std::pair<std::string, std::string>> consumer_defaults = {
-      {"bootstrap.servers", k.bootstrap_servers},
-      {"group.id", k.group_id},
-      {"client.id", k.client_id},
-      {"enable.auto.commit", "true"},
-      {"auto.commit.interval.ms", std::to_string(cfg.processing.commit_interval_ms)},
-      {"enable.auto.offset.store", "false"},
-      {"auto.offset.reset", "earliest"},
-      {"partition.assignment.strategy", "cooperative-sticky"},
-      {"enable.partition.eof", "false"},
-      {"statistics.interval.ms", "5000"},  // consumer lag per partition, for metrics
-  };
-  if (!k.group_instance_id.empty()) {
-    if (auto r = set_property(cconf, "group.instance.id", k.group_instance_id, "consumer"); !r) {
-      rd_kafka_conf_destroy(cconf);
-      return r;
-    }
-  }
-  for (const auto& [key, value] : consumer_defaults) {
-    if (auto r = set_property(cconf, key, value, "consumer"); !r) {
-      rd_kafka_conf_destroy(cconf);
-      return r;
-    }
-  }
-  for (const auto& [key, value] : k.consumer) {
-    if (auto r = set_property(cconf, key, value, "consumer"); !r) {
-      rd_kafka_conf_destroy(cconf);
-      return r;
-    }
-  }
-  rd_kafka_conf_set_opaque(cconf, this);
-  rd_kafka_conf_set_rebalance_cb(cconf, &impl::on_rebalance);
-  rd_kafka_conf_set_stats_cb(cconf, &impl::on_stats);
-  rd_kafka_conf_set_error_cb(cconf, &impl::on_error);
-  rd_kafka_conf_set_log_cb(cconf, &impl::on_log);
-  consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, sizeof errstr);
-  if (!consumer) {
-    rd_kafka_conf_destroy(cconf);
-    return std::unexpected(std::string("cannot create the Kafka consumer: ") + errstr);
-  }
-  rd_kafka_poll_set_consumer(consumer);
-
-  rd_kafka_topic_partition_list_t* topics =
-      rd_kafka_topic_partition_list_new(static_cast<int>(k.input_topics.size()));
-  for (const auto& t : k.input_topics) {
-    rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
-  }
-  const rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
-  if (err) return std::unexpected(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
+std::expected<void, std::string> kafka_runner::impl::create_producer() {
+  const auto& k = cfg.kafka;
+  // Idempotent and acks=all so an acknowledged output is durable and a retried one is
+  // not duplicated by the broker. Keys are placed like the Java client places them.
+  auto p = make_client(RD_KAFKA_PRODUCER,
+                       {{"bootstrap.servers", k.bootstrap_servers},
+                        {"client.id", k.client_id},
+                        {"acks", "all"},
+                        {"enable.idempotence", "true"},
+                        {"linger.ms", "20"},
+                        {"compression.type", "lz4"},
+                        {"partitioner", "murmur2_random"},
+                        // Dead-letter copies are the input unchanged, so allow what the
+                        // input may carry; the broker's max.message.bytes still applies.
+                        {"message.max.bytes", "67108864"}},
+                       k.producer, "producer", false);
+  if (!p) return std::unexpected(p.error());
+  producer = *p;
   return {};
 }
 
-bool kafka_runner::impl::produce(const std::string& topic, std::string_view key, std::string_view value,
-                                 rd_kafka_headers_t* headers, delivery_ticket* ticket) {
+std::expected<std::int32_t, std::string> kafka_runner::impl::partition_count(const std::string& topic) {
+  // A topic created a moment ago may not be in the metadata yet: ask a few times.
+  std::string last_error = "not in the metadata";
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    const auto err = rd_kafka_metadata(producer, 0, rkt, &md, 5000);
+    rd_kafka_topic_destroy(rkt);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+      std::int32_t count = 0;
+      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) count = md->topics[0].partition_cnt;
+      else if (md->topic_cnt == 1) last_error = rd_kafka_err2str(md->topics[0].err);
+      rd_kafka_metadata_destroy(md);
+      if (count > 0) return count;
+    } else {
+      last_error = rd_kafka_err2str(err);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return std::unexpected("topic " + topic + ": " + last_error);
+}
+
+std::expected<void, std::string> kafka_runner::impl::ensure_topics() {
+  struct wanted {
+    const std::string* name;
+    bool compacted;
+  };
+  std::vector<wanted> list = {{&topics.observations, false}};
+  if (store) {
+    list.push_back({&topics.changelog, true});
+    list.push_back({&topics.deltas, false});
+    list.push_back({&topics.signers, true});
+  }
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  char errstr[512];
+  for (const auto& w : list) {
+    rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(w.name->c_str(), cfg.topology.partitions,
+                                                   cfg.topology.replication_factor, errstr, sizeof errstr);
+    if (!t) {
+      for (auto* n : new_topics) rd_kafka_NewTopic_destroy(n);
+      return std::unexpected("topic " + *w.name + ": " + errstr);
+    }
+    if (w.compacted) (void)rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
+    new_topics.push_back(t);
+  }
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(producer);
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(producer, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  (void)rd_kafka_AdminOptions_set_operation_timeout(options, 30000, errstr, sizeof errstr);
+  rd_kafka_CreateTopics(producer, new_topics.data(), new_topics.size(), options, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 60000);
+  std::string error;
+  if (event == nullptr) {
+    error = "creating the internal topics timed out";
+  } else if (rd_kafka_event_error(event)) {
+    error = std::string("creating the internal topics: ") + rd_kafka_event_error_string(event);
+  } else {
+    std::size_t count = 0;
+    const auto* result = rd_kafka_event_CreateTopics_result(event);
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto err = rd_kafka_topic_result_error(results[i]);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        spdlog::info("created internal topic {} ({} partitions)", rd_kafka_topic_result_name(results[i]),
+                     cfg.topology.partitions);
+      } else if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        error = std::string("cannot create topic ") + rd_kafka_topic_result_name(results[i]) + ": " +
+                rd_kafka_topic_result_error_string(results[i]);
+      }
+    }
+  }
+  if (event) rd_kafka_event_destroy(event);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_queue_destroy(queue);
+  for (auto* n : new_topics) rd_kafka_NewTopic_destroy(n);
+  if (!error.empty()) return std::unexpected(error);
+
+  auto observations = partition_count(topics.observations);
+  if (!observations) return std::unexpected(observations.error());
+  ingest.set_partitions(*observations);
+  if (*observations != cfg.topology.partitions) {
+    spdlog::warn("{} has {} partitions, topology.partitions says {}; replayed state directories must use {}",
+                 topics.observations, *observations, cfg.topology.partitions, *observations);
+  }
+  if (store) {
+    // The changelog partition of a hash is its observations partition.
+    auto changelog = partition_count(topics.changelog);
+    if (!changelog) return std::unexpected(changelog.error());
+    if (*changelog != *observations) {
+      return std::unexpected(topics.changelog + " has " + std::to_string(*changelog) + " partitions but " +
+                             topics.observations + " has " + std::to_string(*observations) +
+                             "; they must match (recreate one of them)");
+    }
+    auto signers_count = partition_count(topics.signers);
+    if (!signers_count) return std::unexpected(signers_count.error());
+    table_partitions = *signers_count;
+  }
+  return {};
+}
+
+// ───────────────────────────── global table ─────────────────────────────
+
+std::expected<void, std::string> kafka_runner::impl::start_table(const std::atomic<bool>& stop) {
+  const auto& k = cfg.kafka;
+  const std::vector<std::pair<std::string, std::string>> reader = {
+      {"bootstrap.servers", k.bootstrap_servers},
+      {"client.id", k.client_id},
+      {"group.id", k.group_id + ".readers"},  // never joined or committed: partitions are assigned
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "true"},
+  };
+  auto t = make_client(RD_KAFKA_CONSUMER, reader, k.consumer, "consumer", false);
+  if (!t) return std::unexpected(t.error());
+  table = *t;
+  auto r = make_client(RD_KAFKA_CONSUMER, reader, k.consumer, "consumer", false);
+  if (!r) return std::unexpected(r.error());
+  restorer = *r;
+
+  table_next.assign(static_cast<std::size_t>(table_partitions), 0);
+  table_target.assign(static_cast<std::size_t>(table_partitions), 0);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(table_partitions);
+  for (std::int32_t p = 0; p < table_partitions; ++p) {
+    const auto from = signers->table_offset(p);
+    table_next[static_cast<std::size_t>(p)] = from.value_or(0);
+    rd_kafka_topic_partition_list_add(list, topics.signers.c_str(), p)->offset = from.value_or(RD_KAFKA_OFFSET_BEGINNING);
+    std::int64_t high = 0;
+    if (const auto err = query_end(table, topics.signers, p, high)) {
+      rd_kafka_topic_partition_list_destroy(list);
+      return std::unexpected("cannot read the end of " + topics.signers + ": " + rd_kafka_err2str(err));
+    }
+    table_target[static_cast<std::size_t>(p)] = high;
+  }
+  const auto err = rd_kafka_assign(table, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) return std::unexpected(std::string("cannot read ") + topics.signers + ": " + rd_kafka_err2str(err));
+
+  // Until the table has what was published before this start, signer prevalence would
+  // read low: take no partitions until then.
+  const auto started = clock_type::now();
+  while (!table_reached(table_target) && !stop.load(std::memory_order_relaxed) && fatal.empty()) {
+    health->beat();
+    poll_table(5000);
+  }
+  stats.table_caught_up = table_reached(table_target);
+  spdlog::info("global table: {} snapshots read from {} in {} ms", stats.table_records, topics.signers,
+               std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count());
+  return {};
+}
+
+bool kafka_runner::impl::table_reached(const std::vector<std::int64_t>& target) const {
+  for (std::size_t p = 0; p < target.size() && p < table_next.size(); ++p) {
+    if (table_next[p] < target[p]) return false;
+  }
+  return true;
+}
+
+void kafka_runner::impl::poll_table(int max_messages) {
+  if (table == nullptr) return;
+  for (int i = 0; i < max_messages; ++i) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(table, i == 0 && max_messages > 1000 ? 100 : 0);
+    if (m == nullptr) break;
+    const auto p = static_cast<std::size_t>(m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (p < table_next.size()) table_next[p] = std::max(table_next[p], m->offset);
+    } else if (m->err) {
+      consume_log.warn("reading {}: {}", topics.signers, rd_kafka_message_errstr(m));
+    } else {
+      const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+      const std::string_view value(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+      if (signers->apply_snapshot(m->partition, m->offset + 1, key, value)) {
+        ++stats.table_records;
+      } else {
+        ++stats.bad_internal_records;
+        state_log.warn("{}/{}@{}: snapshot does not decode; skipped", topics.signers, m->partition, m->offset);
+      }
+      if (p < table_next.size()) table_next[p] = std::max(table_next[p], m->offset + 1);
+      ++table_uncommitted;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  if (table_uncommitted > 0) {
+    if (auto written = signers->commit_snapshots(); !written) {
+      state_log.warn("global table write failed: {}", written.error());
+    } else {
+      table_uncommitted = 0;
+    }
+  }
+}
+
+void kafka_runner::impl::step_deltas_waiting() {
+  if (deltas_waiting.empty()) return;
+  if (need_table_target) {
+    // What other instances published up to now must be in the table before this
+    // instance publishes snapshots of its own.
+    for (std::int32_t p = 0; p < table_partitions; ++p) {
+      std::int64_t high = 0;
+      if (query_end(table, topics.signers, p, high, 1)) return;  // next turn
+      table_target[static_cast<std::size_t>(p)] = high;
+    }
+    need_table_target = false;
+  }
+  if (!table_reached(table_target)) return;
+  if (!paused) {
+    for (const std::int32_t p : deltas_waiting) {
+      partition_list l(topics.deltas, p);
+      rd_kafka_resume_partitions(consumer, l.list);
+    }
+  }
+  spdlog::info("global table caught up: {} deltas partition(s) released", deltas_waiting.size());
+  deltas_waiting.clear();
+}
+
+// ───────────────────────────── restore ─────────────────────────────
+
+void kafka_runner::impl::step_restore() {
+  if (!active_restore && !restore_queue.empty()) {
+    const std::int32_t p = restore_queue.front();
+    std::int64_t high = 0;
+    if (const auto err = query_end(restorer, topics.changelog, p, high, 4)) {
+      state_log.warn("cannot read the end of {}/{}: {}; retrying", topics.changelog, p, rd_kafka_err2str(err));
+      return;
+    }
+    restore_queue.pop_front();
+    std::int64_t from = store->get_meta(checkpoint_name(p)).value_or(0);
+    if (from > high) from = 0;  // the changelog was recreated: read it all
+    active_restore = restore_task{p, high, clock_type::now(), 0};
+    spdlog::info("restoring {}/{} from offset {} to {}", topics.changelog, p, from, high);
+    if (from >= high) {
+      finish_restore();
+      return;
+    }
+    partition_list l(topics.changelog, p, from);
+    if (const auto err = rd_kafka_assign(restorer, l.list)) {
+      state_log.warn("cannot read {}/{}: {}; retrying", topics.changelog, p, rd_kafka_err2str(err));
+      restore_queue.push_front(p);
+      active_restore.reset();
+      return;
+    }
+  }
+  if (!active_restore) return;
+  for (int i = 0; i < 5000 && active_restore; ++i) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(restorer, 0);
+    if (m == nullptr) break;
+    if (m->partition == active_restore->partition) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (m->offset >= active_restore->end) {
+          rd_kafka_message_destroy(m);
+          finish_restore();
+          break;
+        }
+      } else if (m->err) {
+        consume_log.warn("restoring {}: {}", topics.changelog, rd_kafka_message_errstr(m));
+      } else {
+        const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+        const std::string_view value(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+        if (!key.empty() && state::prevalence_value::decode(value)) {
+          store->add_encoded(state::store_kind::hash, active_restore->partition, key, value);
+          ++active_restore->records;
+          ++stats.restored_records;
+        } else {
+          ++stats.bad_internal_records;
+          state_log.warn("{}/{}@{}: changelog record does not decode; skipped", topics.changelog, m->partition, m->offset);
+        }
+        if (m->offset + 1 >= active_restore->end) {
+          rd_kafka_message_destroy(m);
+          finish_restore();
+          break;
+        }
+      }
+    }
+    rd_kafka_message_destroy(m);
+  }
+  if (active_restore && store->pending() >= 10'000) {
+    if (auto w = store->commit(); !w) state_log.warn("restore write failed: {}", w.error());
+  }
+}
+
+void kafka_runner::impl::finish_restore() {
+  const restore_task task = *active_restore;
+  active_restore.reset();
+  rd_kafka_assign(restorer, nullptr);
+  store->put_meta(checkpoint_name(task.partition), task.end);
+  if (auto w = store->commit(); !w) {
+    // Without the restored records on disk the partition cannot be judged: try again.
+    state_log.warn("restore write failed: {}; restoring {}/{} again", w.error(), topics.changelog, task.partition);
+    restore_queue.push_back(task.partition);
+    return;
+  }
+  owned.insert(task.partition);
+  changelog_next[task.partition] = std::max(changelog_next[task.partition], task.end);
+  const double seconds = std::chrono::duration<double>(clock_type::now() - task.started).count();
+  stats.last_restore_seconds = seconds;
+  if (!paused) {
+    partition_list l(topics.observations, task.partition);
+    rd_kafka_resume_partitions(consumer, l.list);
+  }
+  spdlog::info("restored {}/{}: {} records in {:.3f} s", topics.changelog, task.partition, task.records, seconds);
+}
+
+bool kafka_runner::impl::held(topic_role role, std::int32_t partition) const {
+  if (role == topic_role::observations && store) {
+    return !owned.contains(partition);
+  }
+  if (role == topic_role::deltas) return deltas_waiting.contains(partition);
+  return false;
+}
+
+void kafka_runner::impl::update_readiness() {
+  const bool ready = stats.table_caught_up && restore_queue.empty() && !active_restore && deltas_waiting.empty();
+  health->set_ready(ready);
+}
+
+// ───────────────────────────── producing ─────────────────────────────
+
+bool kafka_runner::impl::produce(const std::string& topic, std::int32_t partition, std::string_view key,
+                                 std::string_view value, rd_kafka_headers_t* headers, delivery_ticket* ticket) {
   for (;;) {
     rd_kafka_resp_err_t err;
 // librdkafka's RD_KAFKA_V_* macros are C casts.
@@ -250,13 +653,14 @@ bool kafka_runner::impl::produce(const std::string& topic, std::string_view key,
 #pragma GCC diagnostic ignored "-Wold-style-cast"
     void* payload = const_cast<char*>(value.data());  // copied: RD_KAFKA_MSG_F_COPY
     if (headers) {
-      err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(payload, value.size()),
-                              RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(ticket), RD_KAFKA_V_END);
-    } else {
-      err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(payload, value.size()),
+      err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+                              RD_KAFKA_V_VALUE(payload, value.size()), RD_KAFKA_V_HEADERS(headers),
                               RD_KAFKA_V_OPAQUE(ticket), RD_KAFKA_V_END);
+    } else {
+      err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+                              RD_KAFKA_V_VALUE(payload, value.size()), RD_KAFKA_V_OPAQUE(ticket), RD_KAFKA_V_END);
     }
 #pragma GCC diagnostic pop
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;  // headers now belong to the message
@@ -273,97 +677,118 @@ bool kafka_runner::impl::produce(const std::string& topic, std::string_view key,
   }
 }
 
+// An output is done (delivered, or dropped on a permanent error): release what waits for it.
+void kafka_runner::impl::release(delivery_ticket* ticket) {
+  if (ticket == nullptr) return;
+  if (ticket->epoch) epoch_ack(ticket->epoch);
+  else tracker.acked(ticket->ref, ticket->offset);
+  delete ticket;
+}
+
+void kafka_runner::impl::epoch_ack(flush_epoch* epoch) {
+  if (--epoch->remaining > 0) return;
+  for (const auto& [ref, offset] : epoch->members) tracker.acked(ref, offset);
+  delete epoch;
+}
+
 void kafka_runner::impl::produce_retries() {
   std::vector<retry_item> batch;
   batch.swap(retries);
   for (auto& r : batch) {
     ++stats.produce_retries;
-    if (!produce(r.topic, r.key, r.payload, r.headers, r.ticket)) {
-      tracker.acked(r.ticket->ref, r.ticket->offset);  // permanent: release the input offset
-      delete r.ticket;
-    }
+    if (!produce(r.topic, r.partition, r.key, r.payload, r.headers, r.ticket)) release(r.ticket);
     r.headers = nullptr;
     r.ticket = nullptr;
   }
 }
 
-void kafka_runner::impl::handle(const rd_kafka_message_t* m) {
-  const char* topic_c = rd_kafka_topic_name(m->rkt);
-  const std::string_view topic(topic_c);
-  runner_stats::add(stats.consumed_by_topic, topic);
+void kafka_runner::impl::dead_letter(const rd_kafka_message_t* m, std::string_view topic, std::string_view reason,
+                                     std::string_view detail, std::string_view stage, partition_slot_ref ref,
+                                     std::uint32_t& pending) {
+  reject_log.warn("rejected {}/{}@{}: {} {}", topic, m->partition, m->offset, reason, detail);
+  if (cfg.kafka.dead_letter_topic.empty()) return;
+  rd_kafka_headers_t* h = rd_kafka_headers_new(6);
+  const auto add = [h](const char* name, std::string_view v) {
+    rd_kafka_header_add(h, name, -1, v.data(), static_cast<ssize_t>(v.size()));
+  };
+  const std::string partition = std::to_string(m->partition);
+  const std::string offset = std::to_string(m->offset);
+  add("countersign.reason", reason);
+  add("countersign.detail", detail);
+  add("countersign.stage", stage);
+  add("countersign.source.topic", topic);
+  add("countersign.source.partition", partition);
+  add("countersign.source.offset", offset);
+  const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+  const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+  auto* ticket = new delivery_ticket{ref, m->offset, nullptr};
+  if (produce(cfg.kafka.dead_letter_topic, RD_KAFKA_PARTITION_UA, key, payload, h, ticket)) {
+    ++pending;
+  } else {
+    delete ticket;
+  }
+}
 
+// ───────────────────────────── consuming ─────────────────────────────
+
+void kafka_runner::impl::handle(const rd_kafka_message_t* m) {
+  const std::string_view topic(rd_kafka_topic_name(m->rkt));
+  runner_stats::add(stats.consumed_by_topic, topic);
   if (m->rkt != last_rkt || m->partition != last_partition) {
     last_ref = tracker.find(std::string(topic), m->partition);
     if (last_ref.generation == 0) last_ref = tracker.assign(std::string(topic), m->partition);
     last_rkt = m->rkt;
     last_partition = m->partition;
+    last_role = role_of(topic);
     const auto it = cfg.input.schemas.find(std::string(topic));
     last_profile = it == cfg.input.schemas.end() ? rules::schema_profile::unknown : it->second;
   }
-  const partition_slot_ref ref = last_ref;
+  switch (last_role) {
+    case topic_role::input: handle_input(m, last_ref, topic); break;
+    case topic_role::observations: handle_observation(m, last_ref); break;
+    case topic_role::deltas: handle_delta(m, last_ref); break;
+  }
+}
 
+void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view topic) {
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
   const std::uint64_t token = next_token++;
   const process_result res =
-      pipe.process(payload, {topic, m->partition, m->offset}, wall_ms(), token, last_profile);
+      ingest.process(payload, {topic, m->partition, m->offset}, wall_ms(), token, last_profile);
 
   std::uint32_t pending = 0;
-  for (const auto& a : pipe.alerts()) {
-    if (a.deferred) continue;
-    auto* ticket = new delivery_ticket{ref, m->offset};
-    if (produce(cfg.kafka.alerts_topic, a.key, a.json, nullptr, ticket)) {
+  for (const auto& f : ingest.forwards()) {
+    if (f.deferred) continue;
+    auto* ticket = new delivery_ticket{ref, m->offset, nullptr};
+    if (produce(topics.observations, f.partition, f.key, f.record, nullptr, ticket)) {
       ++pending;
     } else {
       delete ticket;
     }
   }
   if (res.kind == outcome::rejected) {
-    reject_log.warn("rejected {}/{}@{}: {} {}", topic, m->partition, m->offset, to_string(res.reason), res.detail);
-    if (!cfg.kafka.dead_letter_topic.empty()) {
-      rd_kafka_headers_t* h = rd_kafka_headers_new(6);
-      const auto add = [h](const char* name, std::string_view v) {
-        rd_kafka_header_add(h, name, -1, v.data(), static_cast<ssize_t>(v.size()));
-      };
-      const std::string partition = std::to_string(m->partition);
-      const std::string offset = std::to_string(m->offset);
-      add("countersign.reason", to_string(res.reason));
-      add("countersign.detail", res.detail);
-      add("countersign.stage", "ingest");
-      add("countersign.source.topic", topic);
-      add("countersign.source.partition", partition);
-      add("countersign.source.offset", offset);
-      const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
-      auto* ticket = new delivery_ticket{ref, m->offset};
-      if (produce(cfg.kafka.dead_letter_topic, key, payload, h, ticket)) {
-        pending = 1;
-      } else {
-        delete ticket;
-      }
-    }
+    dead_letter(m, topic, to_string(res.reason), res.detail, "ingest", ref, pending);
   }
   if (res.deferred > 0) {
     pending += res.deferred;
-    deferred.emplace(token, delivery_ticket{ref, m->offset});
+    deferred.emplace(token, delivery_ticket{ref, m->offset, nullptr});
   }
   tracker.consumed(ref, m->offset, pending);
   handle_deferred_outputs();
 }
 
-// Alerts of verdicts released from the Code Integrity join, and the releases themselves:
-// each release is one of the acknowledgements its message waits for.
+// Observations of verdicts released from the Code Integrity join, and the releases
+// themselves: each release is one of the acknowledgements its message waits for.
 void kafka_runner::impl::handle_deferred_outputs() {
-  for (const auto& a : pipe.alerts()) {
-    if (!a.deferred) continue;
-    const auto it = deferred.find(a.token);
+  for (const auto& f : ingest.forwards()) {
+    if (!f.deferred) continue;
+    const auto it = deferred.find(f.token);
     if (it == deferred.end()) continue;
     auto* ticket = new delivery_ticket{it->second};
     tracker.add_pending(ticket->ref, ticket->offset, 1);
-    if (!produce(cfg.kafka.alerts_topic, a.key, a.json, nullptr, ticket)) {
-      tracker.acked(ticket->ref, ticket->offset);
-      delete ticket;
-    }
+    if (!produce(topics.observations, f.partition, f.key, f.record, nullptr, ticket)) release(ticket);
   }
-  for (const std::uint64_t token : pipe.releases()) {
+  for (const std::uint64_t token : ingest.releases()) {
     const auto it = deferred.find(token);
     if (it == deferred.end()) continue;
     tracker.acked(it->second.ref, it->second.offset);
@@ -371,8 +796,103 @@ void kafka_runner::impl::handle_deferred_outputs() {
   }
 }
 
+void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partition_slot_ref ref) {
+  const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+  const outcome o = hashes.process(payload, m->partition, 0, wall_ms());
+  std::uint32_t pending = 0;
+  for (const auto& a : hashes.alerts()) {
+    auto* ticket = new delivery_ticket{ref, m->offset, nullptr};
+    if (produce(cfg.kafka.alerts_topic, RD_KAFKA_PARTITION_UA, a.key, a.json, nullptr, ticket)) {
+      ++pending;
+    } else {
+      delete ticket;
+    }
+  }
+  if (o == outcome::rejected) {
+    dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record), "observation does not decode",
+                "hash", ref, pending);
+  }
+  if (store) {
+    // Committed only once the state this message changed is in the changelog.
+    ++pending;
+    epoch_members.emplace_back(ref, m->offset);
+  }
+  tracker.consumed(ref, m->offset, pending);
+  if (hashes.should_flush()) flush_state();
+}
+
+void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref) {
+  const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+  const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+  std::uint32_t pending = 0;
+  if (signers->apply_delta(key, payload)) {
+    ++pending;  // committed once the merged snapshot is on the signers topic
+    epoch_members.emplace_back(ref, m->offset);
+  } else {
+    ++stats.bad_internal_records;
+    dead_letter(m, topics.deltas, to_string(reject_reason::bad_internal_record), "delta does not decode", "signer",
+                ref, pending);
+  }
+  tracker.consumed(ref, m->offset, pending);
+}
+
+// Sends the combined state: hash records to the changelog, deltas to the signer stage,
+// signer snapshots to the global table. The consumed messages behind it are released
+// when all of it is acknowledged.
+void kafka_runner::impl::flush_state() {
+  last_flush = clock_type::now();
+  if (!store) return;
+  auto* epoch = new flush_epoch;
+  epoch->members.swap(epoch_members);
+  const auto send = [&](const std::string& topic, std::int32_t partition, std::string_view key, std::string_view value) {
+    auto* ticket = new delivery_ticket{{}, -1, epoch};
+    ++epoch->remaining;
+    if (!produce(topic, partition, key, value, nullptr, ticket)) release(ticket);
+  };
+  struct sink final : state_sink {
+    const decltype(send)& out;
+    const internal_topics& t;
+    sink(const decltype(send)& o, const internal_topics& tt) : out(o), t(tt) {}
+    void changelog(std::int32_t partition, std::string_view key, std::string_view record) override {
+      out(t.changelog, partition, key, record);
+    }
+    void delta(state::store_kind kind, std::string_view key, std::string_view delta) override {
+      out(t.deltas, RD_KAFKA_PARTITION_UA, entity_topic_key(kind, key), delta);
+    }
+  } to_topics(send, topics);
+  bool ok = true;
+  if (auto r = hashes.flush(&to_topics); !r) {
+    ok = false;
+    state_log.warn("state write failed: {}; the state of {} message(s) waits for the next flush", r.error(),
+                   epoch->members.size());
+  }
+  if (auto r = signers->flush([&](std::string_view key, std::string_view record) {
+        send(topics.signers, RD_KAFKA_PARTITION_UA, key, record);
+      });
+      !r) {
+    ok = false;
+    state_log.warn("signer state write failed: {}", r.error());
+  }
+  if (!ok) {
+    // Their state is not durable yet: they wait for a flush that succeeds.
+    epoch_members.insert(epoch_members.end(), epoch->members.begin(), epoch->members.end());
+    epoch->members.clear();
+  }
+  epoch_ack(epoch);  // the producing guard
+}
+
+void kafka_runner::impl::write_checkpoints() {
+  if (!store || checkpoint_dirty.empty()) return;
+  for (const std::int32_t p : checkpoint_dirty) {
+    if (owned.contains(p)) store->put_meta(checkpoint_name(p), changelog_next[p]);
+  }
+  checkpoint_dirty.clear();
+  if (auto w = store->commit(); !w) state_log.warn("checkpoint write failed: {}", w.error());
+}
+
 void kafka_runner::impl::store_offsets() {
-  pipe.flush_state();  // state first: committed input must not have state only in memory
+  flush_state();
+  write_checkpoints();
   const auto points = tracker.take_committable();
   if (points.empty()) return;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(points.size()));
@@ -388,8 +908,18 @@ void kafka_runner::impl::store_offsets() {
 void kafka_runner::impl::set_paused(bool pause) {
   rd_kafka_topic_partition_list_t* assignment = nullptr;
   if (rd_kafka_assignment(consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR && assignment) {
-    if (pause) rd_kafka_pause_partitions(consumer, assignment);
-    else rd_kafka_resume_partitions(consumer, assignment);
+    if (pause) {
+      rd_kafka_pause_partitions(consumer, assignment);
+    } else {
+      // Partitions still restoring or waiting for the table stay paused.
+      rd_kafka_topic_partition_list_t* resume = rd_kafka_topic_partition_list_new(assignment->cnt);
+      for (int i = 0; i < assignment->cnt; ++i) {
+        const auto& e = assignment->elems[i];
+        if (!held(role_of(e.topic), e.partition)) rd_kafka_topic_partition_list_add(resume, e.topic, e.partition);
+      }
+      rd_kafka_resume_partitions(consumer, resume);
+      rd_kafka_topic_partition_list_destroy(resume);
+    }
     rd_kafka_topic_partition_list_destroy(assignment);
   }
   paused = pause;
@@ -408,9 +938,13 @@ void kafka_runner::impl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, v
                              rd_kafka_err2str(m->err));
     } else {
       runner_stats::add(self->stats.produced_by_topic, topic);
+      if (self->topics.changelog == topic) {
+        auto& next = self->changelog_next[m->partition];
+        next = std::max(next, m->offset + 1);
+        self->checkpoint_dirty.insert(m->partition);
+      }
     }
-    if (ticket) self->tracker.acked(ticket->ref, ticket->offset);
-    delete ticket;
+    self->release(ticket);
     return;
   }
   // Retriable (timed out, broker gone): produce the same bytes again from the main loop.
@@ -420,13 +954,89 @@ void kafka_runner::impl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, v
   if (rd_kafka_message_headers(m, &original) == RD_KAFKA_RESP_ERR_NO_ERROR && original) {
     headers = rd_kafka_headers_copy(original);
   }
+  // Keyed outputs keep their partition; explicit partitions (observations, changelog) too.
   self->retries.push_back(retry_item{
       topic,
+      m->partition,
       std::string(static_cast<const char*>(m->key), m->key ? m->key_len : 0),
       std::string(static_cast<const char*>(m->payload), m->payload ? m->len : 0),
       headers,
       ticket,
   });
+}
+
+void kafka_runner::impl::on_assign(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts, bool cooperative) {
+  rd_kafka_topic_partition_list_t* hold = rd_kafka_topic_partition_list_new(parts->cnt);
+  for (int i = 0; i < parts->cnt; ++i) {
+    const auto& e = parts->elems[i];
+    (void)tracker.assign(e.topic, e.partition);
+    const topic_role role = role_of(e.topic);
+    if (role == topic_role::observations && store) {
+      // Not judged until its hash records are restored from the changelog.
+      owned.erase(e.partition);
+      if (std::find(restore_queue.begin(), restore_queue.end(), e.partition) == restore_queue.end()) {
+        restore_queue.push_back(e.partition);
+      }
+      rd_kafka_topic_partition_list_add(hold, e.topic, e.partition);
+    } else if (role == topic_role::deltas) {
+      deltas_waiting.insert(e.partition);
+      need_table_target = true;
+      rd_kafka_topic_partition_list_add(hold, e.topic, e.partition);
+    }
+  }
+  if (cooperative) {
+    if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
+      spdlog::error("incremental assign failed: {}", rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+    stats.assigned_partitions += parts->cnt;
+  } else {
+    rd_kafka_assign(rk, parts);
+    stats.assigned_partitions = parts->cnt;
+  }
+  if (paused) rd_kafka_pause_partitions(rk, parts);
+  else if (hold->cnt > 0) rd_kafka_pause_partitions(rk, hold);
+  rd_kafka_topic_partition_list_destroy(hold);
+  spdlog::info("assigned {} partition(s), {} in total", parts->cnt, stats.assigned_partitions);
+}
+
+void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                                   bool cooperative) {
+  // Flush and release: the state of what was processed goes out and is acknowledged,
+  // so the next owner restores it from the changelog; done offsets are stored for the
+  // commit on unassign. Unacknowledged work is left to the next owner (at-least-once).
+  flush_state();
+  if (producer) (void)rd_kafka_flush(producer, static_cast<int>(std::min<std::int64_t>(cfg.processing.drain_timeout_ms, 30'000)));
+  store_offsets();
+  for (int i = 0; i < parts->cnt; ++i) {
+    const auto& e = parts->elems[i];
+    const topic_role role = role_of(e.topic);
+    if (role == topic_role::observations && store) {
+      owned.erase(e.partition);
+      std::erase(restore_queue, e.partition);
+      if (active_restore && active_restore->partition == e.partition) {
+        active_restore.reset();
+        rd_kafka_assign(restorer, nullptr);
+        (void)store->commit();  // what was read is valid; the checkpoint stays where it was
+      }
+    } else if (role == topic_role::deltas) {
+      deltas_waiting.erase(e.partition);
+    }
+    tracker.revoke(e.topic, e.partition);
+  }
+  if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) spdlog::warn("rebalance error: {}", rd_kafka_err2str(err));
+  if (cooperative) {
+    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) {
+      spdlog::error("incremental unassign failed: {}", rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+    stats.assigned_partitions -= parts->cnt;
+  } else {
+    rd_kafka_assign(rk, nullptr);
+    stats.assigned_partitions = 0;
+  }
+  if (stats.assigned_partitions < 0) stats.assigned_partitions = 0;
+  spdlog::info("revoked {} partition(s), {} left", parts->cnt, stats.assigned_partitions);
 }
 
 void kafka_runner::impl::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -435,43 +1045,8 @@ void kafka_runner::impl::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   ++self->stats.rebalances;
   self->last_rkt = nullptr;  // slot references may change
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    for (int i = 0; i < parts->cnt; ++i) {
-      (void)self->tracker.assign(parts->elems[i].topic, parts->elems[i].partition);
-    }
-    if (cooperative) {
-      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
-        spdlog::error("incremental assign failed: {}", rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
-      }
-      self->stats.assigned_partitions += parts->cnt;
-    } else {
-      rd_kafka_assign(rk, parts);
-      self->stats.assigned_partitions = parts->cnt;
-    }
-    if (self->paused) rd_kafka_pause_partitions(rk, parts);
-    spdlog::info("assigned {} partition(s), {} in total", parts->cnt, self->stats.assigned_partitions);
-    return;
-  }
-  // Revoked (or an error): keep what is done so auto-commit can commit it on unassign;
-  // unacknowledged work is left to the next owner (at-least-once).
-  self->store_offsets();
-  for (int i = 0; i < parts->cnt; ++i) self->tracker.revoke(parts->elems[i].topic, parts->elems[i].partition);
-  if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    spdlog::warn("rebalance error: {}", rd_kafka_err2str(err));
-  }
-  if (cooperative) {
-    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) {
-      spdlog::error("incremental unassign failed: {}", rd_kafka_error_string(e));
-      rd_kafka_error_destroy(e);
-    }
-    self->stats.assigned_partitions -= parts->cnt;
-  } else {
-    rd_kafka_assign(rk, nullptr);
-    self->stats.assigned_partitions = 0;
-  }
-  if (self->stats.assigned_partitions < 0) self->stats.assigned_partitions = 0;
-  spdlog::info("revoked {} partition(s), {} left", parts->cnt, self->stats.assigned_partitions);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) self->on_assign(rk, parts, cooperative);
+  else self->on_revoke(rk, err, parts, cooperative);
 }
 
 void kafka_runner::impl::on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
@@ -504,14 +1079,55 @@ void kafka_runner::impl::on_log(const rd_kafka_t*, int level, const char* fac, c
   else spdlog::debug("librdkafka {}: {}", fac, buf);
 }
 
-std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>& stop) {
-  if (auto r = create_clients(); !r) return r;
-  spdlog::info("consuming {} topic(s) from {} as group {}", cfg.kafka.input_topics.size(),
-               cfg.kafka.bootstrap_servers, cfg.kafka.group_id);
-  health->set_ready(true);
+std::expected<void, std::string> kafka_runner::impl::subscribe() {
+  const auto& k = cfg.kafka;
+  // Offsets are stored by us once outputs are acknowledged, and committed by
+  // auto-commit (and synchronously at shutdown).
+  std::vector<std::pair<std::string, std::string>> defaults = {
+      {"bootstrap.servers", k.bootstrap_servers},
+      {"group.id", k.group_id},
+      {"client.id", k.client_id},
+      {"enable.auto.commit", "true"},
+      {"auto.commit.interval.ms", std::to_string(cfg.processing.commit_interval_ms)},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"enable.partition.eof", "false"},
+      {"statistics.interval.ms", "5000"},  // consumer lag per partition, for metrics
+  };
+  if (!k.group_instance_id.empty()) defaults.emplace_back("group.instance.id", k.group_instance_id);
+  auto c = make_client(RD_KAFKA_CONSUMER, defaults, k.consumer, "consumer", true);
+  if (!c) return std::unexpected(c.error());
+  consumer = *c;
 
-  const auto store_every = std::chrono::milliseconds(std::max<std::int64_t>(10, cfg.processing.commit_interval_ms / 4));
-  auto last_store = clock_type::now();
+  std::vector<std::string> subscribed = k.input_topics;
+  subscribed.push_back(topics.observations);
+  if (store) subscribed.push_back(topics.deltas);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(subscribed.size()));
+  for (const auto& t : subscribed) rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  const rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) return std::unexpected(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
+  return {};
+}
+
+std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>& stop) {
+  if (auto r = create_producer(); !r) return r;
+  if (auto r = ensure_topics(); !r) return r;
+  if (store) {
+    if (auto r = start_table(stop); !r) return r;
+  } else {
+    stats.table_caught_up = true;
+  }
+  if (!fatal.empty()) return std::unexpected(fatal);
+  if (auto r = subscribe(); !r) return r;
+  spdlog::info("consuming {} input topic(s) from {} as group {}; internal topics {}.*", cfg.kafka.input_topics.size(),
+               cfg.kafka.bootstrap_servers, cfg.kafka.group_id,
+               topics.observations.substr(0, topics.observations.rfind('.')));
+
+  const auto flush_every = std::chrono::milliseconds(
+      std::max<std::int64_t>(10, std::min(cfg.topology.flush_interval_ms, cfg.processing.commit_interval_ms)));
+  auto last_expire = clock_type::now();
   auto last_publish = clock_type::now();
   const std::size_t resume_below = cfg.processing.max_in_flight / 2;
 
@@ -521,7 +1137,11 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     if (!paused && tracker.in_flight() >= cfg.processing.max_in_flight) set_paused(true);
     else if (paused && tracker.in_flight() <= resume_below) set_paused(false);
 
-    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, paused ? 10 : 100)) {
+    const bool state_work = active_restore || !restore_queue.empty() || !deltas_waiting.empty();
+    // Up to a batch of messages per turn, so state upkeep runs between batches.
+    for (int i = 0; i < 1000; ++i) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, i > 0 ? 0 : (paused || state_work ? 10 : 100));
+      if (m == nullptr) break;
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         handle(m);
       } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -531,15 +1151,21 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
       rd_kafka_message_destroy(m);
     }
     rd_kafka_poll(producer, 0);
+    if (store) {
+      poll_table(1000);
+      step_restore();
+      step_deltas_waiting();
+    }
+    update_readiness();
 
     const auto now = clock_type::now();
-    if (now - last_store >= store_every) {
-      if (pipe.held() > 0) {
-        pipe.expire(wall_ms());
+    if (now - last_flush >= flush_every) {
+      if (ingest.held() > 0 && now - last_expire >= flush_every) {
+        ingest.expire(wall_ms());
         handle_deferred_outputs();
+        last_expire = now;
       }
       store_offsets();
-      last_store = now;
     }
     if (now - last_publish >= std::chrono::seconds(1)) {
       publish();
@@ -547,17 +1173,19 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     }
   }
 
-  // Shutdown: no more fetching; release held verdicts, wait for outstanding
-  // acknowledgements, then commit.
+  // Shutdown: no more fetching; release held verdicts, send the state, wait for
+  // outstanding acknowledgements, then commit.
   health->set_ready(false);
-  pipe.flush(wall_ms());
+  ingest.flush(wall_ms());
   handle_deferred_outputs();
+  flush_state();
   spdlog::info("stopping: {} message(s) await acknowledgement", tracker.in_flight());
   const auto deadline = clock_type::now() + std::chrono::milliseconds(cfg.processing.drain_timeout_ms);
   while ((tracker.in_flight() > 0 || !retries.empty()) && clock_type::now() < deadline && fatal.empty()) {
     health->beat();
     if (!retries.empty()) produce_retries();
     rd_kafka_poll(producer, 50);
+    if (!epoch_members.empty()) flush_state();
   }
   if (tracker.in_flight() > 0) {
     spdlog::warn("drain timeout: {} message(s) unacknowledged; their input will be processed again",
@@ -570,8 +1198,12 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   }
   rd_kafka_consumer_close(consumer);
   rd_kafka_flush(producer, 5000);
+  write_checkpoints();
+  if (table) rd_kafka_consumer_close(table);
+  if (restorer) rd_kafka_consumer_close(restorer);
   publish();
-  spdlog::info("stopped: {} events, {} alerts", pipe.stats().events, pipe.stats().alerts);
+  const auto s = combined(ingest.stats(), hashes.stats());
+  spdlog::info("stopped: {} events, {} observations judged, {} alerts", s.events, s.observations, s.alerts);
   if (!fatal.empty()) return std::unexpected(fatal);
   return {};
 }

@@ -134,7 +134,7 @@ int inspect_state(const std::string& dir, const std::string& kind, const std::st
                            : kind == "issuer" ? st::store_kind::issuer
                            : kind == "company-signer" ? st::store_kind::company_signer
                                               : st::store_kind::hash;
-  const auto value = (*store)->get(k, st::k_local_partition, key);
+  const auto value = (*store)->get_any_partition(k, key);
   if (!value) {
     std::cout << "{\"store\":\"" << st::to_string(k) << "\",\"found\":false}\n";
     return 3;

@@ -89,6 +89,22 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
                    .Help("Input partitions currently assigned to this instance")
                    .Register(r)
                    .Add({});
+  repeats_.counter = plain_counter(r, "countersign_observations_repeated_total",
+                                   "In-scope observations dropped at ingest as a repeat of a (host, file, signature) "
+                                   "fact routed within the same suppression window");
+  forwarded_.counter = plain_counter(r, "countersign_observations_forwarded_total",
+                                     "Observations sent to the hash stage (observations topic)");
+  restored_.counter = plain_counter(r, "countersign_state_restored_records_total",
+                                    "Changelog records applied while restoring assigned partitions");
+  table_records_.counter = plain_counter(r, "countersign_global_table_records_total",
+                                         "Signer and issuer snapshots applied to the global table");
+  const auto gauge = [&r](const std::string& name, const std::string& help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+  };
+  restoring_ = gauge("countersign_state_restoring_partitions", "Assigned observations partitions still restoring");
+  restore_seconds_ = gauge("countersign_state_last_restore_seconds", "Duration of the latest partition restore");
+  table_caught_up_ = gauge("countersign_global_table_caught_up",
+                           "1 once the global signer table has read the signers topic to its end seen at start");
   prometheus::BuildGauge()
       .Name("countersign_build_info")
       .Help("Build information")
@@ -119,6 +135,8 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   ci_unjoined_.sync(p.ci_join.unjoined);
   ci_orphans_.sync(p.ci_join.orphan_signatures);
   ci_evicted_.sync(p.ci_join.evicted);
+  repeats_.sync(p.repeats);
+  forwarded_.sync(p.forwarded);
   state_updates_.sync(p.state_updates);
   state_errors_.sync(p.state_errors);
   learning_->Set(p.learning ? 1 : 0);
@@ -139,6 +157,11 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   consume_errors_.sync(r->consume_errors);
   rebalances_.sync(r->rebalances);
   assigned_->Set(static_cast<double>(r->assigned_partitions));
+  restored_.sync(r->restored_records);
+  table_records_.sync(r->table_records);
+  restoring_->Set(static_cast<double>(r->restoring_partitions));
+  restore_seconds_->Set(r->last_restore_seconds);
+  table_caught_up_->Set(r->table_caught_up ? 1 : 0);
   // Partitions no longer assigned drop out of the lag family.
   for (auto it = consumer_lag_by_partition_.begin(); it != consumer_lag_by_partition_.end();) {
     const bool assigned = std::ranges::any_of(r->consumer_lag, [&](const auto& l) {

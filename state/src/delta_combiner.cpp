@@ -2,38 +2,66 @@
 
 namespace countersign::state {
 
-void delta_combiner::add(store_kind kind, std::string_view key, const prevalence_value& delta) {
+namespace {
+
+void prefixed(std::string& out, std::int32_t partition, std::string_view key) {
+  const auto p = static_cast<std::uint32_t>(partition);
+  out.clear();
+  out.push_back(static_cast<char>(p >> 24));
+  out.push_back(static_cast<char>(p >> 16));
+  out.push_back(static_cast<char>(p >> 8));
+  out.push_back(static_cast<char>(p));
+  out.append(key);
+}
+
+}  // namespace
+
+std::int32_t delta_combiner::partition_of(std::string_view full_key) noexcept {
+  std::uint32_t p = 0;
+  for (std::size_t i = 0; i < 4 && i < full_key.size(); ++i) p = (p << 8) | static_cast<unsigned char>(full_key[i]);
+  return static_cast<std::int32_t>(p);
+}
+
+void delta_combiner::add(store_kind kind, std::int32_t partition, std::string_view key, const prevalence_value& delta) {
   auto& m = maps_[static_cast<std::size_t>(kind)];
-  if (auto it = m.find(key); it != m.end()) {
+  prefixed(scratch_, partition, key);
+  if (auto it = m.find(std::string_view(scratch_)); it != m.end()) {
     it->second.merge(delta);
     return;
   }
-  m.emplace(std::string(key), delta);
+  m.emplace(scratch_, delta);
   ++size_;
 }
 
-const prevalence_value* delta_combiner::pending(store_kind kind, std::string_view key) const {
+const prevalence_value* delta_combiner::pending(store_kind kind, std::int32_t partition, std::string_view key) const {
   const auto& m = maps_[static_cast<std::size_t>(kind)];
-  const auto it = m.find(key);
+  if (m.empty()) return nullptr;
+  prefixed(scratch_, partition, key);
+  const auto it = m.find(std::string_view(scratch_));
   return it == m.end() ? nullptr : &it->second;
 }
 
-std::expected<void, std::string> delta_combiner::flush(prevalence_store& store, std::int32_t partition) {
-  for (std::size_t k = 0; k < maps_.size(); ++k) {
-    for (const auto& [key, delta] : maps_[k]) store.add(static_cast<store_kind>(k), partition, key, delta);
-  }
+std::expected<void, std::string> delta_combiner::flush(prevalence_store& store) {
+  for_each([&store](store_kind kind, std::int32_t partition, std::string_view key, const prevalence_value& delta) {
+    store.add(kind, partition, key, delta);
+  });
   auto written = store.commit();
   // On failure the deltas stay pending and are written with the next flush; merges are
   // idempotent, so writing them twice later is harmless.
   if (!written) return written;
-  for (auto& m : maps_) m.clear();
-  size_ = 0;
+  clear();
   return {};
 }
 
+void delta_combiner::clear() {
+  for (auto& m : maps_) m.clear();
+  size_ = 0;
+}
+
 std::optional<prevalence_value> combined_view::value(store_kind kind, std::string_view key) const {
-  auto on_disk = store_.get(kind, partition_, key);
-  const prevalence_value* pending = pending_.pending(kind, key);
+  const std::int32_t partition = kind == store_kind::hash ? partition_ : k_global_partition;
+  auto on_disk = store_.get(kind, partition, key);
+  const prevalence_value* pending = pending_.pending(kind, partition, key);
   if (pending == nullptr) return on_disk;
   if (!on_disk) return *pending;
   on_disk->merge(*pending);

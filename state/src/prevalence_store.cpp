@@ -152,6 +152,32 @@ void prevalence_store::add(store_kind kind, std::int32_t partition, std::string_
   if (status.ok()) ++impl_->batch_merges;
 }
 
+void prevalence_store::add_encoded(store_kind kind, std::int32_t partition, std::string_view key,
+                                   std::string_view encoded) {
+  const auto status = impl_->batch.Merge(impl_->cf(kind), store_key(partition, key),
+                                         rocksdb::Slice(encoded.data(), encoded.size()));
+  if (status.ok()) ++impl_->batch_merges;
+}
+
+namespace {
+std::string meta_key(std::string_view name) { return "meta/" + std::string(name); }
+}  // namespace
+
+void prevalence_store::put_meta(std::string_view name, std::int64_t value) {
+  std::string encoded(8, '\0');
+  for (int i = 0; i < 8; ++i) encoded[static_cast<std::size_t>(i)] = static_cast<char>(static_cast<std::uint64_t>(value) >> (56 - 8 * i));
+  (void)impl_->batch.Put(impl_->handles[0], meta_key(name), encoded);
+}
+
+std::optional<std::int64_t> prevalence_store::get_meta(std::string_view name) const {
+  std::string value;
+  const auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->handles[0], meta_key(name), &value);
+  if (!status.ok() || value.size() != 8) return std::nullopt;
+  std::uint64_t v = 0;
+  for (const char c : value) v = (v << 8) | static_cast<unsigned char>(c);
+  return static_cast<std::int64_t>(v);
+}
+
 void prevalence_store::observe_time(std::int64_t t) {
   impl_->batch_first = std::min(impl_->batch_first, t);
   impl_->batch_last = std::max(impl_->batch_last, t);
@@ -215,20 +241,32 @@ std::optional<prevalence_value> prevalence_store::history() const {
   return std::move(*decoded);
 }
 
+std::optional<prevalence_value> prevalence_store::get_any_partition(store_kind kind, std::string_view key) const {
+  if (kind != store_kind::hash) return get(kind, k_global_partition, key);
+  std::optional<prevalence_value> merged;
+  for (std::int32_t p = 0; p < k_max_partitions; ++p) {
+    auto v = get(kind, p, key);
+    if (!v) continue;
+    if (merged) merged->merge(*v);
+    else merged = std::move(v);
+  }
+  return merged;
+}
+
 std::optional<prevalence_record> prevalence_store::hash(std::string_view sha256) const {
-  auto v = get(store_kind::hash, k_local_partition, sha256);
+  auto v = get_any_partition(store_kind::hash, sha256);
   if (!v) return std::nullopt;
   return v->view();
 }
 
 std::optional<prevalence_record> prevalence_store::signer(std::string_view signer_key) const {
-  auto v = get(store_kind::signer, k_local_partition, signer_key);
+  auto v = get(store_kind::signer, k_global_partition, signer_key);
   if (!v) return std::nullopt;
   return v->view();
 }
 
 std::optional<prevalence_record> prevalence_store::issuer(std::string_view issuer_key) const {
-  auto v = get(store_kind::issuer, k_local_partition, issuer_key);
+  auto v = get(store_kind::issuer, k_global_partition, issuer_key);
   if (!v) return std::nullopt;
   return v->view();
 }

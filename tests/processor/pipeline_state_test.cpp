@@ -15,31 +15,9 @@ namespace countersign::processor {
 namespace {
 
 using test_support::config_or_fail;
+using test_support::state_dir;
 using test_support::detector_ids;
 
-class state_dir {
- public:
-  state_dir() {
-    static int counter = 0;
-    path_ = (std::filesystem::temp_directory_path() /
-             ("countersign-pipeline-state-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
-                .string();
-    std::filesystem::remove_all(path_);
-  }
-  ~state_dir() { std::filesystem::remove_all(path_); }
-  [[nodiscard]] std::unique_ptr<state::prevalence_store> open() const {
-    state::store_options o;
-    o.path = path_;
-    o.block_cache_bytes = 8 << 20;
-    o.write_buffer_bytes = 4 << 20;
-    auto s = state::prevalence_store::open(o);
-    EXPECT_TRUE(s.has_value()) << (s ? "" : s.error());
-    return s ? std::move(*s) : nullptr;
-  }
-
- private:
-  std::string path_;
-};
 
 // One execution of the same freshly signed file (certificate 3 days old) on `host`.
 std::string fresh_signed_run(int host, const std::string& time = "2026-11-20T12:00:00Z") {

@@ -10,11 +10,15 @@
 #include <countersign/processor/observation_batch.hpp>
 #include <countersign/processor/pipeline.hpp>
 #include <countersign/rules/observation.hpp>
+#include <countersign/state/prevalence_store.hpp>
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <unistd.h>
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
@@ -72,6 +76,34 @@ inline std::string line_containing(const std::string& path, std::string_view nee
   EXPECT_EQ(matches, 1) << needle << " in " << path;
   return found;
 }
+
+// A RocksDB prevalence store in a fresh temporary directory, removed afterwards.
+class state_dir {
+ public:
+  state_dir() {
+    static int counter = 0;
+    path_ = (std::filesystem::temp_directory_path() /
+             ("countersign-processor-state-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+                .string();
+    std::filesystem::remove_all(path_);
+  }
+  ~state_dir() { std::filesystem::remove_all(path_); }
+  state_dir(const state_dir&) = delete;
+  state_dir& operator=(const state_dir&) = delete;
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] std::unique_ptr<state::prevalence_store> open() const {
+    state::store_options o;
+    o.path = path_;
+    o.block_cache_bytes = 8 << 20;
+    o.write_buffer_bytes = 4 << 20;
+    auto s = state::prevalence_store::open(o);
+    EXPECT_TRUE(s.has_value()) << (s ? "" : s.error());
+    return s ? std::move(*s) : nullptr;
+  }
+
+ private:
+  std::string path_;
+};
 
 // Enum names as std::string, so that a failed comparison prints both sides as text.
 template <typename E>

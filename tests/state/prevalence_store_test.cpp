@@ -38,11 +38,11 @@ TEST(prevalence_store, merges_accumulate_hosts_and_time_span_and_survive_reopeni
     auto store = open_or_fail(dir.options());
     ASSERT_NE(store, nullptr);
     for (std::uint64_t host = 0; host < 10; ++host) {
-      store->add(store_kind::hash, k_local_partition, "abc", seen(k_t0 + static_cast<std::int64_t>(host) * 1000, host * 7919));
+      store->add(store_kind::hash, 5, "abc", seen(k_t0 + static_cast<std::int64_t>(host) * 1000, host * 7919));
     }
     // A replay of the same facts changes nothing (idempotent merges).
     for (std::uint64_t host = 0; host < 10; ++host) {
-      store->add(store_kind::hash, k_local_partition, "abc", seen(k_t0 + static_cast<std::int64_t>(host) * 1000, host * 7919));
+      store->add(store_kind::hash, 5, "abc", seen(k_t0 + static_cast<std::int64_t>(host) * 1000, host * 7919));
     }
     ASSERT_TRUE(store->commit().has_value());
     const auto r = store->hash("abc");

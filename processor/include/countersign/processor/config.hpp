@@ -64,8 +64,24 @@ struct state_config {
   std::int64_t min_history_ms = 7LL * 86'400'000;   // learning.min_history
 };
 
+// The internal topics of DESIGN.md section 2, created at start when missing.
+struct topology_config {
+  std::string topic_prefix;              // empty: kafka.group_id
+  std::int32_t partitions = 6;           // of every internal topic; replay uses it too
+  std::int32_t replication_factor = -1;  // -1: the broker's default
+  std::int64_t flush_interval_ms = 500;  // how long state deltas are combined before they are sent
+};
+
+struct internal_topics {
+  std::string observations;  // key = file hash; the hash stage's input
+  std::string changelog;     // compacted: hash records, restores a moved partition
+  std::string deltas;        // key = store kind + signer/issuer key; the signer stage's input
+  std::string signers;       // compacted: signer/issuer snapshots, the global table
+};
+
 struct config {
   kafka_config kafka;
+  topology_config topology;
   input_config input;
   metrics_config metrics;
   alerts_config alerts;
@@ -76,6 +92,8 @@ struct config {
   std::string log_format = "json";  // json (one object per line) or text
   std::string source;  // the file it came from, for messages
 };
+
+[[nodiscard]] internal_topics topics_of(const config& cfg);
 
 // Loads and validates `path`. On failure the error lists every problem, one per line,
 // as `FILE:LINE: KEY: message`.

@@ -1,20 +1,33 @@
 #pragma once
-// `countersign run`: the pipeline on a Kafka consumer group.
+// `countersign run`: the topology of DESIGN.md section 2 on one consumer group.
 //
-//   input topics ──poll──► pipeline ──alert──────► alerts topic (key = host id)
-//        ▲                    └──────reject──────► dead-letter topic (payload unchanged + headers)
-//        │                                                │ delivery reports
-//        └──── offsets stored once every output of ◄──────┘ (offset_tracker)
-//              a message is acknowledged; committed by auto-commit and at shutdown
+//   input topics ─► ingest ─► <prefix>.observations (key = file hash) ─► hash stage ─► alerts topic
+//        │            └─reject─► dead-letter topic                        │  hash records ─► <prefix>.hash-state-changelog
+//        │                                                                └─ deltas ─► <prefix>.signer-deltas ─► signer stage
+//        │                                                                                                        │
+//        │   every instance reads <prefix>.signers fully into its global table ◄── snapshots (compacted) ◄──────┘
 //
-// Invariants: an input offset is committed only after all messages it caused are
-// acknowledged (at-least-once end to end); a failed delivery is produced again, never
-// dropped, unless the error is permanent (then it is counted and logged); a bad input
-// never blocks its partition. A Code Integrity verdict held for its 3089 join keeps its
-// offset uncommitted until it is released (joined, timed out, or flushed at shutdown).
-// One thread runs everything: consumer poll, pipeline,
-// producer poll and delivery reports. SIGTERM (via `stop`) stops fetching, waits for
-// outstanding acknowledgements up to processing.drain_timeout, commits, closes.
+// One group consumer takes input, observations and deltas partitions; any instance can
+// own any of them. Two more consumers belong to no group: the global-table reader
+// (every signers partition, from the offset kept in the state store) and the restore
+// reader (one changelog partition at a time).
+//
+// Moving state: an assigned observations partition stays paused until its hash records
+// are restored from the local checkpoint plus the changelog tail; a deltas partition
+// stays paused until the global table has read the signers topic up to its end at
+// assignment (its owner publishes whole records, so it must hold everything published
+// before). On revocation the combined state is flushed, acknowledged and the offsets
+// stored. The service takes no partitions before the global table has caught up with
+// the signers topic; /readyz is true only when nothing is restoring or waiting.
+//
+// Invariants: an input offset is committed only after the observations it caused are
+// acknowledged; an observations or deltas offset only after the alerts and the state
+// records (changelog, deltas, snapshots) of its flush are acknowledged (at-least-once
+// end to end; state merges are idempotent, alerts carry deterministic ids). A failed
+// delivery is produced again unless the error is permanent (then counted and logged);
+// a bad message never blocks its partition. One thread runs everything. SIGTERM (via
+// `stop`) stops fetching, flushes, waits for acknowledgements up to
+// processing.drain_timeout, commits, closes.
 
 #include <countersign/metrics/health.hpp>
 #include <countersign/processor/config.hpp>

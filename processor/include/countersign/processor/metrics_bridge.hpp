@@ -56,6 +56,10 @@ class metrics_bridge {
   prometheus::Gauge* event_time_lag_ = nullptr;
   mirrored produce_retries_, produce_failures_, consume_errors_, rebalances_;
   prometheus::Gauge* assigned_ = nullptr;
+  mirrored repeats_, forwarded_, restored_, table_records_;
+  prometheus::Gauge* restoring_ = nullptr;
+  prometheus::Gauge* restore_seconds_ = nullptr;
+  prometheus::Gauge* table_caught_up_ = nullptr;
 };
 
 }  // namespace countersign::processor

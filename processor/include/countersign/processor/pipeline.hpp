@@ -1,13 +1,17 @@
 #pragma once
-// The stage code shared by `countersign run` (Kafka) and `countersign replay` (files):
+// The ingest stage, shared by `countersign run` (Kafka) and `countersign replay` (files):
 //
-//   parse (profile detection) ─► observations ─┬─► scope filter ─► detectors ─► suppression ─► alert
-//                                              ├─► CI verdict ──► ci_joiner (held) ──────────────┘
+//   parse (profile detection) ─► observations ─┬─► scope, repeat filter ─► hash stage (local)
+//                                              │                        └► forwards() (observations topic)
+//                                              ├─► CI verdict ──► ci_joiner (held) ──┘
 //                                              └─► CI 3089 ─────► ci_joiner (fills held verdicts)
 //
-// One `pipeline` per processing thread; it reuses its parser, batch, hit vector and
-// output buffers. Every outcome is counted in a plain `pipeline_stats` that the caller
-// publishes to metrics.
+// The repeat filter drops an observation whose (host, file, signer, status, suppression
+// window) fact was just routed: its state merge would be idempotent and its alert would
+// carry the same id, so nothing is lost. Code Integrity verdicts always pass.
+//
+// One `pipeline` per processing thread; it reuses its parser, batch and output buffers.
+// Every outcome is counted in a plain `pipeline_stats` that the caller publishes.
 //
 // Deferred outputs: a Code Integrity verdict may wait for its 3089 signature events.
 // Each message is processed with a caller-chosen token; a held verdict is reported in
@@ -16,50 +20,30 @@
 
 #include <countersign/processor/ci_join.hpp>
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/hash_stage.hpp>
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/observation_batch.hpp>
+#include <countersign/processor/pipeline_stats.hpp>
 #include <countersign/processor/reject_reason.hpp>
-#include <countersign/rules/detectors.hpp>
-#include <countersign/state/delta_combiner.hpp>
 #include <countersign/state/prevalence_store.hpp>
 #include <countersign/state/recent_keys.hpp>
-#include <countersign/state/suppression_cache.hpp>
 
-#include <array>
 #include <cstdint>
-#include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace countersign::processor {
-
-struct pipeline_stats {
-  std::uint64_t events = 0;
-  std::uint64_t observations = 0;        // in scope: judged by the detectors
-  std::uint64_t out_of_scope = 0;        // parsed, nothing to judge (unsigned, policy events, ...)
-  std::uint64_t alerts = 0;              // alerts emitted
-  std::uint64_t suppressed = 0;          // alerts withheld as repeats within the window
-  std::array<std::uint64_t, k_reject_reason_count> rejected{};
-  std::array<std::uint64_t, 5> events_by_schema{};  // indexed by rules::schema_profile
-  std::vector<std::pair<std::string_view, std::uint64_t>> hits_by_detector;  // static ids
-  ci_join_stats ci_join;
-  std::uint64_t state_updates = 0;       // new facts merged into the prevalence store
-  std::uint64_t state_errors = 0;        // failed state writes (the event is still judged)
-  bool learning = true;                  // prevalence conditions not yet in use
-  std::int64_t max_event_time_ms = 0;    // newest event time processed (0: none yet)
-};
-
-enum class outcome : std::uint8_t { alert, no_alert, out_of_scope, suppressed, rejected };
 
 struct process_result {
   outcome kind = outcome::no_alert;      // the strongest outcome of the message's observations
   reject_reason reason = reject_reason::empty;  // when rejected
   std::string_view detail;               // when rejected; valid until the next call
   std::uint32_t alerts = 0;              // alerts of this message in alerts() (not deferred ones)
+  std::uint32_t forwarded = 0;           // observations of this message in forwards() (not deferred)
   std::uint32_t deferred = 0;            // verdicts of this message handed to the join: each
                                          // shows up once in releases(), in this call or a later one
 };
@@ -70,18 +54,28 @@ struct source_position {
   std::int64_t offset = -1;
 };
 
-struct emitted_alert {
-  std::uint64_t token = 0;  // of the message the alert came from
-  bool deferred = false;    // from a verdict released after its message was processed
-  std::string key;          // Kafka key: host id
-  std::string json;
+// An observation for the observations topic (forwarding mode).
+struct forwarded_observation {
+  std::uint64_t token = 0;    // of the message it came from
+  bool deferred = false;      // a verdict released after its message was processed
+  std::int32_t partition = 0; // observations partition of its key
+  std::string key;            // file hash (else host): the hash stage's key
+  std::string record;         // rules::encode_observation
 };
+
+struct forward_mode_t {};
+inline constexpr forward_mode_t forward_mode{};
 
 class pipeline {
  public:
-  // `store` (may be null: no state) is updated with every new (host, file, signature)
-  // fact and read by the detectors once learning is complete; it outlives the pipeline.
+  // Judges in-process with a hash stage of its own (replay, tests): `store` (may be
+  // null: no state) is updated with every new (host, file, signature) fact and read by
+  // the detectors once learning is complete; it outlives the pipeline.
   explicit pipeline(const config& cfg, state::prevalence_store* store = nullptr);
+  // Ingest only: in-scope observations are encoded into forwards() for the
+  // observations topic, whose partition count is set with set_partitions().
+  pipeline(const config& cfg, forward_mode_t);
+  void set_partitions(std::int32_t partitions) noexcept { partitions_ = partitions; }
   pipeline(const pipeline&) = delete;  // the join callback is bound to this object
   pipeline& operator=(const pipeline&) = delete;
 
@@ -95,47 +89,40 @@ class pipeline {
   void expire(std::int64_t now_ms);
   // Releases every held verdict (end of input, shutdown); `now_ms` as in process().
   void flush(std::optional<std::int64_t> now_ms);
-  // Writes combined prevalence deltas to the store. The runner calls it before storing
-  // input offsets, so committed input never has state that exists only in memory.
+  // Writes the local hash stage's combined deltas to the store (no-op when forwarding).
   void flush_state();
 
   // Outputs of the last process/expire/flush call.
-  [[nodiscard]] std::span<const emitted_alert> alerts() const noexcept { return {alerts_.data(), alert_count_}; }
+  [[nodiscard]] std::span<const emitted_alert> alerts() const noexcept {
+    return local_ ? local_->alerts() : std::span<const emitted_alert>{};
+  }
+  [[nodiscard]] std::span<const forwarded_observation> forwards() const noexcept { return {forwards_.data(), forward_count_}; }
   [[nodiscard]] std::span<const std::uint64_t> releases() const noexcept { return releases_; }
 
-  [[nodiscard]] const pipeline_stats& stats() const noexcept { return stats_; }
+  // Ingest counters, plus the local hash stage's when there is one.
+  [[nodiscard]] pipeline_stats stats() const { return local_ ? combined(stats_, local_->stats()) : stats_; }
   [[nodiscard]] std::size_t held() const noexcept { return joiner_.pending(); }
 
  private:
+  pipeline(const config& cfg, std::unique_ptr<hash_stage> local);
   void begin_call();
-  // Detectors, suppression and rendering of one observation; returns its outcome.
-  outcome judge(rules::observation& obs, std::uint64_t token, bool deferred, std::optional<std::int64_t> now_ms);
-  void count_hit(std::string_view id);
-  // Merges the observation's facts into the prevalence store (new facts only).
-  void update_state(const rules::observation& obs);
-  // A verdict leaving the join: judged, its token reported in releases().
+  // Scope, repeat filter, then judged locally or forwarded; returns its outcome.
+  outcome route(rules::observation& obs, std::uint64_t token, bool deferred, std::optional<std::int64_t> now_ms);
+  // A verdict leaving the join: routed, its token reported in releases().
   void on_release(rules::observation& verdict, std::uint64_t token);
 
   input_parser parser_;
-  rules::detector_set detectors_;
-  state::suppression_cache suppression_;
   ci_joiner joiner_;
   std::int64_t suppression_window_ms_;
   std::int64_t max_event_time_ms_ = 0;
-  state::prevalence_store* store_;
+  std::unique_ptr<hash_stage> local_;  // null: forwarding
+  std::int32_t partitions_;
   state::recent_keys recent_;
-  std::size_t combine_max_keys_;
-  state::delta_combiner combiner_;
-  std::optional<state::combined_view> view_;  // store + pending deltas, when there is a store
-  std::int64_t min_history_ms_;
-  std::int64_t history_first_ms_ = std::numeric_limits<std::int64_t>::max();
-  std::int64_t history_last_ms_ = std::numeric_limits<std::int64_t>::min();
   std::optional<std::int64_t> release_now_;  // detection time for verdicts released by this call
   ci_joiner::release_fn release_;            // bound once: no allocation per message
   observation_batch batch_;
-  std::vector<rules::hit> hits_;
-  std::vector<emitted_alert> alerts_;  // slots reused; alert_count_ are live
-  std::size_t alert_count_ = 0;
+  std::vector<forwarded_observation> forwards_;  // slots reused; forward_count_ are live
+  std::size_t forward_count_ = 0;
   std::vector<std::uint64_t> releases_;
   std::string error_detail_;
   pipeline_stats stats_;

@@ -17,14 +17,15 @@ enum class reject_reason : std::uint8_t {
   missing_field,    // a field the schema requires is absent
   field_too_large,  // one field above input.max_field_bytes
   bad_timestamp,    // a timestamp that is not RFC 3339 or epoch time
+  bad_internal_record,  // an internal-topic record that does not decode (version skew, corruption)
 };
 
-inline constexpr std::size_t k_reject_reason_count = 9;
+inline constexpr std::size_t k_reject_reason_count = 10;
 
 [[nodiscard]] constexpr std::string_view to_string(reject_reason r) noexcept {
   constexpr std::array<std::string_view, k_reject_reason_count> k_names = {
       "empty",       "too_large",       "invalid_json",  "not_an_object", "unknown_schema",
-      "wrong_type",  "missing_field",   "field_too_large", "bad_timestamp"};
+      "wrong_type",  "missing_field",   "field_too_large", "bad_timestamp", "bad_internal_record"};
   return k_names[static_cast<std::size_t>(r)];
 }
 

@@ -18,6 +18,13 @@ struct runner_stats {
   std::uint64_t consume_errors = 0;
   std::uint64_t rebalances = 0;
   std::int64_t assigned_partitions = 0;
+  // Moving state (DESIGN.md section 4).
+  std::uint64_t restored_records = 0;      // changelog records applied while restoring partitions
+  std::int64_t restoring_partitions = 0;   // observations partitions not yet restored
+  double last_restore_seconds = 0;         // duration of the latest partition restore
+  std::uint64_t table_records = 0;         // signers-topic snapshots applied to the global table
+  std::uint64_t bad_internal_records = 0;  // deltas or snapshots that did not decode (dead-lettered)
+  bool table_caught_up = false;            // global table reached the signers topic end seen at start
   // Consumer lag per assigned partition, from librdkafka's statistics (every 5 s).
   struct partition_lag {
     std::string topic;

@@ -23,14 +23,24 @@ namespace countersign::state {
 
 class delta_combiner {
  public:
-  // Merges `delta` into the pending delta of (kind, key).
-  void add(store_kind kind, std::string_view key, const prevalence_value& delta);
-  // The pending delta of (kind, key), if any.
-  [[nodiscard]] const prevalence_value* pending(store_kind kind, std::string_view key) const;
+  // Merges `delta` into the pending delta of (kind, partition, key).
+  void add(store_kind kind, std::int32_t partition, std::string_view key, const prevalence_value& delta);
+  // The pending delta of (kind, partition, key), if any.
+  [[nodiscard]] const prevalence_value* pending(store_kind kind, std::int32_t partition, std::string_view key) const;
   // Distinct keys pending over all stores.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  // Writes every pending delta to `store` (partition `partition`) in one batch, then clears.
-  [[nodiscard]] std::expected<void, std::string> flush(prevalence_store& store, std::int32_t partition);
+  // Calls fn(kind, partition, key, delta) for every pending delta, in no particular order.
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    for (std::size_t k = 0; k < maps_.size(); ++k) {
+      for (const auto& [full_key, delta] : maps_[k]) {
+        fn(static_cast<store_kind>(k), partition_of(full_key), std::string_view(full_key).substr(4), delta);
+      }
+    }
+  }
+  // Queues every pending delta into `store`'s batch and commits it; clears on success.
+  [[nodiscard]] std::expected<void, std::string> flush(prevalence_store& store);
+  void clear();
 
  private:
   struct string_hash {
@@ -38,15 +48,20 @@ class delta_combiner {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   using map = std::unordered_map<std::string, prevalence_value, string_hash, std::equal_to<>>;
+  static std::int32_t partition_of(std::string_view full_key) noexcept;
+  // Keys are store_key(partition, key); `scratch_` builds lookup keys without allocating.
   std::array<map, k_store_count> maps_;
   std::size_t size_ = 0;
+  mutable std::string scratch_;
 };
 
-// Prevalence as the detectors should see it: the store plus the combiner's pending deltas.
+// Prevalence as the detectors should see it: the store plus the combiner's pending
+// deltas; hashes in `hash_partition`, signers and issuers in the global table.
 class combined_view final : public prevalence_view {
  public:
-  combined_view(const prevalence_store& store, const delta_combiner& pending, std::int32_t partition)
-      : store_(store), pending_(pending), partition_(partition) {}
+  combined_view(const prevalence_store& store, const delta_combiner& pending, std::int32_t hash_partition)
+      : store_(store), pending_(pending), partition_(hash_partition) {}
+  void set_hash_partition(std::int32_t p) noexcept { partition_ = p; }
   [[nodiscard]] std::optional<prevalence_value> value(store_kind kind, std::string_view key) const;
   [[nodiscard]] std::optional<prevalence_record> hash(std::string_view sha256) const override;
   [[nodiscard]] std::optional<prevalence_record> signer(std::string_view signer_key) const override;

@@ -38,9 +38,12 @@ struct store_options {
   std::size_t max_successive_merges = 16;            // bounds merge operand chains on hot keys
 };
 
-// Partition of the keys in this slice of the topology: all state is kept under the
-// single partition 0 until the partitioned hash stage exists.
-inline constexpr std::int32_t k_local_partition = 0;
+// The signer, issuer and (company, signer) stores hold the global table (DESIGN.md
+// section 2): every instance keeps all of it, under this one partition. The hash store
+// is partitioned like the observations topic.
+inline constexpr std::int32_t k_global_partition = 0;
+// Upper bound on internal-topic partitions (inspect scans them all).
+inline constexpr std::int32_t k_max_partitions = 1024;
 
 class prevalence_store final : public prevalence_view {
  public:
@@ -52,6 +55,12 @@ class prevalence_store final : public prevalence_view {
 
   // Queues a merge of `delta` into the record (kind, partition, key).
   void add(store_kind kind, std::int32_t partition, std::string_view key, const prevalence_value& delta);
+  // Same, with a delta already encoded (restore from a changelog, global table updates).
+  void add_encoded(store_kind kind, std::int32_t partition, std::string_view key, std::string_view encoded);
+  // Queues a bookkeeping value (changelog checkpoints, table offsets) into the same batch,
+  // so it becomes durable atomically with the merges it describes.
+  void put_meta(std::string_view name, std::int64_t value);
+  [[nodiscard]] std::optional<std::int64_t> get_meta(std::string_view name) const;
   // Writes the queued merges as one batch; also advances the event-time watermark.
   [[nodiscard]] std::expected<void, std::string> commit();
   [[nodiscard]] std::size_t pending() const noexcept;
@@ -60,7 +69,11 @@ class prevalence_store final : public prevalence_view {
   [[nodiscard]] std::optional<prevalence_value> get(store_kind kind, std::int32_t partition,
                                                     std::string_view key) const;
 
-  // prevalence_view, on the local partition.
+  // The hash record merged over every partition (inspection: a key lives in one
+  // partition, but which one depends on the partition count the service ran with).
+  [[nodiscard]] std::optional<prevalence_value> get_any_partition(store_kind kind, std::string_view key) const;
+
+  // prevalence_view: hashes over all partitions, the rest from the global table.
   [[nodiscard]] std::optional<prevalence_record> hash(std::string_view sha256) const override;
   [[nodiscard]] std::optional<prevalence_record> signer(std::string_view signer_key) const override;
   [[nodiscard]] std::optional<prevalence_record> issuer(std::string_view issuer) const override;

@@ -1,0 +1,98 @@
+#pragma once
+// The hash stage (DESIGN.md section 2): judges observations of the file hashes it owns.
+//
+//   observation ─► hash record (partition p) ─┐
+//               └► signer/issuer/company deltas ├─► detectors ─► suppression ─► alert
+//                  (combined in memory)          │     ▲
+//                                                └─────┘ prevalence: own hashes + global table
+//
+// In `countersign run` it consumes the observations topic, where each partition p holds
+// the hashes that Kafka's partitioner puts there; in `countersign replay` the ingest
+// pipeline calls it directly with the same partition. Facts are combined per key in
+// memory and written by flush(): hash records into the store under their partition,
+// signer/issuer/company deltas into the store's global table at once (so this instance
+// sees its own facts without a round trip), and both to a `state_sink` that publishes
+// them: hash snapshots to the changelog, deltas to the signer stage.
+// Single-threaded.
+
+#include <countersign/processor/config.hpp>
+#include <countersign/processor/pipeline_stats.hpp>
+#include <countersign/rules/detectors.hpp>
+#include <countersign/rules/observation.hpp>
+#include <countersign/state/delta_combiner.hpp>
+#include <countersign/state/prevalence_store.hpp>
+#include <countersign/state/suppression_cache.hpp>
+
+#include <cstdint>
+#include <expected>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace countersign::processor {
+
+// Where flushed state goes in the partitioned topology.
+class state_sink {
+ public:
+  virtual ~state_sink() = default;
+  // The full record of a hash after the flush (compacted changelog: latest wins).
+  virtual void changelog(std::int32_t partition, std::string_view key, std::string_view record) = 0;
+  // A combined delta for the signer stage, keyed by store kind + entity key.
+  virtual void delta(state::store_kind kind, std::string_view key, std::string_view delta) = 0;
+};
+
+// The Kafka key of a signer delta or snapshot: one byte of store kind, then the key.
+[[nodiscard]] std::string entity_topic_key(state::store_kind kind, std::string_view key);
+
+class hash_stage {
+ public:
+  // `store` may be null (no state: detectors use their stateless conditions only).
+  hash_stage(const config& cfg, state::prevalence_store* store);
+
+  // Clears the alert outputs; call before each message.
+  void begin() noexcept { alert_count_ = 0; }
+  // Judges one observation whose file hash belongs to `partition`; `new_fact` false
+  // skips the state update of a fact the caller knows was just merged.
+  outcome judge(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
+                std::optional<std::int64_t> now_ms, bool new_fact = true);
+  // Decodes an observations-topic record and judges it; `rejected` when it does not decode.
+  outcome process(std::string_view encoded, std::int32_t partition, std::uint64_t token,
+                  std::optional<std::int64_t> now_ms);
+
+  // Writes the combined state to the store and hands it to `sink` (may be null).
+  // Returns the number of records given to the sink.
+  [[nodiscard]] std::expected<std::size_t, std::string> flush(state_sink* sink);
+  // True when enough deltas are pending that the caller should flush now.
+  [[nodiscard]] bool should_flush() const noexcept { return combiner_.size() >= combine_max_keys_; }
+  [[nodiscard]] std::size_t pending() const noexcept { return combiner_.size(); }
+
+  [[nodiscard]] std::span<const emitted_alert> alerts() const noexcept { return {alerts_.data(), alert_count_}; }
+  [[nodiscard]] const pipeline_stats& stats() const noexcept { return stats_; }
+
+ private:
+  void count_hit(std::string_view id);
+  void update_state(const rules::observation& obs, std::int32_t partition);
+
+  rules::detector_set detectors_;
+  state::suppression_cache suppression_;
+  std::int64_t suppression_window_ms_;
+  state::prevalence_store* store_;
+  std::size_t combine_max_keys_;
+  state::delta_combiner combiner_;
+  std::optional<state::combined_view> view_;  // store + pending deltas, when there is a store
+  std::int64_t min_history_ms_;
+  std::int64_t history_first_ms_ = std::numeric_limits<std::int64_t>::max();
+  std::int64_t history_last_ms_ = std::numeric_limits<std::int64_t>::min();
+  rules::observation decoded_;
+  std::vector<rules::hit> hits_;
+  std::vector<emitted_alert> alerts_;  // slots reused; alert_count_ are live
+  std::size_t alert_count_ = 0;
+  std::vector<std::pair<std::int32_t, std::string>> flushed_hashes_;
+  std::string scratch_;
+  pipeline_stats stats_;
+};
+
+}  // namespace countersign::processor

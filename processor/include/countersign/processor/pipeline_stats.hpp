@@ -1,0 +1,50 @@
+#pragma once
+// Counters and output records shared by the ingest pipeline and the hash stage. Each
+// stage fills the fields it owns in its own `pipeline_stats`; `combined` adds them up
+// for metrics and summaries.
+
+#include <countersign/processor/ci_join.hpp>
+#include <countersign/processor/reject_reason.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace countersign::processor {
+
+struct pipeline_stats {
+  // ingest
+  std::uint64_t events = 0;
+  std::uint64_t out_of_scope = 0;        // parsed, nothing to judge (unsigned, policy events, ...)
+  std::uint64_t repeats = 0;             // in scope, but a (host, file, signature) fact just seen
+  std::uint64_t forwarded = 0;           // observations sent to the hash stage
+  std::array<std::uint64_t, k_reject_reason_count> rejected{};
+  std::array<std::uint64_t, 5> events_by_schema{};  // indexed by rules::schema_profile
+  ci_join_stats ci_join;
+  std::int64_t max_event_time_ms = 0;    // newest event time processed (0: none yet)
+  // hash stage
+  std::uint64_t observations = 0;        // judged by the detectors
+  std::uint64_t alerts = 0;              // alerts emitted
+  std::uint64_t suppressed = 0;          // alerts withheld as repeats within the window
+  std::vector<std::pair<std::string_view, std::uint64_t>> hits_by_detector;  // static ids
+  std::uint64_t state_updates = 0;       // new facts merged into the prevalence store
+  std::uint64_t state_errors = 0;        // failed state writes (the event is still judged)
+  bool learning = true;                  // prevalence conditions not yet in use
+};
+
+// The sum of an ingest pipeline's and a hash stage's counters.
+[[nodiscard]] pipeline_stats combined(const pipeline_stats& ingest, const pipeline_stats& judged);
+
+enum class outcome : std::uint8_t { alert, no_alert, out_of_scope, suppressed, rejected };
+
+struct emitted_alert {
+  std::uint64_t token = 0;  // of the message the alert came from
+  bool deferred = false;    // from a verdict released after its message was processed
+  std::string key;          // Kafka key: host id
+  std::string json;
+};
+
+}  // namespace countersign::processor

@@ -1,0 +1,181 @@
+#include <countersign/processor/hash_stage.hpp>
+#include <countersign/rules/alert.hpp>
+#include <countersign/rules/keys.hpp>
+#include <countersign/rules/observation_codec.hpp>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <algorithm>
+
+namespace countersign::processor {
+
+std::string entity_topic_key(state::store_kind kind, std::string_view key) {
+  std::string out;
+  out.reserve(1 + key.size());
+  out.push_back(static_cast<char>(kind));
+  out.append(key);
+  return out;
+}
+
+pipeline_stats combined(const pipeline_stats& ingest, const pipeline_stats& judged) {
+  pipeline_stats s = ingest;
+  s.observations = judged.observations;
+  s.alerts = judged.alerts;
+  s.suppressed = judged.suppressed;
+  s.hits_by_detector = judged.hits_by_detector;
+  s.state_updates = judged.state_updates;
+  s.state_errors = judged.state_errors;
+  s.learning = judged.learning;
+  for (std::size_t i = 0; i < s.rejected.size(); ++i) s.rejected[i] += judged.rejected[i];
+  return s;
+}
+
+hash_stage::hash_stage(const config& cfg, state::prevalence_store* store)
+    : detectors_(cfg.detectors),
+      suppression_(cfg.alerts.suppression_cache_entries),
+      suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      store_(store),
+      combine_max_keys_(cfg.state.combine_max_keys),
+      min_history_ms_(cfg.state.min_history_ms) {
+  hits_.reserve(8);
+  if (store_) {
+    view_.emplace(*store_, combiner_, 0);
+    if (auto h = store_->history()) {
+      history_first_ms_ = h->first_seen_ms;
+      history_last_ms_ = h->last_seen_ms;
+    }
+    const bool empty = history_last_ms_ < history_first_ms_;
+    stats_.learning = min_history_ms_ > 0 && (empty || history_last_ms_ - history_first_ms_ < min_history_ms_);
+  }
+}
+
+void hash_stage::count_hit(std::string_view id) {
+  for (auto& [known, count] : stats_.hits_by_detector) {
+    if (known == id) {
+      ++count;
+      return;
+    }
+  }
+  stats_.hits_by_detector.emplace_back(id, 1);
+}
+
+void hash_stage::update_state(const rules::observation& obs, std::int32_t partition) {
+  const std::string file = rules::file_key(obs);
+  if (file.empty() || !obs.event_time_ms) return;
+  const std::int64_t t = *obs.event_time_ms;
+  const std::string signer = rules::signer_key(obs.signature);
+  const std::string issuer = rules::issuer_key(obs.signature);
+
+  state::prevalence_value seen;
+  seen.first_seen_ms = t;
+  seen.last_seen_ms = t;
+  seen.hosts.insert(obs.host_hash);
+  combiner_.add(state::store_kind::hash, partition, file, seen);
+  if (!signer.empty()) {
+    state::prevalence_value s = seen;
+    s.items.insert(XXH3_64bits(file.data(), file.size()));
+    if (!issuer.empty()) s.issuers.insert(XXH3_64bits(issuer.data(), issuer.size()));
+    if (obs.signature.not_before_ms) s.min_not_before_ms = *obs.signature.not_before_ms;
+    combiner_.add(state::store_kind::signer, state::k_global_partition, signer, s);
+    const std::string company = rules::normalize_company(obs.pe.company.view());
+    if (!company.empty()) {
+      combiner_.add(state::store_kind::company_signer, state::k_global_partition, company + '\0' + signer, seen);
+    }
+  }
+  if (!issuer.empty()) {
+    state::prevalence_value i = seen;
+    if (!signer.empty()) i.items.insert(XXH3_64bits(signer.data(), signer.size()));
+    combiner_.add(state::store_kind::issuer, state::k_global_partition, issuer, i);
+  }
+  store_->observe_time(t);
+  ++stats_.state_updates;
+  history_first_ms_ = std::min(history_first_ms_, t);
+  history_last_ms_ = std::max(history_last_ms_, t);
+  if (stats_.learning && history_last_ms_ - history_first_ms_ >= min_history_ms_) stats_.learning = false;
+}
+
+outcome hash_stage::judge(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
+                          std::optional<std::int64_t> now_ms, bool new_fact) {
+  ++stats_.observations;
+  if (store_) {
+    if (new_fact) update_state(obs, partition);
+    view_->set_hash_partition(partition);
+  }
+  hits_.clear();
+  detectors_.evaluate(obs, view_ && !stats_.learning ? &*view_ : nullptr, hits_);
+  if (hits_.empty()) return outcome::no_alert;
+  for (const auto& h : hits_) count_hit(h.id);
+
+  const std::string id = rules::alert_id(hits_, obs, suppression_window_ms_);
+  if (!suppression_.first_time(id)) {
+    ++stats_.suppressed;
+    return outcome::suppressed;
+  }
+  if (alert_count_ == alerts_.size()) alerts_.emplace_back();
+  emitted_alert& a = alerts_[alert_count_++];
+  a.token = token;
+  a.deferred = deferred;
+  a.key.assign(obs.host_key());
+  const std::int64_t detected_at = now_ms.value_or(obs.event_time_ms.value_or(0));
+  if (store_) {
+    const rules::alert_prevalence prevalence{view_->hash(rules::file_key(obs)),
+                                             view_->signer(rules::signer_key(obs.signature)),
+                                             view_->issuer(rules::issuer_key(obs.signature))};
+    rules::render_alert(obs, hits_, id, detected_at, &prevalence, a.json);
+  } else {
+    rules::render_alert(obs, hits_, id, detected_at, a.json);
+  }
+  ++stats_.alerts;
+  return outcome::alert;
+}
+
+outcome hash_stage::process(std::string_view encoded, std::int32_t partition, std::uint64_t token,
+                            std::optional<std::int64_t> now_ms) {
+  begin();
+  if (!rules::decode_observation(encoded, decoded_)) {
+    ++stats_.rejected[static_cast<std::size_t>(reject_reason::bad_internal_record)];
+    return outcome::rejected;
+  }
+  return judge(decoded_, partition, token, false, now_ms);
+}
+
+std::expected<std::size_t, std::string> hash_stage::flush(state_sink* sink) {
+  if (store_ == nullptr || combiner_.size() == 0) return 0;
+  std::size_t published = 0;
+  flushed_hashes_.clear();
+  combiner_.for_each([&](state::store_kind kind, std::int32_t partition, std::string_view key,
+                         const state::prevalence_value& delta) {
+    store_->add(kind, partition, key, delta);
+    if (kind == state::store_kind::hash) {
+      flushed_hashes_.emplace_back(partition, std::string(key));
+    } else if (sink) {
+      scratch_.clear();
+      delta.encode(scratch_);
+      sink->delta(kind, key, scratch_);
+      ++published;
+    }
+  });
+  if (auto written = store_->commit(); !written) {
+    // The deltas stay combined and go out again with the next flush (merges are
+    // idempotent, so what the sink already has is not double counted).
+    ++stats_.state_errors;
+    return std::unexpected(written.error());
+  }
+  combiner_.clear();
+  if (sink) {
+    // The changelog carries whole records: compaction keeps the latest per key, and
+    // a restore merges what it reads.
+    for (const auto& [partition, key] : flushed_hashes_) {
+      auto record = store_->get(state::store_kind::hash, partition, key);
+      if (!record) continue;
+      scratch_.clear();
+      record->encode(scratch_);
+      sink->changelog(partition, key, scratch_);
+      ++published;
+    }
+  }
+  return published;
+}
+
+}  // namespace countersign::processor

@@ -1,0 +1,343 @@
+// observation wire format.
+//
+// Version 1:
+//   byte    version (1)
+//   then every field of `observation` in declaration order, nested structs inline:
+//     text_field        varint of (length + 1), then the bytes; 0 alone means missing
+//     optional<int64>   byte 0 missing, or byte 1 then the zigzag varint
+//     optional<bool>    byte 0 missing, 1 false, 2 true
+//     enum              one byte, the enumerator's value
+//     host_hash         8 bytes, little-endian
+//     joined_signatures varint
+//     topic             varint length, then the bytes
+//     partition, offset zigzag varint
+// A field absent from the source costs one byte, so a typical observation is dominated
+// by its strings. Adding, removing or reordering a field needs a new version.
+
+#include <countersign/rules/observation_codec.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace countersign::rules {
+namespace {
+
+constexpr std::uint8_t k_missing = 0;
+constexpr std::uint8_t k_present = 1;
+constexpr std::uint8_t k_false = 1;
+constexpr std::uint8_t k_true = 2;
+
+// Maps signed to unsigned so small magnitudes of either sign stay short: 0, -1, 1, -2 -> 0, 1, 2, 3.
+constexpr std::uint64_t zigzag(std::int64_t v) noexcept {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+
+// Inverse of zigzag, for every uint64.
+constexpr std::int64_t unzigzag(std::uint64_t v) noexcept {
+  return static_cast<std::int64_t>((v >> 1) ^ (~(v & 1) + 1));
+}
+
+class writer {
+ public:
+  explicit writer(std::string& out) noexcept : out_(out) {}
+
+  void byte(std::uint8_t b) { out_.push_back(static_cast<char>(b)); }
+
+  // LEB128: 7 bits a byte, low bits first, high bit set on all but the last.
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      byte(static_cast<std::uint8_t>(v | 0x80));
+      v >>= 7;
+    }
+    byte(static_cast<std::uint8_t>(v));
+  }
+
+  void fixed64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) byte(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+
+  void text(const text_field& f) {
+    if (!f.present) {
+      byte(k_missing);
+      return;
+    }
+    varint(static_cast<std::uint64_t>(f.value.size()) + 1);
+    out_.append(f.value);
+  }
+
+  void string(const std::string& s) {
+    varint(s.size());
+    out_.append(s);
+  }
+
+  void int64(std::int64_t v) { varint(zigzag(v)); }
+  void int32(std::int32_t v) { int64(v); }
+  void uint32(std::uint32_t v) { varint(v); }
+
+  void optional_int(const std::optional<std::int64_t>& v) {
+    if (!v) {
+      byte(k_missing);
+      return;
+    }
+    byte(k_present);
+    int64(*v);
+  }
+
+  void optional_bool(const std::optional<bool>& v) {
+    byte(!v ? k_missing : *v ? k_true : k_false);
+  }
+
+  // `last` bounds only the reader: a value past it is written as is and rejected on decode.
+  template <class E>
+  void enumeration(E e, E /*last*/) {
+    byte(std::to_underlying(e));
+  }
+
+ private:
+  std::string& out_;
+};
+
+// Reads with a sticky error: after the first failure every read is a no-op returning
+// zero, so the field list below needs no check after each field and still never reads
+// past the end. The caller looks at error() once at the end.
+class reader {
+ public:
+  explicit reader(std::string_view in) noexcept : in_(in) {}
+
+  [[nodiscard]] std::optional<observation_decode_error> error() const noexcept { return error_; }
+  [[nodiscard]] bool at_end() const noexcept { return in_.empty(); }
+
+  std::uint8_t byte() noexcept {
+    if (error_) return 0;
+    if (in_.empty()) {
+      fail(observation_decode_error::truncated);
+      return 0;
+    }
+    const auto b = static_cast<std::uint8_t>(in_.front());
+    in_.remove_prefix(1);
+    return b;
+  }
+
+  // At most 10 bytes; a tenth byte above 1 would overflow 64 bits. Over-long encodings
+  // of small values (0x80 0x00) are accepted: they decode to the same value.
+  std::uint64_t varint() noexcept {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 10; ++i) {
+      const std::uint8_t b = byte();
+      if (error_) return 0;
+      if (i == 9 && b > 1) break;
+      v |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
+      if ((b & 0x80) == 0) return v;
+    }
+    fail(observation_decode_error::bad_value);
+    return 0;
+  }
+
+  void fixed64(std::uint64_t& v) noexcept {
+    std::uint64_t x = 0;
+    for (int i = 0; i < 8; ++i) x |= static_cast<std::uint64_t>(byte()) << (8 * i);
+    if (!error_) v = x;
+  }
+
+  void text(text_field& f) {
+    const std::uint64_t n = varint();
+    if (error_ || n == 0) return;  // 0: missing, as reset() left it
+    const auto bytes = take(n - 1);
+    if (!error_) f.set(bytes);
+  }
+
+  void string(std::string& s) {
+    const auto bytes = take(varint());
+    if (!error_) s.assign(bytes);
+  }
+
+  void int64(std::int64_t& v) noexcept {
+    const std::uint64_t z = varint();
+    if (!error_) v = unzigzag(z);
+  }
+
+  void int32(std::int32_t& v) noexcept {
+    std::int64_t wide = 0;
+    int64(wide);
+    if (error_) return;
+    if (wide < std::numeric_limits<std::int32_t>::min() || wide > std::numeric_limits<std::int32_t>::max()) {
+      fail(observation_decode_error::bad_value);
+      return;
+    }
+    v = static_cast<std::int32_t>(wide);
+  }
+
+  void uint32(std::uint32_t& v) noexcept {
+    const std::uint64_t wide = varint();
+    if (error_) return;
+    if (wide > std::numeric_limits<std::uint32_t>::max()) {
+      fail(observation_decode_error::bad_value);
+      return;
+    }
+    v = static_cast<std::uint32_t>(wide);
+  }
+
+  void optional_int(std::optional<std::int64_t>& v) noexcept {
+    switch (byte()) {
+      case k_missing: return;  // also the error case: byte() returned 0
+      case k_present: {
+        std::int64_t x = 0;
+        int64(x);
+        if (!error_) v = x;
+        return;
+      }
+      default: fail(observation_decode_error::bad_value);
+    }
+  }
+
+  void optional_bool(std::optional<bool>& v) noexcept {
+    switch (byte()) {
+      case k_missing: return;
+      case k_false: v = false; return;
+      case k_true: v = true; return;
+      default: fail(observation_decode_error::bad_value);
+    }
+  }
+
+  // Values past `last` would be enumerators this build does not know; storing them would
+  // hand detectors an enum no switch handles.
+  template <class E>
+  void enumeration(E& e, E last) noexcept {
+    const std::uint8_t b = byte();
+    if (error_) return;
+    if (b > std::to_underlying(last)) {
+      fail(observation_decode_error::bad_value);
+      return;
+    }
+    e = static_cast<E>(b);
+  }
+
+ private:
+  void fail(observation_decode_error e) noexcept {
+    if (!error_) error_ = e;
+  }
+
+  // The next n bytes. A length beyond the input is truncation, checked before anything
+  // is allocated for it.
+  std::string_view take(std::uint64_t n) noexcept {
+    if (error_) return {};
+    if (n > in_.size()) {
+      fail(observation_decode_error::truncated);
+      return {};
+    }
+    const auto bytes = in_.substr(0, static_cast<std::size_t>(n));
+    in_.remove_prefix(bytes.size());
+    return bytes;
+  }
+
+  std::string_view in_;
+  std::optional<observation_decode_error> error_;
+};
+
+// The layout, once for both directions so that encoder and decoder cannot drift apart:
+// `Obs` is `const observation` with a writer and `observation` with a reader. The last
+// enumerator of each enum bounds what the reader accepts; extend it with the enum.
+template <class Io, class Obs>
+void transfer(Io& io, Obs& obs) {
+  io.enumeration(obs.kind, event_kind::policy);
+  io.optional_int(obs.event_time_ms);
+  io.text(obs.host_id);
+  io.text(obs.host_name);
+  io.fixed64(obs.host_hash);
+  io.text(obs.user_name);
+  io.text(obs.image_path);
+  io.text(obs.process_path);
+  io.text(obs.sha256);
+  io.text(obs.sha1);
+
+  auto& pe = obs.pe;
+  io.text(pe.original_file_name);
+  io.text(pe.company);
+  io.text(pe.product);
+  io.text(pe.description);
+  io.text(pe.file_version);
+
+  auto& sig = obs.signature;
+  io.optional_bool(sig.exists);
+  io.enumeration(sig.status, signature_status::other);
+  io.text(sig.status_raw);
+  io.optional_bool(sig.trusted);
+  io.text(sig.subject);
+  io.text(sig.subject_cn);
+  io.text(sig.subject_o);
+  io.text(sig.thumbprint);
+  io.text(sig.issuer);
+  io.text(sig.issuer_cn);
+  io.text(sig.serial);
+  io.optional_int(sig.not_before_ms);
+  io.optional_int(sig.not_after_ms);
+  io.optional_int(sig.signing_time_ms);
+  io.text(sig.signature_type);
+
+  auto& ci = obs.ci;
+  io.optional_int(ci.event_id);
+  io.enumeration(ci.klass, ci_class::policy);
+  io.text(ci.activity_id);
+  io.text(ci.process_name);
+  io.text(ci.policy_name);
+  io.text(ci.policy_id);
+  io.text(ci.policy_guid);
+  io.optional_int(ci.requested_signing_level);
+  io.optional_int(ci.validated_signing_level);
+  io.text(ci.status);
+  io.optional_int(ci.verification_error);
+  io.optional_int(ci.signature_index);
+  io.optional_int(ci.total_signature_count);
+  io.text(ci.publisher_tbs_hash);
+  io.text(ci.issuer_tbs_hash);
+  io.optional_bool(ci.user_writable);
+  io.uint32(ci.joined_signatures);
+
+  auto& src = obs.source;
+  io.enumeration(src.schema, schema_profile::codeintegrity);
+  io.string(src.topic);
+  io.int32(src.partition);
+  io.int64(src.offset);
+}
+
+}  // namespace
+
+void encode_observation(const observation& obs, std::string& out) {
+  writer w(out);
+  w.byte(k_observation_format_version);
+  transfer(w, obs);
+}
+
+std::string_view to_string(observation_decode_error e) noexcept {
+  switch (e) {
+    case observation_decode_error::truncated: return "truncated";
+    case observation_decode_error::bad_version: return "bad_version";
+    case observation_decode_error::bad_value: return "bad_value";
+    case observation_decode_error::trailing_bytes: return "trailing_bytes";
+  }
+  return "bad_value";
+}
+
+std::expected<void, observation_decode_error> decode_observation(std::string_view in, observation& obs) {
+  obs.reset();
+  if (in.empty()) return std::unexpected(observation_decode_error::truncated);
+  if (static_cast<std::uint8_t>(in.front()) != k_observation_format_version) {
+    return std::unexpected(observation_decode_error::bad_version);
+  }
+  reader r(in.substr(1));
+  transfer(r, obs);
+  auto error = r.error();
+  if (!error && !r.at_end()) error = observation_decode_error::trailing_bytes;
+  if (error) {
+    obs.reset();  // no half-decoded observation reaches a caller that ignores the error
+    return std::unexpected(*error);
+  }
+  return {};
+}
+
+}  // namespace countersign::rules
