@@ -115,6 +115,20 @@ TEST(parse_config, a_comment_only_file_gives_the_defaults) {
   EXPECT_EQ(parse_ok("# nothing here\n").kafka.alerts_topic, "countersign.alerts");
 }
 
+TEST(parse_config, internal_topics_default_to_the_group_id_and_bad_topology_values_name_their_key) {
+  clean_env env;
+  const auto c = parse_ok("kafka: {group_id: fleet-a}\n");
+  EXPECT_EQ(topics_of(c).observations, "fleet-a.observations");
+  EXPECT_EQ(c.topology.partitions, 6);
+  for (const std::string bad : {"topology: {partitions: 0}", "topology: {partitions: 5000}",
+                                "topology: {replication_factor: 0}", "topology: {flush_interval: 1ms}",
+                                "topology: {partitons: 3}"}) {
+    const auto r = parse_config(bad + "\n", "t.yaml");
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().find("topology."), std::string::npos) << r.error();
+  }
+}
+
 TEST(parse_config, every_key_of_every_section_is_read) {
   clean_env env;
   const auto c = parse_ok(R"yaml(
@@ -142,6 +156,11 @@ processing:
   drain_timeout: 10s
   commit_interval: 250ms
   max_in_flight: 500
+topology:
+  topic_prefix: cs-internal
+  partitions: 12
+  replication_factor: 3
+  flush_interval: 2s
 detectors:
   signature_revoked:
     enabled: false
@@ -175,6 +194,13 @@ log:
   EXPECT_EQ(c.input.max_message_bytes, 65536U);
   EXPECT_EQ(c.input.max_field_bytes, 512U);
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:0");
+  EXPECT_EQ(c.topology.partitions, 12);
+  EXPECT_EQ(c.topology.replication_factor, 3);
+  EXPECT_EQ(c.topology.flush_interval_ms, 2000);
+  EXPECT_EQ(topics_of(c).observations, "cs-internal.observations");
+  EXPECT_EQ(topics_of(c).changelog, "cs-internal.hash-state-changelog");
+  EXPECT_EQ(topics_of(c).deltas, "cs-internal.signer-deltas");
+  EXPECT_EQ(topics_of(c).signers, "cs-internal.signers");
   EXPECT_EQ(c.alerts.suppression_window_ms, 6 * 3'600'000);
   EXPECT_EQ(c.alerts.suppression_cache_entries, 0U);
   EXPECT_EQ(c.processing.drain_timeout_ms, 10'000);
