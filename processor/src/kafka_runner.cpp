@@ -1,6 +1,7 @@
 #include <countersign/processor/hash_stage.hpp>
 #include <countersign/processor/kafka_runner.hpp>
 #include <countersign/processor/offset_tracker.hpp>
+#include <countersign/processor/partitioner.hpp>
 #include <countersign/processor/signer_stage.hpp>
 
 #include <librdkafka/rdkafka.h>
@@ -206,6 +207,7 @@ struct kafka_runner::impl {
   std::expected<void, std::string> ensure_topics();
   std::expected<std::int32_t, std::string> partition_count(const std::string& topic);
   std::expected<void, std::string> start_table(const std::atomic<bool>& stop);
+  void publish_bootstrap();
   std::expected<void, std::string> subscribe();
   std::expected<void, std::string> run(const std::atomic<bool>& stop);
 
@@ -429,6 +431,40 @@ std::expected<void, std::string> kafka_runner::impl::ensure_topics() {
 }
 
 // ───────────────────────────── global table ─────────────────────────────
+
+// A state directory filled by `countersign replay` holds history no topic has: send its
+// hash records to the changelog (restores on any instance then include them) and its
+// signer and issuer records as deltas (their owners merge and publish them). Once all
+// is acknowledged the flag is cleared; after a failure it is sent again next start,
+// which is harmless: every merge is idempotent.
+void kafka_runner::impl::publish_bootstrap() {
+  if (store->get_meta(state::k_unpublished_meta).value_or(0) != 1) return;
+  const auto started = clock_type::now();
+  const std::uint64_t failures_before = stats.produce_failures;
+  const std::int32_t partitions = ingest.partitions();
+  std::size_t sent = 0;
+  auto hashes_read = store->for_each_record(state::store_kind::hash, [&](std::int32_t, std::string_view key, std::string_view record) {
+    // By the key, not the stored partition: replay may have run with another count.
+    if (produce(topics.changelog, kafka_partition(key, partitions), key, record, nullptr, nullptr)) ++sent;
+  });
+  std::string error = hashes_read ? std::string() : hashes_read.error();
+  for (const auto kind : {state::store_kind::signer, state::store_kind::issuer, state::store_kind::company_signer}) {
+    auto read = store->for_each_record(kind, [&](std::int32_t, std::string_view key, std::string_view record) {
+      if (produce(topics.deltas, RD_KAFKA_PARTITION_UA, entity_topic_key(kind, key), record, nullptr, nullptr)) ++sent;
+    });
+    if (!read) error = read.error();
+  }
+  const auto flushed = rd_kafka_flush(producer, 120'000);
+  if (!error.empty() || flushed != RD_KAFKA_RESP_ERR_NO_ERROR || stats.produce_failures != failures_before) {
+    spdlog::warn("replayed state: {} records sent, not all acknowledged ({}); sending again at the next start", sent,
+                 error.empty() ? rd_kafka_err2str(flushed) : error);
+    return;
+  }
+  store->put_meta(state::k_unpublished_meta, 0);
+  if (auto w = store->commit(); !w) spdlog::warn("replayed state: cannot clear the flag: {}", w.error());
+  spdlog::info("replayed state: {} records published to {} and {} in {} ms", sent, topics.changelog, topics.deltas,
+               std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count());
+}
 
 std::expected<void, std::string> kafka_runner::impl::start_table(const std::atomic<bool>& stop) {
   const auto& k = cfg.kafka;
@@ -1115,6 +1151,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   if (auto r = create_producer(); !r) return r;
   if (auto r = ensure_topics(); !r) return r;
   if (store) {
+    publish_bootstrap();
     if (auto r = start_table(stop); !r) return r;
   } else {
     stats.table_caught_up = true;

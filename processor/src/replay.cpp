@@ -59,6 +59,11 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
   pipe.flush(std::nullopt);  // verdicts still waiting for a Code Integrity join
   print_alerts();
   pipe.flush_state();
+  if (store && pipe.stats().state_updates > 0) {
+    // History that only this directory holds: `countersign run` publishes it once.
+    store->put_meta(state::k_unpublished_meta, 1);
+    if (auto w = store->commit(); !w) diagnostics << "state: " << w.error() << '\n';
+  }
   alerts.flush();
   summary.stats = pipe.stats();
   return summary;

@@ -271,6 +271,22 @@ std::optional<prevalence_record> prevalence_store::issuer(std::string_view issue
   return v->view();
 }
 
+std::expected<std::size_t, std::string> prevalence_store::for_each_record(store_kind kind, const record_fn& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kind)));
+  std::size_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    if (k.size() < 4) continue;
+    std::uint32_t p = 0;
+    for (std::size_t i = 0; i < 4; ++i) p = (p << 8) | static_cast<unsigned char>(k[i]);
+    fn(static_cast<std::int32_t>(p), std::string_view(k.data() + 4, k.size() - 4),
+       std::string_view(it->value().data(), it->value().size()));
+    ++n;
+  }
+  if (!it->status().ok()) return std::unexpected("reading " + std::string(to_string(kind)) + ": " + it->status().ToString());
+  return n;
+}
+
 prevalence_store::stats prevalence_store::current_stats() const {
   const auto& p = *impl_;
   stats s;

@@ -1,6 +1,7 @@
 #include "harness.hpp"
 
 #include <librdkafka/rdkafka.h>
+#include <simdjson.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -302,6 +303,39 @@ bool kafka_client::wait_caught_up(const std::string& group, const std::string& t
   return false;
 }
 
+int kafka_client::topic_partitions(const std::string& topic) { return partition_count(producer_, topic); }
+
+std::map<std::string, std::vector<std::string>> kafka_client::group_assignment(const std::string& group) {
+  std::map<std::string, std::vector<std::string>> out;
+  const char* groups[] = {group.c_str()};
+  rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
+  rd_kafka_DescribeConsumerGroups(producer_, groups, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+  if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    size_t n = 0;
+    const rd_kafka_ConsumerGroupDescription_t** descs =
+        rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(ev), &n);
+    for (size_t i = 0; i < n; ++i) {
+      if (rd_kafka_ConsumerGroupDescription_error(descs[i]) != nullptr) continue;
+      const size_t members = rd_kafka_ConsumerGroupDescription_member_count(descs[i]);
+      for (size_t m = 0; m < members; ++m) {
+        const rd_kafka_MemberDescription_t* member = rd_kafka_ConsumerGroupDescription_member(descs[i], m);
+        auto& parts = out[rd_kafka_MemberDescription_client_id(member)];  // present even when unassigned
+        const rd_kafka_MemberAssignment_t* assignment = rd_kafka_MemberDescription_assignment(member);
+        const rd_kafka_topic_partition_list_t* list =
+            assignment ? rd_kafka_MemberAssignment_partitions(assignment) : nullptr;
+        for (int k = 0; list && k < list->cnt; ++k) {
+          parts.push_back(std::string(list->elems[k].topic) + ":" + std::to_string(list->elems[k].partition));
+        }
+        std::sort(parts.begin(), parts.end());
+      }
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  return out;
+}
+
 countersign_process::countersign_process(const std::vector<std::string>& args, const std::string& log_dir) {
   static std::atomic<int> counter{0};
   const int n = counter++;
@@ -335,6 +369,10 @@ countersign_process::~countersign_process() {
 
 void countersign_process::terminate() {
   if (running()) ::kill(pid_, SIGTERM);
+}
+
+void countersign_process::kill() {
+  if (running()) ::kill(pid_, SIGKILL);
 }
 
 bool countersign_process::running() {
@@ -389,6 +427,20 @@ std::string service_config(const std::string& input_topic, const std::string& al
     << "  signature_untrusted:\n"
     << "    internal_pki_issuers: [\"Contoso Internal Code Signing CA\", \"Fabrikam Internal Code Signing CA\"]\n";
   return y.str();
+}
+
+alert_summary summarize_alert(const std::string& json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(json);
+  alert_summary s;
+  s.id = std::string(std::string_view(doc["id"]));
+  s.host = std::string(std::string_view(doc["host"]["id"]));
+  s.schema = std::string(std::string_view(doc["schema"]));
+  std::vector<std::string> ids;
+  for (auto d : doc["detections"].get_array()) ids.emplace_back(std::string_view(d["id"]));
+  std::sort(ids.begin(), ids.end());
+  for (const auto& i : ids) s.detectors += (s.detectors.empty() ? "" : "+") + i;
+  return s;
 }
 
 std::optional<double> metric_value(const std::string& exposition, const std::string& series) {

@@ -71,6 +71,13 @@ class kafka_client {
   // Polls group_caught_up until true or the deadline passes.
   bool wait_caught_up(const std::string& group, const std::string& topic,
                       std::chrono::milliseconds deadline = 90s);
+  // Partitions of `topic` in the broker's metadata (0 if it does not exist). Careful:
+  // asking about a missing topic lets the broker auto-create it with its defaults.
+  int topic_partitions(const std::string& topic);
+  // The current members of `group` (client.id -> "topic:partition" of each assigned
+  // partition, sorted), as the group coordinator sees them; empty if the group has no
+  // members or cannot be described. Members sharing a client.id are merged.
+  std::map<std::string, std::vector<std::string>> group_assignment(const std::string& group);
 
  private:
   ::rd_kafka_s* producer_;
@@ -85,6 +92,7 @@ class countersign_process {
   countersign_process& operator=(const countersign_process&) = delete;
 
   void terminate();  // SIGTERM
+  void kill();       // SIGKILL: a crash, nothing flushed or committed
   // Exit code, or nullopt if still running at the deadline (-signal if killed by one).
   std::optional<int> wait(std::chrono::milliseconds deadline = 60s);
   [[nodiscard]] bool running();
@@ -110,6 +118,15 @@ run_result run_countersign(const std::vector<std::string>& args, const std::stri
 std::string service_config(const std::string& input_topic, const std::string& alerts_topic,
                            const std::string& dead_letter_topic, const std::string& group,
                            std::uint16_t metrics_port);
+
+// The parts of an alert the tests compare.
+struct alert_summary {
+  std::string id;
+  std::string detectors;  // sorted detector ids joined by '+'
+  std::string host;
+  std::string schema;     // the envelope's schema name
+};
+alert_summary summarize_alert(const std::string& json);
 
 // Reads a Prometheus text exposition sample value, e.g. metric_value(text,
 // "countersign_input_rejected_total{reason=\"empty\"}"); nullopt if absent.

@@ -23,23 +23,12 @@ namespace {
 const std::string k_data = COUNTERSIGN_TEST_DATA;
 const std::string k_fixture = k_data + "/ecs/process_events.ndjson";
 
-struct alert_summary {
-  std::string id;
-  std::string detectors;  // sorted ids joined by '+'
-  std::string host;
-};
+using ct::alert_summary;
 
+// An alert's summary; every alert carries the v1 envelope.
 alert_summary summarize(const std::string& json) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc = parser.parse(json);
-  alert_summary s;
-  s.id = std::string(std::string_view(doc["id"]));
-  s.host = std::string(std::string_view(doc["host"]["id"]));
-  std::vector<std::string> ids;
-  for (auto d : doc["detections"].get_array()) ids.emplace_back(std::string_view(d["id"]));
-  std::sort(ids.begin(), ids.end());
-  for (const auto& i : ids) s.detectors += (s.detectors.empty() ? "" : "+") + i;
-  EXPECT_EQ(std::string_view(doc["schema"]), "countersign.alert/v1");
+  auto s = ct::summarize_alert(json);
+  EXPECT_EQ(s.schema, "countersign.alert/v1");
   return s;
 }
 

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+#include <vector>
+
 #include <filesystem>
 #include <random>
 #include <string>
@@ -74,6 +77,39 @@ TEST(prevalence_store, stores_and_partitions_keep_their_records_apart) {
   EXPECT_FALSE(store->get(store_kind::issuer, 0, "k").has_value());
   EXPECT_NE(store_key(0, "k"), store_key(1, "k"));
   EXPECT_EQ(store_key(0x01020304, "k"), std::string("\x01\x02\x03\x04k", 5));
+}
+
+TEST(prevalence_store, raw_merges_meta_values_and_record_iteration) {
+  temp_store_dir dir;
+  {
+    auto store = open_or_fail(dir.options());
+    ASSERT_NE(store, nullptr);
+    std::string encoded;
+    seen(k_t0, 7).encode(encoded);
+    store->add_encoded(store_kind::hash, 3, "a", encoded);
+    store->add(store_kind::hash, 3, "a", seen(k_t0 + 5, 8));
+    store->add(store_kind::hash, 1, "b", seen(k_t0, 9));
+    store->put_meta("changelog-offset/3", 1234);
+    store->put_meta("negative", -5);
+    EXPECT_FALSE(store->get_meta("changelog-offset/3").has_value()) << "queued, not yet written";
+    ASSERT_TRUE(store->commit().has_value());
+  }
+  auto store = open_or_fail(dir.options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->get_meta("changelog-offset/3"), 1234);
+  EXPECT_EQ(store->get_meta("negative"), -5);
+  EXPECT_FALSE(store->get_meta("absent").has_value());
+  EXPECT_EQ(store->get_any_partition(store_kind::hash, "a")->view().hosts, 2U);
+  std::vector<std::tuple<std::int32_t, std::string, std::uint64_t>> seen_records;
+  const auto n = store->for_each_record(store_kind::hash, [&](std::int32_t p, std::string_view key, std::string_view v) {
+    seen_records.emplace_back(p, std::string(key), prevalence_value::decode(v)->view().hosts);
+  });
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 2U);
+  ASSERT_EQ(seen_records.size(), 2U);
+  EXPECT_EQ(seen_records[0], std::make_tuple(1, std::string("b"), std::uint64_t{1}));
+  EXPECT_EQ(seen_records[1], std::make_tuple(3, std::string("a"), std::uint64_t{2})) << "merge operands resolved";
+  EXPECT_EQ(store->for_each_record(store_kind::issuer, [](std::int32_t, std::string_view, std::string_view) {}).value_or(9), 0U);
 }
 
 TEST(prevalence_store, many_hosts_on_a_hot_key_are_counted_within_the_sketch_bound) {

@@ -76,6 +76,7 @@ class pipeline {
   // observations topic, whose partition count is set with set_partitions().
   pipeline(const config& cfg, forward_mode_t);
   void set_partitions(std::int32_t partitions) noexcept { partitions_ = partitions; }
+  [[nodiscard]] std::int32_t partitions() const noexcept { return partitions_; }
   pipeline(const pipeline&) = delete;  // the join callback is bound to this object
   pipeline& operator=(const pipeline&) = delete;
 

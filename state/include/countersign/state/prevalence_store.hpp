@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct store_options {
 // section 2): every instance keeps all of it, under this one partition. The hash store
 // is partitioned like the observations topic.
 inline constexpr std::int32_t k_global_partition = 0;
+// Meta flag set by `countersign replay` on a state directory it filled: the service
+// publishes such records to the internal topics once, so every instance gets them.
+inline constexpr std::string_view k_unpublished_meta = "bootstrap-unpublished";
 // Upper bound on internal-topic partitions (inspect scans them all).
 inline constexpr std::int32_t k_max_partitions = 1024;
 
@@ -77,6 +81,11 @@ class prevalence_store final : public prevalence_view {
   [[nodiscard]] std::optional<prevalence_record> hash(std::string_view sha256) const override;
   [[nodiscard]] std::optional<prevalence_record> signer(std::string_view signer_key) const override;
   [[nodiscard]] std::optional<prevalence_record> issuer(std::string_view issuer) const override;
+
+  // Calls fn(partition, key, encoded record) for every record of a store, in key order
+  // (merge operands resolved). Returns the number of records visited.
+  using record_fn = std::function<void(std::int32_t partition, std::string_view key, std::string_view encoded)>;
+  [[nodiscard]] std::expected<std::size_t, std::string> for_each_record(store_kind kind, const record_fn& fn) const;
 
   // Event-time span the store has seen (first and newest event), persisted.
   [[nodiscard]] std::optional<prevalence_value> history() const;
