@@ -81,7 +81,12 @@ outcome pipeline::route(rules::observation& obs, std::uint64_t token, bool defer
   }
   if (key.empty()) key.assign(obs.host_key());  // nothing to count; any stable partition will do
   const std::int32_t partition = kafka_partition(key, partitions_);
-  if (local_) return local_->judge(obs, partition, token, deferred, now_ms, fresh);
+  if (local_) {
+    const outcome o = local_->judge(obs, partition, token, deferred, now_ms, fresh);
+    // Reads include pending deltas; memory does not grow past combine_max_keys.
+    if (local_->should_flush()) (void)local_->flush(nullptr);
+    return o;
+  }
   if (!fresh) {
     ++stats_.repeats;
     return outcome::suppressed;

@@ -130,6 +130,24 @@ TEST(topology, hash_stage_flush_sends_whole_hash_records_and_combined_entity_del
   EXPECT_TRUE(again.changelog_records.empty());
 }
 
+TEST(topology, judged_locally_the_combined_state_is_written_whenever_combine_max_keys_is_reached) {
+  state_dir dir;
+  auto store = dir.open();
+  ASSERT_NE(store, nullptr);
+  pipeline p(config_or_fail("state: {combine_max_keys: 10}\n"), store.get());
+  for (int file = 0; file < 100; ++file) {
+    (void)p.process(run_of(1, file, 1), {"in", 0, file}, std::nullopt, 0);
+  }
+  // Without flush_state(): memory holds at most 10 pending keys, the rest is on disk.
+  int on_disk = 0;
+  for (int file = 0; file < 100; ++file) {
+    char sha[65];
+    std::snprintf(sha, sizeof sha, "%064x", file + 1);
+    if (store->get_any_partition(state::store_kind::hash, sha)) ++on_disk;
+  }
+  EXPECT_GE(on_disk, 90);
+}
+
 TEST(topology, entity_keys_name_a_global_store_or_are_rejected) {
   EXPECT_FALSE(parse_entity_key("").has_value());
   EXPECT_FALSE(parse_entity_key(std::string(1, '\x01')).has_value()) << "a kind without a key";
