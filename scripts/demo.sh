@@ -8,8 +8,8 @@
 # throw-away broker (scripts/kafka.sh), produces sample events in every input schema
 # (ECS, OCSF, Microsoft Defender rows, Code Integrity EventData with its 3089 signature
 # events; from tests/data) plus a few malformed messages, runs `countersign run` with
-# config/countersign.yaml (broker address and metrics port given by environment
-# overrides), prints the alerts it wrote and an excerpt of /metrics, and stops.
+# config/countersign.yaml (broker address, metrics port and a state directory given by
+# environment overrides), prints the alerts it wrote and an excerpt of /metrics, and stops.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,6 +57,10 @@ export COUNTERSIGN_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP"
 export COUNTERSIGN_METRICS_LISTEN="127.0.0.1:$PORT"
 # Enterprises' own code-signing CAs: untrusted by Windows, expected here.
 export COUNTERSIGN_DETECTORS_SIGNATURE_UNTRUSTED_INTERNAL_PKI_ISSUERS="Contoso Internal Code Signing CA,Fabrikam Internal Code Signing CA"
+# Fleet prevalence in RocksDB, through the internal topics (observations, changelog,
+# signer deltas, signers); no learning period, so the samples use it at once.
+export COUNTERSIGN_STATE_DIR="$WORK/state"
+export COUNTERSIGN_LEARNING_MIN_HISTORY=0s
 "$BIN" run --config "$ROOT/config/countersign.yaml" 2>"$WORK/countersign.log" &
 SERVICE_PID=$!
 log "countersign running (pid $SERVICE_PID), metrics on http://127.0.0.1:$PORT/metrics"
