@@ -1,4 +1,7 @@
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/content.hpp>
+#include <countersign/rules/keys.hpp>
+#include <countersign/rules/time.hpp>
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/normalize.hpp>
 #include <countersign/state/prevalence_store.hpp>
@@ -129,6 +132,22 @@ class section {
     return out;
   }
 
+  // Calls fn(section&) for every mapping of the list under `key` (path key[i]).
+  template <typename Fn>
+  void each_item(const std::string& key, Fn&& fn) {
+    const YAML::Node n = get(key);
+    if (!n || n.IsNull()) return;
+    if (!n.IsSequence()) {
+      error(n, join(key), "must be a list");
+      return;
+    }
+    std::size_t i = 0;
+    for (const auto& item : n) {
+      section s(item, join(key) + "[" + std::to_string(i++) + "]", file_, errors_);
+      fn(s);
+    }
+  }
+
   std::map<std::string, std::string> string_map(const std::string& key) {
     seen_.insert(key);
     const YAML::Node n = get(key);
@@ -194,7 +213,70 @@ class section {
   std::set<std::string> seen_;
 };
 
-void read_detectors(section& s, rules::detector_config& d) {
+// The lists of rules/content: compiled-in files, or those of `dir` where it has them.
+struct content_lists {
+  std::vector<std::string> trusted_publishers;
+  std::vector<std::string> known_cas;
+  std::vector<rules::subject_mismatch_config::protected_vendor> protected_vendors;
+  std::vector<std::string> user_writable;
+  std::vector<std::string> system_folders;
+};
+
+content_lists load_content(const std::string& dir, std::vector<std::string>& errors) {
+  content_lists out;
+  for (const auto& builtin : builtin_content()) {
+    std::string text(builtin.text);
+    std::string name = "(built-in) rules/content/" + std::string(builtin.name);
+    if (!dir.empty()) {
+      const std::string path = dir + "/" + std::string(builtin.name);
+      if (std::ifstream in(path); in) {
+        std::stringstream buffer;
+        buffer << in.rdbuf();
+        text = buffer.str();
+        name = path;
+      }
+    }
+    YAML::Node root;
+    try {
+      root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      errors.push_back(fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg));
+      continue;
+    }
+    section top(root, "", name, errors);
+    if (builtin.name == "trusted_publishers.yaml") {
+      out.trusted_publishers = top.list("trusted_publishers", {});
+    } else if (builtin.name == "known_code_signing_cas.yaml") {
+      out.known_cas = top.list("known_code_signing_cas", {});
+    } else if (builtin.name == "protected_vendors.yaml") {
+      top.each_item("protected_vendors", [&](section& v) {
+        const std::string token = rules::normalize_company(v.text("token", ""));
+        auto binaries = v.list("binaries", {});
+        if (token.empty()) {
+          v.error(YAML::Node(), "token", "is required");
+          return;
+        }
+        out.protected_vendors.push_back({token, rules::name_set(binaries)});
+      });
+    } else if (builtin.name == "user_writable_paths.yaml") {
+      out.user_writable = top.list("user_writable_paths", {});
+      out.system_folders = top.list("system_folders", {});
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> normalized_thumbprints(std::vector<std::string> thumbprints) {
+  // Thumbprints are compared as observations carry them: lowercase hex, no separators.
+  for (auto& t : thumbprints) {
+    rules::text_field normalized;
+    set_normalized_hex(normalized, t);
+    t = std::move(normalized.value);
+  }
+  return thumbprints;
+}
+
+void read_detectors(section& s, rules::detector_config& d, const content_lists& content) {
   {
     auto r = s.child("signature_revoked");
     d.revoked.enabled = r.boolean("enabled", d.revoked.enabled);
@@ -205,14 +287,16 @@ void read_detectors(section& s, rules::detector_config& d) {
     d.untrusted.enabled = u.boolean("enabled", d.untrusted.enabled);
     d.untrusted.level = u.level("severity", d.untrusted.level);
     d.untrusted.internal_pki_issuers = rules::name_set(u.list("internal_pki_issuers", {}));
-    // Thumbprints are compared as observations carry them: lowercase hex, no separators.
-    auto thumbprints = u.list("internal_pki_thumbprints", {});
-    for (auto& t : thumbprints) {
-      rules::text_field normalized;
-      set_normalized_hex(normalized, t);
-      t = std::move(normalized.value);
-    }
-    d.untrusted.internal_pki_thumbprints = rules::name_set(thumbprints);
+    d.untrusted.internal_pki_thumbprints = rules::name_set(normalized_thumbprints(u.list("internal_pki_thumbprints", {})));
+  }
+  {
+    auto r = s.child("certificate_expired_signing");
+    auto& c = d.expired_signing;
+    c.enabled = r.boolean("enabled", c.enabled);
+    c.level = r.level("severity", c.level);
+    c.rare_level = r.level("rare_severity", c.rare_level);
+    c.grace_days = r.integer("grace_days", c.grace_days, 0, 3650);
+    c.rare_hosts = r.count("rare_hosts", c.rare_hosts, 0, 1'000'000'000);
   }
   {
     auto r = s.child("certificate_recently_issued");
@@ -221,17 +305,116 @@ void read_detectors(section& s, rules::detector_config& d) {
     c.level = r.level("severity", c.level);
     c.max_validity_days = r.integer("max_validity_days", c.max_validity_days, 1, 3650);
     c.issued_within_days = r.integer("issued_within_days", c.issued_within_days, 0, 3650);
-    c.max_signer_hosts = static_cast<std::uint64_t>(
-        r.integer("max_signer_hosts", static_cast<std::int64_t>(c.max_signer_hosts), 0, 1'000'000'000));
-    c.trusted_publishers = rules::name_set(r.list("trusted_publishers", rules::default_trusted_publishers()));
+    c.max_signer_hosts = r.count("max_signer_hosts", c.max_signer_hosts, 0, 1'000'000'000);
+    c.trusted_publishers = rules::name_set(r.list("trusted_publishers", content.trusted_publishers));
   }
+  {
+    auto r = s.child("issuer_unusual");
+    auto& c = d.issuer_unusual;
+    c.enabled = r.boolean("enabled", c.enabled);
+    c.level = r.level("severity", c.level);
+    c.escalated_level = r.level("escalated_severity", c.escalated_level);
+    c.max_issuer_hosts = r.count("max_issuer_hosts", c.max_issuer_hosts, 0, 1'000'000'000);
+    c.new_within_days = r.integer("new_within_days", c.new_within_days, 0, 3650);
+    c.max_signer_hashes = r.count("max_signer_hashes", c.max_signer_hashes, 0, 1'000'000'000);
+    c.known_cas = rules::prefix_set(r.list("known_code_signing_cas", content.known_cas));
+  }
+  {
+    auto r = s.child("metadata_subject_mismatch");
+    auto& c = d.subject_mismatch;
+    c.enabled = r.boolean("enabled", c.enabled);
+    c.protected_level = r.level("protected_severity", c.protected_level);
+    c.level = r.level("severity", c.level);
+    c.max_hash_hosts = r.count("max_hash_hosts", c.max_hash_hosts, 0, 1'000'000'000);
+    c.max_pair_hosts = r.count("max_pair_hosts", c.max_pair_hosts, 0, 1'000'000'000);
+    c.protected_vendors = content.protected_vendors;
+    c.system_folders = rules::path_glob_set(r.list("system_folders", content.system_folders));
+  }
+  {
+    auto r = s.child("codeintegrity_enforcement");
+    auto& c = d.codeintegrity;
+    c.enabled = r.boolean("enabled", c.enabled);
+    c.block_level = r.level("block_severity", c.block_level);
+    c.load_level = r.level("load_severity", c.load_level);
+    c.audit_level = r.level("audit_severity", c.audit_level);
+    std::vector<std::string> defaults;
+    for (const auto e : c.escalating_errors) defaults.push_back(std::to_string(e));
+    c.escalating_errors.clear();
+    for (const auto& e : r.list("escalating_verification_errors", defaults)) {
+      std::int64_t v = 0;
+      const auto res = std::from_chars(e.data(), e.data() + e.size(), v);
+      if (res.ec != std::errc() || res.ptr != e.data() + e.size()) {
+        r.error(YAML::Node(), "escalating_verification_errors", "items must be integers, not \"" + e + "\"");
+        continue;
+      }
+      c.escalating_errors.push_back(v);
+    }
+  }
+  {
+    auto r = s.child("rare_signed_user_path");
+    auto& c = d.rare_user_path;
+    c.enabled = r.boolean("enabled", c.enabled);
+    c.level = r.level("severity", c.level);
+    c.with_other_level = r.level("with_other_severity", c.with_other_level);
+    c.max_hash_hosts = r.count("max_hash_hosts", c.max_hash_hosts, 0, 1'000'000'000);
+    c.max_signer_hosts = r.count("max_signer_hosts", c.max_signer_hosts, 0, 1'000'000'000);
+    c.user_writable = rules::path_glob_set(r.list("user_writable_paths", content.user_writable));
+  }
+  {
+    auto r = s.child("abused_certificate");
+    auto& c = d.abused;
+    c.enabled = r.boolean("enabled", c.enabled);
+    c.level = r.level("severity", c.level);
+    c.genuine_old_level = r.level("genuine_old_severity", c.genuine_old_level);
+  }
+  {
+    auto r = s.child("signer_first_seen");
+    d.first_seen.enabled = r.boolean("enabled", d.first_seen.enabled);
+    d.first_seen.level = r.level("severity", d.first_seen.level);
+  }
+  s.each_item("exclusions", [&](section& e) {
+    rules::exclusion_rule rule;
+    rule.name = e.text("name", "");
+    rule.detectors = e.list("detectors", {});
+    for (const auto& id : rule.detectors) {
+      if (std::ranges::find(rules::k_detector_ids, id) == rules::k_detector_ids.end()) {
+        e.error(YAML::Node(), "detectors", "unknown detector id \"" + id + "\"");
+      }
+    }
+    rule.thumbprints = rules::name_set(normalized_thumbprints(e.list("thumbprints", {})));
+    rule.signers = rules::name_set(e.list("signers", {}));
+    rule.issuers = rules::name_set(e.list("issuers", {}));
+    rule.paths = rules::path_glob_set(e.list("paths", {}));
+    rule.hosts = rules::path_glob_set(e.list("hosts", {}));
+    if (rule.thumbprints.empty() && rule.signers.empty() && rule.issuers.empty() && rule.paths.empty() &&
+        rule.hosts.empty()) {
+      e.error(YAML::Node(), "exclusions", "an exclusion needs at least one of thumbprints, signers, issuers, paths, hosts");
+      return;
+    }
+    d.exclusions.push_back(std::move(rule));
+  });
+  s.each_item("mass_revocations", [&](section& m) {
+    rules::mass_revocation r;
+    r.signer = m.text("signer", "");
+    std::string until = m.text("until", "");
+    if (until.size() == 10) until += "T00:00:00Z";  // a date: from its start
+    const auto t = rules::parse_rfc3339_ms(until);
+    if (r.signer.empty() || !t) {
+      m.error(YAML::Node(), "mass_revocations", "needs signer and until (an RFC 3339 date or time)");
+      return;
+    }
+    rules::text_field thumb;
+    set_normalized_hex(thumb, r.signer);
+    if (thumb.value.size() == 64) r.signer = thumb.value;  // a thumbprint, normalized like events
+    r.until_ms = *t;
+    d.mass_revocations.push_back(std::move(r));
+  });
 }
 
 std::expected<config, std::string> build(const YAML::Node& root, const std::string& name) {
   std::vector<std::string> errors;
   config cfg;
   cfg.source = name;
-  cfg.detectors.recently_issued.trusted_publishers = rules::name_set(rules::default_trusted_publishers());
   {
     section top(root, "", name, errors);
     {
@@ -309,7 +492,9 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
     }
     {
       auto d = top.child("detectors");
-      read_detectors(d, cfg.detectors);
+      cfg.detectors_content_dir = d.text("content_dir", cfg.detectors_content_dir);
+      const auto content = load_content(cfg.detectors_content_dir, errors);
+      read_detectors(d, cfg.detectors, content);
     }
     {
       auto l = top.child("log");

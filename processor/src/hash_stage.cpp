@@ -101,6 +101,7 @@ outcome hash_stage::judge(rules::observation& obs, std::int32_t partition, std::
   if (store_) {
     if (new_fact) update_state(obs, partition);
     view_->set_hash_partition(partition);
+    if (history_first_ms_ <= history_last_ms_) view_->set_watching_since(history_first_ms_);
   }
   hits_.clear();
   detectors_.evaluate(obs, view_ && !stats_.learning ? &*view_ : nullptr, hits_);
@@ -138,6 +139,13 @@ outcome hash_stage::process(std::string_view encoded, std::int32_t partition, st
     return outcome::rejected;
   }
   return judge(decoded_, partition, token, false, now_ms);
+}
+
+bool hash_stage::merge_record(std::int32_t partition, std::string_view key, std::string_view encoded) {
+  auto record = state::prevalence_value::decode(encoded);
+  if (!record || store_ == nullptr) return false;
+  combiner_.add(state::store_kind::hash, partition, key, *record);
+  return true;
 }
 
 std::expected<std::size_t, std::string> hash_stage::flush(state_sink* sink) {

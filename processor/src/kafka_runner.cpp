@@ -114,6 +114,10 @@ rd_kafka_resp_err_t query_end(rd_kafka_t* rk, const std::string& topic, std::int
   return err;
 }
 
+// Marks an observations-topic record that carries a whole hash record (a replayed
+// state directory being published) instead of an observation.
+constexpr const char* k_record_header = "countersign.record";
+
 std::string checkpoint_name(std::int32_t partition) { return "changelog-offset/" + std::to_string(partition); }
 
 // A one-partition list for pause/resume/assign.
@@ -215,6 +219,7 @@ struct kafka_runner::impl {
   void handle_input(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view topic);
   void handle_observation(const rd_kafka_message_t* m, partition_slot_ref ref);
   void handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref);
+  void handle_hash_record(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload);
   void handle_deferred_outputs();
   void dead_letter(const rd_kafka_message_t* m, std::string_view topic, std::string_view reason, std::string_view detail,
                    std::string_view stage, partition_slot_ref ref, std::uint32_t& pending);
@@ -444,8 +449,13 @@ void kafka_runner::impl::publish_bootstrap() {
   const std::int32_t partitions = ingest.partitions();
   std::size_t sent = 0;
   auto hashes_read = store->for_each_record(state::store_kind::hash, [&](std::int32_t, std::string_view key, std::string_view record) {
-    // By the key, not the stored partition: replay may have run with another count.
-    if (produce(topics.changelog, kafka_partition(key, partitions), key, record, nullptr, nullptr)) ++sent;
+    // Through the observations topic, to the owner of the hash, which merges the record
+    // and writes the whole record to the changelog: an owner that restored its
+    // partition already would never read a record written to the changelog behind it.
+    // Placed by the key, not the stored partition: replay may have used another count.
+    rd_kafka_headers_t* h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, k_record_header, -1, "hash", 4);
+    if (produce(topics.observations, kafka_partition(key, partitions), key, record, h, nullptr)) ++sent;
   });
   std::string error = hashes_read ? std::string() : hashes_read.error();
   for (const auto kind : {state::store_kind::signer, state::store_kind::issuer, state::store_kind::company_signer}) {
@@ -462,7 +472,7 @@ void kafka_runner::impl::publish_bootstrap() {
   }
   store->put_meta(state::k_unpublished_meta, 0);
   if (auto w = store->commit(); !w) spdlog::warn("replayed state: cannot clear the flag: {}", w.error());
-  spdlog::info("replayed state: {} records published to {} and {} in {} ms", sent, topics.changelog, topics.deltas,
+  spdlog::info("replayed state: {} records published to {} and {} in {} ms", sent, topics.observations, topics.deltas,
                std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count());
 }
 
@@ -834,6 +844,14 @@ void kafka_runner::impl::handle_deferred_outputs() {
 
 void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partition_slot_ref ref) {
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+  rd_kafka_headers_t* headers = nullptr;
+  const void* kind = nullptr;
+  std::size_t kind_size = 0;
+  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      rd_kafka_header_get_last(headers, k_record_header, &kind, &kind_size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    handle_hash_record(m, ref, payload);
+    return;
+  }
   const outcome o = hashes.process(payload, m->partition, 0, wall_ms());
   std::uint32_t pending = 0;
   for (const auto& a : hashes.alerts()) {
@@ -855,6 +873,22 @@ void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partiti
   }
   tracker.consumed(ref, m->offset, pending);
   if (hashes.should_flush()) flush_state();
+}
+
+// A whole hash record from a replayed state directory: merged like the facts of an
+// observation, so it reaches the changelog with the owner's next flush.
+void kafka_runner::impl::handle_hash_record(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload) {
+  const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+  std::uint32_t pending = 0;
+  if (store && !key.empty() && hashes.merge_record(m->partition, key, payload)) {
+    ++pending;
+    epoch_members.emplace_back(ref, m->offset);
+  } else {
+    ++stats.bad_internal_records;
+    dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record), "hash record does not decode",
+                "hash", ref, pending);
+  }
+  tracker.consumed(ref, m->offset, pending);
 }
 
 void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref) {

@@ -51,10 +51,19 @@ std::string alert_id(std::span<const hit> hits, const observation& obs,
     XXH3_128bits_update(&state, "\0", 1);  // field separator: "ab"+"c" != "a"+"bc"
   };
   for (std::size_t i = 0; i < n; ++i) feed(ids[i]);
-  feed(obs.host_key());
-  feed(obs.sha256.has_value() ? obs.sha256.view()
-       : obs.sha1.has_value() ? obs.sha1.view()
-                              : obs.image_path.view());
+  // Hits that all share a group key (a CA mass revocation) are one alert per group.
+  const bool grouped = !hits.empty() && !hits.front().group_key.empty() &&
+                       std::all_of(hits.begin(), hits.end(), [&](const hit& h) { return h.group_key == hits.front().group_key; });
+  if (grouped) {
+    feed(hits.front().group_key);
+  } else {
+    feed(obs.host_key());
+    feed(obs.sha256.has_value() ? obs.sha256.view()
+         : obs.sha1.has_value() ? obs.sha1.view()
+                                : obs.image_path.view());
+  }
+  // Code Integrity enforcement aggregates per (host, file, policy) and window.
+  if (obs.ci.present()) feed(obs.ci.policy_id.has_value() ? obs.ci.policy_id.view() : obs.ci.policy_name.view());
   const std::int64_t window =
       suppression_window_ms > 0 && obs.event_time_ms ? *obs.event_time_ms / suppression_window_ms : 0;
   XXH3_128bits_update(&state, &window, sizeof window);

@@ -7,34 +7,18 @@
 #include <algorithm>
 #include <cctype>
 
+#include "detector_support.hpp"
+
 namespace countersign::rules {
 namespace {
+
+using detail::add_signature_evidence;
+using detail::image_name;
+using detail::signer_name;
 
 constexpr std::string_view k_title_revoked = "Execution of code with a revoked or broken signature";
 constexpr std::string_view k_title_untrusted = "Execution of code signed by an untrusted certificate";
 constexpr std::string_view k_title_recent = "Execution of code signed with a freshly issued certificate";
-
-// The signer as an analyst would name it: subject CN, else organization, else raw subject.
-std::string_view signer_name(const code_signature& sig) {
-  if (sig.subject_cn.has_value()) return sig.subject_cn.view();
-  if (sig.subject_o.has_value()) return sig.subject_o.view();
-  if (sig.subject.has_value()) return sig.subject.view();
-  return "an unknown signer";
-}
-
-std::string_view image_name(const observation& obs) {
-  if (obs.image_path.has_value()) return obs.image_path.view();
-  if (obs.sha256.has_value()) return obs.sha256.view();
-  return "an unnamed image";
-}
-
-void add_signature_evidence(const code_signature& sig, std::vector<evidence_item>& ev) {
-  ev.push_back({"status", std::string(to_string(sig.status))});
-  if (sig.status_raw.present) ev.push_back({"status_raw", sig.status_raw.value});
-  if (sig.subject.has_value()) ev.push_back({"subject", sig.subject.value});
-  if (sig.issuer.has_value()) ev.push_back({"issuer", sig.issuer.value});
-  if (sig.thumbprint.has_value()) ev.push_back({"thumbprint", sig.thumbprint.value});
-}
 
 }  // namespace
 
@@ -60,19 +44,33 @@ bool name_set::contains(std::string_view name) const {
   return names_.find(name) != names_.end();
 }
 
-std::vector<std::string> default_trusted_publishers() {
-  return {"Microsoft Corporation", "Microsoft Windows", "Google LLC", "Adobe Inc.",
-          "Oracle America, Inc.", "Oracle America", "Mozilla Corporation", "Cisco Systems, Inc.",
-          "Cisco Systems", "VMware, Inc.", "Intel Corporation", "NVIDIA Corporation", "Apple Inc.",
-          "Amazon.com, Inc.", "Amazon.com"};
-}
-
 void detector_set::evaluate(const observation& obs, const state::prevalence_view* prevalence,
                             std::vector<hit>& hits) const {
-  if (!obs.signature.is_present()) return;
-  if (config_.revoked.enabled) check_revoked(obs, hits);
-  if (config_.untrusted.enabled) check_untrusted(obs, hits);
-  if (config_.recently_issued.enabled) check_recently_issued(obs, prevalence, hits);
+  const std::size_t first = hits.size();
+  // Code Integrity verdicts are judged whether or not the file carried a signature.
+  if (config_.codeintegrity.enabled && obs.kind == event_kind::code_integrity) check_codeintegrity(obs, hits);
+  if (obs.signature.is_present()) {
+    if (config_.revoked.enabled) check_revoked(obs, hits);
+    if (config_.untrusted.enabled) check_untrusted(obs, hits);
+    if (config_.expired_signing.enabled) check_expired_signing(obs, prevalence, hits);
+    if (config_.recently_issued.enabled) check_recently_issued(obs, prevalence, hits);
+    if (config_.issuer_unusual.enabled) check_issuer_unusual(obs, prevalence, hits);
+    if (config_.subject_mismatch.enabled) check_subject_mismatch(obs, prevalence, hits);
+    if (config_.abused.enabled) check_abused(obs, prevalence, hits);
+    if (config_.first_seen.enabled) check_first_seen(obs, prevalence, hits);
+    // Last: its severity depends on whether anything else hit.
+    if (config_.rare_user_path.enabled) check_rare_user_path(obs, prevalence, hits, first);
+  }
+  if (hits.size() == first) return;
+  apply_exclusions(obs, hits, first);
+  apply_mass_revocations(obs, hits, first);
+}
+
+bool detector_set::is_internal_pki(const code_signature& sig) const {
+  const auto& cfg = config_.untrusted;
+  return cfg.internal_pki_thumbprints.contains(sig.thumbprint.view()) ||
+         cfg.internal_pki_issuers.contains(sig.issuer.view()) ||
+         cfg.internal_pki_issuers.contains(sig.issuer_cn.view());
 }
 
 void detector_set::check_revoked(const observation& obs, std::vector<hit>& hits) const {
@@ -81,7 +79,7 @@ void detector_set::check_revoked(const observation& obs, std::vector<hit>& hits)
       sig.status != signature_status::chain_error) {
     return;
   }
-  hit h{detector_id::signature_revoked, k_title_revoked, config_.revoked.level, {}, {}};
+  hit h{detector_id::signature_revoked, k_title_revoked, config_.revoked.level, {}, {}, {}};
   h.reason = fmt::format("{} ran with signature status {} (raw \"{}\") from signer \"{}\".",
                          image_name(obs), to_string(sig.status), sig.status_raw.view(),
                          signer_name(sig));
@@ -108,13 +106,8 @@ void detector_set::check_untrusted(const observation& obs, std::vector<hit>& hit
         fires = true;
     }
   }
-  if (!fires) return;
-  if (cfg.internal_pki_thumbprints.contains(sig.thumbprint.view()) ||
-      cfg.internal_pki_issuers.contains(sig.issuer.view()) ||
-      cfg.internal_pki_issuers.contains(sig.issuer_cn.view())) {
-    return;
-  }
-  hit h{detector_id::signature_untrusted, k_title_untrusted, cfg.level, {}, {}};
+  if (!fires || is_internal_pki(sig)) return;
+  hit h{detector_id::signature_untrusted, k_title_untrusted, cfg.level, {}, {}, {}};
   h.reason = fmt::format(
       "{} ran signed by \"{}\", whose certificate does not chain to a trusted root (status {}, "
       "trusted={}); issuer \"{}\" is not on the internal-PKI list.",
@@ -154,7 +147,7 @@ void detector_set::check_recently_issued(const observation& obs,
     if (signer && signer->hosts > cfg.max_signer_hosts) return;
   }
 
-  hit h{detector_id::certificate_recently_issued, k_title_recent, cfg.level, {}, {}};
+  hit h{detector_id::certificate_recently_issued, k_title_recent, cfg.level, {}, {}, {}};
   const double age_days = age_ms ? static_cast<double>(*age_ms) / k_ms_per_day : 0.0;
   const double validity_days = validity_ms ? static_cast<double>(*validity_ms) / k_ms_per_day : 0.0;
   if (fresh && short_validity) {

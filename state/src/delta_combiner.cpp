@@ -83,4 +83,9 @@ std::optional<prevalence_record> combined_view::issuer(std::string_view issuer) 
   return v ? std::optional(v->view()) : std::nullopt;
 }
 
+std::optional<prevalence_record> combined_view::company_signer(std::string_view key) const {
+  auto v = value(store_kind::company_signer, key);
+  return v ? std::optional(v->view()) : std::nullopt;
+}
+
 }  // namespace countersign::state

@@ -287,6 +287,12 @@ std::expected<std::size_t, std::string> prevalence_store::for_each_record(store_
   return n;
 }
 
+std::optional<prevalence_record> prevalence_store::company_signer(std::string_view key) const {
+  auto v = get(store_kind::company_signer, k_global_partition, key);
+  if (!v) return std::nullopt;
+  return v->view();
+}
+
 prevalence_store::stats prevalence_store::current_stats() const {
   const auto& p = *impl_;
   stats s;

@@ -328,7 +328,9 @@ TEST(kafka_run, prevalence_state_is_kept_on_disk_and_grows_across_a_restart) {
   {
     const auto cfg = dir.write("one.yaml", config_with_state(ct::free_port()));
     ct::countersign_process service({"run", "--config", cfg}, dir.path());
+    // The state is written by the hash stage: wait for the observations topic as well.
     ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input)) << service.stderr_text();
+    ASSERT_TRUE(kafka.wait_caught_up(t.group, t.group + ".observations")) << service.stderr_text();
     service.terminate();
     ASSERT_EQ(service.wait(60s), 0) << service.stderr_text();
   }
@@ -349,7 +351,9 @@ TEST(kafka_run, prevalence_state_is_kept_on_disk_and_grows_across_a_restart) {
   {
     const auto cfg = dir.write("two.yaml", config_with_state(ct::free_port()));
     ct::countersign_process service({"run", "--config", cfg}, dir.path());
+    // The state is written by the hash stage: wait for the observations topic as well.
     ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input)) << service.stderr_text();
+    ASSERT_TRUE(kafka.wait_caught_up(t.group, t.group + ".observations")) << service.stderr_text();
     service.terminate();
     ASSERT_EQ(service.wait(60s), 0) << service.stderr_text();
   }

@@ -258,7 +258,8 @@ fleet_input generate_fleet() {
     }
     std::string detector;
     if (x.signer == revoked_signer) detector = "cs.signature.revoked";
-    if (x.signer == untrusted_signer) detector = "cs.signature.untrusted";
+    // "Updater Root CA" is no known code-signing CA and new to the fleet: unusual too.
+    if (x.signer == untrusted_signer) detector = "cs.issuer.unusual+cs.signature.untrusted";
     if (x.signer == recent_signer) detector = "cs.certificate.recently_issued";
     if (!detector.empty()) {
       f.expected_alerts.insert(detector + "\t" + host);
@@ -342,6 +343,28 @@ bool wait_http_status(std::uint16_t port, const std::string& path, int status, s
   return false;
 }
 
+// The config of an instance of `t` (also given to `countersign replay`, which ignores the
+// kafka settings): client.id `client_id`, metrics on `port`, state in `state_dir`.
+std::string topology_config(const run_topics& t, const std::string& client_id, std::uint16_t port,
+                            const std::string& state_dir) {
+  std::string cfg = ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port);
+  const auto replace_line = [&cfg](const std::string& line, const std::string& with) {
+    const auto at = cfg.find(line);
+    if (at == std::string::npos) fatal("service_config changed: no line " + line);
+    cfg.replace(at, line.size(), with);
+  };
+  replace_line("  client_id: countersign-it\n", "  client_id: " + client_id + "\n");
+  // A killed instance's partitions move once the broker stops hearing from it: 6 s
+  // (the broker's minimum session timeout) rather than the default 45 s.
+  replace_line("    statistics.interval.ms: \"500\"\n",
+               "    statistics.interval.ms: \"500\"\n    session.timeout.ms: \"6000\"\n    heartbeat.interval.ms: \"500\"\n");
+  // min_history 0s: prevalence counts from the first event, as in a fleet long past learning.
+  cfg += "state:\n  dir: \"" + state_dir + "\"\nlearning:\n  min_history: 0s\n";
+  cfg += "topology:\n  partitions: " + std::to_string(k_partitions) + "\n";
+  if (t.prefix_is_explicit) cfg += "  topic_prefix: " + t.prefix + "\n";
+  return cfg;
+}
+
 // One countersign instance of a run: its own state dir, metrics port and client.id (so its
 // members can be found in the group's description). restart() starts it again on the same
 // state dir, after the previous process has ended.
@@ -372,21 +395,7 @@ class instance {
  private:
   void start() {
     port_ = ct::free_port();
-    std::string cfg = ct::service_config(topics_.input, topics_.alerts, topics_.dead_letter, topics_.group, port_);
-    const auto replace_line = [&cfg](const std::string& line, const std::string& with) {
-      const auto at = cfg.find(line);
-      if (at == std::string::npos) fatal("service_config changed: no line " + line);
-      cfg.replace(at, line.size(), with);
-    };
-    replace_line("  client_id: countersign-it\n", "  client_id: " + client_id() + "\n");
-    // A killed instance's partitions move once the broker stops hearing from it: 6 s
-    // (the broker's minimum session timeout) rather than the default 45 s.
-    replace_line("    statistics.interval.ms: \"500\"\n",
-                 "    statistics.interval.ms: \"500\"\n    session.timeout.ms: \"6000\"\n    heartbeat.interval.ms: \"500\"\n");
-    // min_history 0s: prevalence counts from the first event, as in a fleet long past learning.
-    cfg += "state:\n  dir: \"" + state_dir_ + "\"\nlearning:\n  min_history: 0s\n";
-    cfg += "topology:\n  partitions: " + std::to_string(k_partitions) + "\n";
-    if (topics_.prefix_is_explicit) cfg += "  topic_prefix: " + topics_.prefix + "\n";
+    const std::string cfg = topology_config(topics_, client_id(), port_, state_dir_);
     const auto path = dir_.write(name_ + "-" + std::to_string(starts_++) + ".yaml", cfg);
     process_ = std::make_unique<ct::countersign_process>(std::vector<std::string>{"run", "--config", path}, dir_.path());
   }
@@ -419,6 +428,19 @@ bool wait_topology_caught_up(ct::kafka_client& kafka, const run_topics& t, std::
       return true;
     }
     std::this_thread::sleep_for(200ms);
+  }
+  return false;
+}
+
+// Polls the instance's log (stderr) until it contains `text`; false at the deadline or
+// once the process has ended without logging it.
+bool wait_log(instance& i, const std::string& text, std::chrono::seconds deadline) {
+  const auto end = steady::now() + deadline;
+  while (steady::now() < end) {
+    const bool running = i.process().running();
+    if (i.process().stderr_text().find(text) != std::string::npos) return true;
+    if (!running) return false;
+    std::this_thread::sleep_for(100ms);
   }
   return false;
 }
@@ -507,6 +529,42 @@ state_map merge_records(const std::vector<ct::record>& records, const std::strin
   return out;
 }
 
+// What compaction leaves of a topic: per key, the value of its newest record (a key has
+// one partition, so the highest offset). Changelog records and signer snapshots are whole
+// records, so in a correct run this equals the merge of every record.
+state_map newest_records(const std::vector<ct::record>& records, const std::string& topic) {
+  std::map<std::string, const ct::record*> newest;
+  for (const auto& r : records) {
+    auto& n = newest[r.key];
+    if (n == nullptr || r.offset > n->offset) n = &r;
+  }
+  state_map out;
+  for (const auto& [key, r] : newest) {
+    if (r->value.empty()) continue;
+    auto v = cs::prevalence_value::decode(r->value);
+    if (!v) {
+      ADD_FAILURE() << topic << " p" << r->partition << "@" << r->offset << " key " << printable(key)
+                    << ": value does not decode: " << cs::to_string(v.error());
+      continue;
+    }
+    out[key] = *v;
+  }
+  return out;
+}
+
+// The file hashes of fleet events [begin, end).
+std::set<std::string> hashes_of_events(std::size_t begin, std::size_t end) {
+  static const std::string k_field = R"("hash":{"sha256":")";
+  std::set<std::string> out;
+  const auto& events = fleet().events;
+  for (std::size_t i = begin; i < end && i < events.size(); ++i) {
+    const auto at = events[i].second.find(k_field);
+    if (at == std::string::npos) fatal("fleet event without a sha256: " + events[i].second);
+    out.insert(events[i].second.substr(at + k_field.size(), 64));
+  }
+  return out;
+}
+
 struct run_outcome {
   std::set<std::string> alert_ids;
   std::set<std::string> alert_summaries;  // "detectors\thost"
@@ -518,9 +576,10 @@ struct run_outcome {
 };
 
 // Reads what the run published; call once wait_topology_caught_up has returned true.
-run_outcome collect(ct::kafka_client& kafka, const run_topics& t) {
+// `min_alerts`: how many alert records to wait for (up to 30 s) before reading to the end.
+run_outcome collect(ct::kafka_client& kafka, const run_topics& t, std::size_t min_alerts = fleet().expected_alert_ids) {
   run_outcome o;
-  for (const auto& r : kafka.read_all(t.alerts, fleet().expected_alert_ids, 30s)) {
+  for (const auto& r : kafka.read_all(t.alerts, min_alerts, 30s)) {
     const auto s = summarize(r.value);
     EXPECT_EQ(r.key, s.host) << "alerts are keyed by host id";
     o.alert_ids.insert(s.id);
@@ -834,4 +893,124 @@ TEST(topology, hot_signer_does_not_concentrate_internal_topics) {
   EXPECT_LE(d_observations.max_share(), 0.5) << "observations are concentrated on one partition";
   EXPECT_LE(d_changelog.max_share(), 0.5) << "the changelog is concentrated on one partition";
   EXPECT_GT(contoso_deltas, 0u) << "the hot signer's deltas are keyed by store kind + signer key";
+}
+
+// History replayed into one instance's state directory reaches every instance: `replay`
+// fills directory A from the first half of the fleet and marks it unpublished; `run` on A
+// publishes its hash records to the changelog and its signer, issuer and (company,
+// signer) records as deltas before it joins the group, then clears the mark. A second
+// instance with an empty directory B shares the partitions, so it owns files whose
+// first-half history only the publication brings it (by restoring the changelog), and
+// signer-delta partitions whose owner must merge the published deltas into the table.
+// Only the second half goes through Kafka, yet the run ends with the one-instance state
+// over the whole fleet, and replay's alerts plus the run's are the baseline's.
+TEST(topology, replayed_history_bootstraps_every_instance) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  const run_outcome one = run_baseline(kafka, dir);
+  // The compaction view (newest record per key) check below is meaningful: it holds for
+  // the baseline.
+  expect_same_state(newest_records(one.changelog, "baseline changelog"), one.hash_state, "baseline changelog, newest records");
+  expect_same_state(newest_records(one.table, "baseline signers"), one.table_state, "baseline signers, newest records");
+
+  run_topics t(kafka, "f", true);
+  const std::size_t n = fleet().events.size();
+  const std::size_t half = n / 2;
+  std::string history;
+  for (std::size_t i = 0; i < half; ++i) history += fleet().events[i].second + "\n";
+  const std::string history_file = dir.write("history.ndjson", history);
+
+  // Replay the first half into instance f1's state directory, with the service's config
+  // (same topology.partitions, so the local placement matches the changelog's).
+  const std::string state_a = dir.path() + "/state-f1";
+  const std::string replay_cfg =
+      dir.write("replay.yaml", topology_config(t, "countersign-it-replay", ct::free_port(), state_a));
+  const ct::run_result replayed =
+      ct::run_countersign({"replay", "--config", replay_cfg, "--state-dir", state_a, history_file}, dir.path());
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.err;
+  std::set<std::string> replay_ids;
+  std::set<std::string> replay_summaries;
+  {
+    std::istringstream lines(replayed.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty()) continue;
+      const auto s = summarize(line);
+      replay_ids.insert(s.id);
+      replay_summaries.insert(s.detectors + "\t" + s.host);
+    }
+  }
+  std::cout << "replay of the first " << half << " events: " << replay_ids.size() << " alert ids; "
+            << tail(replayed.err, 600) << "\n";
+  ASSERT_FALSE(replay_ids.empty()) << "the first half raises alerts: " << replayed.err;
+  ASSERT_LT(replay_ids.size(), one.alert_ids.size()) << "the second half must raise alerts of its own";
+
+  // f2 (empty state) starts first and owns every partition, restored and ready, before
+  // f1 publishes the replayed history: the published hash records must reach f2's
+  // partitions through their owner (the observations topic), not only the changelog
+  // that f2 has already finished reading.
+  instance second(dir, t, "f2");
+  const auto ready = [](std::uint16_t port) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (ct::http_get(port, "/readyz").first == 200) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(ready(second.port())) << second.logs();
+  std::string seen_alone;
+  ASSERT_TRUE(wait_all_assigned(kafka, t.group, {&second}, 60s, seen_alone)) << seen_alone << second.logs();
+  instance first(dir, t, "f1");
+  ASSERT_TRUE(wait_log(first, "records published", 60s)) << first.logs();
+  ASSERT_FALSE(std::filesystem::exists(second.state_dir()) && std::filesystem::is_empty(second.state_dir()))
+      << "f2 has been running on its own state dir";
+  std::string seen;
+  ASSERT_TRUE(wait_all_assigned(kafka, t.group, {&first, &second}, 60s, seen))
+      << "assignment: " << seen << first.logs() << second.logs();
+  produce_events(kafka, t.input, half, n);
+  ASSERT_TRUE(wait_topology_caught_up(kafka, t, 120s, {&first, &second})) << first.logs() << second.logs();
+  {
+    // The first half's files reached the changelog through their owners.
+    std::set<std::string> keys;
+    for (const auto& r : kafka.read_all(t.changelog(), 1, 30s)) keys.insert(r.key);
+    for (const auto& h : hashes_of_events(0, half)) EXPECT_TRUE(keys.contains(h)) << h;
+  }
+  ASSERT_TRUE(wait_all_assigned(kafka, t.group, {&first, &second}, 10s, seen))
+      << "both still members at the end: " << seen << first.logs() << second.logs();
+  first.terminate();
+  second.terminate();
+  EXPECT_EQ(first.wait(60s), 0) << first.logs();
+  EXPECT_EQ(second.wait(60s), 0) << second.logs();
+
+  const std::string first_log = first.process().stderr_text();
+  EXPECT_NE(first_log.find("replayed state:"), std::string::npos) << first.logs();
+  EXPECT_NE(first_log.find("records published"), std::string::npos) << first.logs();
+  EXPECT_EQ(first_log.find("not all acknowledged"), std::string::npos) << first.logs();
+  EXPECT_EQ(second.process().stderr_text().find("replayed state:"), std::string::npos)
+      << "an empty state dir has nothing to publish" << second.logs();
+
+  const std::size_t second_half_ids = one.alert_ids.size() - replay_ids.size();
+  const run_outcome run = collect(kafka, t, second_half_ids);
+  std::set<std::string> ids = run.alert_ids;
+  ids.insert(replay_ids.begin(), replay_ids.end());
+  std::set<std::string> summaries = run.alert_summaries;
+  summaries.insert(replay_summaries.begin(), replay_summaries.end());
+  EXPECT_FALSE(run.alert_ids.empty());
+  EXPECT_EQ(ids, one.alert_ids) << "replay's alerts plus the run's";
+  EXPECT_EQ(summaries, one.alert_summaries);
+  EXPECT_FALSE(run.hash_state.empty());
+  EXPECT_FALSE(run.table_state.empty());
+  expect_same_state(run.hash_state, one.hash_state, "hash-state-changelog");
+  expect_same_state(run.table_state, one.table_state, "signers");
+  // What survives compaction: the newest record of every key is complete too.
+  expect_same_state(newest_records(run.changelog, t.changelog()), one.hash_state, "hash-state-changelog, newest records");
+  expect_same_state(newest_records(run.table, t.signers()), one.table_state, "signers, newest records");
+
+  // The flag was cleared: f1 alone on the same directory does not publish again.
+  first.restart();
+  EXPECT_TRUE(wait_http_status(first.port(), "/readyz", 200, 60s)) << first.logs();
+  first.terminate();
+  EXPECT_EQ(first.wait(60s), 0) << first.logs();
+  EXPECT_EQ(first.process().stderr_text().find("records published"), std::string::npos)
+      << "the replayed state was published a second time" << first.logs();
 }

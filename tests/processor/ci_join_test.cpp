@@ -415,7 +415,7 @@ TEST(pipeline_deferral, a_3033_is_held_until_its_3089_releases_it_as_a_revoked_a
   EXPECT_EQ(a.token, 101U);
   EXPECT_TRUE(a.deferred);
   EXPECT_EQ(a.key, "host-ci-1");
-  EXPECT_EQ(detector_ids(a.json), "cs.signature.revoked");
+  EXPECT_EQ(detector_ids(a.json), "cs.codeintegrity.enforcement+cs.signature.revoked");
   EXPECT_EQ(at(a.json, "/host/id"), "host-ci-1");
   EXPECT_EQ(at(a.json, "/process/executable"), R"(\Device\HarddiskVolume2\ProgramData\Halyard\hlydsvc.dll)");
   EXPECT_EQ(at(a.json, "/process/code_signature/status"), "revoked");
@@ -449,7 +449,7 @@ TEST(pipeline_deferral, a_3077_after_its_3089s_is_released_within_its_own_call) 
   const auto& a = p.alerts().front();
   EXPECT_EQ(a.token, 203U);
   EXPECT_TRUE(a.deferred);
-  EXPECT_EQ(detector_ids(a.json), "cs.signature.untrusted") << "the VerificationError 7 signature was chosen";
+  EXPECT_EQ(detector_ids(a.json), "cs.codeintegrity.enforcement+cs.signature.untrusted") << "the VerificationError 7 signature was chosen";
   EXPECT_EQ(at(a.json, "/process/code_signature/issuer"), "Orison Utilities Root CA");
   EXPECT_EQ(at(a.json, "/process/hash/sha256"), "5d6e7f8091a2b3c45d6e7f8091a2b3c45d6e7f8091a2b3c45d6e7f8091a2b3c4");
   EXPECT_EQ(p.held(), 0U);
@@ -464,7 +464,8 @@ TEST(pipeline_deferral, in_replay_expire_after_the_hold_releases_an_unjoined_ver
   EXPECT_EQ(p.held(), 1U);
   p.expire(k_3033_time + k_hold_ms);
   EXPECT_THAT(releases_of(p), ElementsAre(7U));
-  EXPECT_THAT(p.alerts(), IsEmpty()) << "no signer facts: nothing for the detectors";
+  ASSERT_EQ(p.alerts().size(), 1U) << "no signer facts, but a Code Integrity block";
+  EXPECT_EQ(detector_ids(p.alerts().front().json), "cs.codeintegrity.enforcement");
   EXPECT_EQ(p.held(), 0U);
   EXPECT_EQ(p.stats().observations, 1U) << "judged on release";
   EXPECT_EQ(p.stats().ci_join.unjoined, 1U);
@@ -510,7 +511,7 @@ TEST(pipeline_deferral, flush_at_the_end_of_input_releases_a_partly_joined_verdi
   ASSERT_EQ(p.alerts().size(), 1U);
   EXPECT_EQ(p.alerts().front().token, 1U);
   EXPECT_TRUE(p.alerts().front().deferred);
-  EXPECT_EQ(detector_ids(p.alerts().front().json), "cs.signature.revoked");
+  EXPECT_EQ(detector_ids(p.alerts().front().json), "cs.codeintegrity.enforcement+cs.signature.revoked");
   EXPECT_EQ(at(p.alerts().front().json, "/detected_at"), "2026-11-24T08:15:02.441Z")
       << "without a clock, detection time is event time";
   EXPECT_EQ(p.held(), 0U);
@@ -530,7 +531,7 @@ TEST(pipeline_deferral, a_revoked_verdict_without_activity_id_alerts_at_once) {
   ASSERT_EQ(p.alerts().size(), 1U);
   EXPECT_FALSE(p.alerts().front().deferred);
   EXPECT_EQ(p.alerts().front().token, 55U);
-  EXPECT_EQ(detector_ids(p.alerts().front().json), "cs.signature.revoked");
+  EXPECT_EQ(detector_ids(p.alerts().front().json), "cs.codeintegrity.enforcement+cs.signature.revoked");
   EXPECT_EQ(at(p.alerts().front().json, "/process/code_signature/status_raw"), "CodeIntegrity 3036");
   EXPECT_EQ(p.held(), 0U);
 }
@@ -551,7 +552,7 @@ TEST(pipeline_deferral, a_joined_3036_stays_revoked_and_names_the_joined_signer)
   const auto& a = p.alerts().front();
   EXPECT_EQ(a.token, 61U);
   EXPECT_TRUE(a.deferred);
-  EXPECT_EQ(detector_ids(a.json), "cs.signature.revoked");
+  EXPECT_EQ(detector_ids(a.json), "cs.codeintegrity.enforcement+cs.signature.revoked");
   EXPECT_EQ(at(a.json, "/process/code_signature/status"), "revoked");
   EXPECT_EQ(at(a.json, "/process/code_signature/status_raw"), "CodeIntegrity 3036");
   EXPECT_EQ(at(a.json, "/process/code_signature/subject_name"), "Ravenkeep Devices Ltd");
@@ -601,7 +602,9 @@ TEST(pipeline_deferral, winlogbeat_code_integrity_events_are_held_and_joined_too
   using release = std::pair<std::uint64_t, std::vector<std::uint64_t>>;
   EXPECT_THAT(releases, ElementsAre(release{2, {1}},    // the 3033 by its 3089
                                     release{4, {4}}));  // the 3077, its 3089 came first
-  EXPECT_THAT(rows, ElementsAre("cs.signature.revoked\tKIOSK-22\t1")) << "the 3077's signer is valid";
+  EXPECT_THAT(rows, ElementsAre("cs.codeintegrity.enforcement+cs.signature.revoked\tKIOSK-22\t1",
+                                "cs.codeintegrity.enforcement\tKIOSK-22\t4"))
+      << "the 3077 is an enforced block; its signer is valid";
   p.flush(std::nullopt);
   EXPECT_THAT(releases_of(p), IsEmpty());
   EXPECT_EQ(p.stats().ci_join.joined, 2U);

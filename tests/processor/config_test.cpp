@@ -412,9 +412,16 @@ TEST(load_config, the_shipped_config_file_loads_and_states_the_built_in_defaults
   EXPECT_EQ(s.recently_issued.issued_within_days, d.recently_issued.issued_within_days);
   EXPECT_EQ(s.recently_issued.max_signer_hosts, d.recently_issued.max_signer_hosts);
   EXPECT_EQ(s.recently_issued.trusted_publishers.size(), d.recently_issued.trusted_publishers.size());
-  for (const auto& p : rules::default_trusted_publishers()) {
+  // The compiled-in rules/content lists are in force.
+  for (const auto* p : {"Microsoft Corporation", "Google LLC", "Mozilla Corporation"}) {
     EXPECT_TRUE(s.recently_issued.trusted_publishers.contains(p)) << p;
   }
+  EXPECT_GT(s.issuer_unusual.known_cas.size(), 20U);
+  EXPECT_TRUE(s.issuer_unusual.known_cas.matches("DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"));
+  EXPECT_FALSE(s.issuer_unusual.known_cas.matches("Totally Legit Signing Authority"));
+  EXPECT_FALSE(s.subject_mismatch.protected_vendors.empty());
+  EXPECT_TRUE(s.rare_user_path.user_writable.matches(R"(C:\Users\bob\AppData\Local\Temp\x.exe)"));
+  EXPECT_FALSE(s.rare_user_path.user_writable.matches(R"(C:\Program Files\App\x.exe)"));
   EXPECT_EQ(shipped->log_level, defaults.log_level);
 }
 

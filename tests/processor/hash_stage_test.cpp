@@ -41,7 +41,7 @@ std::string run_of(int host, int file, int signer, const std::string& time = "20
          R"("},"code_signature":{"exists":true,"status":"trusted","trusted":true,"subject_name":"Vendor )" +
          std::to_string(signer) + R"( Ltd","thumbprint_sha256":")" + thumb +
          R"("},"pe":{"company":"Vendor )" + std::to_string(signer) + R"( Ltd"}},)"
-         R"("file":{"x509":{"issuer":{"common_name":"Issuing CA )" + std::to_string(signer % 3) +
+         R"("file":{"x509":{"issuer":{"common_name":"DigiCert Issuing CA )" + std::to_string(signer % 3) +
          R"("},"not_before":"2024-01-01T00:00:00Z","not_after":"2028-01-01T00:00:00Z"}}})";
 }
 

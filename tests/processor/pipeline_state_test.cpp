@@ -22,10 +22,10 @@ using test_support::detector_ids;
 // One execution of the same freshly signed file (certificate 3 days old) on `host`.
 std::string fresh_signed_run(int host, const std::string& time = "2026-11-20T12:00:00Z") {
   return R"({"@timestamp":")" + time + R"(","host":{"id":"fleet-)" + std::to_string(host) +
-         R"("},"process":{"executable":"C:\\Users\\u\\Downloads\\tool.exe","hash":{"sha256":"aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"},)"
+         R"("},"process":{"executable":"C:\\Program Files\\Fresh\\tool.exe","hash":{"sha256":"aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"},)"
          R"("code_signature":{"exists":true,"status":"trusted","trusted":true,"subject_name":"Fresh Cert Tools Ltd",)"
          R"("thumbprint_sha256":"bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22"}},)"
-         R"("file":{"x509":{"issuer":{"common_name":"Some Code Signing CA"},"not_before":"2026-11-17T12:00:00Z","not_after":"2027-11-17T12:00:00Z"}}})";
+         R"("file":{"x509":{"issuer":{"common_name":"Sectigo Public Code Signing CA R36"},"not_before":"2026-11-17T12:00:00Z","not_after":"2027-11-17T12:00:00Z"}}})";
 }
 
 TEST(pipeline_state, once_learning_is_done_a_signer_on_more_than_five_hosts_is_no_longer_freshly_issued) {

@@ -87,6 +87,7 @@ struct config {
   alerts_config alerts;
   processing_config processing;
   rules::detector_config detectors;
+  std::string detectors_content_dir;  // empty: the compiled-in rules/content
   state_config state;
   std::string log_level = "info";
   std::string log_format = "json";  // json (one object per line) or text

@@ -62,6 +62,10 @@ class hash_stage {
   outcome process(std::string_view encoded, std::int32_t partition, std::uint64_t token,
                   std::optional<std::int64_t> now_ms);
 
+  // Merges a whole hash record (a replayed state directory being published) into the
+  // combined state of `partition`; false when it does not decode.
+  [[nodiscard]] bool merge_record(std::int32_t partition, std::string_view key, std::string_view encoded);
+
   // Writes the combined state to the store and hands it to `sink` (may be null).
   // Returns the number of records given to the sink.
   [[nodiscard]] std::expected<std::size_t, std::string> flush(state_sink* sink);

@@ -19,7 +19,8 @@ inline constexpr std::string_view k_alert_schema = "countersign.alert/v1";
 [[nodiscard]] severity combined_severity(std::span<const hit> hits) noexcept;
 
 // Deterministic alert id: 32 hex characters from the sorted rule ids, host, file hash
-// and suppression window index. The same detection in the same window gets the same id,
+// (or the hits' shared group key instead of both), the Code Integrity policy when
+// there is one, and the suppression window index. The same detection in the same window gets the same id,
 // in any instance and on any replay.
 [[nodiscard]] std::string alert_id(std::span<const hit> hits, const observation& obs,
                                    std::int64_t suppression_window_ms);

@@ -66,11 +66,15 @@ class combined_view final : public prevalence_view {
   [[nodiscard]] std::optional<prevalence_record> hash(std::string_view sha256) const override;
   [[nodiscard]] std::optional<prevalence_record> signer(std::string_view signer_key) const override;
   [[nodiscard]] std::optional<prevalence_record> issuer(std::string_view issuer) const override;
+  [[nodiscard]] std::optional<prevalence_record> company_signer(std::string_view key) const override;
+  [[nodiscard]] std::optional<std::int64_t> watching_since() const override { return watching_since_; }
+  void set_watching_since(std::optional<std::int64_t> t) noexcept { watching_since_ = t; }
 
  private:
   const prevalence_store& store_;
   const delta_combiner& pending_;
   std::int32_t partition_;
+  std::optional<std::int64_t> watching_since_;
 };
 
 }  // namespace countersign::state

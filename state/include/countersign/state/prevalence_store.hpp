@@ -81,6 +81,7 @@ class prevalence_store final : public prevalence_view {
   [[nodiscard]] std::optional<prevalence_record> hash(std::string_view sha256) const override;
   [[nodiscard]] std::optional<prevalence_record> signer(std::string_view signer_key) const override;
   [[nodiscard]] std::optional<prevalence_record> issuer(std::string_view issuer) const override;
+  [[nodiscard]] std::optional<prevalence_record> company_signer(std::string_view key) const override;
 
   // Calls fn(partition, key, encoded record) for every record of a store, in key order
   // (merge operands resolved). Returns the number of records visited.

@@ -1,8 +1,7 @@
 #pragma once
 // The narrow, read-only interface through which detectors see fleet prevalence
-// (DESIGN.md section 1). The RocksDB-backed implementation arrives with the state
-// store; until one is attached, detectors receive a null view and use only their
-// stateless conditions.
+// (DESIGN.md section 1). Without state (or while learning) detectors receive a null
+// view and use only their stateless conditions.
 
 #include <cstdint>
 #include <optional>
@@ -23,6 +22,11 @@ class prevalence_view {
   [[nodiscard]] virtual std::optional<prevalence_record> hash(std::string_view sha256) const = 0;
   [[nodiscard]] virtual std::optional<prevalence_record> signer(std::string_view signer_key) const = 0;
   [[nodiscard]] virtual std::optional<prevalence_record> issuer(std::string_view issuer) const = 0;
+  // Event time from which the fleet has been watched (the store's first event);
+  // nullopt when unknown. "First seen after X" only means "new" if this is before X.
+  [[nodiscard]] virtual std::optional<std::int64_t> watching_since() const { return std::nullopt; }
+  // A (normalized PE company, signer) pair, keyed company + '\0' + signer key.
+  [[nodiscard]] virtual std::optional<prevalence_record> company_signer(std::string_view key) const = 0;
 };
 
 }  // namespace countersign::state

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Score countersign alerts against fleet_sim ground truth.
+
+  python3 bench/fleet_sim/check.py DIR/ground_truth.json DIR/alerts.ndjson [--strict]
+
+An alert matches a scenario when its host (host.id, else host.name) is the scenario's
+host and its file is the scenario's file: same process.hash.sha256, else same sha1
+(Defender certificate rows carry only SHA1), else, for alerts without any hash (Code
+Integrity 3033 names the file only), the same process.executable. A scenario is caught
+for detector X when a matching alert lists X in detections[].id. Alerts that match no
+scenario are benign alerts (false positives of the simulated fleet).
+
+Prints, per detector: scenarios expected, caught, missed (names); then benign alerts by
+severity, by detector (with the detection's own severity) and by day, the signers behind
+them, and alerts per million benign events.
+
+--strict exits 1 when a scenario is missed or a benign alert is medium or higher.
+--detectors restricts the scoring to a list of detector ids (e.g. the ones implemented).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
+RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info 0 .. critical 4
+
+
+def lower(v):
+    return v.lower() if isinstance(v, str) else None
+
+
+def load_alerts(path: str) -> tuple[list[dict], int]:
+    alerts, bad = [], 0
+    f = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    with f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                a = json.loads(line)
+            except json.JSONDecodeError:
+                bad += 1
+                continue
+            if isinstance(a, dict) and "detections" in a:
+                alerts.append(a)
+            else:
+                bad += 1
+    return alerts, bad
+
+
+def alert_keys(a: dict):
+    host = a.get("host") or {}
+    proc = a.get("process") or {}
+    h = proc.get("hash") or {}
+    return (lower(host.get("id")), lower(host.get("name")), lower(h.get("sha256")), lower(h.get("sha1")),
+            lower(proc.get("executable")))
+
+
+def scenario_matches(s: dict, keys) -> bool:
+    hid, hname, sha256, sha1, exe = keys
+    if not ((hid and hid == lower(s.get("host"))) or (hname and hname == lower(s.get("host_name")))):
+        return False
+    if sha256:
+        return sha256 == lower(s.get("sha256"))
+    if sha1:
+        return sha1 == lower(s.get("sha1"))
+    return bool(exe) and exe == lower(s.get("executable"))
+
+
+def signer_of(a: dict) -> str:
+    cs = (a.get("process") or {}).get("code_signature") or {}
+    return cs.get("subject_name") or "(no signer)"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("ground_truth")
+    ap.add_argument("alerts", help="countersign replay output (NDJSON alerts), '-' for stdin")
+    ap.add_argument("--strict", action="store_true",
+                    help="exit 1 if a scenario is missed or a benign alert has severity medium or higher")
+    ap.add_argument("--detectors", default="",
+                    help="comma-separated detector ids to score (default: every id in the ground truth)")
+    ap.add_argument("--top", type=int, default=5, help="signers listed per detector among benign alerts")
+    ap.add_argument("--verbose", "-v", action="store_true", help="list every scenario with what fired")
+    ap.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    args = ap.parse_args(argv)
+
+    with open(args.ground_truth, encoding="utf-8") as f:
+        gt = json.load(f)
+    scenarios = gt["scenarios"]
+    alerts, bad_lines = load_alerts(args.alerts)
+    only = {d.strip() for d in args.detectors.split(",") if d.strip()}
+
+    def scored(det: str) -> bool:
+        return not only or det in only
+
+    by_host = collections.defaultdict(list)
+    for i, s in enumerate(scenarios):
+        by_host[lower(s.get("host"))].append(i)
+        by_host[lower(s.get("host_name"))].append(i)
+
+    fired = [collections.defaultdict(set) for _ in scenarios]  # scenario -> detector -> severities
+    scenario_alerts = [0] * len(scenarios)
+    benign = []
+    for a in alerts:
+        keys = alert_keys(a)
+        cands = set(by_host.get(keys[0], [])) | set(by_host.get(keys[1], []))
+        hits = [i for i in sorted(cands) if scenario_matches(scenarios[i], keys)]
+        if not hits:
+            benign.append(a)
+            continue
+        for i in hits:
+            scenario_alerts[i] += 1
+            for d in a.get("detections", []):
+                fired[i][d.get("id")].add(d.get("severity"))
+
+    # -- scenarios per detector
+    detectors = []
+    for s in scenarios:
+        for d in s["expected_detectors"]:
+            if d not in detectors and scored(d):
+                detectors.append(d)
+    for d in sorted(only):
+        if d not in detectors:
+            detectors.append(d)
+    table = {}
+    for d in detectors:
+        exp = [i for i, s in enumerate(scenarios) if d in s["expected_detectors"]]
+        caught = [i for i in exp if d in fired[i]]
+        missed = [i for i in exp if d not in fired[i]]
+        table[d] = (exp, caught, missed)
+
+    def label(i):
+        s = scenarios[i]
+        return f"{s['name']}@{s.get('host_name') or s['host']}({s.get('schema')})"
+
+    benign_events = gt.get("benign_events") or max(1, gt.get("events", 0) - gt.get("attack_events", 0))
+    p = print
+    p(f"fleet_sim check: seed {gt.get('seed')}, {gt.get('hosts')} hosts, {gt.get('events')} events "
+      f"({benign_events} benign), {len(scenarios)} host-scenarios; {len(alerts)} alerts read"
+      + (f", {bad_lines} unreadable lines skipped" if bad_lines else ""))
+    if only:
+        p(f"scored detectors: {', '.join(sorted(only))}")
+    p("")
+    p(f"{'detector':<38}{'expected':>9}{'caught':>8}{'missed':>8}")
+    for d in detectors:
+        exp, caught, missed = table[d]
+        p(f"{d:<38}{len(exp):>9}{len(caught):>8}{len(missed):>8}")
+    tot_exp = sum(len(v[0]) for v in table.values())
+    tot_caught = sum(len(v[1]) for v in table.values())
+    p(f"{'total (scenario x detector)':<38}{tot_exp:>9}{tot_caught:>8}{tot_exp - tot_caught:>8}")
+    any_missed = False
+    for d in detectors:
+        missed = table[d][2]
+        if missed:
+            any_missed = True
+            p(f"  missed {d}: " + ", ".join(label(i) for i in missed))
+    undetected = [i for i in range(len(scenarios)) if scenario_alerts[i] == 0]
+    if undetected:
+        p(f"  scenarios without any alert: {len(undetected)} of {len(scenarios)}")
+    extra = collections.Counter()
+    for i, s in enumerate(scenarios):
+        for d in fired[i]:
+            if d not in s["expected_detectors"]:
+                extra[d] += 1
+    if extra:
+        p("  detections on scenarios beyond the expected ones: " +
+          ", ".join(f"{d} x{n}" for d, n in extra.most_common()))
+    if args.verbose:
+        p("")
+        p("scenarios:")
+        for i, s in enumerate(scenarios):
+            got = ", ".join(f"{d}[{'/'.join(sorted(x for x in sev if x))}]" for d, sev in sorted(fired[i].items()))
+            p(f"  {label(i)} {s['time']}: expected {', '.join(s['expected_detectors'])}; "
+              f"alerts {scenario_alerts[i]}; fired {got or '-'}")
+
+    # -- benign alerts
+    def benign_scored(a):
+        return [d for d in a.get("detections", []) if scored(d.get("id"))]
+
+    benign_sc = [a for a in benign if benign_scored(a)]
+    sev_count = collections.Counter()
+    det_sev = collections.Counter()
+    det_signers = collections.defaultdict(collections.Counter)
+    by_day = collections.Counter()
+    by_schema = collections.Counter()
+    for a in benign_sc:
+        dets = benign_scored(a)
+        sev = a.get("severity") if not only else max((d.get("severity", "info") for d in dets),
+                                                      key=lambda x: RANK.get(x, 0))
+        sev_count[sev] += 1
+        by_day[(a.get("time") or "")[:10]] += 1
+        by_schema[(a.get("source") or {}).get("schema", "?")] += 1
+        for d in dets:
+            det_sev[(d.get("id"), d.get("severity"))] += 1
+            det_signers[d.get("id")][signer_of(a)] += 1
+    per_million = 1e6 * len(benign_sc) / benign_events
+    p("")
+    p(f"benign alerts: {len(benign_sc)} ({per_million:.0f} per million benign events)")
+    if benign_sc:
+        p("  by severity: " + ", ".join(f"{s} {sev_count[s]}" for s in SEVERITIES if sev_count[s]))
+        p("  by day:      " + ", ".join(f"{d} {n}" for d, n in sorted(by_day.items())))
+        p("  by schema:   " + ", ".join(f"{s} {n}" for s, n in by_schema.most_common()))
+        p("  by detector (detection severity), top signers:")
+        for (d, s), n in sorted(det_sev.items(), key=lambda kv: (-RANK.get(kv[0][1], 0), -kv[1])):
+            p(f"    {d:<38}{s or '?':<8}{n:>7}")
+        for d, signers in sorted(det_signers.items()):
+            p(f"    {d}: " + "; ".join(f"{sg} ({n})" for sg, n in signers.most_common(args.top)))
+    loud = sum(n for s, n in sev_count.items() if RANK.get(s, 0) >= RANK["medium"])
+
+    failed = []
+    if any_missed:
+        failed.append("missed scenarios")
+    if loud:
+        failed.append(f"{loud} benign alerts of severity medium or higher")
+    p("")
+    p("result: " + ("PASS" if not failed else "FAIL (" + "; ".join(failed) + ")"))
+
+    if args.json:
+        out = {
+            "detectors": {d: {"expected": len(v[0]), "caught": len(v[1]),
+                              "missed": [label(i) for i in v[2]]} for d, v in table.items()},
+            "benign_alerts": len(benign_sc),
+            "benign_alerts_per_million_events": round(per_million, 1),
+            "benign_by_severity": dict(sev_count),
+            "benign_by_detector": {f"{d}/{s}": n for (d, s), n in det_sev.items()},
+            "benign_by_day": dict(by_day),
+            "pass": not failed,
+        }
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=1)
+            f.write("\n")
+    return 1 if (args.strict and failed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1730 @@
+#!/usr/bin/env python3
+"""Fleet simulator for countersign: endpoint telemetry of a Windows fleet, with ground truth.
+
+Writes, under --out:
+  events.ndjson      every event of the fleet, sorted by event time, in the JSON shapes
+                     countersign parses (ECS / Elastic Defend, OCSF 1.7/1.8 Process
+                     Activity, Microsoft Defender advanced-hunting rows, Winlogbeat Sysmon
+                     and Code Integrity, flat Code Integrity EventData)
+  ground_truth.json  the injected attack scenarios (host, file hash, time, schema and the
+                     detector ids that should fire) and the event count of every benign
+                     population
+  intel/abusech.csv  an abuse.ch-style code-signing certificate blocklist that lists the
+                     certificates of the "abused certificate" scenarios among decoys
+
+Python 3 standard library only; the output is a pure function of the arguments (--seed).
+Each host reports its executions in one schema; Windows hosts with App Control also send
+Code Integrity events, as flat EventData or (on Winlogbeat hosts) through Winlogbeat.
+See README.md in this directory for the populations and scenarios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MIN_MS = 60_000
+
+PROCESS_SCHEMAS = ("ecs", "ocsf", "defender", "winlogbeat")
+ALL_SCHEMAS = PROCESS_SCHEMAS + ("codeintegrity",)
+SCHEMA_WEIGHTS = {"ecs": 0.35, "defender": 0.25, "ocsf": 0.20, "winlogbeat": 0.20}
+
+# Detector ids (DETECTIONS.md section 3).
+REVOKED = "cs.signature.revoked"
+UNTRUSTED = "cs.signature.untrusted"
+EXPIRED = "cs.certificate.expired_signing"
+RECENT = "cs.certificate.recently_issued"
+UNUSUAL = "cs.issuer.unusual"
+MISMATCH = "cs.metadata.subject_mismatch"
+CI_ENF = "cs.codeintegrity.enforcement"
+RARE_PATH = "cs.prevalence.rare_signed_user_path"
+INTEL = "cs.intel.abused_certificate"
+
+# ---------------------------------------------------------------------------------------
+# Small helpers
+
+
+class Ids:
+    """Deterministic hex identifiers derived from the seed and a name."""
+
+    def __init__(self, seed: int):
+        self.prefix = f"fleet_sim/{seed}/".encode()
+
+    def hex(self, *parts, n: int = 64) -> str:
+        h = hashlib.sha256(self.prefix + "|".join(str(p) for p in parts).encode()).hexdigest()
+        while len(h) < n:
+            h += hashlib.sha256(h.encode()).hexdigest()
+        return h[:n]
+
+    def guid(self, *parts) -> str:
+        h = self.hex("guid", *parts, n=32)
+        return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+_sec_cache: dict[int, str] = {}
+
+
+def _sec(ms: int) -> str:
+    s = ms // 1000
+    v = _sec_cache.get(s)
+    if v is None:
+        v = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s))
+        if len(_sec_cache) > 200_000:
+            _sec_cache.clear()
+        _sec_cache[s] = v
+    return v
+
+
+def iso_ms(ms: int) -> str:
+    return f"{_sec(ms)}.{ms % 1000:03d}Z"
+
+
+def iso_s(ms: int) -> str:
+    return f"{_sec(ms)}Z"
+
+
+def iso_7(ms: int, extra: int = 0) -> str:
+    """Windows-style 100 ns precision (Defender Timestamp, Code Integrity TimeCreated)."""
+    return f"{_sec(ms)}.{ms % 1000:03d}{extra % 10000:04d}Z"
+
+
+def parse_time(s: str) -> int:
+    s = s.strip().replace("Z", "")
+    if "T" not in s:
+        s += "T00:00:00"
+    return calendar.timegm(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")) * 1000
+
+
+def device_path(path: str) -> str:
+    """C:\\x\\y.exe -> \\Device\\HarddiskVolume3\\x\\y.exe (Code Integrity file names)."""
+    if len(path) > 2 and path[1] == ":":
+        return "\\Device\\HarddiskVolume3" + path[2:]
+    return path
+
+
+def dump(doc) -> str:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------------------
+# Certificates and executables
+
+KNOWN_CAS = {
+    # issuer CN -> issuer DN
+    "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1":
+        "CN=DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1, O=DigiCert, Inc., C=US",
+    "DigiCert SHA2 Assured ID Code Signing CA":
+        "CN=DigiCert SHA2 Assured ID Code Signing CA, OU=www.digicert.com, O=DigiCert Inc, C=US",
+    "Sectigo Public Code Signing CA R36":
+        "CN=Sectigo Public Code Signing CA R36, O=Sectigo Limited, C=GB",
+    "Sectigo Public Code Signing CA EV R36":
+        "CN=Sectigo Public Code Signing CA EV R36, O=Sectigo Limited, C=GB",
+    "GlobalSign GCC R45 EV CodeSigning CA 2020":
+        "CN=GlobalSign GCC R45 EV CodeSigning CA 2020, O=GlobalSign nv-sa, C=BE",
+    "GlobalSign GCC R45 CodeSigning CA 2020":
+        "CN=GlobalSign GCC R45 CodeSigning CA 2020, O=GlobalSign nv-sa, C=BE",
+    "Entrust Code Signing CA - OVCS2":
+        "CN=Entrust Code Signing CA - OVCS2, O=Entrust, Inc., C=US",
+    "SSL.com EV Code Signing Intermediate CA RSA R3":
+        "CN=SSL.com EV Code Signing Intermediate CA RSA R3, O=SSL Corp, L=Houston, S=Texas, C=US",
+    "SSL.com Code Signing Intermediate CA RSA R1":
+        "CN=SSL.com Code Signing Intermediate CA RSA R1, O=SSL Corp, L=Houston, S=Texas, C=US",
+    "Certum Code Signing 2021 CA":
+        "CN=Certum Code Signing 2021 CA, O=Asseco Data Systems S.A., C=PL",
+    "Certum Extended Validation Code Signing 2021 CA":
+        "CN=Certum Extended Validation Code Signing 2021 CA, O=Asseco Data Systems S.A., C=PL",
+    "Microsoft Windows Production PCA 2011":
+        "CN=Microsoft Windows Production PCA 2011, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
+    "Microsoft Code Signing PCA 2011":
+        "CN=Microsoft Code Signing PCA 2011, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
+    "Microsoft Windows Third Party Component CA 2014":
+        "CN=Microsoft Windows Third Party Component CA 2014, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
+    "Microsoft Testing Root Certificate Authority 2010":
+        "CN=Microsoft Testing Root Certificate Authority 2010, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
+}
+
+CONTOSO_CA = "Contoso Internal Code Signing CA"
+# (serial, SHA-256 thumbprint, SHA-1 thumbprint) of the two internal signing certificates.
+CONTOSO_CERTS = [
+    ("5f00000012a3c4e5d6f7081920a1b2c3d4e5f6",
+     "c0a7050c1e7d4b2a9f3e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a2901",
+     "c0a7050c1e7d4b2a9f3e6d5c4b3a29180f7e6d01"),
+    ("5f00000034b5d6e7f8091a2b3c4d5e6f7a8b9c",
+     "c0a7050c2f8e5c3b0a4f7e6d5c4b3a2918f7e6d5c4b3a2918f7e6d5c4b3a2902",
+     "c0a7050c2f8e5c3b0a4f7e6d5c4b3a2918f7e602"),
+]
+CONTOSO_CA_DN = "CN=Contoso Internal Code Signing CA, OU=PKI, O=Contoso Ltd, C=US"
+
+
+class Cert:
+    __slots__ = ("cn", "o", "subject_dn", "issuer_cn", "issuer_dn", "serial", "thumb256", "thumb1",
+                 "not_before", "not_after", "root_microsoft")
+
+    def __init__(self, ids: Ids, cn: str, o: str | None, issuer_cn: str, not_before: int, not_after: int,
+                 issuer_dn: str | None = None, subject_dn: str | None = None, serial: str | None = None,
+                 country: str = "US"):
+        self.cn = cn
+        self.o = o if o is not None else cn
+        self.subject_dn = subject_dn or (f"CN={dn_escape(cn)}, O={dn_escape(self.o)}, C={country}")
+        self.issuer_cn = issuer_cn
+        self.issuer_dn = issuer_dn or KNOWN_CAS.get(issuer_cn) or f"CN={dn_escape(issuer_cn)}"
+        self.serial = serial or ids.hex("serial", cn, issuer_cn, not_before, n=32)
+        self.thumb256 = ids.hex("thumb256", self.subject_dn, self.issuer_dn, self.serial)
+        self.thumb1 = ids.hex("thumb1", self.subject_dn, self.issuer_dn, self.serial, n=40)
+        self.not_before = not_before
+        self.not_after = not_after
+        self.root_microsoft = issuer_cn.startswith("Microsoft") and "Testing" not in issuer_cn
+
+
+def dn_escape(v: str) -> str:
+    return '"' + v + '"' if ("," in v or "+" in v) else v
+
+
+class Exe:
+    """One file (one hash): where it runs from, its version info and its signature."""
+
+    __slots__ = ("path", "name", "sha256", "sha1", "md5", "company", "product", "description", "ofn",
+                 "version", "cert", "status", "signing_time", "pop", "size")
+
+    def __init__(self, ids: Ids, path: str, pop: str, cert: Cert | None, status: str = "valid",
+                 company: str = "", product: str = "", description: str = "", ofn: str | None = None,
+                 version: str = "1.0.0.0", signing_time: int | None = None, key: str | None = None):
+        self.path = path
+        self.name = path.rsplit("\\", 1)[-1]
+        k = key or f"{path}|{version}|{cert.thumb256 if cert else '-'}"
+        self.sha256 = ids.hex("sha256", k)
+        self.sha1 = ids.hex("sha1", k, n=40)
+        self.md5 = ids.hex("md5", k, n=32)
+        self.size = 40_000 + int(self.sha1[:5], 16) % 9_000_000
+        self.company = company
+        self.product = product
+        self.description = description
+        self.ofn = self.name if ofn is None else ofn
+        self.version = version
+        self.cert = cert
+        self.status = "unsigned" if cert is None else status
+        self.signing_time = signing_time
+        self.pop = pop
+
+
+class App:
+    """Something installed: one Exe, or versions rolled out during the window, or per-build."""
+
+    __slots__ = ("exes", "rollout", "by_build", "weight", "pop", "share")
+
+    def __init__(self, exes: list[Exe], weight: float, pop: str, rollout: int | None = None,
+                 by_build: bool = False):
+        self.exes = exes
+        self.weight = weight
+        self.pop = pop
+        self.rollout = rollout  # time from which exes[-1] replaces exes[-2], spread over 36 h
+        self.by_build = by_build
+
+
+# ---------------------------------------------------------------------------------------
+# Hosts
+
+FIRST = ["anna", "ben", "carla", "david", "elena", "farid", "greta", "hugo", "ines", "jonas", "kira", "liam",
+         "maria", "nils", "olga", "pavel", "quinn", "rosa", "sam", "tara", "umar", "vera", "wim", "xena",
+         "yusuf", "zoe", "aiko", "bruno", "chen", "dana", "emil", "fatima", "gus", "hana", "ivan", "jade"]
+LAST = ["smith", "mueller", "rossi", "garcia", "novak", "kowalski", "jensen", "dubois", "silva", "tanaka",
+        "okafor", "lindqvist", "schmidt", "moreau", "kumar", "nguyen", "brown", "wilson", "ivanova", "berg"]
+
+
+class Host:
+    __slots__ = ("idx", "hid", "name", "fqdn", "kind", "schema", "ci_schema", "ci_enforced", "user", "build",
+                 "model", "defender_mode", "defender_sha256", "ecs_x509", "ocsf_version", "apps", "pop_cum",
+                 "pop_names", "app_cum", "seen", "ci_seen", "record_id", "sysmon1")
+
+    def __init__(self):
+        self.seen: set[str] = set()
+        self.ci_seen: set[tuple[str, int]] = set()
+        self.record_id = 1000
+
+
+# ---------------------------------------------------------------------------------------
+# The simulator
+
+
+class Sim:
+    def __init__(self, args):
+        self.args = args
+        self.seed = args.seed
+        self.rng = random.Random(args.seed)
+        self.ids = Ids(args.seed)
+        self.start = parse_time(args.start)
+        self.end = self.start + args.days * DAY_MS
+        self.schemas = [s.strip() for s in args.schemas.split(",") if s.strip()]
+        bad = [s for s in self.schemas if s not in ALL_SCHEMAS]
+        if bad:
+            raise SystemExit(f"fleet_sim: unknown schema(s) {bad}; choose from {','.join(ALL_SCHEMAS)}")
+        self.proc_schemas = [s for s in PROCESS_SCHEMAS if s in self.schemas]
+        if not self.proc_schemas:
+            raise SystemExit("fleet_sim: --schemas needs at least one of ecs, ocsf, defender, winlogbeat")
+        self.events: list[tuple[int, int, str]] = []
+        self.seq = 0
+        self.pop_counts: dict[str, int] = {}
+        self.schema_counts: dict[str, int] = {}
+        self.scenarios: list[dict] = []
+        self.skipped: list[dict] = []
+        self.intel_rows: list[tuple[str, str, str, str]] = []
+        self.pid = 1000
+
+    # -- output ---------------------------------------------------------------------------
+
+    def emit(self, t: int, doc, schema: str, pop: str):
+        self.seq += 1
+        self.events.append((t, self.seq, dump(doc)))
+        self.pop_counts[pop] = self.pop_counts.get(pop, 0) + 1
+        self.schema_counts[schema] = self.schema_counts.get(schema, 0) + 1
+
+    def next_pid(self) -> int:
+        self.pid = (self.pid * 1103515245 + 12345) % 65521
+        return 4 * (self.pid % 16000) + 400
+
+    # -- catalog ----------------------------------------------------------------------------
+
+    def days_before(self, lo: float, hi: float) -> int:
+        return self.start - int(self.rng.uniform(lo, hi) * DAY_MS)
+
+    def build_catalog(self):
+        ids, rng, start = self.ids, self.rng, self.start
+        self.pops: dict[str, list[App]] = {}
+
+        def add(pop, app):
+            self.pops.setdefault(pop, []).append(app)
+
+        # Microsoft Windows: system binaries, one hash per OS build.
+        win_certs = [
+            Cert(ids, "Microsoft Windows", "Microsoft Corporation", "Microsoft Windows Production PCA 2011",
+                 start - 420 * DAY_MS, start + 310 * DAY_MS,
+                 subject_dn="CN=Microsoft Windows, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
+                 serial="33000004a1b2c3d4e5f60718293a4b000000004a1"),
+            Cert(ids, "Microsoft Windows", "Microsoft Corporation", "Microsoft Windows Production PCA 2011",
+                 start - 160 * DAY_MS, start + 570 * DAY_MS,
+                 subject_dn="CN=Microsoft Windows, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
+                 serial="33000004c5d6e7f8091a2b3c4d000000004c5"),
+        ]
+        self.builds = ["10.0.22631.4602", "10.0.22631.4751", "10.0.26100.2605"]
+        build_cert = [win_certs[0], win_certs[1], win_certs[1]]
+        for rank, entry in enumerate(WINDOWS_BINARIES):
+            name, folder, desc = entry
+            exes = []
+            for b, build in enumerate(self.builds):
+                exes.append(Exe(ids, f"{folder}\\{name}", "major_vendor_windows", build_cert[b],
+                                company="Microsoft Corporation", product="Microsoft\u00ae Windows\u00ae Operating System",
+                                description=desc, ofn=name.upper() if rank % 3 == 0 else name,
+                                version=f"{build} (WinBuild.160101.0800)", signing_time=build_cert[b].not_before + 20 * DAY_MS))
+            add("major_vendor_windows", App(exes, 1.0 / (rank + 1) ** 0.8, "major_vendor_windows", by_build=True))
+
+        # Windows Defender platform (runs from ProgramData on every host).
+        ms_corp = Cert(ids, "Microsoft Corporation", "Microsoft Corporation", "Microsoft Code Signing PCA 2011",
+                       start - 250 * DAY_MS, start + 115 * DAY_MS,
+                       subject_dn="CN=Microsoft Corporation, O=Microsoft Corporation, L=Redmond, S=Washington, C=US")
+        ms_corp2 = Cert(ids, "Microsoft Corporation", "Microsoft Corporation", "Microsoft Code Signing PCA 2011",
+                        start - 95 * DAY_MS, start + 270 * DAY_MS,
+                        subject_dn="CN=Microsoft Corporation, O=Microsoft Corporation, L=Redmond, S=Washington, C=US")
+        self.ms_corp = ms_corp2
+        for exe, desc, w in (("MsMpEng.exe", "Antimalware Service Executable", 0.08),
+                             ("MpCmdRun.exe", "Microsoft Malware Protection Command Line Utility", 0.03),
+                             ("NisSrv.exe", "Microsoft Network Realtime Inspection Service", 0.02)):
+            v_old = Exe(ids, f"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24090.11-0\\{exe}",
+                        "major_vendor_apps", ms_corp, company="Microsoft Corporation",
+                        product="Microsoft\u00ae Windows\u00ae Operating System", description=desc, version="4.18.24090.11")
+            v_new = Exe(ids, f"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24100.7-0\\{exe}",
+                        "major_vendor_apps", ms_corp2, company="Microsoft Corporation",
+                        product="Microsoft\u00ae Windows\u00ae Operating System", description=desc, version="4.18.24100.7")
+            add("major_vendor_apps", App([v_old, v_new], w, "major_vendor_apps",
+                                         rollout=start + int(0.6 * DAY_MS)))
+
+        # Big vendors' applications under Program Files, with version rollouts.
+        self.vendor_certs: dict[str, Cert] = {"Microsoft Corporation": ms_corp2}
+        for vendor, org, issuer in BIG_VENDORS:
+            self.vendor_certs[vendor] = Cert(ids, vendor, org, issuer, self.days_before(60, 400),
+                                             start + int(rng.uniform(120, 700)) * DAY_MS)
+        for (vendor, path, desc, product, share, weight, versions, rollout_day) in BIG_APPS:
+            cert = self.vendor_certs[vendor]
+            company = vendor if vendor != "Microsoft Windows" else "Microsoft Corporation"
+            exes = [Exe(ids, path, "major_vendor_apps", cert, company=company, product=product, description=desc,
+                        version=v, signing_time=cert.not_before + (i + 1) * 9 * DAY_MS)
+                    for i, v in enumerate(versions)]
+            app = App(exes, weight, "major_vendor_apps",
+                      rollout=(start + int(rollout_day * DAY_MS)) if rollout_day is not None else None)
+            app.share = share  # type: ignore[attr-defined]
+            add("big_apps", app)
+
+        # WHQL-signed driver utilities from the driver store: per hardware model.
+        whql = Cert(ids, "Microsoft Windows Hardware Compatibility Publisher", "Microsoft Corporation",
+                    "Microsoft Windows Third Party Component CA 2014", start - 200 * DAY_MS, start + 165 * DAY_MS,
+                    subject_dn="CN=Microsoft Windows Hardware Compatibility Publisher, O=Microsoft Corporation, "
+                               "L=Redmond, S=Washington, C=US")
+        self.models: list[list[App]] = []
+        self.model_weights: list[float] = []
+        n_models = 48
+        for m in range(n_models):
+            tools = []
+            for k in range(14):
+                oem, short = OEMS[(m * 7 + k * 3) % len(OEMS)]
+                word = DRIVER_WORDS[(m * 5 + k) % len(DRIVER_WORDS)]
+                inf = f"{short.lower()}{word.lower()}{m:02d}"
+                exe_name = f"{short}{word}{'Svc' if k % 3 == 0 else 'Service' if k % 3 == 1 else ''}64.exe"
+                path = (f"C:\\Windows\\System32\\DriverStore\\FileRepository\\{inf}.inf_amd64_"
+                        f"{ids.hex('inf', m, k, n=16)}\\{exe_name}")
+                # Most driver-store utilities carry the OEM's own embedded signature; some
+                # are only catalog-signed, and then report the WHQL publisher as signer.
+                signer = whql if (m + k) % 10 < 3 else self.oem_cert(oem)
+                tools.append(App([Exe(ids, path, "whql_driver_tools", signer, company=oem,
+                                      product=f"{oem.split(' ')[0]} {word} Driver", description=f"{word} Service",
+                                      version=f"{1 + k % 9}.{m}.{k * 37 % 1000}.0",
+                                      signing_time=signer.not_before + (m + k) * DAY_MS)],
+                                 1.0 / (k + 1), "whql_driver_tools"))
+            self.models.append(tools)
+            self.model_weights.append(1.0 / (m + 1) ** 1.1)
+
+        # Per-user installs and updaters in %LOCALAPPDATA% / AppData\Roaming.
+        self.user_apps: list[tuple[App, float]] = []
+        for vendor, org, issuer, rel, desc, product, share, versions, rollout_day in PER_USER:
+            cert = self.vendor_certs.get(vendor)
+            if cert is None:
+                cert = Cert(ids, vendor, org, issuer, self.days_before(90, 500), start + int(rng.uniform(90, 600)) * DAY_MS)
+                self.vendor_certs[vendor] = cert
+            exes = [Exe(ids, "C:\\Users\\{user}\\" + rel, "per_user_updaters", cert, company=org, product=product,
+                        description=desc, version=v, signing_time=cert.not_before + (i + 2) * 11 * DAY_MS,
+                        key=f"peruser|{rel}|{v}")
+                    for i, v in enumerate(versions)]
+            self.user_apps.append((App(exes, 1.0, "per_user_updaters",
+                                       rollout=(start + int(rollout_day * DAY_MS)) if rollout_day is not None else None),
+                                   share))
+
+        # Long tail: small vendors under the public CAs, Zipf-distributed installs.
+        self.long_tail: list[tuple[App, float]] = []
+        ca_names = ["DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1", "Sectigo Public Code Signing CA R36",
+                    "Sectigo Public Code Signing CA EV R36", "GlobalSign GCC R45 EV CodeSigning CA 2020",
+                    "GlobalSign GCC R45 CodeSigning CA 2020", "Entrust Code Signing CA - OVCS2",
+                    "SSL.com EV Code Signing Intermediate CA RSA R3", "Certum Code Signing 2021 CA"]
+        ca_w = [30, 14, 10, 8, 7, 8, 9, 6]
+        used = set()
+        vendors = []
+        while len(vendors) < self.args.long_tail_vendors:
+            a = rng.choice(VENDOR_A)
+            b = rng.choice(VENDOR_B)
+            suffix = rng.choice(VENDOR_SUFFIX)
+            name = f"{a} {b} {suffix}"
+            if (a, b) in used:
+                continue
+            used.add((a, b))
+            vendors.append((a, b, name, suffix))
+        for rank, (a, b, name, suffix) in enumerate(vendors):
+            issuer = rng.choices(ca_names, ca_w)[0]
+            not_after = start + int(rng.uniform(25, 900) * DAY_MS)
+            validity = rng.choice([365, 730, 1095])
+            not_before = min(not_after - validity * DAY_MS, start - int(rng.uniform(30, 200) * DAY_MS))
+            cert = Cert(ids, name, name, issuer, not_before, not_after,
+                        country=COUNTRY.get(suffix, "US"))
+            share = min(0.35, 0.30 / (rank + 1) ** 0.95)
+            for p in range(1 + rank % 3):
+                product = f"{a} {PRODUCT_WORDS[(rank + p) % len(PRODUCT_WORDS)]}"
+                exe_name = f"{(a[:4] + PRODUCT_WORDS[(rank + p) % len(PRODUCT_WORDS)][:4]).lower()}.exe"
+                pf = "C:\\Program Files (x86)" if (rank + p) % 4 == 0 else "C:\\Program Files"
+                path = f"{pf}\\{a} {b}\\{product}\\{exe_name}"
+                exes = [Exe(ids, path, "long_tail_vendors", cert, company=name, product=product,
+                            description=f"{product}", version=f"{1 + rank % 7}.{p}.{v}.{rank * 13 % 500}",
+                            signing_time=not_before + (v + 1) * 17 * DAY_MS)
+                        for v in range(1 + (rank + p) % 2)]
+                self.long_tail.append((App(exes, 1.0 / (p + 1), "long_tail_vendors"), share / (p + 1) ** 0.5))
+
+        # Internal PKI (untrusted root by design; listed in internal_pki_issuers).
+        contoso = [
+            Cert(ids, "Contoso Ltd Software Publishing", "Contoso Ltd", CONTOSO_CA, start - 700 * DAY_MS,
+                 start + 400 * DAY_MS, issuer_dn=CONTOSO_CA_DN, serial=CONTOSO_CERTS[0][0]),
+            Cert(ids, "Contoso Payroll Engineering", "Contoso Ltd", CONTOSO_CA, start - 300 * DAY_MS,
+                 start + 430 * DAY_MS, issuer_dn=CONTOSO_CA_DN, serial=CONTOSO_CERTS[1][0]),
+        ]
+        # Fixed, seed-independent identities: sim_config.yaml lists these thumbprints in
+        # detectors.signature_untrusted.internal_pki_thumbprints.
+        for c, (serial, thumb256, thumb1) in zip(contoso, CONTOSO_CERTS):
+            c.thumb256, c.thumb1 = thumb256, thumb1
+        self.contoso_certs = contoso
+        self.internal: list[tuple[App, float]] = []
+        for rel, desc, product, ci, share, w in INTERNAL_APPS:
+            path = rel if rel.startswith("C:") else "C:\\Users\\{user}\\" + rel
+            exe = Exe(ids, path, "internal_pki", contoso[ci], status="untrusted_root", company="Contoso Ltd",
+                      product=product, description=desc, version="3.2.1.0", key=f"contoso|{rel}",
+                      signing_time=contoso[ci].not_before + 30 * DAY_MS)
+            self.internal.append((App([exe], w, "internal_pki"), share))
+
+        # Vendor binaries still deployed after their certificate expired (signed in time).
+        self.expired: list[tuple[App, float]] = []
+        for vendor, country, issuer, path, desc, expired_days_ago, share in EXPIRED_DEPLOYED:
+            not_after = start - expired_days_ago * DAY_MS
+            cert = Cert(ids, vendor, vendor, issuer, not_after - 1095 * DAY_MS, not_after, country=country)
+            exe = Exe(ids, path, "expired_but_deployed", cert, status="expired", company=vendor, product=desc,
+                      description=desc, version="5.4.0.12", signing_time=not_after - int(rng.uniform(90, 600)) * DAY_MS)
+            self.expired.append((App([exe], 1.0, "expired_but_deployed"), share))
+
+        # Open-source signers from lesser-known CAs (Certum open-source certificates, SSL.com).
+        self.open_source: list[tuple[App, float]] = []
+        for signer, company, issuer, rel, desc, share in OPEN_SOURCE:
+            cert = Cert(ids, signer, signer, issuer, self.days_before(60, 500), start + int(rng.uniform(60, 500)) * DAY_MS,
+                        subject_dn=f"CN={dn_escape(signer)}, O={dn_escape(signer)}, C=PL"
+                        if signer.startswith("Open Source Developer") else None)
+            path = rel if rel.startswith("C:") else "C:\\Users\\{user}\\" + rel
+            exe = Exe(ids, path, "open_source_lesser_ca", cert, company=company, product=desc, description=desc,
+                      version="2.57.1.0", key=f"oss|{rel}", signing_time=cert.not_before + 40 * DAY_MS)
+            self.open_source.append((App([exe], 1.0, "open_source_lesser_ca"), share))
+
+        # Unsigned tools (no signer facts: in scope for nothing).
+        self.unsigned: list[tuple[App, float]] = []
+        for rel, share in UNSIGNED:
+            path = rel if rel.startswith("C:") else "C:\\Users\\{user}\\" + rel
+            self.unsigned.append((App([Exe(ids, path, "unsigned", None, key=f"unsigned|{rel}")], 1.0, "unsigned"),
+                                  share))
+
+        # Optional hard case: long-tail vendors that renewed their certificate days ago and
+        # ship a new build signed with it (cs.certificate.recently_issued cannot tell).
+        self.renewals: list[tuple[App, float]] = []
+        for r in range(self.args.cert_renewals):
+            a, b, name, suffix = vendors[(r * 37 + 3) % len(vendors)]
+            nb = start - int((4 + 3 * r) * DAY_MS)
+            cert = Cert(ids, name, name, "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1", nb,
+                        nb + 365 * DAY_MS, country=COUNTRY.get(suffix, "US"))
+            path = f"C:\\Program Files\\{a} {b}\\{a} Updater\\{a[:4].lower()}upd.exe"
+            exe = Exe(ids, path, "vendor_cert_renewal", cert, company=name, product=f"{a} Updater",
+                      description=f"{a} Updater", version="7.0.0.1", signing_time=nb + DAY_MS)
+            self.renewals.append((App([exe], 1.0, "vendor_cert_renewal"), 0.05 if r % 2 == 0 else 0.0015))
+
+    def oem_cert(self, oem: str) -> Cert:
+        cache = self.__dict__.setdefault("_oem_certs", {})
+        c = cache.get(oem)
+        if c is None:
+            c = self.vendor_certs.get(oem) or Cert(
+                self.ids, oem, oem, "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1",
+                self.start - (100 + len(cache) * 23) * DAY_MS, self.start + (200 + len(cache) * 31) * DAY_MS)
+            cache[oem] = c
+        return c
+
+    # -- hosts ------------------------------------------------------------------------------
+
+    def build_hosts(self):
+        rng, ids, a = self.rng, self.ids, self.args
+        n = a.hosts
+        n_dev = max(2, round(n * a.dev_fraction))
+        n_srv = round(n * 0.08)
+        weights = [SCHEMA_WEIGHTS[s] for s in self.proc_schemas]
+        self.hosts: list[Host] = []
+        ci_on = "codeintegrity" in self.schemas or "winlogbeat" in self.schemas
+        for i in range(n):
+            h = Host()
+            h.idx = i
+            if i < n_dev:
+                h.kind, h.name = "dev", f"dev-{i + 1:04d}"
+            elif i < n_dev + n_srv:
+                h.kind, h.name = "server", f"srv-{i - n_dev + 1:04d}"
+            else:
+                h.kind, h.name = "workstation", f"ws-{i - n_dev - n_srv + 1:05d}"
+            h.fqdn = f"{h.name}.corp.contoso.com"
+            h.schema = rng.choices(self.proc_schemas, weights)[0]
+            h.hid = ids.hex("device", i, n=40) if h.schema == "defender" else ids.guid("host", i)
+            h.user = f"{rng.choice(FIRST)}.{rng.choice(LAST)}" if h.kind != "server" else "svc_ops"
+            h.build = rng.choices(range(len(self.builds)), [0.25, 0.55, 0.20])[0]
+            h.model = rng.choices(range(len(self.models)), self.model_weights)[0]
+            h.defender_mode = rng.choices(["split", "joined", "envelope"], [0.45, 0.35, 0.20])[0]
+            h.defender_sha256 = rng.random() < 0.7
+            h.ecs_x509 = rng.random() < 0.9
+            h.ocsf_version = "1.8.0" if rng.random() < 0.6 else "1.7.0"
+            h.sysmon1 = rng.random() < 0.35
+            h.ci_schema = None
+            h.ci_enforced = False
+            if ci_on and h.kind != "dev" and rng.random() < a.ci_fraction:
+                if h.schema == "winlogbeat" and "winlogbeat" in self.schemas:
+                    h.ci_schema = "winlogbeat"
+                elif "codeintegrity" in self.schemas:
+                    h.ci_schema = "codeintegrity"
+                elif "winlogbeat" in self.schemas:
+                    h.ci_schema = "winlogbeat"
+                h.ci_enforced = h.ci_schema is not None and rng.random() < 0.3
+            self.install(h)
+            self.hosts.append(h)
+
+    def install(self, h: Host):
+        rng = self.rng
+        apps: dict[str, list[App]] = {}
+        apps["major_vendor_windows"] = list(self.pops["major_vendor_windows"])
+        big = [ap for ap in self.pops["major_vendor_apps"]]
+        for ap in self.pops["big_apps"]:
+            if rng.random() < ap.share * (0.4 if h.kind == "server" else 1.0):  # type: ignore[attr-defined]
+                big.append(ap)
+        apps["major_vendor_apps"] = big
+        apps["whql_driver_tools"] = list(self.models[h.model]) if h.kind != "server" else self.models[h.model][:3]
+
+        def pick(pool, scale=1.0):
+            return [ap for ap, share in pool if rng.random() < share * scale]
+
+        user_scale = 0.1 if h.kind == "server" else 1.0
+        apps["per_user_updaters"] = pick(self.user_apps, user_scale)
+        apps["long_tail_vendors"] = pick(self.long_tail, 2.0 if h.kind == "dev" else 1.0)
+        apps["internal_pki"] = pick(self.internal, 0.5 if h.kind == "server" else 1.0)
+        apps["expired_but_deployed"] = pick(self.expired, user_scale)
+        apps["open_source_lesser_ca"] = pick(self.open_source, 4.0 if h.kind == "dev" else user_scale)
+        apps["unsigned"] = pick(self.unsigned, 3.0 if h.kind == "dev" else 1.0)
+        apps["vendor_cert_renewal"] = pick(self.renewals)
+        if h.kind == "dev":
+            apps["dev_test_signed"] = [self.dev_app(h, k) for k in range(1 + h.idx % 3)]
+        h.pop_names, weights = [], []
+        h.app_cum = []
+        for pop, lst in apps.items():
+            if not lst:
+                continue
+            base = POP_WEIGHTS[pop]
+            if h.kind == "server" and pop == "major_vendor_windows":
+                base *= 1.3
+            h.pop_names.append(pop)
+            weights.append(base)
+            cum, tot = [], 0.0
+            for ap in lst:
+                tot += ap.weight
+                cum.append(tot)
+            h.app_cum.append((lst, cum))
+        tot, h.pop_cum = 0.0, []
+        for w in weights:
+            tot += w
+            h.pop_cum.append(tot)
+
+    def dev_app(self, h: Host, k: int) -> App:
+        ids = self.ids
+        proj = DEV_PROJECTS[(h.idx * 3 + k) % len(DEV_PROJECTS)]
+        nb = self.start - int((30 + (h.idx * 17 + k * 5) % 300) * DAY_MS)
+        cert = Cert(ids, f"WDKTestCert {h.user.split('.')[0]},{133700000000000000 + h.idx * 1000 + k}", "",
+                    "Microsoft Testing Root Certificate Authority 2010", nb, nb + 3650 * DAY_MS,
+                    subject_dn=f"CN=\"WDKTestCert {h.user.split('.')[0]},{133700000000000000 + h.idx * 1000 + k}\"")
+        cert.o = cert.cn
+        root = "C:\\dev\\build" if (h.idx + k) % 2 == 0 else "C:\\src"
+        conf = "Debug" if k % 2 == 0 else "Release"
+        path = (f"{root}\\{proj}\\x64\\{conf}\\{proj}.exe" if root == "C:\\dev\\build"
+                else f"{root}\\{proj}\\out\\{conf}\\{proj}.exe")
+        tmpl = Exe(ids, path, "dev_test_signed", cert, status="untrusted_root", company="Contoso Ltd",
+                   product=proj, description=f"{proj} (development build)", version="0.0.0.0",
+                   key=f"dev|{h.idx}|{k}")
+        return App([tmpl], 1.0, "dev_test_signed")
+
+    # -- time model ---------------------------------------------------------------------------
+
+    def sample_time(self, h: Host, day_start: int) -> int:
+        r = self.rng.random()
+        if h.kind == "server" or r < 0.18:
+            return day_start + int(self.rng.random() * DAY_MS)
+        # working hours, 07:00-19:00 UTC, peaking late morning
+        hour = 7 + min(11.999, abs(self.rng.gauss(4.0, 2.8)))
+        return day_start + int(hour * HOUR_MS + self.rng.random() * HOUR_MS) % DAY_MS
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def resolve(self, h: Host, app: App, t: int) -> Exe:
+        if app.by_build:
+            return app.exes[h.build]
+        if app.pop == "dev_test_signed":
+            return self.dev_build(h, app.exes[0], t)
+        if app.rollout is not None and len(app.exes) > 1:
+            delay = int(self.ids.hex("rollout", h.idx, app.exes[-1].sha256, n=8), 16) % (36 * HOUR_MS)
+            return app.exes[-1] if t >= app.rollout + delay else app.exes[-2]
+        return app.exes[0]
+
+    def dev_build(self, h: Host, tmpl: Exe, t: int) -> Exe:
+        build = (t - self.start) // (6 * HOUR_MS)
+        key = f"{tmpl.path}|{h.idx}|build{build}"
+        cache = self.__dict__.setdefault("_dev_cache", {})
+        x = cache.get(key)
+        if x is None:
+            x = Exe(self.ids, tmpl.path, "dev_test_signed", tmpl.cert, status="untrusted_root",
+                    company=tmpl.company, product=tmpl.product, description=tmpl.description,
+                    version=f"0.1.{build}.0", key=key, signing_time=t - int(0.3 * HOUR_MS))
+            cache[key] = x
+        return x
+
+    def execute(self, h: Host, x: Exe, t: int, pop: str):
+        """One execution of x on h at t, in the host's schema (plus Code Integrity audit)."""
+        path = x.path.replace("{user}", h.user.split(".")[0]) if "{" in x.path else x.path
+        s = h.schema
+        if s == "ecs":
+            self.emit(t, self.r_ecs(h, x, path, t), "ecs", pop)
+        elif s == "ocsf":
+            self.emit(t, self.r_ocsf(h, x, path, t), "ocsf", pop)
+        elif s == "defender":
+            for doc in self.r_defender(h, x, path, t):
+                self.emit(t, doc, "defender", pop)
+        else:
+            if h.sysmon1:
+                self.emit(t, self.r_sysmon1(h, x, path, t), "winlogbeat", "sysmon_process_start")
+            self.emit(t + 3, self.r_sysmon7(h, x, path, t + 3), "winlogbeat", pop)
+        if h.ci_schema and pop == "internal_pki":
+            # Audit-mode policy: Code Integrity logs 3076 + 3089 on the first load after boot
+            # (its cache absorbs the repeats); one pair per file, host and day.
+            key = (x.sha1, (t - self.start) // DAY_MS)
+            if key not in h.ci_seen:
+                h.ci_seen.add(key)
+                self.ci_pair(h, x, path, t + 1, 3076, "ci_audit_internal", policy=CI_AUDIT_POLICY)
+
+    # ECS: Elastic Defend process start, certificate from file.x509 (enrichment).
+    def r_ecs(self, h: Host, x: Exe, path: str, t: int, x509: bool | None = None) -> dict:
+        doc = {
+            "@timestamp": iso_ms(t),
+            "agent": {"type": "endpoint", "version": "8.15.3"},
+            "ecs": {"version": "8.11.0"},
+            "event": {"kind": "event", "category": ["process"], "type": ["start"], "action": "start",
+                      "dataset": "endpoint.events.process", "module": "endpoint"},
+            "host": {"id": h.hid, "name": h.name, "hostname": h.name,
+                     "os": {"family": "windows", "type": "windows", "name": "Windows 11 Enterprise"}},
+            "user": {"name": h.user.split(".")[0] if h.kind != "server" else h.user, "domain": "CONTOSO"},
+        }
+        proc = {"pid": self.next_pid(), "executable": path, "name": x.name,
+                "hash": {"sha256": x.sha256, "sha1": x.sha1, "md5": x.md5},
+                "parent": {"executable": "C:\\Windows\\explorer.exe", "name": "explorer.exe"}}
+        c = x.cert
+        if c is None:
+            proc["code_signature"] = {"exists": False}
+        else:
+            cs = {"exists": True, "status": ECS_STATUS[x.status], "trusted": x.status == "valid",
+                  "subject_name": c.cn, "thumbprint_sha256": c.thumb256}
+            if x.signing_time is not None:
+                cs["timestamp"] = iso_s(x.signing_time)
+            proc["code_signature"] = cs
+        pe = {}
+        if x.ofn:
+            pe["original_file_name"] = x.ofn
+        if x.company:
+            pe["company"] = x.company
+        if x.product:
+            pe["product"] = x.product
+        if x.description:
+            pe["description"] = x.description
+        if x.version:
+            pe["file_version"] = x.version
+        if pe:
+            proc["pe"] = pe
+        doc["process"] = proc
+        if c is not None and (h.ecs_x509 if x509 is None else x509):
+            doc["file"] = {"x509": {
+                "issuer": {"distinguished_name": c.issuer_dn, "common_name": [c.issuer_cn]},
+                "subject": {"distinguished_name": c.subject_dn, "common_name": [c.cn]},
+                "serial_number": c.serial.upper(),
+                "not_before": iso_s(c.not_before), "not_after": iso_s(c.not_after)}}
+        return doc
+
+    # OCSF 1.7 (file.signature) / 1.8 (file.signatures[]) Process Activity, Launch.
+    def r_ocsf(self, h: Host, x: Exe, path: str, t: int) -> dict:
+        f = {"name": x.name, "path": path, "type_id": 1, "size": x.size,
+             "hashes": [{"algorithm_id": 3, "algorithm": "SHA-256", "value": x.sha256},
+                        {"algorithm_id": 2, "algorithm": "SHA-1", "value": x.sha1}]}
+        if x.company:
+            f["company_name"] = x.company
+        if x.product:
+            f["product"] = {"name": x.product}
+        if x.ofn:
+            f["internal_name"] = x.ofn.rsplit(".", 1)[0]
+        if x.version:
+            f["version"] = x.version
+        if x.description:
+            f["desc"] = x.description
+        c = x.cert
+        if c is not None:
+            state_id, state = OCSF_STATE[x.status]
+            sig = {"algorithm_id": 4, "algorithm": "Authenticode", "state_id": state_id, "state": state,
+                   "certificate": {"subject": c.subject_dn, "issuer": c.issuer_dn, "serial_number": c.serial.upper(),
+                                   "created_time": c.not_before, "expiration_time": c.not_after,
+                                   "fingerprints": [{"algorithm_id": 3, "algorithm": "SHA-256", "value": c.thumb256}]}}
+            if x.signing_time is not None:
+                sig["created_time"] = x.signing_time
+            if h.ocsf_version == "1.8.0":
+                f["signatures"] = [sig]
+            else:
+                f["signature"] = sig
+        user = h.user.split(".")[0] if h.kind != "server" else h.user
+        return {
+            "metadata": {"version": h.ocsf_version, "product": {"name": "Fabrikam XDR", "vendor_name": "Fabrikam"}},
+            "class_uid": 1007, "class_name": "Process Activity", "category_uid": 1, "activity_id": 1,
+            "activity_name": "Launch", "type_uid": 100701, "severity_id": 1, "time": t,
+            "device": {"uid": h.hid, "hostname": h.fqdn, "name": h.name, "type_id": 1 if h.kind == "server" else 2,
+                       "os": {"name": "Windows", "type_id": 100}},
+            "actor": {"user": {"name": user}},
+            "process": {"pid": self.next_pid(), "user": {"name": user}, "file": f},
+        }
+
+    # Microsoft Defender: DeviceProcessEvents (+ DeviceFileCertificateInfo once per file and
+    # device), a row joined upstream, or the streaming-export envelope.
+    def r_defender(self, h: Host, x: Exe, path: str, t: int, force_sha256: bool = False) -> list[dict]:
+        ts = iso_7(t)
+        h.record_id += 1
+        user = h.user.split(".")[0] if h.kind != "server" else h.user
+        proc = {"Timestamp": ts, "DeviceId": h.hid, "DeviceName": h.fqdn, "ActionType": "ProcessCreated",
+                "FileName": x.name, "FolderPath": path, "SHA1": x.sha1,
+                "SHA256": x.sha256 if (h.defender_sha256 or force_sha256) else "", "MD5": x.md5,
+                "FileSize": x.size, "ProcessVersionInfoCompanyName": x.company,
+                "ProcessVersionInfoProductName": x.product, "ProcessVersionInfoProductVersion": x.version,
+                "ProcessVersionInfoInternalFileName": x.ofn.rsplit(".", 1)[0] if x.ofn else "",
+                "ProcessVersionInfoOriginalFileName": x.ofn, "ProcessVersionInfoFileDescription": x.description,
+                "ProcessId": self.next_pid(), "ProcessCommandLine": f"\"{x.name}\"", "AccountDomain": "contoso",
+                "AccountName": user, "InitiatingProcessFileName": "explorer.exe",
+                "InitiatingProcessFolderPath": "c:\\windows\\explorer.exe", "InitiatingProcessAccountName": user,
+                "InitiatingProcessSignatureStatus": "Valid", "MachineGroup": "Workstations", "ReportId": h.record_id}
+        cert = self.defender_cert_columns(h, x, ts)
+        if h.defender_mode == "joined":
+            proc.update(cert)
+            return [proc]
+        first = x.sha1 not in h.seen
+        if first:
+            h.seen.add(x.sha1)
+        if h.defender_mode == "split":
+            return [proc, cert] if first else [proc]
+        recs = [{"time": iso_7(t + 45_000), "tenantId": TENANT, "operationName": "Publish",
+                 "category": "AdvancedHunting-DeviceProcessEvents", "properties": proc}]
+        if first:
+            recs.append({"time": iso_7(t + 45_000), "tenantId": TENANT, "operationName": "Publish",
+                         "category": "AdvancedHunting-DeviceFileCertificateInfo", "properties": cert})
+        return [{"records": recs}]
+
+    def defender_cert_columns(self, h: Host, x: Exe, ts: str) -> dict:
+        c = x.cert
+        row = {"Timestamp": ts, "DeviceId": h.hid, "DeviceName": h.fqdn, "SHA1": x.sha1}
+        if c is None:
+            row.update({"IsSigned": False, "SignatureType": "Embedded", "Signer": "", "SignerHash": "", "Issuer": "",
+                        "IssuerHash": "", "CertificateSerialNumber": "", "CrlDistributionPointUrls": None,
+                        "CertificateCreationTime": "", "CertificateExpirationTime": "",
+                        "CertificateCountersignatureTime": None, "IsTrusted": False, "IsRootSignerMicrosoft": False})
+        else:
+            # Defender's IsTrusted: a timestamped signature stays trusted after expiry.
+            trusted = x.status == "valid" or (x.status == "expired" and x.signing_time is not None
+                                               and x.signing_time < c.not_after)
+            row.update({"IsSigned": True, "SignatureType": "Embedded", "Signer": c.cn, "SignerHash": c.thumb1,
+                        "Issuer": c.issuer_cn, "IssuerHash": self.ids.hex("issuerhash", c.issuer_dn, n=40),
+                        "CertificateSerialNumber": c.serial.upper(), "CrlDistributionPointUrls": None,
+                        "CertificateCreationTime": iso_s(c.not_before), "CertificateExpirationTime": iso_s(c.not_after),
+                        "CertificateCountersignatureTime": iso_s(x.signing_time) if x.signing_time else None,
+                        "IsTrusted": trusted, "IsRootSignerMicrosoft": c.root_microsoft})
+        row["MachineGroup"] = "Workstations"
+        row["ReportId"] = h.record_id
+        return row
+
+    # Winlogbeat: Sysmon 1 (process create, no signature) and 7 (image load of the exe).
+    def winlog(self, h: Host, channel: str, provider: str, guid: str, event_id, data: dict, version: int = 3,
+               level: str = "information", activity: str | None = None) -> dict:
+        h.record_id += 1
+        w = {"channel": channel, "provider_name": provider, "provider_guid": guid, "api": "wineventlog",
+             "computer_name": h.fqdn, "event_id": str(event_id), "record_id": h.record_id, "version": version,
+             "level": level, "event_data": data}
+        if activity:
+            w["activity_id"] = activity
+        return w
+
+    def r_sysmon1(self, h: Host, x: Exe, path: str, t: int) -> dict:
+        user = h.user.split(".")[0] if h.kind != "server" else h.user
+        return {
+            "@timestamp": iso_ms(t),
+            "event": {"category": ["process"], "code": "1", "kind": "event", "module": "sysmon",
+                      "provider": "Microsoft-Windows-Sysmon", "type": ["start"]},
+            "host": {"id": h.hid, "name": h.name},
+            "process": {"executable": path, "name": x.name, "pid": self.next_pid(),
+                        "hash": {"sha1": x.sha1, "sha256": x.sha256},
+                        "pe": {"company": x.company, "description": x.description, "file_version": x.version,
+                               "original_file_name": x.ofn, "product": x.product},
+                        "parent": {"executable": "C:\\Windows\\explorer.exe", "name": "explorer.exe"}},
+            "user": {"domain": "CONTOSO", "name": user},
+            "winlog": self.winlog(h, "Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon",
+                                  SYSMON_GUID, 1, {"Company": x.company, "Description": x.description,
+                                                   "FileVersion": x.version, "Product": x.product,
+                                                   "IntegrityLevel": "Medium"}, version=5),
+        }
+
+    def r_sysmon7(self, h: Host, x: Exe, path: str, t: int) -> dict:
+        c = x.cert
+        hashes = f"SHA1={x.sha1.upper()},MD5={x.md5.upper()},SHA256={x.sha256.upper()}"
+        if x.status == "bad_digest":
+            # Raw EventData only, as Sysmon writes a failed signature check.
+            data = {"UtcTime": iso_ms(t).replace("T", " ").rstrip("Z"), "ProcessId": "4312", "Image": path,
+                    "ImageLoaded": path, "FileVersion": x.version, "Description": x.description,
+                    "Product": x.product, "Company": x.company, "OriginalFileName": x.ofn, "Hashes": hashes,
+                    "Signed": "failed: Invalid hash", "Signature": "-", "SignatureStatus": "-",
+                    "User": f"CONTOSO\\{h.user.split('.')[0]}"}
+            return {"@timestamp": iso_ms(t),
+                    "event": {"code": "7", "kind": "event", "provider": "Microsoft-Windows-Sysmon"},
+                    "host": {"id": h.hid, "name": h.name},
+                    "winlog": self.winlog(h, "Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon",
+                                          SYSMON_GUID, 7, data)}
+        status = SYSMON_STATUS[x.status]
+        signed = c is not None
+        cs = {"signed": signed, "status": status, "valid": x.status == "valid"}
+        if signed:
+            cs["subject_name"] = c.cn
+        dirname, _, name = path.rpartition("\\")
+        return {
+            "@timestamp": iso_ms(t),
+            "event": {"category": ["process"], "code": "7", "kind": "event", "module": "sysmon",
+                      "provider": "Microsoft-Windows-Sysmon", "type": ["change"]},
+            "file": {"code_signature": cs, "directory": dirname, "extension": "exe",
+                     "hash": {"md5": x.md5, "sha1": x.sha1, "sha256": x.sha256}, "name": name, "path": path,
+                     "pe": {"company": x.company, "description": x.description, "file_version": x.version,
+                            "original_file_name": x.ofn, "product": x.product}},
+            "host": {"id": h.hid, "name": h.name},
+            "process": {"executable": path, "name": name, "pid": self.next_pid()},
+            "winlog": self.winlog(h, "Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon",
+                                  SYSMON_GUID, 7, {"Company": x.company, "Description": x.description,
+                                                   "FileVersion": x.version, "Product": x.product,
+                                                   "OriginalFileName": x.ofn,
+                                                   "Signed": "true" if signed else "false",
+                                                   "Signature": c.cn if signed else "",
+                                                   "SignatureStatus": status}),
+        }
+
+    # Code Integrity: a verdict (3033/3076/3077) and its 3089 under one ActivityID.
+    def ci_pair(self, h: Host, x: Exe, path: str, t: int, event_id: int, pop: str, policy=None,
+                verification_error: int | None = None, requested: int = 12) -> list[int]:
+        activity = "{" + self.ids.guid("activity", h.idx, x.sha256, t).upper() + "}"
+        c = x.cert
+        if verification_error is None:
+            verification_error = CI_VE[x.status]
+        sig = {"TotalSignatureCount": 0 if c is None else 1, "Signature": 0, "CacheState": 0, "Hash Size": 20,
+               "Hash": self.ids.hex("authenticode", x.sha256, n=40).upper(), "PageHash": False,
+               "SignatureType": 0 if c is None else 1, "ValidatedSigningLevel": 1 if c is None else 4,
+               "VerificationError": 3 if c is None else verification_error, "Flags": 0, "PolicyBits": 0}
+        if c is not None:
+            sig.update({"NotValidBefore": iso_7(c.not_before), "NotValidAfter": iso_7(c.not_after),
+                        "PublisherNameLength": len(c.cn), "PublisherName": c.cn,
+                        "IssuerNameLength": len(c.issuer_cn), "IssuerName": c.issuer_cn,
+                        "PublisherTBSHashSize": 32, "PublisherTBSHash": self.ids.hex("tbs", c.thumb256).upper(),
+                        "IssuerTBSHashSize": 32, "IssuerTBSHash": self.ids.hex("tbs", c.issuer_dn).upper()})
+        else:
+            sig.update({"PublisherNameLength": 0, "PublisherName": "", "IssuerNameLength": 0, "IssuerName": "",
+                        "PublisherTBSHashSize": 0, "PublisherTBSHash": "", "IssuerTBSHashSize": 0,
+                        "IssuerTBSHash": ""})
+        fname = device_path(path)
+        if event_id in (3076, 3077):
+            name, pid, guid = policy or CI_AUDIT_POLICY
+            verdict = {"FileNameLength": len(fname), "File Name": fname,
+                       "ProcessNameLength": 39, "Process Name": "\\Device\\HarddiskVolume3\\Windows\\explorer.exe",
+                       "Requested Signing Level": 2, "Validated Signing Level": 1 if c is None else 4,
+                       "Status": "0xc0e90002", "SHA1 Hash Size": 20,
+                       "SHA1 Hash": self.ids.hex("ah1", x.sha256, n=40).upper(), "SHA256 Hash Size": 32,
+                       "SHA256 Hash": self.ids.hex("ah256", x.sha256).upper(), "SHA1 Flat Hash Size": 20,
+                       "SHA1 Flat Hash": x.sha1.upper(), "SHA256 Flat Hash Size": 32,
+                       "SHA256 Flat Hash": x.sha256.upper(), "USN": int(x.sha1[:7], 16),
+                       "SI Signing Scenario": 1, "PolicyNameLength": len(name), "PolicyName": name,
+                       "PolicyIDLength": len(pid), "PolicyID": pid, "PolicyHashSize": 32,
+                       "PolicyHash": self.ids.hex("policy", name).upper(),
+                       "OriginalFileNameLength": len(x.ofn), "OriginalFileName": x.ofn,
+                       "InternalNameLength": len(x.ofn.rsplit(".", 1)[0]), "InternalName": x.ofn.rsplit(".", 1)[0],
+                       "FileDescriptionLength": len(x.description), "FileDescription": x.description,
+                       "ProductNameLength": len(x.product), "ProductName": x.product, "FileVersion": x.version,
+                       "PolicyGUID": guid, "UserWriteable": is_user_path(path),
+                       "PackageFamilyNameLength": 0, "PackageFamilyName": ""}
+            version = 5
+        else:  # 3033 v0: no hashes, buffer names
+            verdict = {"FileNameLength": len(fname), "FileNameBuffer": fname,
+                       "ProcessNameLength": 51,
+                       "ProcessNameBuffer": "\\Device\\HarddiskVolume3\\Windows\\System32\\svchost.exe",
+                       "RequestedPolicy": requested, "ValidatedPolicy": 1, "Status": 3236495362}
+            version = 0
+        level_v = 3 if event_id == 3076 else 2
+        sig_first = (int(x.sha1[:2], 16) % 2) == 0  # Windows logs them in either order
+        times = (t, t + 1) if not sig_first else (t + 1, t)
+        if h.ci_schema == "winlogbeat":
+            v_doc = self.ci_winlogbeat(h, times[0], event_id, version, verdict, activity,
+                                       "warning" if event_id == 3076 else "error")
+            s_doc = self.ci_winlogbeat(h, times[1], 3089, 2, sig, activity, "information")
+        else:
+            v_doc = self.ci_flat(h, times[0], event_id, version, level_v, verdict, activity)
+            s_doc = self.ci_flat(h, times[1], 3089, 2, 4, sig, activity)
+        self.emit(times[0], v_doc, h.ci_schema, pop)
+        self.emit(times[1], s_doc, h.ci_schema, pop)
+        return list(times)
+
+    def ci_flat(self, h: Host, t: int, event_id: int, version: int, level: int, data: dict, activity) -> dict:
+        h.record_id += 1
+        doc = {"EventID": event_id, "Version": version, "Level": level, "Task": 1, "Opcode": 111 if event_id != 3089 else 0,
+               "TimeCreated": iso_7(t, h.record_id * 37), "EventRecordID": h.record_id}
+        if activity:
+            doc["ActivityID"] = activity
+        doc.update({"Channel": "Microsoft-Windows-CodeIntegrity/Operational", "Computer": h.fqdn, "HostId": h.hid,
+                    "UserID": "S-1-5-18"})
+        doc.update(data)
+        return doc
+
+    def ci_winlogbeat(self, h: Host, t: int, event_id: int, version: int, data: dict, activity, level: str) -> dict:
+        strdata = {k: (("true" if v else "false") if isinstance(v, bool) else str(v)) for k, v in data.items()}
+        return {"@timestamp": iso_ms(t),
+                "event": {"code": str(event_id), "kind": "event", "provider": "Microsoft-Windows-CodeIntegrity"},
+                "host": {"id": h.hid, "name": h.name},
+                "log": {"level": level},
+                "winlog": self.winlog(h, "Microsoft-Windows-CodeIntegrity/Operational",
+                                      "Microsoft-Windows-CodeIntegrity", CI_GUID, event_id, strdata,
+                                      version=version, level=level, activity=activity)}
+
+    def ci_policy_loaded(self, h: Host, t: int):
+        name, pid, guid = CI_ENFORCED_POLICY if h.ci_enforced else CI_AUDIT_POLICY
+        data = {"PolicyNameLength": len(name), "PolicyNameBuffer": name, "PolicyIdLength": len(pid),
+                "PolicyIdBuffer": pid, "PolicyGUID": guid, "Status": "0x0",
+                "Options": "0x90882004" if h.ci_enforced else "0x90882084", "PolicyHashSize": 32,
+                "PolicyHash": self.ids.hex("policy", name).upper()}
+        if h.ci_schema == "winlogbeat":
+            doc = self.ci_winlogbeat(h, t, 3099, 1, data, None, "information")
+        else:
+            doc = self.ci_flat(h, t, 3099, 1, 4, data, None)
+        self.emit(t, doc, h.ci_schema, "ci_policy_loaded")
+
+    # -- the benign fleet -----------------------------------------------------------------------
+
+    def run_benign(self):
+        rng, eph = self.rng, self.args.events_per_host_day
+        for h in self.hosts:
+            for d in range(self.args.days):
+                day_start = self.start + d * DAY_MS
+                if h.ci_schema:
+                    self.ci_policy_loaded(h, day_start + int((6.5 + rng.random()) * HOUR_MS))
+                scale = 0.6 if h.kind == "server" else 1.0
+                n = max(1, int(rng.gauss(eph * scale, eph * scale * 0.25)))
+                pop_cum, names, app_cum = h.pop_cum, h.pop_names, h.app_cum
+                total = pop_cum[-1]
+                for _ in range(n):
+                    t = self.sample_time(h, day_start)
+                    r = rng.random() * total
+                    pi = 0
+                    while pop_cum[pi] < r:
+                        pi += 1
+                    lst, cum = app_cum[pi]
+                    r2 = rng.random() * cum[-1]
+                    lo, hi = 0, len(cum) - 1
+                    while lo < hi:
+                        mid = (lo + hi) // 2
+                        if cum[mid] < r2:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    app = lst[lo]
+                    x = self.resolve(h, app, t)
+                    self.execute(h, x, t, names[pi])
+
+    # -- attack scenarios -----------------------------------------------------------------------
+
+    def scenario_time(self, i: int) -> int:
+        d = self.args.days
+        if d > 1:
+            day = 1 + (i % (d - 1))
+            base = self.start + day * DAY_MS
+        else:
+            base = self.start + DAY_MS // 2
+        return base + int((8 + self.rng.random() * 9) * HOUR_MS)
+
+    def pick_host(self, pred, used: set[int]) -> Host | None:
+        cands = [h for h in self.hosts if h.idx not in used and h.kind == "workstation" and pred(h)]
+        if not cands:
+            return None
+        h = self.rng.choice(cands)
+        used.add(h.idx)
+        return h
+
+    def run_scenarios(self):
+        ids, start = self.ids, self.start
+        used: set[int] = set()
+        defs = scenario_defs(self)
+        for i, sd in enumerate(defs):
+            t0 = self.scenario_time(i)
+            hosts: list[Host] = []
+            for k in range(sd.get("hosts", 1)):
+                h = None
+                for schema in sd["schemas"]:
+                    if schema not in self.schemas:
+                        continue
+                    h = self.pick_host(lambda hh, s=schema: host_fits(hh, s, sd), used)
+                    if h is not None:
+                        break
+                if h is None:
+                    break
+                hosts.append(h)
+            if len(hosts) < sd.get("hosts", 1):
+                self.skipped.append({"name": sd["name"], "reason": f"no free host for schemas {sd['schemas']}"})
+                continue
+            x: Exe = sd["make"](t0)
+            if sd.get("intel"):
+                c = x.cert
+                self.intel_rows.append((time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(
+                    (t0 - int(self.rng.uniform(20, 200)) * DAY_MS) // 1000)), c.serial, c.thumb256, sd["intel"]))
+            for k, h in enumerate(hosts):
+                tk = min(t0 + k * int(5.5 * HOUR_MS), self.end - HOUR_MS)
+                path = x.path.replace("{user}", h.user.split(".")[0]) if "{" in x.path else x.path
+                n_ev = 0
+                first = None
+                kind = sd.get("ci")
+                if kind:
+                    policy = CI_ENFORCED_POLICY if kind[0] == 3077 else None
+                    times = self.ci_pair(h, x, path, tk, kind[0], "attack", policy=policy,
+                                         verification_error=kind[1],
+                                         requested=8)
+                    first, n_ev = min(times), 2
+                    schema = h.ci_schema
+                else:
+                    schema = h.schema
+                    runs = sd.get("runs", 2)
+                    for r in range(runs):
+                        tr = tk + r * int(self.rng.uniform(0.4, 3.0) * HOUR_MS)
+                        if tr >= self.end:
+                            break
+                        before = self.pop_counts.get("attack", 0)
+                        if schema == "defender":
+                            for doc in self.r_defender(h, x, path, tr, force_sha256=True):
+                                self.emit(tr, doc, "defender", "attack")
+                        elif schema == "ecs":
+                            self.emit(tr, self.r_ecs(h, x, path, tr, x509=True), "ecs", "attack")
+                        elif schema == "ocsf":
+                            self.emit(tr, self.r_ocsf(h, x, path, tr), "ocsf", "attack")
+                        else:
+                            self.emit(tr, self.r_sysmon7(h, x, path, tr), "winlogbeat", "attack")
+                        n_ev += self.pop_counts["attack"] - before
+                        first = tr if first is None else first
+                c = x.cert
+                self.scenarios.append({
+                    "name": sd["name"], "description": sd["desc"], "host": h.hid, "host_name": h.name,
+                    "sha256": x.sha256, "sha1": x.sha1,
+                    "executable": device_path(path) if kind else path,
+                    "signer": c.cn if c else None, "issuer": c.issuer_cn if c else None,
+                    "serial_number": c.serial if c else None, "thumbprint_sha256": c.thumb256 if c else None,
+                    "expected_detectors": sd["expect"], "time": iso_ms(first), "schema": schema, "events": n_ev,
+                })
+
+    def write_intel(self, out: str):
+        rng = random.Random(self.seed * 7919 + 1)
+        rows = list(self.intel_rows)
+        families = ["AgentTesla", "AsyncRAT", "BumbleBee", "CobaltStrike", "Emotet", "GuLoader", "IcedID", "Latrodectus",
+                    "LummaStealer", "Qakbot", "RedLineStealer", "RemcosRAT", "SmokeLoader", "SocGholish", "Vidar",
+                    "DarkGate", "NetSupport", "Gozi", "BazaLoader", "ValleyRAT"]
+        for k in range(self.args.intel_decoys):
+            when = self.start - int(rng.uniform(5, 1800) * DAY_MS)
+            serial = ("00" if rng.random() < 0.3 else "") + self.ids.hex("decoy-serial", k, n=rng.choice([16, 32, 34, 40]))
+            rows.append((time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when // 1000)), serial[:40],
+                         self.ids.hex("decoy-thumb", k), rng.choice(families)))
+        rows.sort()
+        os.makedirs(os.path.join(out, "intel"), exist_ok=True)
+        with open(os.path.join(out, "intel", "abusech.csv"), "w", encoding="utf-8", newline="\n") as f:
+            f.write("#" * 64 + "\n")
+            for text in ("abuse.ch Code Signing Certificate Blocklist (CSCB)",
+                         f"Last updated: {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(self.start // 1000))} UTC",
+                         "",
+                         "Synthetic list written by countersign bench/fleet_sim",
+                         f"(seed {self.seed}); not real abuse.ch data."):
+                f.write(f"# {text:<60} #\n")
+            f.write("#" * 64 + "\n")
+            f.write("#\n")
+            f.write('# "first_seen_utc","serial_number","thumbprint","thumbprint_algorithm","reason"\n')
+            for first_seen, serial, thumb, reason in rows:
+                f.write(f'"{first_seen}","{serial}","{thumb}","sha256","{reason}"\n')
+        return len(rows)
+
+    # -- main -----------------------------------------------------------------------------------
+
+    def run(self):
+        t_start = time.time()
+        out = self.args.out
+        os.makedirs(out, exist_ok=True)
+        self.build_catalog()
+        self.build_hosts()
+        self.run_benign()
+        self.run_scenarios()
+        self.events.sort()
+        with open(os.path.join(out, "events.ndjson"), "w", encoding="utf-8", newline="\n") as f:
+            f.write("\n".join(line for _, _, line in self.events))
+            f.write("\n")
+        n_intel = self.write_intel(out)
+        attack_events = self.pop_counts.get("attack", 0)
+        benign = {k: v for k, v in sorted(self.pop_counts.items(), key=lambda kv: -kv[1]) if k != "attack"}
+        hosts_by_schema: dict[str, int] = {}
+        ci_hosts: dict[str, int] = {}
+        for h in self.hosts:
+            hosts_by_schema[h.schema] = hosts_by_schema.get(h.schema, 0) + 1
+            if h.ci_schema:
+                ci_hosts[h.ci_schema] = ci_hosts.get(h.ci_schema, 0) + 1
+        gt = {
+            "generator": "countersign bench/fleet_sim/fleet_sim.py",
+            "seed": self.seed,
+            "hosts": len(self.hosts),
+            "days": self.args.days,
+            "start": iso_s(self.start),
+            "end": iso_s(self.end),
+            "events": len(self.events),
+            "benign_events": len(self.events) - attack_events,
+            "attack_events": attack_events,
+            "schemas": self.schemas,
+            "hosts_by_schema": hosts_by_schema,
+            "codeintegrity_hosts": ci_hosts,
+            "dev_hosts": sum(1 for h in self.hosts if h.kind == "dev"),
+            "scenarios": self.scenarios,
+            "skipped_scenarios": self.skipped,
+            "benign_populations": benign,
+            "intel": {"abusech_csv": "intel/abusech.csv", "rows": n_intel,
+                      "listed_scenario_certificates": len(self.intel_rows)},
+            "notes": NOTES,
+        }
+        with open(os.path.join(out, "ground_truth.json"), "w", encoding="utf-8") as f:
+            json.dump(gt, f, indent=1)
+            f.write("\n")
+        self.summary(gt, time.time() - t_start)
+
+    def summary(self, gt: dict, secs: float):
+        p = print
+        p(f"fleet_sim: seed {self.seed}, {gt['hosts']} hosts ({gt['dev_hosts']} dev-*), {self.args.days} days from "
+          f"{gt['start']}, {gt['events']} events in {secs:.1f}s -> {self.args.out}")
+        p("hosts per schema:  " + ", ".join(f"{k} {v}" for k, v in sorted(gt["hosts_by_schema"].items())) +
+          "; Code Integrity from " + (", ".join(f"{k} {v}" for k, v in sorted(gt["codeintegrity_hosts"].items())) or "none"))
+        p("events per schema:")
+        for k, v in sorted(self.schema_counts.items(), key=lambda kv: -kv[1]):
+            p(f"  {k:<16}{v:>9}  {100.0 * v / gt['events']:5.1f}%")
+        p("events per population:")
+        for k, v in gt["benign_populations"].items():
+            p(f"  {k:<24}{v:>9}  {100.0 * v / gt['events']:5.2f}%")
+        p(f"  {'attack (scenarios)':<24}{gt['attack_events']:>9}  {100.0 * gt['attack_events'] / gt['events']:5.3f}%")
+        per_det: dict[str, int] = {}
+        for s in self.scenarios:
+            for d in s["expected_detectors"]:
+                per_det[d] = per_det.get(d, 0) + 1
+        p(f"scenarios: {len(self.scenarios)} host-scenarios ({len({s['name'] for s in self.scenarios})} kinds); "
+          "expected per detector: " + ", ".join(f"{k} {v}" for k, v in sorted(per_det.items())))
+        for s in self.skipped:
+            p(f"  skipped {s['name']}: {s['reason']}")
+        p(f"intel list: {gt['intel']['rows']} rows ({gt['intel']['listed_scenario_certificates']} used by scenarios)")
+
+
+# ---------------------------------------------------------------------------------------
+# Scenario definitions
+
+
+def host_fits(h: Host, schema: str, sd: dict) -> bool:
+    if sd.get("ci"):
+        if h.ci_schema != schema:
+            return False
+        return not (sd["ci"][0] == 3077 and not h.ci_enforced)
+    if h.schema != schema:
+        return False
+    if schema == "defender" and sd.get("defender_joined") and h.defender_mode != "joined":
+        return False
+    if schema == "ecs" and not h.ecs_x509:
+        return False
+    return True
+
+
+def is_user_path(path: str) -> bool:
+    p = path.lower()
+    return any(s in p for s in ("\\users\\", "\\programdata\\", "\\windows\\temp\\"))
+
+
+def scenario_defs(sim: Sim) -> list[dict]:
+    ids, start = sim.ids, sim.start
+    D = DAY_MS
+
+    def cert(cn, issuer, nb, na, **kw):
+        return Cert(ids, cn, kw.pop("o", cn), issuer, nb, na, **kw)
+
+    def exe(path, c, status="valid", company=None, **kw):
+        return Exe(ids, path, "attack", c, status=status, company=company if company is not None else (c.o if c else ""),
+                   **kw)
+
+    sectigo = "Sectigo Public Code Signing CA R36"
+    digicert = "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"
+    globalsign = "GlobalSign GCC R45 EV CodeSigning CA 2020"
+    ssl = "SSL.com Code Signing Intermediate CA RSA R1"
+    certum = "Certum Code Signing 2021 CA"
+
+    return [
+        # -- cs.signature.revoked
+        dict(name="revoked_signature", schemas=["ecs", "ocsf"], expect=[REVOKED],
+             desc="Service binary under Program Files signed with a certificate its CA revoked (ECS errorRevoked).",
+             make=lambda t: exe("C:\\Program Files\\Kestrel Ventures\\kvsync\\kvsyncsvc.exe",
+                                cert("Kestrel Ventures Ltd", globalsign, t - 240 * D, t + 125 * D, country="GB"),
+                                status="revoked", product="KV Sync", description="KV Sync Service",
+                                version="2.4.0.3", signing_time=t - 30 * D)),
+        dict(name="bad_digest_signature", schemas=["ocsf", "ecs"], expect=[REVOKED],
+             desc="Tampered signed binary: the Authenticode digest no longer matches (OCSF state_id 9).",
+             make=lambda t: exe("C:\\Program Files (x86)\\Larkspur Media\\lmplayer.exe",
+                                cert("Larkspur Media Inc", digicert, t - 400 * D, t + 330 * D),
+                                status="bad_digest", product="Larkspur Player", description="Larkspur Player",
+                                version="9.1.0.44", signing_time=t - 80 * D)),
+        dict(name="bad_digest_sysmon", schemas=["winlogbeat"], expect=[REVOKED],
+             desc="Sysmon 7 with Signed 'failed: Invalid hash' for a patched vendor binary (Winlogbeat).",
+             make=lambda t: exe("C:\\Program Files\\Quarry Build Tools\\pkgshim.exe",
+                                cert("Quarry Build Tools LLC", sectigo, t - 300 * D, t + 400 * D),
+                                status="bad_digest", product="Quarry Build Tools", description="Package shim",
+                                version="0.9.3.0")),
+        # -- cs.signature.untrusted
+        dict(name="untrusted_private_root", schemas=["ecs", "ocsf"], expect=[UNTRUSTED, UNUSUAL],
+             desc="Binary signed by a certificate chaining to an attacker-made root (errorUntrustedRoot), "
+                  "issuer seen on one host.",
+             make=lambda t: exe("C:\\Program Files\\Updater Service\\updsvc.exe",
+                                cert("Updater Service", "Updater Root CA", t - 200 * D, t + 1600 * D,
+                                     issuer_dn="CN=Updater Root CA"),
+                                status="untrusted_root", product="Updater Service", description="Updater Service",
+                                version="1.0.0.0")),
+        dict(name="untrusted_root_defender", schemas=["defender"], expect=[UNTRUSTED, UNUSUAL],
+             desc="Defender row: IsSigned true, IsTrusted false, issuer 'Orchid Tools Root' unknown to the fleet.",
+             make=lambda t: exe("C:\\Program Files\\Orchid Tools\\orchsvc.exe",
+                                cert("Orchid Tools Ltd", "Orchid Tools Root", t - 330 * D, t + 1500 * D),
+                                status="untrusted_root", product="Orchid Tools", description="Orchid agent",
+                                version="4.0.1.0")),
+        # -- cs.certificate.expired_signing
+        dict(name="expired_cert_new_code", schemas=["ecs", "ocsf"], expect=[EXPIRED],
+             desc="New hash signed two days ago with a certificate that expired 60 days before the window.",
+             make=lambda t: exe("C:\\Program Files\\Brookfield Analytics\\bfagent.exe",
+                                cert("Brookfield Analytics Inc", sectigo, start - 790 * D, start - 60 * D),
+                                status="expired", product="Brookfield Agent", description="Brookfield Agent",
+                                version="6.2.0.1", signing_time=t - 2 * D)),
+        dict(name="expired_cert_new_code_ocsf", schemas=["ocsf", "ecs"], expect=[EXPIRED],
+             desc="OCSF state_id 2 (expired), signature created_time after the certificate's expiration_time.",
+             make=lambda t: exe("C:\\Program Files\\Meridian Print\\mprintd.exe",
+                                cert("Meridian Print Solutions Ltd", digicert, start - 1200 * D, start - 130 * D,
+                                     country="GB"),
+                                status="expired", product="Meridian Print", description="Print daemon",
+                                version="3.3.1.0", signing_time=t - 5 * D)),
+        # -- cs.certificate.recently_issued
+        dict(name="recently_issued_cert", schemas=["ecs", "ocsf"], expect=[RECENT],
+             desc="Certificate issued 3 days before the first execution; signer on one host.",
+             make=lambda t: exe("C:\\Program Files\\Nordlicht Data Tools\\ndtsync.exe",
+                                cert("Nordlicht Data Tools GmbH", certum, t - 3 * D, t + 362 * D, country="DE"),
+                                product="NDT Sync", description="NDT Sync", version="1.0.0.0", signing_time=t - 2 * D)),
+        dict(name="recently_issued_cert_defender", schemas=["defender"], hosts=2, expect=[RECENT],
+             desc="Defender rows on two hosts: CertificateCreationTime 3 days before the first execution.",
+             make=lambda t: exe("C:\\Program Files\\Tessellate Labs\\tlhelper.exe",
+                                cert("Tessellate Labs LLC", sectigo, t - 3 * D, t + 362 * D),
+                                product="Tessellate Helper", description="Tessellate Helper", version="1.1.0.0",
+                                signing_time=t - 2 * D)),
+        dict(name="short_validity_cert", schemas=["ocsf", "ecs"], expect=[RECENT],
+             desc="Certificate valid for 7 days, issued 2 days before the execution.",
+             make=lambda t: exe("C:\\Program Files\\Quickship Labs\\qsagent.exe",
+                                cert("Quickship Labs", ssl, t - 2 * D, t + 5 * D),
+                                product="Quickship", description="Quickship agent", version="0.3.0.0",
+                                signing_time=t - 1 * D)),
+        # -- cs.issuer.unusual
+        dict(name="unusual_issuer", schemas=["ecs", "ocsf"], expect=[UNUSUAL],
+             desc="Trusted chain through an issuing CA no public code-signing CA list knows, on one host.",
+             make=lambda t: exe("C:\\Program Files\\Halvard Systems\\hvmon.exe",
+                                cert("Halvard Systems AB", "Aurum Trust Code Signing CA 1", t - 250 * D, t + 480 * D,
+                                     issuer_dn="CN=Aurum Trust Code Signing CA 1, O=Aurum Trust Services, C=SC",
+                                     country="SE"),
+                                product="Halvard Monitor", description="Halvard Monitor", version="2.0.0.0")),
+        dict(name="unusual_issuer_ocsf", schemas=["ocsf", "ecs"], expect=[UNUSUAL],
+             desc="OCSF: signature valid, issuer 'Vantablack Secure Issuing CA' seen on one host only.",
+             make=lambda t: exe("C:\\Program Files\\Corvid Remote\\corvidrc.exe",
+                                cert("Corvid Remote Ltd", "Vantablack Secure Issuing CA", t - 180 * D, t + 550 * D,
+                                     issuer_dn="CN=Vantablack Secure Issuing CA, O=Vantablack Secure, C=BZ"),
+                                product="Corvid Remote", description="Remote support", version="5.1.2.0")),
+        # -- cs.metadata.subject_mismatch
+        dict(name="subject_mismatch_svchost", schemas=["ecs", "ocsf"], expect=[MISMATCH],
+             desc="PE says Microsoft Corporation / svchost.exe, signed by 'Blue Ridge Softworks LLC'.",
+             make=lambda t: exe("C:\\Program Files\\Common Files\\System\\svchost.exe",
+                                cert("Blue Ridge Softworks LLC", sectigo, t - 280 * D, t + 450 * D),
+                                company="Microsoft Corporation", product="Microsoft\u00ae Windows\u00ae Operating System",
+                                description="Host Process for Windows Services", ofn="svchost.exe",
+                                version="10.0.22621.1")),
+        dict(name="subject_mismatch_defender", schemas=["defender"], defender_joined=True, expect=[MISMATCH],
+             desc="Joined Defender row: ProcessVersionInfoCompanyName Microsoft Corporation, original name "
+                  "lsass.exe, Signer 'Blue Ridge Softworks LLC'.",
+             make=lambda t: exe("C:\\Program Files\\Common Files\\Services\\lsasrv.exe",
+                                cert("Blue Ridge Softworks LLC", sectigo, t - 280 * D, t + 450 * D),
+                                company="Microsoft Corporation", product="Microsoft\u00ae Windows\u00ae Operating System",
+                                description="Local Security Authority Process", ofn="lsass.exe",
+                                version="10.0.22621.1")),
+        dict(name="subject_mismatch_ocsf", schemas=["ocsf", "ecs"], expect=[MISMATCH],
+             desc="OCSF: company_name Microsoft Corporation, internal_name rundll32, signer 'Pelican Freight LLC'.",
+             make=lambda t: exe("C:\\Program Files\\Windows Helpers\\rundll32.exe",
+                                cert("Pelican Freight LLC", digicert, t - 150 * D, t + 600 * D),
+                                company="Microsoft Corporation", product="Microsoft\u00ae Windows\u00ae Operating System",
+                                description="Windows host process (Rundll32)", ofn="RUNDLL32.EXE",
+                                version="10.0.22621.1")),
+        # -- cs.codeintegrity.enforcement
+        dict(name="ci_block_revoked_flat", schemas=["codeintegrity", "winlogbeat"], ci=(3033, 4),
+             expect=[CI_ENF, REVOKED],
+             desc="Code Integrity 3033 (did not meet the signing level) + 3089 VerificationError 4 (revoked), "
+                  "one ActivityID; flat EventData.",
+             make=lambda t: exe("C:\\Program Files\\Halyard\\hlydsvc.dll",
+                                cert("Halyard Data Systems LLC", sectigo, t - 600 * D, t + 200 * D),
+                                status="revoked", product="Halyard", description="Halyard service DLL",
+                                version="2.1.0.0")),
+        dict(name="ci_block_revoked_winlogbeat", schemas=["winlogbeat", "codeintegrity"], ci=(3033, 4),
+             expect=[CI_ENF, REVOKED],
+             desc="Winlogbeat Code Integrity 3033 + 3089 VerificationError 4 sharing winlog.activity_id.",
+             make=lambda t: exe("C:\\Program Files\\Lumora\\lumhook.dll",
+                                cert("Lumora Interactive Ltd", globalsign, t - 500 * D, t + 230 * D, country="GB"),
+                                status="revoked", product="Lumora", description="Lumora hook", version="1.8.0.0")),
+        dict(name="ci_enforced_block_user_path", schemas=["winlogbeat", "codeintegrity"], ci=(3077, 0),
+             expect=[CI_ENF, RARE_PATH],
+             desc="App Control enforced block (3077) of a downloaded signed tool, 3089 VerificationError 0, "
+                  "UserWriteable true; signer on one host.",
+             make=lambda t: exe("C:\\Users\\{user}\\Downloads\\PortaShell\\pshell.exe",
+                                cert("PortaShell Software OU", ssl, t - 220 * D, t + 500 * D, country="EE"),
+                                product="PortaShell", description="PortaShell Console", version="2.8.0.114")),
+        dict(name="ci_enforced_block_untrusted", schemas=["codeintegrity", "winlogbeat"], ci=(3077, 7),
+             expect=[CI_ENF, UNTRUSTED, UNUSUAL],
+             desc="3077 enforced block + 3089 VerificationError 7 (untrusted root), private issuer; flat EventData.",
+             make=lambda t: exe("C:\\Program Files\\Orison\\orisync.exe",
+                                cert("Orison Utilities BV", "Orison Utilities Root CA", t - 400 * D, t + 3000 * D,
+                                     country="NL"),
+                                status="untrusted_root", product="Orison Sync", description="Orison Sync",
+                                version="3.1.0.77")),
+        # -- cs.prevalence.rare_signed_user_path
+        dict(name="rare_signed_user_temp", schemas=["ecs", "ocsf"], expect=[RARE_PATH],
+             desc="Validly signed exe run from AppData\\Local\\Temp on one host; signer seen on one host.",
+             make=lambda t: exe("C:\\Users\\{user}\\AppData\\Local\\Temp\\7zS4A1C\\setup_helper.exe",
+                                cert("Pinecrest Digital Ltd", digicert, t - 260 * D, t + 470 * D, country="GB"),
+                                product="Pinecrest Setup", description="Setup helper", version="1.2.0.0")),
+        dict(name="rare_signed_user_downloads", schemas=["ocsf", "ecs"], expect=[RARE_PATH],
+             desc="Signed exe in Downloads on one host, signer on one host (OCSF).",
+             make=lambda t: exe("C:\\Users\\{user}\\Downloads\\invoice_viewer.exe",
+                                cert("Marrow Lane Software LLC", sectigo, t - 190 * D, t + 540 * D),
+                                product="Invoice Viewer", description="Invoice Viewer", version="3.1.0.0")),
+        # -- cs.intel.abused_certificate
+        dict(name="abused_certificate", schemas=["ecs", "ocsf"], expect=[INTEL], intel="RemcosRAT",
+             desc="Signer certificate (serial + SHA-256 thumbprint) listed in intel/abusech.csv.",
+             make=lambda t: exe("C:\\Program Files\\Ardent Pixel\\apxrender.exe",
+                                cert("Ardent Pixel Software Ltd", sectigo, t - 160 * D, t + 570 * D, country="GB"),
+                                product="Ardent Pixel", description="Renderer", version="4.4.0.0")),
+        dict(name="abused_certificate_ocsf", schemas=["ocsf", "ecs"], expect=[INTEL], intel="LummaStealer",
+             desc="OCSF: certificate fingerprint (SHA-256) and serial listed in intel/abusech.csv.",
+             make=lambda t: exe("C:\\Program Files\\Northgate Consulting\\ngreport.exe",
+                                cert("Northgate Consulting OU", globalsign, t - 210 * D, t + 520 * D, country="EE"),
+                                product="NG Report", description="Report generator", version="1.0.3.0")),
+        # -- combinations
+        dict(name="combo_recent_rare_mismatch", schemas=["ecs", "ocsf"], expect=[RECENT, RARE_PATH, MISMATCH],
+             desc="Fresh certificate (3 days) + AppData\\Local\\Temp on one host + PE claims Microsoft svchost.exe.",
+             make=lambda t: exe("C:\\Users\\{user}\\AppData\\Local\\Temp\\MicrosoftEdgeUpdate\\svchost.exe",
+                                cert("Halcyon Bridge Systems LLC", sectigo, t - 3 * D, t + 362 * D),
+                                company="Microsoft Corporation", product="Microsoft\u00ae Windows\u00ae Operating System",
+                                description="Host Process for Windows Services", ofn="svchost.exe",
+                                version="10.0.22621.1", signing_time=t - 1 * D)),
+        dict(name="combo_revoked_abused_downloads", schemas=["ocsf", "ecs"], expect=[REVOKED, INTEL, RARE_PATH],
+             intel="AgentTesla",
+             desc="Revoked and listed certificate, binary in Downloads on one host.",
+             make=lambda t: exe("C:\\Users\\{user}\\Downloads\\scan_2026_11.exe",
+                                cert("Sunbeam Tech LLC", sectigo, t - 120 * D, t + 610 * D),
+                                status="revoked", product="Scan Viewer", description="Scan Viewer",
+                                version="1.0.0.1")),
+        dict(name="combo_expired_untrusted_defender", schemas=["defender"], expect=[UNTRUSTED, EXPIRED],
+             desc="Defender: IsTrusted false, certificate expired 75 days before the window, countersigned after "
+                  "expiry (new code).",
+             make=lambda t: exe("C:\\Program Files\\Vireo Imaging\\vireoscan.exe",
+                                cert("Vireo Imaging GmbH", globalsign, start - 800 * D, start - 75 * D, country="DE"),
+                                status="untrusted_root", product="Vireo Scan", description="Vireo Scan",
+                                version="8.0.0.2", signing_time=t - 3 * D)),
+        dict(name="combo_selfsigned_fresh_desktop", schemas=["ecs", "ocsf"],
+             expect=[UNTRUSTED, RECENT, UNUSUAL, RARE_PATH],
+             desc="Self-signed certificate made yesterday, untrusted root, binary on the Desktop of one host.",
+             make=lambda t: exe("C:\\Users\\{user}\\Desktop\\crackme.exe",
+                                cert("Open Source Developer, Random Person", "Random Person Self-Signed", t - 1 * D,
+                                     t + 364 * D, issuer_dn="CN=Random Person Self-Signed"),
+                                status="untrusted_root", product="crackme", description="crackme", version="1.0.0.0")),
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Catalog content
+
+ECS_STATUS = {"valid": "trusted", "expired": "errorExpired", "revoked": "errorRevoked",
+              "untrusted_root": "errorUntrustedRoot", "bad_digest": "errorBadDigest", "chain_error": "errorChaining"}
+OCSF_STATE = {"valid": (1, "Valid"), "expired": (2, "Expired"), "revoked": (3, "Revoked"),
+              "untrusted_root": (6, "Untrusted"), "chain_error": (8, "Chain error"), "bad_digest": (9, "Invalid digest")}
+SYSMON_STATUS = {
+    "valid": "Valid", "expired": "Expired", "unsigned": "Unavailable",
+    "revoked": "A certificate was explicitly revoked by its issuer.",
+    "untrusted_root": "A certificate chain processed, but terminated in a root certificate which is not trusted "
+                      "by the trust provider.",
+    "chain_error": "A certificate chain could not be built to a trusted root authority.",
+}
+CI_VE = {"valid": 0, "expired": 5, "revoked": 4, "untrusted_root": 7, "bad_digest": 1, "chain_error": 27, "unsigned": 3}
+CI_AUDIT_POLICY = ("Contoso App Control Pilot (audit)", "CONTOSO-PILOT-2026.10",
+                   "{4B7C2E91-0D3A-4F5E-9A61-2C8D7E0F1B34}")
+CI_ENFORCED_POLICY = ("Contoso Kiosk Lockdown", "CONTOSO-KIOSK-2026.11", "{7D3E1A52-9B44-4C0E-A1F6-2E8B5C9D0A13}")
+SYSMON_GUID = "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}"
+CI_GUID = "{4ee76bd8-3cf4-44a0-a0ac-3937643e37a3}"
+TENANT = "5e1f0c3a-7d2b-4a9e-8c61-0f3b2d4e6a70"
+
+POP_WEIGHTS = {
+    "major_vendor_windows": 0.52, "major_vendor_apps": 0.24, "whql_driver_tools": 0.035,
+    "per_user_updaters": 0.075, "long_tail_vendors": 0.05, "internal_pki": 0.035, "expired_but_deployed": 0.012,
+    "open_source_lesser_ca": 0.01, "unsigned": 0.01, "vendor_cert_renewal": 0.004, "dev_test_signed": 0.15,
+}
+
+S32 = "C:\\Windows\\System32"
+WINDOWS_BINARIES = [
+    ("svchost.exe", S32, "Host Process for Windows Services"), ("RuntimeBroker.exe", S32, "Runtime Broker"),
+    ("conhost.exe", S32, "Console Window Host"), ("backgroundTaskHost.exe", S32, "Background Task Host"),
+    ("taskhostw.exe", S32, "Host Process for Windows Tasks"), ("dllhost.exe", S32, "COM Surrogate"),
+    ("SearchProtocolHost.exe", S32, "Microsoft Windows Search Protocol Host"),
+    ("SearchFilterHost.exe", S32, "Microsoft Windows Search Filter Host"), ("cmd.exe", S32, "Windows Command Processor"),
+    ("WmiPrvSE.exe", S32 + "\\wbem", "WMI Provider Host"), ("smartscreen.exe", S32, "Windows Defender SmartScreen"),
+    ("explorer.exe", "C:\\Windows", "Windows Explorer"), ("sihost.exe", S32, "Shell Infrastructure Host"),
+    ("ctfmon.exe", S32, "CTF Loader"), ("powershell.exe", S32 + "\\WindowsPowerShell\\v1.0", "Windows PowerShell"),
+    ("audiodg.exe", S32, "Windows Audio Device Graph Isolation"), ("wermgr.exe", S32, "Windows Problem Reporting"),
+    ("rundll32.exe", S32, "Windows host process (Rundll32)"), ("msiexec.exe", S32, "Windows\u00ae installer"),
+    ("consent.exe", S32, "Consent UI for administrative applications"), ("notepad.exe", S32, "Notepad"),
+    ("CompPkgSrv.exe", S32, "Component Package Support Server"), ("usocoreworker.exe", S32, "UsoCoreWorker"),
+    ("MoUsoCoreWorker.exe", S32, "MoUSO Core Worker Process"), ("sppsvc.exe", S32, "Microsoft Software Protection Platform Service"),
+    ("CompatTelRunner.exe", S32, "Microsoft Compatibility Telemetry"), ("DeviceCensus.exe", S32, "Device Census"),
+    ("taskmgr.exe", S32, "Task Manager"), ("mmc.exe", S32, "Microsoft Management Console"),
+    ("regsvr32.exe", S32, "Microsoft(C) Register Server"), ("SecurityHealthService.exe", S32, "Windows Security Health Service"),
+    ("spoolsv.exe", S32, "Spooler SubSystem App"), ("fontdrvhost.exe", S32, "Usermode Font Driver Host"),
+    ("dwm.exe", S32, "Desktop Window Manager"), ("userinit.exe", S32, "Userinit Logon Application"),
+    ("LogonUI.exe", S32, "Windows Logon User Interface Host"), ("SgrmBroker.exe", S32, "System Guard Runtime Monitor Broker"),
+    ("WUDFHost.exe", S32, "Windows Driver Foundation - User-mode Driver Framework Host Process"),
+    ("TrustedInstaller.exe", "C:\\Windows\\servicing", "Windows Modules Installer"),
+    ("gpupdate.exe", S32, "Microsoft\u00ae Windows\u00ae Group Policy Update Utility"), ("whoami.exe", S32, "whoami"),
+    ("ipconfig.exe", S32, "IP Configuration Utility"), ("net.exe", S32, "Net Command"), ("net1.exe", S32, "Net Command"),
+    ("sc.exe", S32, "Service Control Manager Configuration Tool"), ("schtasks.exe", S32, "Task Scheduler Configuration Tool"),
+    ("reg.exe", S32, "Registry Console Tool"), ("tasklist.exe", S32, "Lists the current running tasks"),
+    ("findstr.exe", S32, "Find String (QGREP) Utility"), ("where.exe", S32, "Where - Lists location of files"),
+    ("wevtutil.exe", S32, "Eventing Command Line Utility"), ("dism.exe", S32, "Dism Image Servicing Utility"),
+    ("cleanmgr.exe", S32, "Disk Space Cleanup Manager for Windows"), ("mstsc.exe", S32, "Remote Desktop Connection"),
+    ("calc.exe", S32, "Windows Calculator"), ("SnippingTool.exe", S32, "Snipping Tool"),
+    ("control.exe", S32, "Windows Control Panel"), ("SystemSettingsBroker.exe", S32, "System Settings Broker"),
+    ("ApplicationFrameHost.exe", S32, "Application Frame Host"), ("UserOOBEBroker.exe", S32, "User OOBE Broker"),
+    ("WerFault.exe", S32, "Windows Problem Reporting"), ("wscript.exe", S32, "Microsoft \u00ae Windows Based Script Host"),
+    ("cscript.exe", S32, "Microsoft \u00ae Console Based Script Host"), ("netsh.exe", S32, "Network Command Shell"),
+    ("icacls.exe", S32, "icacls"), ("robocopy.exe", S32, "Microsoft Robocopy"), ("xcopy.exe", S32, "Extended Copy Utility"),
+    ("timeout.exe", S32, "timeout - pauses command processing"), ("quser.exe", S32, "Query User Utility"),
+    ("shutdown.exe", S32, "Windows Shutdown and Annotation Tool"), ("msinfo32.exe", S32, "System Information"),
+    ("perfmon.exe", S32, "Resource and Performance Monitor"), ("eventvwr.exe", S32, "Event Viewer Snapins Launcher"),
+    ("ping.exe", S32, "TCP/IP Ping Command"), ("nslookup.exe", S32, "nslookup"), ("systeminfo.exe", S32, "Displays system information"),
+    ("vssvc.exe", S32, "Microsoft\u00ae Volume Shadow Copy Service"), ("PickerHost.exe", S32, "PickerHost"),
+    ("OpenWith.exe", S32, "Pick an app"), ("mobsync.exe", S32, "Microsoft Sync Center"), ("bcdedit.exe", S32, "Boot Configuration Data Editor"),
+    ("certutil.exe", S32, "CertUtil.exe"), ("hostname.exe", S32, "Hostname APP"), ("winver.exe", S32, "Version Reporter Applet"),
+    ("SearchIndexer.exe", S32, "Microsoft Windows Search Indexer"), ("lsass.exe", S32, "Local Security Authority Process"),
+    ("services.exe", S32, "Services and Controller app"), ("winlogon.exe", S32, "Windows Logon Application"),
+    ("csrss.exe", S32, "Client Server Runtime Process"), ("smss.exe", S32, "Windows Session Manager"),
+    ("wininit.exe", S32, "Windows Start-Up Application"), ("LockApp.exe", "C:\\Windows\\SystemApps\\Microsoft.LockApp_cw5n1h2txyewy", "LockApp"),
+    ("StartMenuExperienceHost.exe", "C:\\Windows\\SystemApps\\Microsoft.Windows.StartMenuExperienceHost_cw5n1h2txyewy", "Start"),
+    ("TextInputHost.exe", "C:\\Windows\\SystemApps\\MicrosoftWindows.Client.CBS_cw5n1h2txyewy\\InputApp", "TextInputHost"),
+    ("ShellExperienceHost.exe", "C:\\Windows\\SystemApps\\ShellExperienceHost_cw5n1h2txyewy", "Windows Shell Experience Host"),
+    ("SystemSettings.exe", "C:\\Windows\\ImmersiveControlPanel", "Settings"), ("mshta.exe", S32, "Microsoft (R) HTML Application host"),
+    ("WerFaultSecure.exe", S32, "Windows Fault Reporting"), ("DataExchangeHost.exe", S32, "Data Exchange Host"),
+    ("wbengine.exe", S32, "Microsoft\u00ae Block Level Backup Engine Service EXE"), ("takeown.exe", S32, "Takes ownership of a file"),
+    ("msdt.exe", S32, "Diagnostics Troubleshooting Wizard"), ("resmon.exe", S32, "Resource and Performance Monitor"),
+]
+
+BIG_VENDORS = [
+    ("Google LLC", "Google LLC", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"),
+    ("Adobe Inc.", "Adobe Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"),
+    ("Mozilla Corporation", "Mozilla Corporation", "DigiCert SHA2 Assured ID Code Signing CA"),
+    ("Cisco Systems, Inc.", "Cisco Systems, Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"),
+    ("Intel Corporation", "Intel Corporation", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"),
+    ("NVIDIA Corporation", "NVIDIA Corporation", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"),
+    ("VMware, Inc.", "VMware, Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"),
+    ("Oracle America, Inc.", "Oracle America, Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"),
+    ("Zoom Video Communications, Inc.", "Zoom Video Communications, Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"),
+    ("Citrix Systems, Inc.", "Citrix Systems, Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"),
+    ("Dell Inc", "Dell Inc", "DigiCert SHA2 Assured ID Code Signing CA"),
+]
+
+# (vendor, path, description, product, share of hosts, weight, versions, rollout day or None)
+MSO = "C:\\Program Files\\Microsoft Office\\root\\Office16"
+BIG_APPS = [
+    ("Microsoft Corporation", MSO + "\\OUTLOOK.EXE", "Microsoft Outlook", "Microsoft Office", 0.92, 1.0,
+     ["16.0.17928.20156", "16.0.18025.20140"], 1.3),
+    ("Microsoft Corporation", MSO + "\\WINWORD.EXE", "Microsoft Word", "Microsoft Office", 0.92, 0.7,
+     ["16.0.17928.20156", "16.0.18025.20140"], 1.3),
+    ("Microsoft Corporation", MSO + "\\EXCEL.EXE", "Microsoft Excel", "Microsoft Office", 0.9, 0.6,
+     ["16.0.17928.20156", "16.0.18025.20140"], 1.3),
+    ("Microsoft Corporation", MSO + "\\POWERPNT.EXE", "Microsoft PowerPoint", "Microsoft Office", 0.85, 0.25,
+     ["16.0.17928.20156", "16.0.18025.20140"], 1.3),
+    ("Microsoft Corporation", "C:\\Program Files\\Common Files\\microsoft shared\\ClickToRun\\OfficeClickToRun.exe",
+     "Microsoft Office Click-to-Run", "Microsoft Office", 0.92, 0.35, ["16.0.17928.20156"], None),
+    ("Microsoft Corporation", "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe", "Microsoft Edge",
+     "Microsoft Edge", 1.0, 1.4, ["130.0.2849.80", "131.0.2903.51"], 0.4),
+    ("Microsoft Corporation", "C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe",
+     "Microsoft Edge Update", "Microsoft Edge Update", 1.0, 0.25, ["1.3.195.35"], None),
+    ("Microsoft Corporation", "C:\\Program Files\\WindowsApps\\MSTeams_24295.606.3238.6194_x64__8wekyb3d8bbwe\\ms-teams.exe",
+     "Microsoft Teams", "Microsoft Teams", 0.6, 0.8, ["24295.606.3238.6194"], None),
+    ("Google LLC", "C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe", "Google Chrome", "Google Chrome",
+     0.75, 1.6, ["130.0.6723.117", "131.0.6778.70"], 0.8),
+    ("Google LLC", "C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe", "Google Installer", "Google Update",
+     0.75, 0.2, ["1.3.36.372"], None),
+    ("Adobe Inc.", "C:\\Program Files\\Adobe\\Acrobat DC\\Acrobat\\Acrobat.exe", "Adobe Acrobat", "Adobe Acrobat",
+     0.55, 0.45, ["24.4.20220.0", "24.5.20320.0"], 1.7),
+    ("Adobe Inc.", "C:\\Program Files (x86)\\Common Files\\Adobe\\ARM\\1.0\\AdobeARM.exe", "Adobe Reader and Acrobat Manager",
+     "Adobe Reader and Acrobat Manager", 0.55, 0.1, ["1.824.460.1042"], None),
+    ("Mozilla Corporation", "C:\\Program Files\\Mozilla Firefox\\firefox.exe", "Firefox", "Firefox", 0.22, 1.2,
+     ["132.0.2", "133.0"], 2.1),
+    ("Cisco Systems, Inc.", "C:\\Program Files (x86)\\Cisco\\Cisco Secure Client\\UI\\csc_ui.exe",
+     "Cisco Secure Client - User Interface", "Cisco Secure Client", 0.7, 0.2, ["5.1.6.103"], None),
+    ("Cisco Systems, Inc.", "C:\\Program Files (x86)\\Cisco\\Cisco Secure Client\\vpnagent.exe",
+     "Cisco Secure Client - AnyConnect VPN Agent", "Cisco Secure Client", 0.7, 0.1, ["5.1.6.103"], None),
+    ("Intel Corporation", "C:\\Program Files\\Intel\\Intel(R) Management Engine Components\\LMS\\LMS.exe",
+     "Local Manageability Service", "Intel(R) Management Engine", 0.5, 0.1, ["2406.5.5.0"], None),
+    ("NVIDIA Corporation", "C:\\Program Files\\NVIDIA Corporation\\NvContainer\\nvcontainer.exe", "NVIDIA Container",
+     "NVIDIA Container", 0.25, 0.25, ["1.41.3400.3211"], None),
+    ("VMware, Inc.", "C:\\Program Files\\VMware\\VMware Tools\\vmtoolsd.exe", "VMware Tools Core Service",
+     "VMware Tools", 0.12, 0.3, ["12.4.5.23787"], None),
+    ("Oracle America, Inc.", "C:\\Program Files\\Java\\jre-1.8\\bin\\java.exe", "Java(TM) Platform SE binary",
+     "Java(TM) Platform SE 8", 0.2, 0.25, ["8.0.4310.10"], None),
+    ("Zoom Video Communications, Inc.", "C:\\Program Files\\Zoom\\bin\\Zoom.exe", "Zoom Meetings", "Zoom Meetings",
+     0.15, 0.4, ["6.2.7.49583"], None),
+    ("Citrix Systems, Inc.", "C:\\Program Files (x86)\\Citrix\\ICA Client\\SelfServicePlugin\\SelfService.exe",
+     "Citrix Workspace", "Citrix Workspace", 0.3, 0.2, ["24.9.10.238"], None),
+    ("Dell Inc", "C:\\Program Files\\Dell\\CommandUpdate\\dcu-cli.exe", "Dell Command | Update", "Dell Command | Update",
+     0.35, 0.05, ["5.4.0.0"], None),
+]
+
+# (vendor CN, PE company, issuer, path under C:\Users\<u>\, description, product, share, versions, rollout day)
+PER_USER = [
+    ("Microsoft Corporation", "Microsoft Corporation", "Microsoft Code Signing PCA 2011",
+     "AppData\\Local\\Microsoft\\OneDrive\\OneDrive.exe", "Microsoft OneDrive", "Microsoft OneDrive", 0.85,
+     ["24.201.1006.0005", "24.211.1020.0001"], 1.1),
+    ("Microsoft Corporation", "Microsoft Corporation", "Microsoft Code Signing PCA 2011",
+     "AppData\\Local\\Microsoft\\OneDrive\\OneDriveStandaloneUpdater.exe", "Standalone Updater", "Microsoft OneDrive",
+     0.85, ["24.201.1006.0005"], None),
+    ("Microsoft Corporation", "Microsoft Corporation", "Microsoft Code Signing PCA 2011",
+     "AppData\\Local\\Microsoft\\Teams\\Update.exe", "Microsoft Teams (work or school) updater", "Microsoft Teams",
+     0.45, ["1.7.00.13456"], None),
+    ("Microsoft Corporation", "Microsoft Corporation", "Microsoft Code Signing PCA 2011",
+     "AppData\\Local\\Programs\\Microsoft VS Code\\Code.exe", "Visual Studio Code", "Visual Studio Code", 0.2,
+     ["1.95.2", "1.95.3"], 1.9),
+    ("Slack Technologies, LLC", "Slack Technologies Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1",
+     "AppData\\Local\\slack\\slack.exe", "Slack", "Slack", 0.3, ["4.41.97", "4.41.98"], 0.5),
+    ("Slack Technologies, LLC", "Slack Technologies Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1",
+     "AppData\\Local\\slack\\Update.exe", "Slack updater", "Slack", 0.3, ["1.5.2"], None),
+    ("Zoom Video Communications, Inc.", "Zoom Video Communications, Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1",
+     "AppData\\Roaming\\Zoom\\bin\\Zoom.exe", "Zoom Meetings", "Zoom Meetings", 0.4, ["6.2.7.49583", "6.2.10.50214"],
+     1.6),
+    ("Zoom Video Communications, Inc.", "Zoom Video Communications, Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1",
+     "AppData\\Roaming\\Zoom\\bin\\installer.exe", "Zoom Installer", "Zoom Meetings", 0.4, ["6.2.7.49583"], None),
+    ("Google LLC", "Google LLC", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1",
+     "AppData\\Local\\Google\\Update\\GoogleUpdate.exe", "Google Installer", "Google Update", 0.18, ["1.3.36.372"], None),
+    ("Spotify AB", "Spotify Ltd", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1",
+     "AppData\\Roaming\\Spotify\\Spotify.exe", "Spotify", "Spotify", 0.08, ["1.2.50.335"], None),
+    ("Discord Inc.", "Discord Inc.", "Sectigo Public Code Signing CA EV R36",
+     "AppData\\Local\\Discord\\Update.exe", "Squirrel Update", "Discord", 0.04, ["1.0.9174"], None),
+    ("Cisco Systems, Inc.", "Cisco Systems, Inc.", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1",
+     "AppData\\Local\\CiscoSparkLauncher\\CiscoCollabHost.exe", "Cisco Webex", "Webex", 0.1, ["44.10.0.31000"], None),
+]
+
+# (path, description, product, Contoso cert index, share, weight)
+INTERNAL_APPS = [
+    ("C:\\Program Files\\Contoso\\Agent\\ContosoAgent.exe", "Contoso Endpoint Agent", "Contoso Agent", 0, 0.95, 1.0),
+    ("C:\\ProgramData\\Contoso\\Inventory\\invscan.exe", "Contoso Inventory Scanner", "Contoso Inventory", 0, 0.6, 0.5),
+    ("C:\\Program Files\\Contoso\\Payroll\\payroll.exe", "Contoso Payroll", "Contoso Payroll", 1, 0.25, 0.6),
+    ("AppData\\Local\\Apps\\2.0\\X7QK2LMA.B3N\\4NRJ1ZV0.T2P\\cont..tion_8f3a1c2d9e4b7a60_0003.0002_6c1e0d2b9a3f4e57\\Expenses.exe",
+     "Contoso Expenses (ClickOnce)", "Contoso Expenses", 1, 0.2, 0.5),
+    ("C:\\Program Files\\Contoso\\PrintBridge\\printbridge.exe", "Contoso PrintBridge", "Contoso PrintBridge", 0, 0.4, 0.2),
+    ("C:\\Program Files\\Contoso\\LabTools\\labcal.exe", "Contoso Lab Calibration", "Contoso LabTools", 0, 0.03, 0.8),
+]
+
+# (vendor, country, issuer, path, description, days since expiry at window start, share)
+EXPIRED_DEPLOYED = [
+    ("Brightline Imaging GmbH", "DE", "Sectigo Public Code Signing CA R36",
+     "C:\\Program Files (x86)\\Brightline\\Scan\\blscan.exe", "Brightline Scan", 400, 0.08),
+    ("Harbor Logistics Software Inc.", "US", "DigiCert SHA2 Assured ID Code Signing CA",
+     "C:\\Program Files (x86)\\Harbor Logistics\\ERP Client\\hlerp.exe", "Harbor ERP Client", 150, 0.2),
+    ("Veridian Label Systems Ltd", "GB", "GlobalSign GCC R45 CodeSigning CA 2020",
+     "C:\\Program Files\\Veridian\\LabelDesigner\\vlabel.exe", "Veridian Label Designer", 60, 0.04),
+    ("Kettering Audio Devices Inc.", "US", "DigiCert SHA2 Assured ID Code Signing CA",
+     "C:\\Program Files\\Kettering\\AudioControl\\kadctl.exe", "Kettering Audio Control", 10, 0.15),
+]
+
+# (signer CN, PE company, issuer, path (absolute or under C:\Users\<u>\), description, share)
+OPEN_SOURCE = [
+    ("Igor Pavlov", "Igor Pavlov", "Certum Code Signing 2021 CA", "C:\\Program Files\\7-Zip\\7zFM.exe", "7-Zip File Manager", 0.02),
+    ("Open Source Developer, Dominik Reichl", "Dominik Reichl", "Certum Code Signing 2021 CA",
+     "C:\\Program Files\\KeePass Password Safe 2\\KeePass.exe", "KeePass", 0.012),
+    ("DroidMonkey Apps, LLC", "KeePassXC Team", "SSL.com EV Code Signing Intermediate CA RSA R3",
+     "C:\\Program Files\\KeePassXC\\KeePassXC.exe", "KeePassXC", 0.006),
+    ("Martin Prikryl", "Martin Prikryl", "Certum Extended Validation Code Signing 2021 CA",
+     "AppData\\Local\\Programs\\WinSCP\\WinSCP.exe", "WinSCP", 0.01),
+    ("Open Source Developer, Jan Kowalski", "Jan Kowalski", "Certum Code Signing 2021 CA",
+     "AppData\\Local\\Programs\\tinyterm\\tinyterm.exe", "tinyterm", 0.0025),
+    ("Open Source Developer, Luca Bianchi", "Luca Bianchi", "Certum Code Signing 2021 CA",
+     "C:\\Program Files\\shotcut-lite\\shotcut.exe", "Shotcut Lite", 0.004),
+    ("Wireshark Foundation", "The Wireshark developer community, https://www.wireshark.org/", "SSL.com Code Signing Intermediate CA RSA R1",
+     "C:\\Program Files\\Wireshark\\Wireshark.exe", "Wireshark", 0.01),
+]
+
+UNSIGNED = [
+    ("C:\\Tools\\Sysinternals\\handle64.exe", 0.02),
+    ("AppData\\Local\\Temp\\is-4RT2A.tmp\\setup.tmp", 0.05),
+    ("C:\\Program Files\\Legacy Reports\\legrep.exe", 0.05),
+    ("C:\\ProgramData\\chocolatey\\bin\\shimgen.exe", 0.03),
+    ("Desktop\\portable\\putty.exe", 0.02),
+]
+
+OEMS = [("Realtek Semiconductor Corp.", "Rtk"), ("Synaptics Incorporated", "Syn"), ("Dell Inc.", "Dell"),
+        ("HP Inc.", "HP"), ("Lenovo", "Lnv"), ("Logitech", "Logi"), ("Conexant Systems", "Cnxt"),
+        ("Qualcomm Technologies Inc.", "Qc"), ("Broadcom Corporation", "Bcm"), ("Elan Microelectronics Corp.", "Elan"),
+        ("Dolby Laboratories", "Dolby"), ("Waves Audio Ltd.", "Waves"), ("Goodix Technology", "Gdx"),
+        ("MediaTek Inc.", "Mtk"), ("Cirrus Logic", "Cir"), ("Fortemedia", "Fm"), ("Alps Alpine", "Alps"),
+        ("Intel Corporation", "Ic"), ("Advanced Micro Devices, Inc.", "Amd"), ("Thunderbolt Software", "Tbt")]
+DRIVER_WORDS = ["Audio", "Touchpad", "Camera", "Fingerprint", "Bluetooth", "Wlan", "Hotkey", "Power", "Sensor",
+                "Display", "Dock", "Thermal", "Card", "Hid", "Usb", "Storage", "Gpu", "Net", "Smartcard", "Pen"]
+
+VENDOR_A = ["Nordlicht", "Tidewater", "Quarry", "Pinecrest", "Blue Harbor", "Aldergrove", "Brightwater", "Cobalt",
+            "Driftwood", "Emberline", "Foxglove", "Granite", "Heron", "Ironbark", "Juniper", "Kestrel", "Lakeshore",
+            "Marigold", "Northwind", "Oakridge", "Palisade", "Quillon", "Redwood", "Saltmarsh", "Thornfield",
+            "Umbra", "Vellum", "Willow", "Xylem", "Yellowpine", "Zephyr", "Amberley", "Birchwood", "Cedarline",
+            "Dunmore", "Elmstead", "Fairhaven", "Glenrock", "Hollowell", "Inverness", "Jasper", "Kingsbury",
+            "Larchmont", "Millbrook", "Newhaven", "Orchard", "Penrose", "Ravenna", "Stonegate", "Tamarind"]
+VENDOR_B = ["Software", "Data Tools", "Systems", "Labs", "Digital", "Technologies", "Solutions", "Analytics",
+            "Imaging", "Audio", "Networks", "Instruments", "Medical", "Engineering", "Media", "Logistics",
+            "Robotics", "Security", "Interactive", "Informatics"]
+VENDOR_SUFFIX = ["GmbH", "Ltd", "LLC", "Inc.", "B.V.", "Oy", "AB", "S.A.", "Pty Ltd", "s.r.o.", "Inc.", "LLC", "Ltd"]
+COUNTRY = {"GmbH": "DE", "Ltd": "GB", "B.V.": "NL", "Oy": "FI", "AB": "SE", "S.A.": "ES", "Pty Ltd": "AU",
+           "s.r.o.": "CZ"}
+PRODUCT_WORDS = ["Studio", "Sync", "Manager", "Viewer", "Agent", "Monitor", "Designer", "Connect", "Client",
+                 "Console", "Capture", "Scheduler", "Reporter", "Bridge", "Assistant", "Explorer"]
+DEV_PROJECTS = ["contoso-agent", "payroll-core", "kbfilter", "printbridge", "labcal", "invscan", "shellext",
+                "telemetry-svc", "usbguard", "netprobe"]
+
+NOTES = (
+    "Synthetic fleet. Each host reports executions in one schema (ecs, ocsf, defender, winlogbeat); hosts with "
+    "App Control also send Code Integrity events (flat EventData with HostId, or Winlogbeat on Winlogbeat hosts): "
+    "a daily 3099 and 3076 audit + 3089 for internal-PKI apps. Defender hosts send DeviceProcessEvents plus one "
+    "DeviceFileCertificateInfo per new file (split), one row joined upstream (joined), or the streaming-export "
+    "envelope; their alerts carry only the SHA1 when SHA256 is empty, so a checker matches host + (sha256 or sha1 "
+    "or executable). Code Integrity 3033 carries no file hash: match on host + executable (\\Device\\ path). "
+    "expected_detectors follow DETECTIONS.md section 3 with state filled from this file alone (replay "
+    "--state-dir, learning.min_history 0s). Benign cold start: with an empty store every file, signer and issuer "
+    "is new on day 0, so prevalence detectors (rare user path, unusual issuer, subject-mismatch low) may raise "
+    "low alerts early on widely deployed software. The expired_but_deployed population has status expired and "
+    "a signing time before not_after; with an empty store its hashes are 'first seen' at the window start, after "
+    "not_after. dev_test_signed (hosts dev-*) is untrusted by design and is tolerated only by path/host-group "
+    "exclusions in config. intel/abusech.csv lists serial and SHA-256 thumbprint (no issuer) of the scenario "
+    "certificates marked intel, among decoys."
+)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hosts", type=int, default=2000)
+    ap.add_argument("--days", type=int, default=3)
+    ap.add_argument("--events-per-host-day", type=int, default=40,
+                    help="executions per host and day (Winlogbeat and Defender hosts may emit 2 events for one)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--schemas", default=",".join(ALL_SCHEMAS),
+                    help="comma-separated subset of ecs,ocsf,defender,winlogbeat,codeintegrity")
+    ap.add_argument("--start", default="2026-11-16T00:00:00Z", help="window start (UTC)")
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--dev-fraction", type=float, default=0.03, help="share of hosts that are dev-* machines")
+    ap.add_argument("--ci-fraction", type=float, default=0.35, help="share of hosts sending Code Integrity events")
+    ap.add_argument("--long-tail-vendors", type=int, default=320)
+    ap.add_argument("--intel-decoys", type=int, default=250, help="blocklist rows for certificates not in the fleet")
+    ap.add_argument("--cert-renewals", type=int, default=0,
+                    help="hard benign case: long-tail vendors whose certificate was issued days before the window "
+                         "(cs.certificate.recently_issued cannot tell them from an attack); default 0")
+    args = ap.parse_args(argv)
+    if args.hosts < 10 or args.days < 1 or args.events_per_host_day < 1:
+        ap.error("need --hosts >= 10, --days >= 1, --events-per-host-day >= 1")
+    Sim(args).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

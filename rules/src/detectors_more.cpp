@@ -1,0 +1,388 @@
+// The detectors beyond signature status (DETECTIONS.md section 3): certificate age and
+// expiry, unusual issuers, metadata that names another vendor, Code Integrity
+// enforcement, rare signed code in user-writable folders, abused-certificate lists, and
+// the false-positive handling of section 4 (exclusions, CA mass revocations).
+
+#include <countersign/rules/cert_intel.hpp>
+#include <countersign/rules/detectors.hpp>
+#include <countersign/rules/keys.hpp>
+#include <countersign/rules/time.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "detector_support.hpp"
+
+namespace countersign::rules {
+namespace {
+
+using detail::add_signature_evidence;
+using detail::image_name;
+using detail::signer_name;
+
+constexpr std::string_view k_title_expired = "Execution of new code signed with an expired certificate";
+constexpr std::string_view k_title_issuer = "Execution of code from an unusual certificate issuer";
+constexpr std::string_view k_title_mismatch = "Signer does not match the vendor the file claims";
+constexpr std::string_view k_title_ci = "Code Integrity blocked or flagged an image";
+constexpr std::string_view k_title_user_path = "Rare signed code running from a user-writable folder";
+constexpr std::string_view k_title_abused = "Execution of code signed with a known abused certificate";
+constexpr std::string_view k_title_first_seen = "A signer never seen in the fleet before";
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string day_of(std::int64_t ms) { return format_rfc3339_ms(ms).substr(0, 10); }
+
+// Whitespace-separated tokens of a normalized name.
+std::vector<std::string_view> tokens(std::string_view normalized) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < normalized.size()) {
+    const std::size_t j = normalized.find(' ', i);
+    const std::size_t end = j == std::string_view::npos ? normalized.size() : j;
+    if (end > i) out.push_back(normalized.substr(i, end - i));
+    i = end + 1;
+  }
+  return out;
+}
+
+bool has_token(std::string_view normalized, std::string_view token) {
+  const auto t = tokens(normalized);
+  return std::find(t.begin(), t.end(), token) != t.end();
+}
+
+bool share_token(std::string_view a, std::string_view b) {
+  const auto tb = tokens(b);
+  for (const auto t : tokens(a)) {
+    if (std::find(tb.begin(), tb.end(), t) != tb.end()) return true;
+  }
+  return false;
+}
+
+// The signer's organization as normalize_company reduces names.
+std::string signer_org(const code_signature& sig) {
+  if (sig.subject_o.has_value()) return normalize_company(sig.subject_o.view());
+  if (sig.subject_cn.has_value()) return normalize_company(sig.subject_cn.view());
+  return normalize_company(sig.subject.view());
+}
+
+std::string_view issuer_name(const code_signature& sig) {
+  return sig.issuer_cn.has_value() ? sig.issuer_cn.view() : sig.issuer.view();
+}
+
+bool is_untrusted(const code_signature& sig) {
+  return sig.status == signature_status::untrusted_root || sig.trusted == false;
+}
+
+std::string_view ci_verb(ci_class c) {
+  switch (c) {
+    case ci_class::block:
+    case ci_class::block_revoked: return "blocked";
+    case ci_class::audit: return "would have blocked (audit mode)";
+    default: return "let load";
+  }
+}
+
+}  // namespace
+
+prefix_set::prefix_set(const std::vector<std::string>& prefixes) {
+  for (const auto& p : prefixes) {
+    if (!p.empty()) prefixes_.push_back(lower(p));
+  }
+}
+
+bool prefix_set::matches(std::string_view name) const {
+  if (name.empty()) return false;
+  for (const auto& p : prefixes_) {
+    if (name.size() >= p.size() &&
+        std::ranges::equal(name.substr(0, p.size()), p, [](unsigned char a, unsigned char b) {
+          return std::tolower(a) == b;
+        })) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// New code under an expired certificate. Old binaries keep running after their
+// vendor's certificate expires, so expiry alone says nothing: the file must be new
+// after not-after (state), or say itself that it was signed after (signing time).
+void detector_set::check_expired_signing(const observation& obs, const state::prevalence_view* prevalence,
+                                         std::vector<hit>& hits) const {
+  const auto& sig = obs.signature;
+  const auto& cfg = config_.expired_signing;
+  if (!sig.not_after_ms) return;  // without not-after, new code cannot be told from old
+  const std::int64_t not_after = *sig.not_after_ms;
+  const bool signed_after = sig.signing_time_ms && *sig.signing_time_ms > not_after;
+  std::optional<state::prevalence_record> file;
+  if (prevalence) file = prevalence->hash(file_key(obs));
+  // Signed while the certificate was valid (a timestamp before not-after): old code.
+  if (sig.signing_time_ms && *sig.signing_time_ms <= not_after) return;
+  bool new_code = false;
+  if (file && file->first_seen_ms > 0) {
+    if (file->first_seen_ms < not_after) return;  // deployed before expiry: never
+    // "First seen after expiry" only means new code if the fleet was watched before the
+    // certificate expired; otherwise every old binary would look new on day one.
+    const auto since = prevalence->watching_since();
+    const bool watched = since && *since < not_after;
+    new_code = watched && (file->first_seen_ms > not_after + cfg.grace_days * k_ms_per_day ||
+                           (sig.status == signature_status::expired && !sig.signing_time_ms));
+  }
+  if (!new_code && !signed_after) return;
+  const bool rare = file && file->hosts <= cfg.rare_hosts;
+  hit h{detector_id::certificate_expired_signing, k_title_expired, rare ? cfg.rare_level : cfg.level, {}, {}, {}};
+  if (signed_after) {
+    h.reason = fmt::format("{} was signed by \"{}\" on {}, after its certificate expired on {}.", image_name(obs),
+                           signer_name(sig), day_of(*sig.signing_time_ms), day_of(not_after));
+  } else {
+    h.reason = fmt::format(
+        "{} was first seen in the fleet on {}, {:.0f} days after the certificate of \"{}\" expired on {}; it is on {} "
+        "host(s).",
+        image_name(obs), day_of(file->first_seen_ms),
+        static_cast<double>(file->first_seen_ms - not_after) / k_ms_per_day, signer_name(sig), day_of(not_after),
+        file->hosts);
+  }
+  h.evidence.push_back({"not_after", format_rfc3339_ms(not_after)});
+  if (sig.signing_time_ms) h.evidence.push_back({"signing_time", format_rfc3339_ms(*sig.signing_time_ms)});
+  if (file) {
+    h.evidence.push_back({"file_first_seen", format_rfc3339_ms(file->first_seen_ms)});
+    h.evidence.push_back({"file_hosts", fmt::format("{}", file->hosts)});
+  }
+  add_signature_evidence(sig, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+// An issuer outside the known code-signing CAs that the fleet rarely or only recently
+// sees. Needs prevalence: without it, an unknown CA alone is not worth an alert.
+void detector_set::check_issuer_unusual(const observation& obs, const state::prevalence_view* prevalence,
+                                        std::vector<hit>& hits) const {
+  const auto& sig = obs.signature;
+  const auto& cfg = config_.issuer_unusual;
+  const std::string_view name = issuer_name(sig);
+  if (prevalence == nullptr || name.empty() || cfg.known_cas.matches(name) || is_internal_pki(sig)) return;
+  const auto issuer = prevalence->issuer(issuer_key(sig));
+  if (!issuer) return;
+  const bool rare = issuer->hosts <= cfg.max_issuer_hosts;
+  const bool recent = obs.event_time_ms && issuer->first_seen_ms >= *obs.event_time_ms - cfg.new_within_days * k_ms_per_day;
+  if (!rare && !recent) return;
+  const auto signer = prevalence->signer(signer_key(sig));
+  const bool escalate = is_untrusted(sig) && signer && signer->hashes <= cfg.max_signer_hashes;
+  hit h{detector_id::issuer_unusual, k_title_issuer, escalate ? cfg.escalated_level : cfg.level, {}, {}, {}};
+  h.reason = fmt::format(
+      "{} is signed by \"{}\" under issuer \"{}\", which is not a known code-signing CA and was first seen on {} on "
+      "{} host(s){}.",
+      image_name(obs), signer_name(sig), name, day_of(issuer->first_seen_ms), issuer->hosts,
+      escalate ? fmt::format("; the signature is untrusted and the signer has {} file(s)", signer->hashes) : "");
+  h.evidence.push_back({"issuer_hosts", fmt::format("{}", issuer->hosts)});
+  h.evidence.push_back({"issuer_first_seen", format_rfc3339_ms(issuer->first_seen_ms)});
+  if (signer) h.evidence.push_back({"signer_hashes", fmt::format("{}", signer->hashes)});
+  add_signature_evidence(sig, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+void detector_set::check_subject_mismatch(const observation& obs, const state::prevalence_view* prevalence,
+                                          std::vector<hit>& hits) const {
+  const auto& sig = obs.signature;
+  const auto& cfg = config_.subject_mismatch;
+  const std::string company = normalize_company(obs.pe.company.view());
+  const std::string signer = signer_org(sig);
+  if (signer.empty()) return;
+  // Microsoft signs other vendors' drivers and tools (WHQL, catalog signing): a
+  // Microsoft signature on another vendor's file is normal.
+  const bool microsoft_signed = has_token(signer, "microsoft");
+  // A protected vendor claimed by name or by one of its binaries, signed by someone else.
+  for (const auto& v : cfg.protected_vendors) {
+    const bool claims = has_token(company, v.token) || v.binaries.contains(obs.pe.original_file_name.view());
+    if (!claims || has_token(signer, v.token) || (microsoft_signed && v.token != "microsoft")) continue;
+    hit h{detector_id::metadata_subject_mismatch, k_title_mismatch, cfg.protected_level, {}, {}, {}};
+    h.reason = fmt::format("{} claims to be {} (company \"{}\", original name \"{}\") but is signed by \"{}\".",
+                           image_name(obs), v.token, obs.pe.company.view(), obs.pe.original_file_name.view(),
+                           signer_name(sig));
+    h.evidence.push_back({"pe_company", obs.pe.company.value});
+    h.evidence.push_back({"pe_original_file_name", obs.pe.original_file_name.value});
+    h.evidence.push_back({"protected_vendor", v.token});
+    add_signature_evidence(sig, h.evidence);
+    hits.push_back(std::move(h));
+    return;
+  }
+  if (!company.empty()) {
+    // Any other company that shares nothing with its signer: only a new pair on a rare
+    // file is worth a look (resellers and OEMs sign for others all the time).
+    if (share_token(company, signer) || microsoft_signed || prevalence == nullptr) return;
+    const auto pair = prevalence->company_signer(company + '\0' + signer_key(sig));
+    const auto file = prevalence->hash(file_key(obs));
+    if (!pair || pair->hosts > cfg.max_pair_hosts || !file || file->hosts > cfg.max_hash_hosts) return;
+    hit h{detector_id::metadata_subject_mismatch, k_title_mismatch, cfg.level, {}, {}, {}};
+    h.reason = fmt::format(
+        "{} names its company \"{}\" but is signed by \"{}\"; the pair is new ({} host) and the file is on {} host(s).",
+        image_name(obs), obs.pe.company.view(), signer_name(sig), pair->hosts, file->hosts);
+    h.evidence.push_back({"pe_company", obs.pe.company.value});
+    h.evidence.push_back({"pair_hosts", fmt::format("{}", pair->hosts)});
+    h.evidence.push_back({"file_hosts", fmt::format("{}", file->hosts)});
+    add_signature_evidence(sig, h.evidence);
+    hits.push_back(std::move(h));
+    return;
+  }
+  // Signed, but every version-info field the source carries is empty: common for
+  // malware, rare for vendor software outside the system and program folders.
+  const auto& pe = obs.pe;
+  const bool carried = pe.company.present || pe.product.present || pe.description.present || pe.original_file_name.present;
+  const auto blank = [](const text_field& f) { return !f.present || f.value.empty() || f.value == "-"; };
+  if (!carried || !blank(pe.company) || !blank(pe.product) || !blank(pe.description) || !blank(pe.original_file_name)) return;
+  if (microsoft_signed || cfg.system_folders.matches(obs.image_path.view())) return;
+  hit h{detector_id::metadata_subject_mismatch, k_title_mismatch, cfg.level, {}, {}, {}};
+  h.reason = fmt::format("{} is signed by \"{}\" but carries no version information, outside the system and program folders.",
+                         image_name(obs), signer_name(sig));
+  add_signature_evidence(sig, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+void detector_set::check_codeintegrity(const observation& obs, std::vector<hit>& hits) const {
+  const auto& ci = obs.ci;
+  const auto& cfg = config_.codeintegrity;
+  severity level;
+  switch (ci.klass) {
+    case ci_class::block:
+    case ci_class::block_revoked:
+    case ci_class::load_revoked: level = cfg.block_level; break;
+    case ci_class::load_unsigned:
+    case ci_class::load_invalid: level = cfg.load_level; break;
+    case ci_class::audit: level = cfg.audit_level; break;
+    default: return;  // policy activity, signature events
+  }
+  // Your own PKI chains to a root Windows does not trust (error 7) by design: that is
+  // no reason to raise an audit of an internal application.
+  const bool escalate = ci.verification_error &&
+                        std::ranges::find(cfg.escalating_errors, *ci.verification_error) != cfg.escalating_errors.end() &&
+                        !is_internal_pki(obs.signature);
+  if (escalate) level = std::max(level, severity::high);
+  hit h{detector_id::codeintegrity_enforcement, k_title_ci, level, {}, {}, {}};
+  const std::string_view policy = ci.policy_name.has_value() ? ci.policy_name.view() : ci.policy_id.view();
+  h.reason = fmt::format("Code Integrity {} {} (event {}{}{}{}).", ci_verb(ci.klass), image_name(obs),
+                         ci.event_id.value_or(0), policy.empty() ? "" : ", policy ", policy,
+                         ci.verification_error ? fmt::format(", signature verification error {}", *ci.verification_error)
+                                               : std::string());
+  h.evidence.push_back({"event_id", fmt::format("{}", ci.event_id.value_or(0))});
+  h.evidence.push_back({"class", std::string(to_string(ci.klass))});
+  if (!policy.empty()) h.evidence.push_back({"policy", std::string(policy)});
+  if (ci.process_name.has_value()) h.evidence.push_back({"process", ci.process_name.value});
+  if (ci.status.has_value()) h.evidence.push_back({"status", ci.status.value});
+  if (ci.verification_error) h.evidence.push_back({"verification_error", fmt::format("{}", *ci.verification_error)});
+  hits.push_back(std::move(h));
+}
+
+void detector_set::check_rare_user_path(const observation& obs, const state::prevalence_view* prevalence,
+                                        std::vector<hit>& hits, std::size_t first) const {
+  const auto& cfg = config_.rare_user_path;
+  if (prevalence == nullptr) return;
+  const bool user_writable = cfg.user_writable.matches(obs.image_path.view()) || obs.ci.user_writable == true;
+  if (!user_writable) return;
+  const auto file = prevalence->hash(file_key(obs));
+  if (!file || file->hosts > cfg.max_hash_hosts) return;
+  const std::string signer_id = signer_key(obs.signature);
+  const auto signer = signer_id.empty() ? std::nullopt : prevalence->signer(signer_id);
+  if (signer && signer->hosts > cfg.max_signer_hosts) return;
+  const bool with_other = hits.size() > first;
+  hit h{detector_id::prevalence_rare_signed_user_path, k_title_user_path, with_other ? cfg.with_other_level : cfg.level,
+        {}, {}, {}};
+  h.reason = fmt::format("{} runs from a user-writable folder; the file is on {} host(s) and its signer \"{}\" on {}.",
+                         image_name(obs), file->hosts, signer_name(obs.signature),
+                         signer ? fmt::format("{} host(s)", signer->hosts) : std::string("no record"));
+  h.evidence.push_back({"file_hosts", fmt::format("{}", file->hosts)});
+  if (signer) h.evidence.push_back({"signer_hosts", fmt::format("{}", signer->hosts)});
+  add_signature_evidence(obs.signature, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+void detector_set::check_abused(const observation& obs, const state::prevalence_view* prevalence,
+                                std::vector<hit>& hits) const {
+  if (!intel_) return;
+  const auto& sig = obs.signature;
+  const abused_certificate* entry = sig.thumbprint.has_value() ? intel_->by_thumbprint(sig.thumbprint.view()) : nullptr;
+  if (entry == nullptr && sig.serial.has_value()) entry = intel_->by_issuer_serial(issuer_name(sig), sig.serial.view());
+  if (entry == nullptr) return;
+  const auto& cfg = config_.abused;
+  severity level = cfg.level;
+  // Genuine binaries of the vendor whose certificate leaked keep circulating: the
+  // file predates the leak and names the vendor.
+  std::optional<state::prevalence_record> file;
+  if (prevalence) file = prevalence->hash(file_key(obs));
+  const bool genuine_old = entry->leak_time_ms && file && file->first_seen_ms > 0 && file->first_seen_ms < *entry->leak_time_ms &&
+                           share_token(normalize_company(obs.pe.company.view()), normalize_company(entry->subject));
+  if (genuine_old) level = cfg.genuine_old_level;
+  hit h{detector_id::intel_abused_certificate, k_title_abused, level, {}, {}, {}};
+  h.reason = fmt::format("{} is signed by \"{}\" with a certificate listed by {} as abused ({}){}.", image_name(obs),
+                         signer_name(sig), entry->source, entry->reason.empty() ? "no reason given" : entry->reason,
+                         genuine_old ? fmt::format("; the file predates the leak ({}) and names the vendor",
+                                                   day_of(*entry->leak_time_ms))
+                                     : std::string());
+  h.evidence.push_back({"list", entry->source});
+  if (!entry->serial.empty()) h.evidence.push_back({"listed_serial", entry->serial});
+  if (!entry->thumbprint_sha256.empty()) h.evidence.push_back({"listed_thumbprint", entry->thumbprint_sha256});
+  if (entry->leak_time_ms) h.evidence.push_back({"leak_time", format_rfc3339_ms(*entry->leak_time_ms)});
+  add_signature_evidence(sig, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+void detector_set::check_first_seen(const observation& obs, const state::prevalence_view* prevalence,
+                                    std::vector<hit>& hits) const {
+  if (prevalence == nullptr || !obs.event_time_ms) return;
+  const std::string key = signer_key(obs.signature);
+  if (key.empty()) return;
+  const auto signer = prevalence->signer(key);
+  // The record already holds this sighting: first means nothing earlier, one host.
+  if (!signer || signer->hosts > 1 || signer->first_seen_ms < *obs.event_time_ms) return;
+  hit h{detector_id::signer_first_seen, k_title_first_seen, config_.first_seen.level, {}, {}, {}};
+  h.reason = fmt::format("\"{}\" signed {}, the first time the fleet sees this signer.", signer_name(obs.signature),
+                         image_name(obs));
+  add_signature_evidence(obs.signature, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+void detector_set::apply_exclusions(const observation& obs, std::vector<hit>& hits, std::size_t first) const {
+  const auto& sig = obs.signature;
+  for (const auto& rule : config_.exclusions) {
+    if (!rule.thumbprints.empty() && !rule.thumbprints.contains(sig.thumbprint.view())) continue;
+    if (!rule.signers.empty() && !rule.signers.contains(sig.subject_cn.view()) &&
+        !rule.signers.contains(sig.subject_o.view()) && !rule.signers.contains(sig.subject.view())) {
+      continue;
+    }
+    if (!rule.issuers.empty() && !rule.issuers.contains(sig.issuer.view()) && !rule.issuers.contains(sig.issuer_cn.view())) {
+      continue;
+    }
+    if (!rule.paths.empty() && !rule.paths.matches(obs.image_path.view())) continue;
+    if (!rule.hosts.empty() && !rule.hosts.matches(obs.host_id.view()) && !rule.hosts.matches(obs.host_name.view())) {
+      continue;
+    }
+    const auto excluded = [&rule](const hit& h) {
+      if (rule.detectors.empty()) {
+        // Allowlisting never hides a revoked signature or a known abused certificate.
+        return h.id != detector_id::signature_revoked && h.id != detector_id::intel_abused_certificate;
+      }
+      return std::ranges::find(rule.detectors, h.id) != rule.detectors.end();
+    };
+    hits.erase(std::remove_if(hits.begin() + static_cast<std::ptrdiff_t>(first), hits.end(), excluded), hits.end());
+    if (hits.size() == first) return;
+  }
+}
+
+void detector_set::apply_mass_revocations(const observation& obs, std::vector<hit>& hits, std::size_t first) const {
+  const auto& sig = obs.signature;
+  for (const auto& m : config_.mass_revocations) {
+    const bool signer = m.signer == sig.thumbprint.view() || name_set({m.signer}).contains(sig.subject_cn.view()) ||
+                        name_set({m.signer}).contains(sig.subject_o.view()) ||
+                        name_set({m.signer}).contains(sig.subject.view());
+    if (!signer || !obs.event_time_ms || *obs.event_time_ms >= m.until_ms) continue;
+    for (std::size_t i = first; i < hits.size(); ++i) {
+      if (hits[i].id == detector_id::signature_revoked) hits[i].group_key = "mass-revocation:" + m.signer;
+    }
+    return;
+  }
+}
+
+}  // namespace countersign::rules
