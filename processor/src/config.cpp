@@ -167,6 +167,13 @@ class section {
     return out;
   }
 
+  // A problem with `key` of this section (or the section itself when the key is absent),
+  // reported with its full path and line.
+  void fail(const std::string& key, const std::string& message) {
+    const YAML::Node at = get(key);
+    error(at ? at : node_, join(key), message);
+  }
+
   void error(const YAML::Node& at, const std::string& key, const std::string& message) {
     if (at && at.Mark().line >= 0) {
       errors_.push_back(fmt::format("{}:{}: {}: {}", file_, at.Mark().line + 1, key, message));
@@ -253,7 +260,7 @@ content_lists load_content(const std::string& dir, std::vector<std::string>& err
         const std::string token = rules::normalize_company(v.text("token", ""));
         auto binaries = v.list("binaries", {});
         if (token.empty()) {
-          v.error(YAML::Node(), "token", "is required");
+          v.fail("token", "is required");
           return;
         }
         out.protected_vendors.push_back({token, rules::name_set(binaries)});
@@ -276,7 +283,7 @@ std::vector<std::string> normalized_thumbprints(std::vector<std::string> thumbpr
   return thumbprints;
 }
 
-void read_detectors(section& s, rules::detector_config& d, const content_lists& content) {
+void read_detectors(section& s, rules::detector_config& d, const content_lists& content, config& cfg) {
   {
     auto r = s.child("signature_revoked");
     d.revoked.enabled = r.boolean("enabled", d.revoked.enabled);
@@ -344,7 +351,7 @@ void read_detectors(section& s, rules::detector_config& d, const content_lists& 
       std::int64_t v = 0;
       const auto res = std::from_chars(e.data(), e.data() + e.size(), v);
       if (res.ec != std::errc() || res.ptr != e.data() + e.size()) {
-        r.error(YAML::Node(), "escalating_verification_errors", "items must be integers, not \"" + e + "\"");
+        r.fail("escalating_verification_errors", "items must be integers, not \"" + e + "\"");
         continue;
       }
       c.escalating_errors.push_back(v);
@@ -366,6 +373,18 @@ void read_detectors(section& s, rules::detector_config& d, const content_lists& 
     c.enabled = r.boolean("enabled", c.enabled);
     c.level = r.level("severity", c.level);
     c.genuine_old_level = r.level("genuine_old_severity", c.genuine_old_level);
+    cfg.intel_reload_interval_ms = r.duration("reload_interval", cfg.intel_reload_interval_ms, 1000);
+    r.each_item("lists", [&](section& l) {
+      const std::string path = l.text("path", "");
+      const std::string format = l.text("format", "");
+      const auto f = rules::parse_intel_format(format);
+      if (path.empty() || !f) {
+        l.fail(path.empty() ? "path" : "format", "each list needs path and format (abusech-csv, abusech-json, lolcerts-csv, "
+                                       "certgraveyard-csv), not \"" + format + "\"");
+        return;
+      }
+      cfg.intel_lists.push_back({path, *f});
+    });
   }
   {
     auto r = s.child("signer_first_seen");
@@ -378,7 +397,7 @@ void read_detectors(section& s, rules::detector_config& d, const content_lists& 
     rule.detectors = e.list("detectors", {});
     for (const auto& id : rule.detectors) {
       if (std::ranges::find(rules::k_detector_ids, id) == rules::k_detector_ids.end()) {
-        e.error(YAML::Node(), "detectors", "unknown detector id \"" + id + "\"");
+        e.fail("detectors", "unknown detector id \"" + id + "\"");
       }
     }
     rule.thumbprints = rules::name_set(normalized_thumbprints(e.list("thumbprints", {})));
@@ -388,7 +407,7 @@ void read_detectors(section& s, rules::detector_config& d, const content_lists& 
     rule.hosts = rules::path_glob_set(e.list("hosts", {}));
     if (rule.thumbprints.empty() && rule.signers.empty() && rule.issuers.empty() && rule.paths.empty() &&
         rule.hosts.empty()) {
-      e.error(YAML::Node(), "exclusions", "an exclusion needs at least one of thumbprints, signers, issuers, paths, hosts");
+      e.fail("thumbprints", "an exclusion needs at least one of thumbprints, signers, issuers, paths, hosts");
       return;
     }
     d.exclusions.push_back(std::move(rule));
@@ -400,7 +419,7 @@ void read_detectors(section& s, rules::detector_config& d, const content_lists& 
     if (until.size() == 10) until += "T00:00:00Z";  // a date: from its start
     const auto t = rules::parse_rfc3339_ms(until);
     if (r.signer.empty() || !t) {
-      m.error(YAML::Node(), "mass_revocations", "needs signer and until (an RFC 3339 date or time)");
+      m.fail(r.signer.empty() ? "signer" : "until", "needs signer and until (an RFC 3339 date or time)");
       return;
     }
     rules::text_field thumb;
@@ -494,7 +513,7 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       auto d = top.child("detectors");
       cfg.detectors_content_dir = d.text("content_dir", cfg.detectors_content_dir);
       const auto content = load_content(cfg.detectors_content_dir, errors);
-      read_detectors(d, cfg.detectors, content);
+      read_detectors(d, cfg.detectors, content, cfg);
     }
     {
       auto l = top.child("log");

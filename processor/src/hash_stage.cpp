@@ -39,6 +39,10 @@ hash_stage::hash_stage(const config& cfg, state::prevalence_store* store)
       combine_max_keys_(cfg.state.combine_max_keys),
       min_history_ms_(cfg.state.min_history_ms) {
   hits_.reserve(8);
+  if (!cfg.intel_lists.empty()) {
+    intel_ = std::make_unique<rules::intel_watcher>(cfg.intel_lists);
+    initial_intel_ = reload_intel();
+  }
   if (store_) {
     view_.emplace(*store_, combiner_, 0);
     if (auto h = store_->history()) {
@@ -139,6 +143,13 @@ outcome hash_stage::process(std::string_view encoded, std::int32_t partition, st
     return outcome::rejected;
   }
   return judge(decoded_, partition, token, false, now_ms);
+}
+
+rules::intel_watcher::reload_report hash_stage::reload_intel() {
+  if (!intel_) return {};
+  auto report = intel_->reload();
+  if (report.changed) detectors_.set_intel(intel_->current());
+  return report;
 }
 
 bool hash_stage::merge_record(std::int32_t partition, std::string_view key, std::string_view encoded) {

@@ -239,6 +239,7 @@ struct kafka_runner::impl {
   bool table_reached(const std::vector<std::int64_t>& target) const;
   void step_deltas_waiting();
   void update_readiness();
+  void note_intel(const rules::intel_watcher::reload_report& report);
   void publish() {
     stats.restoring_partitions = static_cast<std::int64_t>(restore_queue.size() + (active_restore ? 1 : 0));
     if (metrics) metrics->publish(combined(ingest.stats(), hashes.stats()), &stats);
@@ -681,6 +682,18 @@ bool kafka_runner::impl::held(topic_role role, std::int32_t partition) const {
   }
   if (role == topic_role::deltas) return deltas_waiting.contains(partition);
   return false;
+}
+
+void kafka_runner::impl::note_intel(const rules::intel_watcher::reload_report& report) {
+  for (const auto& e : report.errors) {
+    spdlog::warn("abused-certificate list {}{}: {}", e.file, e.line ? ":" + std::to_string(e.line) : std::string(),
+                 e.message);
+  }
+  stats.intel_errors += report.errors.size();
+  if (report.changed) {
+    stats.intel_records = report.records;
+    spdlog::info("abused-certificate lists: {} entries in use", report.records);
+  }
 }
 
 void kafka_runner::impl::update_readiness() {
@@ -1196,6 +1209,9 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
                cfg.kafka.bootstrap_servers, cfg.kafka.group_id,
                topics.observations.substr(0, topics.observations.rfind('.')));
 
+  note_intel(hashes.initial_intel_report());
+  const auto intel_every = std::chrono::milliseconds(cfg.intel_reload_interval_ms);
+  auto last_intel = clock_type::now();
   const auto flush_every = std::chrono::milliseconds(
       std::max<std::int64_t>(10, std::min(cfg.topology.flush_interval_ms, cfg.processing.commit_interval_ms)));
   auto last_expire = clock_type::now();
@@ -1237,6 +1253,10 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
         last_expire = now;
       }
       store_offsets();
+    }
+    if (!cfg.intel_lists.empty() && now - last_intel >= intel_every) {
+      note_intel(hashes.reload_intel());
+      last_intel = now;
     }
     if (now - last_publish >= std::chrono::seconds(1)) {
       publish();

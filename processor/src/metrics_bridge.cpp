@@ -98,11 +98,15 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
                                     "Changelog records applied while restoring assigned partitions");
   table_records_.counter = plain_counter(r, "countersign_global_table_records_total",
                                          "Signer and issuer snapshots applied to the global table");
+  intel_errors_.counter = plain_counter(r, "countersign_intel_load_errors_total",
+                                        "Abused-certificate list files or rows that failed to load (the previous "
+                                        "records of a failed file stay in use)");
   const auto gauge = [&r](const std::string& name, const std::string& help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
   };
   restoring_ = gauge("countersign_state_restoring_partitions", "Assigned observations partitions still restoring");
   restore_seconds_ = gauge("countersign_state_last_restore_seconds", "Duration of the latest partition restore");
+  intel_records_ = gauge("countersign_intel_records", "Abused-certificate list entries in use");
   table_caught_up_ = gauge("countersign_global_table_caught_up",
                            "1 once the global signer table has read the signers topic to its end seen at start");
   prometheus::BuildGauge()
@@ -162,6 +166,8 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   restoring_->Set(static_cast<double>(r->restoring_partitions));
   restore_seconds_->Set(r->last_restore_seconds);
   table_caught_up_->Set(r->table_caught_up ? 1 : 0);
+  intel_errors_.sync(r->intel_errors);
+  intel_records_->Set(static_cast<double>(r->intel_records));
   // Partitions no longer assigned drop out of the lag family.
   for (auto it = consumer_lag_by_partition_.begin(); it != consumer_lag_by_partition_.end();) {
     const bool assigned = std::ranges::any_of(r->consumer_lag, [&](const auto& l) {

@@ -13,6 +13,15 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
   pipeline pipe(cfg, store);
   std::array<std::uint64_t, k_reject_reason_count> reported{};
   std::string line;
+  if (pipe.local()) {
+    const auto& intel = pipe.local()->initial_intel_report();
+    for (const auto& e : intel.errors) {
+      diagnostics << e.file;
+      if (e.line) diagnostics << ':' << e.line;
+      diagnostics << ": " << e.message << '\n';
+    }
+    summary.intel_errors = intel.errors.size();
+  }
 
   const auto print_alerts = [&] {
     for (const auto& a : pipe.alerts()) alerts << a.json << '\n';

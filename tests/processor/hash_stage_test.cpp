@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -146,6 +147,43 @@ TEST(topology, judged_locally_the_combined_state_is_written_whenever_combine_max
     if (store->get_any_partition(state::store_kind::hash, sha)) ++on_disk;
   }
   EXPECT_GE(on_disk, 90);
+}
+
+TEST(abused_certificate_lists, a_listed_thumbprint_alerts_and_a_broken_list_is_reported_not_fatal) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("countersign-intel-" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  char thumb[65];
+  std::snprintf(thumb, sizeof thumb, "%064x", 0xabc000 + 5);
+  {
+    std::ofstream list(dir + "/abusech.csv");
+    list << "# abuse.ch Code Signing Certificate Blocklist (test copy)\n"
+         << "\"2026-10-01 08:00:00\",\"7a1c\",\"" << thumb << "\",\"SHA256\",\"TestStealer\"\n";
+    std::ofstream broken(dir + "/broken.json");
+    broken << "{ not json";
+  }
+  const config cfg = config_or_fail("detectors:\n  abused_certificate:\n    lists:\n      - {path: \"" + dir +
+                                    "/abusech.csv\", format: abusech-csv}\n      - {path: \"" + dir +
+                                    "/broken.json\", format: abusech-json}\n");
+  ASSERT_EQ(cfg.intel_lists.size(), 2U);
+  pipeline p(cfg);
+  ASSERT_NE(p.local(), nullptr);
+  const auto& report = p.local()->initial_intel_report();
+  EXPECT_EQ(report.records, 1U);
+  ASSERT_EQ(report.errors.size(), 1U);
+  EXPECT_NE(report.errors[0].file.find("broken.json"), std::string::npos);
+  (void)p.process(run_of(1, 3, 5), {"in", 0, 1}, std::nullopt, 0);
+  ASSERT_EQ(p.alerts().size(), 1U);
+  EXPECT_NE(p.alerts()[0].json.find("cs.intel.abused_certificate"), std::string::npos) << p.alerts()[0].json;
+  EXPECT_NE(p.alerts()[0].json.find("TestStealer"), std::string::npos);
+  (void)p.process(run_of(1, 4, 6), {"in", 0, 2}, std::nullopt, 0);
+  EXPECT_TRUE(p.alerts().empty()) << "another signer is not on the list";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(abused_certificate_lists, a_list_without_path_or_with_an_unknown_format_is_a_config_error) {
+  const auto bad = parse_config("detectors:\n  abused_certificate:\n    lists: [{path: x.csv, format: csv}]\n", "t.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().find("detectors.abused_certificate.lists[0]"), std::string::npos) << bad.error();
 }
 
 TEST(topology, entity_keys_name_a_global_store_or_are_rejected) {

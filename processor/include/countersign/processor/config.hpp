@@ -5,6 +5,7 @@
 // comma-separated). Loading reports every problem at once, each naming its key.
 
 #include <countersign/processor/ci_join.hpp>
+#include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/detectors.hpp>
 
 #include <cstddef>
@@ -88,6 +89,9 @@ struct config {
   processing_config processing;
   rules::detector_config detectors;
   std::string detectors_content_dir;  // empty: the compiled-in rules/content
+  // Abused-certificate lists (detectors.abused_certificate.lists), re-read when changed.
+  std::vector<rules::intel_source> intel_lists;
+  std::int64_t intel_reload_interval_ms = 60'000;
   state_config state;
   std::string log_level = "info";
   std::string log_format = "json";  // json (one object per line) or text

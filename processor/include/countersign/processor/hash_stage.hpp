@@ -17,6 +17,7 @@
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/pipeline_stats.hpp>
+#include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/detectors.hpp>
 #include <countersign/rules/observation.hpp>
 #include <countersign/state/delta_combiner.hpp>
@@ -26,6 +27,7 @@
 #include <cstdint>
 #include <expected>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -62,6 +64,11 @@ class hash_stage {
   outcome process(std::string_view encoded, std::int32_t partition, std::uint64_t token,
                   std::optional<std::int64_t> now_ms);
 
+  // Re-reads the abused-certificate lists that changed (the first call loads them all;
+  // the constructor makes it). A list that fails keeps its previous records.
+  rules::intel_watcher::reload_report reload_intel();
+  [[nodiscard]] const rules::intel_watcher::reload_report& initial_intel_report() const noexcept { return initial_intel_; }
+
   // Merges a whole hash record (a replayed state directory being published) into the
   // combined state of `partition`; false when it does not decode.
   [[nodiscard]] bool merge_record(std::int32_t partition, std::string_view key, std::string_view encoded);
@@ -81,6 +88,8 @@ class hash_stage {
   void update_state(const rules::observation& obs, std::int32_t partition);
 
   rules::detector_set detectors_;
+  std::unique_ptr<rules::intel_watcher> intel_;  // null without lists
+  rules::intel_watcher::reload_report initial_intel_;
   state::suppression_cache suppression_;
   std::int64_t suppression_window_ms_;
   state::prevalence_store* store_;

@@ -103,6 +103,8 @@ class pipeline {
   // Ingest counters, plus the local hash stage's when there is one.
   [[nodiscard]] pipeline_stats stats() const { return local_ ? combined(stats_, local_->stats()) : stats_; }
   [[nodiscard]] std::size_t held() const noexcept { return joiner_.pending(); }
+  // The in-process hash stage (null when forwarding).
+  [[nodiscard]] hash_stage* local() noexcept { return local_.get(); }
 
  private:
   pipeline(const config& cfg, std::unique_ptr<hash_stage> local);

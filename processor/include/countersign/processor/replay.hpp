@@ -16,6 +16,7 @@ struct replay_summary {
   pipeline_stats stats;
   std::uint64_t blank_lines = 0;
   std::uint64_t unreadable_files = 0;
+  std::uint64_t intel_errors = 0;  // abused-certificate list files or rows that failed to load
 };
 
 // Processes each file in order ("-" is stdin; no files means stdin). Rejected lines are

@@ -24,7 +24,9 @@ struct runner_stats {
   double last_restore_seconds = 0;         // duration of the latest partition restore
   std::uint64_t table_records = 0;         // signers-topic snapshots applied to the global table
   std::uint64_t bad_internal_records = 0;  // deltas or snapshots that did not decode (dead-lettered)
-  bool table_caught_up = false;            // global table reached the signers topic end seen at start
+  bool table_caught_up = false;
+  std::uint64_t intel_records = 0;         // abused-certificate list entries in use
+  std::uint64_t intel_errors = 0;          // list files (or rows) that failed to load            // global table reached the signers topic end seen at start
   // Consumer lag per assigned partition, from librdkafka's statistics (every 5 s).
   struct partition_lag {
     std::string topic;
