@@ -4,6 +4,9 @@
 #include "harness.hpp"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 #include <simdjson.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -360,4 +363,41 @@ TEST(kafka_run, prevalence_state_is_kept_on_disk_and_grows_across_a_restart) {
   inspected = ct::run_countersign({"state", "inspect", "--state-dir", state, revoked_hash}, dir.path());
   ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
   EXPECT_NE(inspected.out.find(R"("hosts":{"estimate":3,"exact":true})"), std::string::npos) << inspected.out;
+}
+
+// `countersign rules check` (no broker needed, but it shares this binary's harness).
+TEST(cli, rules_check_validates_config_content_and_lists_naming_file_and_line) {
+  ct::temp_dir dir;
+  auto ok = ct::run_countersign({"rules", "check"}, dir.path());
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("rules check: ok"), std::string::npos) << ok.out;
+
+  const std::string content = dir.path() + "/content";
+  std::filesystem::create_directories(content);
+  {
+    std::ofstream f(content + "/known_code_signing_cas.yaml");
+    f << "known_code_signing_cas: [DigiCert\n  - broken: [\n";
+  }
+  auto broken = ct::run_countersign({"rules", "check", "--rules", content}, dir.path());
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_NE(broken.err.find(content + "/known_code_signing_cas.yaml:2:"), std::string::npos) << broken.err;
+
+  const std::string lists = dir.write("lists.yaml", "detectors:\n  abused_certificate:\n    lists:\n"
+                                                    "      - {path: \"" + k_data + "/intel/abusech_cscb.csv\", format: abusech-csv}\n");
+  auto with_rows_skipped = ct::run_countersign({"rules", "check", "-c", lists}, dir.path());
+  EXPECT_EQ(with_rows_skipped.exit_code, 0) << with_rows_skipped.err;
+  EXPECT_NE(with_rows_skipped.err.find("abusech_cscb.csv:"), std::string::npos) << "skipped rows are named";
+  EXPECT_NE(with_rows_skipped.out.find("entries"), std::string::npos) << with_rows_skipped.out;
+  EXPECT_EQ(ct::run_countersign({"rules", "check", "--strict", "-c", lists}, dir.path()).exit_code, 2);
+
+  const std::string missing = dir.write("missing.yaml", "detectors:\n  abused_certificate:\n    lists:\n"
+                                                        "      - {path: /nonexistent/lolcerts.csv, format: lolcerts-csv}\n");
+  auto gone = ct::run_countersign({"rules", "check", "-c", missing}, dir.path());
+  EXPECT_EQ(gone.exit_code, 2);
+  EXPECT_NE(gone.err.find("/nonexistent/lolcerts.csv"), std::string::npos) << gone.err;
+
+  const std::string bad_key = dir.write("bad.yaml", "detectors:\n  exclusions:\n    - {name: nothing to match}\n");
+  auto bad = ct::run_countersign({"rules", "check", "-c", bad_key}, dir.path());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bad.yaml:3: detectors.exclusions[0]"), std::string::npos) << bad.err;
 }
