@@ -252,7 +252,12 @@ void detector_set::check_codeintegrity(const observation& obs, std::vector<hit>&
     case ci_class::load_revoked: level = cfg.block_level; break;
     case ci_class::load_unsigned:
     case ci_class::load_invalid: level = cfg.load_level; break;
-    case ci_class::audit: level = cfg.audit_level; break;
+    case ci_class::audit:
+      // An audit of your own PKI's code is the policy not yet listing it: expected
+      // while a policy is being rolled out (DETECTIONS.md section 4, internal PKI).
+      if (is_internal_pki(obs.signature)) return;
+      level = cfg.audit_level;
+      break;
     default: return;  // policy activity, signature events
   }
   // Your own PKI chains to a root Windows does not trust (error 7) by design: that is
