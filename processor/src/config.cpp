@@ -448,6 +448,41 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       c.dead_letter_topic = k.text("dead_letter_topic", c.dead_letter_topic);
       c.consumer = k.string_map("consumer");
       c.producer = k.string_map("producer");
+      {
+        auto sec = k.child("security");
+        auto& x = c.security;
+        x.protocol = sec.text("protocol", x.protocol);
+        for (auto& ch : x.protocol) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        x.sasl_mechanism = sec.text("sasl_mechanism", x.sasl_mechanism);
+        x.sasl_username = sec.text("sasl_username", x.sasl_username);
+        x.sasl_password = sec.text("sasl_password", x.sasl_password);
+        const std::string password_file = sec.text("sasl_password_file", "");
+        x.ssl_ca_location = sec.text("ssl_ca_location", x.ssl_ca_location);
+        x.ssl_certificate_location = sec.text("ssl_certificate_location", x.ssl_certificate_location);
+        x.ssl_key_location = sec.text("ssl_key_location", x.ssl_key_location);
+        x.ssl_key_password = sec.text("ssl_key_password", x.ssl_key_password);
+        x.ssl_verify_hostname = sec.boolean("ssl_verify_hostname", x.ssl_verify_hostname);
+        static const std::set<std::string> k_protocols = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
+        static const std::set<std::string> k_mechanisms = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+        if (!k_protocols.contains(x.protocol)) {
+          sec.fail("protocol", "must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
+        }
+        const bool sasl = x.protocol.starts_with("SASL_");
+        if (!password_file.empty()) {
+          if (std::ifstream in(password_file); in) {
+            std::getline(in, x.sasl_password);  // first line; a trailing newline is not part of it
+          } else {
+            sec.fail("sasl_password_file", "cannot read " + password_file);
+          }
+        }
+        if (sasl && !k_mechanisms.contains(x.sasl_mechanism)) {
+          sec.fail("sasl_mechanism", "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 with protocol " + x.protocol);
+        }
+        if (sasl && (x.sasl_username.empty() || x.sasl_password.empty())) {
+          sec.fail("sasl_username", "SASL needs sasl_username and a password (sasl_password, "
+                                    "COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD or sasl_password_file)");
+        }
+      }
       if (c.bootstrap_servers.empty()) errors.push_back(name + ": kafka.bootstrap_servers: must not be empty");
       if (c.group_id.empty()) errors.push_back(name + ": kafka.group_id: must not be empty");
       if (c.input_topics.empty()) errors.push_back(name + ": kafka.input_topics: must name at least one topic");
@@ -538,6 +573,26 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> security_properties(const kafka_config& k) {
+  const auto& x = k.security;
+  std::vector<std::pair<std::string, std::string>> p;
+  if (x.protocol == "PLAINTEXT") return p;
+  p.emplace_back("security.protocol", x.protocol);
+  if (x.protocol.starts_with("SASL_")) {
+    p.emplace_back("sasl.mechanisms", x.sasl_mechanism);
+    p.emplace_back("sasl.username", x.sasl_username);
+    p.emplace_back("sasl.password", x.sasl_password);
+  }
+  if (x.protocol.ends_with("SSL")) {
+    if (!x.ssl_ca_location.empty()) p.emplace_back("ssl.ca.location", x.ssl_ca_location);
+    if (!x.ssl_certificate_location.empty()) p.emplace_back("ssl.certificate.location", x.ssl_certificate_location);
+    if (!x.ssl_key_location.empty()) p.emplace_back("ssl.key.location", x.ssl_key_location);
+    if (!x.ssl_key_password.empty()) p.emplace_back("ssl.key.password", x.ssl_key_password);
+    p.emplace_back("ssl.endpoint.identification.algorithm", x.ssl_verify_hostname ? "https" : "none");
+  }
+  return p;
+}
 
 internal_topics topics_of(const config& cfg) {
   const std::string prefix = cfg.topology.topic_prefix.empty() ? cfg.kafka.group_id : cfg.topology.topic_prefix;

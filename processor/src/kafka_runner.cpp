@@ -289,6 +289,13 @@ std::expected<rd_kafka_t*, std::string> kafka_runner::impl::make_client(
       return std::unexpected(r.error());
     }
   }
+  for (const auto& [key, value] : security_properties(cfg.kafka)) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), nullptr, 0) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      // The value may be a secret: name the setting only.
+      return std::unexpected("kafka.security: librdkafka rejected " + key);
+    }
+  }
   // The user's properties win (security settings, tuning); the table and restore
   // consumers are not group members, so group settings stay with the group consumer.
   for (const auto& [key, value] : extra) {

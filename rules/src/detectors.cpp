@@ -58,12 +58,15 @@ void detector_set::evaluate(const observation& obs, const state::prevalence_view
     if (config_.subject_mismatch.enabled) check_subject_mismatch(obs, prevalence, hits);
     if (config_.abused.enabled) check_abused(obs, prevalence, hits);
     if (config_.first_seen.enabled) check_first_seen(obs, prevalence, hits);
-    // Last: its severity depends on whether anything else hit.
-    if (config_.rare_user_path.enabled) check_rare_user_path(obs, prevalence, hits, first);
   }
-  if (hits.size() == first) return;
-  apply_exclusions(obs, hits, first);
-  apply_mass_revocations(obs, hits, first);
+  if (hits.size() > first) apply_exclusions(obs, hits, first);
+  // Last, after exclusions: its severity depends on whether anything else still hits.
+  if (config_.rare_user_path.enabled && obs.signature.is_present()) {
+    const std::size_t before = hits.size();
+    check_rare_user_path(obs, prevalence, hits, first);
+    if (hits.size() > before) apply_exclusions(obs, hits, before);
+  }
+  if (hits.size() > first) apply_mass_revocations(obs, hits, first);
 }
 
 bool detector_set::is_internal_pki(const code_signature& sig) const {

@@ -292,7 +292,9 @@ void detector_set::check_rare_user_path(const observation& obs, const state::pre
   const std::string signer_id = signer_key(obs.signature);
   const auto signer = signer_id.empty() ? std::nullopt : prevalence->signer(signer_id);
   if (signer && signer->hosts > cfg.max_signer_hosts) return;
-  const bool with_other = hits.size() > first;
+  // Another finding (not an informational building block) makes the rare path worth more.
+  const bool with_other = std::any_of(hits.begin() + static_cast<std::ptrdiff_t>(first), hits.end(),
+                                      [](const hit& h) { return h.level > severity::info; });
   hit h{detector_id::prevalence_rare_signed_user_path, k_title_user_path, with_other ? cfg.with_other_level : cfg.level,
         {}, {}, {}};
   h.reason = fmt::format("{} runs from a user-writable folder; the file is on {} host(s) and its signer \"{}\" on {}.",

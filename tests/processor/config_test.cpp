@@ -7,6 +7,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <map>
+#include <fstream>
+#include <filesystem>
 
 #include <cstdlib>
 #include <string>
@@ -113,6 +116,56 @@ TEST(parse_config, empty_text_gives_the_documented_defaults) {
 TEST(parse_config, a_comment_only_file_gives_the_defaults) {
   clean_env env;
   EXPECT_EQ(parse_ok("# nothing here\n").kafka.alerts_topic, "countersign.alerts");
+}
+
+TEST(parse_config, kafka_security_becomes_librdkafka_properties_and_never_echoes_the_password) {
+  clean_env env;
+  const auto plain = parse_ok("");
+  EXPECT_TRUE(security_properties(plain.kafka).empty());
+
+  const auto c = parse_ok(R"yaml(
+kafka:
+  security:
+    protocol: sasl_ssl
+    sasl_mechanism: SCRAM-SHA-512
+    sasl_username: countersign
+    sasl_password: "s3cret-in-file"
+    ssl_ca_location: /etc/countersign/tls/ca.pem
+)yaml");
+  const auto props = security_properties(c.kafka);
+  const std::map<std::string, std::string> m(props.begin(), props.end());
+  EXPECT_EQ(m.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(m.at("sasl.mechanisms"), "SCRAM-SHA-512");
+  EXPECT_EQ(m.at("sasl.username"), "countersign");
+  EXPECT_EQ(m.at("sasl.password"), "s3cret-in-file");
+  EXPECT_EQ(m.at("ssl.ca.location"), "/etc/countersign/tls/ca.pem");
+  EXPECT_EQ(m.at("ssl.endpoint.identification.algorithm"), "https");
+
+  // From a mounted file (first line), or from the environment.
+  const std::string file = (std::filesystem::temp_directory_path() / "countersign-sasl-password").string();
+  {
+    std::ofstream f(file);
+    f << "from-the-file\n";
+  }
+  const auto from_file = parse_ok("kafka:\n  security: {protocol: SASL_PLAINTEXT, sasl_mechanism: PLAIN, "
+                                  "sasl_username: u, sasl_password_file: \"" + file + "\"}\n");
+  EXPECT_EQ(from_file.kafka.security.sasl_password, "from-the-file");
+  std::filesystem::remove(file);
+  ::setenv("COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD", "from-the-env", 1);
+  const auto from_env = parse_ok("kafka:\n  security: {protocol: SASL_SSL, sasl_mechanism: PLAIN, sasl_username: u}\n");
+  ::unsetenv("COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD");
+  EXPECT_EQ(from_env.kafka.security.sasl_password, "from-the-env");
+
+  // Mistakes name the key, and never the password.
+  const auto bad = parse_config("kafka:\n  security: {protocol: SASL_SSL, sasl_mechanism: GSSAPI, "
+                                "sasl_username: u, sasl_password: hunter2}\n", "k.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_THAT(bad.error(), HasSubstr("kafka.security.sasl_mechanism"));
+  EXPECT_THAT(bad.error(), Not(HasSubstr("hunter2")));
+  const auto no_password = parse_config("kafka:\n  security: {protocol: SASL_SSL, sasl_mechanism: PLAIN, sasl_username: u}\n", "k.yaml");
+  ASSERT_FALSE(no_password.has_value());
+  EXPECT_THAT(no_password.error(), HasSubstr("password"));
+  EXPECT_FALSE(parse_config("kafka:\n  security: {protocol: TLS}\n", "k.yaml").has_value());
 }
 
 TEST(parse_config, internal_topics_default_to_the_group_id_and_bad_topology_values_name_their_key) {

@@ -27,6 +27,21 @@ struct kafka_config {
   std::vector<std::string> input_topics = {"countersign.events"};
   std::string alerts_topic = "countersign.alerts";
   std::string dead_letter_topic = "countersign.dead-letter";  // empty: reject without copy
+  // TLS and SASL for every client (producer, group consumer, table and restore readers),
+  // translated to librdkafka properties. The password comes from the config, from
+  // COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD, or from a file (a mounted Secret); it is
+  // never logged.
+  struct security_config {
+    std::string protocol = "PLAINTEXT";  // PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    std::string sasl_mechanism;          // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    std::string sasl_username;
+    std::string sasl_password;
+    std::string ssl_ca_location;         // CA bundle (PEM) to verify brokers
+    std::string ssl_certificate_location;  // client certificate (PEM), for mutual TLS
+    std::string ssl_key_location;        // client key (PEM)
+    std::string ssl_key_password;
+    bool ssl_verify_hostname = true;     // ssl.endpoint.identification.algorithm https/none
+  } security;
   // Extra librdkafka properties, passed through as given (after ours, so they win).
   std::map<std::string, std::string> consumer;
   std::map<std::string, std::string> producer;
@@ -99,6 +114,9 @@ struct config {
 };
 
 [[nodiscard]] internal_topics topics_of(const config& cfg);
+
+// librdkafka properties for kafka.security (empty for PLAINTEXT).
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> security_properties(const kafka_config& k);
 
 // Loads and validates `path`. On failure the error lists every problem, one per line,
 // as `FILE:LINE: KEY: message`.
