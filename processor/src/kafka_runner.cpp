@@ -98,9 +98,10 @@ enum class topic_role : std::uint8_t { input, observations, deltas };
 // The end offset of a partition. A topic created a moment ago may have no leader yet,
 // so retriable errors are retried for a while.
 rd_kafka_resp_err_t query_end(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, std::int64_t& end,
-                              int attempts = 40) {
+                              int attempts = 40, const std::string* fatal = nullptr) {
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   for (int i = 0; i < attempts; ++i) {
+    if (fatal && !fatal->empty()) return RD_KAFKA_RESP_ERR__AUTHENTICATION;
     std::int64_t low = 0;
     err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &end, 5000);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
@@ -109,7 +110,15 @@ rd_kafka_resp_err_t query_end(rd_kafka_t* rk, const std::string& topic, std::int
         err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
       return err;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (i + 1 == attempts) break;
+    // Serves the client's error callback (authentication failures) while waiting. Only
+    // consumers with nothing assigned get here (the start-up table reader, the idle
+    // restore reader), so the poll cannot swallow a record.
+    if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER) {
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 250)) rd_kafka_message_destroy(m);
+    } else {
+      rd_kafka_poll(rk, 250);
+    }
   }
   return err;
 }
@@ -361,7 +370,8 @@ std::expected<std::int32_t, std::string> kafka_runner::impl::partition_count(con
     } else {
       last_error = rd_kafka_err2str(err);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    rd_kafka_poll(producer, 250);  // serves error callbacks (authentication) while waiting
+    if (!fatal.empty()) return std::unexpected(fatal);
   }
   return std::unexpected("topic " + topic + ": " + last_error);
 }
@@ -393,9 +403,18 @@ std::expected<void, std::string> kafka_runner::impl::ensure_topics() {
   rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(producer, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   (void)rd_kafka_AdminOptions_set_operation_timeout(options, 30000, errstr, sizeof errstr);
   rd_kafka_CreateTopics(producer, new_topics.data(), new_topics.size(), options, queue);
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 60000);
+  // Wait in short steps, serving the producer's error callback in between: a failed
+  // authentication must end start-up at once, not after the admin timeout.
+  rd_kafka_event_t* event = nullptr;
+  const auto deadline = clock_type::now() + std::chrono::seconds(60);
+  while (event == nullptr && fatal.empty() && clock_type::now() < deadline) {
+    event = rd_kafka_queue_poll(queue, 250);
+    rd_kafka_poll(producer, 0);
+  }
   std::string error;
-  if (event == nullptr) {
+  if (!fatal.empty()) {
+    error = fatal;
+  } else if (event == nullptr) {
     error = "creating the internal topics timed out";
   } else if (rd_kafka_event_error(event)) {
     error = std::string("creating the internal topics: ") + rd_kafka_event_error_string(event);
@@ -510,7 +529,11 @@ std::expected<void, std::string> kafka_runner::impl::start_table(const std::atom
     table_next[static_cast<std::size_t>(p)] = from.value_or(0);
     rd_kafka_topic_partition_list_add(list, topics.signers.c_str(), p)->offset = from.value_or(RD_KAFKA_OFFSET_BEGINNING);
     std::int64_t high = 0;
-    if (const auto err = query_end(table, topics.signers, p, high)) {
+    if (const auto err = query_end(table, topics.signers, p, high, 40, &fatal)) {
+      if (!fatal.empty()) {
+        rd_kafka_topic_partition_list_destroy(list);
+        return std::unexpected(fatal);
+      }
       rd_kafka_topic_partition_list_destroy(list);
       return std::unexpected("cannot read the end of " + topics.signers + ": " + rd_kafka_err2str(err));
     }
