@@ -7,14 +7,30 @@
 #   scripts/kafka.sh stop       stop it and delete its data; a no-op when stopped
 #   scripts/kafka.sh status     'running 127.0.0.1:<port>' (exit 0) or 'stopped' (exit 3)
 #   scripts/kafka.sh bootstrap  the bootstrap address (exit 3 when stopped)
+#   scripts/kafka.sh client-config  (SASL_SSL mode) path of the librdkafka properties
+#                               file of the client user (kcat -F accepts it)
+#   scripts/kafka.sh ca         (SASL_SSL mode) path of the test CA certificate (PEM)
 #
 # Env:
-#   COUNTERSIGN_KAFKA_DIR         state dir (default $ROOT/.cache/kafka-run); give each
-#                                 concurrent broker its own, e.g. one per build dir
+#   COUNTERSIGN_KAFKA_DIR         state dir (default $ROOT/.cache/kafka-run, or
+#                                 $ROOT/.cache/kafka-sasl-run in SASL_SSL mode); give
+#                                 each concurrent broker its own, e.g. one per build dir
 #   COUNTERSIGN_KAFKA_PARTITIONS  num.partitions for auto-created topics (default 4)
+#   COUNTERSIGN_KAFKA_SECURITY    plaintext (default) or sasl_ssl, see below
+#   COUNTERSIGN_KAFKA_SASL_PASSWORD  SASL_SSL mode: the client user's password
+#                                 (default: a random one per start); [A-Za-z0-9._-]
 #
 # The state dir holds server.properties, data/ (log.dirs), broker.log, pid and bootstrap.
 # broker.log and server.properties survive 'stop' for post-mortems; data/ does not.
+#
+# SASL_SSL mode (COUNTERSIGN_KAFKA_SECURITY=sasl_ssl on start; stop and status need only
+# the state dir): the one client listener is SASL_SSL (SCRAM-SHA-512 and SCRAM-SHA-256,
+# also used between brokers), the controller listener stays PLAINTEXT. Each start makes
+# a test CA and a broker certificate for 127.0.0.1 and localhost in tls/ (tls/ca.pem)
+# and the SCRAM users 'admin' (the broker's own) and 'countersign' (for clients, password
+# in client.properties) at format time. There is no authorizer: any authenticated user
+# may do anything. 'start' still prints only the bootstrap address on stdout; status
+# says 'running 127.0.0.1:<port> SASL_SSL'. 'stop' also deletes tls/, client.properties.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,12 +42,27 @@ STOP_TIMEOUT_S=30
 # A port picked free can be taken by someone else before the broker binds it.
 START_ATTEMPTS=3
 
-STATE="$(realpath -m "${COUNTERSIGN_KAFKA_DIR:-$ROOT/.cache/kafka-run}")"
+SECURITY="${COUNTERSIGN_KAFKA_SECURITY:-plaintext}"
+SECURITY="${SECURITY,,}"
+case "$SECURITY" in
+  plaintext) DEFAULT_STATE="$ROOT/.cache/kafka-run" ;;
+  sasl_ssl) DEFAULT_STATE="$ROOT/.cache/kafka-sasl-run" ;;
+  *) die "COUNTERSIGN_KAFKA_SECURITY must be plaintext or sasl_ssl, not '$COUNTERSIGN_KAFKA_SECURITY'" ;;
+esac
+
+STATE="$(realpath -m "${COUNTERSIGN_KAFKA_DIR:-$DEFAULT_STATE}")"
 PIDFILE="$STATE/pid"
 BOOTFILE="$STATE/bootstrap"
 LOGFILE="$STATE/broker.log"
 PROPS="$STATE/server.properties"
 DATADIR="$STATE/data"
+# SASL_SSL mode only: the running broker's protocol (absent: PLAINTEXT), the test CA and
+# broker certificate, and the client user's librdkafka settings.
+MODEFILE="$STATE/security"
+TLSDIR="$STATE/tls"
+CLIENTPROPS="$STATE/client.properties"
+SASL_CLIENT_USER=countersign
+SASL_ADMIN_USER="admin"
 
 usage() { header_comment "${BASH_SOURCE[0]}"; }
 
@@ -98,17 +129,54 @@ while True:
 PY
 }
 
+# The listener lines of server.properties.
+listener_properties() { # port controller_port
+  if [[ "$SECURITY" == sasl_ssl ]]; then
+    cat <<PROPS
+listeners=SASL_SSL://127.0.0.1:$1,CONTROLLER://127.0.0.1:$2
+advertised.listeners=SASL_SSL://127.0.0.1:$1
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_SSL
+PROPS
+  else
+    cat <<PROPS
+listeners=PLAINTEXT://127.0.0.1:$1,CONTROLLER://127.0.0.1:$2
+advertised.listeners=PLAINTEXT://127.0.0.1:$1
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+PROPS
+  fi
+}
+
+# SASL_SSL mode: appended to server.properties. The JAAS lines carry the broker's own
+# credentials for inter-broker connections; SCRAM needs nothing else on the server side
+# (the users live in the metadata log, created by 'format --add-scram').
+sasl_ssl_properties() { # admin_password
+  local jaas="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$SASL_ADMIN_USER\" password=\"$1\";"
+  cat <<PROPS
+
+# SASL_SSL mode (COUNTERSIGN_KAFKA_SECURITY=sasl_ssl): TLS with the test CA in tls/.
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$jaas
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$jaas
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLSDIR/broker-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLSDIR/ca.pem
+ssl.client.auth=none
+PROPS
+}
+
 write_properties() { # port controller_port
   cat >"$PROPS" <<PROPS
 # Written by scripts/kafka.sh on every start; edits are lost.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$2
-listeners=PLAINTEXT://127.0.0.1:$1,CONTROLLER://127.0.0.1:$2
-advertised.listeners=PLAINTEXT://127.0.0.1:$1
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+$(listener_properties "$1" "$2")
 log.dirs=$DATADIR
 
 # One broker: internal topics cannot have more than one replica.
@@ -130,6 +198,76 @@ socket.request.max.bytes=104857600
 group.initial.rebalance.delay.ms=0
 log.retention.hours=24
 PROPS
+  if [[ "$SECURITY" == sasl_ssl ]]; then
+    chmod 600 "$PROPS" # the broker's own password
+    sasl_ssl_properties "$SASL_ADMIN_PASSWORD" >>"$PROPS"
+  fi
+}
+
+# A password of letters and digits: safe in JAAS quotes, in --add-scram's [k=v,...]
+# syntax and in YAML or properties files without escaping.
+random_password() {
+  python3 -c 'import secrets; print(secrets.token_hex(16))'
+}
+
+# SASL_SSL mode: a new test CA and a broker certificate signed by it for 127.0.0.1 and
+# localhost, in tls/. The broker's keystore is PEM: its key (PKCS#8, unencrypted) and
+# certificate chain in one file.
+make_tls() {
+  local dir="$TLSDIR" tmp oslog
+  rm -rf "$dir"
+  mkdir -m 700 "$dir"
+  oslog="$dir/openssl.log"
+  tmp="$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
+  if ! {
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 \
+      -subj "/CN=countersign test CA $tmp" \
+      -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$dir/ca.key" -out "$dir/ca.pem" &&
+      openssl req -new -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
+        -keyout "$dir/broker.key" -out "$dir/broker.csr" &&
+      openssl x509 -req -sha256 -days 30 -in "$dir/broker.csr" \
+        -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial "0x$tmp" \
+        -extfile <(printf '%s\n' \
+          'subjectAltName=IP:127.0.0.1,DNS:localhost' \
+          'basicConstraints=critical,CA:FALSE' \
+          'keyUsage=critical,digitalSignature,keyEncipherment' \
+          'extendedKeyUsage=serverAuth,clientAuth') \
+        -out "$dir/broker.pem"
+  } >"$oslog" 2>&1 9>&-; then
+    log "creating the test CA and broker certificate failed:"
+    tail -n 20 "$oslog" >&2
+    return 1
+  fi
+  cat "$dir/broker.key" "$dir/broker.pem" "$dir/ca.pem" >"$dir/broker-keystore.pem"
+  chmod 600 "$dir"/*.key "$dir/broker-keystore.pem"
+  rm -f "$dir/broker.csr"
+}
+
+# SASL_SSL mode: librdkafka settings of the client user (kcat -F reads this format).
+write_client_properties() { # bootstrap
+  (
+    umask 077
+    cat >"$CLIENTPROPS" <<PROPS
+# SASL_SSL client settings for the broker in $STATE, written by scripts/kafka.sh start.
+bootstrap.servers=$1
+security.protocol=SASL_SSL
+sasl.mechanisms=SCRAM-SHA-512
+sasl.username=$SASL_CLIENT_USER
+sasl.password=$SASL_CLIENT_PASSWORD
+ssl.ca.location=$TLSDIR/ca.pem
+PROPS
+  )
+}
+
+# The protocol of the broker recorded in the state dir.
+state_security() {
+  if [[ -s "$MODEFILE" ]]; then cat "$MODEFILE"; else echo PLAINTEXT; fi
+}
+
+wanted_security() {
+  if [[ "$SECURITY" == sasl_ssl ]]; then echo SASL_SSL; else echo PLAINTEXT; fi
 }
 
 port_open() { # port
@@ -164,8 +302,17 @@ start_once() { # libs_dir log4j_config
   : >"$LOGFILE"
 
   local cp=(-cp "$libs/*" "-Dlog4j.configuration=file:$log4j")
+  # SASL_SSL mode: the SCRAM users go into the bootstrap metadata, so they exist from
+  # the first moment the listener accepts connections.
+  local scram=() mech
+  if [[ "$SECURITY" == sasl_ssl ]]; then
+    for mech in SCRAM-SHA-512 SCRAM-SHA-256; do
+      scram+=(--add-scram "$mech=[name=$SASL_ADMIN_USER,password=$SASL_ADMIN_PASSWORD]")
+      scram+=(--add-scram "$mech=[name=$SASL_CLIENT_USER,password=$SASL_CLIENT_PASSWORD]")
+    done
+  fi
   if ! java "${cp[@]}" kafka.tools.StorageTool format \
-    -t "$(random_cluster_id)" -c "$PROPS" >>"$LOGFILE" 2>&1 9>&-; then
+    -t "$(random_cluster_id)" -c "$PROPS" "${scram[@]}" >>"$LOGFILE" 2>&1 9>&-; then
     log "formatting the storage failed:"
     tail -n 40 "$LOGFILE" >&2
     return 1
@@ -210,6 +357,10 @@ start_once() { # libs_dir log4j_config
     sleep 0.2
   done
 
+  if [[ "$SECURITY" == sasl_ssl ]]; then
+    write_client_properties "127.0.0.1:$port"
+    echo SASL_SSL >"$MODEFILE"
+  fi
   printf '127.0.0.1:%s\n' "$port" >"$BOOTFILE"
   return 0
 }
@@ -218,8 +369,16 @@ cmd_start() {
   local home attempt rc
   [[ "${COUNTERSIGN_KAFKA_PARTITIONS:-4}" =~ ^[1-9][0-9]*$ ]] ||
     die "COUNTERSIGN_KAFKA_PARTITIONS must be a positive integer, not '$COUNTERSIGN_KAFKA_PARTITIONS'"
+  if [[ "$SECURITY" == sasl_ssl && -n "${COUNTERSIGN_KAFKA_SASL_PASSWORD:-}" ]]; then
+    [[ "$COUNTERSIGN_KAFKA_SASL_PASSWORD" =~ ^[A-Za-z0-9._-]+$ ]] ||
+      die "COUNTERSIGN_KAFKA_SASL_PASSWORD may hold only letters, digits, '.', '_' and '-'"
+  fi
   lock_state
   if running_pid >/dev/null && [[ -s "$BOOTFILE" ]]; then
+    if [[ "$(state_security)" != "$(wanted_security)" ]]; then
+      die "a $(state_security) broker is running in $STATE, not $(wanted_security); stop it first or use another COUNTERSIGN_KAFKA_DIR"
+    fi
+    [[ "$SECURITY" != sasl_ssl ]] || log_sasl_ssl
     cat "$BOOTFILE"
     return 0
   fi
@@ -233,21 +392,32 @@ cmd_start() {
     home="$(kafka_home)" || die "the Kafka jars are still missing after scripts/setup.sh"
   fi
 
+  if [[ "$SECURITY" == sasl_ssl ]]; then
+    SASL_CLIENT_PASSWORD="${COUNTERSIGN_KAFKA_SASL_PASSWORD:-$(random_password)}"
+    SASL_ADMIN_PASSWORD="$(random_password)"
+    make_tls || exit 1
+  fi
+
   for ((attempt = 1; attempt <= START_ATTEMPTS; attempt++)); do
     rc=0
     start_once "$home/libs" "$home/log4j.properties" || rc=$?
     case "$rc" in
       0)
         log "Kafka $(basename "$home") running in $STATE (pid $(<"$PIDFILE"))"
+        [[ "$SECURITY" != sasl_ssl ]] || log_sasl_ssl
         cat "$BOOTFILE"
         return 0
         ;;
       2) continue ;;
-      *) rm -rf "$DATADIR"; exit 1 ;;
+      *) rm -rf "$DATADIR" "$TLSDIR"; exit 1 ;;
     esac
   done
-  rm -rf "$DATADIR"
+  rm -rf "$DATADIR" "$TLSDIR"
   die "gave up after $START_ATTEMPTS port clashes"
+}
+
+log_sasl_ssl() {
+  log "SASL_SSL with SCRAM-SHA-512 or SCRAM-SHA-256, user $SASL_CLIENT_USER; CA $TLSDIR/ca.pem; client settings with the password in $CLIENTPROPS"
 }
 
 # Stop with the state lock already held (start reuses it).
@@ -261,8 +431,8 @@ stop_locked() {
       log "pid $pid is not this state dir's broker (reused PID?); leaving it alone"
     fi
   fi
-  rm -f "$PIDFILE" "$BOOTFILE"
-  rm -rf "$DATADIR"
+  rm -f "$PIDFILE" "$BOOTFILE" "$MODEFILE" "$CLIENTPROPS"
+  rm -rf "$DATADIR" "$TLSDIR"
 }
 
 cmd_stop() {
@@ -280,7 +450,11 @@ current_bootstrap() {
 cmd_status() {
   local boot
   if boot="$(current_bootstrap)"; then
-    printf 'running %s\n' "$boot"
+    if [[ -s "$MODEFILE" ]]; then
+      printf 'running %s %s\n' "$boot" "$(state_security)"
+    else
+      printf 'running %s\n' "$boot"
+    fi
   else
     echo stopped
     return 3
@@ -291,12 +465,22 @@ cmd_bootstrap() {
   current_bootstrap || { log "no broker running in $STATE"; return 3; }
 }
 
+# SASL_SSL mode: prints the path of a file of the running broker (client.properties, CA).
+cmd_sasl_file() { # path
+  current_bootstrap >/dev/null || { log "no broker running in $STATE"; return 3; }
+  [[ -s "$MODEFILE" && -s "$1" ]] ||
+    die "the broker in $STATE is $(state_security); start it with COUNTERSIGN_KAFKA_SECURITY=sasl_ssl"
+  printf '%s\n' "$1"
+}
+
 main() {
   case "${1:-}" in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     bootstrap) cmd_bootstrap ;;
+    client-config) cmd_sasl_file "$CLIENTPROPS" ;;
+    ca) cmd_sasl_file "$TLSDIR/ca.pem" ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

@@ -25,6 +25,8 @@ cmake -S "$ROOT" -B "$ROOT/build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release -D
 cmake --build "$ROOT/build/release" -j "$JOBS"
 log "all tests (unit + integration)"
 ctest --test-dir "$ROOT/build/release" --output-on-failure --no-tests=error
+log "Helm chart checks (lint, template, schema, rendered configs)"
+COUNTERSIGN_BIN="$ROOT/build/release/processor/countersign" "$ROOT/scripts/helm.sh"
 
 if [[ "${COUNTERSIGN_SKIP_FUZZ:-0}" != 1 ]]; then
   log "fuzzing the parser for ${COUNTERSIGN_FUZZ_SECONDS:-60}s"

@@ -251,6 +251,14 @@ struct kafka_runner::impl {
   void note_intel(const rules::intel_watcher::reload_report& report);
   void publish() {
     stats.restoring_partitions = static_cast<std::int64_t>(restore_queue.size() + (active_restore ? 1 : 0));
+    if (store) {
+      const auto s = store->current_stats();
+      stats.state_sst_bytes = s.sst_bytes;
+      stats.state_reads = s.reads;
+      stats.state_read_misses = s.read_misses;
+      stats.state_dropped_by_retention = s.dropped_by_retention;
+      stats.state_write_stalled = s.write_stalled;
+    }
     if (metrics) metrics->publish(combined(ingest.stats(), hashes.stats()), &stats);
   }
   topic_role role_of(std::string_view topic) const {
@@ -832,10 +840,21 @@ void kafka_runner::impl::handle(const rd_kafka_message_t* m) {
     const auto it = cfg.input.schemas.find(std::string(topic));
     last_profile = it == cfg.input.schemas.end() ? rules::schema_profile::unknown : it->second;
   }
+  const auto started = clock_type::now();
+  const auto took = [&started] { return std::chrono::duration<double>(clock_type::now() - started).count(); };
   switch (last_role) {
-    case topic_role::input: handle_input(m, last_ref, topic); break;
-    case topic_role::observations: handle_observation(m, last_ref); break;
-    case topic_role::deltas: handle_delta(m, last_ref); break;
+    case topic_role::input:
+      handle_input(m, last_ref, topic);
+      stats.ingest_latency.observe(took());
+      break;
+    case topic_role::observations:
+      handle_observation(m, last_ref);
+      stats.hash_latency.observe(took());
+      break;
+    case topic_role::deltas:
+      handle_delta(m, last_ref);
+      stats.signer_latency.observe(took());
+      break;
   }
 }
 

@@ -110,7 +110,7 @@ int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
   std::uint64_t rejected = 0;
   for (auto n : s.rejected) rejected += n;
   std::cerr << "replay: " << s.events << " events, " << s.observations << " in scope, " << s.alerts
-            << " alerts, " << s.suppressed << " suppressed, " << rejected << " rejected";
+            << " alerts, " << s.suppressed << " suppressed, " << s.repeats << " repeats skipped, " << rejected << " rejected";
   for (std::size_t i = 0; i < s.rejected.size(); ++i) {
     if (s.rejected[i] > 0) std::cerr << ", " << cp::to_string(static_cast<cp::reject_reason>(i)) << '=' << s.rejected[i];
   }

@@ -106,6 +106,27 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   };
   restoring_ = gauge("countersign_state_restoring_partitions", "Assigned observations partitions still restoring");
   restore_seconds_ = gauge("countersign_state_last_restore_seconds", "Duration of the latest partition restore");
+  {
+    auto& family = prometheus::BuildHistogram()
+                       .Name("countersign_stage_duration_seconds")
+                       .Help("Processing time of one consumed message, by stage (ingest: parse to forwarded "
+                             "observation; hash: detectors, state, alert; signer: delta merge)")
+                       .Register(r);
+    const prometheus::Histogram::BucketBoundaries bounds(latency_histogram::k_bounds_seconds.begin(),
+                                                         latency_histogram::k_bounds_seconds.end());
+    const char* names[] = {"ingest", "hash", "signer"};
+    for (std::size_t i = 0; i < stage_latency_.size(); ++i) {
+      stage_latency_[i].histogram = &family.Add({{"stage", names[i]}}, bounds);
+    }
+  }
+  state_sst_bytes_ = gauge("countersign_state_sst_bytes", "Size of the live RocksDB SST files of the prevalence store");
+  state_write_stalled_ = gauge("countersign_state_write_stalled",
+                               "1 while RocksDB delays or stops writes (compaction behind), else 0");
+  state_reads_.counter = plain_counter(r, "countersign_state_reads_total", "Prevalence store record reads");
+  state_read_misses_.counter = plain_counter(r, "countersign_state_read_misses_total",
+                                             "Prevalence store reads that found no record (hit rate = 1 - misses/reads)");
+  state_dropped_.counter = plain_counter(r, "countersign_state_dropped_by_retention_total",
+                                         "Records dropped by the retention compaction filter");
   intel_records_ = gauge("countersign_intel_records", "Abused-certificate list entries in use");
   table_caught_up_ = gauge("countersign_global_table_caught_up",
                            "1 once the global signer table has read the signers topic to its end seen at start");
@@ -115,6 +136,18 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
       .Register(r)
       .Add({{"version", std::string(k_version)}})
       .Set(1);
+}
+
+void metrics_bridge::mirrored_histogram::sync(const latency_histogram& total) {
+  std::vector<double> increments(total.counts.size());
+  bool any = false;
+  for (std::size_t i = 0; i < total.counts.size(); ++i) {
+    increments[i] = static_cast<double>(total.counts[i] - published.counts[i]);
+    any = any || increments[i] > 0;
+  }
+  if (!any) return;
+  histogram->ObserveMultiple(increments, total.sum_seconds - published.sum_seconds);
+  published = total;
 }
 
 metrics_bridge::mirrored& metrics_bridge::labelled(prometheus::Family<prometheus::Counter>& family,
@@ -167,6 +200,14 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   restore_seconds_->Set(r->last_restore_seconds);
   table_caught_up_->Set(r->table_caught_up ? 1 : 0);
   intel_errors_.sync(r->intel_errors);
+  stage_latency_[0].sync(r->ingest_latency);
+  stage_latency_[1].sync(r->hash_latency);
+  stage_latency_[2].sync(r->signer_latency);
+  state_sst_bytes_->Set(static_cast<double>(r->state_sst_bytes));
+  state_write_stalled_->Set(r->state_write_stalled ? 1 : 0);
+  state_reads_.sync(r->state_reads);
+  state_read_misses_.sync(r->state_read_misses);
+  state_dropped_.sync(r->state_dropped_by_retention);
   intel_records_->Set(static_cast<double>(r->intel_records));
   // Partitions no longer assigned drop out of the lag family.
   for (auto it = consumer_lag_by_partition_.begin(); it != consumer_lag_by_partition_.end();) {

@@ -32,6 +32,7 @@ pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local)
     : parser_(parser_limits{cfg.input.max_message_bytes, cfg.input.max_field_bytes}),
       joiner_(cfg.input.codeintegrity_join),
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
       local_(std::move(local)),
       partitions_(cfg.topology.partitions),
       recent_(cfg.state.recent_pairs),
@@ -62,11 +63,11 @@ outcome pipeline::route(rules::observation& obs, std::uint64_t token, bool defer
   }
   std::string key = rules::file_key(obs);
   // A repeat of a fact routed within the same suppression window: its state merge is
-  // idempotent and its alert would carry the same id. Judged locally it still counts as
-  // suppressed; forwarded, it is not sent at all. With suppression off, every event
+  // idempotent and its alert would carry the same id, so it is neither judged nor sent
+  // (counted in `repeats`, reported as suppressed). With suppression off, every event
   // may alert, so none is a repeat.
   bool fresh = true;
-  if (!is_verdict && suppression_window_ms_ > 0) {
+  if (!is_verdict && suppression_window_ms_ > 0 && suppression_enabled_) {
     const std::string signer = rules::signer_key(obs.signature);
     const std::int64_t window = obs.event_time_ms ? *obs.event_time_ms / suppression_window_ms_ : 0;
     XXH3_state_t h;
@@ -81,17 +82,17 @@ outcome pipeline::route(rules::observation& obs, std::uint64_t token, bool defer
   }
   if (key.empty()) key.assign(obs.host_key());  // nothing to count; any stable partition will do
   const std::int32_t partition = kafka_partition(key, partitions_);
-  if (local_) {
-    const outcome o = local_->judge(obs, partition, token, deferred, now_ms, fresh);
-    // Reads include pending deltas; memory does not grow past combine_max_keys.
-    if (local_->should_flush()) (void)local_->flush(nullptr);
-    return o;
-  }
+  // A repeat goes no further, judged locally or not: replay and run raise the same alerts.
   if (!fresh) {
     ++stats_.repeats;
     return outcome::suppressed;
   }
-
+  if (local_) {
+    const outcome o = local_->judge(obs, partition, token, deferred, now_ms);
+    // Reads include pending deltas; memory does not grow past combine_max_keys.
+    if (local_->should_flush()) (void)local_->flush(nullptr);
+    return o;
+  }
   if (forward_count_ == forwards_.size()) forwards_.emplace_back();
   forwarded_observation& f = forwards_[forward_count_++];
   f.token = token;

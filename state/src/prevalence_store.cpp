@@ -305,6 +305,10 @@ prevalence_store::stats prevalence_store::current_stats() const {
     std::uint64_t bytes = 0;
     if (p.db->GetIntProperty(p.handles[i], "rocksdb.live-sst-files-size", &bytes)) s.sst_bytes += bytes;
   }
+  std::uint64_t delayed = 0;
+  std::uint64_t stopped = 0;
+  if (p.db->GetIntProperty("rocksdb.actual-delayed-write-rate", &delayed) && delayed > 0) s.write_stalled = true;
+  if (p.db->GetIntProperty("rocksdb.is-write-stopped", &stopped) && stopped > 0) s.write_stalled = true;
   return s;
 }
 

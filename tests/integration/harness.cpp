@@ -28,6 +28,21 @@ using clock_type = std::chrono::steady_clock;
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
 
+// A conf with `properties` if given, else the fixture broker's bootstrap (base_conf).
+rd_kafka_conf_t* base_conf();
+rd_kafka_conf_t* client_conf(const std::map<std::string, std::string>& properties) {
+  if (properties.empty()) return base_conf();
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [key, value] : properties) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      fail(key + ": " + err);
+    }
+  }
+  return conf;
+}
+
 rd_kafka_conf_t* base_conf() {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
@@ -150,6 +165,16 @@ kafka_client::kafka_client() {
   if (!producer_) fail(err);
 }
 
+kafka_client::kafka_client(std::map<std::string, std::string> properties) : properties_(std::move(properties)) {
+  if (properties_.empty()) fail("kafka_client: no properties");
+  rd_kafka_conf_t* conf = client_conf(properties_);
+  set(conf, "linger.ms", "5");
+  set(conf, "message.max.bytes", "16000000");
+  char err[512];
+  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!producer_) fail(err);
+}
+
 kafka_client::~kafka_client() {
   rd_kafka_flush(producer_, 10000);
   rd_kafka_destroy(producer_);
@@ -212,7 +237,7 @@ void kafka_client::flush() {
 
 std::vector<record> kafka_client::read_all(const std::string& topic, std::size_t min_count,
                                            std::chrono::milliseconds deadline) {
-  rd_kafka_conf_t* conf = base_conf();
+  rd_kafka_conf_t* conf = client_conf(properties_);
   set(conf, "group.id", unique_name("reader"));
   set(conf, "enable.auto.commit", "false");
   set(conf, "enable.partition.eof", "true");
@@ -270,7 +295,7 @@ std::vector<record> kafka_client::read_all(const std::string& topic, std::size_t
 bool kafka_client::group_caught_up(const std::string& group, const std::string& topic) {
   const int partitions = partition_count(producer_, topic);
   if (partitions == 0) return false;
-  rd_kafka_conf_t* conf = base_conf();
+  rd_kafka_conf_t* conf = client_conf(properties_);
   set(conf, "group.id", group);
   char err[512];
   rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -336,7 +361,11 @@ std::map<std::string, std::vector<std::string>> kafka_client::group_assignment(c
   return out;
 }
 
-countersign_process::countersign_process(const std::vector<std::string>& args, const std::string& log_dir) {
+countersign_process::countersign_process(const std::vector<std::string>& args, const std::string& log_dir)
+    : countersign_process(args, log_dir, {}) {}
+
+countersign_process::countersign_process(const std::vector<std::string>& args, const std::string& log_dir,
+                                         const std::map<std::string, std::string>& env) {
   static std::atomic<int> counter{0};
   const int n = counter++;
   out_path_ = log_dir + "/countersign-" + std::to_string(n) + ".out";
@@ -346,6 +375,16 @@ countersign_process::countersign_process(const std::vector<std::string>& args, c
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The child's environment, built before fork: ours with `env` added or replaced.
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    if (!env.contains(entry.substr(0, entry.find('=')))) env_storage.push_back(entry);
+  }
+  for (const auto& [name, value] : env) env_storage.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ < 0) fail("fork failed");
   if (pid_ == 0) {
@@ -355,7 +394,7 @@ countersign_process::countersign_process(const std::vector<std::string>& args, c
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
 }
@@ -403,6 +442,18 @@ run_result run_countersign(const std::vector<std::string>& args, const std::stri
   const auto code = p.wait(120s);
   if (!code) fail("countersign did not finish within 120 s");
   return {*code, p.stdout_text(), p.stderr_text()};
+}
+
+std::map<std::string, std::string> read_client_properties(const std::string& path) {
+  std::map<std::string, std::string> out;
+  for (const auto& line : read_lines(path)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos || eq == 0) fail(path + ": not key=value: " + line);
+    out[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  if (out.empty()) fail("no client properties in " + path + " (the ctest fixture kafka_sasl_broker_start writes it)");
+  return out;
 }
 
 std::string service_config(const std::string& input_topic, const std::string& alerts_topic,

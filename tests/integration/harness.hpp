@@ -53,6 +53,11 @@ struct record {
 class kafka_client {
  public:
   kafka_client();
+  // A client of another broker: `properties` (librdkafka settings: bootstrap.servers,
+  // security.protocol, sasl.*, ssl.*) go into every client it opens instead of the
+  // fixture broker's PLAINTEXT bootstrap, e.g. read_client_properties() of the
+  // SASL_SSL broker.
+  explicit kafka_client(std::map<std::string, std::string> properties);
   ~kafka_client();
   kafka_client(const kafka_client&) = delete;
   kafka_client& operator=(const kafka_client&) = delete;
@@ -81,12 +86,16 @@ class kafka_client {
 
  private:
   ::rd_kafka_s* producer_;
+  std::map<std::string, std::string> properties_;  // empty: the fixture broker
 };
 
 // A countersign child process with stdout and stderr captured in files.
 class countersign_process {
  public:
   countersign_process(const std::vector<std::string>& args, const std::string& log_dir);
+  // Same, with `env` added to (or replacing entries of) the child's environment.
+  countersign_process(const std::vector<std::string>& args, const std::string& log_dir,
+                      const std::map<std::string, std::string>& env);
   ~countersign_process();
   countersign_process(const countersign_process&) = delete;
   countersign_process& operator=(const countersign_process&) = delete;
@@ -113,6 +122,12 @@ struct run_result {
   std::string err;
 };
 run_result run_countersign(const std::vector<std::string>& args, const std::string& log_dir);
+
+// The librdkafka settings in a properties file ("key=value" lines, '#' comments), such
+// as the client.properties that scripts/kafka.sh writes in SASL_SSL mode (ctest fixture
+// `kafka_sasl`): bootstrap.servers, security.protocol, sasl.mechanisms, sasl.username,
+// sasl.password, ssl.ca.location. Throws if the file is missing or empty.
+std::map<std::string, std::string> read_client_properties(const std::string& path);
 
 // The config of a test instance: unique topics and group, metrics on `metrics_port`.
 std::string service_config(const std::string& input_topic, const std::string& alerts_topic,

@@ -104,7 +104,7 @@ TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_ag
   EXPECT_EQ(ct::metric_value(metrics, "countersign_messages_produced_total{topic=\"" + t.alerts + "\"}"), 8.0);
   EXPECT_EQ(ct::metric_value(metrics, "countersign_detections_total{detector=\"cs.signature.revoked\"}"), 4.0)
       << "hosts a, e, f, g: the second run on host a repeats a fact within the window and never "
-         "leaves ingest (replay judges it and counts it suppressed)";
+         "leaves ingest (the same in replay)";
   EXPECT_EQ(ct::metric_value(metrics, "countersign_observations_repeated_total"), 1.0);
   // Consumer lag from librdkafka statistics (every 500 ms in tests): 0 once caught up.
   EXPECT_TRUE(wait_metric(port, "countersign_consumer_lag{partition=\"0\",topic=\"" + t.input + "\"}", 0, 10s))

@@ -76,7 +76,7 @@ TEST(run_replay, writes_one_json_line_per_alert) {
   EXPECT_EQ(diagnostics.str(), "");
   EXPECT_EQ(summary.stats.events, 15U);
   EXPECT_EQ(summary.stats.alerts, 8U);
-  EXPECT_EQ(summary.stats.suppressed, 1U);
+  EXPECT_EQ(summary.stats.repeats, 1U);
   EXPECT_EQ(summary.blank_lines, 0U);
   EXPECT_EQ(summary.unreadable_files, 0U);
 }
@@ -135,7 +135,7 @@ TEST(run_replay, rejected_and_blank_lines_are_reported_with_file_and_line) {
   EXPECT_EQ(summary.blank_lines, 2U);
   EXPECT_EQ(summary.stats.events, 5U);
   EXPECT_EQ(summary.stats.alerts, 1U);
-  EXPECT_EQ(summary.stats.suppressed, 1U);
+  EXPECT_EQ(summary.stats.repeats, 1U);
   EXPECT_EQ(summary.stats.rejected[static_cast<std::size_t>(reject_reason::invalid_json)], 1U);
   EXPECT_EQ(summary.stats.rejected[static_cast<std::size_t>(reject_reason::unknown_schema)], 1U);
   EXPECT_EQ(summary.stats.rejected[static_cast<std::size_t>(reject_reason::missing_field)], 1U);
@@ -174,7 +174,7 @@ TEST(run_replay, suppression_spans_files) {
   (void)run_replay(fixture_config(), {k_events}, once, d1);
   const auto summary = run_replay(fixture_config(), {k_events, k_events}, twice, d2);
   EXPECT_EQ(once.str(), twice.str());
-  EXPECT_EQ(summary.stats.suppressed, 1U + 9U);
+  EXPECT_EQ(summary.stats.repeats, 1U + 14U) << "the fixture's own repeat, then all 14 in-scope facts of the second pass";
 }
 
 }  // namespace

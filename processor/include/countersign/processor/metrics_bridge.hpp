@@ -9,6 +9,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <array>
@@ -61,6 +62,16 @@ class metrics_bridge {
   prometheus::Gauge* restoring_ = nullptr;
   prometheus::Gauge* restore_seconds_ = nullptr;
   prometheus::Gauge* table_caught_up_ = nullptr;
+  // Stage latency: the histogram and what of the runner's counts it already holds.
+  struct mirrored_histogram {
+    prometheus::Histogram* histogram = nullptr;
+    latency_histogram published;
+    void sync(const latency_histogram& total);
+  };
+  std::array<mirrored_histogram, 3> stage_latency_;  // ingest, hash, signer
+  prometheus::Gauge* state_sst_bytes_ = nullptr;
+  prometheus::Gauge* state_write_stalled_ = nullptr;
+  mirrored state_reads_, state_read_misses_, state_dropped_;
 };
 
 }  // namespace countersign::processor

@@ -117,6 +117,7 @@ class pipeline {
   input_parser parser_;
   ci_joiner joiner_;
   std::int64_t suppression_window_ms_;
+  bool suppression_enabled_;  // alerts.suppression_cache_entries > 0
   std::int64_t max_event_time_ms_ = 0;
   std::unique_ptr<hash_stage> local_;  // null: forwarding
   std::int32_t partitions_;

@@ -2,6 +2,7 @@
 // Counts kept by the Kafka runner, published to Prometheus by `metrics_bridge`.
 #include <simdjson.h>
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <string>
@@ -9,6 +10,21 @@
 #include <vector>
 
 namespace countersign::processor {
+
+// Processing time of one message by a stage, in fixed buckets (published as a
+// Prometheus histogram). Plain counters: one thread observes, the publisher reads.
+struct latency_histogram {
+  static constexpr std::array<double, 10> k_bounds_seconds = {0.000005, 0.00001, 0.000025, 0.00005, 0.0001,
+                                                              0.00025, 0.0005, 0.001, 0.005, 0.025};
+  std::array<std::uint64_t, k_bounds_seconds.size() + 1> counts{};  // last: above every bound
+  double sum_seconds = 0;
+  void observe(double seconds) noexcept {
+    std::size_t i = 0;
+    while (i < k_bounds_seconds.size() && seconds > k_bounds_seconds[i]) ++i;
+    ++counts[i];
+    sum_seconds += seconds;
+  }
+};
 
 struct runner_stats {
   std::vector<std::pair<std::string, std::uint64_t>> consumed_by_topic;
@@ -26,7 +42,14 @@ struct runner_stats {
   std::uint64_t bad_internal_records = 0;  // deltas or snapshots that did not decode (dead-lettered)
   bool table_caught_up = false;
   std::uint64_t intel_records = 0;         // abused-certificate list entries in use
-  std::uint64_t intel_errors = 0;          // list files (or rows) that failed to load            // global table reached the signers topic end seen at start
+  std::uint64_t intel_errors = 0;          // list files (or rows) that failed to load
+  latency_histogram ingest_latency, hash_latency, signer_latency;  // per consumed message
+  // The RocksDB store, sampled when metrics are published.
+  std::uint64_t state_sst_bytes = 0;
+  std::uint64_t state_reads = 0;
+  std::uint64_t state_read_misses = 0;
+  std::uint64_t state_dropped_by_retention = 0;
+  bool state_write_stalled = false;            // global table reached the signers topic end seen at start
   // Consumer lag per assigned partition, from librdkafka's statistics (every 5 s).
   struct partition_lag {
     std::string topic;

@@ -100,6 +100,7 @@ class prevalence_store final : public prevalence_view {
     std::uint64_t unreadable = 0;   // records that failed to decode
     std::uint64_t dropped_by_retention = 0;
     std::uint64_t sst_bytes = 0;    // live SST files, from RocksDB
+    bool write_stalled = false;     // RocksDB is delaying or stopping writes
   };
   [[nodiscard]] stats current_stats() const;
 

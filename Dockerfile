@@ -1,0 +1,63 @@
+# countersign container image.
+#
+#   docker build -t countersign:0.1.0 .
+#   docker run --rm countersign:0.1.0 version
+#
+# Two stages on Debian 12 (bookworm), the platform the project builds and tests on:
+# `build` compiles the countersign binary with Debian's -dev packages (the ones
+# scripts/setup.sh installs, minus tests, benchmarks, fuzzing, Java and kcat); the
+# runtime stage is bookworm-slim with only the shared libraries the binary loads.
+#
+# Layout at run time (read-only root filesystem friendly):
+#   /usr/local/bin/countersign           the binary (ENTRYPOINT)
+#   /etc/countersign/countersign.yaml    config (the repository default; mount your own)
+#   /etc/countersign/content/            optional detection content (detectors.content_dir)
+#   /var/lib/countersign                 the only place written to: state.dir (RocksDB);
+#                                        mount a volume there and set state.dir or
+#                                        COUNTERSIGN_STATE_DIR=/var/lib/countersign
+# Runs as uid/gid 10001. Port 9464: /metrics, /healthz, /readyz.
+
+ARG DEBIAN_RELEASE=bookworm
+
+FROM debian:${DEBIAN_RELEASE} AS build
+ARG DEBIAN_FRONTEND=noninteractive
+# From scripts/setup.sh APT_PACKAGES, what the countersign target needs (find_package and
+# pkg-config in cmake/countersign_deps.cmake): no GoogleTest/benchmark (tests and benchmarks
+# are not built), no clang (fuzzing), no Java/Maven (test broker), no kcat.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential g++ cmake ninja-build pkg-config ca-certificates \
+      librdkafka-dev libsimdjson-dev librocksdb-dev prometheus-cpp-dev libyaml-cpp-dev \
+      libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libcivetweb-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCOUNTERSIGN_BUILD_TESTS=OFF -DCOUNTERSIGN_BUILD_BENCH=OFF \
+ && cmake --build /build --target countersign \
+ && strip /build/processor/countersign \
+ && /build/processor/countersign version
+
+FROM debian:${DEBIAN_RELEASE}-slim AS runtime
+ARG DEBIAN_FRONTEND=noninteractive
+# The binary's NEEDED libraries (readelf -d), by package (dpkg -S); their own dependencies
+# (OpenSSL, SASL, lz4, zstd, snappy, ...) come with them. ca-certificates: TLS to brokers
+# with a public CA (librdkafka reads the system store when ssl.ca.location is unset).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      librdkafka1 libsimdjson14 librocksdb7.8 libprometheus-cpp-core1.0 libcivetweb1 \
+      libyaml-cpp0.7 libspdlog1.10 libfmt9 libxxhash0 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 countersign \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/countersign \
+      --no-create-home --shell /usr/sbin/nologin countersign \
+ && mkdir -p /etc/countersign/content /var/lib/countersign \
+ && chown 10001:10001 /var/lib/countersign \
+ && chmod 0750 /var/lib/countersign
+COPY --from=build /build/processor/countersign /usr/local/bin/countersign
+COPY config/countersign.yaml /etc/countersign/countersign.yaml
+USER 10001:10001
+WORKDIR /var/lib/countersign
+EXPOSE 9464
+ENTRYPOINT ["countersign"]
+CMD ["run", "--config", "/etc/countersign/countersign.yaml"]

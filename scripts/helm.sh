@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# Checks the Helm chart in helm/countersign. Installs Helm first if needed.
+#
+#   scripts/helm.sh                 helm lint and helm template with the default values and
+#                                   with each helm/countersign/ci/*.yaml; values that must be
+#                                   refused (unknown keys, replicas above the partitions, ...)
+#                                   are refused with a message naming the problem; the config
+#                                   file the chart renders is accepted by `countersign rules
+#                                   check` when a built binary is at hand
+#   scripts/helm.sh --install-only  only install Helm; prints the path of the helm binary
+#
+# Helm is built from source with this machine's Go through the Go module proxy
+# (go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION, with the version stamps of Helm's own
+# release build) into $ROOT/.cache/bin; the module and build caches go to $ROOT/.cache/go.
+# A helm already there at that version is reused. The first run takes a few minutes.
+#
+# Env:
+#   COUNTERSIGN_GO   the go binary (default: go on PATH, else /usr/local/go/bin/go)
+#   COUNTERSIGN_BIN  countersign binary for checking rendered configs (default:
+#                    build/release/processor/countersign when built; else that check is skipped)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
+
+HELM_VERSION=v3.22.0
+HELM_MODULE=helm.sh/helm/v3
+# What Helm's own Makefile stamps into a release build, which a bare `go install` leaves at
+# its source defaults ("v3.22" and Kubernetes 1.20, so `helm template` would claim to render
+# for Kubernetes 1.20). The minor is that of k8s.io/client-go (v0.37) in v3.22.0's go.mod.
+HELM_K8S_MINOR=37
+HELM_LDFLAGS="-X $HELM_MODULE/internal/version.version=$HELM_VERSION"
+HELM_LDFLAGS+=" -X $HELM_MODULE/pkg/chartutil.k8sVersionMajor=1 -X $HELM_MODULE/pkg/chartutil.k8sVersionMinor=$HELM_K8S_MINOR"
+HELM_LDFLAGS+=" -X $HELM_MODULE/pkg/lint/rules.k8sVersionMajor=1 -X $HELM_MODULE/pkg/lint/rules.k8sVersionMinor=$HELM_K8S_MINOR"
+BIN_DIR="$ROOT/.cache/bin"
+HELM="$BIN_DIR/helm"
+CHART="$ROOT/helm/countersign"
+
+usage() { header_comment "${BASH_SOURCE[0]}"; }
+
+go_binary() {
+  if [[ -n "${COUNTERSIGN_GO:-}" ]]; then
+    printf '%s\n' "$COUNTERSIGN_GO"
+  elif command -v go >/dev/null 2>&1; then
+    command -v go
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    printf '%s\n' /usr/local/go/bin/go
+  else
+    return 1
+  fi
+}
+
+# True when $HELM was built from module $HELM_VERSION ('go version -m' reads the build
+# info embedded in it) with our stamps (it then reports that version itself).
+helm_is_current() { # go
+  [[ -x "$HELM" ]] || return 1
+  [[ "$("$1" version -m "$HELM" 2>/dev/null | awk -v m="$HELM_MODULE" '$1 == "mod" && $2 == m { print $3 }')" == "$HELM_VERSION" ]] &&
+    [[ "$("$HELM" version --template '{{.Version}}' 2>/dev/null)" == "$HELM_VERSION" ]]
+}
+
+ensure_helm() {
+  local go
+  go="$(go_binary)" || die "Go is needed to build Helm: install it or set COUNTERSIGN_GO"
+  if helm_is_current "$go"; then
+    return 0
+  fi
+  log "building Helm $HELM_VERSION with $("$go" version | cut -d' ' -f3) (first time only, takes minutes)"
+  mkdir -p "$BIN_DIR" "$ROOT/.cache/go"
+  local gologf
+  gologf="$(mktemp "${TMPDIR:-/tmp}/countersign-helm-build.XXXXXX")"
+  # GOTOOLCHAIN=local: build with this Go, never download another toolchain.
+  if ! GOBIN="$BIN_DIR" GOMODCACHE="$ROOT/.cache/go/mod" GOCACHE="$ROOT/.cache/go/build" \
+    GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw" CGO_ENABLED=0 \
+    "$go" install -ldflags "$HELM_LDFLAGS" "$HELM_MODULE/cmd/helm@$HELM_VERSION" >"$gologf" 2>&1; then
+    tail -n 40 "$gologf" >&2
+    die "go install $HELM_MODULE/cmd/helm@$HELM_VERSION failed (full log: $gologf)"
+  fi
+  rm -f "$gologf"
+  helm_is_current "$go" || die "$HELM is not Helm $HELM_VERSION after go install"
+}
+
+FAILURES=0
+WORK=""
+
+fail() { log "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
+
+# Runs a helm command quietly; on failure prints its output and counts a failure.
+expect_ok() { # description helm-args...
+  local what="$1" out
+  shift
+  if out="$("$HELM" "$@" 2>&1)"; then
+    log "ok: $what"
+  else
+    printf '%s\n' "$out" >&2
+    fail "$what"
+  fi
+}
+
+# Runs a helm command that must fail with every given text in its output.
+expect_refused() { # description file texts...
+  local what="$1" values="$2" out text
+  shift 2
+  if out="$("$HELM" template t "$CHART" -f "$values" 2>&1)"; then
+    fail "$what: helm template accepted $values"
+    return
+  fi
+  for text in "$@"; do
+    if [[ "$out" != *"$text"* ]]; then
+      printf '%s\n' "$out" >&2
+      fail "$what: the error does not mention '$text'"
+      return
+    fi
+  done
+  log "ok: refused: $what"
+}
+
+# Prints the countersign.yaml of a rendered config ConfigMap or Secret (one document of
+# `helm template --show-only templates/config.yaml`), without needing a YAML library: the
+# ConfigMap carries it as a block scalar indented by 4, the Secret as one base64 line.
+extract_file() { # manifest key
+  awk -v key="$2" '
+    $1 == "kind:" { kind = $2 }
+    kind == "Secret" && $1 == key ":" { print $2; exit }
+    kind == "ConfigMap" && $0 == "  " key ": |" { inblock = 1; next }
+    inblock && /^    / { print substr($0, 5); next }
+    inblock && /^$/ { print ""; next }
+    inblock { exit }
+  ' "$1" | if grep -q '^kind: Secret' "$1"; then base64 -d; else cat; fi
+}
+
+# A countersign binary that has `rules check` (an older build does not).
+countersign_binary() {
+  local bin="${COUNTERSIGN_BIN:-$ROOT/build/release/processor/countersign}" help
+  [[ -x "$bin" && -s "$bin" ]] || return 1
+  help="$("$bin" --help 2>/dev/null)" || return 1
+  grep -qE '^[[:space:]]+rules[[:space:]]' <<<"$help" || return 1
+  printf '%s\n' "$bin"
+}
+
+# The config file the chart renders for these values must be one countersign accepts
+# (unknown keys and bad values are errors there too), with the content files it mounts.
+check_rendered_config() { # name values-args...
+  local name="$1" bin dir out
+  shift
+  bin="$(countersign_binary)" || return 0
+  dir="$WORK/rendered-$name"
+  mkdir -p "$dir/content"
+  if ! "$HELM" template t "$CHART" "$@" --show-only templates/config.yaml >"$dir/config.manifest" 2>"$dir/err"; then
+    if grep -q "could not find template" "$dir/err"; then
+      log "ok: $name: no rendered config (existingConfigSecret) to check"
+      return
+    fi
+    cat "$dir/err" >&2
+    fail "$name: rendering templates/config.yaml"
+    return
+  fi
+  extract_file "$dir/config.manifest" countersign.yaml >"$dir/countersign.yaml"
+  [[ -s "$dir/countersign.yaml" ]] || { fail "$name: no countersign.yaml in the rendered config"; return; }
+  local args=(rules check --config "$dir/countersign.yaml")
+  if "$HELM" template t "$CHART" "$@" --show-only templates/content-configmap.yaml >"$dir/content.manifest" 2>/dev/null; then
+    local f
+    for f in trusted_publishers.yaml known_code_signing_cas.yaml protected_vendors.yaml user_writable_paths.yaml; do
+      if grep -q "^  $f: |" "$dir/content.manifest"; then
+        extract_file "$dir/content.manifest" "$f" >"$dir/content/$f"
+      fi
+    done
+    args+=(--rules "$dir/content")
+  fi
+  # The SASL password file is a Secret mounted in the pod: stand in for it here.
+  local env=()
+  if grep -q '^    sasl_password_file: ' "$dir/countersign.yaml"; then
+    env=(COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD_FILE= COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD=stand-in)
+  fi
+  # Abused-certificate list files named in the config live on the cluster, not here:
+  # `rules check` reports them missing after it has accepted config and content, which
+  # is what this check is about.
+  if out="$(env "${env[@]}" "$bin" "${args[@]}" 2>&1)"; then
+    log "ok: $name: countersign rules check accepts the rendered config"
+  elif [[ "$out" != *"FAILED (configuration or content)"* && "$out" == *"rules check: FAILED ("*" errors"* ]] &&
+    ! grep -v -e '^content: ' -e '^exclusions: ' -e '^rules check: ' -e ': cannot \(open\|read\)' <<<"$out" | grep -q .; then
+    log "ok: $name: countersign rules check accepts the rendered config (its list files are not here to load)"
+  else
+    printf '%s\n' "$out" >&2
+    fail "$name: countersign rules check refuses the rendered config ($dir/countersign.yaml)"
+  fi
+}
+
+# Every key of config/countersign.yaml (the reference listing every countersign key) must
+# be accepted under `config` by values.schema.json, so the schema cannot fall behind the
+# binary. The keys the chart sets itself are left out: it refuses them under `config`.
+write_reference_values() { # out
+  {
+    echo "config:"
+    awk '
+      /^[a-z]/ { section = $1 }
+      section == "metrics:" { next }
+      section == "state:" && /^  dir:/ { next }
+      section == "kafka:" && /^  group_instance_id:/ { next }
+      { print "  " $0 }
+    ' "$ROOT/config/countersign.yaml"
+  } >"$1"
+}
+
+# Key paths documented in values.yaml (those under a "# --" comment), e.g. keda.topic.
+documented_keys() {
+  awk '
+    /^[[:space:]]*# --/ { doc = 1; next }
+    /^[[:space:]]*#/ { next }
+    /^[[:space:]]*[A-Za-z_][A-Za-z0-9_.-]*:/ {
+      match($0, /^ */); ind = RLENGTH
+      key = $0; sub(/^ */, "", key); sub(/:.*/, "", key)
+      while (n > 0 && inds[n] >= ind) n--
+      n++; inds[n] = ind; keys[n] = key
+      if (doc) { p = keys[1]; for (i = 2; i <= n; i++) p = p "." keys[i]; print p }
+      doc = 0; next
+    }
+    { doc = 0 }
+  ' "$CHART/values.yaml"
+}
+
+# The chart README's table must list every documented value.
+check_readme() {
+  local key missing=()
+  while read -r key; do
+    grep -qF "| \`$key\` |" "$CHART/README.md" || missing+=("$key")
+  done < <(documented_keys)
+  if ((${#missing[@]} > 0)); then
+    fail "helm/countersign/README.md does not list: ${missing[*]}"
+  else
+    log "ok: README.md lists all $(documented_keys | wc -l) documented values"
+  fi
+}
+
+write_bad_values() {
+  cat >"$WORK/bad-top.yaml" <<'EOF'
+replicaCountt: 3
+EOF
+  cat >"$WORK/bad-nested.yaml" <<'EOF'
+persistence:
+  sizee: 20Gi
+EOF
+  cat >"$WORK/bad-config.yaml" <<'EOF'
+config:
+  state:
+    retension: 30d
+EOF
+  cat >"$WORK/bad-managed.yaml" <<'EOF'
+config:
+  state:
+    dir: /data
+EOF
+  cat >"$WORK/bad-replicas.yaml" <<'EOF'
+replicaCount: 8
+config:
+  topology:
+    partitions: 6
+EOF
+  cat >"$WORK/bad-keda.yaml" <<'EOF'
+keda:
+  enabled: true
+  maxReplicaCount: 12
+config:
+  topology:
+    partitions: 6
+EOF
+  cat >"$WORK/bad-grace.yaml" <<'EOF'
+terminationGracePeriodSeconds: 30
+config:
+  processing:
+    drain_timeout: 45s
+EOF
+  cat >"$WORK/bad-password.yaml" <<'EOF'
+config:
+  kafka:
+    consumer:
+      sasl.password: hunter2
+EOF
+  cat >"$WORK/bad-sasl.yaml" <<'EOF'
+kafka:
+  security:
+    protocol: SASL_SSL
+    sasl:
+      username: countersign
+EOF
+  cat >"$WORK/bad-memory.yaml" <<'EOF'
+resources:
+  limits:
+    memory: 256Mi
+config:
+  state:
+    block_cache_bytes: 268435456
+EOF
+}
+
+run_checks() {
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/countersign-helm.XXXXXX")"
+  trap 'rm -rf "$WORK"' EXIT
+  local f name
+
+  expect_ok "helm lint (default values)" lint --strict "$CHART"
+  expect_ok "helm template (default values)" template t "$CHART"
+  check_rendered_config default
+
+  local found=0
+  for f in "$CHART"/ci/*.yaml; do
+    [[ -e "$f" ]] || continue
+    found=1
+    name="$(basename "$f" .yaml)"
+    expect_ok "helm lint -f ci/$name.yaml" lint --strict "$CHART" -f "$f"
+    expect_ok "helm template -f ci/$name.yaml" template t "$CHART" -f "$f"
+    check_rendered_config "$name" -f "$f"
+  done
+  ((found)) || fail "no values files in $CHART/ci"
+
+  check_readme
+
+  write_reference_values "$WORK/reference.yaml"
+  expect_ok "every key of config/countersign.yaml passes the schema" template t "$CHART" -f "$WORK/reference.yaml"
+
+  write_bad_values
+  expect_refused "unknown top-level key" "$WORK/bad-top.yaml" replicaCountt
+  expect_refused "unknown key in persistence" "$WORK/bad-nested.yaml" sizee
+  expect_refused "unknown countersign key under config" "$WORK/bad-config.yaml" retension
+  expect_refused "config.state.dir (set by the chart)" "$WORK/bad-managed.yaml" dir
+  expect_refused "replicaCount above topology.partitions" "$WORK/bad-replicas.yaml" replicaCount topology.partitions
+  expect_refused "keda.maxReplicaCount above topology.partitions" "$WORK/bad-keda.yaml" keda.maxReplicaCount topology.partitions
+  expect_refused "grace period not above the drain timeout" "$WORK/bad-grace.yaml" terminationGracePeriodSeconds drain_timeout
+  expect_refused "a password in a ConfigMap" "$WORK/bad-password.yaml" config.kafka.consumer.sasl.password configAsSecret
+  expect_refused "SASL without a password" "$WORK/bad-sasl.yaml" kafka.security.sasl.existingSecret
+  expect_refused "memory limit below the block cache" "$WORK/bad-memory.yaml" resources.limits.memory block_cache_bytes
+
+  if ! countersign_binary >/dev/null; then
+    log "note: no countersign binary with 'rules check' (build/release/processor/countersign or COUNTERSIGN_BIN): rendered configs were not checked by countersign"
+  fi
+  if ((FAILURES > 0)); then
+    die "$FAILURES chart check(s) failed"
+  fi
+  log "all chart checks passed"
+}
+
+main() {
+  case "${1:-}" in
+    "") ensure_helm; run_checks ;;
+    --install-only) ensure_helm; printf '%s\n' "$HELM" ;;
+    -h | --help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"
