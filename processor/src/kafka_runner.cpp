@@ -161,6 +161,8 @@ struct kafka_runner::impl {
   std::vector<retry_item> retries;
   bool paused = false;
   std::string fatal;
+  std::string last_broker_error;  // for start-up messages that would otherwise only say "timed out"
+  bool starting = true;           // TLS failures are configuration errors until the service runs
   log_throttle reject_log, consume_log, produce_log, broker_log, state_log;
   // Last partition seen, so the slot, role and profile lookups are not repeated per message.
   rd_kafka_topic_t* last_rkt = nullptr;
@@ -423,7 +425,8 @@ std::expected<void, std::string> kafka_runner::impl::ensure_topics() {
   if (!fatal.empty()) {
     error = fatal;
   } else if (event == nullptr) {
-    error = "creating the internal topics timed out";
+    error = "creating the internal topics timed out" +
+            (last_broker_error.empty() ? std::string() : "; last broker error: " + last_broker_error);
   } else if (rd_kafka_event_error(event)) {
     error = std::string("creating the internal topics: ") + rd_kafka_event_error_string(event);
   } else {
@@ -435,6 +438,13 @@ std::expected<void, std::string> kafka_runner::impl::ensure_topics() {
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         spdlog::info("created internal topic {} ({} partitions)", rd_kafka_topic_result_name(results[i]),
                      cfg.topology.partitions);
+      } else if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                 err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) {
+        // Without Create permission Kafka says so even for a topic that exists: topics
+        // created beforehand by an administrator are fine, which the metadata lookup
+        // below finds out (and reports if the topic is missing).
+        spdlog::info("not allowed to create {} ({}); using it if it exists", rd_kafka_topic_result_name(results[i]),
+                     rd_kafka_err2name(err));
       } else if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         error = std::string("cannot create topic ") + rd_kafka_topic_result_name(results[i]) + ": " +
                 rd_kafka_topic_result_error_string(results[i]);
@@ -1194,6 +1204,13 @@ void kafka_runner::impl::on_error(rd_kafka_t* rk, int err, const char* reason, v
     self->fatal = std::string("Kafka authentication failed: ") + reason;
     return;
   }
+  if (code == RD_KAFKA_RESP_ERR__SSL && self->starting) {
+    // Certificate verification or handshake failure before anything ran: a wrong CA,
+    // protocol or certificate, which retrying will not fix.
+    self->fatal = std::string("Kafka TLS failed: ") + reason;
+    return;
+  }
+  self->last_broker_error = reason;
   self->broker_log.warn("kafka: {} ({})", reason, rd_kafka_err2name(code));
 }
 
@@ -1261,6 +1278,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   note_intel(hashes.initial_intel_report());
   const auto intel_every = std::chrono::milliseconds(cfg.intel_reload_interval_ms);
   auto last_intel = clock_type::now();
+  starting = false;
   const auto flush_every = std::chrono::milliseconds(
       std::max<std::int64_t>(10, std::min(cfg.topology.flush_interval_ms, cfg.processing.commit_interval_ms)));
   auto last_expire = clock_type::now();
