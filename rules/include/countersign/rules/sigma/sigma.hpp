@@ -1,0 +1,123 @@
+#pragma once
+// Sigma rules (https://sigmahq.io specification): loading, precompiled field matchers and
+// evaluation against an abstract event. First slice: no field mapping per input profile,
+// no logsource selection, no correlation/aggregation.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "countersign/rules/sigma/condition.hpp"
+
+namespace re2 {
+class RE2;
+}
+
+namespace countersign::rules::sigma {
+
+// The event as the engine sees it. field() returns nullopt for a missing field and for a
+// field whose value is null (Sigma treats both alike). for_each_value() visits every field
+// value (used by keyword searches).
+struct sigma_event {
+  virtual ~sigma_event() = default;
+  [[nodiscard]] virtual std::optional<std::string_view> field(std::string_view name) const = 0;
+  virtual void for_each_value(const std::function<void(std::string_view)>& fn) const = 0;
+};
+
+// One compiled value test. Built by the loader; exposed so tests can inspect it.
+struct value_matcher {
+  enum class kind {
+    null_value,  // field missing or null
+    glob,        // literal or wildcard pattern (contains/startswith/endswith folded in)
+    regex,       // |re
+    cidr,        // |cidr
+    exists,      // |exists
+    numeric,     // |lt |lte |gt |gte
+    fieldref,    // |fieldref: equal to another field's value
+  };
+  enum class cmp { lt, lte, gt, gte };
+  struct piece {
+    enum class type { literal, star, qmark };
+    type t = type::literal;
+    std::string text;  // literal only; already lowercased unless `cased`
+  };
+  kind k = kind::glob;
+  bool cased = false;
+  // glob
+  std::vector<piece> pieces;
+  // regex
+  std::shared_ptr<const re2::RE2> re;
+  // cidr
+  bool v6 = false;
+  std::array<std::uint8_t, 16> net{};
+  int prefix = 0;
+  // exists
+  bool want_exists = true;
+  // numeric
+  cmp op = cmp::lt;
+  double number = 0;
+  // fieldref
+  std::string other_field;
+
+  [[nodiscard]] bool matches(std::optional<std::string_view> value, const sigma_event& ev) const;
+};
+
+// field|mod1|mod2: values  ->  OR over values, or AND with |all. One value can expand to
+// several variants (windash, base64offset): the inner vector, always OR-ed.
+struct field_condition {
+  std::string field;  // empty: keyword search (matches any field value)
+  bool all = false;
+  std::vector<std::vector<value_matcher>> values;
+};
+
+// A search identifier: OR over alternatives, each an AND of field conditions.
+struct search_identifier {
+  std::string name;
+  std::vector<std::vector<field_condition>> alternatives;
+};
+
+struct logsource {
+  std::string category, product, service;
+};
+
+struct rule {
+  std::string file;
+  int line = 0;  // 1-based line of the document's first key
+  std::string id, title, status, level;
+  std::vector<std::string> tags;
+  logsource source;
+  std::vector<std::string> falsepositives;
+  std::vector<std::string> condition_text;
+  std::vector<search_identifier> searches;
+  condition_node condition;  // list of conditions already folded into one or_
+};
+
+struct diagnostic {
+  enum class severity { warning, error };
+  severity sev = severity::error;
+  std::string file;
+  int line = 0;
+  std::string rule_id;  // "?" when unknown
+  std::string message;
+  // "FILE:LINE: rule ID: message"
+  [[nodiscard]] std::string text() const;
+};
+
+struct load_result {
+  std::vector<rule> rules;
+  std::vector<diagnostic> diagnostics;
+};
+
+// Parse YAML text (one or more documents) into rules. A rule with any problem is skipped
+// and reported; nothing throws.
+load_result load_rules(std::string_view yaml_text, std::string_view file_name);
+load_result load_rules_file(const std::filesystem::path& path);
+
+[[nodiscard]] bool matches(const rule& r, const sigma_event& ev);
+
+}  // namespace countersign::rules::sigma
