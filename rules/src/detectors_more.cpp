@@ -381,9 +381,9 @@ void detector_set::apply_exclusions(const observation& obs, std::vector<hit>& hi
 void detector_set::apply_mass_revocations(const observation& obs, std::vector<hit>& hits, std::size_t first) const {
   const auto& sig = obs.signature;
   for (const auto& m : config_.mass_revocations) {
-    const bool signer = m.signer == sig.thumbprint.view() || name_set({m.signer}).contains(sig.subject_cn.view()) ||
-                        name_set({m.signer}).contains(sig.subject_o.view()) ||
-                        name_set({m.signer}).contains(sig.subject.view());
+    const name_set names({m.signer});
+    const bool signer = m.signer == sig.thumbprint.view() || names.contains(sig.subject_cn.view()) ||
+                        names.contains(sig.subject_o.view()) || names.contains(sig.subject.view());
     if (!signer || !obs.event_time_ms || *obs.event_time_ms >= m.until_ms) continue;
     for (std::size_t i = first; i < hits.size(); ++i) {
       if (hits[i].id == detector_id::signature_revoked) hits[i].group_key = "mass-revocation:" + m.signer;

@@ -2,29 +2,9 @@
 
 namespace countersign::state {
 
-namespace {
-
-void prefixed(std::string& out, std::int32_t partition, std::string_view key) {
-  const auto p = static_cast<std::uint32_t>(partition);
-  out.clear();
-  out.push_back(static_cast<char>(p >> 24));
-  out.push_back(static_cast<char>(p >> 16));
-  out.push_back(static_cast<char>(p >> 8));
-  out.push_back(static_cast<char>(p));
-  out.append(key);
-}
-
-}  // namespace
-
-std::int32_t delta_combiner::partition_of(std::string_view full_key) noexcept {
-  std::uint32_t p = 0;
-  for (std::size_t i = 0; i < 4 && i < full_key.size(); ++i) p = (p << 8) | static_cast<unsigned char>(full_key[i]);
-  return static_cast<std::int32_t>(p);
-}
-
 void delta_combiner::add(store_kind kind, std::int32_t partition, std::string_view key, const prevalence_value& delta) {
   auto& m = maps_[static_cast<std::size_t>(kind)];
-  prefixed(scratch_, partition, key);
+  assign_store_key(scratch_, partition, key);
   if (auto it = m.find(std::string_view(scratch_)); it != m.end()) {
     it->second.merge(delta);
     return;
@@ -36,7 +16,7 @@ void delta_combiner::add(store_kind kind, std::int32_t partition, std::string_vi
 const prevalence_value* delta_combiner::pending(store_kind kind, std::int32_t partition, std::string_view key) const {
   const auto& m = maps_[static_cast<std::size_t>(kind)];
   if (m.empty()) return nullptr;
-  prefixed(scratch_, partition, key);
+  assign_store_key(scratch_, partition, key);
   const auto it = m.find(std::string_view(scratch_));
   return it == m.end() ? nullptr : &it->second;
 }

@@ -70,16 +70,27 @@ class retention_filter_factory final : public rocksdb::CompactionFilterFactory {
 
 std::string_view to_string(store_kind k) noexcept { return k_cf_names[static_cast<std::size_t>(k)]; }
 
-std::string store_key(std::int32_t partition, std::string_view key) {
-  std::string out;
-  out.reserve(4 + key.size());
+void assign_store_key(std::string& out, std::int32_t partition, std::string_view key) {
   const auto p = static_cast<std::uint32_t>(partition);
+  out.clear();
   out.push_back(static_cast<char>(p >> 24));
   out.push_back(static_cast<char>(p >> 16));
   out.push_back(static_cast<char>(p >> 8));
   out.push_back(static_cast<char>(p));
   out.append(key);
+}
+
+std::string store_key(std::int32_t partition, std::string_view key) {
+  std::string out;
+  out.reserve(4 + key.size());
+  assign_store_key(out, partition, key);
   return out;
+}
+
+std::int32_t store_key_partition(std::string_view full_key) noexcept {
+  std::uint32_t p = 0;
+  for (std::size_t i = 0; i < 4 && i < full_key.size(); ++i) p = (p << 8) | static_cast<unsigned char>(full_key[i]);
+  return static_cast<std::int32_t>(p);
 }
 
 struct prevalence_store::impl {
@@ -277,9 +288,7 @@ std::expected<std::size_t, std::string> prevalence_store::for_each_record(store_
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const rocksdb::Slice k = it->key();
     if (k.size() < 4) continue;
-    std::uint32_t p = 0;
-    for (std::size_t i = 0; i < 4; ++i) p = (p << 8) | static_cast<unsigned char>(k[i]);
-    fn(static_cast<std::int32_t>(p), std::string_view(k.data() + 4, k.size() - 4),
+    fn(store_key_partition(std::string_view(k.data(), k.size())), std::string_view(k.data() + 4, k.size() - 4),
        std::string_view(it->value().data(), it->value().size()));
     ++n;
   }

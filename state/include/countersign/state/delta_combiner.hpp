@@ -34,7 +34,7 @@ class delta_combiner {
   void for_each(Fn&& fn) const {
     for (std::size_t k = 0; k < maps_.size(); ++k) {
       for (const auto& [full_key, delta] : maps_[k]) {
-        fn(static_cast<store_kind>(k), partition_of(full_key), std::string_view(full_key).substr(4), delta);
+        fn(static_cast<store_kind>(k), store_key_partition(full_key), std::string_view(full_key).substr(4), delta);
       }
     }
   }
@@ -48,7 +48,6 @@ class delta_combiner {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   using map = std::unordered_map<std::string, prevalence_value, string_hash, std::equal_to<>>;
-  static std::int32_t partition_of(std::string_view full_key) noexcept;
   // Keys are store_key(partition, key); `scratch_` builds lookup keys without allocating.
   std::array<map, k_store_count> maps_;
   std::size_t size_ = 0;

@@ -116,5 +116,9 @@ class prevalence_store final : public prevalence_view {
 
 // The partition-prefixed key of a record: 4 bytes big-endian partition, then the key.
 [[nodiscard]] std::string store_key(std::int32_t partition, std::string_view key);
+// The same into `out` (replaced), for callers that reuse a buffer.
+void assign_store_key(std::string& out, std::int32_t partition, std::string_view key);
+// The partition of a store key (its first 4 bytes).
+[[nodiscard]] std::int32_t store_key_partition(std::string_view full_key) noexcept;
 
 }  // namespace countersign::state
