@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# End to end through a real local broker, side by side with the ceiling (a first
-# version of the performance issue's harness: one instance, one run).
+# End to end through a real local broker: countersign side by side with the ceiling (a
+# bare consumer group on the same topic), one command for every number of the
+# "End to end" section of docs/benchmarks.md.
 #
 #   bench/e2e.sh [EVENTS]        (default 500000)
 #
-# Starts a throw-away broker (scripts/kafka.sh), writes EVENTS simulated fleet events
-# (bench/fleet_sim, every schema) to a 4-partition topic with kcat, then measures in the
-# same run:
-#   ceiling      a bare kcat consumer in its own consumer group reading the topic to its
-#                end and doing nothing with the messages;
-#   countersign  one `countersign run` with prevalence state and every detector, from
-#                ready until every input and observation is processed (its metrics say so).
-# Prints events/s for both, the ratio, countersign's CPU seconds per million events and
-# peak RSS. Uses build/release/processor/countersign (COUNTERSIGN_BIN to override).
+# Starts a throw-away broker (scripts/kafka.sh, its own state dir and free ports), loads
+# the input topics with bench/loadgen.cpp (librdkafka, full speed) and measures, row by row:
+#   ceiling        countersign_bench_latency ceiling: one librdkafka consumer-group member
+#                  reading the topic to its end, doing nothing (per input data set);
+#   cs-1           one `countersign run`, prevalence state, every detector, simulated
+#                  fleet events (bench/fleet_sim, every schema, EVENTS of them);
+#   cs-2           two instances (own processes and state dirs, one group) on the same events;
+#   state-100k     one instance on generated ECS events over 100,000 distinct file hashes;
+#   state-1m       the same over 1,000,000 distinct hashes (1.2 M events);
+#   sigma-10,      one instance on the fleet events with 10 / 1,000 generated Sigma rules
+#   sigma-1000     (only once the config has `sigma.rules_dir`; skipped otherwise).
+# Throughput is the drain of a pre-loaded topic: from the first processed message until
+# every input message and every observation is processed (countersign's metrics, read
+# every 0.1 s, published every 1 s). Then, with the backlog gone, a live phase produces
+# LIVE_RATE events/s for LIVE_SECONDS (generated, 1% revoked signatures, each a new
+# alert) and the alert latency is read back: alert message timestamp minus the input
+# message timestamp (both CreateTime, the produce calls). CPU seconds (user+system of
+# the countersign processes) per million events and peak RSS (VmHWM) cover the drain.
+#
+# Env: E2E_ROWS (comma list of the rows above, default all), LIVE_RATE (2000),
+# LIVE_SECONDS (15), COUNTERSIGN_BUILD (build dir with countersign and the bench tools,
+# default build/release; built if missing), E2E_CSV (default bench/results/e2e.csv),
+# E2E_KEEP=1 keeps the work dir, E2E_PERF=PREFIX records `perf record -p` of the first
+# instance of each row during the drain into PREFIX.<row>.data (E2E_PERF_ARGS adds options,
+# e.g. "--call-graph dwarf"). Prints the table; writes the CSV (one line per row)
+# and, with E2E_PLOT=1, runs bench/plot.py on it (PNGs in docs/img/).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib/common.sh
@@ -20,96 +38,232 @@ source "$ROOT/scripts/lib/common.sh"
 [[ "${1:-}" == -h || "${1:-}" == --help ]] && { header_comment "${BASH_SOURCE[0]}"; exit 0; }
 
 EVENTS="${1:-500000}"
-BIN="${COUNTERSIGN_BIN:-$ROOT/build/release/processor/countersign}"
-if [[ ! -x "$BIN" ]]; then
-  cmake -S "$ROOT" -B "$ROOT/build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$ROOT/build/release" --target countersign >/dev/null
+ROWS=",${E2E_ROWS:-ceiling,cs-1,cs-2,state-100k,state-1m,sigma-10,sigma-1000},"
+LIVE_RATE="${LIVE_RATE:-2000}"
+LIVE_SECONDS="${LIVE_SECONDS:-15}"
+BUILD="$(realpath -m "${COUNTERSIGN_BUILD:-$ROOT/build/release}")"
+CSV="$(realpath -m "${E2E_CSV:-$ROOT/bench/results/e2e.csv}")"
+BIN="$BUILD/processor/countersign"
+LOADGEN="$BUILD/bench/countersign_bench_loadgen"
+CONSUME="$BUILD/bench/countersign_bench_latency"
+if [[ ! -x "$BIN" || ! -x "$LOADGEN" || ! -x "$CONSUME" ]]; then
+  [[ -f "$BUILD/build.ninja" ]] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$BUILD" --target countersign countersign_bench_loadgen countersign_bench_latency >/dev/null
 fi
-BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
-command -v kcat >/dev/null || die "kcat is needed (scripts/setup.sh installs it)"
+want() { [[ "$ROWS" == *",$1,"* ]]; }
 
-WORK="$(mktemp -d)"
-SERVICE_PID=""
-export COUNTERSIGN_KAFKA_DIR="$ROOT/.cache/e2e-kafka"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/countersign-e2e.XXXXXX")"
+PIDS=()
+export COUNTERSIGN_KAFKA_DIR="${COUNTERSIGN_KAFKA_DIR:-$ROOT/.cache/e2e-kafka}"
+stop_instances() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+}
 cleanup() {
-  [[ -n "$SERVICE_PID" ]] && kill -TERM "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
+  stop_instances
   "$ROOT/scripts/kafka.sh" stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  if [[ "${E2E_KEEP:-0}" == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
-# Enough simulated fleet for EVENTS events (about 44 per host and day).
-hosts=$(( (EVENTS / 3 / 40) + 50 ))
-log "generating about $EVENTS events ($hosts hosts, 3 days)"
-python3 "$ROOT/bench/fleet_sim/fleet_sim.py" --hosts "$hosts" --days 3 --events-per-host-day 40 --seed 11 \
-  --schemas ecs,ocsf,defender,winlogbeat,codeintegrity --out "$WORK/fleet" >/dev/null
-head -n "$EVENTS" "$WORK/fleet/events.ndjson" >"$WORK/events.ndjson"
-EVENTS=$(wc -l <"$WORK/events.ndjson")
-BYTES=$(wc -c <"$WORK/events.ndjson")
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { print ($1) }"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'BEGIN { v = 0 } $1 == m { v = $2 } END { printf "%d\n", v }'; }
+
+# ───────────── input data ─────────────
+# The simulated fleet, about 44 events per host and day; cached per size (pure function of the seed).
+FLEET="$ROOT/.cache/e2e/fleet-$EVENTS"
+if [[ ! -s "$FLEET/events.ndjson" ]]; then
+  hosts=$(((EVENTS / 3 / 40) + 50))
+  log "generating about $EVENTS simulated fleet events ($hosts hosts, 3 days)"
+  rm -rf "$FLEET" && mkdir -p "$FLEET"
+  python3 "$ROOT/bench/fleet_sim/fleet_sim.py" --hosts "$hosts" --days 3 --events-per-host-day 40 --seed 11 \
+    --schemas ecs,ocsf,defender,winlogbeat,codeintegrity --out "$FLEET/sim" >/dev/null
+  head -n "$EVENTS" "$FLEET/sim/events.ndjson" >"$FLEET/events.ndjson.tmp"
+  mv "$FLEET/events.ndjson.tmp" "$FLEET/events.ndjson"
+  rm "$FLEET/sim/events.ndjson"
+fi
+FLEET_EVENTS=$(wc -l <"$FLEET/events.ndjson")
+FLEET_BYTES=$(wc -c <"$FLEET/events.ndjson")
 
 BOOTSTRAP="$(COUNTERSIGN_KAFKA_PARTITIONS=4 "$ROOT/scripts/kafka.sh" start)"
-log "broker at $BOOTSTRAP; producing $EVENTS events ($((BYTES / 1048576)) MiB) to bench.events"
-t0=$(date +%s.%N)
-kcat -P -q -b "$BOOTSTRAP" -t bench.events -X linger.ms=50 -X batch.num.messages=10000 -z lz4 -l "$WORK/events.ndjson"
-t1=$(date +%s.%N)
-produce_s=$(awk "BEGIN { print $t1 - $t0 }")
+log "broker at $BOOTSTRAP"
 
-log "ceiling: a bare consumer group reading everything"
-t0=$(date +%s.%N)
-got=$(kcat -C -q -b "$BOOTSTRAP" -G bench-ceiling bench.events -X auto.offset.reset=earliest -e -f '\n' 2>/dev/null | wc -l)
-t1=$(date +%s.%N)
-ceiling_s=$(awk "BEGIN { print $t1 - $t0 }")
-[[ "$got" -ge "$EVENTS" ]] || log "warning: the ceiling consumer read $got of $EVENTS"
+declare -A TOPIC_EVENTS TOPIC_CEILING
+load() { # topic loadgen-args...
+  local topic="$1" out
+  shift
+  out="$("$LOADGEN" --bootstrap "$BOOTSTRAP" --topic "$topic" "$@")"
+  log "loaded $topic: $out"
+  TOPIC_EVENTS[$topic]="$(sed -E 's/.*events=([0-9]+).*/\1/' <<<"$out")"
+}
+ceiling() { # topic
+  local topic="$1" out
+  [[ -n "${TOPIC_CEILING[$topic]:-}" ]] && return 0
+  out="$("$CONSUME" ceiling --bootstrap "$BOOTSTRAP" --topic "$topic" --group "ceiling.$topic" --expect "${TOPIC_EVENTS[$topic]}")"
+  log "ceiling $topic: $out"
+  TOPIC_CEILING[$topic]="$(sed -E 's/.*events_per_s=([0-9]+).*/\1/' <<<"$out")"
+}
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-cp "$ROOT/bench/fleet_sim/sim_config.yaml" "$WORK/countersign.yaml"
-cat >>"$WORK/countersign.yaml" <<EOF
+# ───────────── results ─────────────
+mkdir -p "$(dirname "$CSV")"
+echo "row,input,events,seconds,events_per_s,ceiling_events_per_s,ratio,cpu_s_per_m,peak_rss_mib,instances,alerts,latency_events,latency_p50_ms,latency_p99_ms,latency_max_ms" >"$CSV"
+TABLE=()
+record() { # row input events seconds eps ceiling cpu rss instances alerts lat_n p50 p99 max
+  local ratio
+  ratio="$(calc "$6 > 0 ? $5 / $6 : 0")"
+  printf '%s,%s,%s,%.2f,%.0f,%.0f,%.2f,%.1f,%s,%s,%s,%s,%s,%s,%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$ratio" "$7" "$8" "$9" \
+    "${10}" "${11}" "${12}" "${13}" "${14}" >>"$CSV"
+  TABLE+=("$(printf '%-11s %-9s %9s %8.2f %10.0f %10.0f %6.2f %8.1f %7s %5s %6s %7s %7s %7s' "$1" "$2" "$3" "$4" "$5" "$6" "$ratio" "$7" "$8" "$9" \
+    "${10}" "${11}" "${12}" "${13}")")
+}
+
+# ───────────── countersign runs ─────────────
+write_config() { # file group port state_dir input_topics alerts_topic extra_yaml
+  cp "$ROOT/bench/fleet_sim/sim_config.yaml" "$1"
+  sed -i "s#^  dir: \"\"#  dir: \"$4\"#" "$1"
+  cat >>"$1" <<EOF
 kafka:
   bootstrap_servers: "$BOOTSTRAP"
-  group_id: bench-countersign
-  input_topics: [bench.events]
-  alerts_topic: bench.alerts
-  dead_letter_topic: bench.dead-letter
+  group_id: $2
+  input_topics: [$5]
+  alerts_topic: $6
+  dead_letter_topic: $6.dead-letter
 metrics:
-  listen: "127.0.0.1:$PORT"
+  listen: "127.0.0.1:$3"
 topology:
   partitions: 4
 log:
   format: text
+$7
 EOF
-sed -i "s#^  dir: \"\"#  dir: \"$WORK/state\"#" "$WORK/countersign.yaml"
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+}
 
-log "countersign: one instance, every detector, prevalence state"
-(cd "$WORK/fleet" && exec "$BIN" run --config "$WORK/countersign.yaml" 2>"$WORK/countersign.log") &
-SERVICE_PID=$!
-until [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" == 200 ]]; do
-  kill -0 "$SERVICE_PID" 2>/dev/null || { tail -20 "$WORK/countersign.log"; die "countersign exited"; }
-  sleep 0.05
-done
-t0=$(date +%s.%N)
-cpu0=$(awk '{ print $14 + $15 }' "/proc/$SERVICE_PID/stat")
-while :; do
-  processed=$(metric countersign_events_processed_total); processed=${processed:-0}
-  forwarded=$(metric countersign_observations_forwarded_total); forwarded=${forwarded:-0}
-  judged=$(metric countersign_observations_total); judged=${judged:-0}
-  if [[ "${processed%.*}" -ge "$EVENTS" && "${judged%.*}" -ge "${forwarded%.*}" ]]; then break; fi
-  kill -0 "$SERVICE_PID" 2>/dev/null || { tail -20 "$WORK/countersign.log"; die "countersign exited"; }
-  sleep 0.2
-done
-t1=$(date +%s.%N)
-cpu1=$(awk '{ print $14 + $15 }' "/proc/$SERVICE_PID/stat")
-rss_kib=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVICE_PID/status")
-alerts=$(metric countersign_alerts_total)
-kill -TERM "$SERVICE_PID"; wait "$SERVICE_PID" || true; SERVICE_PID=""
-cs_s=$(awk "BEGIN { print $t1 - $t0 }")
-ticks=$(getconf CLK_TCK)
+# Input processed, observations forwarded and observations judged, summed over instances.
+progress() { # port...
+  local port p=0 f=0 j=0
+  for port in "$@"; do
+    p=$((p + $(metric "$port" countersign_events_processed_total)))
+    f=$((f + $(metric "$port" countersign_observations_forwarded_total)))
+    j=$((j + $(metric "$port" countersign_observations_total)))
+  done
+  echo "$p $f $j"
+}
 
-printf '\n%-34s %12s %12s\n' "" "seconds" "events/s"
-printf '%-34s %12.2f %12.0f\n' "produce (kcat, lz4)" "$produce_s" "$(awk "BEGIN { print $EVENTS / $produce_s }")"
-printf '%-34s %12.2f %12.0f\n' "ceiling (bare consumer group)" "$ceiling_s" "$(awk "BEGIN { print $EVENTS / $ceiling_s }")"
-printf '%-34s %12.2f %12.0f\n' "countersign (1 instance)" "$cs_s" "$(awk "BEGIN { print $EVENTS / $cs_s }")"
-printf '\nratio countersign/ceiling: %.2f\n' "$(awk "BEGIN { print $ceiling_s / $cs_s }")"
-printf 'countersign CPU: %.1f s per million events; peak RSS %d MiB; %s alerts, %s observations judged\n' \
-  "$(awk "BEGIN { print ($cpu1 - $cpu0) / $ticks / $EVENTS * 1000000 }")" "$((rss_kib / 1024))" "${alerts:-0}" "$judged"
-printf 'events: %d (%d bytes), 4 input partitions, topology.partitions 4, machine: %s cores\n' "$EVENTS" "$BYTES" "$(nproc)"
+# One countersign row: N instances on `topic` (already loaded), then the live phase.
+run_countersign() { # row topic instances extra_yaml
+  local row="$1" topic="$2" n="$3" extra="${4:-}" i port group="bench-$1" live="bench.live.$1" alerts="bench.alerts.$1"
+  local ports=() target processed forwarded judged t0="" t1 perf_pid="" cpu0=0 cpu1=0 rss=0 r a total_alerts=0
+  target="${TOPIC_EVENTS[$topic]}"
+  "$LOADGEN" --bootstrap "$BOOTSTRAP" --topic "$live" --generate 1 --hashes 1 --count 0 >/dev/null  # create it now
+  for ((i = 0; i < n; i++)); do
+    port="$(free_port)"
+    ports+=("$port")
+    write_config "$WORK/$row-$i.yaml" "$group" "$port" "$WORK/$row-state-$i" "$topic, $live" "$alerts" "$extra"
+    (cd "$FLEET/sim" && exec "$BIN" run --config "$WORK/$row-$i.yaml" 2>"$WORK/$row-$i.log") &
+    PIDS+=($!)
+  done
+  for ((i = 0; i < n; i++)); do
+    until [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${ports[i]}/readyz")" == 200 ]]; do
+      kill -0 "${PIDS[i]}" 2>/dev/null || { tail -20 "$WORK/$row-$i.log" >&2; die "countersign ($row) exited"; }
+      sleep 0.05
+    done
+  done
+  # The 1-event live topic seed counts as input too.
+  target=$((target + 1))
+  while :; do
+    read -r processed forwarded judged < <(progress "${ports[@]}")
+    if [[ -z "$t0" && "$processed" -gt 0 ]]; then
+      t0=$(now)
+      cpu0=0
+      for ((i = 0; i < n; i++)); do cpu0=$((cpu0 + $(cpu_ticks "${PIDS[i]}"))); done
+      if [[ -n "${E2E_PERF:-}" ]]; then
+        perf record -F 499 ${E2E_PERF_ARGS:-} -o "$E2E_PERF.$row.data" -p "${PIDS[0]}" >/dev/null 2>&1 &
+        perf_pid=$!
+      fi
+    fi
+    if [[ "$processed" -ge "$target" && "$judged" -ge "$forwarded" ]]; then break; fi
+    for ((i = 0; i < n; i++)); do
+      kill -0 "${PIDS[i]}" 2>/dev/null || { tail -20 "$WORK/$row-$i.log" >&2; die "countersign ($row) exited"; }
+    done
+    sleep 0.1
+  done
+  t1=$(now)
+  if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  for ((i = 0; i < n; i++)); do
+    cpu1=$((cpu1 + $(cpu_ticks "${PIDS[i]}")))
+    r=$(awk '/VmHWM/ { print $2 }' "/proc/${PIDS[i]}/status")
+    ((r > rss)) && rss=$r
+  done
+  for port in "${ports[@]}"; do total_alerts=$((total_alerts + $(metric "$port" countersign_alerts_total))); done
+  local seconds eps cpu
+  seconds="$(calc "$t1 - $t0")"
+  eps="$(calc "$target / $seconds")"
+  cpu="$(calc "($cpu1 - $cpu0) / $(getconf CLK_TCK) / $target * 1000000")"
+  log "$row: $target events in $seconds s ($eps/s), $total_alerts alerts; live phase: $LIVE_RATE/s for $LIVE_SECONDS s"
+
+  # Live phase: the backlog is gone; alerts of new revoked files at a fixed rate.
+  local live_n=$((LIVE_RATE * LIVE_SECONDS)) lat
+  "$LOADGEN" --bootstrap "$BOOTSTRAP" --topic "$live" --generate "$live_n" --rate "$LIVE_RATE" --hashes 2000 \
+    --hosts 500 --alert-permille 10 --seed 7 >/dev/null
+  target=$((target + live_n))
+  local deadline=$((SECONDS + 120))
+  while ((SECONDS < deadline)); do
+    read -r processed forwarded judged < <(progress "${ports[@]}")
+    [[ "$processed" -ge "$target" && "$judged" -ge "$forwarded" ]] && break
+    sleep 0.2
+  done
+  sleep 1.5  # alerts in flight (linger) are on the topic
+  lat="$("$CONSUME" latency --bootstrap "$BOOTSTRAP" --alerts "$alerts" --input "$live")"
+  log "$row latency: $lat"
+  local lat_n p50 p99 max
+  lat_n="$(sed -E 's/^alerts=([0-9]+).*/\1/' <<<"$lat")"
+  p50="$(sed -E 's/.*p50_ms=(-?[0-9]+).*/\1/' <<<"$lat")"
+  p99="$(sed -E 's/.*p99_ms=(-?[0-9]+).*/\1/' <<<"$lat")"
+  max="$(sed -E 's/.*max_ms=(-?[0-9]+).*/\1/' <<<"$lat")"
+  stop_instances
+  rm -rf "$WORK/$row-state-"*
+  record "$row" "$topic" "$((target - live_n))" "$seconds" "$eps" "${TOPIC_CEILING[$topic]}" "$cpu" "$((rss / 1024))" "$n" \
+    "$total_alerts" "$lat_n" "$p50" "$p99" "$max"
+}
+
+# ───────────── the rows ─────────────
+load bench.fleet "$FLEET/events.ndjson"
+ceiling bench.fleet
+want ceiling && record ceiling bench.fleet "$FLEET_EVENTS" "$(calc "$FLEET_EVENTS / ${TOPIC_CEILING[bench.fleet]}")" \
+  "${TOPIC_CEILING[bench.fleet]}" "${TOPIC_CEILING[bench.fleet]}" 0 0 1 0 0 - - -
+want cs-1 && run_countersign cs-1 bench.fleet 1
+want cs-2 && run_countersign cs-2 bench.fleet 2
+if want state-100k; then
+  load bench.gen.100k --generate "$((EVENTS > 200000 ? EVENTS : 200000))" --hashes 100000 --hosts 5000
+  ceiling bench.gen.100k
+  run_countersign state-100k bench.gen.100k 1
+fi
+if want state-1m; then
+  load bench.gen.1m --generate 1200000 --hashes 1000000 --hosts 5000
+  ceiling bench.gen.1m
+  run_countersign state-1m bench.gen.1m 1
+fi
+for rules in 10 1000; do
+  want "sigma-$rules" || continue
+  if ! grep -q '^sigma:' "$ROOT/config/countersign.yaml"; then
+    log "sigma-$rules: skipped (no sigma section in config/countersign.yaml yet)"
+    continue
+  fi
+  python3 "$ROOT/bench/sigma_rules.py" "$rules" "$WORK/sigma-$rules"
+  run_countersign "sigma-$rules" bench.fleet 1 "sigma:
+  rules_dir: \"$WORK/sigma-$rules\""
+done
+
+printf '\n%-11s %-9s %9s %8s %10s %10s %6s %8s %7s %5s %6s %7s %7s %7s\n' row input events seconds events/s ceiling ratio "CPU s/M" "RSS MiB" \
+  inst alerts "lat. n" "p50 ms" "p99 ms"
+printf '%s\n' "${TABLE[@]}"
+printf '\nfleet events: %d (%d bytes); 4 input partitions, topology.partitions 4; live phase %d events/s for %d s\n' \
+  "$FLEET_EVENTS" "$FLEET_BYTES" "$LIVE_RATE" "$LIVE_SECONDS"
+printf 'machine: %s cores, %s, %s MiB RAM; CSV: %s\n' "$(nproc)" \
+  "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" "$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)" "$CSV"
+if [[ "${E2E_PLOT:-0}" == 1 ]]; then "$ROOT/bench/plot.py" "$CSV" "$ROOT/docs/img"; fi
