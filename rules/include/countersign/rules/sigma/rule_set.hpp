@@ -1,0 +1,68 @@
+#pragma once
+// A compiled set of Sigma rules, evaluated per event.
+//
+// Two filters keep the cost per event far below "every rule, every event":
+//   * logsource index: an event states its own logsource (category, product, service);
+//     only rules whose logsource admits it are considered (a rule field left empty
+//     admits any value);
+//   * literal prefilter: for each rule, a set of (field, literal) pairs of which at least
+//     one must occur in the event (case-insensitively) for the rule to possibly match,
+//     derived from its condition. One Aho-Corasick automaton per field scans that field's
+//     value once per event; only rules with a hit (and rules without a usable literal
+//     set) are evaluated in full with sigma::matches().
+// Immutable once built; share it across threads with shared_ptr<const rule_set>.
+// evaluate() keeps its scratch (marks, candidate list) in thread_local storage that only
+// grows, so it allocates nothing per event once warm; it must not be re-entered from the
+// sigma_event callbacks of the same thread. Keyword searches (no field name) yield no
+// literal: a rule that only has keywords on some branch of an `or` is unfiltered.
+// A moved-from rule_set may only be assigned to or destroyed.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "countersign/rules/sigma/sigma.hpp"
+
+namespace countersign::rules::sigma {
+
+// The logsource an event belongs to, as its input profile determines it. Lowercase.
+struct event_logsource {
+  std::string_view category;  // process_creation, image_load, driver_load, registry_set, ...
+  std::string_view product;   // windows
+  std::string_view service;   // sysmon, codeintegrity-operational, security, system, ...
+};
+
+// Per-evaluation counters. evaluate() adds to them (it never resets), so one struct can
+// sum a whole batch or a fresh one can describe one event.
+struct eval_counters {
+  std::uint64_t considered = 0;  // rules admitted by logsource
+  std::uint64_t evaluated = 0;   // rules evaluated in full (survived the prefilter)
+  std::uint64_t matched = 0;
+};
+
+class rule_set {
+ public:
+  rule_set();
+  explicit rule_set(std::vector<rule> rules);
+  ~rule_set();
+  rule_set(rule_set&&) noexcept;
+  rule_set& operator=(rule_set&&) noexcept;
+
+  // Appends the rules matching `ev` to `hits` (not cleared), in load order.
+  void evaluate(const event_logsource& src, const sigma_event& ev, std::vector<const rule*>& hits,
+                eval_counters* counters = nullptr) const;
+
+  [[nodiscard]] std::size_t size() const noexcept;
+  [[nodiscard]] const std::vector<rule>& rules() const noexcept;
+  // Rules that have no usable literal set and are evaluated whenever their logsource admits.
+  [[nodiscard]] std::size_t unfiltered() const noexcept;
+  // Heap bytes of the prefilter automata (not of the rules themselves).
+  [[nodiscard]] std::size_t prefilter_memory_bytes() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace countersign::rules::sigma

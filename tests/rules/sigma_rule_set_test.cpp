@@ -1,0 +1,387 @@
+// sigma::rule_set (rules/src/sigma/rule_set.cpp) and its Aho-Corasick automaton
+// (rules/src/sigma/aho_corasick.cpp): logsource admission, load-order hits, and the
+// property that the literal prefilter never changes which rules match.
+#include <countersign/rules/sigma/rule_set.hpp>
+#include <countersign/rules/sigma/sigma.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sigma/aho_corasick.hpp"
+
+namespace countersign::rules::sigma {
+namespace {
+
+// Fields in a flat list; a field given as nullopt is present with a null value.
+struct list_event final : sigma_event {
+  std::vector<std::pair<std::string, std::optional<std::string>>> fields;
+
+  [[nodiscard]] std::optional<std::string_view> field(std::string_view name) const override {
+    for (const auto& [k, v] : fields)
+      if (k == name) return v ? std::optional<std::string_view>(*v) : std::nullopt;
+    return std::nullopt;
+  }
+  void for_each_value(const std::function<void(std::string_view)>& fn) const override {
+    for (const auto& f : fields)
+      if (f.second) fn(*f.second);
+  }
+};
+
+list_event event_of(std::vector<std::pair<std::string, std::optional<std::string>>> fields) {
+  list_event e;
+  e.fields = std::move(fields);
+  return e;
+}
+
+rule_set load_set(const std::string& yaml) {
+  auto res = load_rules(yaml, "rule_set_test.yml");
+  for (const auto& d : res.diagnostics) ADD_FAILURE() << d.text();
+  return rule_set(std::move(res.rules));
+}
+
+// One rule document: id, logsource lines (indented by 2, may be empty), detection block
+// (indented by 2) and condition.
+std::string doc(const std::string& id, const std::string& logsource, const std::string& detection,
+                const std::string& condition = "sel") {
+  return "---\ntitle: " + id + "\nid: " + id + "\nlogsource:\n" + (logsource.empty() ? "  {}\n" : logsource) +
+         "detection:\n" + detection + "\n  condition: " + condition + "\n";
+}
+
+const std::string k_process = "  category: process_creation\n  product: windows\n";
+
+std::vector<std::string> ids_of(const std::vector<const rule*>& hits) {
+  std::vector<std::string> out;
+  for (const rule* r : hits) out.push_back(r->id);
+  return out;
+}
+
+std::vector<std::string> evaluate_ids(const rule_set& rs, const event_logsource& src, const sigma_event& ev,
+                                      eval_counters* counters = nullptr) {
+  std::vector<const rule*> hits;
+  rs.evaluate(src, ev, hits, counters);
+  return ids_of(hits);
+}
+
+// ---- logsource admission -------------------------------------------------------------
+
+TEST(sigma_rule_set, logsource_fields_left_empty_admit_any_event) {
+  const auto rs = load_set(doc("any", "", "  sel:\n    Image|endswith: '\\cmd.exe'") +
+                           doc("windows", "  product: windows\n", "  sel:\n    Image|endswith: '\\cmd.exe'"));
+  const auto ev = event_of({{"Image", "C:\\Windows\\System32\\cmd.exe"}});
+  using v = std::vector<std::string>;
+  EXPECT_EQ(evaluate_ids(rs, {"process_creation", "windows", "sysmon"}, ev), (v{"any", "windows"}));
+  EXPECT_EQ(evaluate_ids(rs, {"image_load", "windows", ""}, ev), (v{"any", "windows"}));
+  EXPECT_EQ(evaluate_ids(rs, {"process_creation", "linux", ""}, ev), (v{"any"}));
+  EXPECT_EQ(evaluate_ids(rs, {"", "", ""}, ev), (v{"any"}));
+}
+
+TEST(sigma_rule_set, category_product_or_service_mismatch_is_not_admitted) {
+  const std::string det = "  sel:\n    Image|endswith: '\\cmd.exe'";
+  const auto rs = load_set(doc("proc", k_process, det) +
+                           doc("ci", "  product: windows\n  service: codeintegrity-operational\n", det) +
+                           doc("drv", "  category: driver_load\n  product: windows\n", det));
+  const auto ev = event_of({{"Image", "C:\\Windows\\System32\\cmd.exe"}});
+  using v = std::vector<std::string>;
+  EXPECT_EQ(evaluate_ids(rs, {"process_creation", "windows", "sysmon"}, ev), (v{"proc"}));
+  EXPECT_EQ(evaluate_ids(rs, {"process_creation", "linux", ""}, ev), (v{}));
+  EXPECT_EQ(evaluate_ids(rs, {"driver_load", "windows", "sysmon"}, ev), (v{"drv"}));
+  EXPECT_EQ(evaluate_ids(rs, {"", "windows", "codeintegrity-operational"}, ev), (v{"ci"}));
+  EXPECT_EQ(evaluate_ids(rs, {"", "windows", "security"}, ev), (v{}));
+}
+
+TEST(sigma_rule_set, logsource_is_compared_case_insensitively) {
+  const auto rs = load_set(
+      doc("r", "  category: Process_Creation\n  product: Windows\n", "  sel:\n    Image|endswith: '\\cmd.exe'"));
+  const auto ev = event_of({{"Image", "C:\\Windows\\System32\\cmd.exe"}});
+  EXPECT_EQ(evaluate_ids(rs, {"process_creation", "windows", ""}, ev), std::vector<std::string>{"r"});
+  EXPECT_EQ(evaluate_ids(rs, {"PROCESS_CREATION", "WINDOWS", ""}, ev), std::vector<std::string>{"r"});
+}
+
+TEST(sigma_rule_set, hits_are_appended_in_load_order) {
+  std::string yaml;
+  for (int i = 0; i < 5; ++i)
+    yaml += doc("r" + std::to_string(i), i % 2 == 0 ? k_process : "",
+                i == 3 ? "  sel:\n    Image: '*'" : "  sel:\n    Image|contains: 'cmd'");
+  const auto rs = load_set(yaml);
+  const auto ev = event_of({{"Image", "cmd.exe"}});
+  std::vector<const rule*> hits{nullptr};  // appended to, never cleared
+  rs.evaluate({"process_creation", "windows", ""}, ev, hits);
+  ASSERT_EQ(hits.size(), 6U);
+  EXPECT_EQ(hits[0], nullptr);
+  hits.erase(hits.begin());
+  EXPECT_EQ(ids_of(hits), (std::vector<std::string>{"r0", "r1", "r2", "r3", "r4"}));
+}
+
+// ---- the prefilter ---------------------------------------------------------------------
+
+TEST(sigma_rule_set, prefilter_skips_rules_whose_literals_are_absent) {
+  std::string yaml;
+  for (int i = 0; i < 50; ++i)
+    yaml += doc("tool" + std::to_string(i), k_process,
+                "  sel:\n    Image|endswith: '\\tool" + std::to_string(i) +
+                    ".exe'\n    CommandLine|contains:\n      - ' -dump'\n      - ' -steal'");
+  yaml += doc("regex", k_process, "  sel:\n    CommandLine|re: 'x[0-9]+y'");
+  const auto rs = load_set(yaml);
+  EXPECT_EQ(rs.size(), 51U);
+  EXPECT_EQ(rs.unfiltered(), 1U);
+  EXPECT_GT(rs.prefilter_memory_bytes(), 0U);
+
+  eval_counters quiet;
+  const auto benign = event_of({{"Image", "C:\\Windows\\notepad.exe"}, {"CommandLine", "notepad.exe a.txt"}});
+  EXPECT_TRUE(evaluate_ids(rs, {"process_creation", "windows", ""}, benign, &quiet).empty());
+  EXPECT_EQ(quiet.considered, 51U);
+  EXPECT_EQ(quiet.evaluated, 1U);  // only the regex rule
+  EXPECT_EQ(quiet.matched, 0U);
+
+  eval_counters hit;
+  const auto bad = event_of({{"Image", "C:\\x\\TOOL7.EXE"}, {"CommandLine", "tool7 -DUMP lsass"}});
+  EXPECT_EQ(evaluate_ids(rs, {"process_creation", "windows", ""}, bad, &hit), std::vector<std::string>{"tool7"});
+  EXPECT_EQ(hit.considered, 51U);
+  EXPECT_LT(hit.evaluated, 5U);  // tool7 (and tool70..tool79 share no literal with it)
+  EXPECT_EQ(hit.matched, 1U);
+
+  // Counters add up over calls.
+  EXPECT_TRUE(evaluate_ids(rs, {"process_creation", "windows", ""}, benign, &hit).empty());
+  EXPECT_EQ(hit.considered, 102U);
+}
+
+TEST(sigma_rule_set, rules_without_a_literal_are_unfiltered) {
+  const auto rs = load_set(
+      doc("not_only", k_process, "  sel:\n    Image|endswith: '\\cmd.exe'", "not sel") +
+      doc("keywords", k_process, "  keywords:\n    - 'mimikatz'", "keywords") +
+      doc("short", k_process, "  sel:\n    Image: 'a*'") +
+      doc("or_null", k_process, "  a:\n    Image|endswith: '\\cmd.exe'\n  b:\n    DestinationIp|cidr: '10.0.0.0/8'",
+          "a or b") +
+      doc("and_null", k_process, "  a:\n    Image|endswith: '\\cmd.exe'\n  b:\n    DestinationIp|cidr: '10.0.0.0/8'",
+          "a and b"));
+  EXPECT_EQ(rs.unfiltered(), 4U);  // and_null keeps the literal of `a`
+}
+
+// A varied rule set: every modifier and condition form the needle derivation treats
+// specially, over several logsources.
+std::string property_rules() {
+  const std::string image_load = "  category: image_load\n  product: windows\n";
+  const std::string driver = "  category: driver_load\n  product: windows\n  service: sysmon\n";
+  const std::string ci = "  product: windows\n  service: codeintegrity-operational\n";
+  std::string y;
+  y += doc("endswith", k_process, "  sel:\n    Image|endswith: '\\cmd.exe'");
+  y += doc("and_not", k_process,
+           "  sel:\n    Image|endswith: '\\powershell.exe'\n    CommandLine|contains:\n      - 'invoke'\n"
+           "      - 'download'\n  filter:\n    ParentImage|startswith: 'C:\\Program Files\\'",
+           "sel and not filter");
+  y += doc("one_of", k_process,
+           "  sel_a:\n    Image|contains: 'rundll32'\n  sel_b:\n    OriginalFileName: 'RUNDLL32.EXE'", "1 of sel_*");
+  y += doc("all_of", k_process,
+           "  sel_a:\n    Image|contains: 'rundll32'\n  sel_b:\n    CommandLine|contains: 'dllregister'",
+           "all of sel_*");
+  y += doc("all_mod", k_process, "  sel:\n    CommandLine|contains|all:\n      - 'powershell'\n      - ' -enc'");
+  y += doc("windash", k_process, "  sel:\n    CommandLine|windash|contains: ' -enc '");
+  y += doc("b64off", "", "  sel:\n    CommandLine|base64offset|contains: '/bin/bash'");
+  y += doc("keywords", "", "  keywords:\n    - 'mimikatz'\n    - 'sekurlsa::*'", "keywords");
+  y += doc("regex", k_process, "  sel:\n    CommandLine|re: 'who.mi'");
+  y += doc("regex_and_lit", k_process,
+           "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|re|i: '/c\\s+whoami'");
+  y += doc("cidr", "", "  sel:\n    DestinationIp|cidr:\n      - '10.0.0.0/8'\n      - '192.168.0.0/16'");
+  y += doc("null_value", k_process, "  sel:\n    Image|endswith: '\\cmd.exe'\n    Signature: null");
+  y += doc("not_only", k_process, "  sel:\n    Company: 'Microsoft'", "not sel");
+  y += doc("short", "", "  sel:\n    Image: 'c*'");
+  y += doc("or_cidr", k_process,
+           "  sel_img:\n    Image|endswith: '\\rundll32.exe'\n  sel_ip:\n    DestinationIp|cidr: '10.0.0.0/8'",
+           "sel_img or sel_ip");
+  y += doc("numeric", "", "  sel:\n    N|gt: 10\n    CommandLine|contains: 'evil'");
+  y += doc("exists", image_load, "  sel:\n    Signature|exists: false\n    ImageLoaded|endswith: '.dll'");
+  y += doc("list_of_maps", image_load,
+           "  sel:\n    - ImageLoaded|endswith: '\\evil.dll'\n    - Company: 'Microsoft'\n"
+           "      SignatureStatus: 'Expired'");
+  y += doc("qmark", k_process, "  sel:\n    CommandLine: '*who?mi*'");
+  y += doc("cased", driver, "  sel:\n    Company|cased|contains: 'Microsoft'\n    SignatureStatus|contains: 'valid'");
+  y += doc("fieldref", k_process, "  sel:\n    ParentImage|fieldref: Image\n    Image|contains: 'cmd'");
+  y += doc("wide_b64", "", "  sel:\n    CommandLine|wide|base64offset|contains: 'whoami'");
+  y += doc("hashes", driver,
+           "  sel:\n    Hashes|contains:\n      - 'SHA256=ABCDEF'\n      - 'IMPHASH=0123AB'");
+  y += doc("ci_sig", ci, "  sel:\n    Signature|contains: 'evil corp'\n  filter:\n    SignatureStatus: 'Valid'",
+           "sel and not filter");
+  y += doc("nested", k_process,
+           "  a:\n    Image|endswith: '\\cmd.exe'\n  b:\n    CommandLine|contains: 'whoami'\n"
+           "  c:\n    ParentImage|endswith: '\\explorer.exe'\n  d:\n    CommandLine|contains: 'evil'",
+           "(a and b) or (c and not d)");
+  y += doc("windash_all", k_process, "  sel:\n    CommandLine|windash|contains|all:\n      - '-enc'\n      - '-nop'");
+  return y;
+}
+
+// Tokens from which random field values are built: every literal of the rules above (in
+// varied case and with dash variants), and plenty that match nothing.
+const std::vector<std::string>& vocabulary() {
+  static const std::vector<std::string> v = {
+      "C:\\Windows\\System32\\", "C:\\Program Files\\", "\\cmd.exe", "\\CMD.EXE", "\\powershell.exe",
+      "\\rundll32.exe", "rundll32", "RUNDLL32.EXE", "\\explorer.exe", "\\evil.dll", "x.dll", " invoke",
+      " download", "DllRegisterServer", "powershell", " -enc ", " /enc ", " \xE2\x80\x93" "enc ", " -nop",
+      " /NOP", "whoami", "WhoAmI", "/c whoami", "whoXmi", "mimikatz", "sekurlsa::logon", "ZWNobyAvYmluL2Jhc2g=",
+      "L2Jpbi9iYXNo", "dwBoAG8AYQBtAGkA", "10.1.2.3", "192.168.7.7", "8.8.8.8", "Microsoft", "microsoft",
+      "Valid", "Expired", "Evil Corp", "SHA256=ABCDEF12", "IMPHASH=0123AB", "evil", "7", "42", "c", "notepad",
+      " a.txt", "-", "/", ""};
+  return v;
+}
+
+list_event random_event(std::mt19937& rng) {
+  static const std::array<const char*, 11> names = {"Image",   "CommandLine",    "ParentImage", "OriginalFileName",
+                                                    "Hashes",  "Signature",      "SignatureStatus", "Company",
+                                                    "DestinationIp", "N", "ImageLoaded"};
+  const auto& vocab = vocabulary();
+  list_event e;
+  for (const char* name : names) {
+    const auto roll = rng() % 10;
+    if (roll < 3) continue;  // missing
+    if (roll == 3) {
+      e.fields.emplace_back(name, std::nullopt);
+      continue;
+    }
+    std::string value;
+    for (auto n = 1 + rng() % 3; n > 0; --n) value += vocab[rng() % vocab.size()];
+    e.fields.emplace_back(name, std::move(value));
+  }
+  if (rng() % 10 == 0) {  // the same value in Image and ParentImage, for |fieldref
+    std::optional<std::string> image;
+    if (auto v = e.field("Image")) image.emplace(*v);
+    std::erase_if(e.fields, [](const auto& f) { return f.first == "ParentImage"; });
+    e.fields.emplace_back("ParentImage", std::move(image));
+  }
+  return e;
+}
+
+bool admits(const logsource& ls, const event_logsource& src) {
+  auto eq = [](const std::string& rule_value, std::string_view event_value) {
+    return rule_value.empty() || std::equal(rule_value.begin(), rule_value.end(), event_value.begin(),
+                                            event_value.end(), [](char a, char b) {
+                                              return std::tolower(static_cast<unsigned char>(a)) ==
+                                                     std::tolower(static_cast<unsigned char>(b));
+                                            });
+  };
+  return eq(ls.category, src.category) && eq(ls.product, src.product) && eq(ls.service, src.service);
+}
+
+TEST(sigma_rule_set, prefilter_never_changes_which_rules_match) {
+  const auto rs = load_set(property_rules());
+  ASSERT_EQ(rs.size(), 26U);
+  const std::array<event_logsource, 5> sources = {{{"process_creation", "windows", "sysmon"},
+                                                   {"image_load", "windows", "sysmon"},
+                                                   {"driver_load", "windows", "sysmon"},
+                                                   {"", "windows", "codeintegrity-operational"},
+                                                   {"process_creation", "linux", ""}}};
+  std::mt19937 rng(20240611);
+  std::vector<int> matched(rs.size(), 0), missed(rs.size(), 0);
+  eval_counters totals;
+  std::vector<const rule*> hits, expected;
+  for (int i = 0; i < 30000; ++i) {
+    const auto ev = random_event(rng);
+    const auto& src = sources[rng() % sources.size()];
+    hits.clear();
+    expected.clear();
+    rs.evaluate(src, ev, hits, &totals);
+    for (std::size_t r = 0; r < rs.size(); ++r) {
+      const rule& candidate = rs.rules()[r];
+      const bool m = admits(candidate.source, src) && matches(candidate, ev);
+      if (m) expected.push_back(&candidate);
+      ++(m ? matched : missed)[r];
+    }
+    ASSERT_EQ(ids_of(hits), ids_of(expected)) << "event " << i;
+  }
+  // The events must exercise every rule both ways, or the comparison proves little.
+  for (std::size_t r = 0; r < rs.size(); ++r) {
+    EXPECT_GT(matched[r], 0) << rs.rules()[r].id << " never matched";
+    EXPECT_GT(missed[r], 0) << rs.rules()[r].id << " always matched";
+  }
+  EXPECT_LT(totals.evaluated, totals.considered);
+  std::uint64_t all_matched = 0;
+  for (int c : matched) all_matched += static_cast<std::uint64_t>(c);
+  EXPECT_EQ(totals.matched, all_matched);
+}
+
+// ---- Aho-Corasick ----------------------------------------------------------------------
+
+using detail::aho_corasick;
+
+// Occurrence counts per pattern.
+std::vector<int> count_matches(const aho_corasick& ac, std::size_t patterns, std::string_view text) {
+  std::vector<int> counts(patterns, 0);
+  ac.scan(text, [&](std::uint32_t p) { ++counts[p]; });
+  return counts;
+}
+
+TEST(sigma_aho_corasick, overlapping_occurrences_are_all_reported) {
+  const aho_corasick ac({"aa", "aba"});
+  EXPECT_EQ(count_matches(ac, 2, "aaaa"), (std::vector<int>{3, 0}));
+  EXPECT_EQ(count_matches(ac, 2, "ababa"), (std::vector<int>{0, 2}));
+}
+
+TEST(sigma_aho_corasick, pattern_that_is_a_suffix_of_another_is_reported_too) {
+  const aho_corasick ac({"he", "she", "his", "hers", "e"});
+  EXPECT_EQ(count_matches(ac, 5, "ushers"), (std::vector<int>{1, 1, 0, 1, 1}));
+  const aho_corasick paths({"\\system32\\cmd.exe", "\\cmd.exe", ".exe"});
+  EXPECT_EQ(count_matches(paths, 3, "C:\\Windows\\System32\\cmd.exe"), (std::vector<int>{1, 1, 1}));
+}
+
+TEST(sigma_aho_corasick, matching_ignores_ascii_case_only) {
+  const aho_corasick ac({"PowerShell", "\xC3\xA9t\xC3\xA9"});  // "été" in UTF-8
+  EXPECT_EQ(count_matches(ac, 2, "POWERSHELL powershell pOwErShElL"), (std::vector<int>{3, 0}));
+  EXPECT_EQ(count_matches(ac, 2, "\xC3\xA9t\xC3\xA9 \xC3\xA9T\xC3\xA9"), (std::vector<int>{0, 2}));
+  EXPECT_EQ(count_matches(ac, 2, "\xC3\x89T\xC3\x89"), (std::vector<int>{0, 0}));  // "ÉTÉ": not ASCII
+}
+
+TEST(sigma_aho_corasick, empty_text_empty_pattern_and_duplicates) {
+  const aho_corasick ac({"abc", "", "abc"});
+  EXPECT_EQ(count_matches(ac, 3, ""), (std::vector<int>{0, 0, 0}));
+  EXPECT_EQ(count_matches(ac, 3, "xabcx"), (std::vector<int>{1, 0, 1}));
+  const aho_corasick none(std::vector<std::string>{});
+  EXPECT_EQ(none.states(), 1U);
+  int calls = 0;
+  none.scan("anything", [&](std::uint32_t) { ++calls; });
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(sigma_aho_corasick, binary_bytes_are_matched) {
+  const aho_corasick ac({std::string("w\0h\0", 4), "\xFF\xFE"});
+  EXPECT_EQ(count_matches(ac, 2, std::string("\xFF\xFEw\0h\0o\0", 8)), (std::vector<int>{1, 1}));
+}
+
+TEST(sigma_aho_corasick, agrees_with_a_naive_search_on_random_input) {
+  std::mt19937 rng(7);
+  auto random_text = [&](std::size_t max_len) {
+    std::string s(rng() % (max_len + 1), ' ');
+    for (char& c : s) c = "abAB-c"[rng() % 6];
+    return s;
+  };
+  auto naive_count = [](std::string_view text, std::string_view pattern) {
+    int n = 0;
+    for (std::size_t i = 0; !pattern.empty() && i + pattern.size() <= text.size(); ++i) {
+      bool ok = true;
+      for (std::size_t k = 0; ok && k < pattern.size(); ++k)
+        ok = std::tolower(static_cast<unsigned char>(text[i + k])) ==
+             std::tolower(static_cast<unsigned char>(pattern[k]));
+      n += ok ? 1 : 0;
+    }
+    return n;
+  };
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> patterns;
+    for (auto n = 1 + rng() % 12; n > 0; --n) patterns.push_back(random_text(5));
+    const aho_corasick ac(patterns);
+    for (int t = 0; t < 20; ++t) {
+      const std::string text = random_text(60);
+      std::vector<int> want;
+      for (const auto& p : patterns) want.push_back(naive_count(text, p));
+      ASSERT_EQ(count_matches(ac, patterns.size(), text), want) << "text '" << text << "'";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace countersign::rules::sigma
