@@ -21,7 +21,7 @@ source "$ROOT/scripts/lib/common.sh"
 # depending on kcat) is not needed by the build, but it is the quickest way to look at
 # a topic by hand. clang-16 and its runtime build the libFuzzer target (scripts/fuzz.sh).
 APT_PACKAGES=(
-  build-essential g++ cmake ninja-build pkg-config git curl ca-certificates python3
+  build-essential g++ cmake ninja-build pkg-config git curl ca-certificates python3 python3-venv
   maven openjdk-17-jdk-headless
   librdkafka-dev libsimdjson-dev librocksdb-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev

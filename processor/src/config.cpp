@@ -1,5 +1,6 @@
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/content.hpp>
+#include <countersign/processor/sigma_stage.hpp>
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/time.hpp>
 #include <countersign/processor/input_parser.hpp>
@@ -13,6 +14,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -549,6 +551,26 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       cfg.detectors_content_dir = d.text("content_dir", cfg.detectors_content_dir);
       const auto content = load_content(cfg.detectors_content_dir, errors);
       read_detectors(d, cfg.detectors, content, cfg);
+    }
+    {
+      auto g = top.child("sigma");
+      auto& c = cfg.sigma;
+      c.enabled = g.boolean("enabled", c.enabled);
+      c.builtin = g.list("builtin", c.builtin);
+      for (const auto& file : c.builtin) {
+        const auto& shipped = builtin_sigma_rules();
+        if (std::ranges::none_of(shipped, [&](const auto& f) { return f.name == file; })) {
+          std::string known;
+          for (const auto& f : shipped) known += (known.empty() ? "" : ", ") + std::string(f.name);
+          g.fail("builtin", "no shipped Sigma rule file \"" + file + "\" (shipped: " + known + ")");
+        }
+      }
+      c.rules_dir = g.text("rules_dir", c.rules_dir);
+      c.reload_interval_ms = g.duration("reload_interval", c.reload_interval_ms, 0);
+      c.max_fields = g.count("max_fields", c.max_fields, 16, 1'000'000);
+      if (!c.rules_dir.empty() && !std::filesystem::is_directory(c.rules_dir)) {
+        g.fail("rules_dir", "is not a directory: " + c.rules_dir);
+      }
     }
     {
       auto l = top.child("log");

@@ -92,6 +92,7 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
   if (buffer_.size() < needed) buffer_.resize(needed);
   std::memcpy(buffer_.data(), bytes.data(), bytes.size());
   std::memset(buffer_.data() + bytes.size(), 0, simdjson::SIMDJSON_PADDING);
+  last_size_ = bytes.size();
 
   const auto json_error = [](simdjson::error_code err) {
     return std::unexpected(parse_error{reject_reason::invalid_json, simdjson::error_message(err)});

@@ -232,6 +232,7 @@ struct kafka_runner::impl {
   void handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref);
   void handle_hash_record(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload);
   void handle_deferred_outputs();
+  std::uint32_t produce_alerts(std::span<const emitted_alert> alerts, partition_slot_ref ref, std::int64_t offset);
   void dead_letter(const rd_kafka_message_t* m, std::string_view topic, std::string_view reason, std::string_view detail,
                    std::string_view stage, partition_slot_ref ref, std::uint32_t& pending);
   bool produce(const std::string& topic, std::int32_t partition, std::string_view key, std::string_view value,
@@ -875,6 +876,7 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
       ingest.process(payload, {topic, m->partition, m->offset}, wall_ms(), token, last_profile);
 
   std::uint32_t pending = 0;
+  pending += produce_alerts(ingest.sigma_alerts(), ref, m->offset);
   for (const auto& f : ingest.forwards()) {
     if (f.deferred) continue;
     auto* ticket = new delivery_ticket{ref, m->offset, nullptr};
@@ -914,6 +916,21 @@ void kafka_runner::impl::handle_deferred_outputs() {
   }
 }
 
+// Alerts of one consumed message: each delivery is one acknowledgement it waits for.
+std::uint32_t kafka_runner::impl::produce_alerts(std::span<const emitted_alert> alerts, partition_slot_ref ref,
+                                                 std::int64_t offset) {
+  std::uint32_t pending = 0;
+  for (const auto& a : alerts) {
+    auto* ticket = new delivery_ticket{ref, offset, nullptr};
+    if (produce(cfg.kafka.alerts_topic, RD_KAFKA_PARTITION_UA, a.key, a.json, nullptr, ticket)) {
+      ++pending;
+    } else {
+      delete ticket;
+    }
+  }
+  return pending;
+}
+
 void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partition_slot_ref ref) {
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
   rd_kafka_headers_t* headers = nullptr;
@@ -925,15 +942,7 @@ void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partiti
     return;
   }
   const outcome o = hashes.process(payload, m->partition, 0, wall_ms());
-  std::uint32_t pending = 0;
-  for (const auto& a : hashes.alerts()) {
-    auto* ticket = new delivery_ticket{ref, m->offset, nullptr};
-    if (produce(cfg.kafka.alerts_topic, RD_KAFKA_PARTITION_UA, a.key, a.json, nullptr, ticket)) {
-      ++pending;
-    } else {
-      delete ticket;
-    }
-  }
+  std::uint32_t pending = produce_alerts(hashes.alerts(), ref, m->offset);
   if (o == outcome::rejected) {
     dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record), "observation does not decode",
                 "hash", ref, pending);

@@ -8,6 +8,7 @@
 #include <countersign/processor/kafka_runner.hpp>
 #include <countersign/processor/metrics_bridge.hpp>
 #include <countersign/processor/replay.hpp>
+#include <countersign/processor/sigma_stage.hpp>
 #include <countersign/processor/version.hpp>
 #include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/json_writer.hpp>
@@ -109,8 +110,8 @@ int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
   const auto& s = summary.stats;
   std::uint64_t rejected = 0;
   for (auto n : s.rejected) rejected += n;
-  std::cerr << "replay: " << s.events << " events, " << s.observations << " in scope, " << s.alerts
-            << " alerts, " << s.suppressed << " suppressed, " << s.repeats << " repeats skipped, " << rejected << " rejected";
+  std::cerr << "replay: " << s.events << " events, " << s.observations << " in scope, " << s.alerts + s.sigma.alerts
+            << " alerts (" << s.sigma.alerts << " from " << s.sigma.rules << " Sigma rules), " << s.suppressed + s.sigma.suppressed << " suppressed, " << s.repeats << " repeats skipped, " << rejected << " rejected";
   for (std::size_t i = 0; i < s.rejected.size(); ++i) {
     if (s.rejected[i] > 0) std::cerr << ", " << cp::to_string(static_cast<cp::reject_reason>(i)) << '=' << s.rejected[i];
   }
@@ -170,7 +171,8 @@ int inspect_state(const std::string& dir, const std::string& kind, const std::st
 // `countersign rules check`: loads the config (with its detection content) and every
 // abused-certificate list, and reports each problem as FILE:LINE: what. Exit 0 when
 // everything loads (skipped list rows are warnings unless --strict), 2 otherwise.
-int check_rules(const std::string& config_path, const std::string& content_dir, bool strict) {
+int check_rules(const std::string& config_path, const std::string& content_dir, const std::string& sigma_dir,
+                bool strict) {
   namespace cr = countersign::rules;
   std::expected<cp::config, std::string> cfg;
   if (config_path.empty()) {
@@ -209,6 +211,23 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
     std::cout << "list " << list.path << " (" << cr::to_string(list.format) << "): " << loaded->records.size()
               << " entries, " << loaded->skipped.size() << " rows skipped\n";
   }
+  if (cfg->sigma.enabled) {
+    const std::string dir = sigma_dir.empty() ? cfg->sigma.rules_dir : sigma_dir;
+    const auto sigma = cp::load_sigma_rules(cfg->sigma.builtin, dir);
+    for (const auto& diag : sigma.diagnostics) {
+      (diag.sev == cr::sigma::diagnostic::severity::error ? errors : warnings) += 1;
+      std::cerr << diag.text() << '\n';
+    }
+    std::cout << "sigma: " << sigma.rules.size() << " rules ("
+              << "built-in: " << (cfg->sigma.builtin.empty() ? std::string("none") : [&] {
+                   std::string names;
+                   for (const auto& n : cfg->sigma.builtin) names += (names.empty() ? "" : " ") + n;
+                   return names;
+                 }())
+              << (dir.empty() ? "" : ", " + dir) << ")\n";
+  } else {
+    std::cout << "sigma: off\n";
+  }
   const bool failed = errors > 0 || (strict && warnings > 0);
   std::cout << "rules check: " << (failed ? "FAILED" : "ok") << " (" << errors << " errors, " << warnings
             << " warnings)\n";
@@ -246,12 +265,14 @@ int main(int argc, char** argv) {
 
   auto* rules_cmd = app.add_subcommand("rules", "Detection content");
   rules_cmd->require_subcommand(1);
-  auto* check = rules_cmd->add_subcommand("check", "Validate the config, detection content and abused-certificate lists");
+  auto* check = rules_cmd->add_subcommand("check", "Validate the config, detection content, abused-certificate lists and Sigma rules");
   std::string rules_dir;
   bool strict = false;
   check->add_option("--config,-c", config_path, "YAML config file (default: built-in defaults)");
   check->add_option("--rules", rules_dir, "Content directory (overrides detectors.content_dir)");
-  check->add_flag("--strict", strict, "Skipped list rows are errors too");
+  std::string sigma_dir;
+  check->add_option("--sigma", sigma_dir, "Sigma rule folder (overrides sigma.rules_dir)");
+  check->add_flag("--strict", strict, "Skipped list rows and skipped Sigma rules are errors too");
 
   auto* version = app.add_subcommand("version", "Print version and library versions");
 
@@ -263,7 +284,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (inspect->parsed()) return inspect_state(state_dir, inspect_kind, inspect_key);
-  if (check->parsed()) return check_rules(config_path, rules_dir, strict);
+  if (check->parsed()) return check_rules(config_path, rules_dir, sigma_dir, strict);
   auto cfg = load(config_path);
   if (!cfg) return 2;
   if (!state_dir.empty()) cfg->state.dir = state_dir;

@@ -128,6 +128,19 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   state_dropped_.counter = plain_counter(r, "countersign_state_dropped_by_retention_total",
                                          "Records dropped by the retention compaction filter");
   intel_records_ = gauge("countersign_intel_records", "Abused-certificate list entries in use");
+  sigma_rules_ = gauge("countersign_sigma_rules", "Sigma rules in use (built-in and sigma.rules_dir)");
+  sigma_events_.counter = plain_counter(r, "countersign_sigma_events_total", "Events evaluated against the Sigma rules");
+  sigma_evaluated_.counter = plain_counter(
+      r, "countersign_sigma_rule_evaluations_total",
+      "Sigma rules evaluated in full (admitted by logsource and passing the literal prefilter), summed over events");
+  sigma_matches_.counter = plain_counter(r, "countersign_sigma_matches_total", "Sigma rule matches");
+  sigma_alerts_.counter = plain_counter(r, "countersign_sigma_alerts_total",
+                                        "Alerts emitted for Sigma rule matches (also in countersign_alerts_total)");
+  sigma_truncated_.counter = plain_counter(r, "countersign_sigma_truncated_events_total",
+                                           "Events with more scalars than sigma.max_fields (evaluated on the first ones)");
+  sigma_reload_errors_.counter = plain_counter(
+      r, "countersign_sigma_load_errors_total",
+      "Sigma rule files that failed to load or reload (their previous rules stay in use)");
   table_caught_up_ = gauge("countersign_global_table_caught_up",
                            "1 once the global signer table has read the signers topic to its end seen at start");
   prometheus::BuildGauge()
@@ -164,8 +177,15 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   events_.sync(p.events);
   observations_.sync(p.observations);
   out_of_scope_.sync(p.out_of_scope);
-  alerts_.sync(p.alerts);
-  suppressed_.sync(p.suppressed);
+  alerts_.sync(p.alerts + p.sigma.alerts);
+  suppressed_.sync(p.suppressed + p.sigma.suppressed);
+  sigma_rules_->Set(static_cast<double>(p.sigma.rules));
+  sigma_events_.sync(p.sigma.events);
+  sigma_evaluated_.sync(p.sigma.evaluated);
+  sigma_matches_.sync(p.sigma.matches);
+  sigma_alerts_.sync(p.sigma.alerts);
+  sigma_truncated_.sync(p.sigma.truncated);
+  sigma_reload_errors_.sync(p.sigma.reload_errors);
   for (std::size_t i = 0; i < k_reject_reason_count; ++i) rejected_by_reason_[i].sync(p.rejected[i]);
   for (std::size_t i = 1; i < p.events_by_schema.size(); ++i) events_by_schema_[i].sync(p.events_by_schema[i]);
   ci_joined_.sync(p.ci_join.joined);

@@ -34,13 +34,21 @@ pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local)
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
       suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
       local_(std::move(local)),
+      sigma_(cfg.sigma.enabled ? std::make_unique<sigma_stage>(cfg) : nullptr),
       partitions_(cfg.topology.partitions),
       recent_(cfg.state.recent_pairs),
       release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {}
 
+pipeline_stats pipeline::stats() const {
+  pipeline_stats s = local_ ? combined(stats_, local_->stats()) : stats_;
+  if (sigma_) s.sigma = sigma_->stats();
+  return s;
+}
+
 void pipeline::begin_call() {
   if (local_) local_->begin();
   forward_count_ = 0;
+  sigma_count_ = 0;
   releases_.clear();
 }
 
@@ -129,6 +137,14 @@ process_result pipeline::process(std::string_view payload, const source_position
     if (obs.event_time_ms) max_event_time_ms_ = std::max(max_event_time_ms_, *obs.event_time_ms);
   }
   stats_.max_event_time_ms = max_event_time_ms_;
+  // Sigma first: the join below takes verdicts and signatures out of the batch.
+  if (sigma_) {
+    if ((stats_.events & 1023) == 0) sigma_->maybe_reload();
+    const auto m = parser_.last_message();
+    sigma_->evaluate(m.data, m.size, m.capacity, *parsed, batch_, where, now_ms, token, sigma_alerts_, sigma_count_);
+    result.alerts += static_cast<std::uint32_t>(sigma_count_);
+    if (sigma_count_ > 0) note(outcome::alert);
+  }
   // The join clock: wall time when running, the stream's event time when replaying.
   const std::int64_t clock = now_ms.value_or(max_event_time_ms_);
   release_now_ = now_ms;

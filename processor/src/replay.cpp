@@ -24,6 +24,7 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
   }
 
   const auto print_alerts = [&] {
+    for (const auto& a : pipe.sigma_alerts()) alerts << a.json << '\n';
     for (const auto& a : pipe.alerts()) alerts << a.json << '\n';
   };
   const auto replay_stream = [&](std::istream& in, const std::string& name) {

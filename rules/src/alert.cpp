@@ -81,7 +81,8 @@ std::string alert_id(std::span<const hit> hits, const observation& obs,
 }
 
 void render_alert(const observation& obs, std::span<const hit> hits, std::string_view id,
-                  std::int64_t detected_at_ms, const alert_prevalence* prevalence, std::string& out) {
+                  std::int64_t detected_at_ms, const alert_prevalence* prevalence,
+                  std::span<const std::string_view> techniques, std::string& out) {
   out.clear();
   std::string scratch;
   json_writer w(out);
@@ -91,7 +92,9 @@ void render_alert(const observation& obs, std::span<const hit> hits, std::string
   optional_time(w, "time", obs.event_time_ms, scratch);
   optional_time(w, "detected_at", detected_at_ms, scratch);
   w.field("severity", to_string(combined_severity(hits)));
-  w.key("technique").begin_array().string("T1588.003").end_array();
+  w.key("technique").begin_array();
+  for (const auto t : techniques) w.string(t);
+  w.end_array();
 
   w.key("detections").begin_array();
   for (const auto& h : hits) {

@@ -39,6 +39,12 @@ TEST(sigma_condition, quantifiers_with_globs) {
   EXPECT_EQ(parse("any of sel*"), "1of[sel1,sel2]");
 }
 
+TEST(sigma_condition, a_pattern_skips_underscore_identifiers_unless_it_starts_with_one) {
+  EXPECT_EQ(parse("1 of *"), "1of[sel1,sel2,filter_a,filter_b]");
+  EXPECT_EQ(parse("all of *n"), "ERROR: '*n' matches no search identifier");  // only _hidden ends in n
+  EXPECT_EQ(parse("1 of _h*"), "1of[_hidden]");
+}
+
 TEST(sigma_condition, them_skips_underscore_identifiers) {
   EXPECT_EQ(parse("1 of them"), "1of[sel1,sel2,filter_a,filter_b]");
   EXPECT_EQ(parse("all of them"), "allof[sel1,sel2,filter_a,filter_b]");

@@ -179,9 +179,36 @@ TEST(sigma_match, base64) {
   // base64("hello") = aGVsbG8=
   auto r = make("  sel:\n    D|base64: 'hello'");
   EXPECT_TRUE(m(r, {{"D", "aGVsbG8="}}));
-  EXPECT_FALSE(m(r, {{"D", "AGVSBG8="}}));  // base64 text is case-sensitive
+  // Case-insensitive like every value (the specification, pySigma); |cased makes it exact.
+  EXPECT_TRUE(m(r, {{"D", "AGVSBG8="}}));
+  auto exact = make("  sel:\n    D|base64|cased: 'hello'");
+  EXPECT_FALSE(m(exact, {{"D", "AGVSBG8="}}));
+  EXPECT_TRUE(m(exact, {{"D", "aGVsbG8="}}));
   auto c = make("  sel:\n    D|base64|contains: 'hello'");
   EXPECT_TRUE(m(c, {{"D", "xxaGVsbG8=yy"}}));
+  EXPECT_FALSE(m(c, {{"D", "xxaGVsbG9=yy"}}));
+}
+
+TEST(sigma_match, question_mark_is_one_character_not_one_byte) {
+  auto r = make("  sel:\n    User: 'j?rgen'");
+  EXPECT_TRUE(m(r, {{"User", "j\xC3\xBCrgen"}}));  // jürgen: ü is two bytes
+  EXPECT_TRUE(m(r, {{"User", "jurgen"}}));
+  auto two = make("  sel:\n    User: 'j??rgen'");
+  EXPECT_FALSE(m(two, {{"User", "j\xC3\xBCrgen"}}));
+  auto star = make("  sel:\n    User: '*?rgen'");
+  EXPECT_TRUE(m(star, {{"User", "j\xC3\xBCrgen"}}));
+}
+
+TEST(sigma_match, regex_dollar_matches_before_a_final_newline_as_in_pcre) {
+  auto r = make("  sel:\n    P|re: '\\.exe$'");
+  EXPECT_TRUE(m(r, {{"P", "C:\\a.exe\n"}}));
+  EXPECT_TRUE(m(r, {{"P", "C:\\a.exe"}}));
+  EXPECT_FALSE(m(r, {{"P", "C:\\a.exe\nmore"}}));
+}
+
+TEST(sigma_match, windash_counts_non_ascii_letters_as_word_characters) {
+  auto r = make("  sel:\n    C|windash|endswith: ' -\xC3\xBC' ");
+  EXPECT_TRUE(m(r, {{"C", "tool /\xC3\xBC"}}));
 }
 
 TEST(sigma_match, base64offset_three_variants) {

@@ -118,8 +118,9 @@ struct parser {
         for (std::size_t i = 0; i < ids.size(); ++i)
           if (!ids[i].starts_with('_')) n.idents.push_back(i);
       } else {
+        // As `them`, a pattern skips identifiers starting with '_' unless it starts with one.
         for (std::size_t i = 0; i < ids.size(); ++i)
-          if (ident_glob(pat, ids[i])) n.idents.push_back(i);
+          if (ident_glob(pat, ids[i]) && (pat.starts_with('_') || !ids[i].starts_with('_'))) n.idents.push_back(i);
       }
       if (n.idents.empty()) fail("'" + pat + "' matches no search identifier");
       return n;

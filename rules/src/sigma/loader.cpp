@@ -162,9 +162,11 @@ std::string utf16(std::string_view s, bool le) {
   return out;
 }
 
+// A regex \w character as pySigma (Python, Unicode) sees it: ASCII letters, digits and
+// '_', and any byte of a multi-byte UTF-8 sequence (letters outside ASCII).
 bool word_char(char c) {
   auto u = static_cast<unsigned char>(c);
-  return std::isalnum(u) || c == '_';
+  return std::isalnum(u) || c == '_' || u >= 0x80;
 }
 
 // windash, as pySigma: every '-' or '/' that starts a word (regex \B[-/]\b) becomes each of
@@ -301,6 +303,8 @@ std::vector<value_matcher> compile_value(const YAML::Node& v, const modifiers& m
     if (!re->ok()) unsupported(line, "regex '" + s + "' not supported: " + re->error());
     vm.k = value_matcher::kind::regex;
     vm.re = std::move(re);
+    // PCRE (the flavour the specification names) lets '$' match before a final newline.
+    vm.dollar_before_newline = !m.re_m && s.find('$') != std::string::npos;
     return {vm};
   }
   // String pipeline.
@@ -326,7 +330,9 @@ std::vector<value_matcher> compile_value(const YAML::Node& v, const modifiers& m
         }
         if (has_wildcards(p)) unsupported(line, "wildcards with '" + t + "' are not supported");
         std::string lit = literal_of(p);
-        cased = true;  // base64 text is case-sensitive
+        // Encoded text stays case-insensitive unless `cased`, as the specification and
+        // pySigma have it (a case-swapped encoding would decode to other bytes, but the
+        // reference matches it; tests/sigma_diff compares against it).
         if (t == "base64") {
           next.push_back({{piece::type::literal, base64(lit)}});
         } else {  // base64offset, as pySigma

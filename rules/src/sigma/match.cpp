@@ -32,6 +32,13 @@ std::size_t lit_find(std::string_view s, std::size_t from, std::string_view lit,
   return std::string_view::npos;
 }
 
+// The index after the UTF-8 character at `i` (continuation bytes go with the byte before them).
+std::size_t next_char(std::string_view s, std::size_t i) {
+  ++i;
+  while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++i;
+  return i;
+}
+
 // Glob over pieces: literals, '*', '?'. Classic greedy algorithm with one backtrack point
 // per star, literal runs compared as blocks.
 bool glob_match(const std::vector<piece>& ps, std::string_view s, bool cased) {
@@ -57,7 +64,7 @@ bool glob_match(const std::vector<piece>& ps, std::string_view s, bool cased) {
       }
       if (cur.t == piece::type::qmark && i < s.size()) {
         ++p;
-        ++i;
+        i = next_char(s, i);  // one character, not one byte
         continue;
       }
       if (cur.t == piece::type::literal && lit_at(s, i, cur.text, cased)) {
@@ -70,7 +77,8 @@ bool glob_match(const std::vector<piece>& ps, std::string_view s, bool cased) {
     }
     if (star_p == std::string::npos || star_i >= s.size()) return false;
     p = star_p + 1;
-    i = ++star_i;
+    star_i = next_char(s, star_i);
+    i = star_i;
   }
 }
 
@@ -192,8 +200,12 @@ bool value_matcher::matches(std::optional<std::string_view> value, const sigma_e
       return value.has_value() == want_exists;
     case kind::glob:
       return value && glob_match(pieces, *value, cased);
-    case kind::regex:
-      return value && RE2::PartialMatch(re2::StringPiece(value->data(), value->size()), *re);
+    case kind::regex: {
+      if (!value) return false;
+      if (RE2::PartialMatch(re2::StringPiece(value->data(), value->size()), *re)) return true;
+      return dollar_before_newline && !value->empty() && value->back() == '\n' &&
+             RE2::PartialMatch(re2::StringPiece(value->data(), value->size() - 1), *re);
+    }
     case kind::numeric: {
       if (!value) return false;
       auto d = to_number(*value);

@@ -88,6 +88,18 @@ struct topology_config {
   std::int64_t flush_interval_ms = 500;  // how long state deltas are combined before they are sent
 };
 
+// Sigma rules evaluated at ingest (docs/sigma.md).
+struct sigma_config {
+  bool enabled = true;
+  // Shipped rule files (rules/content/sigma) to load. The default adds what the built-in
+  // detectors do not cover; the T1588.003 and Code Integrity files are their portable
+  // per-event form and would double those alerts.
+  std::vector<std::string> builtin = {"clock_rollback.yml"};
+  std::string rules_dir;                  // *.yml / *.yaml under it, recursively; empty: none
+  std::int64_t reload_interval_ms = 30'000;  // how often rules_dir is checked; 0: never
+  std::size_t max_fields = 2'000;         // scalars read from one event for field access
+};
+
 struct internal_topics {
   std::string observations;  // key = file hash; the hash stage's input
   std::string changelog;     // compacted: hash records, restores a moved partition
@@ -107,6 +119,7 @@ struct config {
   // Abused-certificate lists (detectors.abused_certificate.lists), re-read when changed.
   std::vector<rules::intel_source> intel_lists;
   std::int64_t intel_reload_interval_ms = 60'000;
+  sigma_config sigma;
   state_config state;
   std::string log_level = "info";
   std::string log_format = "json";  // json (one object per line) or text

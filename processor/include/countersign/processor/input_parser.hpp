@@ -53,11 +53,21 @@ class input_parser {
 
   [[nodiscard]] const parser_limits& limits() const noexcept { return limits_; }
 
+  // The last message parsed, in the padded copy (SIMDJSON_PADDING readable bytes past
+  // `size`, `capacity` in all): valid until the next parse().
+  struct padded_message {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    std::size_t capacity = 0;
+  };
+  [[nodiscard]] padded_message last_message() const noexcept { return {buffer_.data(), last_size_, buffer_.size()}; }
+
  private:
   parser_limits limits_;
   simdjson::ondemand::parser parser_;
   simdjson::dom::parser dom_parser_;  // validates documents whose top level is not an object
   std::vector<char> buffer_;          // payload copy with SIMDJSON_PADDING spare bytes
+  std::size_t last_size_ = 0;         // of the payload in buffer_
   struct scratch;
   std::unique_ptr<scratch> scratch_;  // walker state reused across messages
 };

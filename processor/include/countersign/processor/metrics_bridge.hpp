@@ -72,6 +72,8 @@ class metrics_bridge {
   prometheus::Gauge* state_sst_bytes_ = nullptr;
   prometheus::Gauge* state_write_stalled_ = nullptr;
   mirrored state_reads_, state_read_misses_, state_dropped_;
+  mirrored sigma_events_, sigma_evaluated_, sigma_matches_, sigma_alerts_, sigma_truncated_, sigma_reload_errors_;
+  prometheus::Gauge* sigma_rules_ = nullptr;
 };
 
 }  // namespace countersign::processor

@@ -25,6 +25,7 @@
 #include <countersign/processor/observation_batch.hpp>
 #include <countersign/processor/pipeline_stats.hpp>
 #include <countersign/processor/reject_reason.hpp>
+#include <countersign/processor/sigma_stage.hpp>
 #include <countersign/state/prevalence_store.hpp>
 #include <countersign/state/recent_keys.hpp>
 
@@ -43,15 +44,10 @@ struct process_result {
   reject_reason reason = reject_reason::empty;  // when rejected
   std::string_view detail;               // when rejected; valid until the next call
   std::uint32_t alerts = 0;              // alerts of this message in alerts() (not deferred ones)
+                                         // and sigma_alerts()
   std::uint32_t forwarded = 0;           // observations of this message in forwards() (not deferred)
   std::uint32_t deferred = 0;            // verdicts of this message handed to the join: each
                                          // shows up once in releases(), in this call or a later one
-};
-
-struct source_position {
-  std::string_view topic;
-  std::int32_t partition = -1;
-  std::int64_t offset = -1;
 };
 
 // An observation for the observations topic (forwarding mode).
@@ -97,12 +93,16 @@ class pipeline {
   [[nodiscard]] std::span<const emitted_alert> alerts() const noexcept {
     return local_ ? local_->alerts() : std::span<const emitted_alert>{};
   }
+  // Sigma rule matches of the last process() call (evaluated at ingest, in both modes).
+  [[nodiscard]] std::span<const emitted_alert> sigma_alerts() const noexcept { return {sigma_alerts_.data(), sigma_count_}; }
   [[nodiscard]] std::span<const forwarded_observation> forwards() const noexcept { return {forwards_.data(), forward_count_}; }
   [[nodiscard]] std::span<const std::uint64_t> releases() const noexcept { return releases_; }
 
   // Ingest counters, plus the local hash stage's when there is one.
-  [[nodiscard]] pipeline_stats stats() const { return local_ ? combined(stats_, local_->stats()) : stats_; }
+  [[nodiscard]] pipeline_stats stats() const;
   [[nodiscard]] std::size_t held() const noexcept { return joiner_.pending(); }
+  // The Sigma stage (null when sigma.enabled is false).
+  [[nodiscard]] sigma_stage* sigma() noexcept { return sigma_.get(); }
   // The in-process hash stage (null when forwarding).
   [[nodiscard]] hash_stage* local() noexcept { return local_.get(); }
 
@@ -120,6 +120,9 @@ class pipeline {
   bool suppression_enabled_;  // alerts.suppression_cache_entries > 0
   std::int64_t max_event_time_ms_ = 0;
   std::unique_ptr<hash_stage> local_;  // null: forwarding
+  std::unique_ptr<sigma_stage> sigma_;  // null: Sigma off
+  std::vector<emitted_alert> sigma_alerts_;  // slots reused; sigma_count_ are live
+  std::size_t sigma_count_ = 0;
   std::int32_t partitions_;
   state::recent_keys recent_;
   std::optional<std::int64_t> release_now_;  // detection time for verdicts released by this call

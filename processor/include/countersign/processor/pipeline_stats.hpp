@@ -15,6 +15,20 @@
 
 namespace countersign::processor {
 
+// Sigma rules at ingest (sigma_stage).
+struct sigma_stats {
+  std::uint64_t events = 0;         // events evaluated
+  std::uint64_t considered = 0;     // rules admitted by logsource, summed over events
+  std::uint64_t evaluated = 0;      // rules evaluated in full (passed the prefilter)
+  std::uint64_t matches = 0;        // rule matches
+  std::uint64_t alerts = 0;         // alerts emitted
+  std::uint64_t suppressed = 0;     // alerts withheld as repeats within the window
+  std::uint64_t truncated = 0;      // events with more scalars than sigma.max_fields
+  std::uint64_t rules = 0;          // rules loaded
+  std::uint64_t reload_errors = 0;  // rule files that failed to load (cumulative)
+  std::uint64_t reloads = 0;        // successful rule set changes
+};
+
 struct pipeline_stats {
   // ingest
   std::uint64_t events = 0;
@@ -24,6 +38,7 @@ struct pipeline_stats {
   std::array<std::uint64_t, k_reject_reason_count> rejected{};
   std::array<std::uint64_t, 5> events_by_schema{};  // indexed by rules::schema_profile
   ci_join_stats ci_join;
+  sigma_stats sigma;
   std::int64_t max_event_time_ms = 0;    // newest event time processed (0: none yet)
   // hash stage
   std::uint64_t observations = 0;        // judged by the detectors
@@ -39,6 +54,13 @@ struct pipeline_stats {
 [[nodiscard]] pipeline_stats combined(const pipeline_stats& ingest, const pipeline_stats& judged);
 
 enum class outcome : std::uint8_t { alert, no_alert, out_of_scope, suppressed, rejected };
+
+// Where a message came from (topic, or file name in replay; offset or line number).
+struct source_position {
+  std::string_view topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+};
 
 struct emitted_alert {
   std::uint64_t token = 0;  // of the message the alert came from

@@ -33,9 +33,16 @@ struct alert_prevalence {
 };
 
 // Writes one alert JSON object (no trailing newline) into `out` (cleared first). The
-// `prevalence` block is written when `prevalence` is given.
+// `prevalence` block is written when `prevalence` is given; `technique` lists
+// `techniques` (the built-in detectors: T1588.003; Sigma rules: their attack.t* tags).
 void render_alert(const observation& obs, std::span<const hit> hits, std::string_view id,
-                  std::int64_t detected_at_ms, const alert_prevalence* prevalence, std::string& out);
+                  std::int64_t detected_at_ms, const alert_prevalence* prevalence,
+                  std::span<const std::string_view> techniques, std::string& out);
+inline void render_alert(const observation& obs, std::span<const hit> hits, std::string_view id,
+                         std::int64_t detected_at_ms, const alert_prevalence* prevalence, std::string& out) {
+  static constexpr std::string_view k_technique[] = {"T1588.003"};
+  render_alert(obs, hits, id, detected_at_ms, prevalence, k_technique, out);
+}
 inline void render_alert(const observation& obs, std::span<const hit> hits, std::string_view id,
                          std::int64_t detected_at_ms, std::string& out) {
   render_alert(obs, hits, id, detected_at_ms, nullptr, out);

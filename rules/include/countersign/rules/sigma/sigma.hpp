@@ -52,6 +52,7 @@ struct value_matcher {
   std::vector<piece> pieces;
   // regex
   std::shared_ptr<const re2::RE2> re;
+  bool dollar_before_newline = false;  // retry without a final '\n' (PCRE's '$')
   // cidr
   bool v6 = false;
   std::array<std::uint8_t, 16> net{};

@@ -1,0 +1,196 @@
+#pragma once
+// Sigma rules on the ingest stream (docs/sigma.md).
+//
+//   message ─► input_parser (profile, observations) ─► sigma_stage ─► alerts (same envelope)
+//
+// Rules are stateless, so they run at ingest on every parsed event, before scope and
+// repeat filtering. An event is seen through `sigma_view`: Sigma's Windows field names
+// (Image, CommandLine, Hashes, Signed, FileNameBuffer, ...) resolve on every input
+// profile, Winlogbeat's `winlog.event_data.*` is reachable by its plain name, and any
+// dotted path of the document works as a field name. The event's logsource (category,
+// product, service) is derived from the profile, the observation kind and, for Windows
+// event logs, the channel and event id.
+//
+// Rules come from the shipped content (rules/content/sigma, compiled in) and from
+// `sigma.rules_dir`, re-read when a file changes. A file that no longer parses keeps its
+// previous rules; a rule with an unsupported feature is skipped with a warning.
+
+#include <countersign/processor/config.hpp>
+#include <countersign/processor/observation_batch.hpp>
+#include <countersign/processor/pipeline_stats.hpp>
+#include <countersign/rules/observation.hpp>
+#include <countersign/rules/sigma/rule_set.hpp>
+#include <countersign/state/suppression_cache.hpp>
+
+#include <simdjson.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace countersign::processor {
+
+// The shipped Sigma rules (rules/content/sigma/*.yml), in a fixed order.
+struct sigma_content_file {
+  std::string_view name;
+  std::string_view text;
+};
+[[nodiscard]] const std::vector<sigma_content_file>& builtin_sigma_rules();
+
+// ---------------------------------------------------------------------------------------
+// Rule loading and hot reload.
+
+class sigma_library {
+ public:
+  explicit sigma_library(const sigma_config& cfg);
+
+  struct reload_report {
+    bool changed = false;                                    // a new rule set was built
+    std::vector<rules::sigma::diagnostic> diagnostics;       // of the files (re)read this time
+    std::size_t rules = 0;                                   // in current() afterwards
+    std::size_t failed_files = 0;                            // files whose previous rules were kept
+  };
+  // The first call loads everything; later calls re-read changed, new and removed files.
+  reload_report reload();
+  // Never null after the first reload (possibly empty).
+  [[nodiscard]] std::shared_ptr<const rules::sigma::rule_set> current() const { return current_; }
+
+ private:
+  struct file_state {
+    std::filesystem::file_time_type mtime{};
+    std::uintmax_t size = 0;
+    bool failed = false;  // the last read had errors: retry even if unchanged
+    std::vector<rules::sigma::rule> rules;
+  };
+  sigma_config cfg_;
+  std::vector<rules::sigma::rule> builtin_;
+  std::map<std::filesystem::path, file_state> files_;
+  std::shared_ptr<const rules::sigma::rule_set> current_;
+  bool loaded_ = false;
+};
+
+// Loads the named shipped rule files and `dir` once (rules check, tests): every diagnostic.
+[[nodiscard]] rules::sigma::load_result load_sigma_rules(const std::vector<std::string>& builtin, const std::string& dir);
+// The names of every shipped rule file.
+[[nodiscard]] std::vector<std::string> all_builtin_sigma_files();
+
+// ---------------------------------------------------------------------------------------
+// The event as Sigma sees it.
+
+// Every scalar of a JSON document under its dotted path (array elements share their
+// array's path). Read lazily, once per message, with its own On-Demand parser.
+class sigma_document {
+ public:
+  explicit sigma_document(std::size_t max_leaves) : max_leaves_(max_leaves) {}
+
+  // Forget the previous message; `padded` must stay valid until the next reset and have
+  // simdjson::SIMDJSON_PADDING readable bytes past `size`.
+  void reset(const char* padded, std::size_t size, std::size_t capacity, rules::schema_profile profile);
+  // The value at `path` (JSON null and missing alike: nullopt); `record` picks one
+  // element of a Defender export's `records` array (-1: the document level).
+  [[nodiscard]] std::optional<std::string_view> get(std::string_view path, int record = -1) const;
+  // Number of records of a Defender export (0: not an export).
+  [[nodiscard]] int records() const;
+  template <class Fn>
+  void for_each(int record, Fn&& fn) const {
+    ensure();
+    for (const auto& l : leaves_) {
+      if (!l.is_null && (record < 0 || l.record == record)) fn(l.value);
+    }
+  }
+  [[nodiscard]] bool truncated() const { return truncated_; }
+
+ private:
+  struct leaf {
+    std::uint32_t path_off = 0, path_len = 0;
+    std::uint64_t hash = 0;
+    std::string_view value;
+    int record = -1;
+    bool is_null = false;
+  };
+  void ensure() const;
+  void walk(simdjson::ondemand::value v, std::size_t depth, int record) const;
+  void add_leaf(std::string_view value, bool is_null, int record) const;
+
+  std::size_t max_leaves_;
+  const char* padded_ = nullptr;
+  std::size_t size_ = 0, capacity_ = 0;
+  rules::schema_profile profile_ = rules::schema_profile::unknown;
+  mutable bool parsed_ = false;
+  mutable bool truncated_ = false;
+  mutable int records_ = 0;
+  mutable simdjson::ondemand::parser parser_;
+  mutable std::string path_;    // current path while walking
+  mutable std::string arena_;   // every leaf path
+  mutable std::vector<leaf> leaves_;
+  mutable std::vector<std::int32_t> index_;  // open addressing over leaves_ by path hash
+};
+
+// One event (one record of a Defender export) through Sigma's field names.
+class sigma_view final : public rules::sigma::sigma_event {
+ public:
+  sigma_view(const sigma_document& doc, rules::schema_profile profile, const rules::observation* obs, int record);
+  [[nodiscard]] std::optional<std::string_view> field(std::string_view name) const override;
+  void for_each_value(const std::function<void(std::string_view)>& fn) const override;
+
+  // The logsources of the event: usually one; Sysmon registry events belong to two
+  // categories (registry_set and registry_event, ...).
+  [[nodiscard]] std::vector<rules::sigma::event_logsource> logsources() const;
+
+ private:
+  [[nodiscard]] std::optional<std::string_view> raw(std::string_view path) const { return doc_.get(path, record_); }
+  [[nodiscard]] std::optional<std::string_view> from_observation(std::string_view name) const;
+  [[nodiscard]] std::string_view keep(std::string value) const;
+
+  const sigma_document& doc_;
+  rules::schema_profile profile_;
+  const rules::observation* obs_;
+  int record_;
+  mutable std::deque<std::string> derived_;  // composed values (Hashes, ...): stable addresses
+};
+
+// ---------------------------------------------------------------------------------------
+// The stage.
+
+
+class sigma_stage {
+ public:
+  explicit sigma_stage(const config& cfg);
+
+  // Evaluates the rules over the message just parsed (`padded` as for sigma_document)
+  // and appends an alert per matching event to `out` (slots reused from `count`).
+  void evaluate(const char* padded, std::size_t size, std::size_t capacity, rules::schema_profile profile,
+                const observation_batch& batch, const source_position& where,
+                std::optional<std::int64_t> now_ms, std::uint64_t token,
+                std::vector<emitted_alert>& out, std::size_t& count);
+  // Re-reads the rule folder when the reload interval has passed (wall clock).
+  void maybe_reload();
+  [[nodiscard]] const sigma_stats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const sigma_library::reload_report& last_report() const noexcept { return last_report_; }
+  [[nodiscard]] std::size_t rules() const;
+
+ private:
+  void note(const sigma_library::reload_report& report);
+
+  sigma_library library_;
+  std::shared_ptr<const rules::sigma::rule_set> set_;
+  std::int64_t reload_interval_ms_;
+  std::chrono::steady_clock::time_point next_reload_;
+  std::int64_t suppression_window_ms_;
+  bool suppression_enabled_;
+  state::suppression_cache suppression_;
+  sigma_document doc_;
+  std::vector<const rules::sigma::rule*> hits_;
+  rules::observation synthetic_;  // envelope for events without an observation
+  sigma_library::reload_report last_report_;
+  sigma_stats stats_;
+};
+
+}  // namespace countersign::processor

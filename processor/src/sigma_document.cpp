@@ -1,0 +1,165 @@
+// sigma_document: every scalar of a message under its dotted path, read on first use.
+//
+// Paths join object keys with dots; array elements share their array's path (a Sigma
+// field that names an array matches if any element does, get() returns the first). A
+// Defender export's `records[i].properties.X` is stored as `X` of record i, so a record
+// reads like a bare row. Code Integrity's nested `EventData.X` is reachable as `X` too
+// (sigma_view asks for both).
+
+#include <countersign/processor/sigma_stage.hpp>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <bit>
+
+namespace countersign::processor {
+namespace od = simdjson::ondemand;
+
+namespace {
+
+constexpr std::size_t k_max_depth = 32;
+
+std::uint64_t path_hash(std::string_view p) { return XXH3_64bits(p.data(), p.size()); }
+
+}  // namespace
+
+void sigma_document::reset(const char* padded, std::size_t size, std::size_t capacity, rules::schema_profile profile) {
+  padded_ = padded;
+  size_ = size;
+  capacity_ = capacity;
+  profile_ = profile;
+  parsed_ = false;
+}
+
+int sigma_document::records() const {
+  ensure();
+  return records_;
+}
+
+void sigma_document::add_leaf(std::string_view value, bool is_null, int record) const {
+  if (leaves_.size() >= max_leaves_) {
+    truncated_ = true;
+    return;
+  }
+  std::string_view path = path_;
+  if (!path.empty() && path.front() == '.') path.remove_prefix(1);
+  // A Defender export record reads like a bare row.
+  if (record >= 0) {
+    if (path.starts_with("records.")) path.remove_prefix(8);
+    if (path.starts_with("properties.")) path.remove_prefix(11);
+  }
+  leaf l;
+  l.path_off = static_cast<std::uint32_t>(arena_.size());
+  l.path_len = static_cast<std::uint32_t>(path.size());
+  arena_.append(path);
+  l.hash = path_hash(path);
+  l.value = value;
+  l.record = record;
+  l.is_null = is_null;
+  leaves_.push_back(l);
+}
+
+void sigma_document::walk(od::value v, std::size_t depth, int record) const {
+  if (depth > k_max_depth || truncated_) return;
+  od::json_type type;
+  if (v.type().get(type) != simdjson::SUCCESS) return;
+  switch (type) {
+    case od::json_type::object: {
+      od::object obj;
+      if (v.get_object().get(obj) != simdjson::SUCCESS) return;
+      for (auto member : obj) {
+        od::field f;
+        if (std::move(member).get(f) != simdjson::SUCCESS) return;
+        std::string_view key;
+        if (f.unescaped_key().get(key) != simdjson::SUCCESS) return;
+        const std::size_t saved = path_.size();
+        path_.push_back('.');
+        path_.append(key);
+        walk(f.value(), depth + 1, record);
+        path_.resize(saved);
+      }
+      return;
+    }
+    case od::json_type::array: {
+      od::array arr;
+      if (v.get_array().get(arr) != simdjson::SUCCESS) return;
+      const bool export_records = profile_ == rules::schema_profile::defender && depth == 1 && path_ == ".records";
+      int index = 0;
+      for (auto element : arr) {
+        od::value item;
+        if (std::move(element).get(item) != simdjson::SUCCESS) return;
+        walk(item, depth + 1, export_records ? index : record);
+        ++index;
+      }
+      if (export_records) records_ = index;
+      return;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      if (v.get_string().get(s) != simdjson::SUCCESS) return;
+      add_leaf(s, false, record);
+      return;
+    }
+    case od::json_type::number:
+    case od::json_type::boolean: {
+      // The raw token (a number as written, true/false), without the whitespace the raw
+      // view may carry.
+      std::string_view raw = v.raw_json_token();
+      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t' ||
+                              raw.back() == ',' || raw.back() == '}' || raw.back() == ']')) {
+        raw.remove_suffix(1);
+      }
+      add_leaf(raw, false, record);
+      return;
+    }
+    case od::json_type::null:
+      add_leaf({}, true, record);
+      return;
+    default:
+      return;
+  }
+}
+
+void sigma_document::ensure() const {
+  if (parsed_) return;
+  parsed_ = true;
+  truncated_ = false;
+  records_ = 0;
+  leaves_.clear();
+  arena_.clear();
+  path_.clear();
+  if (padded_ == nullptr) return;
+  od::document doc;
+  if (parser_.iterate(padded_, size_, capacity_).get(doc) != simdjson::SUCCESS) return;
+  od::value root;
+  if (doc.get_value().get(root) != simdjson::SUCCESS) return;
+  walk(root, 0, -1);
+  // Index: open addressing, at most half full.
+  const std::size_t slots = std::bit_ceil(std::max<std::size_t>(16, leaves_.size() * 2));
+  index_.assign(slots, -1);
+  for (std::size_t i = 0; i < leaves_.size(); ++i) {
+    std::size_t at = leaves_[i].hash & (slots - 1);
+    while (index_[at] >= 0) at = (at + 1) & (slots - 1);
+    index_[at] = static_cast<std::int32_t>(i);
+  }
+}
+
+std::optional<std::string_view> sigma_document::get(std::string_view path, int record) const {
+  ensure();
+  if (leaves_.empty()) return std::nullopt;
+  const std::uint64_t h = path_hash(path);
+  const std::size_t mask = index_.size() - 1;
+  // The first leaf (in document order) with this path and record: probes visit leaves
+  // of one path in insertion order, so the first hit is the earliest.
+  for (std::size_t at = h & mask; index_[at] >= 0; at = (at + 1) & mask) {
+    const leaf& l = leaves_[static_cast<std::size_t>(index_[at])];
+    if (l.hash != h || (record >= 0 && l.record != record)) continue;
+    if (std::string_view(arena_).substr(l.path_off, l.path_len) != path) continue;
+    if (l.is_null) return std::nullopt;
+    return l.value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace countersign::processor

@@ -1,0 +1,602 @@
+#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/rules/alert.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <set>
+#include <system_error>
+
+namespace countersign::processor {
+
+using rules::event_kind;
+using rules::schema_profile;
+using rules::sigma::event_logsource;
+
+// ---------------------------------------------------------------------------------------
+// Field resolution
+
+namespace {
+
+struct field_alias {
+  std::string_view sigma;
+  std::array<std::string_view, 3> paths;  // tried in order; empty entries end the list
+};
+
+// Fields the observation does not carry, per schema. The observation covers the file
+// judged (Image / ImageLoaded, hashes, PE metadata, signature), host and user.
+constexpr field_alias k_ecs_fields[] = {
+    {"CommandLine", {"process.command_line"}},
+    {"ParentImage", {"process.parent.executable"}},
+    {"ParentCommandLine", {"process.parent.command_line"}},
+    {"CurrentDirectory", {"process.working_directory"}},
+    {"ProcessId", {"process.pid"}},
+    {"ParentProcessId", {"process.parent.pid"}},
+    {"IntegrityLevel", {"process.Ext.token.integrity_level_name"}},
+    {"EventID", {"winlog.event_id", "event.code"}},
+    {"Channel", {"winlog.channel"}},
+    {"Provider_Name", {"winlog.provider_name"}},
+    {"md5", {"process.hash.md5", "dll.hash.md5", "file.hash.md5"}},
+    {"Imphash", {"process.pe.imphash", "dll.pe.imphash", "file.pe.imphash"}},
+    {"TargetFilename", {"file.path"}},
+    {"TargetObject", {"registry.path"}},
+    {"QueryName", {"dns.question.name"}},
+    {"DestinationIp", {"destination.ip"}},
+    {"DestinationPort", {"destination.port"}},
+    {"SourceIp", {"source.ip"}},
+};
+
+constexpr field_alias k_ocsf_fields[] = {
+    {"CommandLine", {"process.cmd_line"}},
+    {"ParentImage", {"process.parent_process.file.path"}},
+    {"ParentCommandLine", {"process.parent_process.cmd_line"}},
+    {"ProcessId", {"process.pid"}},
+    {"ParentProcessId", {"process.parent_process.pid"}},
+    {"IntegrityLevel", {"process.integrity"}},
+    {"CurrentDirectory", {"process.working_directory"}},
+    {"md5", {"process.file.hashes.md5"}},
+};
+
+constexpr field_alias k_defender_fields[] = {
+    {"CommandLine", {"ProcessCommandLine"}},
+    {"ParentImage", {"InitiatingProcessFolderPath"}},
+    {"ParentCommandLine", {"InitiatingProcessCommandLine"}},
+    {"ProcessId", {"ProcessId"}},
+    {"ParentProcessId", {"InitiatingProcessId"}},
+    {"IntegrityLevel", {"ProcessIntegrityLevel"}},
+    {"md5", {"MD5"}},
+};
+
+constexpr field_alias k_codeintegrity_fields[] = {
+    {"EventID", {"EventID", "EventId", "Id"}},
+};
+
+std::span<const field_alias> aliases(schema_profile p) {
+  switch (p) {
+    case schema_profile::ecs: return k_ecs_fields;
+    case schema_profile::ocsf: return k_ocsf_fields;
+    case schema_profile::defender: return k_defender_fields;
+    case schema_profile::codeintegrity: return k_codeintegrity_fields;
+    case schema_profile::unknown: break;
+  }
+  return {};
+}
+
+std::optional<std::string_view> text(const rules::text_field& f) {
+  if (!f.present) return std::nullopt;
+  return f.view();
+}
+
+// Sysmon's SignatureStatus vocabulary for a normalized status.
+std::string_view sysmon_status(const rules::code_signature& sig) {
+  switch (sig.status) {
+    case rules::signature_status::valid: return "Valid";
+    case rules::signature_status::expired: return "Expired";
+    case rules::signature_status::revoked: return "Revoked";
+    case rules::signature_status::untrusted_root: return "Untrusted";
+    case rules::signature_status::bad_digest: return "Bad Digest";
+    case rules::signature_status::chain_error: return "Chain Error";
+    case rules::signature_status::not_signed: return "Unsigned";
+    case rules::signature_status::unknown: return "Unavailable";
+    case rules::signature_status::other: return sig.status_raw.view();
+    case rules::signature_status::missing: break;
+  }
+  return {};
+}
+
+void append_upper(std::string& out, std::string_view hex) {
+  for (const char c : hex) out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+sigma_view::sigma_view(const sigma_document& doc, schema_profile profile, const rules::observation* obs, int record)
+    : doc_(doc), profile_(profile), obs_(obs), record_(record) {}
+
+std::string_view sigma_view::keep(std::string value) const { return derived_.emplace_back(std::move(value)); }
+
+std::optional<std::string_view> sigma_view::from_observation(std::string_view name) const {
+  if (obs_ == nullptr) return std::nullopt;
+  const auto& o = *obs_;
+  const bool load = o.kind == event_kind::image_load || o.kind == event_kind::driver_load;
+  const bool ci = o.kind == event_kind::code_integrity || o.kind == event_kind::signature_info;
+  if (name == "Computer") return text(o.host_name);
+  if (name == "User") return text(o.user_name);
+  if (name == "Image") return load || ci ? text(o.process_path) : text(o.image_path);
+  if (name == "ImageLoaded") return load ? text(o.image_path) : std::nullopt;
+  if (name == "FileNameBuffer" || name == "File Name") return ci ? text(o.image_path) : std::nullopt;
+  if (name == "ProcessNameBuffer" || name == "Process Name") return ci ? text(o.ci.process_name) : std::nullopt;
+  if (name == "PolicyName" || name == "PolicyNameBuffer") return text(o.ci.policy_name);
+  if (name == "PolicyID" || name == "PolicyIdBuffer") return text(o.ci.policy_id);
+  if (name == "RequestedPolicy" && o.ci.requested_signing_level) return keep(std::to_string(*o.ci.requested_signing_level));
+  if (name == "ValidatedPolicy" && o.ci.validated_signing_level) return keep(std::to_string(*o.ci.validated_signing_level));
+  if (name == "EventID" && o.ci.event_id) return keep(std::to_string(*o.ci.event_id));
+  if (name == "OriginalFileName") return text(o.pe.original_file_name);
+  if (name == "Company") return text(o.pe.company);
+  if (name == "Product") return text(o.pe.product);
+  if (name == "Description") return text(o.pe.description);
+  if (name == "FileVersion") return text(o.pe.file_version);
+  if (name == "sha256" || name == "SHA256") return text(o.sha256);
+  if (name == "sha1" || name == "SHA1") return text(o.sha1);
+  if (name == "Hashes") {
+    // Sysmon's form: "SHA1=...,MD5=...,SHA256=...,IMPHASH=..." (upper-case hex).
+    std::string out;
+    const auto add = [&out](std::string_view label, std::optional<std::string_view> v) {
+      if (!v || v->empty()) return;
+      if (!out.empty()) out.push_back(',');
+      out.append(label).push_back('=');
+      append_upper(out, *v);
+    };
+    add("SHA1", text(o.sha1));
+    add("MD5", field("md5"));
+    add("SHA256", text(o.sha256));
+    add("IMPHASH", field("Imphash"));
+    if (out.empty()) return std::nullopt;
+    return keep(std::move(out));
+  }
+  const auto& sig = o.signature;
+  if (name == "Signed") {
+    if (sig.exists) return *sig.exists ? "true" : "false";
+    if (sig.status == rules::signature_status::missing) return std::nullopt;
+    return sig.is_present() ? "true" : "false";
+  }
+  if (name == "SignatureStatus") {
+    const std::string_view s = sysmon_status(sig);
+    if (s.empty()) return std::nullopt;
+    return s;
+  }
+  if (name == "Signature") return sig.subject_cn.present ? text(sig.subject_cn) : text(sig.subject);
+  if (name == "SignatureIssuer") return sig.issuer_cn.present ? text(sig.issuer_cn) : text(sig.issuer);
+  if (name == "SignatureThumbprint") return text(sig.thumbprint);
+  return std::nullopt;
+}
+
+std::optional<std::string_view> sigma_view::field(std::string_view name) const {
+  // 1. the name as a path of the document (ECS / OCSF / Defender / CI names as written)
+  if (auto v = raw(name)) return v;
+  // 2. Windows event data by its plain name
+  if (profile_ == schema_profile::ecs) {
+    std::string path = "winlog.event_data.";
+    path.append(name);
+    if (auto v = raw(path)) return v;
+  } else if (profile_ == schema_profile::codeintegrity) {
+    std::string path = "EventData.";
+    path.append(name);
+    if (auto v = raw(path)) return v;
+  }
+  // 3. what the profile normalized into the observation
+  if (auto v = from_observation(name)) return v;
+  // 4. the profile's own names for the rest
+  for (const auto& a : aliases(profile_)) {
+    if (a.sigma != name) continue;
+    for (const auto p : a.paths) {
+      if (p.empty()) break;
+      if (auto v = raw(p)) return v;
+    }
+  }
+  return std::nullopt;
+}
+
+void sigma_view::for_each_value(const std::function<void(std::string_view)>& fn) const { doc_.for_each(record_, fn); }
+
+namespace {
+
+// Sigma service names of Windows event log channels.
+std::string_view service_of_channel(std::string_view channel) {
+  static constexpr std::pair<std::string_view, std::string_view> k_channels[] = {
+      {"Microsoft-Windows-Sysmon/Operational", "sysmon"},
+      {"Microsoft-Windows-CodeIntegrity/Operational", "codeintegrity-operational"},
+      {"Security", "security"},
+      {"System", "system"},
+      {"Application", "application"},
+      {"Microsoft-Windows-PowerShell/Operational", "powershell"},
+      {"Windows PowerShell", "powershell-classic"},
+      {"Microsoft-Windows-Windows Defender/Operational", "windefend"},
+      {"Microsoft-Windows-TaskScheduler/Operational", "taskscheduler"},
+      {"Microsoft-Windows-WMI-Activity/Operational", "wmi"},
+      {"Microsoft-Windows-Bits-Client/Operational", "bits-client"},
+      {"Microsoft-Windows-DNS-Client/Operational", "dns-client"},
+      {"Microsoft-Windows-AppLocker/EXE and DLL", "applocker"},
+      {"Microsoft-Windows-AppLocker/MSI and Script", "applocker"},
+      {"Microsoft-Windows-Kernel-Driver/Operational", "driver-framework"},
+      {"Microsoft-Windows-Security-Mitigations/KernelMode", "security-mitigations"},
+      {"Microsoft-Windows-Security-Mitigations/UserMode", "security-mitigations"},
+  };
+  for (const auto& [name, service] : k_channels) {
+    if (channel.size() == name.size() &&
+        std::equal(channel.begin(), channel.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return service;
+    }
+  }
+  return {};
+}
+
+// Sigma categories of a Sysmon event id (two for registry events).
+std::array<std::string_view, 2> sysmon_categories(std::int64_t id) {
+  switch (id) {
+    case 1: return {"process_creation", {}};
+    case 2: return {"file_change", {}};
+    case 3: return {"network_connection", {}};
+    case 5: return {"process_termination", {}};
+    case 6: return {"driver_load", {}};
+    case 7: return {"image_load", {}};
+    case 8: return {"create_remote_thread", {}};
+    case 9: return {"raw_access_thread", {}};
+    case 10: return {"process_access", {}};
+    case 11: return {"file_event", {}};
+    case 12: return {"registry_add", "registry_event"};  // also registry_delete: see logsources()
+    case 13: return {"registry_set", "registry_event"};
+    case 14: return {"registry_rename", "registry_event"};
+    case 15: return {"create_stream_hash", {}};
+    case 17: case 18: return {"pipe_created", {}};
+    case 19: case 20: case 21: return {"wmi_event", {}};
+    case 22: return {"dns_query", {}};
+    case 23: return {"file_delete", {}};
+    case 25: return {"process_tampering", {}};
+    case 26: return {"file_delete_detected", {}};
+    default: return {};
+  }
+}
+
+std::optional<std::int64_t> to_int(std::optional<std::string_view> v) {
+  if (!v) return std::nullopt;
+  std::int64_t out = 0;
+  const auto res = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (res.ec != std::errc() || res.ptr != v->data() + v->size()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::vector<event_logsource> sigma_view::logsources() const {
+  std::string_view product = "windows";
+  std::string_view service;
+  std::array<std::string_view, 2> categories{};
+  if (obs_ != nullptr) {
+    switch (obs_->kind) {
+      case event_kind::process_start: categories[0] = "process_creation"; break;
+      case event_kind::image_load: categories[0] = "image_load"; break;
+      case event_kind::driver_load: categories[0] = "driver_load"; break;
+      default: break;
+    }
+  }
+  if (profile_ == schema_profile::codeintegrity) service = "codeintegrity-operational";
+  if (profile_ == schema_profile::ecs) {
+    if (auto os = raw("host.os.type")) {
+      if (*os == "linux" || *os == "macos") product = *os;
+    }
+    // A Windows event log record: the channel and event id decide, not the walker's
+    // guess (it reads any non-Sysmon record as a process event).
+    if (auto channel = raw("winlog.channel")) {
+      service = service_of_channel(*channel);
+      categories = {};
+      if (service == "sysmon") {
+        if (auto id = to_int(raw("winlog.event_id"))) categories = sysmon_categories(*id);
+      }
+    }
+  }
+  std::vector<event_logsource> out;
+  out.push_back({categories[0], product, service});
+  if (!categories[1].empty()) out.push_back({categories[1], product, service});
+  if (categories[0] == "registry_add") out.push_back({"registry_delete", product, service});
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Rule loading
+
+namespace {
+
+bool is_rule_file(const std::filesystem::path& p) {
+  const auto ext = p.extension();
+  return ext == ".yml" || ext == ".yaml";
+}
+
+void add_all(rules::sigma::load_result& into, rules::sigma::load_result&& from) {
+  for (auto& r : from.rules) into.rules.push_back(std::move(r));
+  for (auto& d : from.diagnostics) into.diagnostics.push_back(std::move(d));
+}
+
+bool has_errors(const rules::sigma::load_result& r) {
+  return std::ranges::any_of(r.diagnostics,
+                             [](const auto& d) { return d.sev == rules::sigma::diagnostic::severity::error; });
+}
+
+// Rule files under `dir`, sorted, with an error for a folder that cannot be read.
+std::vector<std::filesystem::path> rule_files(const std::string& dir, std::vector<rules::sigma::diagnostic>& diags) {
+  std::vector<std::filesystem::path> out;
+  if (dir.empty()) return out;
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(dir, std::filesystem::directory_options::skip_permission_denied, ec);
+  if (ec) {
+    diags.push_back({rules::sigma::diagnostic::severity::error, dir, 0, "?", "cannot read the rule folder: " + ec.message()});
+    return out;
+  }
+  for (const auto& entry : it) {
+    if (entry.is_regular_file(ec) && is_rule_file(entry.path())) out.push_back(entry.path());
+  }
+  std::ranges::sort(out);
+  return out;
+}
+
+// Later rules with an id already seen are dropped with a warning.
+void drop_duplicate_ids(std::vector<rules::sigma::rule>& rules, std::vector<rules::sigma::diagnostic>* diags) {
+  std::set<std::string> seen;
+  std::erase_if(rules, [&](const rules::sigma::rule& r) {
+    if (r.id.empty() || seen.insert(r.id).second) return false;
+    if (diags) {
+      diags->push_back({rules::sigma::diagnostic::severity::warning, r.file, r.line, r.id,
+                        "duplicate rule id (an earlier rule has it); rule skipped"});
+    }
+    return true;
+  });
+}
+
+}  // namespace
+
+std::vector<std::string> all_builtin_sigma_files() {
+  std::vector<std::string> out;
+  for (const auto& f : builtin_sigma_rules()) out.emplace_back(f.name);
+  return out;
+}
+
+rules::sigma::load_result load_sigma_rules(const std::vector<std::string>& builtin, const std::string& dir) {
+  rules::sigma::load_result all;
+  for (const auto& f : builtin_sigma_rules()) {
+    if (std::ranges::find(builtin, f.name) == builtin.end()) continue;
+    add_all(all, rules::sigma::load_rules(f.text, "builtin:" + std::string(f.name)));
+  }
+  for (const auto& path : rule_files(dir, all.diagnostics)) add_all(all, rules::sigma::load_rules_file(path));
+  drop_duplicate_ids(all.rules, &all.diagnostics);
+  return all;
+}
+
+sigma_library::sigma_library(const sigma_config& cfg) : cfg_(cfg), current_(std::make_shared<rules::sigma::rule_set>()) {}
+
+sigma_library::reload_report sigma_library::reload() {
+  reload_report report;
+  bool changed = !loaded_;
+  if (!loaded_) {
+    loaded_ = true;
+    auto res = load_sigma_rules(cfg_.builtin, "");
+    builtin_ = std::move(res.rules);
+    for (auto& d : res.diagnostics) report.diagnostics.push_back(std::move(d));
+  }
+  const auto paths = rule_files(cfg_.rules_dir, report.diagnostics);
+  // Removed files take their rules with them.
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (std::ranges::find(paths, it->first) == paths.end()) {
+      it = files_.erase(it);
+      changed = true;
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& path : paths) {
+    std::error_code ec;
+    const auto mtime = std::filesystem::last_write_time(path, ec);
+    const auto size = std::filesystem::file_size(path, ec);
+    auto [it, fresh] = files_.try_emplace(path);
+    file_state& f = it->second;
+    if (!fresh && !f.failed && f.mtime == mtime && f.size == size) continue;
+    f.mtime = mtime;
+    f.size = size;
+    auto res = rules::sigma::load_rules_file(path);
+    f.failed = has_errors(res);
+    if (f.failed) {
+      ++report.failed_files;
+    }
+    // A file with errors keeps what it had (nothing, the first time); one with only
+    // warnings (skipped, unsupported rules) takes its new rules.
+    if (!f.failed || fresh) {
+      f.rules = std::move(res.rules);
+      changed = true;
+    }
+    for (auto& d : res.diagnostics) report.diagnostics.push_back(std::move(d));
+  }
+  if (changed) {
+    std::vector<rules::sigma::rule> all = builtin_;
+    for (const auto& [path, f] : files_) all.insert(all.end(), f.rules.begin(), f.rules.end());
+    drop_duplicate_ids(all, &report.diagnostics);
+    current_ = std::make_shared<const rules::sigma::rule_set>(std::move(all));
+  }
+  report.changed = changed;
+  report.rules = current_->size();
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------
+// The stage
+
+namespace {
+
+rules::severity severity_of_level(std::string_view level) {
+  const std::string l = lower(level);
+  if (l == "informational") return rules::severity::info;
+  if (auto s = rules::parse_severity(l)) return *s;
+  return rules::severity::medium;
+}
+
+// ATT&CK technique ids from tags: attack.t1588.003 -> T1588.003.
+void techniques_of(const rules::sigma::rule& r, std::vector<std::string>& out) {
+  for (const auto& tag : r.tags) {
+    const std::string t = lower(tag);
+    if (!t.starts_with("attack.t") || t.size() < 12 || !std::isdigit(static_cast<unsigned char>(t[8]))) continue;
+    std::string id = "T" + t.substr(8);
+    if (std::ranges::find(out, id) == out.end()) out.push_back(std::move(id));
+  }
+}
+
+std::string joined(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out.append(sep);
+    out.append(i);
+  }
+  return out;
+}
+
+}  // namespace
+
+sigma_stage::sigma_stage(const config& cfg)
+    : library_(cfg.sigma),
+      reload_interval_ms_(cfg.sigma.rules_dir.empty() ? 0 : cfg.sigma.reload_interval_ms),
+      suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
+      suppression_(std::max<std::size_t>(1, cfg.alerts.suppression_cache_entries)),
+      doc_(cfg.sigma.max_fields) {
+  note(library_.reload());
+  next_reload_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(reload_interval_ms_);
+}
+
+std::size_t sigma_stage::rules() const { return set_ ? set_->size() : 0; }
+
+void sigma_stage::note(const sigma_library::reload_report& report) {
+  constexpr std::size_t k_logged = 50;  // per reload; the rest is counted
+  std::size_t logged = 0;
+  for (const auto& d : report.diagnostics) {
+    if (logged++ == k_logged) {
+      spdlog::warn("sigma: {} more rule problems not shown (countersign rules check lists them)",
+                   report.diagnostics.size() - k_logged);
+      break;
+    }
+    if (d.sev == rules::sigma::diagnostic::severity::error) {
+      spdlog::error("sigma: {}", d.text());
+    } else {
+      spdlog::warn("sigma: {}", d.text());
+    }
+  }
+  if (report.changed) spdlog::info("sigma: {} rules in use", report.rules);
+  if (report.failed_files > 0) {
+    spdlog::error("sigma: {} rule files failed to load; their previous rules stay in use", report.failed_files);
+  }
+  last_report_ = report;
+  stats_.reload_errors += report.failed_files;
+  if (report.changed) {
+    set_ = library_.current();
+    ++stats_.reloads;
+  }
+  stats_.rules = set_ ? set_->size() : 0;
+}
+
+void sigma_stage::maybe_reload() {
+  if (reload_interval_ms_ <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_reload_) return;
+  next_reload_ = now + std::chrono::milliseconds(reload_interval_ms_);
+  note(library_.reload());
+}
+
+void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t capacity, schema_profile profile,
+                           const observation_batch& batch, const source_position& where,
+                           std::optional<std::int64_t> now_ms, std::uint64_t token,
+                           std::vector<emitted_alert>& out, std::size_t& count) {
+  if (!set_ || set_->size() == 0) return;
+  doc_.reset(padded, size, capacity, profile);
+  const int records = profile == schema_profile::defender ? doc_.records() : 0;
+  // One evaluation per event: per record of a Defender export, else the message.
+  const int events = std::max(1, records);
+  std::vector<rules::hit> hits;
+  std::vector<std::string> techniques;
+  for (int e = 0; e < events; ++e) {
+    const int record = records > 0 ? e : -1;
+    // The observation of this event, for the envelope and the normalized fields.
+    const rules::observation* obs = nullptr;
+    if (records > 0 ? static_cast<std::size_t>(records) == batch.size() : batch.size() >= 1) {
+      obs = &batch[records > 0 ? static_cast<std::size_t>(e) : 0];
+      // A Code Integrity 3089 carries one signature; its verdict is the event of record.
+      if (obs->kind == event_kind::signature_info && batch.size() > 1) obs = &batch[1];
+    }
+    sigma_view view(doc_, profile, obs, record);
+    hits_.clear();
+    rules::sigma::eval_counters counters;
+    for (const auto& src : view.logsources()) set_->evaluate(src, view, hits_, &counters);
+    ++stats_.events;
+    stats_.considered += counters.considered;
+    stats_.evaluated += counters.evaluated;
+    stats_.matches += hits_.size();
+    if (doc_.truncated()) ++stats_.truncated;
+    if (hits_.empty()) continue;
+
+    // The envelope: the event's observation, else what the fields say.
+    const rules::observation* env = obs;
+    if (env == nullptr) {
+      synthetic_.reset();
+      if (auto v = view.field("Computer")) synthetic_.host_name.set(*v);
+      if (auto v = view.field("Image")) synthetic_.image_path.set(*v);
+      if (auto v = view.field("User")) synthetic_.user_name.set(*v);
+      synthetic_.source.schema = profile;
+      synthetic_.source.topic.assign(where.topic);
+      synthetic_.source.partition = where.partition;
+      synthetic_.source.offset = where.offset;
+      env = &synthetic_;
+    }
+    hits.clear();
+    techniques.clear();
+    for (const auto* r : hits_) {
+      rules::hit h;
+      h.id = r->id;
+      h.title = r->title;
+      h.level = severity_of_level(r->level);
+      std::string_view category;
+      for (const auto& src : view.logsources()) category = src.category.empty() ? category : src.category;
+      h.reason = fmt::format("Sigma rule \"{}\" ({}) matched {}{}", r->title, r->level.empty() ? "no level" : r->level,
+                             category.empty() ? "an event" : "a " + std::string(category) + " event",
+                             env->image_path.has_value() ? " of " + env->image_path.value : std::string());
+      h.evidence.push_back({"rule_file", r->file});
+      if (!r->status.empty()) h.evidence.push_back({"status", r->status});
+      if (!r->tags.empty()) h.evidence.push_back({"tags", joined(r->tags, ",")});
+      h.evidence.push_back({"logsource", fmt::format("{}/{}/{}", r->source.category, r->source.product, r->source.service)});
+      if (!r->falsepositives.empty()) h.evidence.push_back({"falsepositives", joined(r->falsepositives, "; ")});
+      techniques_of(*r, techniques);
+      hits.push_back(std::move(h));
+    }
+    const std::string id = rules::alert_id(hits, *env, suppression_window_ms_);
+    if (suppression_enabled_ && !suppression_.first_time(id)) {
+      ++stats_.suppressed;
+      continue;
+    }
+    if (count == out.size()) out.emplace_back();
+    emitted_alert& a = out[count++];
+    a.token = token;
+    a.deferred = false;
+    a.key.assign(env->host_key());
+    std::vector<std::string_view> tech(techniques.begin(), techniques.end());
+    rules::render_alert(*env, hits, id, now_ms.value_or(env->event_time_ms.value_or(0)), nullptr, tech, a.json);
+    ++stats_.alerts;
+  }
+}
+
+}  // namespace countersign::processor
