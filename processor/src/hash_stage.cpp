@@ -162,17 +162,34 @@ bool hash_stage::merge_record(std::int32_t partition, std::string_view key, std:
 std::expected<std::size_t, std::string> hash_stage::flush(state_sink* sink) {
   if (store_ == nullptr || combiner_.size() == 0) return 0;
   std::size_t published = 0;
-  flushed_hashes_.clear();
+  std::size_t records = 0;
   combiner_.for_each([&](state::store_kind kind, std::int32_t partition, std::string_view key,
                          const state::prevalence_value& delta) {
-    store_->add(kind, partition, key, delta);
     if (kind == state::store_kind::hash) {
-      flushed_hashes_.emplace_back(partition, std::string(key));
-    } else if (sink) {
-      scratch_.clear();
-      delta.encode(scratch_);
-      sink->delta(kind, key, scratch_);
-      ++published;
+      // Read, merge, write the whole record: detectors read this hash on every
+      // observation of it, and a stored record is one value to decode, where a merge
+      // operand would make every read until the next compaction run the merge
+      // operator. The changelog gets the same bytes. This stage owns the partition's
+      // hash keys (restores finish before it takes the partition), so nothing else
+      // writes this key between the read and the commit.
+      auto record = store_->get(kind, partition, key);
+      if (record) record->merge(delta);
+      else record = delta;
+      if (records == flushed_.size()) flushed_.emplace_back();
+      flushed_record& f = flushed_[records++];
+      f.partition = partition;
+      f.key.assign(key);
+      f.record.clear();
+      record->encode(f.record);
+      store_->put_encoded(kind, partition, key, f.record);
+    } else {
+      store_->add(kind, partition, key, delta);
+      if (sink) {
+        scratch_.clear();
+        delta.encode(scratch_);
+        sink->delta(kind, key, scratch_);
+        ++published;
+      }
     }
   });
   if (auto written = store_->commit(); !written) {
@@ -185,12 +202,8 @@ std::expected<std::size_t, std::string> hash_stage::flush(state_sink* sink) {
   if (sink) {
     // The changelog carries whole records: compaction keeps the latest per key, and
     // a restore merges what it reads.
-    for (const auto& [partition, key] : flushed_hashes_) {
-      auto record = store_->get(state::store_kind::hash, partition, key);
-      if (!record) continue;
-      scratch_.clear();
-      record->encode(scratch_);
-      sink->changelog(partition, key, scratch_);
+    for (std::size_t i = 0; i < records; ++i) {
+      sink->changelog(flushed_[i].partition, flushed_[i].key, flushed_[i].record);
       ++published;
     }
   }

@@ -18,6 +18,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <limits>
 #include <numbers>
@@ -78,6 +79,25 @@ double tau(double x) noexcept {
     y *= 0.5;
     z -= (1.0 - x) * (1.0 - x) * y;
     if (z == z_old) return z / 3.0;
+  }
+}
+
+// Non-zero bytes of a word.
+inline std::size_t nonzero_bytes(std::uint64_t w) noexcept {
+  constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+  // High bit of each byte set iff the byte is non-zero.
+  const std::uint64_t t = ((w & low7) + low7) | w;
+  return static_cast<std::size_t>(std::popcount(t & ~low7));
+}
+
+// Calls fn(i) for every non-zero register i in increasing order, skipping zero words.
+template <typename Word, typename Fn>
+void for_each_nonzero(const std::uint8_t* regs, const Word& word, Fn&& fn) {
+  for (std::size_t base = 0; base < distinct_set::k_registers; base += 8) {
+    if (word(base) == 0) continue;
+    for (std::size_t i = base; i < base + 8; ++i) {
+      if (regs[i] != 0) fn(i);
+    }
   }
 }
 
@@ -186,31 +206,44 @@ void distinct_set::encode(std::string& out) const {
     }
     return;
   }
+  // Sketches are encoded at every flush of a popular record, so the 4,096 registers are
+  // read 8 at a time: zero words (most of a sparse sketch) are skipped, and a sketch
+  // whose non-zero count alone rules out the sparse form (every pair costs at least 2
+  // bytes) goes straight to dense. Same bytes as a per-register scan.
+  const auto* regs = registers_.data();
+  const auto word = [regs](std::size_t i) {
+    std::uint64_t w;
+    std::memcpy(&w, regs + i, sizeof w);
+    return w;
+  };
   std::size_t nonzero = 0;
-  std::size_t pair_bytes = 0;
-  std::size_t prev = 0;
-  for (std::size_t i = 0; i < k_registers; ++i) {
-    if (registers_[i] == 0) continue;
-    pair_bytes += varint_size(i - prev) + 1;
-    prev = i;
-    ++nonzero;
-  }
-  const std::size_t sparse_size = 1 + varint_size(nonzero) + pair_bytes;
+  for (std::size_t i = 0; i < k_registers; i += 8) nonzero += nonzero_bytes(word(i));
   const std::size_t dense_size = 1 + k_registers;
-  if (sparse_size < dense_size) {
-    out.reserve(out.size() + sparse_size);
-    out.push_back(static_cast<char>(tag(k_kind_sparse)));
-    put_varint(out, nonzero);
-    prev = 0;
-    for (std::size_t i = 0; i < k_registers; ++i) {
-      if (registers_[i] == 0) continue;
-      put_varint(out, i - prev);
-      out.push_back(static_cast<char>(registers_[i]));
+  bool sparse = 1 + varint_size(nonzero) + 2 * nonzero < dense_size;
+  if (sparse) {
+    std::size_t pair_bytes = 0;
+    std::size_t prev = 0;
+    for_each_nonzero(regs, word, [&](std::size_t i) {
+      pair_bytes += varint_size(i - prev) + 1;
       prev = i;
+    });
+    const std::size_t sparse_size = 1 + varint_size(nonzero) + pair_bytes;
+    sparse = sparse_size < dense_size;
+    if (sparse) {
+      out.reserve(out.size() + sparse_size);
+      out.push_back(static_cast<char>(tag(k_kind_sparse)));
+      put_varint(out, nonzero);
+      prev = 0;
+      for_each_nonzero(regs, word, [&](std::size_t i) {
+        put_varint(out, i - prev);
+        out.push_back(static_cast<char>(regs[i]));
+        prev = i;
+      });
     }
-  } else {
+  }
+  if (!sparse) {
     out.push_back(static_cast<char>(tag(k_kind_dense)));
-    out.append(reinterpret_cast<const char*>(registers_.data()), registers_.size());
+    out.append(reinterpret_cast<const char*>(regs), registers_.size());
   }
 }
 

@@ -105,6 +105,7 @@ struct prevalence_store::impl {
   std::int64_t batch_first = std::numeric_limits<std::int64_t>::max();
   std::int64_t batch_last = std::numeric_limits<std::int64_t>::min();
   std::string scratch;
+  std::string key_scratch;
 
   rocksdb::ColumnFamilyHandle* cf(store_kind k) const { return handles[1 + static_cast<std::size_t>(k)]; }
 
@@ -159,15 +160,25 @@ void prevalence_store::add(store_kind kind, std::int32_t partition, std::string_
   auto& s = impl_->scratch;
   s.clear();
   delta.encode(s);
-  const auto status = impl_->batch.Merge(impl_->cf(kind), store_key(partition, key), s);
+  assign_store_key(impl_->key_scratch, partition, key);
+  const auto status = impl_->batch.Merge(impl_->cf(kind), impl_->key_scratch, s);
   if (status.ok()) ++impl_->batch_merges;
 }
 
 void prevalence_store::add_encoded(store_kind kind, std::int32_t partition, std::string_view key,
                                    std::string_view encoded) {
-  const auto status = impl_->batch.Merge(impl_->cf(kind), store_key(partition, key),
+  assign_store_key(impl_->key_scratch, partition, key);
+  const auto status = impl_->batch.Merge(impl_->cf(kind), impl_->key_scratch,
                                          rocksdb::Slice(encoded.data(), encoded.size()));
   if (status.ok()) ++impl_->batch_merges;
+}
+
+void prevalence_store::put_encoded(store_kind kind, std::int32_t partition, std::string_view key,
+                                   std::string_view encoded) {
+  auto& p = *impl_;
+  assign_store_key(p.key_scratch, partition, key);
+  const auto status = p.batch.Put(p.cf(kind), p.key_scratch, rocksdb::Slice(encoded.data(), encoded.size()));
+  if (status.ok()) ++p.batch_merges;
 }
 
 namespace {
@@ -225,8 +236,12 @@ std::optional<prevalence_value> prevalence_store::get(store_kind kind, std::int3
                                                       std::string_view key) const {
   auto& p = *impl_;
   p.reads.fetch_add(1, std::memory_order_relaxed);
-  std::string value;
-  const auto status = p.db->Get(rocksdb::ReadOptions(), p.cf(kind), store_key(partition, key), &value);
+  // Reused buffers: reads run per observation. Per thread, since reads may come from
+  // any thread (writes belong to one).
+  thread_local std::string read_key;
+  thread_local std::string value;
+  assign_store_key(read_key, partition, key);
+  const auto status = p.db->Get(rocksdb::ReadOptions(), p.cf(kind), read_key, &value);
   if (status.IsNotFound()) {
     p.misses.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;

@@ -192,6 +192,48 @@ TEST(distinct_set, chooses_the_smaller_of_sparse_and_dense_for_a_sketch) {
   EXPECT_TRUE(saw_dense);
 }
 
+// Around the sparse/dense crossover: dense only when the sparse form (computed here from
+// the dense bytes, register by register) would be at least as large, and a sparse
+// encoding decodes to the same registers as the set it came from.
+TEST(distinct_set, picks_dense_exactly_when_the_sparse_form_would_not_be_smaller) {
+  const auto varint_bytes = [](std::size_t v) {
+    std::size_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  };
+  distinct_set s;
+  std::uint64_t id = 0;
+  int dense = 0;
+  int sparse = 0;
+  for (std::uint64_t n = 1200; n <= 3200; n += 7) {
+    while (id < n) s.insert(item_hash(id++));
+    const auto bytes = encoded(s);
+    std::string_view in(bytes);
+    const auto back = distinct_set::decode(in);
+    ASSERT_TRUE(back.has_value()) << n;
+    EXPECT_EQ(*back, s) << n;
+    if (static_cast<std::uint8_t>(bytes[0]) == 0x12) {
+      ++dense;
+      std::size_t nonzero = 0, pairs = 0, prev = 0;
+      for (std::size_t i = 0; i < distinct_set::k_registers; ++i) {
+        if (bytes[1 + i] == 0) continue;
+        ++nonzero;
+        pairs += varint_bytes(i - prev) + 1;
+        prev = i;
+      }
+      EXPECT_GE(1 + varint_bytes(nonzero) + pairs, bytes.size()) << n;
+    } else {
+      ++sparse;
+      EXPECT_LT(bytes.size(), 1 + distinct_set::k_registers) << n;
+    }
+  }
+  EXPECT_GT(dense, 0);
+  EXPECT_GT(sparse, 0);
+}
+
 // The sketch stays within 3 standard errors (1.04 / sqrt(4096) ~ 1.6% each) of the true
 // count, with production hashing (XXH3 over the item bytes) and several seeds.
 TEST(distinct_set, sketch_error_stays_within_three_standard_errors) {

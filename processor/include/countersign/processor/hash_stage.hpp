@@ -103,7 +103,14 @@ class hash_stage {
   std::vector<rules::hit> hits_;
   std::vector<emitted_alert> alerts_;  // slots reused; alert_count_ are live
   std::size_t alert_count_ = 0;
-  std::vector<std::pair<std::int32_t, std::string>> flushed_hashes_;
+  // Hash records written by the last flush, for the changelog once committed; slots
+  // (and their buffers) reused, the first `records` of a flush are live.
+  struct flushed_record {
+    std::int32_t partition = 0;
+    std::string key;
+    std::string record;
+  };
+  std::vector<flushed_record> flushed_;
   std::string scratch_;
   pipeline_stats stats_;
 };

@@ -61,6 +61,12 @@ class prevalence_store final : public prevalence_view {
   void add(store_kind kind, std::int32_t partition, std::string_view key, const prevalence_value& delta);
   // Same, with a delta already encoded (restore from a changelog, global table updates).
   void add_encoded(store_kind kind, std::int32_t partition, std::string_view key, std::string_view encoded);
+  // Queues the whole record (kind, partition, key), replacing what is stored: for a
+  // caller that read the record, merged its delta and wrote the result, so later reads
+  // find one value instead of a chain of merge operands. Only safe while no merge for
+  // the same key is queued in this batch (the caller owns the key between its read and
+  // the commit).
+  void put_encoded(store_kind kind, std::int32_t partition, std::string_view key, std::string_view encoded);
   // Queues a bookkeeping value (changelog checkpoints, table offsets) into the same batch,
   // so it becomes durable atomically with the merges it describes.
   void put_meta(std::string_view name, std::int64_t value);
