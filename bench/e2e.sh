@@ -26,7 +26,8 @@
 #
 # Env: E2E_ROWS (comma list of the rows above, default all), LIVE_RATE (2000),
 # LIVE_SECONDS (15), COUNTERSIGN_BUILD (build dir with countersign and the bench tools,
-# default build/release; built if missing), E2E_CSV (default bench/results/e2e.csv),
+# default build/release; built if missing), COUNTERSIGN_BIN (another countersign binary,
+# for before/after comparisons), E2E_CSV (default bench/results/e2e.csv),
 # E2E_KEEP=1 keeps the work dir, E2E_PERF=PREFIX records `perf record -p` of the first
 # instance of each row during the drain into PREFIX.<row>.data (E2E_PERF_ARGS adds options,
 # e.g. "--call-graph dwarf"). Prints the table; writes the CSV (one line per row)
@@ -43,7 +44,7 @@ LIVE_RATE="${LIVE_RATE:-2000}"
 LIVE_SECONDS="${LIVE_SECONDS:-15}"
 BUILD="$(realpath -m "${COUNTERSIGN_BUILD:-$ROOT/build/release}")"
 CSV="$(realpath -m "${E2E_CSV:-$ROOT/bench/results/e2e.csv}")"
-BIN="$BUILD/processor/countersign"
+BIN="$(realpath -m "${COUNTERSIGN_BIN:-$BUILD/processor/countersign}")"
 LOADGEN="$BUILD/bench/countersign_bench_loadgen"
 CONSUME="$BUILD/bench/countersign_bench_latency"
 if [[ ! -x "$BIN" || ! -x "$LOADGEN" || ! -x "$CONSUME" ]]; then
