@@ -5,8 +5,10 @@
 #                                   with each helm/countersign/ci/*.yaml; values that must be
 #                                   refused (unknown keys, replicas above the partitions, ...)
 #                                   are refused with a message naming the problem; the config
-#                                   file the chart renders is accepted by `countersign rules
-#                                   check` when a built binary is at hand
+#                                   file the chart renders, with the content files and Sigma
+#                                   rules it mounts, is accepted by `countersign rules check`
+#                                   when a built binary is at hand (and a broken Sigma rule
+#                                   is not)
 #   scripts/helm.sh --install-only  only install Helm; prints the path of the helm binary
 #
 # Helm is built from source with this machine's Go through the Go module proxy
@@ -16,8 +18,9 @@
 #
 # Env:
 #   COUNTERSIGN_GO   the go binary (default: go on PATH, else /usr/local/go/bin/go)
-#   COUNTERSIGN_BIN  countersign binary for checking rendered configs (default:
-#                    build/release/processor/countersign when built; else that check is skipped)
+#   COUNTERSIGN_BIN  countersign binary for checking rendered configs and Sigma rules
+#                    (default: build/release/processor/countersign when built; a binary
+#                    without `rules check --sigma`, or none, skips those checks)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +39,11 @@ HELM_LDFLAGS+=" -X $HELM_MODULE/pkg/lint/rules.k8sVersionMajor=1 -X $HELM_MODULE
 BIN_DIR="$ROOT/.cache/bin"
 HELM="$BIN_DIR/helm"
 CHART="$ROOT/helm/countersign"
+# Where the chart mounts Sigma rule files (sigmaRules, sigmaRulesConfigMap), and the
+# sigma.rules_dir it sets: the ..data folder of that ConfigMap volume (see
+# countersign.sigmaRulesDir in templates/_helpers.tpl).
+SIGMA_MOUNT=/etc/countersign/sigma
+SIGMA_RULES_DIR=$SIGMA_MOUNT/..data
 
 usage() { header_comment "${BASH_SOURCE[0]}"; }
 
@@ -97,22 +105,29 @@ expect_ok() { # description helm-args...
   fi
 }
 
+# The output of a refusal must mention every given text; else it is printed and a
+# failure counted (status 1).
+expect_mentions() { # description output texts...
+  local what="$1" out="$2" text
+  shift 2
+  for text in "$@"; do
+    if [[ "$out" != *"$text"* ]]; then
+      printf '%s\n' "$out" >&2
+      fail "$what: the error does not mention '$text'"
+      return 1
+    fi
+  done
+}
+
 # Runs a helm command that must fail with every given text in its output.
 expect_refused() { # description file texts...
-  local what="$1" values="$2" out text
+  local what="$1" values="$2" out
   shift 2
   if out="$("$HELM" template t "$CHART" -f "$values" 2>&1)"; then
     fail "$what: helm template accepted $values"
     return
   fi
-  for text in "$@"; do
-    if [[ "$out" != *"$text"* ]]; then
-      printf '%s\n' "$out" >&2
-      fail "$what: the error does not mention '$text'"
-      return
-    fi
-  done
-  log "ok: refused: $what"
+  if expect_mentions "$what" "$out" "$@"; then log "ok: refused: $what"; fi
 }
 
 # Prints the countersign.yaml of a rendered config ConfigMap or Secret (one document of
@@ -129,12 +144,32 @@ extract_file() { # manifest key
   ' "$1" | if grep -q '^kind: Secret' "$1"; then base64 -d; else cat; fi
 }
 
-# A countersign binary that has `rules check` (an older build does not).
+# Keys of the data of a rendered ConfigMap whose values are block scalars (file texts).
+configmap_keys() { # manifest
+  awk '$0 == "data:" { data = 1; next } data && /^  [^ ].*: \|$/ { k = substr($0, 3); sub(/: \|$/, "", k); print k }' "$1"
+}
+
+# sigma.rules_dir of a countersign.yaml (empty when not set).
+sigma_rules_dir() { # countersign.yaml
+  awk '/^[^ #]/ { s = ($0 == "sigma:") } s && $1 == "rules_dir:" { print $2 }' "$1"
+}
+
+# The lines of the first list item "- name: NAME" of a rendered manifest, up to the next
+# item (in a StatefulSet a volume mount comes before the volume of the same name).
+named_item() { # manifest name
+  awk -v name="$2" '
+    !found && $0 ~ "^ *- name: " name "$" { found = 1; ind = index($0, "-"); print; next }
+    found { match($0, /^ */); if (RLENGTH < ind) exit; print }
+  ' "$1"
+}
+
+# A countersign binary whose `rules check` checks Sigma rules too (--sigma; an older
+# build has no such option, or no `rules` at all).
 countersign_binary() {
   local bin="${COUNTERSIGN_BIN:-$ROOT/build/release/processor/countersign}" help
   [[ -x "$bin" && -s "$bin" ]] || return 1
-  help="$("$bin" --help 2>/dev/null)" || return 1
-  grep -qE '^[[:space:]]+rules[[:space:]]' <<<"$help" || return 1
+  help="$("$bin" rules check --help 2>/dev/null)" || return 1
+  grep -qE '^[[:space:]]+--sigma[[:space:]]' <<<"$help" || return 1
   printf '%s\n' "$bin"
 }
 
@@ -170,7 +205,30 @@ check_rendered_config() { # name values-args...
   # The SASL password file is a Secret mounted in the pod: stand in for it here.
   local env=()
   if grep -q '^    sasl_password_file: ' "$dir/countersign.yaml"; then
-    env=(COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD_FILE= COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD=stand-in)
+    env+=(COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD_FILE= COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD=stand-in)
+  fi
+  # The Sigma rule folder is a ConfigMap volume in the pod, absent here (and countersign
+  # refuses a sigma.rules_dir that does not exist): rebuild it as the kubelet writes it
+  # (the files in a hidden ..<timestamp> folder, ..data linking to that, one link per
+  # file at the top) from the rendered sigmaRules, and point sigma.rules_dir (by its
+  # environment override) and --sigma at it. Rules from sigmaRulesConfigMap are not in
+  # the release: the folder stays empty. With rendered rules, --strict: a rule countersign
+  # would skip, or load twice, fails too.
+  local rules_dir
+  rules_dir="$(sigma_rules_dir "$dir/countersign.yaml")"
+  if [[ "$rules_dir" == "$SIGMA_MOUNT" || "$rules_dir" == "$SIGMA_MOUNT"/* ]]; then
+    local vol="$dir/sigma" stamp="..2026_01_01_00_00_00.000000001" key
+    mkdir -p "$vol/$stamp"
+    ln -s "$stamp" "$vol/..data"
+    if "$HELM" template t "$CHART" "$@" --show-only templates/sigma-rules-configmap.yaml >"$dir/sigma.manifest" 2>/dev/null; then
+      while read -r key; do
+        extract_file "$dir/sigma.manifest" "$key" >"$vol/$stamp/$key"
+        ln -s "..data/$key" "$vol/$key"
+      done < <(configmap_keys "$dir/sigma.manifest")
+      args+=(--strict)
+    fi
+    env+=("COUNTERSIGN_SIGMA_RULES_DIR=$vol${rules_dir#"$SIGMA_MOUNT"}")
+    args+=(--sigma "$vol${rules_dir#"$SIGMA_MOUNT"}")
   fi
   # Abused-certificate list files named in the config live on the cluster, not here:
   # `rules check` reports them missing after it has accepted config and content, which
@@ -178,12 +236,88 @@ check_rendered_config() { # name values-args...
   if out="$(env "${env[@]}" "$bin" "${args[@]}" 2>&1)"; then
     log "ok: $name: countersign rules check accepts the rendered config"
   elif [[ "$out" != *"FAILED (configuration or content)"* && "$out" == *"rules check: FAILED ("*" errors"* ]] &&
-    ! grep -v -e '^content: ' -e '^exclusions: ' -e '^rules check: ' -e ': cannot \(open\|read\)' <<<"$out" | grep -q .; then
+    ! grep -v -e '^content: ' -e '^exclusions: ' -e '^sigma: ' -e '^rules check: ' -e ': cannot \(open\|read\)' <<<"$out" | grep -q .; then
     log "ok: $name: countersign rules check accepts the rendered config (its list files are not here to load)"
   else
     printf '%s\n' "$out" >&2
     fail "$name: countersign rules check refuses the rendered config ($dir/countersign.yaml)"
   fi
+}
+
+# Values with Sigma rules (sigmaRules or sigmaRulesConfigMap): the ConfigMap of rules is
+# rendered (sigmaRules) with every file, mounted as a whole folder at $SIGMA_MOUNT (no
+# subPath, whose files the kubelet never updates: rule changes must reach the running pods
+# to be hot-reloaded), and sigma.rules_dir is $SIGMA_RULES_DIR, in the rendered config or,
+# with existingConfigSecret, in the environment.
+check_sigma_render() { # name values-file
+  local name="$1" values="$2" dir="$WORK/sigma-$1" cm key
+  grep -qE '^sigmaRules(ConfigMap)?:' "$values" || return 0
+  mkdir -p "$dir"
+  if ! "$HELM" template t "$CHART" -f "$values" --show-only templates/statefulset.yaml >"$dir/sts.yaml" 2>&1; then
+    cat "$dir/sts.yaml" >&2
+    fail "$name: rendering templates/statefulset.yaml"
+    return
+  fi
+  cm="$(awk '$1 == "sigmaRulesConfigMap:" { gsub(/"/, "", $2); print $2 }' "$values")"
+  if [[ -z "$cm" ]]; then
+    cm=t-countersign-sigma-rules
+    if ! "$HELM" template t "$CHART" -f "$values" --show-only templates/sigma-rules-configmap.yaml >"$dir/cm.yaml" 2>&1; then
+      cat "$dir/cm.yaml" >&2
+      fail "$name: no ConfigMap of Sigma rules rendered"
+      return
+    fi
+    grep -qx "  name: $cm" "$dir/cm.yaml" || { fail "$name: the ConfigMap of Sigma rules is not named $cm"; return; }
+    while read -r key; do
+      configmap_keys "$dir/cm.yaml" | grep -qxF "$key" || { fail "$name: sigmaRules file $key is not in the ConfigMap"; return; }
+    done < <(awk '/^[^ #]/ { s = ($1 == "sigmaRules:") } s && /^  [^ #][^:]*:/ { k = substr($0, 3); sub(/:.*/, "", k); print k }' "$values")
+  fi
+  local mount volume
+  mount="$(named_item "$dir/sts.yaml" sigma-rules)"
+  volume="$(awk '$1 == "volumes:" { v = 1 } v' "$dir/sts.yaml" | named_item /dev/stdin sigma-rules)"
+  if ! grep -qxE " +mountPath: $SIGMA_MOUNT" <<<"$mount" || grep -q subPath <<<"$mount"; then
+    printf '%s\n' "$mount" >&2
+    fail "$name: the Sigma rules are not mounted as a folder at $SIGMA_MOUNT"
+    return
+  fi
+  if ! grep -qxE " +name: $cm" <<<"$volume"; then
+    printf '%s\n' "$volume" >&2
+    fail "$name: the sigma-rules volume is not ConfigMap $cm"
+    return
+  fi
+  if grep -qE '^existingConfigSecret: *[^ "]' "$values"; then
+    if ! grep -A1 -x ' *- name: COUNTERSIGN_SIGMA_RULES_DIR' "$dir/sts.yaml" | grep -qx " *value: \"$SIGMA_RULES_DIR\""; then
+      fail "$name: COUNTERSIGN_SIGMA_RULES_DIR is not $SIGMA_RULES_DIR (existingConfigSecret)"
+      return
+    fi
+  else
+    if ! "$HELM" template t "$CHART" -f "$values" --show-only templates/config.yaml >"$dir/config.manifest" 2>&1; then
+      cat "$dir/config.manifest" >&2
+      fail "$name: rendering templates/config.yaml"
+      return
+    fi
+    extract_file "$dir/config.manifest" countersign.yaml >"$dir/countersign.yaml"
+    if [[ "$(sigma_rules_dir "$dir/countersign.yaml")" != "$SIGMA_RULES_DIR" ]]; then
+      fail "$name: sigma.rules_dir in the rendered config is not $SIGMA_RULES_DIR"
+      return
+    fi
+  fi
+  log "ok: $name: Sigma rules from ConfigMap $cm mounted at $SIGMA_MOUNT, sigma.rules_dir $SIGMA_RULES_DIR"
+}
+
+# Values whose rendered config or Sigma rules `countersign rules check` must refuse, with
+# every given text in its output: check_rendered_config, run in a subshell, must fail.
+# Nothing to do without a countersign binary.
+expect_check_refused() { # description values texts...
+  local what="$1" values="$2" out
+  shift 2
+  countersign_binary >/dev/null || return 0
+  out="$(check_rendered_config "refused-$(basename "$values" .yaml)" -f "$values" 2>&1)"
+  if [[ "$out" != *"FAIL: "* ]]; then
+    printf '%s\n' "$out" >&2
+    fail "$what: countersign rules check accepted $values"
+    return
+  fi
+  if expect_mentions "$what" "$out" "$@"; then log "ok: refused by countersign rules check: $what"; fi
 }
 
 # Every key of config/countersign.yaml (the reference listing every countersign key) must
@@ -291,6 +425,24 @@ config:
   state:
     block_cache_bytes: 268435456
 EOF
+  cat >"$WORK/bad-sigma-name.yaml" <<'EOF'
+sigmaRules:
+  rules.txt: |
+    title: Not A Rule File Name
+EOF
+  cat >"$WORK/bad-sigma-rule.yaml" <<'EOF'
+sigmaRules:
+  broken_rule.yml: |
+    title: A Rule With A YAML Error
+    id: 0e2f4c1a-5b7d-4e8f-9a0b-1c2d3e4f5a6b
+    logsource:
+      category: process_creation
+      product: windows
+    detection:
+      selection:
+        CommandLine|contains: ['-addstore', 'root'
+      condition: selection
+EOF
 }
 
 run_checks() {
@@ -310,6 +462,7 @@ run_checks() {
     expect_ok "helm lint -f ci/$name.yaml" lint --strict "$CHART" -f "$f"
     expect_ok "helm template -f ci/$name.yaml" template t "$CHART" -f "$f"
     check_rendered_config "$name" -f "$f"
+    check_sigma_render "$name" "$f"
   done
   ((found)) || fail "no values files in $CHART/ci"
 
@@ -329,9 +482,11 @@ run_checks() {
   expect_refused "a password in a ConfigMap" "$WORK/bad-password.yaml" config.kafka.consumer.sasl.password configAsSecret
   expect_refused "SASL without a password" "$WORK/bad-sasl.yaml" kafka.security.sasl.existingSecret
   expect_refused "memory limit below the block cache" "$WORK/bad-memory.yaml" resources.limits.memory block_cache_bytes
+  expect_refused "a sigmaRules file not named .yml or .yaml" "$WORK/bad-sigma-name.yaml" sigmaRules rules.txt
+  expect_check_refused "a Sigma rule file with a YAML error" "$WORK/bad-sigma-rule.yaml" "broken_rule.yml:" "YAML"
 
   if ! countersign_binary >/dev/null; then
-    log "note: no countersign binary with 'rules check' (build/release/processor/countersign or COUNTERSIGN_BIN): rendered configs were not checked by countersign"
+    log "note: no countersign binary with 'rules check --sigma' (build/release/processor/countersign or COUNTERSIGN_BIN): rendered configs and Sigma rules were not checked by countersign"
   fi
   if ((FAILURES > 0)); then
     die "$FAILURES chart check(s) failed"

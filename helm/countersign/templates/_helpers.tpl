@@ -66,6 +66,32 @@ Fixed paths inside the pod (the image's layout, see the Dockerfile).
 {{- define "countersign.configDir" -}}/etc/countersign{{- end -}}
 {{- define "countersign.contentDir" -}}/etc/countersign/content{{- end -}}
 {{- define "countersign.tlsDir" -}}/etc/countersign/kafka-tls{{- end -}}
+{{- define "countersign.sigmaDir" -}}/etc/countersign/sigma{{- end -}}
+
+{{/*
+Sigma rule files from the release (sigmaRules) or from an existing ConfigMap
+(sigmaRulesConfigMap), mounted as a directory at countersign.sigmaDir: never with subPath,
+whose files the kubelet does not update, so that edited rules reach the running pods and
+countersign's sigma.reload_interval picks them up.
+*/}}
+{{- define "countersign.mountsSigmaRules" -}}
+{{- if or .Values.sigmaRules .Values.sigmaRulesConfigMap -}}true{{- end -}}
+{{- end -}}
+
+{{- define "countersign.sigmaRulesConfigMapName" -}}
+{{- .Values.sigmaRulesConfigMap | default (printf "%s-sigma-rules" (include "countersign.fullname" .)) -}}
+{{- end -}}
+
+{{/*
+sigma.rules_dir for the mounted rules: the ..data folder of the ConfigMap volume, not the
+mount point itself. The kubelet writes a ConfigMap volume as a hidden ..<timestamp>
+folder holding the files, a ..data symlink to it and one symlink per key into ..data;
+countersign reads rule folders recursively, so at the mount point it would load every
+rule twice (once through the hidden folder) and drop the second copy as a duplicate id
+with a warning, and the files it keeps would change path at every update. Under ..data
+the paths stay put and an update swaps all files at once.
+*/}}
+{{- define "countersign.sigmaRulesDir" -}}{{ include "countersign.sigmaDir" . }}/..data{{- end -}}
 
 {{/*
 The config file is a Secret when asked for (configAsSecret).
@@ -218,6 +244,9 @@ The config file: `config` with the chart's own keys merged in.
 {{- if .Values.content -}}
 {{- $_ := set $cfg "detectors" (mergeOverwrite (deepCopy ($cfg.detectors | default dict)) (dict "content_dir" (include "countersign.contentDir" .))) -}}
 {{- end -}}
+{{- if include "countersign.mountsSigmaRules" . -}}
+{{- $_ := set $cfg "sigma" (mergeOverwrite (deepCopy ($cfg.sigma | default dict)) (dict "rules_dir" (include "countersign.sigmaRulesDir" .))) -}}
+{{- end -}}
 {{- toYaml $cfg -}}
 {{- end -}}
 
@@ -280,6 +309,17 @@ involved and what to do.
 {{- end -}}
 {{- if and .Values.content ((($cfg.detectors | default dict).content_dir)) -}}
 {{- fail "content and config.detectors.content_dir exclude each other: the chart mounts `content` at /etc/countersign/content and points content_dir there." -}}
+{{- end -}}
+{{- if and .Values.sigmaRules .Values.sigmaRulesConfigMap -}}
+{{- fail "sigmaRules and sigmaRulesConfigMap exclude each other: the Sigma rule folder is one ConfigMap, the chart's own (sigmaRules) or yours (sigmaRulesConfigMap)." -}}
+{{- end -}}
+{{- $sigma := $cfg.sigma | default dict -}}
+{{- $sigmaRulesFrom := empty .Values.sigmaRules | ternary "sigmaRulesConfigMap" "sigmaRules" -}}
+{{- if and (include "countersign.mountsSigmaRules" .) $sigma.rules_dir -}}
+{{- fail (printf "%s and config.sigma.rules_dir exclude each other: the chart mounts the rules at %s and points sigma.rules_dir there." $sigmaRulesFrom (include "countersign.sigmaDir" .)) -}}
+{{- end -}}
+{{- if and (include "countersign.mountsSigmaRules" .) (hasKey $sigma "enabled") (not $sigma.enabled) -}}
+{{- fail (printf "%s is given but config.sigma.enabled is false: countersign would not load the rules. Enable Sigma or leave the rules out." $sigmaRulesFrom) -}}
 {{- end -}}
 {{- if and (not .Values.existingConfigSecret) (not (include "countersign.configIsSecret" .)) -}}
 {{- $kafka := $cfg.kafka | default dict -}}
