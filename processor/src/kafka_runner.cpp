@@ -1334,6 +1334,8 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
       note_intel(hashes.reload_intel());
       last_intel = now;
     }
+    // Sigma rule folder: checked on its own interval, with or without traffic.
+    if (auto* sigma = ingest.sigma()) sigma->maybe_reload();
     if (now - last_publish >= std::chrono::seconds(1)) {
       publish();
       last_publish = now;

@@ -139,7 +139,6 @@ process_result pipeline::process(std::string_view payload, const source_position
   stats_.max_event_time_ms = max_event_time_ms_;
   // Sigma first: the join below takes verdicts and signatures out of the batch.
   if (sigma_) {
-    if ((stats_.events & 1023) == 0) sigma_->maybe_reload();
     const auto m = parser_.last_message();
     sigma_->evaluate(m.data, m.size, m.capacity, *parsed, batch_, where, now_ms, token, sigma_alerts_, sigma_count_);
     result.alerts += static_cast<std::uint32_t>(sigma_count_);

@@ -344,8 +344,15 @@ std::vector<std::filesystem::path> rule_files(const std::string& dir, std::vecto
     diags.push_back({rules::sigma::diagnostic::severity::error, dir, 0, "?", "cannot read the rule folder: " + ec.message()});
     return out;
   }
-  for (const auto& entry : it) {
-    if (entry.is_regular_file(ec) && is_rule_file(entry.path())) out.push_back(entry.path());
+  // Hidden entries are skipped: editor backups, and the `..data` / `..<timestamp>` folders
+  // of a Kubernetes ConfigMap volume (whose files are also linked at the top).
+  for (auto entry = std::filesystem::begin(it); entry != std::filesystem::end(it); entry.increment(ec)) {
+    if (ec) break;
+    if (entry->path().filename().string().starts_with('.')) {
+      if (entry->is_directory(ec)) entry.disable_recursion_pending();
+      continue;
+    }
+    if (entry->is_regular_file(ec) && is_rule_file(entry->path())) out.push_back(entry->path());
   }
   std::ranges::sort(out);
   return out;

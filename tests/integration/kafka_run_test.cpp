@@ -396,10 +396,99 @@ TEST(cli, rules_check_validates_config_content_and_lists_naming_file_and_line) {
   EXPECT_EQ(gone.exit_code, 2);
   EXPECT_NE(gone.err.find("/nonexistent/lolcerts.csv"), std::string::npos) << gone.err;
 
+  // Sigma rules: a rule with an unsupported feature is a warning (an error with --strict),
+  // a YAML error an error; both name file, line and rule id.
+  const std::string sigma = dir.path() + "/sigma";
+  std::filesystem::create_directories(sigma);
+  {
+    std::ofstream(sigma + "/count.yml") << "title: many\nid: count-1\nlogsource: {category: process_creation}\n"
+                                           "detection:\n  sel: {Image|endswith: '.exe'}\n  condition: sel | count() > 5\n";
+  }
+  auto skipped = ct::run_countersign({"rules", "check", "--sigma", sigma}, dir.path());
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.err;
+  EXPECT_NE(skipped.err.find(sigma + "/count.yml:6: rule count-1: warning:"), std::string::npos) << skipped.err;
+  EXPECT_EQ(ct::run_countersign({"rules", "check", "--strict", "--sigma", sigma}, dir.path()).exit_code, 2);
+  { std::ofstream(sigma + "/broken.yml") << "title: broken\nid: b-1\ndetection: [\n"; }
+  auto sigma_broken = ct::run_countersign({"rules", "check", "--sigma", sigma}, dir.path());
+  EXPECT_EQ(sigma_broken.exit_code, 2);
+  EXPECT_NE(sigma_broken.err.find(sigma + "/broken.yml:"), std::string::npos) << sigma_broken.err;
+
   const std::string bad_key = dir.write("bad.yaml", "detectors:\n  exclusions:\n    - {name: nothing to match}\n");
   auto bad = ct::run_countersign({"rules", "check", "-c", bad_key}, dir.path());
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("bad.yaml:3: detectors.exclusions[0]"), std::string::npos) << bad.err;
+}
+
+namespace {
+
+std::string sigma_rule(const std::string& id, const std::string& marker) {
+  return "title: marker " + id + "\nid: " + id +
+         "\nlogsource: {category: process_creation, product: windows}\ndetection:\n  sel:\n    CommandLine|contains: '" +
+         marker + "'\n  condition: sel\nlevel: high\ntags: [attack.t1588.003]\n";
+}
+
+std::string process_event(const std::string& host, const std::string& command_line) {
+  return R"({"@timestamp":"2026-11-20T10:00:00Z","event":{"category":["process"],"type":["start"]},"host":{"id":")" + host +
+         R"(","name":")" + host + R"("},"process":{"executable":"C:\\Tools\\run.exe","command_line":")" + command_line + R"("}})";
+}
+
+std::set<std::string> sigma_ids(const std::vector<ct::record>& alerts) {
+  std::set<std::string> out;
+  simdjson::dom::parser p;
+  for (const auto& r : alerts) {
+    for (auto d : p.parse(r.value)["detections"].get_array()) out.insert(std::string(d["id"].get_string().value()) + "@" + r.key);
+  }
+  return out;
+}
+
+}  // namespace
+
+// Sigma rules from a folder reach the alerts topic; a rule added while running is used
+// without a restart, and a rule file broken while running keeps its previous rules.
+TEST(kafka_run, sigma_rules_alert_and_reload_without_a_restart) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t(kafka, 2, 1);
+  const std::string rules = dir.path() + "/sigma";
+  std::filesystem::create_directories(rules);
+  std::ofstream(rules + "/a.yml") << sigma_rule("it-rule-a", "alpha-marker");
+  const std::uint16_t port = ct::free_port();
+  const auto cfg = dir.write("countersign.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port) +
+                                                     "sigma:\n  rules_dir: \"" + rules + "\"\n  reload_interval: 1s\n");
+  ct::countersign_process service({"run", "--config", cfg}, dir.path());
+  ASSERT_TRUE(wait_metric(port, "countersign_sigma_rules", 1, 30s)) << service.stderr_text();
+  const double initial_rules = ct::metric_value(metrics_text(port), "countersign_sigma_rules").value_or(0);
+
+  kafka.produce(t.input, "h1", process_event("host-1", "run alpha-marker"));
+  kafka.produce(t.input, "h2", process_event("host-2", "run beta-marker"));  // no rule yet
+  kafka.flush();
+  auto alerts = kafka.read_all(t.alerts, 1, 30s);
+  EXPECT_EQ(sigma_ids(alerts), (std::set<std::string>{"it-rule-a@host-1"}));
+  ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input)) << service.stderr_text();
+
+  // A new rule file: picked up within the reload interval.
+  std::ofstream(rules + "/b.yml") << sigma_rule("it-rule-b", "beta-marker");
+  ASSERT_TRUE(wait_metric(port, "countersign_sigma_rules", initial_rules + 1, 20s)) << service.stderr_text();
+  // A rule file broken while running: an error, its rule stays in use.
+  std::ofstream(rules + "/a.yml") << "title: [broken\n";
+  ASSERT_TRUE(wait_metric(port, "countersign_sigma_load_errors_total", 1, 20s)) << service.stderr_text();
+  EXPECT_EQ(ct::metric_value(metrics_text(port), "countersign_sigma_rules"), initial_rules + 1);
+
+  kafka.produce(t.input, "h3", process_event("host-3", "run beta-marker"));
+  kafka.produce(t.input, "h4", process_event("host-4", "run alpha-marker"));
+  kafka.flush();
+  alerts = kafka.read_all(t.alerts, 3, 30s);
+  EXPECT_EQ(sigma_ids(alerts),
+            (std::set<std::string>{"it-rule-a@host-1", "it-rule-b@host-3", "it-rule-a@host-4"}));
+  for (const auto& r : alerts) EXPECT_EQ(summarize(r.value).host, r.key);
+  ASSERT_TRUE(wait_metric(port, "countersign_sigma_alerts_total", 3, 10s));
+  const auto metrics = metrics_text(port);
+  EXPECT_EQ(ct::metric_value(metrics, "countersign_sigma_events_total"), 4.0) << metrics;
+  EXPECT_EQ(ct::metric_value(metrics, "countersign_sigma_matches_total"), 3.0) << metrics;
+  EXPECT_NE(service.stderr_text().find("a.yml"), std::string::npos) << "the broken file is logged";
+
+  service.terminate();
+  EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
 }
 
 // docs/metrics.md is the catalog: every metric it lists is exposed by a running instance

@@ -407,6 +407,19 @@ TEST(sigma_reload, changed_new_removed_and_broken_files) {
   EXPECT_THAT(ids(lib), ElementsAre("a3"));
 }
 
+TEST(sigma_reload, hidden_files_and_folders_are_skipped_as_in_a_configmap_volume) {
+  rule_dir dir;
+  std::filesystem::create_directories(dir.path() + "/..2026_11_29_10_00_00.1");
+  dir.write("..2026_11_29_10_00_00.1/a.yml", rule_text("a", "one"));
+  std::filesystem::create_directory_symlink("..2026_11_29_10_00_00.1", dir.path() + "/..data");
+  std::filesystem::create_symlink("..data/a.yml", dir.path() + "/a.yml");
+  dir.write(".draft.yml", rule_text("draft", "two"));
+  const auto loaded = load_sigma_rules({}, dir.path());
+  EXPECT_TRUE(loaded.diagnostics.empty()) << loaded.diagnostics[0].text();
+  ASSERT_EQ(loaded.rules.size(), 1U);
+  EXPECT_EQ(loaded.rules[0].file, dir.path() + "/a.yml");
+}
+
 TEST(sigma_reload, duplicate_ids_keep_the_first_rule) {
   rule_dir dir;
   dir.write("a.yml", rule_text("same", "one"));

@@ -170,7 +170,8 @@ class sigma_stage {
                 const observation_batch& batch, const source_position& where,
                 std::optional<std::int64_t> now_ms, std::uint64_t token,
                 std::vector<emitted_alert>& out, std::size_t& count);
-  // Re-reads the rule folder when the reload interval has passed (wall clock).
+  // Re-reads the rule folder when the reload interval has passed (steady clock); the
+  // runner calls it from its loop, traffic or not. Replay loads the rules once.
   void maybe_reload();
   [[nodiscard]] const sigma_stats& stats() const noexcept { return stats_; }
   [[nodiscard]] const sigma_library::reload_report& last_report() const noexcept { return last_report_; }
