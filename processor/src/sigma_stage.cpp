@@ -185,14 +185,10 @@ std::optional<std::string_view> sigma_view::field(std::string_view name) const {
   // 1. the name as a path of the document (ECS / OCSF / Defender / CI names as written)
   if (auto v = raw(name)) return v;
   // 2. Windows event data by its plain name
-  if (profile_ == schema_profile::ecs) {
-    std::string path = "winlog.event_data.";
-    path.append(name);
-    if (auto v = raw(path)) return v;
-  } else if (profile_ == schema_profile::codeintegrity) {
-    std::string path = "EventData.";
-    path.append(name);
-    if (auto v = raw(path)) return v;
+  if (profile_ == schema_profile::ecs || profile_ == schema_profile::codeintegrity) {
+    path_.assign(profile_ == schema_profile::ecs ? "winlog.event_data." : "EventData.");
+    path_.append(name);
+    if (auto v = raw(path_)) return v;
   }
   // 3. what the profile normalized into the observation
   if (auto v = from_observation(name)) return v;
@@ -280,7 +276,7 @@ std::optional<std::int64_t> to_int(std::optional<std::string_view> v) {
 
 }  // namespace
 
-std::vector<event_logsource> sigma_view::logsources() const {
+sigma_view::logsource_list sigma_view::logsources() const {
   std::string_view product = "windows";
   std::string_view service;
   std::array<std::string_view, 2> categories{};
@@ -307,7 +303,7 @@ std::vector<event_logsource> sigma_view::logsources() const {
       }
     }
   }
-  std::vector<event_logsource> out;
+  logsource_list out;
   out.push_back({categories[0], product, service});
   if (!categories[1].empty()) out.push_back({categories[1], product, service});
   if (categories[0] == "registry_add") out.push_back({"registry_delete", product, service});
@@ -535,8 +531,6 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
   const int records = profile == schema_profile::defender ? doc_.records() : 0;
   // One evaluation per event: per record of a Defender export, else the message.
   const int events = std::max(1, records);
-  std::vector<rules::hit> hits;
-  std::vector<std::string> techniques;
   for (int e = 0; e < events; ++e) {
     const int record = records > 0 ? e : -1;
     // The observation of this event, for the envelope and the normalized fields.
@@ -549,7 +543,8 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     sigma_view view(doc_, profile, obs, record);
     hits_.clear();
     rules::sigma::eval_counters counters;
-    for (const auto& src : view.logsources()) set_->evaluate(src, view, hits_, &counters);
+    const auto sources = view.logsources();
+    for (const auto& src : sources) set_->evaluate(src, view, hits_, &counters);
     ++stats_.events;
     stats_.considered += counters.considered;
     stats_.evaluated += counters.evaluated;
@@ -570,6 +565,8 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
       synthetic_.source.offset = where.offset;
       env = &synthetic_;
     }
+    auto& hits = alert_hits_;
+    auto& techniques = techniques_;
     hits.clear();
     techniques.clear();
     for (const auto* r : hits_) {
@@ -577,8 +574,7 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
       h.id = r->id;
       h.title = r->title;
       h.level = severity_of_level(r->level);
-      std::string_view category;
-      for (const auto& src : view.logsources()) category = src.category.empty() ? category : src.category;
+      const std::string_view category = sources.front().category;
       h.reason = fmt::format("Sigma rule \"{}\" ({}) matched {}{}", r->title, r->level.empty() ? "no level" : r->level,
                              category.empty() ? "an event" : "a " + std::string(category) + " event",
                              env->image_path.has_value() ? " of " + env->image_path.value : std::string());

@@ -24,6 +24,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -140,9 +141,17 @@ class sigma_view final : public rules::sigma::sigma_event {
   [[nodiscard]] std::optional<std::string_view> field(std::string_view name) const override;
   void for_each_value(const std::function<void(std::string_view)>& fn) const override;
 
-  // The logsources of the event: usually one; Sysmon registry events belong to two
-  // categories (registry_set and registry_event, ...).
-  [[nodiscard]] std::vector<rules::sigma::event_logsource> logsources() const;
+  // The logsources of the event: usually one; Sysmon registry events belong to two or
+  // three categories (registry_set and registry_event, ...).
+  struct logsource_list {
+    std::array<rules::sigma::event_logsource, 3> items{};
+    std::size_t size = 0;
+    void push_back(const rules::sigma::event_logsource& s) { items[size++] = s; }
+    [[nodiscard]] const rules::sigma::event_logsource& front() const { return items[0]; }
+    [[nodiscard]] const rules::sigma::event_logsource* begin() const { return items.data(); }
+    [[nodiscard]] const rules::sigma::event_logsource* end() const { return items.data() + size; }
+  };
+  [[nodiscard]] logsource_list logsources() const;
 
  private:
   [[nodiscard]] std::optional<std::string_view> raw(std::string_view path) const { return doc_.get(path, record_); }
@@ -154,6 +163,7 @@ class sigma_view final : public rules::sigma::sigma_event {
   const rules::observation* obs_;
   int record_;
   mutable std::deque<std::string> derived_;  // composed values (Hashes, ...): stable addresses
+  mutable std::string path_;                 // scratch for event-data paths
 };
 
 // ---------------------------------------------------------------------------------------
@@ -189,6 +199,8 @@ class sigma_stage {
   state::suppression_cache suppression_;
   sigma_document doc_;
   std::vector<const rules::sigma::rule*> hits_;
+  std::vector<rules::hit> alert_hits_;  // scratch of one alert
+  std::vector<std::string> techniques_;
   rules::observation synthetic_;  // envelope for events without an observation
   sigma_library::reload_report last_report_;
   sigma_stats stats_;
