@@ -214,6 +214,13 @@ std::string property_rules() {
            "  c:\n    ParentImage|endswith: '\\explorer.exe'\n  d:\n    CommandLine|contains: 'evil'",
            "(a and b) or (c and not d)");
   y += doc("windash_all", k_process, "  sel:\n    CommandLine|windash|contains|all:\n      - '-enc'\n      - '-nop'");
+  // Regexes whose RE2 prefilter atoms become needles: alternation, optional groups,
+  // case-insensitive, anchors, and one with no atom long enough (unfiltered).
+  y += doc("regex_alt", k_process, "  sel:\n    CommandLine|re: '(mimi|seku)(katz|rlsa)'");
+  y += doc("regex_opt", k_process, "  sel:\n    CommandLine|re: 'power(shell)?.*-nop'");
+  y += doc("regex_i", k_process, "  sel:\n    Image|re|i: '\\\\RUNDLL32\\.EXE$'");
+  y += doc("regex_class", k_process, "  sel:\n    CommandLine|re: '[0-9]{2}'");
+  y += doc("regex_star_branch", k_process, "  sel:\n    CommandLine|re: 'whoami|.*'");
   return y;
 }
 
@@ -227,7 +234,7 @@ const std::vector<std::string>& vocabulary() {
       " /NOP", "whoami", "WhoAmI", "/c whoami", "whoXmi", "mimikatz", "sekurlsa::logon", "ZWNobyAvYmluL2Jhc2g=",
       "L2Jpbi9iYXNo", "dwBoAG8AYQBtAGkA", "10.1.2.3", "192.168.7.7", "8.8.8.8", "Microsoft", "microsoft",
       "Valid", "Expired", "Evil Corp", "SHA256=ABCDEF12", "IMPHASH=0123AB", "evil", "7", "42", "c", "notepad",
-      " a.txt", "-", "/", ""};
+      " a.txt", "-", "/", "", "MimiRLSA", "sekukatz", "Power", "PowerShell -nop", "\\rundll32.exe\n"};
   return v;
 }
 
@@ -270,7 +277,7 @@ bool admits(const logsource& ls, const event_logsource& src) {
 
 TEST(sigma_rule_set, prefilter_never_changes_which_rules_match) {
   const auto rs = load_set(property_rules());
-  ASSERT_EQ(rs.size(), 26U);
+  ASSERT_EQ(rs.size(), 31U);
   const std::array<event_logsource, 5> sources = {{{"process_creation", "windows", "sysmon"},
                                                    {"image_load", "windows", "sysmon"},
                                                    {"driver_load", "windows", "sysmon"},

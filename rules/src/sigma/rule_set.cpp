@@ -29,6 +29,9 @@
 #include <unordered_map>
 #include <utility>
 
+#include <re2/filtered_re2.h>
+#include <re2/re2.h>
+
 #include "aho_corasick.hpp"
 #include "countersign/rules/sigma/detail.hpp"
 
@@ -73,8 +76,8 @@ struct ci_equal {
 //     any part is null (an event may satisfy the part without any literal);
 //   and / all of / field conditions of one map / |all values: the cheapest non-null
 //     part (satisfying the whole implies satisfying that part);
-//   not: null; a glob value: its longest literal piece; regex, cidr, exists, numeric,
-//     fieldref, null, and literals shorter than k_min_literal: null.
+//   not: null; a glob value: its longest literal piece; a regex: RE2's prefilter atoms;
+//     cidr, exists, numeric, fieldref, null, and literals shorter than k_min_literal: null.
 // Keyword searches (empty field name) are null: they would need a scan of every field
 // value through for_each_value(); rules built only on keywords are evaluated unfiltered.
 
@@ -106,7 +109,26 @@ void keep_cheaper(needles& best, needles candidate) {
   if (!best || cost(*candidate) < cost(*best)) best = std::move(candidate);
 }
 
+// A regex's necessary literals, from RE2's own prefilter analysis (FilteredRE2): the
+// atoms it returns are lowercased, and a regex with atoms cannot match a text that
+// contains none of them (a regex that could is "unfiltered" there and yields none).
+needles regex_needles(const std::string& field, const re2::RE2& re) {
+  re2::FilteredRE2 filter(static_cast<int>(k_min_literal));
+  int id = 0;
+  if (filter.Add(re.pattern(), re.options(), &id) != re2::RE2::NoError) return std::nullopt;
+  std::vector<std::string> atoms;
+  filter.Compile(&atoms);
+  if (atoms.empty()) return std::nullopt;
+  std::vector<needle> out;
+  for (auto& a : atoms) {
+    if (a.size() < k_min_literal) return std::nullopt;
+    out.push_back({field, std::move(a)});
+  }
+  return out;
+}
+
 needles value_needles(const std::string& field, const value_matcher& m) {
+  if (m.k == value_matcher::kind::regex && m.re) return regex_needles(field, *m.re);
   if (m.k != value_matcher::kind::glob) return std::nullopt;
   const value_matcher::piece* longest = nullptr;
   for (const auto& p : m.pieces)
