@@ -6,8 +6,10 @@
 An alert matches a scenario when its host (host.id, else host.name) is the scenario's
 host and its file is the scenario's file: same process.hash.sha256, else same sha1
 (Defender certificate rows carry only SHA1), else, for alerts without any hash (Code
-Integrity 3033 names the file only), the same process.executable. A scenario is caught
-for detector X when a matching alert lists X in detections[].id. Alerts that match no
+Integrity 3033 names the file only), the same process.executable; the same for each of a
+scenario's further `files`, and an alert naming no file (Sigma on a Security 4616) matches
+a file-less entry by event time. A scenario is caught for detector X when a matching alert
+lists X in detections[].id: a built-in cs.* id or a Sigma rule id. Alerts that match no
 scenario are benign alerts (false positives of the simulated fleet).
 
 Prints, per detector: scenarios expected, caught, missed (names); then benign alerts by
@@ -59,18 +61,42 @@ def alert_keys(a: dict):
     proc = a.get("process") or {}
     h = proc.get("hash") or {}
     return (lower(host.get("id")), lower(host.get("name")), lower(h.get("sha256")), lower(h.get("sha1")),
-            lower(proc.get("executable")))
+            lower(proc.get("executable")), a.get("time"))
+
+
+def file_matches(f: dict, sha256, sha1, exe, when) -> bool:
+    if not (sha256 or sha1 or exe):
+        # An alert naming no file (a Sigma rule on a Security event): the scenario's
+        # file-less event at the same time.
+        return bool(when) and not (f.get("sha256") or f.get("sha1") or f.get("executable")) and f.get("time") == when
+    if sha256 and f.get("sha256"):
+        return sha256 == lower(f.get("sha256"))
+    if sha1 and f.get("sha1"):
+        return sha1 == lower(f.get("sha1"))
+    if sha256 or sha1:
+        return False
+    return bool(exe) and exe == lower(f.get("executable"))
 
 
 def scenario_matches(s: dict, keys) -> bool:
-    hid, hname, sha256, sha1, exe = keys
+    hid, hname, sha256, sha1, exe, when = keys
     if not ((hid and hid == lower(s.get("host"))) or (hname and hname == lower(s.get("host_name")))):
         return False
-    if sha256:
-        return sha256 == lower(s.get("sha256"))
-    if sha1:
-        return sha1 == lower(s.get("sha1"))
-    return bool(exe) and exe == lower(s.get("executable"))
+    # The scenario's file, then the further files of multi-step scenarios (the tools a
+    # clock rollback runs; a Security 4616 names only the process, no hash).
+    return any(file_matches(f, sha256, sha1, exe, when) for f in [s] + list(s.get("files") or []))
+
+
+def process_of(a: dict) -> str:
+    """What a Sigma alert is about: the process (and command line when the alert has one)."""
+    proc = a.get("process") or {}
+    exe = proc.get("executable") or "(no process)"
+    cl = proc.get("command_line")
+    return f"{exe} `{cl}`" if cl else exe
+
+
+def det_sev_ids(alerts, scored):
+    return {(d.get("id"), d.get("severity")) for a in alerts for d in a.get("detections", []) if scored(d.get("id"))}
 
 
 def signer_of(a: dict) -> str:
@@ -105,6 +131,11 @@ def main(argv=None) -> int:
         by_host[lower(s.get("host"))].append(i)
         by_host[lower(s.get("host_name"))].append(i)
 
+    titles = {}  # detection id -> title (Sigma rule ids are UUIDs; name them in the report)
+    for a in alerts:
+        for d in a.get("detections", []):
+            if d.get("id") and d.get("title") and not str(d.get("id")).startswith("cs."):
+                titles.setdefault(d["id"], d["title"])
     fired = [collections.defaultdict(set) for _ in scenarios]  # scenario -> detector -> severities
     scenario_alerts = [0] * len(scenarios)
     benign = []
@@ -155,6 +186,9 @@ def main(argv=None) -> int:
     tot_exp = sum(len(v[0]) for v in table.values())
     tot_caught = sum(len(v[1]) for v in table.values())
     p(f"{'total (scenario x detector)':<38}{tot_exp:>9}{tot_caught:>8}{tot_exp - tot_caught:>8}")
+    named = [d for d in sorted(set(detectors) | {d for d, _ in det_sev_ids(benign, scored)}) if d in titles]
+    if named:
+        p("  Sigma rules: " + "; ".join(f"{d} = {titles[d]}" for d in named))
     any_missed = False
     for d in detectors:
         missed = table[d][2]
@@ -199,7 +233,7 @@ def main(argv=None) -> int:
         by_schema[(a.get("source") or {}).get("schema", "?")] += 1
         for d in dets:
             det_sev[(d.get("id"), d.get("severity"))] += 1
-            det_signers[d.get("id")][signer_of(a)] += 1
+            det_signers[d.get("id")][signer_of(a) if d.get("id", "").startswith("cs.") else process_of(a)] += 1
     per_million = 1e6 * len(benign_sc) / benign_events
     p("")
     p(f"benign alerts: {len(benign_sc)} ({per_million:.0f} per million benign events)")
@@ -207,11 +241,19 @@ def main(argv=None) -> int:
         p("  by severity: " + ", ".join(f"{s} {sev_count[s]}" for s in SEVERITIES if sev_count[s]))
         p("  by day:      " + ", ".join(f"{d} {n}" for d, n in sorted(by_day.items())))
         p("  by schema:   " + ", ".join(f"{s} {n}" for s, n in by_schema.most_common()))
-        p("  by detector (detection severity), top signers:")
+        p("  by detector (detection severity), top signers (Sigma rules: top processes):")
         for (d, s), n in sorted(det_sev.items(), key=lambda kv: (-RANK.get(kv[0][1], 0), -kv[1])):
             p(f"    {d:<38}{s or '?':<8}{n:>7}")
         for d, signers in sorted(det_signers.items()):
             p(f"    {d}: " + "; ".join(f"{sg} ({n})" for sg, n in signers.most_common(args.top)))
+    benign_per_id = {d: sum(n for (x, _), n in det_sev.items() if x == d) for d in detectors}
+    for (d, _), n in det_sev.items():
+        benign_per_id.setdefault(d, 0)
+        if d not in detectors:
+            benign_per_id[d] += n
+    quiet = [d for d in detectors if not benign_per_id[d]]
+    if quiet:
+        p("  no benign alerts from: " + ", ".join(quiet))
     loud = sum(n for s, n in sev_count.items() if RANK.get(s, 0) >= RANK["medium"])
 
     failed = []
@@ -231,6 +273,8 @@ def main(argv=None) -> int:
             "benign_by_severity": dict(sev_count),
             "benign_by_detector": {f"{d}/{s}": n for (d, s), n in det_sev.items()},
             "benign_by_day": dict(by_day),
+            "benign_by_detection_id": benign_per_id,
+            "detection_titles": titles,
             "pass": not failed,
         }
         with open(args.json, "w", encoding="utf-8") as f:

@@ -47,6 +47,11 @@ MISMATCH = "cs.metadata.subject_mismatch"
 CI_ENF = "cs.codeintegrity.enforcement"
 RARE_PATH = "cs.prevalence.rare_signed_user_path"
 INTEL = "cs.intel.abused_certificate"
+# Sigma rules of rules/content/sigma/clock_rollback.yml (on by default): their rule ids are
+# the detection ids of their alerts.
+SIGMA_TIME_SERVICE = "df881ba3-309d-4153-ae15-9be6b49afbf8"  # w32time stopped/disabled/unregistered
+SIGMA_DATE_SET = "f035e0b4-34f9-4b38-b9d5-31026f01a432"  # cmd date / Set-Date
+SIGMA_4616 = "ca485c5c-de3d-40e1-92c3-ce7dd4d62390"  # 4616 by a process other than w32time/hypervisor
 
 # ---------------------------------------------------------------------------------------
 # Small helpers
@@ -673,7 +678,8 @@ class Sim:
                 self.ci_pair(h, x, path, t + 1, 3076, "ci_audit_internal", policy=CI_AUDIT_POLICY)
 
     # ECS: Elastic Defend process start, certificate from file.x509 (enrichment).
-    def r_ecs(self, h: Host, x: Exe, path: str, t: int, x509: bool | None = None) -> dict:
+    def r_ecs(self, h: Host, x: Exe, path: str, t: int, x509: bool | None = None, cmdline: str | None = None,
+              parent: str | None = None) -> dict:
         doc = {
             "@timestamp": iso_ms(t),
             "agent": {"type": "endpoint", "version": "8.15.3"},
@@ -684,9 +690,12 @@ class Sim:
                      "os": {"family": "windows", "type": "windows", "name": "Windows 11 Enterprise"}},
             "user": {"name": h.user.split(".")[0] if h.kind != "server" else h.user, "domain": "CONTOSO"},
         }
+        parent = parent or "C:\\Windows\\explorer.exe"
         proc = {"pid": self.next_pid(), "executable": path, "name": x.name,
                 "hash": {"sha256": x.sha256, "sha1": x.sha1, "md5": x.md5},
-                "parent": {"executable": "C:\\Windows\\explorer.exe", "name": "explorer.exe"}}
+                "parent": {"executable": parent, "name": parent.rsplit("\\", 1)[-1]}}
+        if cmdline:
+            proc["command_line"] = cmdline
         c = x.cert
         if c is None:
             proc["code_signature"] = {"exists": False}
@@ -719,7 +728,7 @@ class Sim:
         return doc
 
     # OCSF 1.7 (file.signature) / 1.8 (file.signatures[]) Process Activity, Launch.
-    def r_ocsf(self, h: Host, x: Exe, path: str, t: int) -> dict:
+    def r_ocsf(self, h: Host, x: Exe, path: str, t: int, cmdline: str | None = None) -> dict:
         f = {"name": x.name, "path": path, "type_id": 1, "size": x.size,
              "hashes": [{"algorithm_id": 3, "algorithm": "SHA-256", "value": x.sha256},
                         {"algorithm_id": 2, "algorithm": "SHA-1", "value": x.sha1}]}
@@ -747,6 +756,9 @@ class Sim:
             else:
                 f["signature"] = sig
         user = h.user.split(".")[0] if h.kind != "server" else h.user
+        proc = {"pid": self.next_pid(), "user": {"name": user}, "file": f}
+        if cmdline:
+            proc["cmd_line"] = cmdline
         return {
             "metadata": {"version": h.ocsf_version, "product": {"name": "Fabrikam XDR", "vendor_name": "Fabrikam"}},
             "class_uid": 1007, "class_name": "Process Activity", "category_uid": 1, "activity_id": 1,
@@ -754,12 +766,13 @@ class Sim:
             "device": {"uid": h.hid, "hostname": h.fqdn, "name": h.name, "type_id": 1 if h.kind == "server" else 2,
                        "os": {"name": "Windows", "type_id": 100}},
             "actor": {"user": {"name": user}},
-            "process": {"pid": self.next_pid(), "user": {"name": user}, "file": f},
+            "process": proc,
         }
 
     # Microsoft Defender: DeviceProcessEvents (+ DeviceFileCertificateInfo once per file and
     # device), a row joined upstream, or the streaming-export envelope.
-    def r_defender(self, h: Host, x: Exe, path: str, t: int, force_sha256: bool = False) -> list[dict]:
+    def r_defender(self, h: Host, x: Exe, path: str, t: int, force_sha256: bool = False,
+                   cmdline: str | None = None) -> list[dict]:
         ts = iso_7(t)
         h.record_id += 1
         user = h.user.split(".")[0] if h.kind != "server" else h.user
@@ -770,7 +783,7 @@ class Sim:
                 "ProcessVersionInfoProductName": x.product, "ProcessVersionInfoProductVersion": x.version,
                 "ProcessVersionInfoInternalFileName": x.ofn.rsplit(".", 1)[0] if x.ofn else "",
                 "ProcessVersionInfoOriginalFileName": x.ofn, "ProcessVersionInfoFileDescription": x.description,
-                "ProcessId": self.next_pid(), "ProcessCommandLine": f"\"{x.name}\"", "AccountDomain": "contoso",
+                "ProcessId": self.next_pid(), "ProcessCommandLine": cmdline or f"\"{x.name}\"", "AccountDomain": "contoso",
                 "AccountName": user, "InitiatingProcessFileName": "explorer.exe",
                 "InitiatingProcessFolderPath": "c:\\windows\\explorer.exe", "InitiatingProcessAccountName": user,
                 "InitiatingProcessSignatureStatus": "Valid", "MachineGroup": "Workstations", "ReportId": h.record_id}
@@ -823,9 +836,11 @@ class Sim:
             w["activity_id"] = activity
         return w
 
-    def r_sysmon1(self, h: Host, x: Exe, path: str, t: int) -> dict:
+    def r_sysmon1(self, h: Host, x: Exe, path: str, t: int, cmdline: str | None = None,
+                  parent: str | None = None) -> dict:
         user = h.user.split(".")[0] if h.kind != "server" else h.user
-        return {
+        parent = parent or "C:\\Windows\\explorer.exe"
+        doc = {
             "@timestamp": iso_ms(t),
             "event": {"category": ["process"], "code": "1", "kind": "event", "module": "sysmon",
                       "provider": "Microsoft-Windows-Sysmon", "type": ["start"]},
@@ -834,12 +849,56 @@ class Sim:
                         "hash": {"sha1": x.sha1, "sha256": x.sha256},
                         "pe": {"company": x.company, "description": x.description, "file_version": x.version,
                                "original_file_name": x.ofn, "product": x.product},
-                        "parent": {"executable": "C:\\Windows\\explorer.exe", "name": "explorer.exe"}},
+                        "parent": {"executable": parent, "name": parent.rsplit("\\", 1)[-1]}},
             "user": {"domain": "CONTOSO", "name": user},
             "winlog": self.winlog(h, "Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon",
                                   SYSMON_GUID, 1, {"Company": x.company, "Description": x.description,
                                                    "FileVersion": x.version, "Product": x.product,
-                                                   "IntegrityLevel": "Medium"}, version=5),
+                                                   "IntegrityLevel": "High" if cmdline else "Medium"}, version=5),
+        }
+        if cmdline:
+            doc["process"]["command_line"] = cmdline
+            doc["winlog"]["event_data"]["CommandLine"] = cmdline
+            doc["winlog"]["event_data"]["ParentImage"] = parent
+        return doc
+
+    # Sysmon 6: driver loaded (no issuer, serial or dates, as Sysmon writes it).
+    def r_sysmon6(self, h: Host, x: Exe, path: str, t: int) -> dict:
+        c = x.cert
+        hashes = f"SHA1={x.sha1.upper()},MD5={x.md5.upper()},SHA256={x.sha256.upper()}"
+        status = SYSMON_STATUS[x.status]
+        cs = {"signed": c is not None, "status": status, "valid": x.status == "valid"}
+        if c is not None:
+            cs["subject_name"] = c.cn
+        return {
+            "@timestamp": iso_ms(t),
+            "event": {"category": ["driver"], "code": "6", "kind": "event", "module": "sysmon",
+                      "provider": "Microsoft-Windows-Sysmon", "type": ["start"]},
+            "file": {"code_signature": cs, "hash": {"md5": x.md5, "sha1": x.sha1, "sha256": x.sha256},
+                     "path": path},
+            "host": {"id": h.hid, "name": h.name},
+            "winlog": self.winlog(h, "Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon",
+                                  SYSMON_GUID, 6, {"RuleName": "-", "UtcTime": iso_ms(t).replace("T", " ").rstrip("Z"),
+                                                   "ImageLoaded": path, "Hashes": hashes,
+                                                   "Signed": "true" if c is not None else "false",
+                                                   "Signature": c.cn if c is not None else "",
+                                                   "SignatureStatus": status}, version=4),
+        }
+
+    # Security 4616 (the system time was changed), through Winlogbeat.
+    def r_4616(self, h: Host, t: int, process: str, sid: str, user: str, new_time: int) -> dict:
+        pid = self.next_pid()
+        data = {"SubjectUserSid": sid, "SubjectUserName": user,
+                "SubjectDomainName": "NT AUTHORITY" if sid.startswith("S-1-5-1") and len(sid) == 8 else "CONTOSO",
+                "SubjectLogonId": "0x3e5" if sid == "S-1-5-19" else "0x3e7" if sid == "S-1-5-18" else "0x1a2b3c",
+                "PreviousTime": iso_7(t), "NewTime": iso_7(new_time), "ProcessId": hex(pid), "ProcessName": process}
+        return {
+            "@timestamp": iso_ms(t),
+            "event": {"action": "Security State Change", "code": "4616", "kind": "event", "module": "security",
+                      "provider": "Microsoft-Windows-Security-Auditing", "category": ["host"], "type": ["change"]},
+            "host": {"id": h.hid, "name": h.name},
+            "winlog": self.winlog(h, "Security", "Microsoft-Windows-Security-Auditing",
+                                  "{54849625-5478-4994-a5ba-3e3b0328c30d}", 4616, data, version=1),
         }
 
     def r_sysmon7(self, h: Host, x: Exe, path: str, t: int) -> dict:
@@ -1009,6 +1068,120 @@ class Sim:
                     x = self.resolve(h, app, t)
                     self.execute(h, x, t, names[pi])
 
+    # -- clock and time service: command lines and Security 4616 -------------------------------
+
+    def win_exe(self, h: Host, name: str) -> Exe:
+        """The host's build of a Windows binary (WINDOWS_BINARIES, plus w32tm.exe)."""
+        if not hasattr(self, "_win_by_name"):
+            self._win_by_name = {app.exes[0].name.lower(): app for app in self.pops["major_vendor_windows"]}
+            cert = self.pops["major_vendor_windows"][0].exes  # the build certificates
+            self._win_by_name["w32tm.exe"] = App(
+                [Exe(self.ids, f"{S32}\\w32tm.exe", "major_vendor_windows", e.cert, company="Microsoft Corporation",
+                     product="Microsoft\u00ae Windows\u00ae Operating System", description="Windows Time Service Diagnostic Tool",
+                     ofn="w32tm.exe", version=e.version, signing_time=e.signing_time) for e in cert],
+                1.0, "major_vendor_windows", by_build=True)
+        return self._win_by_name[name.lower()].exes[h.build]
+
+    def has_process_creation(self, h: Host) -> bool:
+        return h.schema != "winlogbeat" or h.sysmon1
+
+    def run_cmd(self, h: Host, name: str, cmdline: str, t: int, pop: str, parent: str | None = None) -> Exe:
+        """A Windows binary started with a command line, in the host's process-creation schema."""
+        x = self.win_exe(h, name)
+        s = h.schema
+        if s == "ecs":
+            self.emit(t, self.r_ecs(h, x, x.path, t, cmdline=cmdline, parent=parent), "ecs", pop)
+        elif s == "ocsf":
+            self.emit(t, self.r_ocsf(h, x, x.path, t, cmdline=cmdline), "ocsf", pop)
+        elif s == "defender":
+            for doc in self.r_defender(h, x, x.path, t, cmdline=cmdline, force_sha256=pop == "attack"):
+                self.emit(t, doc, "defender", pop)
+        else:
+            self.emit(t, self.r_sysmon1(h, x, x.path, t, cmdline=cmdline, parent=parent), "winlogbeat", pop)
+        return x
+
+    def run_time_benign(self):
+        """Benign time-service activity: 4616 by the Windows Time service (svchost, LOCAL
+        SERVICE) on Winlogbeat hosts (which forward the Security log), 4616 by VMware Tools on
+        virtual servers, and administrators' time-service commands that do not stop it or set
+        the date. A random generator of its own, so the rest of the fleet is unchanged."""
+        rng = random.Random(self.seed * 104729 + 4616)
+        svchost = f"{S32}\\svchost.exe"
+        vmtools = "C:\\Program Files\\VMware\\VMware Tools\\vmtoolsd.exe"
+        cmd = f"{S32}\\cmd.exe"
+        admin = [  # (binary, command line, parent)
+            ("net.exe", "net start w32time", cmd),
+            ("net.exe", "net  start w32time", cmd),
+            ("w32tm.exe", "w32tm /resync", cmd),
+            ("w32tm.exe", "w32tm /resync /nowait", cmd),
+            ("w32tm.exe", "w32tm /query /status", cmd),
+            ("w32tm.exe", "w32tm.exe /config /syncfromflags:domhier /update", cmd),
+            ("w32tm.exe", "w32tm /register", cmd),
+            ("sc.exe", "sc query w32time", cmd),
+            ("sc.exe", "sc.exe config w32time start= auto", cmd),
+            ("sc.exe", "sc start w32time", cmd),
+            ("cmd.exe", "cmd.exe /c echo %date% %time% >> C:\\ProgramData\\Contoso\\logon.log", None),
+            ("cmd.exe", "cmd /c date /t", None),
+            ("cmd.exe", "C:\\Windows\\system32\\cmd.exe /c \"echo Backup started %date% > C:\\Backup\\last.txt\"", None),
+            ("powershell.exe", "powershell.exe -NoProfile -Command \"Get-Date -Format o\"", None),
+            ("powershell.exe", "powershell.exe -NoProfile -Command \"Get-Service w32time | Select-Object Status\"", None),
+            ("powershell.exe", "powershell.exe -NoProfile -Command \"Restart-Service w32time\"", None),
+        ]
+        for h in self.hosts:
+            vm = h.kind == "server" and rng.random() < 0.6
+            for d in range(self.args.days):
+                day_start = self.start + d * DAY_MS
+                if h.schema == "winlogbeat":
+                    # w32time steps the clock (4616) after resume, boot or a large offset: 0-3 a day.
+                    for _ in range(rng.choice((0, 0, 1, 1, 1, 2, 3))):
+                        t = day_start + int(rng.random() * DAY_MS)
+                        self.emit(t, self.r_4616(h, t, svchost, "S-1-5-19", "LOCAL SERVICE",
+                                                 t + rng.randint(-900, 900)), "winlogbeat", "time_service_4616")
+                    if vm:
+                        for _ in range(rng.choice((1, 2, 4))):
+                            t = day_start + int(rng.random() * DAY_MS)
+                            self.emit(t, self.r_4616(h, t, vmtools, "S-1-5-18", f"{h.name.upper()}$",
+                                                     t + rng.randint(-5000, 5000)), "winlogbeat", "hypervisor_time_sync_4616")
+                if self.has_process_creation(h) and rng.random() < (0.06 if h.kind == "server" else 0.02):
+                    name, cl, parent = admin[rng.randrange(len(admin))]
+                    t = day_start + int((7 + rng.random() * 11) * HOUR_MS)
+                    self.run_cmd(h, name, cl, t, "time_admin_commands", parent=parent)
+
+    def clock_rollback(self, h: Host, x: Exe, path: str, t: int, variant: str) -> tuple[int, int, list[dict]]:
+        """Stop the time service, set the date back, (4616), load a driver signed with an
+        expired certificate. Returns events, first event time and the files involved."""
+        before = self.pop_counts.get("attack", 0)
+        cmd = f"{S32}\\cmd.exe"
+        files = []
+
+        def used(e: Exe, p: str | None = None):
+            files.append({"sha256": e.sha256, "sha1": e.sha1, "executable": p or e.path})
+
+        user = h.user.split(".")[0]
+        rolled = parse_time("2021-03-14T09:00:00Z") + (t % 3_600_000)
+        if variant == "sysmon":
+            used(self.run_cmd(h, "net.exe", "net  stop w32time", t, "attack", parent=cmd))
+            used(self.run_cmd(h, "cmd.exe", "cmd.exe /c date 03-14-2021", t + 4_000, "attack"))
+            self.emit(t + 4_100, self.r_4616(h, t + 4_100, cmd, f"S-1-5-21-1004336348-1177238915-682003330-{1100 + h.idx}",
+                                             user, rolled), "winlogbeat", "attack")
+            # Its alert names no file (the Security event has no image facts): matched by time.
+            files.append({"sha256": None, "sha1": None, "executable": None, "time": iso_ms(t + 4_100),
+                          "event": f"Security 4616 by {cmd}"})
+            self.emit(t + 9_000, self.r_sysmon6(h, x, path, t + 9_000), "winlogbeat", "attack")
+        else:  # ecs
+            used(self.run_cmd(h, "sc.exe", "sc.exe stop w32time", t, "attack", parent=cmd))
+            used(self.run_cmd(h, "sc.exe", "sc.exe config w32time start= disabled", t + 1_500, "attack", parent=cmd))
+            used(self.run_cmd(h, "powershell.exe", "powershell.exe -NoProfile -Command \"Set-Date -Date '2021-03-14 09:00'\"",
+                              t + 5_000, "attack", parent=cmd))
+            # Elastic Defend has no driver-load event countersign reads: the driver is
+            # reported like the expired-signature executions (process.code_signature +
+            # file.x509), as the simulator's ECS scenarios do.
+            doc = self.r_ecs(h, x, path, t + 9_000, x509=True, parent=f"{S32}\\services.exe")
+            doc["event"].update({"category": ["driver"], "type": ["start"], "action": "load",
+                                 "dataset": "endpoint.events.driver"})
+            self.emit(t + 9_000, doc, "ecs", "attack")
+        return self.pop_counts["attack"] - before, t, files
+
     # -- attack scenarios -----------------------------------------------------------------------
 
     def scenario_time(self, i: int) -> int:
@@ -1060,7 +1233,11 @@ class Sim:
                 n_ev = 0
                 first = None
                 kind = sd.get("ci")
-                if kind:
+                files = None
+                if sd.get("clock"):
+                    n_ev, first, files = self.clock_rollback(h, x, path, tk, sd["clock"])
+                    schema = h.schema
+                elif kind:
                     policy = CI_ENFORCED_POLICY if kind[0] == 3077 else None
                     times = self.ci_pair(h, x, path, tk, kind[0], "attack", policy=policy,
                                          verification_error=kind[1],
@@ -1095,6 +1272,10 @@ class Sim:
                     "serial_number": c.serial if c else None, "thumbprint_sha256": c.thumb256 if c else None,
                     "expected_detectors": sd["expect"], "time": iso_ms(first), "schema": schema, "events": n_ev,
                 })
+                if files:
+                    # Further files of the scenario (the tools it ran; no hash: a Security
+                    # event naming only the process): alerts on them count for it too.
+                    self.scenarios[-1]["files"] = files
 
     def write_intel(self, out: str):
         rng = random.Random(self.seed * 7919 + 1)
@@ -1133,6 +1314,7 @@ class Sim:
         self.build_catalog()
         self.build_hosts()
         self.run_benign()
+        self.run_time_benign()
         self.run_scenarios()
         self.events.sort()
         with open(os.path.join(out, "events.ndjson"), "w", encoding="utf-8", newline="\n") as f:
@@ -1207,6 +1389,8 @@ def host_fits(h: Host, schema: str, sd: dict) -> bool:
             return False
         return not (sd["ci"][0] == 3077 and not h.ci_enforced)
     if h.schema != schema:
+        return False
+    if sd.get("clock") and schema == "winlogbeat" and not h.sysmon1:
         return False
     if schema == "defender" and sd.get("defender_joined") and h.defender_mode != "joined":
         return False
@@ -1422,6 +1606,25 @@ def scenario_defs(sim: Sim) -> list[dict]:
                                 cert("Open Source Developer, Random Person", "Random Person Self-Signed", t - 1 * D,
                                      t + 364 * D, issuer_dn="CN=Random Person Self-Signed"),
                                 status="untrusted_root", product="crackme", description="crackme", version="1.0.0.0")),
+        # -- clock rollback before a driver load (Sigma rules of clock_rollback.yml)
+        dict(name="clock_rollback_driver_sysmon", schemas=["winlogbeat"], clock="sysmon",
+             expect=[SIGMA_TIME_SERVICE, SIGMA_DATE_SET, SIGMA_4616],
+             desc="Sysmon 1 'net stop w32time', Sysmon 1 'cmd.exe /c date 03-14-2021', Security 4616 by cmd.exe, "
+                  "then Sysmon 6: a driver signed with a certificate that expired in 2023, no signing timestamp.",
+             make=lambda t: exe("C:\\Windows\\System32\\drivers\\gdrv3.sys",
+                                cert("Gilded Ridge Technology Co., Ltd.", "DigiCert EV Code Signing CA (SHA2)",
+                                     start - 1500 * D, start - 1100 * D, country="TW"),
+                                status="expired", product="Gilded Ridge Utility", description="GR low-level I/O driver",
+                                version="1.0.0.7")),
+        dict(name="clock_rollback_driver_ecs", schemas=["ecs"], clock="ecs",
+             expect=[SIGMA_TIME_SERVICE, SIGMA_DATE_SET],
+             desc="Elastic Defend: 'sc.exe stop w32time', 'sc.exe config w32time start= disabled', PowerShell "
+                  "Set-Date, then a driver signed with a certificate that expired in 2022, no signing timestamp.",
+             make=lambda t: exe("C:\\Windows\\System32\\drivers\\rwdrv64.sys",
+                                cert("Ravenwood Embedded Systems Inc", "Symantec Class 3 SHA256 Code Signing CA",
+                                     start - 1900 * D, start - 1450 * D),
+                                status="expired", product="Ravenwood HW Access", description="Hardware access driver",
+                                version="3.2.0.1")),
     ]
 
 
@@ -1693,7 +1896,9 @@ NOTES = (
     "a signing time before not_after; with an empty store its hashes are 'first seen' at the window start, after "
     "not_after. dev_test_signed (hosts dev-*) is untrusted by design and is tolerated only by path/host-group "
     "exclusions in config. intel/abusech.csv lists serial and SHA-256 thumbprint (no issuer) of the scenario "
-    "certificates marked intel, among decoys."
+    "certificates marked intel, among decoys. Clock-rollback scenarios expect Sigma rule ids "
+    "(rules/content/sigma/clock_rollback.yml) and list every file they ran in 'files'; their Security 4616 "
+    "alert names no file and is matched on host + event time."
 )
 
 
