@@ -552,17 +552,34 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     if (doc_.truncated()) ++stats_.truncated;
     if (hits_.empty()) continue;
 
-    // The envelope: the event's observation, else what the fields say.
+    // The envelope: the event's observation, with what the fields say where it is
+    // silent (a Security or registry record names its process in its own fields).
     const rules::observation* env = obs;
-    if (env == nullptr) {
-      synthetic_.reset();
-      if (auto v = view.field("Computer")) synthetic_.host_name.set(*v);
-      if (auto v = view.field("Image")) synthetic_.image_path.set(*v);
-      if (auto v = view.field("User")) synthetic_.user_name.set(*v);
-      synthetic_.source.schema = profile;
-      synthetic_.source.topic.assign(where.topic);
-      synthetic_.source.partition = where.partition;
-      synthetic_.source.offset = where.offset;
+    const auto first_field = [&view](std::initializer_list<std::string_view> names) -> std::optional<std::string_view> {
+      for (const auto n : names) {
+        if (auto v = view.field(n); v && !v->empty() && *v != "-") return v;
+      }
+      return std::nullopt;
+    };
+    if (env == nullptr || !env->image_path.has_value() || env->host_key().empty() || !env->user_name.present) {
+      if (env != nullptr) {
+        synthetic_ = *env;
+      } else {
+        synthetic_.reset();
+        synthetic_.source.schema = profile;
+        synthetic_.source.topic.assign(where.topic);
+        synthetic_.source.partition = where.partition;
+        synthetic_.source.offset = where.offset;
+      }
+      if (!synthetic_.host_id.has_value() && !synthetic_.host_name.has_value()) {
+        if (auto v = first_field({"Computer"})) synthetic_.host_name.set(*v);
+      }
+      if (!synthetic_.image_path.has_value()) {
+        if (auto v = first_field({"Image", "ProcessName", "NewProcessName", "Process Name"})) synthetic_.image_path.set(*v);
+      }
+      if (!synthetic_.user_name.present) {
+        if (auto v = first_field({"User", "SubjectUserName", "TargetUserName"})) synthetic_.user_name.set(*v);
+      }
       env = &synthetic_;
     }
     auto& hits = alert_hits_;

@@ -298,6 +298,18 @@ TEST(sigma_content, the_alert_uses_the_alert_envelope_with_the_rules_techniques)
   EXPECT_EQ(p.stats().sigma.matches, 2U);
 }
 
+TEST(sigma_content, a_security_record_names_its_process_and_user_in_the_alert) {
+  pipeline p(config_or_fail("{}"));
+  const auto lines = read_lines(k_data + "/sigma/content.ndjson");
+  (void)p.process(lines[17], {"events", 0, 1}, std::nullopt);  // Security 4616 by cmd.exe
+  ASSERT_EQ(p.sigma_alerts().size(), 1U);
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(p.sigma_alerts()[0].json);
+  EXPECT_EQ(doc["process"]["executable"].get_string().value(), "C:\\Windows\\System32\\cmd.exe");
+  EXPECT_EQ(doc["user"]["name"].get_string().value(), "bob");
+  EXPECT_EQ(doc["host"]["name"].get_string().value(), "WS-S3");
+}
+
 TEST(sigma_content, forwarding_mode_evaluates_sigma_at_ingest_too) {
   pipeline p(config_or_fail(k_all_builtin), forward_mode);
   const auto lines = read_lines(k_data + "/sigma/content.ndjson");
