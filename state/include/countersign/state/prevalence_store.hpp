@@ -36,7 +36,11 @@ struct store_options {
   std::size_t block_cache_bytes = 64ULL << 20;       // shared by all stores
   std::size_t write_buffer_bytes = 32ULL << 20;      // all memtables together, charged to the cache
   std::int64_t retention_ms = 30LL * 86'400'000;     // records unseen for longer are dropped
-  std::size_t max_successive_merges = 16;            // bounds merge operand chains on hot keys
+  // A merge into a key that already has this many operands in the memtable is merged at
+  // write time (RocksDB reads the key and stores the result): hot signer and issuer
+  // records are read on every observation and written once per flush, so merging at
+  // write time is much cheaper than merging a chain of 4 KiB sketches on every read.
+  std::size_t max_successive_merges = 1;
 };
 
 // The signer, issuer and (company, signer) stores hold the global table (DESIGN.md
