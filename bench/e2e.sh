@@ -19,7 +19,7 @@
 # Throughput is the drain of a pre-loaded topic: from the first processed message until
 # every input message and every observation is processed (countersign's metrics, read
 # every 0.1 s, published every 1 s). Then, with the backlog gone, a live phase produces
-# LIVE_RATE events/s for LIVE_SECONDS (generated, 1% revoked signatures, each a new
+# LIVE_RATE events/s for LIVE_SECONDS (generated, 2% revoked signatures, each a new
 # alert) and the alert latency is read back: alert message timestamp minus the input
 # message timestamp (both CreateTime, the produce calls). CPU seconds (user+system of
 # the countersign processes) per million events and peak RSS (VmHWM) cover the drain.
@@ -210,7 +210,7 @@ run_countersign() { # row topic instances extra_yaml
   # Live phase: the backlog is gone; alerts of new revoked files at a fixed rate.
   local live_n=$((LIVE_RATE * LIVE_SECONDS)) lat
   "$LOADGEN" --bootstrap "$BOOTSTRAP" --topic "$live" --generate "$live_n" --rate "$LIVE_RATE" --hashes 2000 \
-    --hosts 500 --alert-permille 10 --seed 7 >/dev/null
+    --hosts 500 --alert-permille 20 --seed 7 >/dev/null
   target=$((target + live_n))
   local deadline=$((SECONDS + 120))
   while ((SECONDS < deadline)); do

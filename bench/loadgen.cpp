@@ -11,6 +11,9 @@
 //   --produced-header    add header countersign.produced_ns (wall clock, ns) to each event
 //   --partition P        produce to partition P only (default: librdkafka's partitioner)
 //   -X key=value         any librdkafka producer property (repeatable)
+//   --print              write the events to stdout, one per line, instead of producing
+//                        (to replay or inspect what --generate makes); --bootstrap/--topic
+//                        are then not needed
 //
 // Generated events (--generate): ECS process starts of --hosts hosts (default 5000)
 // over --hashes distinct file hashes (default 100000): the first --hashes events each
@@ -18,7 +21,7 @@
 // later events pick 80% of their files from the hottest 1% and 20% from the rest, like
 // bench/state_bench.cpp. --alert-permille A (default 0) makes A of every 1000 events a
 // revoked signature on a file never seen before, so that many alerts are raised (for
-// the latency measurement). Event times advance over 10 days of event time per million
+// the latency measurement); the others are benign (trusted, a public CA). Event times advance over 10 days of event time per million
 // events from 2026-11-16. --seed S changes the draw.
 //
 // Every message's Kafka timestamp is its produce time (CreateTime, set at the produce
@@ -28,6 +31,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cinttypes>
 #include <cstdint>
@@ -55,6 +59,7 @@ struct options {
   std::uint64_t count = 0;
   double rate = 0;
   bool produced_header = false;
+  bool print = false;
   std::int32_t partition = RD_KAFKA_PARTITION_UA;
   std::uint64_t hashes = 100'000;
   std::uint64_t hosts = 5'000;
@@ -90,6 +95,7 @@ options parse_args(int argc, char** argv) {
     else if (a == "--count") o.count = to_count(value(), "--count");
     else if (a == "--rate") o.rate = std::strtod(value(), nullptr);
     else if (a == "--produced-header") o.produced_header = true;
+    else if (a == "--print") o.print = true;
     else if (a == "--partition") o.partition = static_cast<std::int32_t>(to_count(value(), "--partition"));
     else if (a == "--hashes") o.hashes = std::max<std::uint64_t>(1, to_count(value(), "--hashes"));
     else if (a == "--hosts") o.hosts = std::max<std::uint64_t>(1, to_count(value(), "--hosts"));
@@ -109,11 +115,15 @@ options parse_args(int argc, char** argv) {
       o.file = a;
     }
   }
-  if (o.bootstrap.empty() || o.topic.empty()) usage_error("--bootstrap and --topic are required");
+  if (!o.print && (o.bootstrap.empty() || o.topic.empty())) usage_error("--bootstrap and --topic are required");
   if (o.file.empty() == (o.generate == 0)) usage_error("give either an NDJSON file or --generate N");
   if (o.generate > 0 && (o.count == 0 || o.count > o.generate)) o.count = o.generate;
   return o;
 }
+
+// Public code-signing CAs (rules/content/known_code_signing_cas.yaml), so the benign
+// events do not look like an unusual issuer.
+constexpr std::array<const char*, 6> k_cas = {"DigiCert", "Sectigo", "GlobalSign", "Entrust", "SSL.com", "Certum"};
 
 // ECS process events over a chosen number of distinct files (see the header comment).
 class generator {
@@ -152,11 +162,11 @@ class generator {
         R"("pe":{"original_file_name":"app%)" PRIu64 R"(.exe","company":"Vendor %)" PRIu64 R"( Inc."},)"
         R"("code_signature":{"exists":true,"status":"%s","trusted":%s,"subject_name":"Vendor %)" PRIu64
         R"( Inc.","thumbprint_sha256":"%016)" PRIx64 R"(%016)" PRIx64 R"(%016)" PRIx64 R"(%016)" PRIx64 R"("}},)"
-        R"("file":{"x509":{"issuer":{"common_name":"Code Signing CA %)" PRIu64
+        R"("file":{"x509":{"issuer":{"common_name":"%s Code Signing CA %)" PRIu64
         R"("},"not_before":"2025-01-01T00:00:00Z","not_after":"2027-01-01T00:00:00Z"}}})",
         ts, host, host, host % 50, 1000 + i % 60000, signer, h, h, std::uint64_t{0xa5a5}, std::uint64_t{h * 2654435761ULL},
         std::uint64_t{0x5a5a}, h, signer, revoked ? "errorRevoked" : "trusted", revoked ? "false" : "true", signer,
-        signer, std::uint64_t{0xbeef}, signer, std::uint64_t{0xcafe}, signer % 12);
+        signer, std::uint64_t{0xbeef}, signer, std::uint64_t{0xcafe}, k_cas[signer % k_cas.size()], signer % 12);
     buf_.assign(out, static_cast<std::size_t>(std::clamp(n, 0, static_cast<int>(sizeof out) - 1)));
     return buf_;
   }
@@ -184,6 +194,15 @@ std::int64_t wall_ns() {
 
 int main(int argc, char** argv) {
   const options o = parse_args(argc, argv);
+  if (o.print) {
+    generator gen(o);
+    for (std::uint64_t i = 0; i < o.count; ++i) {
+      const auto& e = gen.event(i);
+      std::fwrite(e.data(), 1, e.size(), stdout);
+      std::fputc('\n', stdout);
+    }
+    return 0;
+  }
 
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char errstr[512];
