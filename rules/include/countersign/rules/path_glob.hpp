@@ -18,10 +18,13 @@ class path_glob {
   path_glob() = default;
   explicit path_glob(std::string_view pattern);
   [[nodiscard]] bool matches(std::string_view path) const;
+  // Same, for a path already folded (lowercase ASCII, '/' as '\\').
+  [[nodiscard]] bool matches_folded(std::string_view folded) const;
   [[nodiscard]] const std::string& pattern() const noexcept { return pattern_; }
 
  private:
   std::string pattern_;  // lowercase, '/' as '\'
+  std::string needle_;   // the longest literal run: a path without it cannot match
 };
 
 // Any of several patterns.
