@@ -1,5 +1,6 @@
 #include <countersign/processor/sigma_stage.hpp>
 #include <countersign/rules/alert.hpp>
+#include <countersign/rules/sigma/detail.hpp>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -114,7 +115,7 @@ void append_upper(std::string& out, std::string_view hex) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out) c = rules::sigma::detail::lower_ascii(c);
   return out;
 }
 
@@ -231,7 +232,7 @@ std::string_view service_of_channel(std::string_view channel) {
   for (const auto& [name, service] : k_channels) {
     if (channel.size() == name.size() &&
         std::equal(channel.begin(), channel.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          return rules::sigma::detail::lower_ascii(a) == rules::sigma::detail::lower_ascii(b);
         })) {
       return service;
     }
