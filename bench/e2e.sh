@@ -22,7 +22,10 @@
 # LIVE_RATE events/s for LIVE_SECONDS (generated, 2% revoked signatures, each a new
 # alert) and the alert latency is read back: alert message timestamp minus the input
 # message timestamp (both CreateTime, the produce calls). CPU seconds (user+system of
-# the countersign processes) per million events and peak RSS (VmHWM) cover the drain.
+# the countersign processes) per million events and peak RSS (VmHWM) cover the drain; so
+# do the broker's CPU seconds per million events and the machine's busy share of its
+# cores ("brkr s/M", "busy%"), which tell a saturated machine from a waiting process. The
+# ceiling row's CPU is the bare consumer's, its broker CPU and busy share over its run.
 #
 # Env: E2E_ROWS (comma list of the rows above, default all), LIVE_RATE (2000),
 # LIVE_SECONDS (15), COUNTERSIGN_BUILD (build dir with countersign and the bench tools,
@@ -73,6 +76,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 now() { date +%s.%N; }
 calc() { awk "BEGIN { print ($1) }"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# The broker's CPU (same clock ticks) and the machine's busy and total ticks (/proc/stat:
+# everything but idle and iowait), to show who the two cores were working for.
+broker_ticks() { cpu_ticks "$(<"$COUNTERSIGN_KAFKA_DIR/pid")"; }
+machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'BEGIN { v = 0 } $1 == m { v = $2 } END { printf "%d\n", v }'; }
 
 # ───────────── input data ─────────────
@@ -94,7 +101,8 @@ FLEET_BYTES=$(wc -c <"$FLEET/events.ndjson")
 BOOTSTRAP="$(COUNTERSIGN_KAFKA_PARTITIONS=4 "$ROOT/scripts/kafka.sh" start)"
 log "broker at $BOOTSTRAP"
 
-declare -A TOPIC_EVENTS TOPIC_CEILING
+declare -A TOPIC_EVENTS TOPIC_CEILING TOPIC_CEILING_CPU TOPIC_CEILING_BROKER TOPIC_CEILING_BUSY
+TIMEFORMAT='%U %S'
 load() { # topic loadgen-args...
   local topic="$1" out
   shift
@@ -105,22 +113,36 @@ load() { # topic loadgen-args...
 ceiling() { # topic
   local topic="$1" out
   [[ -n "${TOPIC_CEILING[$topic]:-}" ]] && return 0
-  out="$("$CONSUME" ceiling --bootstrap "$BOOTSTRAP" --topic "$topic" --group "ceiling.$topic" --expect "${TOPIC_EVENTS[$topic]}")"
+  local b0 b1 busy0 total0 busy1 total1 times
+  b0=$(broker_ticks)
+  read -r busy0 total0 < <(machine_ticks)
+  # The consumer's own user+system seconds (bash's `time`, TIMEFORMAT below).
+  times="$WORK/ceiling-times"
+  { time "$CONSUME" ceiling --bootstrap "$BOOTSTRAP" --topic "$topic" --group "ceiling.$topic" \
+      --expect "${TOPIC_EVENTS[$topic]}" >"$WORK/ceiling-out"; } 2>"$times"
+  out="$(<"$WORK/ceiling-out")"
+  b1=$(broker_ticks)
+  read -r busy1 total1 < <(machine_ticks)
   log "ceiling $topic: $out"
   TOPIC_CEILING[$topic]="$(sed -E 's/.*events_per_s=([0-9]+).*/\1/' <<<"$out")"
+  # Over the whole consumer run (group join included), per million events.
+  local m="${TOPIC_EVENTS[$topic]}"
+  TOPIC_CEILING_CPU[$topic]="$(calc "$(awk '{ print $1 + $2 }' "$times") / $m * 1000000")"
+  TOPIC_CEILING_BROKER[$topic]="$(calc "($b1 - $b0) / $(getconf CLK_TCK) / $m * 1000000")"
+  TOPIC_CEILING_BUSY[$topic]="$(calc "100 * ($busy1 - $busy0) / ($total1 - $total0)")"
 }
 
 # ───────────── results ─────────────
 mkdir -p "$(dirname "$CSV")"
-echo "row,input,events,seconds,events_per_s,ceiling_events_per_s,ratio,cpu_s_per_m,peak_rss_mib,instances,alerts,latency_events,latency_p50_ms,latency_p99_ms,latency_max_ms" >"$CSV"
+echo "row,input,events,seconds,events_per_s,ceiling_events_per_s,ratio,cpu_s_per_m,peak_rss_mib,instances,alerts,latency_events,latency_p50_ms,latency_p99_ms,latency_max_ms,broker_cpu_s_per_m,machine_busy_pct" >"$CSV"
 TABLE=()
-record() { # row input events seconds eps ceiling cpu rss instances alerts lat_n p50 p99 max
+record() { # row input events seconds eps ceiling cpu rss instances alerts lat_n p50 p99 max broker_cpu busy_pct
   local ratio
   ratio="$(calc "$6 > 0 ? $5 / $6 : 0")"
-  printf '%s,%s,%s,%.2f,%.0f,%.0f,%.2f,%.1f,%s,%s,%s,%s,%s,%s,%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$ratio" "$7" "$8" "$9" \
-    "${10}" "${11}" "${12}" "${13}" "${14}" >>"$CSV"
-  TABLE+=("$(printf '%-11s %-9s %9s %8.2f %10.0f %10.0f %6.2f %8.1f %7s %5s %6s %7s %7s %7s' "$1" "$2" "$3" "$4" "$5" "$6" "$ratio" "$7" "$8" "$9" \
-    "${10}" "${11}" "${12}" "${13}")")
+  printf '%s,%s,%s,%.2f,%.0f,%.0f,%.2f,%.1f,%s,%s,%s,%s,%s,%s,%s,%.1f,%.0f\n' "$1" "$2" "$3" "$4" "$5" "$6" "$ratio" "$7" "$8" "$9" \
+    "${10}" "${11}" "${12}" "${13}" "${14}" "${15}" "${16}" >>"$CSV"
+  TABLE+=("$(printf '%-11s %-9s %9s %8.2f %10.0f %10.0f %6.2f %8.1f %8.1f %5.0f %7s %5s %6s %7s %7s %7s' "$1" "$2" "$3" "$4" "$5" "$6" "$ratio" "$7" \
+    "${15}" "${16}" "$8" "$9" "${10}" "${11}" "${12}" "${13}")")
 }
 
 # ───────────── countersign runs ─────────────
@@ -159,6 +181,7 @@ progress() { # port...
 run_countersign() { # row topic instances extra_yaml
   local row="$1" topic="$2" n="$3" extra="${4:-}" i port group="bench-$1" live="bench.live.$1" alerts="bench.alerts.$1"
   local ports=() target processed forwarded judged t0="" t1 perf_pid="" cpu0=0 cpu1=0 rss=0 r a total_alerts=0
+  local b0=0 b1 busy0=0 total0=0 busy1 total1
   target="${TOPIC_EVENTS[$topic]}"
   "$LOADGEN" --bootstrap "$BOOTSTRAP" --topic "$live" --generate 1 --hashes 1 --count 0 >/dev/null  # create it now
   for ((i = 0; i < n; i++)); do
@@ -181,6 +204,8 @@ run_countersign() { # row topic instances extra_yaml
     if [[ -z "$t0" && "$processed" -gt 0 ]]; then
       t0=$(now)
       cpu0=0
+      b0=$(broker_ticks)
+      read -r busy0 total0 < <(machine_ticks)
       for ((i = 0; i < n; i++)); do cpu0=$((cpu0 + $(cpu_ticks "${PIDS[i]}"))); done
       if [[ -n "${E2E_PERF:-}" ]]; then
         perf record -F 499 ${E2E_PERF_ARGS:-} -o "$E2E_PERF.$row.data" -p "${PIDS[0]}" >/dev/null 2>&1 &
@@ -194,6 +219,8 @@ run_countersign() { # row topic instances extra_yaml
     sleep 0.1
   done
   t1=$(now)
+  b1=$(broker_ticks)
+  read -r busy1 total1 < <(machine_ticks)
   if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   for ((i = 0; i < n; i++)); do
     cpu1=$((cpu1 + $(cpu_ticks "${PIDS[i]}")))
@@ -205,6 +232,9 @@ run_countersign() { # row topic instances extra_yaml
   seconds="$(calc "$t1 - $t0")"
   eps="$(calc "$target / $seconds")"
   cpu="$(calc "($cpu1 - $cpu0) / $(getconf CLK_TCK) / $target * 1000000")"
+  local broker_cpu busy
+  broker_cpu="$(calc "($b1 - $b0) / $(getconf CLK_TCK) / $target * 1000000")"
+  busy="$(calc "100 * ($busy1 - $busy0) / ($total1 - $total0)")"
   log "$row: $target events in $seconds s ($eps/s), $total_alerts alerts; live phase: $LIVE_RATE/s for $LIVE_SECONDS s"
 
   # Live phase: the backlog is gone; alerts of new revoked files at a fixed rate.
@@ -229,14 +259,15 @@ run_countersign() { # row topic instances extra_yaml
   stop_instances
   rm -rf "$WORK/$row-state-"*
   record "$row" "$topic" "$((target - live_n))" "$seconds" "$eps" "${TOPIC_CEILING[$topic]}" "$cpu" "$((rss / 1024))" "$n" \
-    "$total_alerts" "$lat_n" "$p50" "$p99" "$max"
+    "$total_alerts" "$lat_n" "$p50" "$p99" "$max" "$broker_cpu" "$busy"
 }
 
 # ───────────── the rows ─────────────
 load bench.fleet "$FLEET/events.ndjson"
 ceiling bench.fleet
 want ceiling && record ceiling bench.fleet "$FLEET_EVENTS" "$(calc "$FLEET_EVENTS / ${TOPIC_CEILING[bench.fleet]}")" \
-  "${TOPIC_CEILING[bench.fleet]}" "${TOPIC_CEILING[bench.fleet]}" 0 0 1 0 0 - - -
+  "${TOPIC_CEILING[bench.fleet]}" "${TOPIC_CEILING[bench.fleet]}" "${TOPIC_CEILING_CPU[bench.fleet]}" 0 1 0 0 - - - \
+  "${TOPIC_CEILING_BROKER[bench.fleet]}" "${TOPIC_CEILING_BUSY[bench.fleet]}"
 want cs-1 && run_countersign cs-1 bench.fleet 1
 want cs-2 && run_countersign cs-2 bench.fleet 2
 if want state-100k; then
@@ -260,8 +291,8 @@ for rules in 10 1000; do
   rules_dir: \"$WORK/sigma-$rules\""
 done
 
-printf '\n%-11s %-9s %9s %8s %10s %10s %6s %8s %7s %5s %6s %7s %7s %7s\n' row input events seconds events/s ceiling ratio "CPU s/M" "RSS MiB" \
-  inst alerts "lat. n" "p50 ms" "p99 ms"
+printf '\n%-11s %-9s %9s %8s %10s %10s %6s %8s %8s %5s %7s %5s %6s %7s %7s %7s\n' row input events seconds events/s ceiling ratio "CPU s/M" \
+  "brkr s/M" "busy%" "RSS MiB" inst alerts "lat. n" "p50 ms" "p99 ms"
 printf '%s\n' "${TABLE[@]}"
 printf '\nfleet events: %d (%d bytes); 4 input partitions, topology.partitions 4; live phase %d events/s for %d s\n' \
   "$FLEET_EVENTS" "$FLEET_BYTES" "$LIVE_RATE" "$LIVE_SECONDS"

@@ -4,7 +4,8 @@
 // field that names an array matches if any element does, get() returns the first). A
 // Defender export's `records[i].properties.X` is stored as `X` of record i, so a record
 // reads like a bare row. Code Integrity's nested `EventData.X` is reachable as `X` too
-// (sigma_view asks for both).
+// (sigma_view asks for both). With a name filter (keep_only), only scalars whose last path
+// component the rules can ask for are stored.
 
 #include <countersign/processor/sigma_stage.hpp>
 
@@ -35,6 +36,28 @@ void sigma_document::reset(const char* padded, std::size_t size, std::size_t cap
 int sigma_document::records() const {
   ensure();
   return records_;
+}
+
+void sigma_document::keep_only(std::shared_ptr<const name_filter> names) {
+  filter_ = std::move(names);
+  filter_lengths_ = 0;
+  filter_first_ = {};
+  if (!filter_) return;
+  for (const auto& n : *filter_) {
+    filter_lengths_ |= std::uint64_t{1} << std::min<std::size_t>(n.size(), 63);
+    const auto c = static_cast<unsigned char>(n.empty() ? 0 : n.front());
+    filter_first_[c >> 6] |= std::uint64_t{1} << (c & 63);
+  }
+}
+
+bool sigma_document::wanted() const {
+  if (!filter_) return true;
+  const std::size_t dot = path_.rfind('.');
+  const std::string_view last = dot == std::string::npos ? std::string_view(path_) : std::string_view(path_).substr(dot + 1);
+  if ((filter_lengths_ >> std::min<std::size_t>(last.size(), 63) & 1) == 0) return false;
+  const auto c = static_cast<unsigned char>(last.empty() ? 0 : last.front());
+  if ((filter_first_[c >> 6] >> (c & 63) & 1) == 0) return false;
+  return filter_->contains(last);
 }
 
 void sigma_document::add_leaf(std::string_view value, bool is_null, int record) const {
@@ -96,6 +119,7 @@ void sigma_document::walk(od::value v, std::size_t depth, int record) const {
       return;
     }
     case od::json_type::string: {
+      if (!wanted()) return;  // skipped unread: no unescaping
       std::string_view s;
       if (v.get_string().get(s) != simdjson::SUCCESS) return;
       add_leaf(s, false, record);
@@ -103,6 +127,7 @@ void sigma_document::walk(od::value v, std::size_t depth, int record) const {
     }
     case od::json_type::number:
     case od::json_type::boolean: {
+      if (!wanted()) return;
       // The raw token (a number as written, true/false), without the whitespace the raw
       // view may carry.
       std::string_view raw = v.raw_json_token();
@@ -114,7 +139,7 @@ void sigma_document::walk(od::value v, std::size_t depth, int record) const {
       return;
     }
     case od::json_type::null:
-      add_leaf({}, true, record);
+      if (wanted()) add_leaf({}, true, record);
       return;
     default:
       return;

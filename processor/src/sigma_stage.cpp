@@ -474,6 +474,57 @@ std::string joined(const std::vector<std::string>& items, std::string_view sep) 
 
 }  // namespace
 
+namespace {
+
+std::string_view last_component(std::string_view path) {
+  const std::size_t dot = path.rfind('.');
+  return dot == std::string_view::npos ? path : path.substr(dot + 1);
+}
+
+// What sigma_document must keep for these rules: the last path component of every name
+// a lookup can ask the document for (the rule's field, its event-data path, the
+// profiles' aliases of it), plus what logsources and alert envelopes read. Null when a
+// rule searches keywords, which look at every value.
+std::shared_ptr<const sigma_document::name_filter> document_names(const rules::sigma::rule_set& set) {
+  auto names = std::make_shared<sigma_document::name_filter>();
+  const auto add_field = [&names](std::string_view field) {
+    names->emplace(last_component(field));
+    for (const auto profile : {schema_profile::ecs, schema_profile::ocsf, schema_profile::defender,
+                               schema_profile::codeintegrity}) {
+      for (const auto& a : aliases(profile)) {
+        if (a.sigma != field) continue;
+        for (const auto p : a.paths) {
+          if (!p.empty()) names->emplace(last_component(p));
+        }
+      }
+    }
+  };
+  for (const auto& r : set.rules()) {
+    for (const auto& search : r.searches) {
+      for (const auto& alternative : search.alternatives) {
+        for (const auto& condition : alternative) {
+          if (condition.field.empty()) return nullptr;
+          add_field(condition.field);
+          for (const auto& variants : condition.values) {
+            for (const auto& m : variants) {
+              if (!m.other_field.empty()) add_field(m.other_field);
+            }
+          }
+        }
+      }
+    }
+  }
+  // sigma_view::logsources and the envelope of evaluate().
+  for (const std::string_view n : {"host.os.type", "winlog.channel", "winlog.event_id", "Computer", "Image",
+                                   "ProcessName", "NewProcessName", "Process Name", "User", "SubjectUserName",
+                                   "TargetUserName"}) {
+    add_field(n);
+  }
+  return names;
+}
+
+}  // namespace
+
 sigma_stage::sigma_stage(const config& cfg)
     : library_(cfg.sigma),
       reload_interval_ms_(cfg.sigma.rules_dir.empty() ? 0 : cfg.sigma.reload_interval_ms),
@@ -510,6 +561,7 @@ void sigma_stage::note(const sigma_library::reload_report& report) {
   stats_.reload_errors += report.failed_files;
   if (report.changed) {
     set_ = library_.current();
+    doc_.keep_only(set_ ? document_names(*set_) : nullptr);
     ++stats_.reloads;
   }
   stats_.rules = set_ ? set_->size() : 0;

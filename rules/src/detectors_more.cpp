@@ -118,11 +118,15 @@ void detector_set::check_expired_signing(const observation& obs, const state::pr
   const auto& cfg = config_.expired_signing;
   if (!sig.not_after_ms) return;  // without not-after, new code cannot be told from old
   const std::int64_t not_after = *sig.not_after_ms;
-  const bool signed_after = sig.signing_time_ms && *sig.signing_time_ms > not_after;
-  std::optional<state::prevalence_record> file;
-  if (prevalence) file = prevalence->hash(file_key(obs));
   // Signed while the certificate was valid (a timestamp before not-after): old code.
   if (sig.signing_time_ms && *sig.signing_time_ms <= not_after) return;
+  const bool signed_after = sig.signing_time_ms.has_value();
+  // Run before the certificate expired: this sighting itself says the file is older
+  // than the expiry, whatever the record holds. Most events end here, before the
+  // state read this detector would otherwise cost every signed event.
+  if (!signed_after && obs.event_time_ms && *obs.event_time_ms < not_after) return;
+  std::optional<state::prevalence_record> file;
+  if (prevalence) file = prevalence->hash(file_key(obs));
   bool new_code = false;
   if (file && file->first_seen_ms > 0) {
     if (file->first_seen_ms < not_after) return;  // deployed before expiry: never

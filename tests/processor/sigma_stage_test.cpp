@@ -203,6 +203,28 @@ TEST(sigma_fields, an_event_larger_than_max_fields_is_read_up_to_the_limit) {
   EXPECT_TRUE(doc.truncated());
 }
 
+TEST(sigma_fields, a_name_filter_keeps_only_the_leaves_rules_can_ask_for) {
+  const std::string json =
+      R"({"@timestamp":"2026-11-20T10:00:00Z","process":{"executable":"C:\\x.exe","command_line":"x.exe -a","pid":7,)"
+      R"("parent":{"command_line":"p"}},)"
+      R"("winlog":{"event_data":{"Image":"C:\\y.exe","Noise":null}},"big":{"k0":"v","k1":"v","k2":"v"}})";
+  const simdjson::padded_string padded(json);
+  sigma_document doc(4);
+  doc.keep_only(std::make_shared<const sigma_document::name_filter>(sigma_document::name_filter{"command_line", "Image"}));
+  doc.reset(padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, schema_profile::ecs);
+  EXPECT_EQ(doc.get("process.command_line"), "x.exe -a");
+  EXPECT_EQ(doc.get("process.parent.command_line"), "p");
+  EXPECT_EQ(doc.get("winlog.event_data.Image"), "C:\\y.exe");
+  EXPECT_FALSE(doc.get("process.executable").has_value());
+  EXPECT_FALSE(doc.get("process.pid").has_value());
+  EXPECT_FALSE(doc.truncated());  // 3 kept leaves: the others do not count towards max_fields
+  // Without a filter every scalar is there again (and this event is over the limit).
+  doc.keep_only(nullptr);
+  doc.reset(padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, schema_profile::ecs);
+  EXPECT_EQ(doc.get("process.executable"), "C:\\x.exe");
+  EXPECT_TRUE(doc.truncated());
+}
+
 // ---------------------------------------------------------------------------------------
 // The shipped rules against their fixtures (tests/data/sigma).
 
@@ -346,6 +368,7 @@ class rule_dir {
     std::ofstream(path_ / name) << text;
     // A different mtime even on coarse file systems: the size changes as well in these tests.
   }
+  void remove(const std::string& name) { std::filesystem::remove(path_ / name); }
   [[nodiscard]] std::string path() const { return path_.string(); }
 
  private:
@@ -462,6 +485,41 @@ TEST(sigma_reload, the_stage_picks_up_a_new_rule_without_a_restart) {
   ASSERT_EQ(p.sigma_alerts().size(), 1U);
   EXPECT_EQ(detection_ids(p.sigma_alerts()[0].json), std::set<std::string>{"b"});
   EXPECT_EQ(p.stats().sigma.rules, 2U);
+}
+
+// The stage stores only the fields its rules name, unless a rule searches keywords: then
+// a value in any field must match, and a reload that adds such a rule drops the filter.
+TEST(sigma_reload, a_keyword_rule_sees_fields_no_other_rule_names) {
+  rule_dir dir;
+  dir.write("a.yml", rule_text("a", "alpha"));
+  auto cfg = config_or_fail("sigma:\n  builtin: []\n  reload_interval: 0s\n  rules_dir: " + dir.path() + "\n");
+  cfg.sigma.reload_interval_ms = 1;
+  pipeline p(cfg);
+  const auto event = [](std::string_view cwd) {
+    return R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"name":"WS-K"},"process":{"executable":"C:\\x.exe",)"
+           R"("command_line":"x.exe","working_directory":")" + std::string(cwd) +
+           R"("},"event":{"category":["process"],"type":["start"]}})";
+  };
+  (void)p.process(event("C:\\\\kw-marker"), {"t", 0, 1}, std::nullopt);
+  EXPECT_TRUE(p.sigma_alerts().empty());
+  dir.write("k.yml",
+            "title: keyword rule\nid: k\nlogsource: {category: process_creation, product: windows}\n"
+            "detection:\n  words:\n    - 'kw-marker'\n  condition: words\nlevel: high\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  p.sigma()->maybe_reload();
+  (void)p.process(event("C:\\\\kw-marker"), {"t", 0, 2}, std::nullopt);
+  ASSERT_EQ(p.sigma_alerts().size(), 1U);
+  EXPECT_EQ(detection_ids(p.sigma_alerts()[0].json), std::set<std::string>{"k"});
+  // A field rule on a field the first rules did not name is found after its reload too.
+  dir.remove("k.yml");
+  dir.write("c.yml",
+            "title: cwd rule\nid: c\nlogsource: {category: process_creation, product: windows}\n"
+            "detection:\n  sel:\n    CurrentDirectory|contains: 'kw-marker'\n  condition: sel\nlevel: high\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  p.sigma()->maybe_reload();
+  (void)p.process(event("C:\\\\kw-marker"), {"t", 0, 3}, std::nullopt);
+  ASSERT_EQ(p.sigma_alerts().size(), 1U);
+  EXPECT_EQ(detection_ids(p.sigma_alerts()[0].json), std::set<std::string>{"c"});
 }
 
 TEST(sigma_config, the_default_loads_only_what_the_built_in_detectors_do_not_cover) {

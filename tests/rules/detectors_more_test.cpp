@@ -233,8 +233,12 @@ class fleet final : public state::prevalence_view {
   using record = state::prevalence_record;
   std::map<std::string, record, std::less<>> hashes, signers, issuers, pairs;
   std::optional<std::int64_t> since;
+  mutable int hash_reads = 0;
 
-  std::optional<record> hash(std::string_view key) const override { return find(hashes, key); }
+  std::optional<record> hash(std::string_view key) const override {
+    ++hash_reads;
+    return find(hashes, key);
+  }
   std::optional<record> signer(std::string_view key) const override { return find(signers, key); }
   std::optional<record> issuer(std::string_view key) const override { return find(issuers, key); }
   std::optional<record> company_signer(std::string_view key) const override { return find(pairs, key); }
@@ -397,6 +401,25 @@ TEST(detector_expired_signing, code_first_seen_before_not_after_never_fires) {
   o.signature.signing_time_ms.reset();
   const auto at = watched(k_not_after, 1);
   EXPECT_THAT(ids(o, shipped_config(), &at), ElementsAre(k_expired));
+}
+
+// An execution before the certificate expired is itself proof the file is older than
+// the expiry: no alert whatever the record says (an event arriving late, after newer
+// ones filled the record), and no state read for the common case of a valid certificate.
+TEST(detector_expired_signing, an_event_before_not_after_never_fires_and_reads_no_state) {
+  auto o = expired_cert();
+  o.event_time_ms = k_not_after - k_day;
+  const auto f = watched(k_not_after + 30 * k_day, 1);
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  EXPECT_EQ(f.hash_reads, 0);
+  // The same file and record, run after the expiry: the state decides, and fires.
+  o.event_time_ms = k_not_after + 31 * k_day;
+  EXPECT_THAT(ids(o, shipped_config(), &f), ElementsAre(k_expired));
+  EXPECT_GT(f.hash_reads, 0);
+  // A signing time after not-after still fires for an early event: the file says so itself.
+  o.event_time_ms = k_not_after - k_day;
+  o.signature.signing_time_ms = k_not_after + 1;
+  EXPECT_THAT(ids(o, shipped_config(), &f), ElementsAre(k_expired));
 }
 
 TEST(detector_expired_signing, signing_time_after_not_after_fires_without_state) {

@@ -34,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace countersign::processor {
@@ -108,6 +109,17 @@ class sigma_document {
   }
   [[nodiscard]] bool truncated() const { return truncated_; }
 
+  // The last path components (after the final dot) any lookup can ask for; scalars under
+  // other names are not stored (nor unescaped), which keeps a wide event cheap when the
+  // rules read a few fields. Null: store every scalar (keyword searches read them all).
+  // Takes effect at the next reset().
+  struct name_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using name_filter = std::unordered_set<std::string, name_hash, std::equal_to<>>;
+  void keep_only(std::shared_ptr<const name_filter> names);
+
  private:
   struct leaf {
     std::uint32_t path_off = 0, path_len = 0;
@@ -119,8 +131,14 @@ class sigma_document {
   void ensure() const;
   void walk(simdjson::ondemand::value v, std::size_t depth, int record) const;
   void add_leaf(std::string_view value, bool is_null, int record) const;
+  [[nodiscard]] bool wanted() const;
 
   std::size_t max_leaves_;
+  std::shared_ptr<const name_filter> filter_;
+  // Cheap rejections before the set lookup: the lengths (bit n: some name is n bytes
+  // long, bit 63: 63 or more) and the first bytes of the names.
+  std::uint64_t filter_lengths_ = 0;
+  std::array<std::uint64_t, 4> filter_first_{};
   const char* padded_ = nullptr;
   std::size_t size_ = 0, capacity_ = 0;
   rules::schema_profile profile_ = rules::schema_profile::unknown;
