@@ -28,6 +28,8 @@
 # ceiling row's CPU is the bare consumer's, its broker CPU and busy share over its run.
 #
 # Env: E2E_ROWS (comma list of the rows above, default all), LIVE_RATE (2000),
+# E2E_TOPOLOGY (one more line under `topology:` of every instance's config, e.g.
+# "flush_interval: 2s"), E2E_CONFIG (more top-level YAML, sections not written above),
 # LIVE_SECONDS (15), COUNTERSIGN_BUILD (build dir with countersign and the bench tools,
 # default build/release; built if missing), COUNTERSIGN_BIN (another countersign binary,
 # for before/after comparisons), E2E_CSV (default bench/results/e2e.csv),
@@ -160,9 +162,11 @@ metrics:
   listen: "127.0.0.1:$3"
 topology:
   partitions: 4
+${E2E_TOPOLOGY:+  $E2E_TOPOLOGY}
 log:
   format: text
 $7
+${E2E_CONFIG:-}
 EOF
 }
 

@@ -50,10 +50,8 @@ void sigma_document::keep_only(std::shared_ptr<const name_filter> names) {
   }
 }
 
-bool sigma_document::wanted() const {
+bool sigma_document::wanted(std::string_view last) const {
   if (!filter_) return true;
-  const std::size_t dot = path_.rfind('.');
-  const std::string_view last = dot == std::string::npos ? std::string_view(path_) : std::string_view(path_).substr(dot + 1);
   if ((filter_lengths_ >> std::min<std::size_t>(last.size(), 63) & 1) == 0) return false;
   const auto c = static_cast<unsigned char>(last.empty() ? 0 : last.front());
   if ((filter_first_[c >> 6] >> (c & 63) & 1) == 0) return false;
@@ -83,7 +81,7 @@ void sigma_document::add_leaf(std::string_view value, bool is_null, int record) 
   leaves_.push_back(l);
 }
 
-void sigma_document::walk(od::value v, std::size_t depth, int record) const {
+void sigma_document::walk(od::value v, std::size_t depth, int record, std::string_view name) const {
   if (depth > k_max_depth || truncated_) return;
   od::json_type type;
   if (v.type().get(type) != simdjson::SUCCESS) return;
@@ -96,10 +94,17 @@ void sigma_document::walk(od::value v, std::size_t depth, int record) const {
         if (std::move(member).get(f) != simdjson::SUCCESS) return;
         std::string_view key;
         if (f.unescaped_key().get(key) != simdjson::SUCCESS) return;
+        od::value child = f.value();
+        // A scalar no rule can ask for is passed over unread, its path never built.
+        if (filter_) {
+          od::json_type child_type;
+          if (child.type().get(child_type) != simdjson::SUCCESS) return;
+          if (child_type != od::json_type::object && child_type != od::json_type::array && !wanted(key)) continue;
+        }
         const std::size_t saved = path_.size();
         path_.push_back('.');
         path_.append(key);
-        walk(f.value(), depth + 1, record);
+        walk(child, depth + 1, record, key);
         path_.resize(saved);
       }
       return;
@@ -112,14 +117,14 @@ void sigma_document::walk(od::value v, std::size_t depth, int record) const {
       for (auto element : arr) {
         od::value item;
         if (std::move(element).get(item) != simdjson::SUCCESS) return;
-        walk(item, depth + 1, export_records ? index : record);
+        walk(item, depth + 1, export_records ? index : record, name);
         ++index;
       }
       if (export_records) records_ = index;
       return;
     }
     case od::json_type::string: {
-      if (!wanted()) return;  // skipped unread: no unescaping
+      if (!wanted(name)) return;  // skipped unread: no unescaping
       std::string_view s;
       if (v.get_string().get(s) != simdjson::SUCCESS) return;
       add_leaf(s, false, record);
@@ -127,7 +132,7 @@ void sigma_document::walk(od::value v, std::size_t depth, int record) const {
     }
     case od::json_type::number:
     case od::json_type::boolean: {
-      if (!wanted()) return;
+      if (!wanted(name)) return;
       // The raw token (a number as written, true/false), without the whitespace the raw
       // view may carry.
       std::string_view raw = v.raw_json_token();
@@ -139,7 +144,7 @@ void sigma_document::walk(od::value v, std::size_t depth, int record) const {
       return;
     }
     case od::json_type::null:
-      if (wanted()) add_leaf({}, true, record);
+      if (wanted(name)) add_leaf({}, true, record);
       return;
     default:
       return;
@@ -159,7 +164,7 @@ void sigma_document::ensure() const {
   if (parser_.iterate(padded_, size_, capacity_).get(doc) != simdjson::SUCCESS) return;
   od::value root;
   if (doc.get_value().get(root) != simdjson::SUCCESS) return;
-  walk(root, 0, -1);
+  walk(root, 0, -1, {});
   // Index: open addressing, at most half full.
   const std::size_t slots = std::bit_ceil(std::max<std::size_t>(16, leaves_.size() * 2));
   index_.assign(slots, -1);
