@@ -29,7 +29,8 @@
 #
 # Env: E2E_ROWS (comma list of the rows above, default all), LIVE_RATE (2000),
 # E2E_TOPOLOGY (one more line under `topology:` of every instance's config, e.g.
-# "flush_interval: 2s"), E2E_CONFIG (more top-level YAML, sections not written above),
+# "flush_interval: 2s"), E2E_KAFKA (the same under `kafka:`, e.g. "consumer: {...}"),
+# E2E_CONFIG (more top-level YAML, sections not written above),
 # LIVE_SECONDS (15), COUNTERSIGN_BUILD (build dir with countersign and the bench tools,
 # default build/release; built if missing), COUNTERSIGN_BIN (another countersign binary,
 # for before/after comparisons), E2E_CSV (default bench/results/e2e.csv),
@@ -158,6 +159,7 @@ kafka:
   input_topics: [$5]
   alerts_topic: $6
   dead_letter_topic: $6.dead-letter
+${E2E_KAFKA:+  $E2E_KAFKA}
 metrics:
   listen: "127.0.0.1:$3"
 topology:
