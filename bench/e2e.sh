@@ -242,6 +242,13 @@ run_countersign() { # row topic instances extra_yaml
   broker_cpu="$(calc "($b1 - $b0) / $(getconf CLK_TCK) / $target * 1000000")"
   busy="$(calc "100 * ($busy1 - $busy0) / ($total1 - $total0)")"
   log "$row: $target events in $seconds s ($eps/s), $total_alerts alerts; live phase: $LIVE_RATE/s for $LIVE_SECONDS s"
+  # Where the first instance's memory is, as RocksDB reports it (the rest of peak RSS is
+  # librdkafka's queues, the in-memory caches and the heap).
+  local part parts=""
+  for part in memtables block_cache table_readers; do
+    parts+=" $part=$(( $(metric "${ports[0]}" "countersign_state_memory_bytes{part=\"$part\"}") >> 20 ))MiB"
+  done
+  log "$row: peak RSS $((rss / 1024)) MiB; state memory now:$parts"
 
   # Live phase: the backlog is gone; alerts of new revoked files at a fixed rate.
   local live_n=$((LIVE_RATE * LIVE_SECONDS)) lat

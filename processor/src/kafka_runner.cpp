@@ -257,6 +257,9 @@ struct kafka_runner::impl {
     if (store) {
       const auto s = store->current_stats();
       stats.state_sst_bytes = s.sst_bytes;
+      stats.state_memtable_bytes = s.memtable_bytes;
+      stats.state_block_cache_bytes = s.block_cache_bytes;
+      stats.state_table_reader_bytes = s.table_reader_bytes;
       stats.state_reads = s.reads;
       stats.state_read_misses = s.read_misses;
       stats.state_dropped_by_retention = s.dropped_by_retention;

@@ -120,6 +120,15 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
     }
   }
   state_sst_bytes_ = gauge("countersign_state_sst_bytes", "Size of the live RocksDB SST files of the prevalence store");
+  {
+    auto& family = prometheus::BuildGauge()
+                       .Name("countersign_state_memory_bytes")
+                       .Help("Memory RocksDB reports for the prevalence store, by part (memtables; the shared block "
+                             "cache, which also holds the memtables' reservation; table readers outside the cache)")
+                       .Register(r);
+    const char* parts[] = {"memtables", "block_cache", "table_readers"};
+    for (std::size_t i = 0; i < state_memory_.size(); ++i) state_memory_[i] = &family.Add({{"part", parts[i]}});
+  }
   state_write_stalled_ = gauge("countersign_state_write_stalled",
                                "1 while RocksDB delays or stops writes (compaction behind), else 0");
   state_reads_.counter = plain_counter(r, "countersign_state_reads_total", "Prevalence store record reads");
@@ -224,6 +233,9 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   stage_latency_[1].sync(r->hash_latency);
   stage_latency_[2].sync(r->signer_latency);
   state_sst_bytes_->Set(static_cast<double>(r->state_sst_bytes));
+  state_memory_[0]->Set(static_cast<double>(r->state_memtable_bytes));
+  state_memory_[1]->Set(static_cast<double>(r->state_block_cache_bytes));
+  state_memory_[2]->Set(static_cast<double>(r->state_table_reader_bytes));
   state_write_stalled_->Set(r->state_write_stalled ? 1 : 0);
   state_reads_.sync(r->state_reads);
   state_read_misses_.sync(r->state_read_misses);

@@ -328,6 +328,13 @@ prevalence_store::stats prevalence_store::current_stats() const {
   for (std::size_t i = 1; i < p.handles.size(); ++i) {
     std::uint64_t bytes = 0;
     if (p.db->GetIntProperty(p.handles[i], "rocksdb.live-sst-files-size", &bytes)) s.sst_bytes += bytes;
+    if (p.db->GetIntProperty(p.handles[i], "rocksdb.cur-size-all-mem-tables", &bytes)) s.memtable_bytes += bytes;
+    if (p.db->GetIntProperty(p.handles[i], "rocksdb.estimate-table-readers-mem", &bytes)) s.table_reader_bytes += bytes;
+  }
+  // One cache serves every store (not the small metadata family): its usage is the same
+  // through any of them, and includes what the write buffer manager reserves for memtables.
+  if (std::uint64_t bytes = 0; p.handles.size() > 1 && p.db->GetIntProperty(p.handles[1], "rocksdb.block-cache-usage", &bytes)) {
+    s.block_cache_bytes = bytes;
   }
   std::uint64_t delayed = 0;
   std::uint64_t stopped = 0;

@@ -166,6 +166,27 @@ TEST(prevalence_store, the_event_time_history_is_persisted) {
   EXPECT_EQ(h->last_seen_ms, k_t0);
 }
 
+// The memory parts behind countersign_state_memory_bytes: writes sit in memtables; after
+// a flush, reads load blocks into the shared cache, which stays within its bound.
+TEST(prevalence_store, reports_memtable_and_block_cache_memory) {
+  temp_store_dir dir;
+  auto store = open_or_fail(dir.options());
+  ASSERT_NE(store, nullptr);
+  const auto empty = store->current_stats();
+  for (std::uint64_t i = 0; i < 2000; ++i) {
+    store->add(store_kind::hash, 0, "file-" + std::to_string(i), seen(k_t0, i));
+  }
+  ASSERT_TRUE(store->commit().has_value());
+  const auto written = store->current_stats();
+  EXPECT_GT(written.memtable_bytes, empty.memtable_bytes);
+  ASSERT_TRUE(store->compact_all().has_value());
+  for (std::uint64_t i = 0; i < 2000; i += 7) ASSERT_TRUE(store->hash("file-" + std::to_string(i)).has_value());
+  const auto read = store->current_stats();
+  EXPECT_GT(read.sst_bytes, 0U);
+  EXPECT_GT(read.block_cache_bytes, 0U);
+  EXPECT_LE(read.block_cache_bytes, dir.options().block_cache_bytes);
+}
+
 TEST(prevalence_store, a_path_that_cannot_hold_a_database_is_an_error_not_a_crash) {
   store_options o;
   o.path = "/proc/countersign-cannot-be-here";

@@ -46,6 +46,9 @@ struct runner_stats {
   latency_histogram ingest_latency, hash_latency, signer_latency;  // per consumed message
   // The RocksDB store, sampled when metrics are published.
   std::uint64_t state_sst_bytes = 0;
+  std::uint64_t state_memtable_bytes = 0;
+  std::uint64_t state_block_cache_bytes = 0;
+  std::uint64_t state_table_reader_bytes = 0;
   std::uint64_t state_reads = 0;
   std::uint64_t state_read_misses = 0;
   std::uint64_t state_dropped_by_retention = 0;

@@ -110,6 +110,12 @@ class prevalence_store final : public prevalence_view {
     std::uint64_t unreadable = 0;   // records that failed to decode
     std::uint64_t dropped_by_retention = 0;
     std::uint64_t sst_bytes = 0;    // live SST files, from RocksDB
+    // Memory RocksDB reports: memtables (active, immutable and pinned, every store), the
+    // shared block cache's usage (index and filter blocks, and the memtable reservation of
+    // the write buffer manager: the two overlap), and table readers outside the cache.
+    std::uint64_t memtable_bytes = 0;
+    std::uint64_t block_cache_bytes = 0;
+    std::uint64_t table_reader_bytes = 0;
     bool write_stalled = false;     // RocksDB is delaying or stopping writes
   };
   [[nodiscard]] stats current_stats() const;
