@@ -50,8 +50,12 @@ void sigma_document::keep_only(std::shared_ptr<const name_filter> names) {
   }
 }
 
-bool sigma_document::wanted(std::string_view last) const {
+bool sigma_document::wanted(std::string_view key) const {
   if (!filter_) return true;
+  // A key may hold dots itself (a flattened export's "process.command_line"): the path's
+  // last component is what follows the key's last dot.
+  const std::size_t dot = key.rfind('.');
+  const std::string_view last = dot == std::string_view::npos ? key : key.substr(dot + 1);
   if ((filter_lengths_ >> std::min<std::size_t>(last.size(), 63) & 1) == 0) return false;
   const auto c = static_cast<unsigned char>(last.empty() ? 0 : last.front());
   if ((filter_first_[c >> 6] >> (c & 63) & 1) == 0) return false;

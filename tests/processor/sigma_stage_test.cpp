@@ -207,9 +207,10 @@ TEST(sigma_fields, a_name_filter_keeps_only_the_leaves_rules_can_ask_for) {
   const std::string json =
       R"({"@timestamp":"2026-11-20T10:00:00Z","process":{"executable":"C:\\x.exe","command_line":"x.exe -a","pid":7,)"
       R"("parent":{"command_line":"p"}},)"
-      R"("winlog":{"event_data":{"Image":"C:\\y.exe","Noise":null}},"big":{"k0":"v","k1":"v","k2":"v"}})";
+      R"("winlog":{"event_data":{"Image":"C:\\y.exe","Noise":null}},"big":{"k0":"v","k1":"v","k2":"v"},)"
+      R"("flat.command_line":"f","flat.other":"o"})";
   const simdjson::padded_string padded(json);
-  sigma_document doc(4);
+  sigma_document doc(5);
   doc.keep_only(std::make_shared<const sigma_document::name_filter>(sigma_document::name_filter{"command_line", "Image"}));
   doc.reset(padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, schema_profile::ecs);
   EXPECT_EQ(doc.get("process.command_line"), "x.exe -a");
@@ -217,7 +218,9 @@ TEST(sigma_fields, a_name_filter_keeps_only_the_leaves_rules_can_ask_for) {
   EXPECT_EQ(doc.get("winlog.event_data.Image"), "C:\\y.exe");
   EXPECT_FALSE(doc.get("process.executable").has_value());
   EXPECT_FALSE(doc.get("process.pid").has_value());
-  EXPECT_FALSE(doc.truncated());  // 3 kept leaves: the others do not count towards max_fields
+  EXPECT_EQ(doc.get("flat.command_line"), "f");  // a key with dots: its last component counts
+  EXPECT_FALSE(doc.get("flat.other").has_value());
+  EXPECT_FALSE(doc.truncated());  // 4 kept leaves: the others do not count towards max_fields
   // Without a filter every scalar is there again (and this event is over the limit).
   doc.keep_only(nullptr);
   doc.reset(padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, schema_profile::ecs);

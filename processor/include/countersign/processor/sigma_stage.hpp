@@ -132,7 +132,7 @@ class sigma_document {
   // `name`: the last component of the path being walked (the key, or an array's key).
   void walk(simdjson::ondemand::value v, std::size_t depth, int record, std::string_view name) const;
   void add_leaf(std::string_view value, bool is_null, int record) const;
-  [[nodiscard]] bool wanted(std::string_view last) const;
+  [[nodiscard]] bool wanted(std::string_view key) const;
 
   std::size_t max_leaves_;
   std::shared_ptr<const name_filter> filter_;
