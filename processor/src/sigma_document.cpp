@@ -50,12 +50,15 @@ void sigma_document::keep_only(std::shared_ptr<const name_filter> names) {
   }
 }
 
+std::string_view sigma_document::last_component(std::string_view path) {
+  const std::size_t dot = path.rfind('.');
+  return dot == std::string_view::npos ? path : path.substr(dot + 1);
+}
+
 bool sigma_document::wanted(std::string_view key) const {
   if (!filter_) return true;
-  // A key may hold dots itself (a flattened export's "process.command_line"): the path's
-  // last component is what follows the key's last dot.
-  const std::size_t dot = key.rfind('.');
-  const std::string_view last = dot == std::string_view::npos ? key : key.substr(dot + 1);
+  // A key may hold dots itself (a flattened export's "process.command_line").
+  const std::string_view last = last_component(key);
   if ((filter_lengths_ >> std::min<std::size_t>(last.size(), 63) & 1) == 0) return false;
   const auto c = static_cast<unsigned char>(last.empty() ? 0 : last.front());
   if ((filter_first_[c >> 6] >> (c & 63) & 1) == 0) return false;
@@ -85,7 +88,7 @@ void sigma_document::add_leaf(std::string_view value, bool is_null, int record) 
   leaves_.push_back(l);
 }
 
-void sigma_document::walk(od::value v, std::size_t depth, int record, std::string_view name) const {
+void sigma_document::walk(od::value v, std::size_t depth, int record, bool keep) const {
   if (depth > k_max_depth || truncated_) return;
   od::json_type type;
   if (v.type().get(type) != simdjson::SUCCESS) return;
@@ -99,16 +102,21 @@ void sigma_document::walk(od::value v, std::size_t depth, int record, std::strin
         std::string_view key;
         if (f.unescaped_key().get(key) != simdjson::SUCCESS) return;
         od::value child = f.value();
-        // A scalar no rule can ask for is passed over unread, its path never built.
+        // Judged once per member (an array's elements share its verdict); a scalar no
+        // rule can ask for is passed over unread, its path never built.
+        bool keep_child = true;
         if (filter_) {
           od::json_type child_type;
           if (child.type().get(child_type) != simdjson::SUCCESS) return;
-          if (child_type != od::json_type::object && child_type != od::json_type::array && !wanted(key)) continue;
+          if (child_type != od::json_type::object) {
+            keep_child = wanted(key);
+            if (!keep_child && child_type != od::json_type::array) continue;
+          }
         }
         const std::size_t saved = path_.size();
         path_.push_back('.');
         path_.append(key);
-        walk(child, depth + 1, record, key);
+        walk(child, depth + 1, record, keep_child);
         path_.resize(saved);
       }
       return;
@@ -121,14 +129,14 @@ void sigma_document::walk(od::value v, std::size_t depth, int record, std::strin
       for (auto element : arr) {
         od::value item;
         if (std::move(element).get(item) != simdjson::SUCCESS) return;
-        walk(item, depth + 1, export_records ? index : record, name);
+        walk(item, depth + 1, export_records ? index : record, keep);
         ++index;
       }
       if (export_records) records_ = index;
       return;
     }
     case od::json_type::string: {
-      if (!wanted(name)) return;  // skipped unread: no unescaping
+      if (!keep) return;  // skipped unread: no unescaping
       std::string_view s;
       if (v.get_string().get(s) != simdjson::SUCCESS) return;
       add_leaf(s, false, record);
@@ -136,7 +144,7 @@ void sigma_document::walk(od::value v, std::size_t depth, int record, std::strin
     }
     case od::json_type::number:
     case od::json_type::boolean: {
-      if (!wanted(name)) return;
+      if (!keep) return;
       // The raw token (a number as written, true/false), without the whitespace the raw
       // view may carry.
       std::string_view raw = v.raw_json_token();
@@ -148,7 +156,7 @@ void sigma_document::walk(od::value v, std::size_t depth, int record, std::strin
       return;
     }
     case od::json_type::null:
-      if (wanted(name)) add_leaf({}, true, record);
+      if (keep) add_leaf({}, true, record);
       return;
     default:
       return;
@@ -168,7 +176,7 @@ void sigma_document::ensure() const {
   if (parser_.iterate(padded_, size_, capacity_).get(doc) != simdjson::SUCCESS) return;
   od::value root;
   if (doc.get_value().get(root) != simdjson::SUCCESS) return;
-  walk(root, 0, -1, {});
+  walk(root, 0, -1, wanted({}));
   // Index: open addressing, at most half full.
   const std::size_t slots = std::bit_ceil(std::max<std::size_t>(16, leaves_.size() * 2));
   index_.assign(slots, -1);

@@ -476,11 +476,6 @@ std::string joined(const std::vector<std::string>& items, std::string_view sep) 
 
 namespace {
 
-std::string_view last_component(std::string_view path) {
-  const std::size_t dot = path.rfind('.');
-  return dot == std::string_view::npos ? path : path.substr(dot + 1);
-}
-
 // What sigma_document must keep for these rules: the last path component of every name
 // a lookup can ask the document for (the rule's field, its event-data path, the
 // profiles' aliases of it), plus what logsources and alert envelopes read. Null when a
@@ -488,13 +483,13 @@ std::string_view last_component(std::string_view path) {
 std::shared_ptr<const sigma_document::name_filter> document_names(const rules::sigma::rule_set& set) {
   auto names = std::make_shared<sigma_document::name_filter>();
   const auto add_field = [&names](std::string_view field) {
-    names->emplace(last_component(field));
+    names->emplace(sigma_document::last_component(field));
     for (const auto profile : {schema_profile::ecs, schema_profile::ocsf, schema_profile::defender,
                                schema_profile::codeintegrity}) {
       for (const auto& a : aliases(profile)) {
         if (a.sigma != field) continue;
         for (const auto p : a.paths) {
-          if (!p.empty()) names->emplace(last_component(p));
+          if (!p.empty()) names->emplace(sigma_document::last_component(p));
         }
       }
     }

@@ -119,6 +119,8 @@ class sigma_document {
   };
   using name_filter = std::unordered_set<std::string, name_hash, std::equal_to<>>;
   void keep_only(std::shared_ptr<const name_filter> names);
+  // What a filter judges a path or key by: the part after its last dot.
+  [[nodiscard]] static std::string_view last_component(std::string_view path);
 
  private:
   struct leaf {
@@ -129,8 +131,9 @@ class sigma_document {
     bool is_null = false;
   };
   void ensure() const;
-  // `name`: the last component of the path being walked (the key, or an array's key).
-  void walk(simdjson::ondemand::value v, std::size_t depth, int record, std::string_view name) const;
+  // `keep`: whether scalars here are stored (the filter's verdict on the key, or on the
+  // key of the array they are elements of).
+  void walk(simdjson::ondemand::value v, std::size_t depth, int record, bool keep) const;
   void add_leaf(std::string_view value, bool is_null, int record) const;
   [[nodiscard]] bool wanted(std::string_view key) const;
 
