@@ -351,6 +351,22 @@ TEST(sentinelone_profile, module_signer_and_certificate_thumbprint_fill_the_modu
   EXPECT_FALSE(o.process_path.present);
 }
 
+TEST(sentinelone_profile, the_judged_processes_original_file_name_is_its_pe_original_file_name) {
+  harness h;
+  const auto& created = h.ok(
+      R"({"meta.event.name":"PROCESSCREATION","event.time":1795168800000,"agent.uuid":"a",)"
+      R"("src.process.image.originalFileName":"Cmd.Exe","tgt.process.image.originalFileName":"svchost.exe"})",
+      k_s1);
+  EXPECT_EQ(created.pe.original_file_name.value, "svchost.exe") << "the created image's, not the creator's";
+  EXPECT_FALSE(created.pe.company.present) << "S1 reports no other version info";
+  const auto& actor = h.ok(
+      R"({"meta.event.name":"FILECREATION","event.time":1795168800000,"agent.uuid":"a",)"
+      R"("src.process.image.originalFileName":"","tgt.process.image.originalFileName":"svchost.exe"})",
+      k_s1);
+  EXPECT_TRUE(actor.pe.original_file_name.present);
+  EXPECT_EQ(actor.pe.original_file_name.value, "") << "the actor's, carried empty";
+}
+
 // --- rejects -------------------------------------------------------------------------------
 
 TEST(sentinelone_profile, a_time_of_day_without_event_time_is_a_missing_event_time) {
