@@ -4,9 +4,12 @@
 
 #include <countersign/metrics/http_endpoint.hpp>
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/input_parser.hpp>
+#include <countersign/processor/inspect.hpp>
 #include <countersign/processor/json_log.hpp>
 #include <countersign/processor/kafka_runner.hpp>
 #include <countersign/processor/metrics_bridge.hpp>
+#include <countersign/processor/record_reader.hpp>
 #include <countersign/processor/replay.hpp>
 #include <countersign/processor/sigma_stage.hpp>
 #include <countersign/processor/version.hpp>
@@ -106,7 +109,8 @@ int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
     std::cerr << "countersign: state: " << store.error() << '\n';
     return 2;
   }
-  const auto summary = cp::run_replay(cfg, files, std::cout, std::cerr, store->get());
+  const auto summary = cp::run_replay(cfg, files, std::cout, std::cerr, store->get(),
+                                      cp::progress_meter::stderr_is_terminal());
   const auto& s = summary.stats;
   std::uint64_t rejected = 0;
   for (auto n : s.rejected) rejected += n;
@@ -115,12 +119,48 @@ int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
   for (std::size_t i = 0; i < s.rejected.size(); ++i) {
     if (s.rejected[i] > 0) std::cerr << ", " << cp::to_string(static_cast<cp::reject_reason>(i)) << '=' << s.rejected[i];
   }
+  if (summary.read_errors > 0) std::cerr << ", " << summary.read_errors << " files stopped early";
   std::cerr << '\n';
   if (!cfg.state.dir.empty()) {
     std::cerr << "replay: state " << cfg.state.dir << ": " << s.state_updates << " updates, " << s.state_errors
               << " errors, learning " << (s.learning ? "in progress" : "complete") << '\n';
   }
-  return summary.unreadable_files > 0 || s.state_errors > 0 ? 1 : 0;
+  return summary.unreadable_files > 0 || summary.read_errors > 0 || s.state_errors > 0 ? 1 : 0;
+}
+
+// `countersign inspect`: which profile reads a sample of events and what comes out of it.
+// Exit 0 when every file was read (rejects included), 1 when one could not be, 2 on bad
+// usage or configuration.
+int run_inspect(const std::string& config_path, const std::string& schema, bool json,
+                const std::vector<std::string>& files) {
+  std::expected<cp::config, std::string> cfg =
+      config_path.empty() ? cp::parse_config("{}", "(defaults)") : cp::load_config(config_path);
+  if (!cfg) {
+    std::cerr << "countersign: invalid configuration:\n" << cfg.error() << '\n';
+    return 2;
+  }
+  cp::inspect_options options;
+  if (!schema.empty()) {
+    const auto forced = cp::parse_profile_name(schema);
+    if (!forced) {
+      std::cerr << "countersign inspect: --schema " << schema << ": not a profile name\n";
+      return 2;
+    }
+    options.forced = *forced;
+  }
+  options.progress = cp::progress_meter::stderr_is_terminal();
+  std::ios::sync_with_stdio(false);
+  const auto report = cp::run_inspect(*cfg, files, options);
+  if (json) {
+    cp::write_inspect_json(report, std::cout, options.skeletons);
+  } else {
+    cp::write_inspect_text(report, std::cout, options.skeletons);
+  }
+  std::cout.flush();
+  for (const auto& f : report.files) {
+    if (!f.error.empty()) std::cerr << f.error << '\n';
+  }
+  return report.failed() ? 1 : 0;
 }
 
 // `countersign state inspect`: prints the record of a file hash, signer or issuer.
@@ -246,9 +286,9 @@ int main(int argc, char** argv) {
   run->add_option("--config,-c", config_path, "YAML config file")->required();
 
   std::vector<std::string> files;
-  auto* replay = app.add_subcommand("replay", "Run the pipeline over NDJSON files or stdin; alerts on stdout");
-  replay->add_option("--config,-c", config_path, "YAML config file")->required();
-  replay->add_option("files", files, "NDJSON files ('-' or none: stdin)");
+  auto* replay = app.add_subcommand("replay", "Run the pipeline over event files or stdin; alerts on stdout");
+  replay->add_option("--config,-c", config_path, "YAML config file (default: built-in defaults)");
+  replay->add_option("files", files, "NDJSON, JSON or .evtx files ('-' or none: stdin)");
 
   std::string state_dir;
   replay->add_option("--state-dir", state_dir, "Prevalence store to fill and use (overrides state.dir)");
@@ -274,6 +314,16 @@ int main(int argc, char** argv) {
   check->add_option("--sigma", sigma_dir, "Sigma rule folder (overrides sigma.rules_dir)");
   check->add_flag("--strict", strict, "Skipped list rows and skipped Sigma rules are errors too");
 
+  auto* inspect_cmd = app.add_subcommand(
+      "inspect", "Report how a sample of events is read: profiles, field fill, rejects, unknown shapes");
+  std::string inspect_schema;
+  bool inspect_json = false;
+  std::vector<std::string> inspect_files;
+  inspect_cmd->add_option("--config,-c", config_path, "YAML config file (default: built-in defaults)");
+  inspect_cmd->add_option("--schema", inspect_schema, "Read every event as this profile (default: detect)");
+  inspect_cmd->add_flag("--json", inspect_json, "The report as one JSON object");
+  inspect_cmd->add_option("files", inspect_files, "NDJSON, JSON or .evtx files ('-': stdin)")->required();
+
   auto* version = app.add_subcommand("version", "Print version and library versions");
 
   CLI11_PARSE(app, argc, argv);
@@ -285,7 +335,18 @@ int main(int argc, char** argv) {
   }
   if (inspect->parsed()) return inspect_state(state_dir, inspect_kind, inspect_key);
   if (check->parsed()) return check_rules(config_path, rules_dir, sigma_dir, strict);
-  auto cfg = load(config_path);
+  if (inspect_cmd->parsed()) return run_inspect(config_path, inspect_schema, inspect_json, inspect_files);
+  std::optional<cp::config> cfg;
+  if (replay->parsed() && config_path.empty()) {
+    auto defaults = cp::parse_config("{}", "(defaults)");
+    if (!defaults) {
+      std::cerr << "countersign: invalid configuration:\n" << defaults.error() << '\n';
+      return 2;
+    }
+    cfg = std::move(*defaults);
+  } else {
+    cfg = load(config_path);
+  }
   if (!cfg) return 2;
   if (!state_dir.empty()) cfg->state.dir = state_dir;
   if (run->parsed()) return run_service(*cfg);

@@ -1,18 +1,19 @@
 #include <countersign/processor/replay.hpp>
 
+#include <countersign/processor/record_reader.hpp>
+
 #include <array>
-#include <fstream>
-#include <iostream>
+#include <ostream>
 
 namespace countersign::processor {
 
 replay_summary run_replay(const config& cfg, const std::vector<std::string>& files,
-                          std::ostream& alerts, std::ostream& diagnostics, state::prevalence_store* store) {
+                          std::ostream& alerts, std::ostream& diagnostics, state::prevalence_store* store,
+                          bool progress) {
   constexpr std::uint64_t k_reports_per_reason = 20;
   replay_summary summary;
   pipeline pipe(cfg, store);
   std::array<std::uint64_t, k_reject_reason_count> reported{};
-  std::string line;
   if (pipe.local()) {
     const auto& intel = pipe.local()->initial_intel_report();
     for (const auto& e : intel.errors) {
@@ -27,45 +28,49 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
     for (const auto& a : pipe.sigma_alerts()) alerts << a.json << '\n';
     for (const auto& a : pipe.alerts()) alerts << a.json << '\n';
   };
-  const auto replay_stream = [&](std::istream& in, const std::string& name) {
+  progress_meter meter(progress);
+  std::vector<std::string> inputs = files;
+  if (inputs.empty()) inputs.emplace_back("-");
+  for (const auto& name : inputs) {
+    auto opened = record_reader::open(name);
+    if (!opened) {
+      meter.clear();
+      diagnostics << opened.error().message << '\n';
+      ++summary.unreadable_files;
+      continue;
+    }
+    record_reader& reader = **opened;
+    ++summary.files_by_format[static_cast<std::size_t>(reader.format())];
     const auto it = cfg.input.schemas.find(name);
     const auto forced = it == cfg.input.schemas.end() ? rules::schema_profile::unknown : it->second;
-    std::int64_t line_no = 0;
-    while (std::getline(in, line)) {
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) {
-        ++summary.blank_lines;
-        continue;
+    for (;;) {
+      auto next = reader.next();
+      if (!next) {
+        meter.clear();
+        diagnostics << next.error().message;
+        if (!next.error().detail.empty()) diagnostics << " (" << next.error().detail << ')';
+        diagnostics << '\n';
+        ++summary.read_errors;
+        break;
       }
-      const auto res = pipe.process(line, {name, 0, line_no}, std::nullopt, 0, forced);
+      if (!*next) break;
+      const input_record& rec = **next;
+      const auto res = pipe.process(rec.bytes, {name, 0, rec.position}, std::nullopt, 0, forced);
       print_alerts();
+      meter.tick(reader);
       if (res.kind == outcome::rejected) {
         auto& n = reported[static_cast<std::size_t>(res.reason)];
         if (n++ < k_reports_per_reason) {
-          diagnostics << name << ':' << line_no << ": rejected: " << to_string(res.reason);
+          meter.clear();
+          diagnostics << name << ':' << rec.position << ": rejected: " << to_string(res.reason);
           if (!res.detail.empty()) diagnostics << " (" << res.detail << ')';
           diagnostics << '\n';
         }
       }
     }
-  };
-
-  std::vector<std::string> inputs = files;
-  if (inputs.empty()) inputs.emplace_back("-");
-  for (const auto& name : inputs) {
-    if (name == "-") {
-      replay_stream(std::cin, "-");
-      continue;
-    }
-    std::ifstream in(name, std::ios::binary);
-    if (!in) {
-      diagnostics << name << ": cannot open\n";
-      ++summary.unreadable_files;
-      continue;
-    }
-    replay_stream(in, name);
+    summary.blank_lines += reader.blank_lines();
   }
+  meter.clear();
   pipe.flush(std::nullopt);  // verdicts still waiting for a Code Integrity join
   print_alerts();
   pipe.flush_state();
