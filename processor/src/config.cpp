@@ -502,8 +502,20 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
           cfg.input.schemas[topic] = *profile;
         } else {
           errors.push_back(cfg.source + ": input.schemas." + topic +
-                           ": must be one of auto, ecs, ocsf, defender, codeintegrity, not \"" + profile_name + "\"");
+                           ": must be one of auto, ecs, ocsf, defender, codeintegrity, windows, evtx, sentinelone, not \"" + profile_name + "\"");
         }
+      }
+      const auto shape_policy = [&](const std::string& key, const std::string& value,
+                                    unknown_shape_policy fallback) -> unknown_shape_policy {
+        if (value == "accept") return unknown_shape_policy::accept;
+        if (value == "reject") return unknown_shape_policy::reject;
+        i.fail(key, "must be accept or reject, not \"" + value + "\"");
+        return fallback;
+      };
+      cfg.input.unknown_shapes =
+          shape_policy("unknown_shapes", i.text("unknown_shapes", "accept"), cfg.input.unknown_shapes);
+      for (const auto& [topic, value] : i.string_map("unknown_shapes_by_topic")) {
+        cfg.input.unknown_shapes_by_topic[topic] = shape_policy("unknown_shapes_by_topic", value, cfg.input.unknown_shapes);
       }
       auto j = i.child("codeintegrity_join");
       auto& join = cfg.input.codeintegrity_join;

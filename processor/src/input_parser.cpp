@@ -12,11 +12,25 @@ namespace {
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
+bool is_ci_data_name(std::string_view key) {
+  return key == "FileNameBuffer" || key == "File Name" || key == "PublisherName" || key == "PolicyName" ||
+         key == "RequestedPolicy" || key == "Requested Signing Level" || key == "VerificationError" ||
+         key == "ProcessNameBuffer" || key == "Process Name" || key == "TotalSignatureCount" ||
+         key == "PolicyNameBuffer" || key == "PolicyIdBuffer";
+}
+
 // Decides the profile from top-level keys alone (values are skipped, not parsed).
 // Decisive keys end the scan; weak hints are remembered until the end.
+//
+// Order of the verdicts when no key was decisive: a flat Windows record (an event id
+// beside a channel, provider, computer name or Code Integrity data) wins over the ECS
+// hints it may also carry (Logstash adds `@timestamp` and a `host` string to NXLog
+// records), and ECS hints win over the Defender export's `category`/`properties`.
 std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
-  schema_profile hint = schema_profile::unknown;
-  bool has_event_id = false, has_ci_field = false, has_properties = false, has_category = false;
+  bool ecs_hint = false;
+  bool has_event_id = false, has_ci_field = false, has_windows_system = false, ci_channel = false;
+  bool has_channel_or_provider = false;
+  bool has_properties = false, has_category = false, has_system = false, has_event_data = false;
   for (auto member : root) {
     od::field f;
     if (auto err = std::move(member).get(f)) return std::unexpected(err);
@@ -26,32 +40,63 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
     if (key == "records" || key == "DeviceId" || key == "DeviceName" || key == "ActionType") {
       return schema_profile::defender;
     }
+    // evtx JSON: the record is one `Event` object.
+    if (key == "Event") {
+      od::json_type type;
+      if (auto err = f.value().type().get(type)) return std::unexpected(err);
+      if (type == od::json_type::object) return schema_profile::evtx;
+    }
+    // SentinelOne Deep Visibility: dotted source/target process and module keys.
+    if (starts_with(key, "src.process.") || starts_with(key, "tgt.process.") || starts_with(key, "tgt.file.") ||
+        key == "meta.event.name" || key == "dataSource.name") {
+      return schema_profile::sentinelone;
+    }
     // One record of the streaming export on its own: {"time", "category", "properties"}.
     if (key == "properties") has_properties = true;
     if (key == "category") has_category = true;
     // ECS field sets that no other profile uses at the top level end the scan (an ECS
-    // document names one within its first few keys). `process` and `file` are only
-    // hints: OCSF uses them too, and its `class_uid` may come later.
-    if (key == "winlog" || key == "ecs" || key == "agent" || key == "event" || key == "host" ||
-        starts_with(key, "host.") || starts_with(key, "winlog.") || starts_with(key, "event.")) {
+    // document names one within its first few keys). `host`, `process` and `file` are
+    // only hints: Logstash writes `host` beside flat Windows records, OCSF uses
+    // `process` and `file` (its `class_uid` may come later), SentinelOne `event.*`.
+    if (key == "winlog" || key == "ecs" || key == "agent" || key == "event" || starts_with(key, "winlog.")) {
       return schema_profile::ecs;
     }
-    if (key == "@timestamp" || key == "process" || key == "file" || starts_with(key, "process.") ||
-        starts_with(key, "file.")) {
-      hint = schema_profile::ecs;
+    if (key == "@timestamp" || key == "host" || key == "process" || key == "file" || starts_with(key, "host.") ||
+        starts_with(key, "event.") || starts_with(key, "process.") || starts_with(key, "file.")) {
+      ecs_hint = true;
       continue;
     }
-    if (key == "EventID" || key == "EventId" || key == "event_id" || key == "Id") has_event_id = true;
-    if (key == "FileNameBuffer" || key == "File Name" || key == "PublisherName" || key == "PolicyName" ||
-        key == "RequestedPolicy" || key == "Requested Signing Level" || key == "VerificationError" ||
-        key == "ProcessNameBuffer" || key == "Process Name" || key == "TotalSignatureCount" ||
-        key == "EventData" || key == "PolicyNameBuffer" || key == "PolicyIdBuffer") {
+    if (key == "EventID" || key == "EventId" || key == "event_id" || key == "Id" || key == "EventCode") {
+      has_event_id = true;
+    } else if (key == "Channel" || key == "SourceName" || key == "ProviderName" || key == "Provider_Name" ||
+               key == "Computer" || key == "Hostname" || key == "ComputerName" || key == "LogName") {
+      has_windows_system = true;
+      if (key != "Computer" && key != "Hostname" && key != "ComputerName") has_channel_or_provider = true;
+      if (key != "Computer" && key != "Hostname" && key != "ComputerName") {
+        std::string_view name;
+        if (f.value().get_string().get(name) == simdjson::SUCCESS && detail::is_code_integrity(name, {})) ci_channel = true;
+      }
+    } else if (key == "EventData") {
+      has_ci_field = true;  // the nested-EventData form of the flat Code Integrity shape
+      has_event_data = true;
+    } else if (key == "System") {
+      has_system = true;
+    } else if (key == "UserData") {
+      has_event_data = true;
+    } else if (is_ci_data_name(key)) {
       has_ci_field = true;
     }
   }
-  if (hint != schema_profile::unknown) return hint;
+  // A bare {"System", "EventData"} export (Velociraptor): evtx JSON without its wrapper.
+  if (has_system && has_event_data) return schema_profile::evtx;
+  if (has_event_id) {
+    // Code Integrity by its channel, or by its data names where the shape omits the
+    // channel and provider (the flat Code Integrity export).
+    if (ci_channel || (has_ci_field && !has_channel_or_provider)) return schema_profile::codeintegrity;
+    if (has_windows_system || has_ci_field) return schema_profile::windows;
+  }
+  if (ecs_hint) return schema_profile::ecs;
   if (has_properties && has_category) return schema_profile::defender;
-  if (has_event_id && has_ci_field) return schema_profile::codeintegrity;
   return schema_profile::unknown;
 }
 
@@ -59,7 +104,8 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
 
 std::optional<schema_profile> parse_profile_name(std::string_view name) noexcept {
   for (auto p : {schema_profile::unknown, schema_profile::ecs, schema_profile::ocsf, schema_profile::defender,
-                 schema_profile::codeintegrity}) {
+                 schema_profile::codeintegrity, schema_profile::windows, schema_profile::evtx,
+                 schema_profile::sentinelone}) {
     if (name == (p == schema_profile::unknown ? std::string_view("auto") : rules::to_string(p))) return p;
   }
   return std::nullopt;
@@ -136,6 +182,10 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
     case schema_profile::ocsf: status = detail::walk_ocsf(root, c, out); break;
     case schema_profile::defender: status = detail::walk_defender(root, c, out); break;
     case schema_profile::codeintegrity: status = detail::walk_codeintegrity(root, c, out); break;
+    case schema_profile::windows: status = detail::walk_windows(root, c, out); break;
+    case schema_profile::evtx: status = detail::walk_evtx(root, c, out); break;
+    case schema_profile::sentinelone: status = detail::walk_sentinelone(root, c, out); break;
+    case schema_profile::user: break;
     case schema_profile::unknown: break;
   }
   if (status == detail::walk_status::failed) return std::unexpected(std::move(scratch_->error));

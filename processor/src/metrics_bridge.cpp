@@ -73,8 +73,16 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
                    .Add({});
   events_.counter = plain_counter(r, "countersign_events_processed_total", "Input messages processed by the pipeline");
   observations_.counter = plain_counter(r, "countersign_observations_total", "Events parsed and in scope (signed code)");
-  out_of_scope_.counter = plain_counter(r, "countersign_events_out_of_scope_total",
-                                        "Events parsed but out of scope (no signature to judge)");
+  auto& out_of_scope = prometheus::BuildCounter()
+                           .Name("countersign_events_out_of_scope_total")
+                           .Help("Well-formed events the detectors do not judge, by reason: unknown_schema (no "
+                                 "profile reads the shape; Sigma still sees it), other_event (another channel or "
+                                 "event type), no_signature (no signature facts)")
+                           .Register(r);
+  for (std::size_t i = 0; i < k_scope_reason_count; ++i) {
+    out_of_scope_by_reason_[i].counter =
+        &out_of_scope.Add({{"reason", std::string(to_string(static_cast<scope_reason>(i)))}});
+  }
   alerts_.counter = plain_counter(r, "countersign_alerts_total", "Alerts emitted");
   suppressed_.counter = plain_counter(r, "countersign_alerts_suppressed_total",
                                       "Alerts withheld as repeats inside their suppression window");
@@ -185,7 +193,7 @@ metrics_bridge::mirrored& metrics_bridge::labelled(prometheus::Family<prometheus
 void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   events_.sync(p.events);
   observations_.sync(p.observations);
-  out_of_scope_.sync(p.out_of_scope);
+  for (std::size_t i = 0; i < k_scope_reason_count; ++i) out_of_scope_by_reason_[i].sync(p.out_of_scope_by_reason[i]);
   alerts_.sync(p.alerts + p.sigma.alerts);
   suppressed_.sync(p.suppressed + p.sigma.suppressed);
   sigma_rules_->Set(static_cast<double>(p.sigma.rules));

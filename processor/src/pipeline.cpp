@@ -37,7 +37,25 @@ pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local)
       sigma_(cfg.sigma.enabled ? std::make_unique<sigma_stage>(cfg) : nullptr),
       partitions_(cfg.topology.partitions),
       recent_(cfg.state.recent_pairs),
-      release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {}
+      strict_all_(cfg.input.unknown_shapes == unknown_shape_policy::reject),
+      release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {
+  strict_by_topic_ = cfg.input.unknown_shapes_by_topic;
+}
+
+bool pipeline::strict(std::string_view topic) {
+  if (strict_by_topic_.empty()) return strict_all_;
+  if (topic != strict_last_topic_) {
+    strict_last_topic_.assign(topic);
+    const auto it = strict_by_topic_.find(strict_last_topic_);
+    strict_last_ = it == strict_by_topic_.end() ? strict_all_ : it->second == unknown_shape_policy::reject;
+  }
+  return strict_last_;
+}
+
+void pipeline::count_out_of_scope(scope_reason r) {
+  ++stats_.out_of_scope;
+  ++stats_.out_of_scope_by_reason[static_cast<std::size_t>(r)];
+}
 
 pipeline_stats pipeline::stats() const {
   pipeline_stats s = local_ ? combined(stats_, local_->stats()) : stats_;
@@ -66,7 +84,8 @@ outcome pipeline::route(rules::observation& obs, std::uint64_t token, bool defer
                         std::optional<std::int64_t> now_ms) {
   const bool is_verdict = obs.kind == rules::event_kind::code_integrity;
   if (!obs.signature.is_present() && !is_verdict) {
-    ++stats_.out_of_scope;
+    const bool judged_kind = obs.kind != rules::event_kind::unknown && obs.kind != rules::event_kind::policy;
+    count_out_of_scope(judged_kind ? scope_reason::no_signature : scope_reason::other_event);
     return outcome::out_of_scope;
   }
   std::string key = rules::file_key(obs);
@@ -119,6 +138,14 @@ process_result pipeline::process(std::string_view payload, const source_position
   begin_call();
   ++stats_.events;
   auto parsed = parser_.parse(payload, batch_, forced);
+  bool unknown_shape = false;
+  if (!parsed && parsed.error().reason == reject_reason::unknown_schema && !strict(where.topic)) {
+    // A well-formed object no profile reads: not bad input. Sigma sees it by its own
+    // field names; it is counted out of scope, not dead-lettered.
+    unknown_shape = true;
+    batch_.clear();
+    parsed = rules::schema_profile::unknown;
+  }
   if (!parsed) {
     ++stats_.rejected[static_cast<std::size_t>(parsed.error().reason)];
     error_detail_ = std::move(parsed.error().detail);
@@ -127,6 +154,7 @@ process_result pipeline::process(std::string_view payload, const source_position
   ++stats_.events_by_schema[static_cast<std::size_t>(*parsed)];
 
   process_result result{outcome::out_of_scope, {}, {}, 0, 0, 0};
+  if (unknown_shape) count_out_of_scope(scope_reason::unknown_schema);
   const auto note = [&result](outcome o) {
     if (rank(o) > rank(result.kind)) result.kind = o;
   };

@@ -23,6 +23,16 @@ constexpr std::size_t k_max_depth = 32;
 
 std::uint64_t path_hash(std::string_view p) { return XXH3_64bits(p.data(), p.size()); }
 
+// The raw token of a number or boolean (as written), without the whitespace and
+// delimiters the raw view may carry.
+std::string_view trim_token(std::string_view raw) {
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t' ||
+                          raw.back() == ',' || raw.back() == '}' || raw.back() == ']')) {
+    raw.remove_suffix(1);
+  }
+  return raw;
+}
+
 }  // namespace
 
 void sigma_document::reset(const char* padded, std::size_t size, std::size_t capacity, rules::schema_profile profile) {
@@ -145,14 +155,7 @@ void sigma_document::walk(od::value v, std::size_t depth, int record, bool keep)
     case od::json_type::number:
     case od::json_type::boolean: {
       if (!keep) return;
-      // The raw token (a number as written, true/false), without the whitespace the raw
-      // view may carry.
-      std::string_view raw = v.raw_json_token();
-      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t' ||
-                              raw.back() == ',' || raw.back() == '}' || raw.back() == ']')) {
-        raw.remove_suffix(1);
-      }
-      add_leaf(raw, false, record);
+      add_leaf(trim_token(v.raw_json_token()), false, record);
       return;
     }
     case od::json_type::null:
@@ -161,6 +164,133 @@ void sigma_document::walk(od::value v, std::size_t depth, int record, bool keep)
     default:
       return;
   }
+}
+
+// evtx JSON (Event.System / Event.EventData / Event.UserData) stored under the names the
+// flat and Winlogbeat shapes give the same record: EventData and UserData items by their
+// Name (a Data[] array of {"#attributes": {"Name"}, "#text"} included), System elements by
+// their own name or, for attributes, the attribute's (SystemTime, ActivityID, UserID,
+// ProcessID), and the provider as Provider_Name. So one rule reads one record alike in
+// every shape.
+void sigma_document::walk_evtx(od::object obj, std::size_t depth, evtx_scope scope) const {
+  if (depth > k_max_depth || truncated_) return;
+  for (auto member : obj) {
+    od::field f;
+    if (std::move(member).get(f) != simdjson::SUCCESS) return;
+    std::string_view key;
+    if (f.unescaped_key().get(key) != simdjson::SUCCESS) return;
+    od::value child = f.value();
+    od::json_type type;
+    if (child.type().get(type) != simdjson::SUCCESS) return;
+    if (key == "#attributes" && scope != evtx_scope::system) continue;  // xmlns and the like
+    const auto leaf_named = [&](std::string_view name, od::value v) {
+      path_.assign(".");
+      path_.append(name);
+      walk(v, depth + 1, -1, wanted(name));
+    };
+    if (type == od::json_type::object) {
+      od::object inner;
+      if (child.get_object().get(inner) != simdjson::SUCCESS) return;
+      if (scope == evtx_scope::root && key == "Event") {
+        walk_evtx(inner, depth + 1, evtx_scope::event);
+      } else if ((scope == evtx_scope::root || scope == evtx_scope::event) && key == "System") {
+        walk_evtx(inner, depth + 1, evtx_scope::system);
+      } else if ((scope == evtx_scope::root || scope == evtx_scope::event) && key == "EventData") {
+        walk_evtx(inner, depth + 1, evtx_scope::data);
+      } else if ((scope == evtx_scope::root || scope == evtx_scope::event) && key == "UserData") {
+        walk_evtx(inner, depth + 1, evtx_scope::user);
+      } else if (scope == evtx_scope::user) {
+        walk_evtx(inner, depth + 1, evtx_scope::data);  // <EventXML> and its kin
+      } else if (scope == evtx_scope::data && key == "Data") {
+        walk_evtx_item(inner, depth + 1);
+      } else if (scope == evtx_scope::system) {
+        // <Provider Name=.../>, <TimeCreated SystemTime=.../>, <EventID Qualifiers="">4688</EventID>
+        for (auto m : inner) {
+          od::field af;
+          if (std::move(m).get(af) != simdjson::SUCCESS) return;
+          std::string_view akey;
+          if (af.unescaped_key().get(akey) != simdjson::SUCCESS) return;
+          if (akey == "#text") {
+            leaf_named(key, af.value());
+          } else if (akey == "#attributes") {
+            od::object attrs;
+            if (af.value().get_object().get(attrs) != simdjson::SUCCESS) continue;
+            for (auto a : attrs) {
+              od::field attr;
+              if (std::move(a).get(attr) != simdjson::SUCCESS) return;
+              std::string_view name;
+              if (attr.unescaped_key().get(name) != simdjson::SUCCESS) return;
+              if (key == "Provider") {
+                provider_name_.assign("Provider_");
+                provider_name_.append(name);
+                leaf_named(provider_name_, attr.value());
+              } else {
+                leaf_named(name, attr.value());
+              }
+            }
+          }
+        }
+      } else {
+        leaf_named(key, child);  // RenderingInfo and other wrappers: by their own path
+      }
+      continue;
+    }
+    if (type == od::json_type::array && scope == evtx_scope::data && key == "Data") {
+      od::array arr;
+      if (child.get_array().get(arr) != simdjson::SUCCESS) return;
+      for (auto element : arr) {
+        od::value item;
+        if (std::move(element).get(item) != simdjson::SUCCESS) return;
+        od::object item_obj;
+        if (item.get_object().get(item_obj) == simdjson::SUCCESS) {
+          walk_evtx_item(item_obj, depth + 1);
+        } else {
+          leaf_named("Data", item);  // an unnamed data item
+        }
+      }
+      continue;
+    }
+    leaf_named(key, child);
+  }
+}
+
+// {"#attributes": {"Name": "X"}, "#text": "v"}: stored as X = v.
+void sigma_document::walk_evtx_item(od::object item, std::size_t depth) const {
+  std::string_view name, value;
+  bool has_value = false, is_null = false;
+  for (auto m : item) {
+    od::field f;
+    if (std::move(m).get(f) != simdjson::SUCCESS) return;
+    std::string_view key;
+    if (f.unescaped_key().get(key) != simdjson::SUCCESS) return;
+    if (key == "#attributes") {
+      od::object attrs;
+      if (f.value().get_object().get(attrs) != simdjson::SUCCESS) continue;
+      for (auto a : attrs) {
+        od::field attr;
+        if (std::move(a).get(attr) != simdjson::SUCCESS) return;
+        std::string_view aname;
+        if (attr.unescaped_key().get(aname) != simdjson::SUCCESS) return;
+        if (aname == "Name" && attr.value().get_string().get(name) != simdjson::SUCCESS) name = {};
+      }
+    } else if (key == "#text") {
+      od::value v = f.value();
+      od::json_type t;
+      if (v.type().get(t) != simdjson::SUCCESS) return;
+      if (t == od::json_type::string) {
+        has_value = v.get_string().get(value) == simdjson::SUCCESS;
+      } else if (t == od::json_type::null) {
+        is_null = true;
+      } else if (t == od::json_type::number || t == od::json_type::boolean) {
+        value = trim_token(v.raw_json_token());
+        has_value = true;
+      }
+    }
+  }
+  if (name.empty() || !wanted(name) || depth > k_max_depth) return;
+  path_.assign(".");
+  path_.append(name);
+  add_leaf(has_value ? value : std::string_view(), is_null || !has_value, -1);
 }
 
 void sigma_document::ensure() const {
@@ -176,7 +306,12 @@ void sigma_document::ensure() const {
   if (parser_.iterate(padded_, size_, capacity_).get(doc) != simdjson::SUCCESS) return;
   od::value root;
   if (doc.get_value().get(root) != simdjson::SUCCESS) return;
-  walk(root, 0, -1, wanted({}));
+  od::object root_object;
+  if (profile_ == rules::schema_profile::evtx && root.get_object().get(root_object) == simdjson::SUCCESS) {
+    walk_evtx(root_object, 0, evtx_scope::root);
+  } else {
+    walk(root, 0, -1, wanted({}));
+  }
   // Index: open addressing, at most half full.
   const std::size_t slots = std::bit_ceil(std::max<std::size_t>(16, leaves_.size() * 2));
   index_.assign(slots, -1);

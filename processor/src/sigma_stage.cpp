@@ -72,8 +72,14 @@ constexpr field_alias k_defender_fields[] = {
     {"md5", {"MD5"}},
 };
 
-constexpr field_alias k_codeintegrity_fields[] = {
-    {"EventID", {"EventID", "EventId", "Id"}},
+// Flat Windows records (and the flat Code Integrity shape): the System names shippers use
+// for what Sigma calls EventID, Channel and Provider_Name. evtx JSON is stored under
+// Sigma's names already (sigma_document::walk_evtx).
+constexpr field_alias k_windows_fields[] = {
+    {"EventID", {"EventId", "event_id", "Id"}},
+    {"Channel", {"LogName", "channel"}},
+    {"Provider_Name", {"SourceName", "ProviderName", "Provider"}},
+    {"Computer", {"Hostname", "ComputerName", "hostname"}},
 };
 
 std::span<const field_alias> aliases(schema_profile p) {
@@ -81,7 +87,11 @@ std::span<const field_alias> aliases(schema_profile p) {
     case schema_profile::ecs: return k_ecs_fields;
     case schema_profile::ocsf: return k_ocsf_fields;
     case schema_profile::defender: return k_defender_fields;
-    case schema_profile::codeintegrity: return k_codeintegrity_fields;
+    case schema_profile::codeintegrity:
+    case schema_profile::windows: return k_windows_fields;
+    case schema_profile::evtx:
+    case schema_profile::sentinelone:
+    case schema_profile::user:
     case schema_profile::unknown: break;
   }
   return {};
@@ -186,8 +196,13 @@ std::optional<std::string_view> sigma_view::field(std::string_view name) const {
   // 1. the name as a path of the document (ECS / OCSF / Defender / CI names as written)
   if (auto v = raw(name)) return v;
   // 2. Windows event data by its plain name
-  if (profile_ == schema_profile::ecs || profile_ == schema_profile::codeintegrity) {
+  if (profile_ == schema_profile::ecs || profile_ == schema_profile::codeintegrity ||
+      profile_ == schema_profile::windows) {
     path_.assign(profile_ == schema_profile::ecs ? "winlog.event_data." : "EventData.");
+    path_.append(name);
+    if (auto v = raw(path_)) return v;
+    // Records with UserData instead (Security 1102, AppLocker, ...).
+    path_.assign(profile_ == schema_profile::ecs ? "winlog.user_data." : "UserData.");
     path_.append(name);
     if (auto v = raw(path_)) return v;
   }
@@ -267,6 +282,13 @@ std::array<std::string_view, 2> sysmon_categories(std::int64_t id) {
   }
 }
 
+bool contains_ci(std::string_view hay, std::string_view needle) {
+  const auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return rules::sigma::detail::lower_ascii(a) == rules::sigma::detail::lower_ascii(b);
+  });
+  return it != hay.end() || needle.empty();
+}
+
 std::optional<std::int64_t> to_int(std::optional<std::string_view> v) {
   if (!v) return std::nullopt;
   std::int64_t out = 0;
@@ -290,18 +312,35 @@ sigma_view::logsource_list sigma_view::logsources() const {
     }
   }
   if (profile_ == schema_profile::codeintegrity) service = "codeintegrity-operational";
-  if (profile_ == schema_profile::ecs) {
-    if (auto os = raw("host.os.type")) {
-      if (*os == "linux" || *os == "macos") product = *os;
-    }
-    // A Windows event log record: the channel and event id decide, not the walker's
-    // guess (it reads any non-Sysmon record as a process event).
-    if (auto channel = raw("winlog.channel")) {
-      service = service_of_channel(*channel);
-      categories = {};
-      if (service == "sysmon") {
-        if (auto id = to_int(raw("winlog.event_id"))) categories = sysmon_categories(*id);
+  // A Windows event log record, in any shape: the channel (or, where a shipper dropped
+  // it, a Sysmon provider) and the event id decide, not the walker's guess (Winlogbeat's
+  // reads any non-Sysmon record as a process event).
+  std::optional<std::string_view> channel, provider, event_id;
+  switch (profile_) {
+    case schema_profile::ecs:
+      if (auto os = raw("host.os.type")) {
+        if (*os == "linux" || *os == "macos") product = *os;
       }
+      channel = raw("winlog.channel");
+      provider = raw("winlog.provider_name");
+      event_id = raw("winlog.event_id");
+      break;
+    case schema_profile::codeintegrity:
+    case schema_profile::windows:
+    case schema_profile::evtx:
+      channel = field("Channel");
+      provider = field("Provider_Name");
+      event_id = field("EventID");
+      break;
+    default: break;
+  }
+  std::string_view channel_service = channel ? service_of_channel(*channel) : std::string_view();
+  if (!channel && provider && contains_ci(*provider, "sysmon")) channel_service = "sysmon";
+  if (channel || !channel_service.empty()) {
+    service = channel_service;
+    categories = {};
+    if (service == "sysmon") {
+      if (auto id = to_int(event_id)) categories = sysmon_categories(*id);
     }
   }
   logsource_list out;

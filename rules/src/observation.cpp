@@ -26,6 +26,10 @@ std::string_view to_string(schema_profile p) noexcept {
     case schema_profile::ocsf: return "ocsf";
     case schema_profile::defender: return "defender";
     case schema_profile::codeintegrity: return "codeintegrity";
+    case schema_profile::windows: return "windows";
+    case schema_profile::evtx: return "evtx";
+    case schema_profile::sentinelone: return "sentinelone";
+    case schema_profile::user: return "user";
   }
   return "unknown";
 }

@@ -299,7 +299,7 @@ void transfer(Io& io, Obs& obs) {
   io.uint32(ci.joined_signatures);
 
   auto& src = obs.source;
-  io.enumeration(src.schema, schema_profile::codeintegrity);
+  io.enumeration(src.schema, schema_profile::user);
   io.string(src.topic);
   io.int32(src.partition);
   io.int64(src.offset);

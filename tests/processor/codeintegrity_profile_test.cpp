@@ -241,11 +241,14 @@ TEST(codeintegrity_profile, a_flat_3099_read_as_codeintegrity_is_a_policy_event)
   EXPECT_FALSE(o.ci.activity_id.present);
 }
 
-TEST(codeintegrity_profile, an_event_id_without_code_integrity_data_names_is_not_this_profile) {
-  harness h;
-  const auto e = h.err(R"({"EventID":4688,"TimeCreated":"2026-11-24T08:00:00Z","Computer":"LAB-PC-32",
+TEST(codeintegrity_profile, an_event_id_without_code_integrity_data_names_is_a_flat_windows_record) {
+  // The same walker reads it as another channel's record: out of scope for the
+  // detectors, still there for Sigma.
+  test_support::parse_harness<schema_profile::windows> h;
+  const auto& o = h.ok(R"({"EventID":4688,"TimeCreated":"2026-11-24T08:00:00Z","Computer":"LAB-PC-32",
                            "NewProcessName":"C:\\Windows\\System32\\cmd.exe"})");
-  EXPECT_EQ(e.reason, reject_reason::unknown_schema);
+  EXPECT_EQ(o.kind, rules::event_kind::unknown);
+  EXPECT_EQ(o.host_name.value, "LAB-PC-32");
 }
 
 // ---- rejects ------------------------------------------------------------------------

@@ -121,23 +121,23 @@ TEST(run_replay, rejected_and_blank_lines_are_reported_with_file_and_line) {
                                                   "\n"                 // 2: blank
                                                   "{not json\n"        // 3: invalid_json
                                                   " \t \n"             // 4: blank
-                                                  "{\"foo\":1}\r\n"    // 5: unknown_schema, CRLF
+                                                  "{\"foo\":1}\r\n"    // 5: unknown shape, CRLF: out of scope
                                                   + revoked + "\r\n"   // 6: suppressed repeat, CRLF
                                                   "{\"host\":{\"id\":\"h\"}}");  // 7: no final newline
   std::ostringstream alerts, diagnostics;
   const auto summary = run_replay(fixture_config(), {file}, alerts, diagnostics);
   EXPECT_EQ(split_lines(alerts.str()).size(), 1U);
   const auto diag = split_lines(diagnostics.str());
-  ASSERT_EQ(diag.size(), 3U) << diagnostics.str();
+  ASSERT_EQ(diag.size(), 2U) << diagnostics.str();
   EXPECT_THAT(diag[0], StartsWith(file + ":3: rejected: invalid_json"));
-  EXPECT_EQ(diag[1], file + ":5: rejected: unknown_schema");
-  EXPECT_EQ(diag[2], file + ":7: rejected: missing_field (@timestamp)");
+  EXPECT_EQ(diag[1], file + ":7: rejected: missing_field (@timestamp)");
   EXPECT_EQ(summary.blank_lines, 2U);
   EXPECT_EQ(summary.stats.events, 5U);
   EXPECT_EQ(summary.stats.alerts, 1U);
   EXPECT_EQ(summary.stats.repeats, 1U);
   EXPECT_EQ(summary.stats.rejected[static_cast<std::size_t>(reject_reason::invalid_json)], 1U);
-  EXPECT_EQ(summary.stats.rejected[static_cast<std::size_t>(reject_reason::unknown_schema)], 1U);
+  EXPECT_EQ(summary.stats.rejected[static_cast<std::size_t>(reject_reason::unknown_schema)], 0U);
+  EXPECT_EQ(summary.stats.out_of_scope_by_reason[static_cast<std::size_t>(scope_reason::unknown_schema)], 1U);
   EXPECT_EQ(summary.stats.rejected[static_cast<std::size_t>(reject_reason::missing_field)], 1U);
 }
 
@@ -146,14 +146,14 @@ TEST(run_replay, reports_at_most_twenty_rejects_per_reason_but_counts_them_all) 
   ASSERT_TRUE(dir.ok());
   std::string content;
   for (int i = 0; i < 25; ++i) content += "[1]\n";
-  content += "{\"foo\":1}\n";
+  content += "{\"foo\":}\n";
   const auto file = dir.write("bad.ndjson", content);
   std::ostringstream alerts, diagnostics;
   const auto summary = run_replay(fixture_config(), {file}, alerts, diagnostics);
   const auto diag = split_lines(diagnostics.str());
   ASSERT_EQ(diag.size(), 21U);
   EXPECT_EQ(diag[19], file + ":20: rejected: not_an_object");
-  EXPECT_EQ(diag[20], file + ":26: rejected: unknown_schema");  // other reasons keep their own budget
+  EXPECT_THAT(diag[20], StartsWith(file + ":26: rejected: invalid_json"));  // other reasons keep their own budget
   EXPECT_EQ(summary.stats.rejected[static_cast<std::size_t>(reject_reason::not_an_object)], 25U);
   EXPECT_THAT(alerts.str(), IsEmpty());
 }

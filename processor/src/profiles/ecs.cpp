@@ -215,7 +215,7 @@ const field_trie& table() {
 // Facts that only make sense once the whole document is read.
 struct pending {
   std::optional<std::int64_t> event_id;
-  std::string_view channel, provider, module, activity_id, computer_name;
+  std::string_view channel, provider, module, activity_id, computer_name, host_string;
   bool saw_event_data = false;
   // Views into the parser's buffer (no copies); empty when absent or empty.
   std::string_view x509_subject_dn, x509_subject_cn, x509_subject_o, x509_issuer_cn;
@@ -262,6 +262,11 @@ class ecs_walker {
       od::json_type type;
       if (auto err = value.type().get(type)) return c_.fail_json(err);
       if (type == od::json_type::null) continue;
+      if (type == od::json_type::string && node == 0 && n->field == container && key == "host") {
+        // Logstash before 8 writes `host` as a plain string (the sending host's name).
+        if (view(value, p_.host_string) == walk_status::failed) return walk_status::failed;
+        continue;
+      }
       if (type != od::json_type::object) return c_.fail(reject_reason::wrong_type);
       od::object child;
       if (auto err = value.get_object().get(child)) return c_.fail_json(err);
@@ -358,27 +363,12 @@ class ecs_walker {
   }
 
   void take_file_side();
-  walk_status apply_sysmon_event_data(bool image_side);
 
   walk_context& c_;
   observation& o_;
   observation& f_;
   pending p_;
 };
-
-bool contains_ci(std::string_view hay, std::string_view needle) {
-  if (needle.size() > hay.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    bool match = true;
-    for (std::size_t j = 0; j < needle.size() && match; ++j) {
-      const auto a = static_cast<unsigned char>(hay[i + j]);
-      const auto b = static_cast<unsigned char>(needle[j]);
-      match = (a | 0x20) == (b | 0x20);
-    }
-    if (match) return true;
-  }
-  return false;
-}
 
 // The Sysmon image/driver load judges the loaded file: its facts replace the process's,
 // and the process becomes the loader. Certificate facts from file.x509 stay.
@@ -399,56 +389,13 @@ void ecs_walker::take_file_side() {
   sig.signing_time_ms = fsig.signing_time_ms;
 }
 
-// Raw Sysmon EventData, for pipelines that keep winlog.event_data but not the ECS mapping.
-// Fills only what the ECS fields left unset.
-walk_status ecs_walker::apply_sysmon_event_data(bool image_side) {
-  auto& sig = o_.signature;
-  for (const auto& [name, value] : c_.fields) {
-    if (value.size() > c_.limits.max_field_bytes) {
-      walk_context::scope in(c_, "winlog.event_data");
-      walk_context::scope field(c_, name);
-      return c_.fail(reject_reason::field_too_large);
-    }
-    const auto set_if_missing = [&](text_field& f) {
-      if (!f.present && !value.empty() && value != "-") f.set(value);
-    };
-    if (name == (image_side ? "ImageLoaded" : "Image")) set_if_missing(o_.image_path);
-    else if (image_side && name == "Image") set_if_missing(o_.process_path);
-    else if (name == "Hashes" && !o_.sha256.present && !o_.sha1.present) parse_sysmon_hashes(value, o_.sha256, o_.sha1);
-    else if (name == "Company") set_if_missing(o_.pe.company);
-    else if (name == "Product") set_if_missing(o_.pe.product);
-    else if (name == "Description") set_if_missing(o_.pe.description);
-    else if (name == "FileVersion") set_if_missing(o_.pe.file_version);
-    else if (name == "OriginalFileName") set_if_missing(o_.pe.original_file_name);
-    else if (name == "User") set_if_missing(o_.user_name);
-    else if (image_side && name == "Signed" && !sig.exists) {
-      if (auto b = parse_bool(value)) {
-        sig.exists = *b;
-      } else if (!value.empty() && value != "-") {
-        // Not a boolean (e.g. "failed: Invalid hash"): a signature was checked and failed.
-        sig.exists = true;
-        if (!sig.status_raw.present) {
-          sig.status_raw.set(value);
-          sig.status = contains_ci(value, "hash") ? rules::signature_status::bad_digest
-                                                 : rules::signature_status::other;
-        }
-      }
-    } else if (image_side && name == "Signature") set_if_missing(sig.subject);
-    else if (image_side && name == "SignatureStatus" && !sig.status_raw.present && value != "-" && !value.empty()) {
-      sig.status_raw.set(value);
-      sig.status = ecs_signature_status(value);
-    }
-  }
-  return walk_status::ok;
-}
-
 walk_status ecs_walker::finish() {
-  const bool code_integrity = contains_ci(p_.channel, "CodeIntegrity") || contains_ci(p_.provider, "CodeIntegrity");
-  const bool sysmon = contains_ci(p_.channel, "Sysmon") || contains_ci(p_.provider, "Sysmon") ||
-                      contains_ci(p_.module, "sysmon");
+  const bool code_integrity = is_code_integrity(p_.channel, p_.provider);
+  const bool sysmon = is_sysmon(p_.channel, p_.provider) || contains_ci(p_.module, "sysmon");
   if (!o_.host_name.present) {
     if (f_.host_name.present) o_.host_name = f_.host_name;  // host.hostname
     else if (!p_.computer_name.empty()) o_.host_name.set(p_.computer_name);
+    else if (!p_.host_string.empty()) o_.host_name.set(p_.host_string);
   }
   if (!p_.x509_subject_cn.empty()) o_.signature.subject_cn.set(p_.x509_subject_cn);
   if (!p_.x509_subject_o.empty()) o_.signature.subject_o.set(p_.x509_subject_o);
@@ -464,10 +411,12 @@ walk_status ecs_walker::finish() {
   } else if (sysmon && p_.event_id && (*p_.event_id == 6 || *p_.event_id == 7)) {
     o_.kind = *p_.event_id == 6 ? rules::event_kind::driver_load : rules::event_kind::image_load;
     take_file_side();
-    if (apply_sysmon_event_data(true) == walk_status::failed) return walk_status::failed;
+    walk_context::scope in(c_, "winlog.event_data");
+    if (apply_sysmon_fields(c_.fields, true, c_, o_) == walk_status::failed) return walk_status::failed;
   } else {
     o_.kind = rules::event_kind::process_start;
-    if (sysmon && apply_sysmon_event_data(false) == walk_status::failed) return walk_status::failed;
+    walk_context::scope in(c_, "winlog.event_data");
+    if (sysmon && apply_sysmon_fields(c_.fields, false, c_, o_) == walk_status::failed) return walk_status::failed;
     if (sysmon && p_.event_id && *p_.event_id != 1) o_.kind = rules::event_kind::unknown;
   }
   if (!o_.signature.subject.has_value()) {

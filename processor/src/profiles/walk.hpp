@@ -105,7 +105,47 @@ void finish_host(rules::observation& o);
 walk_status walk_ecs(od::object root, walk_context& c, observation_batch& out);
 walk_status walk_ocsf(od::object root, walk_context& c, observation_batch& out);
 walk_status walk_defender(od::object root, walk_context& c, observation_batch& out);
+// Flat Windows event JSON (System and EventData fields side by side; also the flat Code
+// Integrity shape): Sysmon 1/6/7 and Code Integrity become observations, every other
+// channel and event id an observation of kind `unknown` (out of scope, still seen by Sigma).
+walk_status walk_windows(od::object root, walk_context& c, observation_batch& out);
+// The same walker for the flat Code Integrity shape, which may omit Channel and Provider.
 walk_status walk_codeintegrity(od::object root, walk_context& c, observation_batch& out);
+// evtx JSON: Event.System + Event.EventData (object, or Data[] of #attributes.Name/#text)
+// or Event.UserData, interpreted like walk_windows.
+walk_status walk_evtx(od::object root, walk_context& c, observation_batch& out);
+// SentinelOne Deep Visibility / Cloud Funnel (dotted src.process.*, tgt.file.*, module.*).
+walk_status walk_sentinelone(od::object root, walk_context& c, observation_batch& out);
+
+// The System facts of a Windows event log record, whatever shape carried it (Winlogbeat's
+// winlog.*, flat top-level keys, evtx JSON's Event.System). Views into the parser's buffer.
+struct windows_system {
+  std::optional<std::int64_t> event_id;
+  std::string_view channel, provider, computer, activity_id, user_id;
+};
+
+enum class windows_source : std::uint8_t {
+  log,              // a Windows event log record (flat or evtx JSON): channel and provider decide
+  codeintegrity,    // the flat Code Integrity shape, which may omit Channel
+};
+
+// A Windows event record (System facts plus its data items in `c.fields`) as an
+// observation: Code Integrity events through apply_ci_fields, Sysmon 1/6/7 through
+// apply_sysmon_fields, every other channel and id as kind `unknown` (out of scope for the
+// detectors, still evaluated by Sigma). Host and time are required only of the events the
+// detectors read. One interpretation for every shape; the walkers only find the facts.
+walk_status interpret_windows_event(const windows_system& sys, windows_source source, walk_context& c,
+                                    rules::observation& o);
+
+// Sysmon EventData into `o`, filling only what is still unset. `image_side`: a driver or
+// image load (6/7), whose ImageLoaded is the judged file and Image the loader.
+walk_status apply_sysmon_fields(std::span<const raw_field> fields, bool image_side, walk_context& c,
+                                rules::observation& o);
+
+bool is_sysmon(std::string_view channel, std::string_view provider);
+// ASCII case-insensitive substring test.
+bool contains_ci(std::string_view hay, std::string_view needle);
+bool is_code_integrity(std::string_view channel, std::string_view provider);
 
 // Appends the scalar members of `obj` to `c.fields` (nested objects and arrays skipped).
 walk_status collect_fields(od::object obj, walk_context& c);

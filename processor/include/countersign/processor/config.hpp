@@ -47,11 +47,19 @@ struct kafka_config {
   std::map<std::string, std::string> producer;
 };
 
+// What becomes of a well-formed JSON object that no input profile reads.
+enum class unknown_shape_policy : std::uint8_t {
+  accept,  // counted out of scope (reason unknown_schema) and offered to Sigma by its own field names
+  reject,  // dead-lettered as unknown_schema, for topics that must carry known shapes only
+};
+
 struct input_config {
   std::size_t max_message_bytes = 1 << 20;
   std::size_t max_field_bytes = 4096;
   // Input profile per topic; topics not listed are detected per message.
   std::map<std::string, rules::schema_profile> schemas;
+  unknown_shape_policy unknown_shapes = unknown_shape_policy::accept;
+  std::map<std::string, unknown_shape_policy> unknown_shapes_by_topic;  // overrides per topic
   ci_join_config codeintegrity_join;
 };
 

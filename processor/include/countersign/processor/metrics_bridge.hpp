@@ -47,8 +47,9 @@ class metrics_bridge {
   prometheus::Family<prometheus::Counter>& detections_;
   std::map<std::string, mirrored> consumed_by_topic_, produced_by_topic_, detections_by_id_;
   std::array<mirrored, k_reject_reason_count> rejected_by_reason_;
-  mirrored events_, observations_, out_of_scope_, alerts_, suppressed_;
-  std::array<mirrored, 5> events_by_schema_;  // index: rules::schema_profile (0 unused)
+  mirrored events_, observations_, alerts_, suppressed_;
+  std::array<mirrored, k_scope_reason_count> out_of_scope_by_reason_;
+  std::array<mirrored, rules::k_schema_profile_count> events_by_schema_;  // index: rules::schema_profile (0 unused)
   mirrored ci_joined_, ci_unjoined_, ci_orphans_, ci_evicted_;
   mirrored state_updates_, state_errors_;
   prometheus::Gauge* learning_ = nullptr;

@@ -35,6 +35,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <map>
 #include <vector>
 
 namespace countersign::processor {
@@ -113,6 +114,10 @@ class pipeline {
   outcome route(rules::observation& obs, std::uint64_t token, bool deferred, std::optional<std::int64_t> now_ms);
   // A verdict leaving the join: routed, its token reported in releases().
   void on_release(rules::observation& verdict, std::uint64_t token);
+  // Whether an unknown shape on `topic` is rejected (input.unknown_shapes) rather than
+  // counted out of scope; the last topic's answer is cached.
+  bool strict(std::string_view topic);
+  void count_out_of_scope(scope_reason r);
 
   input_parser parser_;
   ci_joiner joiner_;
@@ -125,6 +130,10 @@ class pipeline {
   std::size_t sigma_count_ = 0;
   std::int32_t partitions_;
   state::recent_keys recent_;
+  bool strict_all_;
+  std::map<std::string, unknown_shape_policy> strict_by_topic_;
+  std::string strict_last_topic_;
+  bool strict_last_ = false;
   std::optional<std::int64_t> release_now_;  // detection time for verdicts released by this call
   ci_joiner::release_fn release_;            // bound once: no allocation per message
   observation_batch batch_;

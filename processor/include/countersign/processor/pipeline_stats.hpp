@@ -5,6 +5,7 @@
 
 #include <countersign/processor/ci_join.hpp>
 #include <countersign/processor/reject_reason.hpp>
+#include <countersign/rules/observation.hpp>
 
 #include <array>
 #include <cstdint>
@@ -29,14 +30,28 @@ struct sigma_stats {
   std::uint64_t reloads = 0;        // successful rule set changes
 };
 
+// Why a well-formed event went no further than Sigma: out of scope is not bad input.
+enum class scope_reason : std::uint8_t {
+  unknown_schema,  // a JSON object no profile reads (Sigma still sees it, by its own field names)
+  other_event,     // read, but an event type the detectors do not judge (another channel or event id, policy events)
+  no_signature,    // an execution or load without signature facts (unsigned per the source, or not reported)
+};
+inline constexpr std::size_t k_scope_reason_count = 3;
+
+[[nodiscard]] constexpr std::string_view to_string(scope_reason r) noexcept {
+  constexpr std::array<std::string_view, k_scope_reason_count> k_names = {"unknown_schema", "other_event", "no_signature"};
+  return k_names[static_cast<std::size_t>(r)];
+}
+
 struct pipeline_stats {
   // ingest
   std::uint64_t events = 0;
   std::uint64_t out_of_scope = 0;        // parsed, nothing to judge (unsigned, policy events, ...)
+  std::array<std::uint64_t, k_scope_reason_count> out_of_scope_by_reason{};
   std::uint64_t repeats = 0;             // in scope, but a (host, file, signature) fact just seen
   std::uint64_t forwarded = 0;           // observations sent to the hash stage
   std::array<std::uint64_t, k_reject_reason_count> rejected{};
-  std::array<std::uint64_t, 5> events_by_schema{};  // indexed by rules::schema_profile
+  std::array<std::uint64_t, rules::k_schema_profile_count> events_by_schema{};  // indexed by rules::schema_profile
   ci_join_stats ci_join;
   sigma_stats sigma;
   std::int64_t max_event_time_ms = 0;    // newest event time processed (0: none yet)

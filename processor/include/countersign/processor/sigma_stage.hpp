@@ -135,6 +135,10 @@ class sigma_document {
   // key of the array they are elements of).
   void walk(simdjson::ondemand::value v, std::size_t depth, int record, bool keep) const;
   void add_leaf(std::string_view value, bool is_null, int record) const;
+  // evtx JSON under the flat shape's names (sigma_document.cpp).
+  enum class evtx_scope : std::uint8_t { root, event, system, data, user };
+  void walk_evtx(simdjson::ondemand::object obj, std::size_t depth, evtx_scope scope) const;
+  void walk_evtx_item(simdjson::ondemand::object item, std::size_t depth) const;
   [[nodiscard]] bool wanted(std::string_view key) const;
 
   std::size_t max_leaves_;
@@ -151,6 +155,7 @@ class sigma_document {
   mutable int records_ = 0;
   mutable simdjson::ondemand::parser parser_;
   mutable std::string path_;    // current path while walking
+  mutable std::string provider_name_;  // scratch: "Provider_" + an evtx Provider attribute
   mutable std::string arena_;   // every leaf path
   mutable std::vector<leaf> leaves_;
   mutable std::vector<std::int32_t> index_;  // open addressing over leaves_ by path hash

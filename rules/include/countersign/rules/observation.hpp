@@ -5,6 +5,7 @@
 // string capacity, so steady-state parsing allocates nothing. Missing is distinct
 // from empty: every text field records whether the source carried it.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,8 +53,13 @@ enum class schema_profile : std::uint8_t {
   ecs,            // Elastic Common Schema: Elastic Defend, Winlogbeat (Sysmon, Code Integrity)
   ocsf,           // OCSF 1.x Process Activity (class_uid 1007)
   defender,       // Microsoft Defender advanced-hunting rows (bare or in the export envelope)
-  codeintegrity,  // Code Integrity Operational EventData as flat JSON
+  codeintegrity,  // Code Integrity Operational events as flat JSON (the flat Windows walker)
+  windows,        // flat Windows event JSON: System and EventData fields side by side (NXLog, Logstash, Splunk, Cribl)
+  evtx,           // evtx JSON: Event.System + Event.EventData / Event.UserData (evtx_dump, .evtx files in replay)
+  sentinelone,    // SentinelOne Deep Visibility / Cloud Funnel events (dotted src.process.* keys)
+  user,           // a user-defined profile (input.profiles_file); its name travels beside it
 };
+inline constexpr std::size_t k_schema_profile_count = 9;
 
 // What the event reports, independent of schema (Sigma logsources map onto it).
 enum class event_kind : std::uint8_t {

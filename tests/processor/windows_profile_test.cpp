@@ -1,0 +1,390 @@
+// Windows event log records in every shape pipelines carry them (processor/src/profiles/
+// windows.cpp, the Winlogbeat side of ecs.cpp, and their detection in input_parser.cpp):
+// flat System + EventData keys (NXLog through Logstash, HELK/Splunk exports), evtx JSON
+// (Event.System / Event.EventData / Event.UserData) and Winlogbeat. One record must read
+// the same in all three: the same observation, and the same Sigma alerts.
+//
+// Fixtures: tests/data/windows/{winlogbeat.ndjson,flat.ndjson,evtx.json}, eleven records
+// written in the three shapes by tests/data/windows/make_shapes.py, and Sigma rules of
+// our own in tests/data/windows/sigma.
+
+#include "test_support.hpp"
+
+#include <countersign/processor/config.hpp>
+#include <countersign/processor/input_parser.hpp>
+#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/record_reader.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace countersign::processor {
+namespace {
+
+using rules::event_kind;
+using rules::observation;
+using rules::schema_profile;
+using rules::signature_status;
+using test_support::config_or_fail;
+using test_support::k_data;
+using test_support::name_of;
+
+const std::string k_dir = k_data + "/windows";
+
+// The messages of a fixture file as the record reader yields them.
+std::vector<std::string> messages_of(const std::string& path) {
+  std::vector<std::string> out;
+  auto reader = record_reader::open(path);
+  EXPECT_TRUE(reader.has_value()) << path;
+  if (!reader) return out;
+  for (;;) {
+    auto next = (*reader)->next();
+    EXPECT_TRUE(next.has_value()) << (next ? "" : next.error().message);
+    if (!next || !next->has_value()) break;
+    out.emplace_back((*next)->bytes);
+  }
+  return out;
+}
+
+struct parsed_record {
+  schema_profile profile = schema_profile::unknown;
+  observation obs;
+};
+
+std::vector<parsed_record> parse_all(const std::string& file) {
+  std::vector<parsed_record> out;
+  input_parser parser;
+  observation_batch batch;
+  for (const auto& m : messages_of(k_dir + "/" + file)) {
+    auto r = parser.parse(m, batch);
+    EXPECT_TRUE(r.has_value()) << file << ": " << (r ? "" : to_string(r.error().reason)) << " "
+                               << (r ? "" : r.error().detail) << "\n" << m;
+    parsed_record p;
+    if (r) p.profile = *r;
+    EXPECT_EQ(batch.size(), 1U) << m;
+    if (!batch.empty()) p.obs = batch[0];
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::string text(const rules::text_field& f) { return f.present ? "\"" + f.value + "\"" : "<missing>"; }
+
+// Every fact an observation carries that a profile fills, side by side as text, so a
+// difference names the field.
+std::map<std::string, std::string> facts(const observation& o) {
+  const auto opt = [](const auto& v) { return v ? std::to_string(*v) : std::string("<missing>"); };
+  const auto& s = o.signature;
+  return {
+      {"kind", name_of(o.kind)},
+      {"event_time_ms", opt(o.event_time_ms)},
+      {"host_id", text(o.host_id)},
+      {"host_name", text(o.host_name)},
+      {"user_name", text(o.user_name)},
+      {"image_path", text(o.image_path)},
+      {"process_path", text(o.process_path)},
+      {"sha256", text(o.sha256)},
+      {"sha1", text(o.sha1)},
+      {"pe.original_file_name", text(o.pe.original_file_name)},
+      {"pe.company", text(o.pe.company)},
+      {"pe.product", text(o.pe.product)},
+      {"pe.description", text(o.pe.description)},
+      {"pe.file_version", text(o.pe.file_version)},
+      {"signature.exists", s.exists ? (*s.exists ? "true" : "false") : "<missing>"},
+      {"signature.status", name_of(s.status)},
+      {"signature.status_raw", text(s.status_raw)},
+      {"signature.subject", text(s.subject)},
+      {"signature.subject_cn", text(s.subject_cn)},
+      {"ci.event_id", opt(o.ci.event_id)},
+      {"ci.activity_id", text(o.ci.activity_id)},
+      {"ci.process_name", text(o.ci.process_name)},
+      {"ci.requested_signing_level", opt(o.ci.requested_signing_level)},
+      {"ci.status", text(o.ci.status)},
+  };
+}
+
+TEST(windows_shapes, each_shape_is_detected_as_its_profile) {
+  for (const auto& r : parse_all("winlogbeat.ndjson")) EXPECT_EQ(name_of(r.profile), "ecs");
+  for (const auto& r : parse_all("evtx.json")) EXPECT_EQ(name_of(r.profile), "evtx");
+  const auto flat = parse_all("flat.ndjson");
+  ASSERT_EQ(flat.size(), 11U);
+  for (std::size_t i = 0; i < flat.size(); ++i) {
+    // The Code Integrity record (last) is read by the same walker under its own profile name.
+    EXPECT_EQ(name_of(flat[i].profile), i == 10 ? "codeintegrity" : "windows") << "record " << i;
+  }
+}
+
+TEST(windows_shapes, one_record_gives_the_same_observation_in_every_shape) {
+  const auto beat = parse_all("winlogbeat.ndjson");
+  const auto flat = parse_all("flat.ndjson");
+  const auto evtx = parse_all("evtx.json");
+  ASSERT_EQ(beat.size(), 11U);
+  ASSERT_EQ(flat.size(), beat.size());
+  ASSERT_EQ(evtx.size(), beat.size());
+  // Sysmon 7, 7, 6, 1 and the Code Integrity 3033: the records the detectors read.
+  for (const std::size_t i : {0U, 1U, 2U, 3U, 10U}) {
+    const auto want = facts(evtx[i].obs);
+    EXPECT_EQ(facts(flat[i].obs), want) << "flat record " << i;
+    if (i == 10) continue;  // Winlogbeat names the host by host.name: compared below
+    EXPECT_EQ(facts(beat[i].obs), want) << "winlogbeat record " << i;
+  }
+}
+
+TEST(windows_shapes, sysmon_image_load_lands_field_by_field) {
+  const auto flat = parse_all("flat.ndjson");
+  ASSERT_FALSE(flat.empty());
+  const observation& o = flat[0].obs;
+  EXPECT_EQ(name_of(o.kind), "image_load");
+  // The endpoint (Hostname), not the Logstash `host` string that names the collector.
+  EXPECT_EQ(o.host_name.value, "WKS-ODA-17.corp.example");
+  // No TimeCreated: Sysmon's UtcTime (no zone, milliseconds) wins over @timestamp and NXLog's local EventTime.
+  EXPECT_EQ(o.event_time_ms, 1'791'969'161'337);  // 2026-10-14T09:12:41.337Z
+  EXPECT_EQ(o.image_path.value, R"(C:\Users\oda\AppData\Local\Lumenfold\lfcore.dll)");
+  EXPECT_EQ(o.process_path.value, R"(C:\Users\oda\AppData\Local\Lumenfold\lumenfold.exe)");
+  EXPECT_EQ(o.sha256.value, "8f3c2b1a0e9d8c7b6a5f4e3d2c1b0a998877665544332211ffeeddccbbaa0099");
+  EXPECT_EQ(o.sha1.value, "5b7e2c9a0d1f3e4b6c8a9d0e1f2a3b4c5d6e7f80");
+  EXPECT_EQ(o.pe.company.value, "Lumenfold Software BV");
+  EXPECT_EQ(o.signature.exists, true);
+  EXPECT_EQ(name_of(o.signature.status), "valid");
+  EXPECT_EQ(o.signature.subject.value, "Lumenfold Software BV");
+  EXPECT_EQ(o.user_name.value, R"(CORP\oda)");
+
+  // The unsigned load: Sysmon's "-" placeholders stay missing, not empty.
+  const observation& u = flat[1].obs;
+  EXPECT_EQ(u.signature.exists, false);
+  EXPECT_EQ(name_of(u.signature.status), "unknown");  // SignatureStatus Unavailable
+  EXPECT_FALSE(u.signature.subject.present);
+  EXPECT_FALSE(u.pe.company.present);
+}
+
+TEST(windows_shapes, events_outside_sysmon_and_code_integrity_are_read_but_not_judged) {
+  const auto flat = parse_all("flat.ndjson");
+  const auto evtx = parse_all("evtx.json");
+  ASSERT_EQ(flat.size(), 11U);
+  for (const std::size_t i : {4U, 5U, 6U, 7U, 8U, 9U}) {  // Sysmon 13, Security 4648/4688/1102, System 7045, PowerShell 4104
+    EXPECT_EQ(name_of(flat[i].obs.kind), "unknown") << i;
+    EXPECT_EQ(name_of(evtx[i].obs.kind), "unknown") << i;
+    EXPECT_FALSE(flat[i].obs.signature.is_present()) << i;
+    EXPECT_EQ(flat[i].obs.host_name.value, evtx[i].obs.host_name.value) << i;
+    EXPECT_EQ(flat[i].obs.event_time_ms, evtx[i].obs.event_time_ms) << i;
+  }
+  config cfg = config_or_fail("sigma: {enabled: false}\n");
+  pipeline p(cfg);
+  for (const auto& m : messages_of(k_dir + "/flat.ndjson")) (void)p.process(m, {"flat", 0, 0}, std::nullopt);
+  const auto s = p.stats();
+  EXPECT_EQ(s.rejected, decltype(s.rejected){});
+  EXPECT_EQ(s.out_of_scope_by_reason[static_cast<std::size_t>(scope_reason::other_event)], 6U);
+  EXPECT_EQ(s.events_by_schema[static_cast<std::size_t>(schema_profile::windows)], 10U);
+}
+
+// ---------------------------------------------------------------------------------------
+// Flat records: the variants real shippers produce.
+
+using flat_harness = test_support::parse_harness<schema_profile::windows>;
+
+TEST(windows_flat, event_id_as_string_and_computer_with_time_created) {
+  flat_harness h;
+  const auto& o = h.ok(R"({"TimeCreated":"2026-10-14T11:00:00.250Z","Computer":"PC1","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":"7","ImageLoaded":"C:\\x\\a.dll","Image":"C:\\x\\a.exe","Signed":"true","Signature":"Acme","SignatureStatus":"Valid"})");
+  EXPECT_EQ(name_of(o.kind), "image_load");
+  EXPECT_EQ(o.event_time_ms, 1'791'975'600'250);
+  EXPECT_EQ(o.host_name.value, "PC1");
+}
+
+TEST(windows_flat, nxlog_event_time_without_zone_is_read_as_utc_when_it_is_the_only_time) {
+  flat_harness h;
+  const auto& o = h.ok(R"({"EventTime":"2020-10-23 02:36:40","Hostname":"PC2","SourceName":"Microsoft-Windows-Sysmon","EventID":1,"Image":"C:\\w\\b.exe"})");
+  EXPECT_EQ(name_of(o.kind), "process_start");  // Sysmon by its provider where Channel is absent
+  EXPECT_EQ(o.event_time_ms, 1'603'420'600'000);
+}
+
+TEST(windows_flat, host_as_string_or_object_is_the_last_resort_for_the_host_name) {
+  flat_harness h;
+  EXPECT_EQ(h.ok(R"({"@timestamp":"2026-01-01T00:00:00Z","host":"collector-7","Channel":"Security","EventID":4624})").host_name.value,
+            "collector-7");
+  EXPECT_EQ(h.ok(R"({"@timestamp":"2026-01-01T00:00:00Z","host":{"name":"pc-9","ip":["10.0.0.9"]},"Channel":"Security","EventID":4624})").host_name.value,
+            "pc-9");
+  EXPECT_EQ(h.ok(R"({"@timestamp":"2026-01-01T00:00:00Z","host":"collector-7","Hostname":"pc-9","Channel":"Security","EventID":4624})").host_name.value,
+            "pc-9");
+}
+
+TEST(windows_flat, a_long_shipper_message_does_not_cost_the_event) {
+  flat_harness h;
+  const std::string message(20'000, 'm');
+  const auto& o = h.ok(R"({"@timestamp":"2026-01-01T00:00:00Z","Hostname":"pc","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":7,"Message":")" +
+                       message + R"(","ImageLoaded":"C:\\a.dll","Signed":"false"})");
+  EXPECT_EQ(o.signature.exists, false);
+}
+
+TEST(windows_flat, rejects_name_the_field) {
+  flat_harness h;
+  // A Sysmon load without any time cannot be judged.
+  auto e = h.err(R"({"Hostname":"pc","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":7,"ImageLoaded":"C:\\a.dll"})");
+  EXPECT_EQ(std::string(to_string(e.reason)), "missing_field");
+  EXPECT_EQ(e.detail, "TimeCreated");
+  e = h.err(R"({"TimeCreated":"yesterday","Hostname":"pc","Channel":"Security","EventID":4624})");
+  EXPECT_EQ(std::string(to_string(e.reason)), "bad_timestamp");
+  EXPECT_EQ(e.detail, "TimeCreated");
+  e = h.err(R"({"TimeCreated":"2026-01-01T00:00:00Z","Hostname":"pc","Channel":"Security","EventID":{"x":1}})");
+  EXPECT_EQ(std::string(to_string(e.reason)), "wrong_type");
+  const std::string big(5000, 'a');
+  e = h.err(R"({"TimeCreated":"2026-01-01T00:00:00Z","Hostname":"pc","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":7,"ImageLoaded":")" + big + R"("})");
+  EXPECT_EQ(std::string(to_string(e.reason)), "field_too_large");
+  EXPECT_EQ(e.detail, "ImageLoaded");
+}
+
+TEST(windows_flat, a_security_event_without_host_or_time_is_still_read_for_sigma) {
+  flat_harness h;
+  const auto& o = h.ok(R"({"Channel":"Security","EventID":4648,"TargetUserName":"x"})");
+  EXPECT_EQ(name_of(o.kind), "unknown");
+}
+
+// ---------------------------------------------------------------------------------------
+// evtx JSON variants.
+
+using evtx_harness = test_support::parse_harness<schema_profile::evtx>;
+
+TEST(windows_evtx, data_array_event_id_text_and_user_data) {
+  evtx_harness h;
+  const auto& o = h.ok(R"({"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":{"#attributes":{"Qualifiers":""},"#text":"7"},"TimeCreated":{"#attributes":{"SystemTime":"2026-10-14T09:12:41.337123Z"}},"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"PC3"},"EventData":{"Data":[{"#attributes":{"Name":"ImageLoaded"},"#text":"C:\\a\\b.dll"},{"#attributes":{"Name":"Signed"},"#text":"true"},{"#attributes":{"Name":"Signature"},"#text":"Acme Ltd"},{"#attributes":{"Name":"SignatureStatus"},"#text":"Valid"},{"#attributes":{"Name":"Company"}}]}}})");
+  EXPECT_EQ(name_of(o.kind), "image_load");
+  EXPECT_EQ(o.image_path.value, R"(C:\a\b.dll)");
+  EXPECT_EQ(o.signature.subject.value, "Acme Ltd");
+  EXPECT_EQ(o.event_time_ms, 1'791'969'161'337);
+  EXPECT_EQ(o.host_name.value, "PC3");
+  EXPECT_FALSE(o.pe.company.present) << "a Data element without #text carries nothing";
+}
+
+TEST(windows_evtx, code_integrity_correlation_activity_id_joins) {
+  evtx_harness h;
+  const auto& o = h.ok(R"({"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-CodeIntegrity"}},"EventID":3033,"TimeCreated":{"#attributes":{"SystemTime":"2026-10-14T10:20:47.102Z"}},"Correlation":{"#attributes":{"ActivityID":"{B7E4D2A0-6C19-0001-52F3-A0D2E4B76C01}"}},"Channel":"Microsoft-Windows-CodeIntegrity/Operational","Computer":"PC4"},"EventData":{"FileNameBuffer":"\\Device\\HarddiskVolume3\\x.dll","ProcessNameBuffer":"\\Device\\HarddiskVolume3\\y.exe","RequestedPolicy":"8","ValidatedPolicy":"1","Status":"3236495362"}}})");
+  EXPECT_EQ(name_of(o.kind), "code_integrity");
+  EXPECT_EQ(o.ci.activity_id.value, "b7e4d2a0-6c19-0001-52f3-a0d2e4b76c01");
+  EXPECT_EQ(o.ci.status.value, "0xc0e90002");
+}
+
+TEST(windows_evtx, a_bare_system_and_event_data_export_reads_the_same) {
+  evtx_harness h;
+  const auto a = h.ok(R"({"Event":{"System":{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"PC5","TimeCreated":{"#attributes":{"SystemTime":"2026-01-01T00:00:00Z"}}},"EventData":{"Image":"C:\\a.exe","CommandLine":"a"}}})");
+  const auto b = h.ok(R"({"System":{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"PC5","TimeCreated":{"#attributes":{"SystemTime":"2026-01-01T00:00:00Z"}}},"EventData":{"Image":"C:\\a.exe","CommandLine":"a"},"Message":"Process Create"})");
+  EXPECT_EQ(facts(a), facts(b));
+  EXPECT_EQ(a.image_path.value, R"(C:\a.exe)");
+}
+
+TEST(windows_evtx, an_event_without_system_or_of_the_wrong_type_is_rejected) {
+  evtx_harness h;
+  auto e = h.err(R"({"Event":{"EventData":{"Image":"C:\\a.exe"}}})");
+  EXPECT_EQ(std::string(to_string(e.reason)), "missing_field");
+  EXPECT_EQ(e.detail, "Event.System");
+  e = h.err(R"({"Event":{"System":"oops"}})", schema_profile::evtx);
+  EXPECT_EQ(std::string(to_string(e.reason)), "wrong_type");
+}
+
+// ---------------------------------------------------------------------------------------
+// Unknown shapes are out of scope, not bad input.
+
+TEST(unknown_shapes, a_well_formed_object_no_profile_reads_is_out_of_scope_and_reaches_sigma) {
+  const auto dir = std::filesystem::temp_directory_path() / ("cs-unknown-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "rule.yml") << "title: t\nid: 5f0e7a11-2b3c-4d5e-8f90-a1b2c3d4e5f6\nlogsource: {product: windows}\n"
+                                       "detection:\n  sel: {proc_cmdline|contains: 'mimikatz'}\n  condition: sel\nlevel: high\n";
+  }
+  config cfg = config_or_fail("sigma: {builtin: [], rules_dir: \"" + dir.string() + "\"}\n");
+  pipeline p(cfg);
+  const std::string odd = R"({"when":"2026-01-01T00:00:00Z","box":"pc7","proc_cmdline":"mimikatz.exe sekurlsa::logonpasswords"})";
+  const auto r = p.process(odd, {"odd-topic", 0, 1}, std::nullopt);
+  EXPECT_EQ(r.kind, outcome::alert);
+  EXPECT_EQ(p.sigma_alerts().size(), 1U);
+  const auto s = p.stats();
+  EXPECT_EQ(s.out_of_scope_by_reason[static_cast<std::size_t>(scope_reason::unknown_schema)], 1U);
+  EXPECT_EQ(s.rejected[static_cast<std::size_t>(reject_reason::unknown_schema)], 0U);
+
+  // Strict topics dead-letter the same message; others still accept it.
+  config strict = config_or_fail("sigma: {enabled: false}\ninput: {unknown_shapes_by_topic: {strict-topic: reject}}\n");
+  pipeline q(strict);
+  EXPECT_EQ(q.process(odd, {"strict-topic", 0, 1}, std::nullopt).kind, outcome::rejected);
+  EXPECT_EQ(q.process(odd, {"other-topic", 0, 2}, std::nullopt).kind, outcome::out_of_scope);
+  config all = config_or_fail("sigma: {enabled: false}\ninput: {unknown_shapes: reject, unknown_shapes_by_topic: {lax: accept}}\n");
+  pipeline a(all);
+  const auto rejected = a.process(odd, {"any", 0, 1}, std::nullopt);
+  EXPECT_EQ(rejected.kind, outcome::rejected);
+  EXPECT_EQ(std::string(to_string(rejected.reason)), "unknown_schema");
+  EXPECT_EQ(a.process(odd, {"lax", 0, 2}, std::nullopt).kind, outcome::out_of_scope);
+  // Invalid JSON is bad input under every policy.
+  EXPECT_EQ(p.process(R"({"a":)", {"odd-topic", 0, 3}, std::nullopt).kind, outcome::rejected);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(unknown_shapes, a_bad_policy_name_stops_start_up_naming_the_key) {
+  auto c = parse_config("input: {unknown_shapes: maybe}\n", "cfg.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_THAT(c.error(), testing::HasSubstr("input.unknown_shapes"));
+  EXPECT_THAT(c.error(), testing::HasSubstr("cfg.yaml:1"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Sigma sees one record alike in every shape.
+
+// (alert id, rule ids) of every Sigma alert of a fixture, in order.
+std::vector<std::string> sigma_alerts_of(const std::string& file, const std::string& rules_dir) {
+  config cfg = config_or_fail("sigma: {builtin: [], rules_dir: \"" + rules_dir + "\"}\n");
+  pipeline p(cfg);
+  std::vector<std::string> out;
+  simdjson::dom::parser parser;
+  std::int64_t n = 0;
+  for (const auto& m : messages_of(k_dir + "/" + file)) {
+    const auto r = p.process(m, {"t", 0, n++}, std::nullopt);
+    EXPECT_NE(r.kind, outcome::rejected) << file << " " << n << ": " << to_string(r.reason) << " " << r.detail;
+    for (const auto& a : p.sigma_alerts()) {
+      simdjson::dom::element doc;
+      EXPECT_EQ(parser.parse(a.json).get(doc), simdjson::SUCCESS);
+      std::string_view id;
+      EXPECT_EQ(doc["id"].get_string().get(id), simdjson::SUCCESS);
+      std::string row(id);
+      simdjson::dom::array detections;
+      if (doc["detections"].get_array().get(detections) == simdjson::SUCCESS) {
+        std::set<std::string> ids;
+        for (auto d : detections) {
+          std::string_view rule;
+          if (d["id"].get_string().get(rule) == simdjson::SUCCESS) ids.emplace(rule);
+        }
+        for (const auto& i : ids) row += " " + i;
+      }
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+TEST(windows_shapes, sigma_rules_give_the_same_alerts_in_every_shape) {
+  const std::string rules = k_dir + "/sigma";
+  const auto beat = sigma_alerts_of("winlogbeat.ndjson", rules);
+  const auto flat = sigma_alerts_of("flat.ndjson", rules);
+  const auto evtx = sigma_alerts_of("evtx.json", rules);
+  // Every rule of the folder matches its record in the evtx shape: ten alerts.
+  EXPECT_EQ(evtx.size(), 10U) << testing::PrintToString(evtx);
+  EXPECT_EQ(flat, evtx);
+  EXPECT_EQ(beat, evtx);
+}
+
+// The whole SigmaHQ Windows rule folder, where the checkout has it beside the project.
+TEST(windows_shapes, sigmahq_rules_give_the_same_alerts_in_every_shape) {
+  const std::string sigmahq = COUNTERSIGN_SHARED_DIR "/sigmahq/rules/windows";
+  if (!std::filesystem::is_directory(sigmahq)) GTEST_SKIP() << sigmahq << " is not here";
+  const auto beat = sigma_alerts_of("winlogbeat.ndjson", sigmahq);
+  const auto flat = sigma_alerts_of("flat.ndjson", sigmahq);
+  const auto evtx = sigma_alerts_of("evtx.json", sigmahq);
+  EXPECT_FALSE(evtx.empty()) << "the fixture's encoded PowerShell, Run key and AMSI records match SigmaHQ rules";
+  EXPECT_EQ(flat, evtx);
+  EXPECT_EQ(beat, evtx);
+}
+
+}  // namespace
+}  // namespace countersign::processor
