@@ -347,6 +347,20 @@ TEST(osquery_profile, snapshot_with_two_rows_gives_two_observations_sharing_host
   EXPECT_EQ(b.signature.serial.view(), "7b2d9c0e11aa");
 }
 
+TEST(osquery_profile, batched_line_reads_its_added_rows_and_skips_the_removed_ones) {
+  const auto set = osquery();
+  harness h;
+  const auto res = h.parse(*set, read_lines(k_data + "/osquery/batched.ndjson")[0]);
+  ASSERT_TRUE(res.has_value()) << to_string(res.error().reason) << " " << res.error().detail;
+  ASSERT_EQ(h.out().size(), 1U);
+  const auto& o = h.out()[0];
+  EXPECT_EQ(o.kind, event_kind::process_start);  // no `action` in a batched line
+  EXPECT_EQ(o.image_path.view(), "C:\\Users\\bob\\AppData\\Roaming\\q\\quasar.exe");
+  EXPECT_EQ(o.signature.status, signature_status::untrusted_root);
+  EXPECT_EQ(o.host_name.view(), "WS-0044");
+  EXPECT_EQ(o.event_time_ms, k_t0);
+}
+
 TEST(osquery_profile, empty_snapshot_gives_no_observation) {
   const auto set = osquery();
   harness h;
