@@ -52,7 +52,9 @@ const std::string& fixture() {
 }
 
 // The fixture line whose event.id is `id`.
-std::string line(std::string_view id) { return line_containing(fixture(), "\"" + std::string(id) + "\""); }
+std::string line(std::string_view id) {
+  return line_containing(fixture(), "\"" + std::string(id) + "\"");
+}
 
 // ok() fails the test on a reject or on anything but one SentinelOne observation.
 using harness = test_support::parse_harness<schema_profile::sentinelone>;
@@ -89,9 +91,9 @@ TEST(sentinelone_profile, the_fixture_has_the_lines_these_tests_expect) {
 
 TEST(sentinelone_profile, dotted_cloud_funnel_lines_are_detected_without_pinning_the_profile) {
   harness h;
-  for (const auto* id : {"cs-s1-module-01", "cs-s1-proc-verified", "cs-s1-proc-unverified", "cs-s1-proc-unsigned",
-                         "cs-s1-file-unsigned-actor", "cs-s1-dns-no-signature", "cs-s1-net-unverified-actor",
-                         "cs-s1-proc-rfc3339"}) {
+  for (const auto* id : {"cs-s1-module-01", "cs-s1-proc-verified", "cs-s1-proc-unverified",
+                         "cs-s1-proc-unsigned", "cs-s1-file-unsigned-actor", "cs-s1-dns-no-signature",
+                         "cs-s1-net-unverified-actor", "cs-s1-proc-rfc3339"}) {
     SCOPED_TRACE(id);
     const auto& b = h.ok_batch(line(id));  // Expected profile checked by the harness
     EXPECT_FALSE(b.empty());
@@ -239,8 +241,10 @@ TEST(sentinelone_profile, an_actor_that_is_unsigned_or_silent_about_signing_has_
   harness h;
   const auto& file = h.ok(line("cs-s1-file-unsigned-actor"), k_s1);
   EXPECT_EQ(file.kind, event_kind::unknown);
-  EXPECT_EQ(file.image_path.value, R"(C:\Users\bob\AppData\Roaming\x\run.exe)") << "the actor, not tgt.file.path";
-  EXPECT_EQ(file.signature.exists, false) << "src.process.signedStatus, not the created file's tgt.file.isSigned";
+  EXPECT_EQ(file.image_path.value, R"(C:\Users\bob\AppData\Roaming\x\run.exe)")
+      << "the actor, not tgt.file.path";
+  EXPECT_EQ(file.signature.exists, false)
+      << "src.process.signedStatus, not the created file's tgt.file.isSigned";
   EXPECT_EQ(file.signature.status, signature_status::not_signed);
   EXPECT_FALSE(file.signature.is_present());
 
@@ -254,7 +258,8 @@ TEST(sentinelone_profile, an_actor_that_is_unsigned_or_silent_about_signing_has_
   EXPECT_FALSE(dns.signature.is_present());
 }
 
-TEST(sentinelone_profile, a_full_date_timestamp_stands_in_for_event_time_and_agent_uuid_alone_names_the_host) {
+TEST(sentinelone_profile,
+     a_full_date_timestamp_stands_in_for_event_time_and_agent_uuid_alone_names_the_host) {
   harness h;
   const auto& o = h.ok(line("cs-s1-proc-rfc3339"), k_s1);
   EXPECT_EQ(o.event_time_ms, k_t0 + 7 * 60'000 + 500);
@@ -274,7 +279,8 @@ TEST(sentinelone_profile, epoch_times_read_as_numbers_or_numeric_strings) {
   };
   EXPECT_EQ(h.ok(with_time(R"("event.time":"1795168800000")"), k_s1).event_time_ms, k_t0);
   EXPECT_EQ(h.ok(with_time(R"("timestamp":1795168800)"), k_s1).event_time_ms, k_t0) << "epoch seconds";
-  EXPECT_EQ(h.ok(with_time(R"("timestamp":"10:00:00.000","event.time":1795168800000)"), k_s1).event_time_ms, k_t0);
+  EXPECT_EQ(h.ok(with_time(R"("timestamp":"10:00:00.000","event.time":1795168800000)"), k_s1).event_time_ms,
+            k_t0);
 }
 
 // --- signature words ---------------------------------------------------------------------
@@ -289,19 +295,20 @@ struct words_case {
 
 TEST(sentinelone_profile, signed_and_verified_words_map_as_the_header_table_says) {
   const words_case cases[] = {
-      {R"("tgt.process.signedStatus":"SIGNED","tgt.process.verifiedStatus":"Verified")", true, signature_status::valid,
-       true, "SIGNED/Verified"},
-      {R"("tgt.process.signedStatus":"signed","tgt.process.verifiedStatus":"pending")", true, signature_status::other,
-       std::nullopt, "signed/pending"},
+      {R"("tgt.process.signedStatus":"SIGNED","tgt.process.verifiedStatus":"Verified")", true,
+       signature_status::valid, true, "SIGNED/Verified"},
+      {R"("tgt.process.signedStatus":"signed","tgt.process.verifiedStatus":"pending")", true,
+       signature_status::other, std::nullopt, "signed/pending"},
       {R"("tgt.process.signedStatus":"signed")", true, signature_status::missing, std::nullopt, "signed"},
-      {R"("tgt.process.signedStatus":"unsigned")", false, signature_status::not_signed, std::nullopt, "unsigned"},
+      {R"("tgt.process.signedStatus":"unsigned")", false, signature_status::not_signed, std::nullopt,
+       "unsigned"},
       {R"("tgt.process.signedStatus":"partially","tgt.process.verifiedStatus":"verified")", std::nullopt,
        signature_status::other, std::nullopt, "partially/verified"},
       {R"("tgt.process.verifiedStatus":"verified")", std::nullopt, signature_status::valid, true, "verified"},
       {R"("tgt.process.verifiedStatus":"unverified")", std::nullopt, signature_status::unknown, std::nullopt,
        "unverified"},
-      {R"("tgt.process.signedStatus":"","tgt.process.verifiedStatus":null)", std::nullopt, signature_status::missing,
-       std::nullopt, nullptr},
+      {R"("tgt.process.signedStatus":"","tgt.process.verifiedStatus":null)", std::nullopt,
+       signature_status::missing, std::nullopt, nullptr},
       {R"("tgt.process.signedStatus":null,"tgt.file.isSigned":"signed")", true, signature_status::missing,
        std::nullopt, "signed"},
   };
@@ -309,7 +316,8 @@ TEST(sentinelone_profile, signed_and_verified_words_map_as_the_header_table_says
   for (const auto& c : cases) {
     SCOPED_TRACE(c.members);
     const std::string json =
-        R"({"meta.event.name":"PROCESSCREATION","event.time":1795168800000,"agent.uuid":"a",)" + std::string(c.members) + "}";
+        R"({"meta.event.name":"PROCESSCREATION","event.time":1795168800000,"agent.uuid":"a",)" +
+        std::string(c.members) + "}";
     const auto& s = h.ok(json, k_s1).signature;
     EXPECT_EQ(s.exists, c.exists);
     EXPECT_EQ(s.status, c.status);
@@ -359,10 +367,10 @@ TEST(sentinelone_profile, the_judged_processes_original_file_name_is_its_pe_orig
       k_s1);
   EXPECT_EQ(created.pe.original_file_name.value, "svchost.exe") << "the created image's, not the creator's";
   EXPECT_FALSE(created.pe.company.present) << "S1 reports no other version info";
-  const auto& actor = h.ok(
-      R"({"meta.event.name":"FILECREATION","event.time":1795168800000,"agent.uuid":"a",)"
-      R"("src.process.image.originalFileName":"","tgt.process.image.originalFileName":"svchost.exe"})",
-      k_s1);
+  const auto& actor =
+      h.ok(R"({"meta.event.name":"FILECREATION","event.time":1795168800000,"agent.uuid":"a",)"
+           R"("src.process.image.originalFileName":"","tgt.process.image.originalFileName":"svchost.exe"})",
+           k_s1);
   EXPECT_TRUE(actor.pe.original_file_name.present);
   EXPECT_EQ(actor.pe.original_file_name.value, "") << "the actor's, carried empty";
 }
@@ -381,7 +389,8 @@ TEST(sentinelone_profile, no_endpoint_name_and_no_agent_uuid_is_a_missing_host) 
   const auto e = h.err(line("cs-s1-reject-no-host"), k_s1);
   EXPECT_EQ(e.reason, reject_reason::missing_field);
   EXPECT_EQ(e.detail, "endpoint.name");
-  const auto empty = h.err(R"({"event.time":1795168800000,"endpoint.name":"","agent.uuid":null,"src.process.user":"u"})", k_s1);
+  const auto empty = h.err(
+      R"({"event.time":1795168800000,"endpoint.name":"","agent.uuid":null,"src.process.user":"u"})", k_s1);
   EXPECT_EQ(empty.reason, reject_reason::missing_field) << "an empty name names no host";
 }
 
@@ -403,7 +412,8 @@ TEST(sentinelone_profile, a_mapped_field_of_the_wrong_type_is_rejected_with_its_
 
 TEST(sentinelone_profile, an_unreadable_date_time_is_a_bad_timestamp) {
   harness h;
-  const auto e = h.err(R"({"timestamp":"2026-13-45T99:00:00Z","endpoint.name":"h","src.process.user":"u"})", k_s1);
+  const auto e =
+      h.err(R"({"timestamp":"2026-13-45T99:00:00Z","endpoint.name":"h","src.process.user":"u"})", k_s1);
   EXPECT_EQ(e.reason, reject_reason::bad_timestamp);
   EXPECT_EQ(e.detail, "timestamp");
 }
@@ -427,10 +437,13 @@ TEST(sentinelone_profile, an_object_with_no_sentinelone_field_is_an_unknown_sche
 
 // --- through the pipeline --------------------------------------------------------------------
 
-TEST(sentinelone_profile, through_the_pipeline_unverified_alerts_and_unsigned_or_silent_actors_are_out_of_scope) {
+TEST(sentinelone_profile,
+     through_the_pipeline_unverified_alerts_and_unsigned_or_silent_actors_are_out_of_scope) {
   pipeline p(config{});
   std::int64_t offset = 0;
-  const auto run = [&](std::string_view id) { return p.process(line(id), {"s1.events", 0, offset++}, std::nullopt); };
+  const auto run = [&](std::string_view id) {
+    return p.process(line(id), {"s1.events", 0, offset++}, std::nullopt);
+  };
   EXPECT_EQ(run("cs-s1-file-unsigned-actor").kind, outcome::out_of_scope);
   EXPECT_EQ(run("cs-s1-dns-no-signature").kind, outcome::out_of_scope);
   const auto r = run("cs-s1-proc-unverified");

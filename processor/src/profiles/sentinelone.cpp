@@ -261,7 +261,9 @@ void set_signature(const slice& signed_status, const slice& verified_status, rul
   const bool verified = iequals(v, "verified");
   const bool unverified = iequals(v, "unverified");
   if (s.empty()) {
-    sig.status = verified ? signature_status::valid : unverified ? signature_status::unknown : signature_status::other;
+    sig.status = verified     ? signature_status::valid
+                 : unverified ? signature_status::unknown
+                              : signature_status::other;
     if (verified) sig.trusted = true;
   } else if (iequals(s, "signed")) {
     sig.exists = true;
@@ -289,8 +291,8 @@ void set_process(const process_facts& p, const slice& file_is_signed, observatio
   set_hex(o.sha1, p.sha1);
   set_text(o.pe.original_file_name, p.original_file_name);
   set_text(o.signature.subject, p.publisher);
-  const bool own_status = p.signed_status.present && !p.signed_status.value.empty();
-  set_signature(own_status ? p.signed_status : file_is_signed, p.verified_status, o.signature);
+  const slice& signed_status = p.signed_status.value.empty() ? file_is_signed : p.signed_status;
+  set_signature(signed_status, p.verified_status, o.signature);
 }
 
 class sentinelone_walker {
@@ -395,7 +397,7 @@ class sentinelone_walker {
   }
 
   [[nodiscard]] event_class classify() const {
-    const slice& name = p_.event_name.present && !p_.event_name.value.empty() ? p_.event_name : p_.event_type;
+    const slice& name = p_.event_name.value.empty() ? p_.event_type : p_.event_name;
     if (same_word(name.value, "processcreation")) return event_class::process_creation;
     if (same_word(name.value, "moduleload")) return event_class::module_load;
     return event_class::other;
@@ -429,7 +431,7 @@ void sentinelone_walker::set_common(observation& o) const {
 walk_status sentinelone_walker::finish(observation_batch& out) {
   std::optional<std::int64_t> time;
   if (resolve_time(time) == walk_status::failed) return walk_status::failed;
-  if (!(p_.host_id.present && !p_.host_id.value.empty()) && !(p_.host_name.present && !p_.host_name.value.empty())) {
+  if (p_.host_id.value.empty() && p_.host_name.value.empty()) {  // absent, null or "": no host
     return c_.fail(reject_reason::missing_field, "endpoint.name");
   }
   const event_class klass = classify();
@@ -462,7 +464,7 @@ walk_status sentinelone_walker::finish(observation_batch& out) {
   }
   finish_signature(o);
   finish_host(o);
-  if (klass != event_class::module_load || !p_.src.signed_status.present || p_.src.signed_status.value.empty()) {
+  if (klass != event_class::module_load || p_.src.signed_status.value.empty()) {
     return walk_status::ok;
   }
   // The loader's own facts; `o` may not outlive this add().
