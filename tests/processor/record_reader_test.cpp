@@ -2,7 +2,12 @@
 // one message per event out, with its position; .evtx files through libevtx as
 // evtx_dump-style JSON; truncated files reported by file and record.
 
+#include <countersign/processor/config.hpp>
 #include <countersign/processor/record_reader.hpp>
+#include <countersign/processor/replay.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -354,6 +359,64 @@ TEST(record_reader, an_evtx_cut_inside_its_header_cannot_be_opened) {
   auto reader = record_reader::open(file);
   ASSERT_FALSE(reader.has_value());
   EXPECT_THAT(reader.error().message, HasSubstr(file));
+}
+
+// Reads "-" with `file` as stdin for the duration of the call.
+std::vector<message> read_stdin_from(const std::string& file, input_format* format) {
+  const int saved = ::dup(STDIN_FILENO);
+  const int fd = ::open(file.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0);
+  ::dup2(fd, STDIN_FILENO);
+  ::close(fd);
+  auto out = read_all("-", format);
+  ::dup2(saved, STDIN_FILENO);
+  ::close(saved);
+  return out;
+}
+
+TEST(record_reader, stdin_is_read_by_content_too) {
+  input_format format{};
+  const auto m = read_stdin_from(k_data + "/evtx_json/sysmon_concatenated.json", &format);
+  EXPECT_EQ(format, input_format::json);
+  EXPECT_EQ(m.size(), 3U);
+  if (!std::filesystem::is_directory(k_samples)) GTEST_SKIP() << "no evtx samples at " << k_samples;
+  const auto e = read_stdin_from(k_samples + "/win_security_explicit_credential_local_logon.evtx", &format);
+  EXPECT_EQ(format, input_format::evtx);  // spooled to a temp file for libevtx
+  ASSERT_EQ(e.size(), 1U);
+  EXPECT_THAT(e[0].bytes, HasSubstr(R"("EventID":4648)"));
+}
+
+TEST(record_reader, a_dirty_evtx_is_read_as_far_as_it_is_valid) {
+  if (!std::filesystem::is_directory(k_samples)) GTEST_SKIP() << "no evtx samples at " << k_samples;
+  std::string bytes = slurp(k_samples + "/proc_creation_win_conhost_headless_powershell.evtx");
+  bytes[120] = static_cast<char>(bytes[120] | 0x01);  // header flags: not cleanly closed (outside the checksum)
+  temp_dir dir;
+  const auto file = dir.write("dirty.evtx", bytes);
+  auto reader = record_reader::open(file);
+  ASSERT_TRUE(reader.has_value()) << reader.error().message;
+  EXPECT_TRUE((*reader)->dirty());
+  auto first = (*reader)->next();
+  ASSERT_TRUE(first.has_value() && first->has_value());
+  EXPECT_THAT(std::string((*first)->bytes), HasSubstr(R"("CommandLine":"conhost  --headless powershell calc")"));
+  auto end = (*reader)->next();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_FALSE(end->has_value());
+}
+
+TEST(record_reader, replay_reports_a_truncated_evtx_by_name_and_record_and_runs_the_next_file) {
+  if (!std::filesystem::is_directory(k_samples)) GTEST_SKIP() << "no evtx samples at " << k_samples;
+  temp_dir dir;
+  const auto cut = dir.write("cut.evtx", slurp(k_samples + "/image_load_side_load_vcruntime140.evtx").substr(0, 20'000));
+  const auto whole = k_samples + "/win_security_explicit_credential_local_logon.evtx";
+  auto cfg = parse_config("{}", "(defaults)");
+  ASSERT_TRUE(cfg.has_value());
+  std::ostringstream alerts, diagnostics;
+  const auto summary = run_replay(*cfg, {cut, whole}, alerts, diagnostics);
+  EXPECT_EQ(summary.read_errors, 1U);
+  EXPECT_EQ(summary.unreadable_files, 0U);
+  EXPECT_EQ(summary.files_by_format[static_cast<std::size_t>(input_format::evtx)], 2U);
+  EXPECT_THAT(diagnostics.str(), HasSubstr(cut + ": record 1 and later are missing: the file is truncated"));
+  EXPECT_EQ(summary.stats.events, 1U);  // the second file's record
 }
 
 }  // namespace
