@@ -17,14 +17,36 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <expected>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <string>
 #include <string_view>
 #include <unistd.h>
+#include <vector>
+
+// Counts heap allocations on a thread while `counting` is set, for the steady-state test
+// below (global replacements; the rest of the binary sees plain malloc/free).
+namespace user_profile_alloc {
+std::atomic<long> count{0};
+thread_local bool counting = false;
+}  // namespace user_profile_alloc
+
+void* operator new(std::size_t n) {
+  if (user_profile_alloc::counting) user_profile_alloc::count.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace countersign::processor {
 namespace {
@@ -370,6 +392,62 @@ TEST(osquery_profile, empty_snapshot_gives_no_observation) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Steady state
+
+TEST(user_profile_walk, matching_and_walking_again_allocates_nothing_once_buffers_have_grown) {
+  const auto set = user_profile_set::combine(*acme(), *osquery());
+  const auto acme_lines = read_lines(k_data + "/user_profiles/acme_edr.ndjson");
+  std::vector<simdjson::padded_string> docs;
+  for (const auto& line : {acme_lines[0], acme_lines[1], line_containing(k_differential, R"("pid":"4101")"),
+                           read_lines(k_data + "/osquery/snapshot.ndjson")[0],
+                           read_lines(k_data + "/osquery/batched.ndjson")[0]}) {
+    docs.emplace_back(line);
+  }
+  parser_limits limits;
+  parse_error error{reject_reason::invalid_json, {}};
+  detail::walk_context c{limits, error, {}, {}, {}};
+  simdjson::ondemand::parser parser;
+  observation_batch out;
+  std::vector<int> outcome(docs.size() * 3, 0);  // per round: matched index, walk ok, observations
+  const auto round = [&](std::size_t r) {
+    for (std::size_t d = 0; d < docs.size(); ++d) {
+      simdjson::ondemand::document doc;
+      simdjson::ondemand::object root;
+      int matched = -1;
+      bool ok = false;
+      if (!parser.iterate(docs[d]).get(doc) && !doc.get_object().get(root)) {
+        matched = set->match(root);
+        doc.rewind();
+        if (matched >= 0 && !doc.get_object().get(root)) {
+          c.path.clear();
+          out.clear();
+          ok = set->walk(static_cast<std::size_t>(matched), root, c, out) == detail::walk_status::ok;
+        }
+      }
+      if (r == 2) {
+        outcome[d * 3] = matched;
+        outcome[d * 3 + 1] = ok ? 1 : 0;
+        outcome[d * 3 + 2] = static_cast<int>(out.size());
+      }
+    }
+  };
+  // The counter sees an allocation made while counting (else this test could not fail).
+  user_profile_alloc::counting = true;
+  void* volatile probe = ::operator new(100);  // a direct call: never elided
+  user_profile_alloc::counting = false;
+  ::operator delete(probe);
+  ASSERT_GE(user_profile_alloc::count.load(), 1);
+  round(0);
+  round(1);
+  user_profile_alloc::count = 0;
+  user_profile_alloc::counting = true;
+  round(2);
+  user_profile_alloc::counting = false;
+  EXPECT_EQ(user_profile_alloc::count.load(), 0);
+  EXPECT_EQ(outcome, (std::vector<int>{0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1}));
+}
+
+// ---------------------------------------------------------------------------------------
 // match() across shapes
 
 TEST(user_profile_match, ecs_and_ocsf_documents_match_no_user_profile) {
@@ -391,6 +469,8 @@ TEST(user_profile_match, each_shape_matches_its_own_profile) {
   harness h;
   EXPECT_EQ(set->name(0), "acme_edr");
   EXPECT_EQ(set->name(1), "osquery");
+  EXPECT_EQ(set->find("osquery"), 1);
+  EXPECT_EQ(set->find("ecs"), -1);
   for (const auto& line : read_lines(k_data + "/user_profiles/acme_edr.ndjson")) EXPECT_EQ(h.match(*set, line), 0);
   EXPECT_EQ(h.match(*set, line_containing(k_differential, R"("pid":"4101")")), 1);
   EXPECT_EQ(h.match(*set, read_lines(k_data + "/osquery/snapshot.ndjson")[0]), 1);

@@ -1269,6 +1269,13 @@ std::size_t user_profile_set::size() const noexcept { return profiles_.size(); }
 
 std::string_view user_profile_set::name(std::size_t i) const { return profiles_.at(i).name; }
 
+int user_profile_set::find(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < profiles_.size(); ++i) {
+    if (profiles_[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 int user_profile_set::match(simdjson::ondemand::object root) const {
   if (profiles_.empty()) return -1;
   const std::size_t words = (index_->conditions.size() + 63) / 64;

@@ -62,6 +62,8 @@ class user_profile_set {
 
   [[nodiscard]] std::size_t size() const noexcept;
   [[nodiscard]] std::string_view name(std::size_t i) const;
+  // The index of the profile named `name` (input.schemas pins a topic to "user:NAME"), -1 if none.
+  [[nodiscard]] int find(std::string_view name) const noexcept;
   // Which profile recognizes this top-level object: the first, in set order, whose match
   // conditions all hold; -1 for none. Reads the keys (and the values its conditions name)
   // of `root` in one scan without allocating; the caller rewinds the document afterwards.
