@@ -1,5 +1,6 @@
-// record_reader: format detection and the two text shapes (NDJSON lines and concatenated
-// JSON documents). The evtx shape lives in evtx_file.cpp.
+// record_reader: format detection and the text shapes (NDJSON lines, concatenated JSON
+// documents, event XML). The evtx shape and the XML-to-JSON rendering live in
+// evtx_file.cpp.
 //
 // Text reading keeps one buffer: [start_, end_) holds bytes not yet returned, pos_ is
 // where scanning stopped. fill() moves the unreturned bytes to the front before reading
@@ -30,6 +31,7 @@ std::string_view to_string(input_format f) noexcept {
     case input_format::ndjson: return "ndjson";
     case input_format::json: return "json";
     case input_format::evtx: return "evtx";
+    case input_format::xml: return "xml";
   }
   return "unknown";
 }
@@ -156,7 +158,9 @@ class text_reader final : public record_reader {
 
   std::expected<std::optional<input_record>, read_error> next() override {
     if (failed_) return std::nullopt;
-    auto r = format() == input_format::ndjson ? next_line() : next_document();
+    auto r = format() == input_format::ndjson ? next_line()
+             : format() == input_format::xml  ? next_event_element()
+                                              : next_document();
     if (!r) failed_ = true;
     return r;
   }
@@ -318,6 +322,66 @@ class text_reader final : public record_reader {
     return input_record{doc, doc_line};
   }
 
+  // Moves pos_ to `to`, counting the newlines passed.
+  void advance(std::size_t to) {
+    line_ += std::count(buf_.data() + pos_, buf_.data() + to, '\n');
+    pos_ = to;
+  }
+
+  // Windows event XML (wevtutil qe /f:xml, Get-WinEvent ToXml(), a saved Event Viewer
+  // selection): each <Event> element, wherever it sits, rendered like an .evtx record.
+  std::expected<std::optional<input_record>, read_error> next_event_element() {
+    constexpr std::string_view k_open = "<Event";
+    constexpr std::string_view k_close = "</Event>";
+    for (;;) {
+      const std::string_view have(buf_.data() + pos_, end_ - pos_);
+      const auto at = have.find(k_open);
+      if (at == std::string_view::npos || pos_ + at + k_open.size() >= end_) {
+        // Keep a possible partial "<Event" at the end of the buffer.
+        const std::size_t keep = at != std::string_view::npos ? end_ - (pos_ + at) : std::min(have.size(), k_open.size());
+        advance(end_ - keep);
+        start_ = pos_;
+        if (fill()) continue;
+        if (io_errno_ != 0) return std::unexpected(io_error(line_));
+        return std::nullopt;
+      }
+      advance(pos_ + at);
+      const char after = buf_[pos_ + k_open.size()];
+      if (!is_space(after) && after != '>' && after != '/') {
+        ++pos_;  // <Events>, <EventData>, ...: not an event element
+        continue;
+      }
+      start_ = pos_;
+      const std::int64_t doc_line = line_;
+      std::size_t close = std::string_view::npos;
+      std::size_t searched = k_open.size();  // relative to start_
+      for (;;) {
+        const std::string_view rest(buf_.data() + start_, end_ - start_);
+        close = rest.find(k_close, searched);
+        if (close != std::string_view::npos) break;
+        searched = rest.size() >= k_close.size() ? rest.size() - k_close.size() + 1 : 0;
+        if (end_ - start_ > options_.max_record_bytes) {
+          return std::unexpected(read_error{path() + ": the <Event> element at line " + std::to_string(doc_line) +
+                                                " is longer than " + std::to_string(options_.max_record_bytes) +
+                                                " bytes; the rest of the file is skipped",
+                                            doc_line, {}});
+        }
+        if (!fill()) {
+          if (io_errno_ != 0) return std::unexpected(io_error(doc_line));
+          break;
+        }
+      }
+      const std::size_t stop = close == std::string_view::npos ? end_ : start_ + close + k_close.size();
+      const std::string_view element(buf_.data() + start_, stop - start_);
+      advance(stop);
+      start_ = pos_;
+      json_.clear();
+      // A malformed element goes on as its raw bytes: the pipeline rejects it as invalid_json.
+      if (!evtx_xml_to_json(element, json_)) return input_record{element, doc_line};
+      return input_record{json_, doc_line};
+    }
+  }
+
   int fd_;
   bool owns_fd_;
   std::vector<char> buf_;
@@ -338,6 +402,8 @@ class text_reader final : public record_reader {
   // json
   std::int64_t line_ = 1;   // line of buf_[pos_]
   bool in_array_ = false;   // inside a top-level array of objects
+  // xml
+  std::string json_;        // the last <Event> element as evtx JSON
 };
 
 // Copies stdin (its first `head` bytes already read) to a temp file libevtx can seek in.
@@ -443,6 +509,7 @@ std::expected<std::unique_ptr<record_reader>, read_error> record_reader::open(co
     format = complete_value(line) ? input_format::ndjson : input_format::json;
     const auto first = line.find_first_not_of(" \t\r");
     if (format == input_format::json && line[first] != '{' && line[first] != '[') format = input_format::ndjson;
+    if (line[first] == '<') format = input_format::xml;
     break;
   }
   const std::uint64_t bytes_read = size;

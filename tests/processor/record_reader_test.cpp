@@ -419,5 +419,24 @@ TEST(record_reader, replay_reports_a_truncated_evtx_by_name_and_record_and_runs_
   EXPECT_EQ(summary.stats.events, 1U);  // the second file's record
 }
 
+TEST(record_reader, event_xml_elements_become_evtx_json_messages) {
+  input_format format{};
+  const auto m = read_all(k_data + "/evtx_json/codeintegrity_events.xml", &format);
+  EXPECT_EQ(format, input_format::xml);
+  ASSERT_EQ(m.size(), 3U);
+  EXPECT_EQ(m[0].position, 3);
+  EXPECT_EQ(m[1].position, 27);
+  EXPECT_EQ(m[2].position, 28);
+  EXPECT_THAT(m[0].bytes, HasSubstr(R"("EventID":3089)"));
+  EXPECT_THAT(m[0].bytes, HasSubstr(R"("PublisherName":"Fabrikam Tools & Co")"));
+  EXPECT_THAT(m[0].bytes, HasSubstr(R"("ActivityID":"3b1f7c2a-0d4e-0002-91aa-4c1f3b2d0e01")"));
+  EXPECT_THAT(m[1].bytes, HasSubstr(R"("File Name":"\\Device\\HarddiskVolume3\\Tools\\fab.dll")"));
+  EXPECT_TRUE(parses(m[0].bytes));
+  EXPECT_TRUE(parses(m[1].bytes));
+  // A malformed element goes on as its own raw bytes (rejected downstream as invalid_json).
+  EXPECT_THAT(m[2].bytes, HasSubstr("</Sys>"));
+  EXPECT_FALSE(parses(m[2].bytes));
+}
+
 }  // namespace
 }  // namespace countersign::processor

@@ -8,6 +8,9 @@
 //   ndjson  the first non-blank line is a complete JSON value on its own: one message per
 //           line (CRLF allowed, blank lines skipped and counted, a malformed line is its own
 //           message); position = line number
+//   xml     the first non-blank line starts with '<': Windows event XML (wevtutil qe
+//           /f:xml, Get-WinEvent ToXml(), with or without an <Events> wrapper); each
+//           <Event> element rendered like an .evtx record; position = line of its start
 //   json    otherwise: JSON documents one after another (pretty-printed, concatenated,
 //           with or without separators; a single document is one message); found by
 //           balancing braces and brackets outside strings; position = line of the start
@@ -19,6 +22,7 @@
 // A record_reader belongs to one thread; the messages it returns are valid until the
 // next call to next().
 
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -28,7 +32,8 @@
 
 namespace countersign::processor {
 
-enum class input_format : std::uint8_t { ndjson, json, evtx };
+enum class input_format : std::uint8_t { ndjson, json, evtx, xml };
+inline constexpr std::size_t k_input_format_count = 4;
 
 [[nodiscard]] std::string_view to_string(input_format f) noexcept;
 

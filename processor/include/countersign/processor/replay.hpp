@@ -1,11 +1,12 @@
 #pragma once
 // `countersign replay`: the pipeline over files or stdin (NDJSON, concatenated JSON
-// documents or .evtx, told apart by content: record_reader), alerts as NDJSON on
+// documents, .evtx or event XML, told apart by content: record_reader), alerts as NDJSON on
 // stdout. Detection time is event time, so the output is a pure function of the input
 // and the config: the same files always print the same alerts.
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/record_reader.hpp>
 
 #include <array>
 #include <cstdint>
@@ -20,7 +21,7 @@ struct replay_summary {
   std::uint64_t blank_lines = 0;
   std::uint64_t unreadable_files = 0;  // could not be opened
   std::uint64_t read_errors = 0;       // files that stopped early (I/O error, truncated or corrupt evtx)
-  std::array<std::uint64_t, 3> files_by_format{};  // indexed by input_format
+  std::array<std::uint64_t, k_input_format_count> files_by_format{};  // indexed by input_format
   std::uint64_t intel_errors = 0;  // abused-certificate list files or rows that failed to load
 };
 
