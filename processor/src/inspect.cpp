@@ -358,7 +358,25 @@ inspect_report run_inspect(const config& cfg, const std::vector<std::string>& fi
   return report;
 }
 
+// The format is docs/profiles.md's (user_profiles.hpp): `match.keys` are paths that must
+// be present, `kind` is required, `event_time` and a host field are required.
 std::string profile_skeleton(const inspect_report::shape& shape, std::string_view name) {
+  std::set<std::string_view> used;
+  std::vector<std::pair<std::string_view, std::string>> mapped;
+  const auto& paths = shape.paths.empty() ? shape.keys : shape.paths;
+  std::string_view kind = "process_start";
+  for (const auto& path : paths) {
+    const std::string full = lower(path);
+    if (has(full, "driver")) kind = "driver_load";
+    if (kind == "process_start" && (has(full, "imageloaded") || has(full, "module") || has(full, "dll"))) {
+      kind = "image_load";
+    }
+    const auto dot = path.rfind('.');
+    const std::string leaf = lower(dot == std::string::npos ? std::string_view(path) : std::string_view(path).substr(dot + 1));
+    const std::string_view field = guess_field(leaf, full);
+    if (field.empty() || !used.insert(field).second) continue;
+    mapped.emplace_back(field, path);
+  }
   std::string y;
   y += "profiles:\n";
   y += "  - name: " + yaml_scalar(name) + "\n";
@@ -369,19 +387,17 @@ std::string profile_skeleton(const inspect_report::shape& shape, std::string_vie
     y += yaml_scalar(shape.keys[i]);
   }
   y += "]\n";
+  y += "    kind: " + std::string(kind) +
+       "   # or kind_from; process_start, image_load, driver_load, file_certificate, code_integrity, unknown\n";
   y += "    fields:\n";
-  std::set<std::string_view> used;
-  std::vector<std::pair<std::string_view, std::string>> mapped;
-  const auto& paths = shape.paths.empty() ? shape.keys : shape.paths;
-  for (const auto& path : paths) {
-    const auto dot = path.rfind('.');
-    const std::string leaf = lower(dot == std::string::npos ? std::string_view(path) : std::string_view(path).substr(dot + 1));
-    const std::string_view field = guess_field(leaf, lower(path));
-    if (field.empty() || !used.insert(field).second) continue;
-    mapped.emplace_back(field, path);
+  for (const auto& [field, path] : mapped) {
+    y += "      " + std::string(field) + ": " + yaml_scalar(path);
+    if (field == "event_time") y += "   # RFC 3339 or epoch; else {path: ..., format: \"%Y-%m-%d %H:%M:%S\"}";
+    if (field == "signature.status") y += "   # words other than ECS/Sysmon ones: {path: ..., map: {WORD: valid, ...}}";
+    y += "\n";
   }
-  if (mapped.empty()) y += "      # no key name suggests an Observation field: map them by hand\n";
-  for (const auto& [field, path] : mapped) y += "      " + std::string(field) + ": " + yaml_scalar(path) + "\n";
+  if (!used.contains("event_time")) y += "      # event_time: PATH   (required; no key name suggests it)\n";
+  if (!used.contains("host_name")) y += "      # host_name: PATH    (required, or host_id; no key name suggests it)\n";
   return y;
 }
 

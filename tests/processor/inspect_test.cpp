@@ -5,6 +5,7 @@
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/inspect.hpp>
+#include <countersign/processor/user_profiles.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -88,12 +89,25 @@ TEST(inspect, suggests_a_profile_skeleton_from_key_names) {
   const std::string y = profile_skeleton(r.unknown_shapes[0], "lab-edr");
   EXPECT_THAT(y, HasSubstr("profiles:\n  - name: lab-edr\n    match:\n"
                            "      keys: [cert_issuer, event_time, file_path, hostname, sha256, signer]\n"
-                           "    fields:\n"));
-  for (const char* line : {"      host_name: hostname\n", "      event_time: event_time\n",
+                           "    kind: process_start "));
+  EXPECT_THAT(y, HasSubstr("\n    fields:\n"));
+  EXPECT_THAT(y, HasSubstr("      event_time: event_time   # RFC 3339 or epoch"));
+  for (const char* line : {"      host_name: hostname\n",
                            "      image_path: file_path\n", "      signature.subject: signer\n",
                            "      signature.issuer: cert_issuer\n", "      sha256: sha256\n"}) {
     EXPECT_THAT(y, HasSubstr(line));
   }
+}
+
+TEST(inspect, the_profile_skeleton_loads_as_a_user_profile_file) {
+  const auto r = run_inspect(defaults(), {k_mixed});
+  ASSERT_FALSE(r.unknown_shapes.empty());
+  const auto loaded = load_user_profiles(profile_skeleton(r.unknown_shapes[0], "lab-edr"), "skeleton.yaml");
+  std::string problems;
+  for (const auto& d : loaded.diagnostics) problems += d.text() + "\n";
+  EXPECT_FALSE(loaded.has_errors()) << problems;
+  ASSERT_EQ(loaded.set->size(), 1U) << problems;
+  EXPECT_EQ(loaded.set->name(0), "lab-edr");
 }
 
 TEST(inspect, text_report_names_profiles_reasons_examples_and_shapes) {
