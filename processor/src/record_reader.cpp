@@ -501,6 +501,13 @@ std::expected<std::unique_ptr<record_reader>, read_error> record_reader::open(co
     return detail::open_evtx(*spooled, path, true);
   }
 
+  // Compressed input is not read here: say so instead of rejecting every "line".
+  if (size >= 2 && static_cast<unsigned char>(buf[0]) == 0x1F && static_cast<unsigned char>(buf[1]) == 0x8B) {
+    return fail(path + ": gzip-compressed; decompress it first (zcat " + path + " | countersign replay -)", {});
+  }
+  if (size >= 4 && std::string_view(buf.data(), 4) == std::string_view("\x28\xB5\x2F\xFD", 4)) {
+    return fail(path + ": zstd-compressed; decompress it first (zstdcat " + path + " | countersign replay -)", {});
+  }
   const std::size_t skip = size >= k_utf8_bom.size() && std::string_view(buf.data(), 3) == k_utf8_bom ? 3 : 0;
   input_format format = input_format::ndjson;
   std::size_t line_start = skip;

@@ -438,5 +438,13 @@ TEST(record_reader, event_xml_elements_become_evtx_json_messages) {
   EXPECT_FALSE(parses(m[2].bytes));
 }
 
+TEST(record_reader, compressed_input_is_refused_with_a_hint) {
+  temp_dir dir;
+  const auto file = dir.write("events.ndjson.gz", std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00", 8) + "junk");
+  auto reader = record_reader::open(file);
+  ASSERT_FALSE(reader.has_value());
+  EXPECT_THAT(reader.error().message, HasSubstr(file + ": gzip-compressed; decompress it first (zcat "));
+}
+
 }  // namespace
 }  // namespace countersign::processor
