@@ -288,7 +288,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   auto* replay = app.add_subcommand("replay", "Run the pipeline over event files or stdin; alerts on stdout");
   replay->add_option("--config,-c", config_path, "YAML config file (default: built-in defaults)");
-  replay->add_option("files", files, "NDJSON, JSON or .evtx files ('-' or none: stdin)");
+  replay->add_option("files", files, "NDJSON, JSON, .evtx or event XML files ('-' or none: stdin)");
 
   std::string state_dir;
   replay->add_option("--state-dir", state_dir, "Prevalence store to fill and use (overrides state.dir)");
@@ -322,11 +322,16 @@ int main(int argc, char** argv) {
   inspect_cmd->add_option("--config,-c", config_path, "YAML config file (default: built-in defaults)");
   inspect_cmd->add_option("--schema", inspect_schema, "Read every event as this profile (default: detect)");
   inspect_cmd->add_flag("--json", inspect_json, "The report as one JSON object");
-  inspect_cmd->add_option("files", inspect_files, "NDJSON, JSON or .evtx files ('-': stdin)")->required();
+  inspect_cmd->add_option("files", inspect_files, "NDJSON, JSON, .evtx or event XML files ('-': stdin)")->required();
 
   auto* version = app.add_subcommand("version", "Print version and library versions");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" that exit 0; any other is bad usage: 2, as documented.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (version->parsed()) {
     std::cout << "countersign " << cp::k_version << " (librdkafka " << rd_kafka_version_str()
