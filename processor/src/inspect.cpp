@@ -178,8 +178,13 @@ class shape_index {
       id += k;
       id.push_back('\x1f');
     }
-    auto [it, fresh] = index_.try_emplace(id, shapes_.size());
-    if (fresh) {
+    auto it = index_.find(id);
+    if (it == index_.end()) {
+      if (shapes_.size() >= k_max_shapes) {
+        ++overflow_;  // keys that vary per event (ids as keys): counted, not grouped
+        return;
+      }
+      it = index_.emplace(id, shapes_.size()).first;
       inspect_report::shape s;
       s.keys = std::move(keys);
       s.example = {file, position, {}};
@@ -188,14 +193,17 @@ class shape_index {
     }
     ++shapes_[it->second].count;
   }
+  [[nodiscard]] std::uint64_t overflow() const noexcept { return overflow_; }
   std::vector<inspect_report::shape> take() {
     std::stable_sort(shapes_.begin(), shapes_.end(), [](const auto& a, const auto& b) { return a.count > b.count; });
     return std::move(shapes_);
   }
 
  private:
+  static constexpr std::size_t k_max_shapes = 1000;
   std::map<std::string, std::size_t> index_;
   std::vector<inspect_report::shape> shapes_;
+  std::uint64_t overflow_ = 0;
 };
 
 std::string lower(std::string_view s) {
@@ -354,6 +362,7 @@ inspect_report run_inspect(const config& cfg, const std::vector<std::string>& fi
     entry.blank_lines = reader.blank_lines();
   }
   meter.clear();
+  report.ungrouped_shapes = shapes.overflow();
   report.unknown_shapes = shapes.take();
   return report;
 }
@@ -417,12 +426,12 @@ void write_inspect_text(const inspect_report& r, std::ostream& out, std::size_t 
   for (const auto& [reason, t] : r.rejects) rejected += t.count;
   out << "\nprofiles (events read as each):\n";
   for (const auto& [name, p] : r.profiles) {
-    std::snprintf(buf, sizeof buf, "  %-14s %9llu events, %llu observations, %llu in scope\n", name.c_str(),
+    std::snprintf(buf, sizeof buf, "  %-22s %9llu events, %llu observations, %llu in scope\n", name.c_str(),
                   static_cast<unsigned long long>(p.events), static_cast<unsigned long long>(p.observations),
                   static_cast<unsigned long long>(p.in_scope));
     out << buf;
   }
-  std::snprintf(buf, sizeof buf, "  %-14s %9llu events\n", "(rejected)", static_cast<unsigned long long>(rejected));
+  std::snprintf(buf, sizeof buf, "  %-22s %9llu events\n", "(rejected)", static_cast<unsigned long long>(rejected));
   out << buf;
 
   for (const auto& [name, p] : r.profiles) {
@@ -456,11 +465,19 @@ void write_inspect_text(const inspect_report& r, std::ostream& out, std::size_t 
   for (const auto& s : r.unknown_shapes) unknown += s.count;
   out << "\nunknown shapes (" << r.unknown_shapes.size() << " groups, " << unknown << " events):\n";
   if (r.unknown_shapes.empty()) out << "  none\n";
-  for (const auto& s : r.unknown_shapes) {
+  constexpr std::size_t k_listed = 20;
+  for (std::size_t i = 0; i < r.unknown_shapes.size() && i < k_listed; ++i) {
+    const auto& s = r.unknown_shapes[i];
     out << "  " << s.count << " events, e.g. " << s.example.file << ':' << s.example.position << ", keys [";
-    for (std::size_t i = 0; i < s.keys.size(); ++i) out << (i > 0 ? ", " : "") << s.keys[i];
+    for (std::size_t k = 0; k < s.keys.size(); ++k) out << (k > 0 ? ", " : "") << s.keys[k];
     out << "]\n";
   }
+  if (r.unknown_shapes.size() > k_listed) {
+    std::uint64_t rest = 0;
+    for (std::size_t i = k_listed; i < r.unknown_shapes.size(); ++i) rest += r.unknown_shapes[i].count;
+    out << "  " << r.unknown_shapes.size() - k_listed << " smaller groups, " << rest << " events (--json lists them all)\n";
+  }
+  if (r.ungrouped_shapes > 0) out << "  " << r.ungrouped_shapes << " more events in shapes beyond the first 1000\n";
   for (std::size_t i = 0; i < r.unknown_shapes.size() && i < skeletons; ++i) {
     const auto& s = r.unknown_shapes[i];
     out << "\nsuggested user profile for the " << s.count << " events like " << s.example.file << ':'
@@ -529,6 +546,7 @@ void write_inspect_json(const inspect_report& r, std::ostream& out, std::size_t 
     w.end_object();
   }
   w.end_array();
+  count("ungrouped_shape_events", r.ungrouped_shapes);
   w.end_object();
   out << s << '\n';
 }

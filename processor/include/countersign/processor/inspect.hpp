@@ -74,7 +74,8 @@ struct inspect_report {
   std::map<std::string, profile_entry> profiles;  // by profile name
   std::map<std::string, tally> rejects;           // by reject reason
   std::map<std::string, tally> out_of_scope;      // by reason (see inspect.cpp)
-  std::vector<shape> unknown_shapes;              // largest group first
+  std::vector<shape> unknown_shapes;              // largest group first (at most 1000 groups)
+  std::uint64_t ungrouped_shapes = 0;             // events of further shapes, counted only
 
   // A file could not be opened, or stopped early.
   [[nodiscard]] bool failed() const noexcept;
