@@ -1,4 +1,5 @@
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/user_profiles.hpp>
 #include <countersign/processor/content.hpp>
 #include <countersign/processor/sigma_stage.hpp>
 #include <countersign/rules/keys.hpp>
@@ -502,7 +503,7 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
           cfg.input.schemas[topic] = *profile;
         } else {
           errors.push_back(cfg.source + ": input.schemas." + topic +
-                           ": must be one of auto, ecs, ocsf, defender, codeintegrity, windows, evtx, sentinelone, not \"" + profile_name + "\"");
+                           ": must be one of auto, ecs, ocsf, defender, codeintegrity, windows, evtx, sentinelone, user, not \"" + profile_name + "\"");
         }
       }
       const auto shape_policy = [&](const std::string& key, const std::string& value,
@@ -516,6 +517,17 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
           shape_policy("unknown_shapes", i.text("unknown_shapes", "accept"), cfg.input.unknown_shapes);
       for (const auto& [topic, value] : i.string_map("unknown_shapes_by_topic")) {
         cfg.input.unknown_shapes_by_topic[topic] = shape_policy("unknown_shapes_by_topic", value, cfg.input.unknown_shapes);
+      }
+      cfg.input.profiles_file = i.text("profiles_file", cfg.input.profiles_file);
+      cfg.input.profiles_reload_interval_ms =
+          i.duration("profiles_reload_interval", cfg.input.profiles_reload_interval_ms, 0);
+      if (!cfg.input.profiles_file.empty()) {
+        // A profile file that does not load stops start-up, like a broken config; a file
+        // broken later keeps the profiles that loaded before it (hot reload).
+        const auto loaded = load_user_profiles_file(cfg.input.profiles_file);
+        for (const auto& d : loaded.diagnostics) {
+          if (d.error) errors.push_back(d.text());
+        }
       }
       auto j = i.child("codeintegrity_join");
       auto& join = cfg.input.codeintegrity_join;

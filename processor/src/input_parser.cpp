@@ -105,7 +105,7 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
 std::optional<schema_profile> parse_profile_name(std::string_view name) noexcept {
   for (auto p : {schema_profile::unknown, schema_profile::ecs, schema_profile::ocsf, schema_profile::defender,
                  schema_profile::codeintegrity, schema_profile::windows, schema_profile::evtx,
-                 schema_profile::sentinelone}) {
+                 schema_profile::sentinelone, schema_profile::user}) {
     if (name == (p == schema_profile::unknown ? std::string_view("auto") : rules::to_string(p))) return p;
   }
   return std::nullopt;
@@ -124,6 +124,15 @@ input_parser::input_parser(parser_limits limits)
     : limits_(limits), scratch_(std::make_unique<scratch>(limits_)) {}
 
 input_parser::~input_parser() = default;
+
+void input_parser::set_user_profiles(std::shared_ptr<const user_profile_set> profiles) {
+  user_ = std::move(profiles);
+  user_index_ = -1;
+}
+
+std::string_view input_parser::last_user_profile() const {
+  return user_ && user_index_ >= 0 ? user_->name(static_cast<std::size_t>(user_index_)) : std::string_view();
+}
 
 std::expected<schema_profile, parse_error> input_parser::parse(std::string_view bytes, observation_batch& out,
                                                                schema_profile forced) {
@@ -157,11 +166,20 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
 
   schema_profile profile = forced;
   od::object root;
+  user_index_ = -1;
   if (profile == schema_profile::unknown) {
     if (auto err = doc.get_object().get(root)) return json_error(err);
     auto detected = detect(root);
     if (!detected) return json_error(detected.error());
     profile = *detected;
+    // User-defined profiles read what no built-in profile claims (or what a topic pins
+    // to `user`, below).
+    if (profile == schema_profile::unknown && user_ && user_->size() > 0) {
+      doc.rewind();
+      if (auto err = doc.get_object().get(root)) return json_error(err);
+      user_index_ = user_->match(root);
+      if (user_index_ >= 0) profile = schema_profile::user;
+    }
     if (profile == schema_profile::unknown) {
       // The scan read the whole object: garbage after it makes the message invalid JSON.
       if (const char* rest = nullptr; doc.current_location().get(rest) == simdjson::SUCCESS) {
@@ -169,6 +187,11 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
       }
       return std::unexpected(parse_error{reject_reason::unknown_schema, {}});
     }
+    doc.rewind();
+  } else if (profile == schema_profile::user) {
+    if (auto err = doc.get_object().get(root)) return json_error(err);
+    user_index_ = user_ ? user_->match(root) : -1;
+    if (user_index_ < 0) return std::unexpected(parse_error{reject_reason::unknown_schema, "no user profile matches"});
     doc.rewind();
   }
   if (auto err = doc.get_object().get(root)) return json_error(err);
@@ -185,7 +208,9 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
     case schema_profile::windows: status = detail::walk_windows(root, c, out); break;
     case schema_profile::evtx: status = detail::walk_evtx(root, c, out); break;
     case schema_profile::sentinelone: status = detail::walk_sentinelone(root, c, out); break;
-    case schema_profile::user: break;
+    case schema_profile::user:
+      status = user_->walk(static_cast<std::size_t>(user_index_), root, c, out);
+      break;
     case schema_profile::unknown: break;
   }
   if (status == detail::walk_status::failed) return std::unexpected(std::move(scratch_->error));

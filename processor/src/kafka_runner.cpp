@@ -1339,6 +1339,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     }
     // Sigma rule folder: checked on its own interval, with or without traffic.
     if (auto* sigma = ingest.sigma()) sigma->maybe_reload();
+    ingest.maybe_reload_profiles();
     if (now - last_publish >= std::chrono::seconds(1)) {
       publish();
       last_publish = now;

@@ -3,6 +3,8 @@
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/observation_codec.hpp>
 
+#include <spdlog/spdlog.h>
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -30,6 +32,8 @@ pipeline::pipeline(const config& cfg, forward_mode_t) : pipeline(cfg, std::uniqu
 
 pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local)
     : parser_(parser_limits{cfg.input.max_message_bytes, cfg.input.max_field_bytes}),
+      profiles_(cfg.input.profiles_file),
+      profiles_reload_interval_ms_(cfg.input.profiles_reload_interval_ms),
       joiner_(cfg.input.codeintegrity_join),
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
       suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
@@ -40,6 +44,27 @@ pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local)
       strict_all_(cfg.input.unknown_shapes == unknown_shape_policy::reject),
       release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {
   strict_by_topic_ = cfg.input.unknown_shapes_by_topic;
+  note(profiles_.reload());
+  next_profiles_reload_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(profiles_reload_interval_ms_);
+}
+
+void pipeline::note(const user_profile_library::reload_report& report) {
+  for (const auto& d : report.diagnostics) {
+    if (d.error) spdlog::error("input profiles: {}", d.text());
+    else spdlog::warn("input profiles: {}", d.text());
+  }
+  if (report.changed) {
+    parser_.set_user_profiles(profiles_.current());
+    spdlog::info("input profiles: {} in use", profiles_.current()->size());
+  }
+}
+
+void pipeline::maybe_reload_profiles() {
+  if (profiles_reload_interval_ms_ <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_profiles_reload_) return;
+  next_profiles_reload_ = now + std::chrono::milliseconds(profiles_reload_interval_ms_);
+  note(profiles_.reload());
 }
 
 bool pipeline::strict(std::string_view topic) {
@@ -139,7 +164,9 @@ process_result pipeline::process(std::string_view payload, const source_position
   ++stats_.events;
   auto parsed = parser_.parse(payload, batch_, forced);
   bool unknown_shape = false;
-  if (!parsed && parsed.error().reason == reject_reason::unknown_schema && !strict(where.topic)) {
+  if (!parsed && parsed.error().reason == reject_reason::unknown_schema && forced == rules::schema_profile::unknown &&
+      !strict(where.topic)) {
+    // (A topic pinned to a profile rejects what does not fit it, as it always did.)
     // A well-formed object no profile reads: not bad input. Sigma sees it by its own
     // field names; it is counted out of scope, not dead-lettered.
     unknown_shape = true;

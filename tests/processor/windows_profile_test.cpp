@@ -388,3 +388,64 @@ TEST(windows_shapes, sigmahq_rules_give_the_same_alerts_in_every_shape) {
 
 }  // namespace
 }  // namespace countersign::processor
+
+namespace countersign::processor {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// User-defined profiles through the parser and the pipeline (the engine itself:
+// user_profile_test.cpp).
+
+TEST(user_profiles_wired, the_shipped_osquery_profile_reads_what_no_built_in_profile_claims) {
+  config cfg = config_or_fail("sigma: {enabled: false}\n");
+  pipeline p(cfg);
+  std::int64_t n = 0;
+  std::uint64_t ours = 0;  // results of the documented query; the fixture has another query's too
+  for (const auto& line : test_support::read_lines(k_data + "/osquery/differential.ndjson")) {
+    if (line.find("countersign_signed_processes\"") != std::string::npos) ++ours;
+    const auto r = p.process(line, {"osquery", 0, n++}, std::nullopt);
+    EXPECT_NE(r.kind, outcome::rejected) << to_string(r.reason) << " " << r.detail;
+  }
+  const auto s = p.stats();
+  EXPECT_GT(ours, 0U);
+  EXPECT_EQ(s.events_by_schema[static_cast<std::size_t>(schema_profile::user)], ours);
+  EXPECT_EQ(s.out_of_scope_by_reason[static_cast<std::size_t>(scope_reason::unknown_schema)], s.events - ours);
+}
+
+TEST(user_profiles_wired, a_profile_file_maps_a_new_shape_and_a_topic_can_be_pinned_to_user) {
+  const auto dir = std::filesystem::temp_directory_path() / ("cs-profiles-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "profiles.yaml";
+  std::ofstream(file) << "profiles:\n"
+                         "  - name: acme\n"
+                         "    match: {keys: [acme_host, acme_file]}\n"
+                         "    kind: process_start\n"
+                         "    fields:\n"
+                         "      host_name: acme_host\n"
+                         "      event_time: {path: ts, format: epoch_ms}\n"
+                         "      image_path: acme_file.path\n"
+                         "      signature.subject: acme_file.signer\n"
+                         "      signature.status: {path: acme_file.verdict, map: {good: valid, bad: revoked}}\n";
+  config cfg = config_or_fail("sigma: {enabled: false}\ninput: {profiles_file: \"" + file.string() +
+                              "\", schemas: {pinned: user}}\n");
+  pipeline p(cfg);
+  const std::string event =
+      R"({"ts":1795168800000,"acme_host":"pc-1","acme_file":{"path":"C:\\x\\tool.exe","signer":"Acme","verdict":"bad"}})";
+  const auto r = p.process(event, {"any", 0, 1}, std::nullopt);
+  EXPECT_EQ(r.kind, outcome::alert) << "a revoked signature is judged";
+  EXPECT_EQ(p.stats().events_by_schema[static_cast<std::size_t>(schema_profile::user)], 1U);
+  // Pinned to `user`: a message no user profile matches is rejected, not guessed.
+  const auto pinned = p.process(R"({"x":1})", {"pinned", 0, 2}, std::nullopt, 0, schema_profile::user);
+  EXPECT_EQ(pinned.kind, outcome::rejected);
+  // A broken profile file stops start-up with the file and line.
+  std::ofstream(file) << "profiles:\n  - name: broken\n    fields: {nonsense.field: x}\n";
+  auto bad = parse_config("input: {profiles_file: \"" + file.string() + "\"}\n", "cfg.yaml");
+  EXPECT_FALSE(bad.has_value());
+  if (!bad) {
+    EXPECT_THAT(bad.error(), testing::HasSubstr(file.string() + ":"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace countersign::processor

@@ -60,6 +60,10 @@ struct input_config {
   std::map<std::string, rules::schema_profile> schemas;
   unknown_shape_policy unknown_shapes = unknown_shape_policy::accept;
   std::map<std::string, unknown_shape_policy> unknown_shapes_by_topic;  // overrides per topic
+  // User-defined profiles (docs/profiles.md), tried when no built-in profile claims a
+  // message; empty: the shipped ones (osquery) only. Re-read when the file changes.
+  std::string profiles_file;
+  std::int64_t profiles_reload_interval_ms = 30'000;  // 0: read once
   ci_join_config codeintegrity_join;
 };
 

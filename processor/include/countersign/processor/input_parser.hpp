@@ -7,11 +7,17 @@
 //                  (Elastic Defend; Winlogbeat Sysmon 1/6/7 and Code Integrity by channel)
 //   OCSF           `class_uid` (Process Activity, 1007)
 //   Defender       `DeviceId` / `DeviceName` / `ActionType` rows, or the export envelope `records[]`
-//   Code Integrity flat EventData: `EventID`/`EventId` with CI data names
+//   Windows        flat System + EventData keys (NXLog, Logstash, Splunk, Cribl); Code
+//                  Integrity records without a Channel as `codeintegrity`
+//   evtx           `Event` (System / EventData / UserData), or bare `System` + `EventData`
+//   SentinelOne    dotted `src.process.*`, `tgt.*`, `meta.event.name`
+//   user profiles  (input.profiles_file and the shipped osquery profile) read what no
+//                  built-in profile claims, or everything on a topic pinned to `user`
 // One parser per thread; it owns a padded copy buffer that grows to the largest message.
 
 #include <countersign/processor/observation_batch.hpp>
 #include <countersign/processor/reject_reason.hpp>
+#include <countersign/processor/user_profiles.hpp>
 #include <countersign/rules/observation.hpp>
 
 #include <simdjson.h>
@@ -53,6 +59,11 @@ class input_parser {
 
   [[nodiscard]] const parser_limits& limits() const noexcept { return limits_; }
 
+  // The user-defined profiles to try (swapped whole on reload; null: none).
+  void set_user_profiles(std::shared_ptr<const user_profile_set> profiles);
+  // The user profile that read the last message (empty unless it was read as `user`).
+  [[nodiscard]] std::string_view last_user_profile() const;
+
   // The last message parsed, in the padded copy (SIMDJSON_PADDING readable bytes past
   // `size`, `capacity` in all): valid until the next parse().
   struct padded_message {
@@ -68,6 +79,8 @@ class input_parser {
   simdjson::dom::parser dom_parser_;  // validates documents whose top level is not an object
   std::vector<char> buffer_;          // payload copy with SIMDJSON_PADDING spare bytes
   std::size_t last_size_ = 0;         // of the payload in buffer_
+  std::shared_ptr<const user_profile_set> user_;
+  int user_index_ = -1;  // of the profile that matched the last message
   struct scratch;
   std::unique_ptr<scratch> scratch_;  // walker state reused across messages
 };

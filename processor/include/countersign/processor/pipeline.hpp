@@ -29,6 +29,7 @@
 #include <countersign/state/prevalence_store.hpp>
 #include <countersign/state/recent_keys.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -89,6 +90,9 @@ class pipeline {
   void flush(std::optional<std::int64_t> now_ms);
   // Writes the local hash stage's combined deltas to the store (no-op when forwarding).
   void flush_state();
+  // Re-reads input.profiles_file when its reload interval has passed (steady clock) and
+  // it changed; the runner calls it from its loop. Replay reads it once.
+  void maybe_reload_profiles();
 
   // Outputs of the last process/expire/flush call.
   [[nodiscard]] std::span<const emitted_alert> alerts() const noexcept {
@@ -120,6 +124,10 @@ class pipeline {
   void count_out_of_scope(scope_reason r);
 
   input_parser parser_;
+  user_profile_library profiles_;
+  std::int64_t profiles_reload_interval_ms_;
+  std::chrono::steady_clock::time_point next_profiles_reload_;
+  void note(const user_profile_library::reload_report& report);
   ci_joiner joiner_;
   std::int64_t suppression_window_ms_;
   bool suppression_enabled_;  // alerts.suppression_cache_entries > 0
