@@ -29,7 +29,7 @@ RUN apt-get update \
       build-essential g++ cmake ninja-build pkg-config ca-certificates \
       librdkafka-dev libsimdjson-dev librocksdb-dev prometheus-cpp-dev libyaml-cpp-dev \
       libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libcivetweb-dev libre2-dev \
-      libevtx-dev \
+      libevtx-dev libbfio-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
