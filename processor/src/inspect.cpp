@@ -12,6 +12,7 @@
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/observation_batch.hpp>
 #include <countersign/processor/record_reader.hpp>
+#include <countersign/processor/user_profiles.hpp>
 #include <countersign/rules/json_writer.hpp>
 
 #include <simdjson.h>
@@ -281,6 +282,10 @@ std::span<const std::string_view> inspect_field_names() noexcept { return k_fiel
 inspect_report run_inspect(const config& cfg, const std::vector<std::string>& files, const inspect_options& options) {
   inspect_report report;
   input_parser parser(parser_limits{cfg.input.max_message_bytes, cfg.input.max_field_bytes});
+  // The same user profiles the pipeline reads with: input.profiles_file, then the shipped ones.
+  user_profile_library profiles(cfg.input.profiles_file);
+  for (const auto& d : profiles.reload().diagnostics) report.profile_problems.push_back(d.text());
+  parser.set_user_profiles(profiles.current());
   simdjson::dom::parser dom;
   observation_batch batch;
   shape_index shapes;
@@ -328,7 +333,9 @@ inspect_report run_inspect(const config& cfg, const std::vector<std::string>& fi
         continue;
       }
       if (*parsed == rules::schema_profile::unknown) shapes.add(dom, rec.bytes, name, rec.position);
-      auto& profile = report.profiles[std::string(rules::to_string(*parsed))];
+      std::string profile_name(rules::to_string(*parsed));
+      if (*parsed == rules::schema_profile::user) profile_name += ":" + std::string(parser.last_user_profile());
+      auto& profile = report.profiles[profile_name];
       if (profile.fields.empty()) profile.fields.resize(k_fields.size());
       ++profile.events;
       std::string_view first_reason;
@@ -422,6 +429,8 @@ void write_inspect_text(const inspect_report& r, std::ostream& out, std::size_t 
     if (!f.error.empty()) out << "    error: " << f.error << '\n';
   }
 
+  for (const auto& p : r.profile_problems) out << "  input profiles: " << p << '\n';
+
   std::uint64_t rejected = 0;
   for (const auto& [reason, t] : r.rejects) rejected += t.count;
   out << "\nprofiles (events read as each):\n";
@@ -497,6 +506,9 @@ void write_inspect_json(const inspect_report& r, std::ostream& out, std::size_t 
   const auto count = [&](std::string_view k, std::uint64_t n) { w.field(k, static_cast<std::int64_t>(n)); };
   w.begin_object();
   count("events", r.events);
+  w.key("profile_problems").begin_array();
+  for (const auto& p : r.profile_problems) w.string(p);
+  w.end_array();
   w.key("files").begin_array();
   for (const auto& f : r.files) {
     w.begin_object().field("name", f.name).field("format", f.format);

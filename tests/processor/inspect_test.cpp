@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -108,6 +110,25 @@ TEST(inspect, the_profile_skeleton_loads_as_a_user_profile_file) {
   EXPECT_FALSE(loaded.has_errors()) << problems;
   ASSERT_EQ(loaded.set->size(), 1U) << problems;
   EXPECT_EQ(loaded.set->name(0), "lab-edr");
+}
+
+TEST(inspect, events_read_by_the_suggested_profile_are_reported_under_its_name) {
+  const auto first = run_inspect(defaults(), {k_mixed});
+  ASSERT_FALSE(first.unknown_shapes.empty());
+  const auto dir = std::filesystem::temp_directory_path() / ("countersign-inspect-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = (dir / "profiles.yaml").string();
+  std::ofstream(file) << profile_skeleton(first.unknown_shapes[0], "lab-edr");
+  const auto second = run_inspect(test_support::config_or_fail("input:\n  profiles_file: " + file + "\n"), {k_mixed});
+  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(second.profile_problems.empty());
+  ASSERT_TRUE(second.profiles.contains("user:lab-edr"));
+  const auto& p = second.profiles.at("user:lab-edr");
+  EXPECT_EQ(p.events, 2U);
+  EXPECT_EQ(p.fields[field_index("signature.issuer")].filled, 2U);
+  EXPECT_EQ(p.fields[field_index("host_name")].filled, 2U);
+  ASSERT_EQ(second.unknown_shapes.size(), 1U);  // only the heartbeat is left
+  EXPECT_THAT(second.unknown_shapes[0].keys, ElementsAre("payload", "sensor"));
 }
 
 TEST(inspect, text_report_names_profiles_reasons_examples_and_shapes) {

@@ -71,7 +71,8 @@ struct inspect_report {
 
   std::vector<file_entry> files;
   std::uint64_t events = 0;
-  std::map<std::string, profile_entry> profiles;  // by profile name
+  std::vector<std::string> profile_problems;      // input.profiles_file load problems
+  std::map<std::string, profile_entry> profiles;  // by profile name ("user:NAME" for user profiles)
   std::map<std::string, tally> rejects;           // by reject reason
   std::map<std::string, tally> out_of_scope;      // by reason (see inspect.cpp)
   std::vector<shape> unknown_shapes;              // largest group first (at most 1000 groups)
