@@ -129,6 +129,9 @@ TEST(windows_shapes, one_record_gives_the_same_observation_in_every_shape) {
   ASSERT_EQ(flat.size(), beat.size());
   ASSERT_EQ(evtx.size(), beat.size());
   // Sysmon 7, 7, 6, 1 and the Code Integrity 3033: the records the detectors read.
+  const auto evtx_lines = parse_all("evtx.ndjson");  // the same documents one per line
+  ASSERT_EQ(evtx_lines.size(), beat.size());
+  for (std::size_t i = 0; i < evtx.size(); ++i) EXPECT_EQ(facts(evtx_lines[i].obs), facts(evtx[i].obs)) << i;
   for (const std::size_t i : {0U, 1U, 2U, 3U, 10U}) {
     const auto want = facts(evtx[i].obs);
     EXPECT_EQ(facts(flat[i].obs), want) << "flat record " << i;

@@ -393,7 +393,7 @@ TEST(observation_codec, an_enum_byte_past_the_last_enumerator_is_a_bad_value) {
   o.ci.klass = static_cast<ci_class>(0xff);
   expect_bad(o, "ci.klass");
   o = {};
-  o.source.schema = static_cast<schema_profile>(std::to_underlying(schema_profile::codeintegrity) + 1);
+  o.source.schema = static_cast<schema_profile>(std::to_underlying(schema_profile::user) + 1);
   expect_bad(o, "source.schema");
 }
 

@@ -187,6 +187,11 @@ def main():
         for i, rec in enumerate(RECORDS):
             f.write(json.dumps(evtx(rec, data_array=(i == 0 or i == 5), id_text=(i == 6)), indent=2, ensure_ascii=False))
             f.write("\n")
+    # The same evtx records one per line, so the hostile-input tests and the fuzzer's
+    # seeds (every tests/data/**/*.ndjson line) cover the evtx walker too.
+    with open(os.path.join(HERE, "evtx.ndjson"), "w") as f:
+        for i, rec in enumerate(RECORDS):
+            f.write(json.dumps(evtx(rec, data_array=(i == 0 or i == 5), id_text=(i == 6)), ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":
