@@ -157,7 +157,10 @@ TEST(kafka_run, malformed_input_is_counted_dead_lettered_and_never_stalls_the_pa
   kafka.flush();
 
   const std::uint16_t port = ct::free_port();
-  const auto cfg = dir.write("countersign.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port));
+  // The input topic is strict (input.unknown_shapes_by_topic): a well-formed object of no
+  // known shape is dead-lettered too, instead of being counted out of scope.
+  const auto cfg = dir.write("countersign.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port) +
+                                                     "input:\n  unknown_shapes_by_topic: {" + t.input + ": reject}\n");
   ct::countersign_process service({"run", "--config", cfg}, dir.path());
   ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input)) << service.stderr_text();
 

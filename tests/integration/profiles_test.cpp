@@ -30,6 +30,10 @@ const std::vector<profile_fixture> k_fixtures = {
     {"ocsf/process_activity.ndjson", "ocsf/expected_alerts.tsv"},
     {"defender/rows.ndjson", "defender/expected_alerts.tsv"},
     {"codeintegrity/join_sequence.ndjson", "codeintegrity/expected_alerts.tsv"},
+    // One set of Windows records as flat NXLog/Logstash JSON and as evtx JSON on the same
+    // topic: the Code Integrity block alerts once (the same alert id from both shapes).
+    {"windows/flat.ndjson", "windows/expected_alerts.tsv"},
+    {"windows/evtx.ndjson", "windows/expected_alerts_none.tsv"},
 };
 
 std::string summarize(const std::string& json, std::string* id = nullptr) {
@@ -45,7 +49,10 @@ std::string summarize(const std::string& json, std::string* id = nullptr) {
   std::string s;
   for (const auto& i : ids) s += (s.empty() ? "" : "+") + i;
   if (id) *id = std::string(std::string_view(doc["id"]));
-  return s + "\t" + std::string(std::string_view(doc["host"]["id"]));
+  // host.id, or host.name for the Windows shapes that carry only a computer name.
+  std::string_view host;
+  if (doc["host"]["id"].get_string().get(host) != simdjson::SUCCESS) host = std::string_view(doc["host"]["name"]);
+  return s + "\t" + std::string(host);
 }
 
 }  // namespace
@@ -92,7 +99,9 @@ TEST(kafka_profiles, a_mix_of_every_profile_and_poison_gives_the_expected_alerts
   kafka.flush();
 
   const std::uint16_t port = ct::free_port();
-  const auto cfg = dir.write("c.yaml", ct::service_config(input, alerts, dead, group, port));
+  // Strict input (input.unknown_shapes: reject): the unknown shape above is dead-lettered.
+  const auto cfg = dir.write("c.yaml", ct::service_config(input, alerts, dead, group, port) +
+                                           "input:\n  unknown_shapes: reject\n");
   ct::countersign_process service({"run", "--config", cfg}, dir.path());
   ASSERT_TRUE(kafka.wait_caught_up(group, input)) << service.stderr_text();
 
