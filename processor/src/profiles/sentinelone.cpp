@@ -53,6 +53,7 @@
 // Time: event.time (epoch ms), else `timestamp` when it is a date-time or an epoch
 // number (Cloud Funnel's "15:17:47.290" is a time of day and is ignored); required.
 
+#include "field_trie.hpp"
 #include "walk.hpp"
 
 #include <countersign/processor/normalize.hpp>
@@ -97,69 +98,6 @@ enum field : int {
   module_sha256,
   module_signer,
   module_thumbprint,
-};
-
-// The mapped paths as a trie of key segments: a lookup is (parent node, key) -> node in
-// an open-addressing table, so a member costs one probe per segment and dotted keys
-// walk the same trie as nested objects. (The same structure as the ECS walker's; one
-// shared header would serve both.)
-class field_trie {
- public:
-  struct node {
-    int field = container;
-    int id = 0;
-  };
-
-  field_trie(std::initializer_list<std::pair<std::string_view, int>> paths) {
-    slots_.resize(256);
-    for (const auto& [path, f] : paths) {
-      int parent = 0;
-      std::string_view rest = path;
-      while (!rest.empty()) {
-        const auto dot = rest.find('.');
-        const std::string_view seg = rest.substr(0, dot);
-        rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
-        slot* s = probe(parent, seg);
-        if (s->seg.data() == nullptr) {
-          *s = slot{hash(parent, seg), parent, seg, node{rest.empty() ? f : container, ++nodes_}};
-        } else if (rest.empty()) {
-          s->n.field = f;
-        }
-        parent = s->n.id;
-      }
-    }
-  }
-
-  // The child `seg` of node `parent`, or nullptr.
-  [[nodiscard]] const node* find(int parent, std::string_view seg) const {
-    const slot* s = probe_const(parent, seg);
-    return s->seg.data() == nullptr ? nullptr : &s->n;
-  }
-
- private:
-  struct slot {
-    std::uint64_t h = 0;
-    int parent = 0;
-    std::string_view seg;
-    node n;
-  };
-  static std::uint64_t hash(int parent, std::string_view seg) {
-    std::uint64_t h = 14695981039346656037ULL ^ static_cast<std::uint64_t>(parent);
-    for (const char ch : seg) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
-    return h;
-  }
-  const slot* probe_const(int parent, std::string_view seg) const {
-    const std::uint64_t h = hash(parent, seg);
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-      const slot& s = slots_[i];
-      if (s.seg.data() == nullptr || (s.h == h && s.parent == parent && s.seg == seg)) return &s;
-    }
-  }
-  slot* probe(int parent, std::string_view seg) { return const_cast<slot*>(probe_const(parent, seg)); }
-
-  std::vector<slot> slots_;  // power of two, at most a quarter full
-  int nodes_ = 0;
 };
 
 const field_trie& table() {
