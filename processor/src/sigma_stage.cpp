@@ -2,6 +2,8 @@
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/sigma/detail.hpp>
 
+#include "profiles/walk.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -282,13 +284,6 @@ std::array<std::string_view, 2> sysmon_categories(std::int64_t id) {
   }
 }
 
-bool contains_ci(std::string_view hay, std::string_view needle) {
-  const auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return rules::sigma::detail::lower_ascii(a) == rules::sigma::detail::lower_ascii(b);
-  });
-  return it != hay.end() || needle.empty();
-}
-
 std::optional<std::int64_t> to_int(std::optional<std::string_view> v) {
   if (!v) return std::nullopt;
   std::int64_t out = 0;
@@ -335,7 +330,7 @@ sigma_view::logsource_list sigma_view::logsources() const {
     default: break;
   }
   std::string_view channel_service = channel ? service_of_channel(*channel) : std::string_view();
-  if (!channel && provider && contains_ci(*provider, "sysmon")) channel_service = "sysmon";
+  if (!channel && provider && detail::is_sysmon({}, *provider)) channel_service = "sysmon";
   if (channel || !channel_service.empty()) {
     service = channel_service;
     categories = {};
