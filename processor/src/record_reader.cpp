@@ -143,6 +143,45 @@ bool split_object_array(std::string_view text, std::vector<std::string_view>& ou
   }
 }
 
+// Export envelopes: one object whose only key holds the events as an array of objects.
+// Elastic's ingest-pipeline test files ({"events": [...]}), Azure Monitor / Event Hubs
+// exports ({"records": [...]}) and CloudTrail-style files ({"Records": [...]}). Each
+// element is one record; an envelope with any other key is left whole (one message).
+constexpr std::array<std::string_view, 3> k_envelope_keys = {"events", "records", "Records"};
+
+bool split_envelope(std::string_view text, std::vector<std::string_view>& out) {
+  std::size_t i = 0;
+  const auto skip = [&] {
+    while (i < text.size() && is_space(text[i])) ++i;
+  };
+  skip();
+  if (i == text.size() || text[i] != '{') return false;
+  ++i;
+  skip();
+  if (i == text.size() || text[i] != '"') return false;
+  const std::size_t key_end = text.find('"', i + 1);
+  if (key_end == std::string_view::npos) return false;
+  const std::string_view key = text.substr(i + 1, key_end - i - 1);
+  if (std::find(k_envelope_keys.begin(), k_envelope_keys.end(), key) == k_envelope_keys.end()) return false;
+  i = key_end + 1;
+  skip();
+  if (i == text.size() || text[i] != ':') return false;
+  ++i;
+  skip();
+  if (i == text.size() || text[i] != '[') return false;
+  balance_scanner scan;
+  std::int64_t lines = 0;
+  const std::size_t array_end = scan.feed(text.data(), i, text.size(), lines);
+  if (scan.depth > 0 || scan.in_string) return false;
+  std::size_t j = array_end;
+  while (j < text.size() && is_space(text[j])) ++j;
+  if (j == text.size() || text[j] != '}') return false;
+  for (++j; j < text.size(); ++j) {
+    if (!is_space(text[j])) return false;
+  }
+  return split_object_array(text.substr(i, array_end - i), out) && !out.empty();
+}
+
 // Reads from a file descriptor into a growing buffer; see the file comment.
 class text_reader final : public record_reader {
  public:
@@ -247,7 +286,8 @@ class text_reader final : public record_reader {
         continue;
       }
       const auto first = line.find_first_not_of(" \t");
-      if (line[first] == '[' && split_object_array(line, pending_)) {
+      if ((line[first] == '[' && split_object_array(line, pending_)) ||
+          (line[first] == '{' && split_envelope(line, pending_))) {
         pending_next_ = 1;
         return input_record{pending_[0], line_no_};
       }
@@ -260,6 +300,7 @@ class text_reader final : public record_reader {
   std::expected<std::optional<input_record>, read_error> next_document() {
     // Separators: whitespace, RS (RFC 7464 JSON text sequences), and inside a top-level
     // array of objects its commas and closing bracket.
+    if (envelope_next_ < envelope_.size()) return input_record{envelope_[envelope_next_++], envelope_line_};
     for (;;) {
       if (pos_ == end_) {
         start_ = pos_;
@@ -330,6 +371,18 @@ class text_reader final : public record_reader {
     }
     const std::string_view doc(buf_.data() + start_, pos_ - start_);
     start_ = pos_;
+    if (c == '{' && !in_array_ && doc.size() > 2 && doc[doc.size() - 1] == '}') {
+      // An export envelope: its elements are the records. They are served from a copy,
+      // since the next fill() may move the buffer.
+      envelope_text_.assign(doc);
+      if (split_envelope(envelope_text_, envelope_)) {
+        envelope_next_ = 1;
+        envelope_line_ = doc_line;
+        return input_record{envelope_[0], doc_line};
+      }
+      envelope_.clear();
+      envelope_next_ = 0;
+    }
     return input_record{doc, doc_line};
   }
 
@@ -413,6 +466,10 @@ class text_reader final : public record_reader {
   // json
   std::int64_t line_ = 1;   // line of buf_[pos_]
   bool in_array_ = false;   // inside a top-level array of objects
+  std::string envelope_text_;                // the last export envelope ({"events": [...]})
+  std::vector<std::string_view> envelope_;   // its elements
+  std::size_t envelope_next_ = 0;
+  std::int64_t envelope_line_ = 0;
   // xml
   std::string json_;        // the last <Event> element as evtx JSON
 };

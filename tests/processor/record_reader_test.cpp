@@ -183,6 +183,34 @@ TEST(record_reader, an_array_of_objects_on_one_ndjson_line_yields_each_element) 
   EXPECT_EQ(m[2].bytes, "[1]");  // not an array of objects: one message (rejected downstream)
 }
 
+TEST(record_reader, export_envelopes_yield_their_events_and_other_objects_stay_whole) {
+  temp_dir dir;
+  // Elastic's pipeline-test files, pretty-printed, followed by another document.
+  const auto m = read_all(dir.write("pipeline-test.json",
+                                    "{\n  \"events\": [\n    {\"a\": 1},\n    {\"b\": \"]}\"}\n  ]\n}\n"
+                                    "{\"Records\": [{\"c\": 3}]}\n"
+                                    "{\"events\": [{\"d\": 4}], \"total\": 1}\n"
+                                    "{\"events\": []}\n"
+                                    "{\"records\": [1, 2]}\n"));
+  ASSERT_EQ(m.size(), 6U);
+  EXPECT_EQ(m[0].bytes, R"({"a": 1})");
+  EXPECT_EQ(m[0].position, 1);
+  EXPECT_EQ(m[1].bytes, R"({"b": "]}"})");
+  EXPECT_EQ(m[2].bytes, R"({"c": 3})");
+  EXPECT_EQ(m[2].position, 7);
+  // A second key, an empty list or a list of non-objects: not an envelope, one message.
+  EXPECT_EQ(m[3].bytes, R"({"events": [{"d": 4}], "total": 1})");
+  EXPECT_EQ(m[4].bytes, R"({"events": []})");
+  EXPECT_EQ(m[5].bytes, R"({"records": [1, 2]})");
+
+  // The same envelope on one NDJSON line.
+  const auto n = read_all(dir.write("rows.ndjson", "{\"events\":[{\"a\":1},{\"b\":2}]}\n{\"event\":{}}\n"));
+  ASSERT_EQ(n.size(), 3U);
+  EXPECT_EQ(n[0].bytes, R"({"a":1})");
+  EXPECT_EQ(n[1].bytes, R"({"b":2})");
+  EXPECT_EQ(n[2].bytes, R"({"event":{}})");
+}
+
 TEST(record_reader, a_document_unbalanced_at_the_end_is_one_message) {
   temp_dir dir;
   const auto m = read_all(dir.write("cut.json", "{\n  \"a\": 1\n}\n{\n  \"b\": {\n"));
