@@ -4,6 +4,7 @@
 #include <countersign/processor/sigma_stage.hpp>
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/time.hpp>
+#include <countersign/rules/vendor_identity.hpp>
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/normalize.hpp>
 #include <countersign/state/prevalence_store.hpp>
@@ -230,6 +231,8 @@ struct content_lists {
   std::vector<rules::subject_mismatch_config::protected_vendor> protected_vendors;
   std::vector<std::string> user_writable;
   std::vector<std::string> system_folders;
+  std::vector<std::string> product_folders;
+  std::vector<std::string> transient_folders;
 };
 
 content_lists load_content(const std::string& dir, std::vector<std::string>& errors) {
@@ -246,6 +249,12 @@ content_lists load_content(const std::string& dir, std::vector<std::string>& err
         name = path;
       }
     }
+    if (builtin.name == "protected_vendors.yaml") {  // read by rules, which owns its format
+      auto list = rules::load_protected_vendors(text, name);
+      errors.insert(errors.end(), list.errors.begin(), list.errors.end());
+      out.protected_vendors = std::move(list.vendors);
+      continue;
+    }
     YAML::Node root;
     try {
       root = YAML::Load(text);
@@ -258,19 +267,11 @@ content_lists load_content(const std::string& dir, std::vector<std::string>& err
       out.trusted_publishers = top.list("trusted_publishers", {});
     } else if (builtin.name == "known_code_signing_cas.yaml") {
       out.known_cas = top.list("known_code_signing_cas", {});
-    } else if (builtin.name == "protected_vendors.yaml") {
-      top.each_item("protected_vendors", [&](section& v) {
-        const std::string token = rules::normalize_company(v.text("token", ""));
-        auto binaries = v.list("binaries", {});
-        if (token.empty()) {
-          v.fail("token", "is required");
-          return;
-        }
-        out.protected_vendors.push_back({token, rules::name_set(binaries)});
-      });
     } else if (builtin.name == "user_writable_paths.yaml") {
       out.user_writable = top.list("user_writable_paths", {});
       out.system_folders = top.list("system_folders", {});
+      out.product_folders = top.list("product_folders", {});
+      out.transient_folders = top.list("transient_folders", {});
     }
   }
   return out;
@@ -306,6 +307,7 @@ void read_detectors(section& s, rules::detector_config& d, const content_lists& 
     c.level = r.level("severity", c.level);
     c.rare_level = r.level("rare_severity", c.rare_level);
     c.grace_days = r.integer("grace_days", c.grace_days, 0, 3650);
+    c.contradiction_days = r.integer("contradiction_days", c.contradiction_days, 1, 36500);
     c.rare_hosts = r.count("rare_hosts", c.rare_hosts, 0, 1'000'000'000);
   }
   {
@@ -337,8 +339,14 @@ void read_detectors(section& s, rules::detector_config& d, const content_lists& 
     c.level = r.level("severity", c.level);
     c.max_hash_hosts = r.count("max_hash_hosts", c.max_hash_hosts, 0, 1'000'000'000);
     c.max_pair_hosts = r.count("max_pair_hosts", c.max_pair_hosts, 0, 1'000'000'000);
+    c.established_level = r.level("established_severity", c.established_level);
+    c.bundled_level = r.level("bundled_severity", c.bundled_level);
+    c.learned_pair_hosts = r.count("learned_pair_hosts", c.learned_pair_hosts, 1, 1'000'000'000);
+    c.rare_signer_hosts = r.count("rare_signer_hosts", c.rare_signer_hosts, 0, 1'000'000'000);
     c.protected_vendors = content.protected_vendors;
     c.system_folders = rules::path_glob_set(r.list("system_folders", content.system_folders));
+    c.product_folders = rules::path_glob_set(r.list("product_folders", content.product_folders));
+    c.transient_folders = rules::path_glob_set(r.list("transient_folders", content.transient_folders));
   }
   {
     auto r = s.child("codeintegrity_enforcement");
@@ -368,7 +376,7 @@ void read_detectors(section& s, rules::detector_config& d, const content_lists& 
     c.with_other_level = r.level("with_other_severity", c.with_other_level);
     c.max_hash_hosts = r.count("max_hash_hosts", c.max_hash_hosts, 0, 1'000'000'000);
     c.max_signer_hosts = r.count("max_signer_hosts", c.max_signer_hosts, 0, 1'000'000'000);
-    c.user_writable = rules::path_glob_set(r.list("user_writable_paths", content.user_writable));
+    c.user_writable = rules::path_glob_set(r.list("user_writable_paths", content.user_writable), rules::glob_role::suspect);
   }
   {
     auto r = s.child("abused_certificate");

@@ -7,6 +7,7 @@
 #include <countersign/rules/detectors.hpp>
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/time.hpp>
+#include <countersign/rules/vendor_identity.hpp>
 
 #include <fmt/format.h>
 
@@ -51,24 +52,12 @@ std::vector<std::string_view> tokens(std::string_view normalized) {
   return out;
 }
 
-bool has_token(std::string_view normalized, std::string_view token) {
-  const auto t = tokens(normalized);
-  return std::find(t.begin(), t.end(), token) != t.end();
-}
-
 bool share_token(std::string_view a, std::string_view b) {
   const auto tb = tokens(b);
   for (const auto t : tokens(a)) {
     if (std::find(tb.begin(), tb.end(), t) != tb.end()) return true;
   }
   return false;
-}
-
-// The signer's organization as normalize_company reduces names.
-std::string signer_org(const code_signature& sig) {
-  if (sig.subject_o.has_value()) return normalize_company(sig.subject_o.view());
-  if (sig.subject_cn.has_value()) return normalize_company(sig.subject_cn.view());
-  return normalize_company(sig.subject.view());
 }
 
 std::string_view issuer_name(const code_signature& sig) {
@@ -112,21 +101,31 @@ bool prefix_set::matches(std::string_view name) const {
 // New code under an expired certificate. Old binaries keep running after their
 // vendor's certificate expires, so expiry alone says nothing: the file must be new
 // after not-after (state), or say itself that it was signed after (signing time).
+// docs/detection-quality.md writes the cases down:
+//   signing time after not-after                                  fires (the file says so)
+//   signing time before not-after, file first seen more than
+//     contradiction_days after not-after in a fleet watched before   fires at `level`
+//   no signing time: first seen after not-after + grace_days           fires
+//   no not-after at all, status expired, no signing time: first seen
+//     more than grace_days after the fleet started watching          fires (driver loads)
 void detector_set::check_expired_signing(const observation& obs, const state::prevalence_view* prevalence,
                                          std::vector<hit>& hits) const {
   const auto& sig = obs.signature;
   const auto& cfg = config_.expired_signing;
-  if (!sig.not_after_ms) return;  // without not-after, new code cannot be told from old
+  if (!sig.not_after_ms) {
+    check_expired_status_without_dates(obs, prevalence, hits);
+    return;
+  }
   const std::int64_t not_after = *sig.not_after_ms;
-  // Signed while the certificate was valid (a timestamp before not-after): old code.
-  if (sig.signing_time_ms && *sig.signing_time_ms <= not_after) return;
-  const bool signed_after = sig.signing_time_ms.has_value();
+  const bool signed_after = sig.signing_time_ms && *sig.signing_time_ms > not_after;
+  const bool signed_before = sig.signing_time_ms && !signed_after;
   // Run before the certificate expired: this sighting itself says the file is older
   // than the expiry, whatever the record holds. Most events end here, before the
   // state read this detector would otherwise cost every signed event.
   if (!signed_after && obs.event_time_ms && *obs.event_time_ms < not_after) return;
   std::optional<state::prevalence_record> file;
   if (prevalence) file = prevalence->hash(file_key(obs));
+  if (signed_before && !(file && file->first_seen_ms > not_after + cfg.contradiction_days * k_ms_per_day)) return;
   bool new_code = false;
   if (file && file->first_seen_ms > 0) {
     if (file->first_seen_ms < not_after) return;  // deployed before expiry: never
@@ -139,10 +138,19 @@ void detector_set::check_expired_signing(const observation& obs, const state::pr
   }
   if (!new_code && !signed_after) return;
   const bool rare = file && file->hosts <= cfg.rare_hosts;
-  hit h{detector_id::certificate_expired_signing, k_title_expired, rare ? cfg.rare_level : cfg.level, {}, {}, {}};
+  // A signing time before expiry that the fleet contradicts is a doubt, not a proof:
+  // a legacy file can arrive late. It never takes the rare level.
+  const severity level = signed_before ? cfg.level : (rare ? cfg.rare_level : cfg.level);
+  hit h{detector_id::certificate_expired_signing, k_title_expired, level, {}, {}, {}};
   if (signed_after) {
     h.reason = fmt::format("{} was signed by \"{}\" on {}, after its certificate expired on {}.", image_name(obs),
                            signer_name(sig), day_of(*sig.signing_time_ms), day_of(not_after));
+  } else if (signed_before) {
+    h.reason = fmt::format(
+        "{} claims to be signed by \"{}\" on {}, before its certificate expired on {}, but the fleet, watched since "
+        "before the expiry, first saw it on {}, {:.0f} days after (limit {} days); it is on {} host(s).",
+        image_name(obs), signer_name(sig), day_of(*sig.signing_time_ms), day_of(not_after), day_of(file->first_seen_ms),
+        static_cast<double>(file->first_seen_ms - not_after) / k_ms_per_day, cfg.contradiction_days, file->hosts);
   } else {
     h.reason = fmt::format(
         "{} was first seen in the fleet on {}, {:.0f} days after the certificate of \"{}\" expired on {}; it is on {} "
@@ -157,6 +165,32 @@ void detector_set::check_expired_signing(const observation& obs, const state::pr
     h.evidence.push_back({"file_first_seen", format_rfc3339_ms(file->first_seen_ms)});
     h.evidence.push_back({"file_hosts", fmt::format("{}", file->hosts)});
   }
+  add_signature_evidence(sig, h.evidence);
+  hits.push_back(std::move(h));
+}
+
+// The endpoint says "expired" but reports no certificate dates (Sysmon's driver and
+// image loads): Windows reports an expired certificate only for a signature without a
+// timestamp, so nothing shows the file was signed while the certificate was valid. New
+// code is the file's first appearance well after the fleet started watching.
+void detector_set::check_expired_status_without_dates(const observation& obs, const state::prevalence_view* prevalence,
+                                                      std::vector<hit>& hits) const {
+  const auto& sig = obs.signature;
+  const auto& cfg = config_.expired_signing;
+  if (sig.status != signature_status::expired || sig.signing_time_ms || prevalence == nullptr) return;
+  const auto since = prevalence->watching_since();
+  if (!since) return;
+  const auto file = prevalence->hash(file_key(obs));
+  if (!file || file->first_seen_ms <= *since + cfg.grace_days * k_ms_per_day) return;
+  const bool rare = file->hosts <= cfg.rare_hosts;
+  hit h{detector_id::certificate_expired_signing, k_title_expired, rare ? cfg.rare_level : cfg.level, {}, {}, {}};
+  h.reason = fmt::format(
+      "{} is signed by \"{}\" with a certificate the endpoint reports expired and no timestamp; the fleet, watched since "
+      "{}, first saw the file on {} and it is on {} host(s).",
+      image_name(obs), signer_name(sig), day_of(*since), day_of(file->first_seen_ms), file->hosts);
+  h.evidence.push_back({"file_first_seen", format_rfc3339_ms(file->first_seen_ms)});
+  h.evidence.push_back({"file_hosts", fmt::format("{}", file->hosts)});
+  h.evidence.push_back({"watching_since", format_rfc3339_ms(*since)});
   add_signature_evidence(sig, h.evidence);
   hits.push_back(std::move(h));
 }
@@ -189,47 +223,158 @@ void detector_set::check_issuer_unusual(const observation& obs, const state::pre
   hits.push_back(std::move(h));
 }
 
+namespace {
+
+// The organization a signer's certificate names: subject O, else CN, else the raw subject.
+std::string_view signer_org_text(const code_signature& sig) {
+  if (sig.subject_o.has_value()) return sig.subject_o.view();
+  if (sig.subject_cn.has_value()) return sig.subject_cn.view();
+  return sig.subject.view();
+}
+
+// The folder of a path, canonical (case, separators, namespace prefixes, short names),
+// with its trailing separator; empty for a disguised path (mock folder, unknown short
+// name), which earns no exemption.
+std::string folder_of(std::string_view path) {
+  const auto c = canonicalize_path(path);
+  if (c.mock_segment || c.unresolved_short_name) return {};
+  std::string p(c.folded);
+  const auto slash = p.rfind('\\');
+  p.resize(slash == std::string::npos ? 0 : slash + 1);
+  return p;
+}
+
+}  // namespace
+
+// A library loaded from the loading program's own product folder: the deepest folder
+// both share is one product's (its folder under Program Files, a per-user install).
+bool detector_set::is_bundled_component(const observation& obs) const {
+  const auto& cfg = config_.subject_mismatch;
+  if (obs.kind != event_kind::image_load || !obs.process_path.has_value() || !obs.image_path.has_value()) return false;
+  const std::string image = folder_of(obs.image_path.view());
+  const std::string process = folder_of(obs.process_path.view());
+  std::size_t common = 0;
+  while (common < image.size() && common < process.size() && image[common] == process[common]) ++common;
+  while (common > 0 && image[common - 1] != '\\') --common;  // whole folders only
+  if (common == 0) return false;
+  const canonical_path shared{std::string_view(image.data(), common)};
+  return cfg.product_folders.matches_canonical(shared) && !cfg.transient_folders.matches_canonical(shared);
+}
+
 void detector_set::check_subject_mismatch(const observation& obs, const state::prevalence_view* prevalence,
                                           std::vector<hit>& hits) const {
   const auto& sig = obs.signature;
   const auto& cfg = config_.subject_mismatch;
-  const std::string company = normalize_company(obs.pe.company.view());
-  const std::string signer = signer_org(sig);
-  if (signer.empty()) return;
-  // Microsoft signs other vendors' drivers and tools (WHQL, catalog signing): a
-  // Microsoft signature on another vendor's file is normal.
-  const bool microsoft_signed = has_token(signer, "microsoft");
-  // A protected vendor claimed by name or by one of its binaries, signed by someone else.
-  for (const auto& v : cfg.protected_vendors) {
-    const bool claims = has_token(company, v.token) || v.binaries.contains(obs.pe.original_file_name.view());
-    if (!claims || has_token(signer, v.token) || (microsoft_signed && v.token != "microsoft")) continue;
-    hit h{detector_id::metadata_subject_mismatch, k_title_mismatch, cfg.protected_level, {}, {}, {}};
-    h.reason = fmt::format("{} claims to be {} (company \"{}\", original name \"{}\") but is signed by \"{}\".",
-                           image_name(obs), v.token, obs.pe.company.view(), obs.pe.original_file_name.view(),
-                           signer_name(sig));
-    h.evidence.push_back({"pe_company", obs.pe.company.value});
-    h.evidence.push_back({"pe_original_file_name", obs.pe.original_file_name.value});
-    h.evidence.push_back({"protected_vendor", v.token});
+  const name_forms signer(signer_org_text(sig));
+  if (signer.plain.empty() && signer.skeleton.empty()) return;
+  const name_forms company(obs.pe.company.view());
+  const std::string_view issuer = issuer_name(sig);
+  const std::string_view original_name = obs.pe.original_file_name.view();
+
+  // Prevalence, read once and only when a decision needs it.
+  std::optional<std::optional<state::prevalence_record>> signer_rec;
+  const auto signer_hosts = [&]() -> std::optional<std::uint64_t> {
+    if (prevalence == nullptr) return std::nullopt;
+    if (!signer_rec) signer_rec = prevalence->signer(signer_key(sig));
+    return *signer_rec ? std::optional<std::uint64_t>((*signer_rec)->hosts) : std::nullopt;
+  };
+  const auto established = [&] {
+    const auto h = signer_hosts();
+    return h && *h > cfg.rare_signer_hosts;
+  };
+  std::optional<std::optional<state::prevalence_record>> pair_rec;
+  const auto pair = [&]() -> const std::optional<state::prevalence_record>& {
+    if (!pair_rec) {
+      pair_rec = prevalence != nullptr ? prevalence->company_signer(company.plain + '\0' + signer_key(sig))
+                                       : std::optional<state::prevalence_record>();
+    }
+    return *pair_rec;
+  };
+  const auto learned = [&] { return pair() && pair()->hosts >= cfg.learned_pair_hosts; };
+
+  const auto emit = [&](severity level, const subject_mismatch_config::protected_vendor* v, vendor_relation rel,
+                        std::string reason) {
+    hit h{detector_id::metadata_subject_mismatch, k_title_mismatch, level, std::move(reason), {}, {}};
+    if (obs.pe.company.present) h.evidence.push_back({"pe_company", obs.pe.company.value});
+    if (obs.pe.original_file_name.present) h.evidence.push_back({"pe_original_file_name", obs.pe.original_file_name.value});
+    if (v != nullptr) {
+      h.evidence.push_back({"protected_vendor", v->token});
+      h.evidence.push_back({"signer_relation", std::string(to_string(rel))});
+    }
+    if (const auto hosts = signer_hosts()) h.evidence.push_back({"signer_hosts", fmt::format("{}", *hosts)});
+    if (pair_rec && *pair_rec) h.evidence.push_back({"pair_hosts", fmt::format("{}", (*pair_rec)->hosts)});
     add_signature_evidence(sig, h.evidence);
     hits.push_back(std::move(h));
+  };
+
+  // Whose code this signer signs: a vendor that signs for others (WHQL) makes any
+  // company on the file normal.
+  bool signs_for_others = false;
+  for (const auto& v : cfg.protected_vendors) {
+    const auto rel = relate_signer(v, signer, issuer);
+    // Never benign whatever the file claims: only a look-alike of a vendor's name, or
+    // its own name on a certificate from a CA it does not use.
+    if (rel == vendor_relation::lookalike) {
+      emit(cfg.protected_level, &v, rel,
+           fmt::format("{} is signed by \"{}\", a look-alike of {}'s name (same confusable skeleton, different "
+                       "characters).",
+                       image_name(obs), signer_name(sig), v.name));
+      return;
+    }
+    if (rel == vendor_relation::stranger_ca) {
+      emit(cfg.protected_level, &v, rel,
+           fmt::format("{} is signed by \"{}\", {}'s name, but under issuer \"{}\", which is not one of {}'s CAs "
+                       "(rules/content/protected_vendors.yaml).",
+                       image_name(obs), signer_name(sig), v.name, issuer, v.name));
+      return;
+    }
+    if (rel == vendor_relation::member && v.signs_for_others) signs_for_others = true;
+  }
+
+  // A protected vendor claimed by name or by one of its binaries.
+  for (const auto& v : cfg.protected_vendors) {
+    const bool by_binary = v.binaries.contains(original_name);
+    if (!by_binary && !company_names(v, company)) continue;
+    const auto rel = relate_signer(v, signer, issuer);
+    if (rel == vendor_relation::member) return;
+    if (rel == vendor_relation::embedded) {
+      // The vendor's token inside a name of no family of ours: on one of its binaries a
+      // disguise; on a company claim, a name of the vendor's we do not list unless rare.
+      if (!by_binary && (established() || learned())) return;
+      emit(by_binary ? cfg.protected_level : cfg.established_level, &v, rel,
+           fmt::format("{} claims to be {} (company \"{}\", original name \"{}\"); its signer \"{}\" carries {}'s "
+                       "name but is not one of its signing identities{}.",
+                       image_name(obs), v.name, obs.pe.company.view(), original_name, signer_name(sig), v.name,
+                       by_binary ? " and signs one of its binaries" : " and is rare in the fleet"));
+      return;
+    }
+    if (signs_for_others) return;
+    if (learned()) return;  // the fleet's own evidence: this signer ships this company's code
+    if (!by_binary && established() && is_bundled_component(obs)) return;
+    const auto hosts = signer_hosts();
+    const bool rare = !hosts || *hosts <= cfg.rare_signer_hosts;
+    emit(rare ? cfg.protected_level : cfg.established_level, &v, rel,
+         fmt::format("{} claims to be {} (company \"{}\", original name \"{}\") but is signed by \"{}\", outside {}'s "
+                     "identity family; the signer is {} and the pair is on {} host(s) (learned at {}).",
+                     image_name(obs), v.name, obs.pe.company.view(), original_name, signer_name(sig), v.name,
+                     hosts ? fmt::format("on {} host(s)", *hosts) : std::string("without a record"),
+                     pair() ? pair()->hosts : 0, cfg.learned_pair_hosts));
     return;
   }
-  if (!company.empty()) {
+  if (!company.plain.empty()) {
     // Any other company that shares nothing with its signer: only a new pair on a rare
     // file is worth a look (resellers and OEMs sign for others all the time).
-    if (share_token(company, signer) || microsoft_signed || prevalence == nullptr) return;
-    const auto pair = prevalence->company_signer(company + '\0' + signer_key(sig));
+    if (share_token(company.plain, signer.plain) || signs_for_others || prevalence == nullptr) return;
     const auto file = prevalence->hash(file_key(obs));
-    if (!pair || pair->hosts > cfg.max_pair_hosts || !file || file->hosts > cfg.max_hash_hosts) return;
-    hit h{detector_id::metadata_subject_mismatch, k_title_mismatch, cfg.level, {}, {}, {}};
-    h.reason = fmt::format(
-        "{} names its company \"{}\" but is signed by \"{}\"; the pair is new ({} host) and the file is on {} host(s).",
-        image_name(obs), obs.pe.company.view(), signer_name(sig), pair->hosts, file->hosts);
-    h.evidence.push_back({"pe_company", obs.pe.company.value});
-    h.evidence.push_back({"pair_hosts", fmt::format("{}", pair->hosts)});
-    h.evidence.push_back({"file_hosts", fmt::format("{}", file->hosts)});
-    add_signature_evidence(sig, h.evidence);
-    hits.push_back(std::move(h));
+    if (!pair() || pair()->hosts > cfg.max_pair_hosts || !file || file->hosts > cfg.max_hash_hosts) return;
+    const bool bundled = is_bundled_component(obs);
+    if (bundled && established()) return;
+    emit(bundled ? cfg.bundled_level : cfg.level, nullptr, vendor_relation::none,
+         fmt::format("{} names its company \"{}\" but is signed by \"{}\"; the pair is new ({} host) and the file is on "
+                     "{} host(s){}.",
+                     image_name(obs), obs.pe.company.view(), signer_name(sig), pair()->hosts, file->hosts,
+                     bundled ? "; it is a library in its loader's product folder with a rare signer" : ""));
+    hits.back().evidence.push_back({"file_hosts", fmt::format("{}", file->hosts)});
     return;
   }
   // Signed, but every version-info field the source carries is empty: common for
@@ -238,7 +383,7 @@ void detector_set::check_subject_mismatch(const observation& obs, const state::p
   const bool carried = pe.company.present || pe.product.present || pe.description.present || pe.original_file_name.present;
   const auto blank = [](const text_field& f) { return !f.present || f.value.empty() || f.value == "-"; };
   if (!carried || !blank(pe.company) || !blank(pe.product) || !blank(pe.description) || !blank(pe.original_file_name)) return;
-  if (microsoft_signed || cfg.system_folders.matches(obs.image_path.view())) return;
+  if (signs_for_others || cfg.system_folders.matches(obs.image_path.view())) return;
   hit h{detector_id::metadata_subject_mismatch, k_title_mismatch, cfg.level, {}, {}, {}};
   h.reason = fmt::format("{} is signed by \"{}\" but carries no version information, outside the system and program folders.",
                          image_name(obs), signer_name(sig));

@@ -13,6 +13,7 @@
 #include <countersign/rules/detectors.hpp>
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/time.hpp>
+#include <countersign/rules/vendor_identity.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -106,45 +107,11 @@ std::vector<std::string> yaml_list(const std::string& file, std::string_view key
   return items;
 }
 
-// protected_vendors.yaml: `- token: x` then `binaries: [a, b, ...]`, possibly over several lines.
+// protected_vendors.yaml through the loader the processor uses; the test fails on any error.
 std::vector<subject_mismatch_config::protected_vendor> shipped_protected_vendors() {
-  std::vector<subject_mismatch_config::protected_vendor> out;
-  std::string token;
-  std::string binaries;
-  bool in_list = false;
-  const auto flush = [&] {
-    if (token.empty()) return;
-    std::vector<std::string> names;
-    std::stringstream in(binaries);
-    for (std::string item; std::getline(in, item, ',');) {
-      if (const auto n = unquote(item); !n.empty()) names.push_back(n);
-    }
-    out.push_back({normalize_company(token), name_set(names)});  // as processor/src/config.cpp does
-    token.clear();
-    binaries.clear();
-  };
-  for (const auto& line : lines_of(slurp(k_content_dir + "protected_vendors.yaml"))) {
-    std::string_view t = trim(line);
-    if (t.empty() || t.front() == '#') continue;
-    if (in_list) {
-      const auto close = t.find(']');
-      binaries += std::string(t.substr(0, close)) + ",";
-      in_list = close == std::string_view::npos;
-      continue;
-    }
-    if (t.starts_with("- token:")) {
-      flush();
-      token = unquote(t.substr(8));
-    } else if (t.starts_with("binaries:")) {
-      t = trim(t.substr(9));
-      if (t.starts_with("[")) t.remove_prefix(1);
-      const auto close = t.find(']');
-      binaries += std::string(t.substr(0, close)) + ",";
-      in_list = close == std::string_view::npos;
-    }
-  }
-  flush();
-  return out;
+  auto list = load_protected_vendors(slurp(k_content_dir + "protected_vendors.yaml"), "protected_vendors.yaml");
+  for (const auto& e : list.errors) ADD_FAILURE() << e;
+  return std::move(list.vendors);
 }
 
 struct shipped_content {
@@ -152,6 +119,8 @@ struct shipped_content {
   std::vector<std::string> known_cas = yaml_list("known_code_signing_cas.yaml", "known_code_signing_cas");
   std::vector<std::string> user_writable = yaml_list("user_writable_paths.yaml", "user_writable_paths");
   std::vector<std::string> system_folders = yaml_list("user_writable_paths.yaml", "system_folders");
+  std::vector<std::string> product_folders = yaml_list("user_writable_paths.yaml", "product_folders");
+  std::vector<std::string> transient_folders = yaml_list("user_writable_paths.yaml", "transient_folders");
   std::vector<subject_mismatch_config::protected_vendor> protected_vendors = shipped_protected_vendors();
 };
 
@@ -168,7 +137,9 @@ detector_config shipped_config() {
   cfg.issuer_unusual.known_cas = prefix_set(c.known_cas);
   cfg.subject_mismatch.protected_vendors = c.protected_vendors;
   cfg.subject_mismatch.system_folders = path_glob_set(c.system_folders);
-  cfg.rare_user_path.user_writable = path_glob_set(c.user_writable);
+  cfg.subject_mismatch.product_folders = path_glob_set(c.product_folders);
+  cfg.subject_mismatch.transient_folders = path_glob_set(c.transient_folders);
+  cfg.rare_user_path.user_writable = path_glob_set(c.user_writable, glob_role::suspect);
   return cfg;
 }
 
@@ -501,6 +472,59 @@ TEST(detector_expired_signing, needs_a_not_after_and_a_file_record) {
   EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
 }
 
+// Sysmon's driver loads report "Expired" without any certificate date: new code is a
+// file that appears well after the fleet started watching.
+TEST(detector_expired_signing, expired_status_without_dates_on_a_new_file_fires) {
+  auto o = benign();
+  o.kind = event_kind::driver_load;
+  o.signature.not_before_ms.reset();
+  o.signature.not_after_ms.reset();
+  o.signature.status = signature_status::expired;
+  fleet f;
+  f.since = k_now - 60 * k_day;
+  f.hashes[k_hash] = rec(k_now - k_day, 1);
+  auto hits = run(o, shipped_config(), &f);
+  ASSERT_EQ(level_of(hits, k_expired), severity::high);  // rare
+  EXPECT_THAT(find_hit(hits, k_expired)->reason, HasSubstr("no timestamp"));
+  f.hashes[k_hash] = rec(k_now - k_day, 5);
+  EXPECT_EQ(level_of(run(o, shipped_config(), &f), k_expired), severity::medium);
+  // Controls: present since the fleet's first week, an unknown start, a signing time,
+  // a valid status, no state.
+  f.hashes[k_hash] = rec(*f.since + 7 * k_day, 1);
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  f.hashes[k_hash] = rec(k_now - k_day, 1);
+  f.since.reset();
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  f.since = k_now - 60 * k_day;
+  o.signature.signing_time_ms = k_now - 2 * k_day;
+  EXPECT_THAT(ids(o, shipped_config(), &f), Not(Contains(k_expired)));
+  o.signature.signing_time_ms.reset();
+  o.signature.status = signature_status::valid;
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  o.signature.status = signature_status::expired;
+  EXPECT_THAT(ids(o), IsEmpty());
+}
+
+// A signing time before expiry on a file nobody saw until two years after it.
+TEST(detector_expired_signing, a_signing_time_the_fleet_contradicts_fires_medium) {
+  auto o = benign();
+  const std::int64_t not_after = k_now - 800 * k_day;
+  o.signature.not_before_ms = not_after - 365 * k_day;
+  o.signature.not_after_ms = not_after;
+  o.signature.signing_time_ms = not_after - 10 * k_day;
+  fleet f;
+  f.since = not_after - 60 * k_day;
+  f.hashes[k_hash] = rec(not_after + 730 * k_day, 1);
+  auto hits = run(o, shipped_config(), &f);
+  ASSERT_EQ(level_of(hits, k_expired), severity::medium);  // rare, but a doubt: never the rare level
+  EXPECT_THAT(find_hit(hits, k_expired)->reason, HasSubstr("730 days after"));
+  f.hashes[k_hash] = rec(not_after + 365 * k_day, 1);  // the limit itself
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  f.hashes[k_hash] = rec(not_after + 730 * k_day, 1);
+  f.since = not_after + k_day;  // not watched before the expiry: absence proves nothing
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+}
+
 TEST(detector_expired_signing, disabled_never_fires) {
   auto o = expired_cert();
   o.signature.signing_time_ms = k_not_after + k_day;
@@ -716,6 +740,7 @@ TEST(detector_subject_mismatch, a_microsoft_signed_file_of_another_vendor_is_no_
   // WHQL / catalog signing: Microsoft signs other vendors' drivers and tools.
   auto o = claims("NVIDIA Corporation", "nvcontainer.exe", "Microsoft Corporation");
   o.signature.subject_cn.set("Microsoft Windows Hardware Compatibility Publisher");
+  set_issuer(o, "Microsoft Windows Third Party Component CA 2014");
   fleet f;  // even a new pair on a rare file
   f.pair_of(o, rec(k_now, 1));
   f.file(o, rec(k_now, 1));
@@ -723,6 +748,7 @@ TEST(detector_subject_mismatch, a_microsoft_signed_file_of_another_vendor_is_no_
   EXPECT_THAT(ids(o), IsEmpty());
 
   auto plain = claims("Contoso Software", "contoso.exe", "Microsoft Corporation");
+  set_issuer(plain, "Microsoft Code Signing PCA 2011");
   f.pair_of(plain, rec(k_now, 1));
   EXPECT_THAT(ids(plain, shipped_config(), &f), Not(Contains(k_mismatch)));
 }
@@ -824,7 +850,180 @@ TEST(detector_subject_mismatch, empty_version_info_needs_every_field_empty_a_car
 
   auto microsoft = blank();
   set_signer(microsoft, "Microsoft Windows");
+  set_issuer(microsoft, "Microsoft Windows Production PCA 2011");
   EXPECT_THAT(ids(microsoft), IsEmpty());
+}
+
+// --- identity families, look-alikes, learned pairs, bundled components (issue 15) ----
+
+// Microsoft signs its own files under many names; none is a mismatch for a file naming
+// Microsoft, with or without the issuer reported (Sysmon reports none).
+TEST(detector_subject_mismatch, every_name_of_the_microsoft_family_signs_microsoft_files) {
+  const auto& family = content().protected_vendors.front();
+  ASSERT_EQ(family.name, "Microsoft");
+  EXPECT_THAT(family.signer_names, Contains("Windows Phone"));
+  for (const auto& name : family.signer_names) {
+    auto o = claims("Microsoft Corporation", "vccorlib140_app.dll", name);
+    set_issuer(o, "Microsoft Code Signing PCA 2011");
+    EXPECT_THAT(ids(o), IsEmpty()) << name;
+    o.signature.issuer.reset();
+    o.signature.issuer_cn.reset();
+    EXPECT_THAT(ids(o), IsEmpty()) << name << " without an issuer";
+  }
+  // Control: a name outside the family, with nothing of Microsoft's in it.
+  auto other = claims("Microsoft Corporation", "vccorlib140_app.dll", "Windows Tablet");
+  other.signature.issuer.reset();
+  other.signature.issuer_cn.reset();
+  EXPECT_EQ(level_of(run(other), k_mismatch), severity::high);
+}
+
+TEST(detector_subject_mismatch, a_family_name_from_a_stranger_ca_is_high_whatever_the_file_claims) {
+  auto o = claims("Microsoft Corporation", "setup.exe", "Microsoft Corp.");
+  set_issuer(o, "Sectigo Public Code Signing CA R36");
+  auto hits = run(o);
+  ASSERT_EQ(level_of(hits, k_mismatch), severity::high);
+  EXPECT_EQ(evidence_of(*find_hit(hits, k_mismatch), "signer_relation"), "stranger_ca");
+  EXPECT_THAT(find_hit(hits, k_mismatch)->reason, HasSubstr("Sectigo Public Code Signing CA R36"));
+
+  auto quiet = claims("Kestrel Ventures", "kestrel.exe", "Microsoft Corporation");  // claims nothing of Microsoft's
+  set_issuer(quiet, "Sectigo Public Code Signing CA R36");
+  EXPECT_EQ(level_of(run(quiet), k_mismatch), severity::high);
+
+  set_issuer(o, "Microsoft Code Signing PCA 2011");  // the vendor's own CA
+  EXPECT_THAT(ids(o), IsEmpty());
+}
+
+TEST(detector_subject_mismatch, look_alike_names_in_company_and_signer_are_high) {
+  for (const std::string_view name : {"Micr\xD0\xBEsoft Corporation",         // Cyrillic o
+                                      "Micros0ft Corporation",                // digit for letter
+                                      "Micro\xE2\x80\x8Bsoft Corporation",   // zero-width space
+                                      "\xEF\xBC\xAD\xEF\xBD\x89" "crosoft Corporation"}) {  // fullwidth M, i
+    auto o = claims(name, "update.exe", name);
+    o.signature.issuer.reset();
+    o.signature.issuer_cn.reset();
+    const auto hits = run(o);
+    ASSERT_EQ(level_of(hits, k_mismatch), severity::high) << name;
+    EXPECT_EQ(evidence_of(*find_hit(hits, k_mismatch), "signer_relation"), "lookalike") << name;
+  }
+  // Genuinely different names are not look-alikes.
+  auto strategy = claims("MicroStrategy Incorporated", "mstr.exe", "MicroStrategy Incorporated");
+  EXPECT_THAT(ids(strategy), IsEmpty());
+}
+
+TEST(detector_subject_mismatch, the_vendor_token_inside_a_strangers_name_on_its_binary_is_high) {
+  auto o = claims("Microsoft Corporation", "svchost.exe", "Microsoft Update Services Ltd");
+  o.signature.issuer.reset();  // Sysmon: no issuer to rule the name out
+  o.signature.issuer_cn.reset();
+  fleet f;
+  f.signer_of(o, rec(k_now, 400));  // even an established signer
+  auto hits = run(o, shipped_config(), &f);
+  ASSERT_EQ(level_of(hits, k_mismatch), severity::high);
+  EXPECT_EQ(evidence_of(*find_hit(hits, k_mismatch), "signer_relation"), "embedded");
+
+  // On a company-only claim the same name is a family name we do not list when it is
+  // established, and worth a medium look when rare.
+  o.pe.original_file_name.set("msupdate.exe");
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  f.signer_of(o, rec(k_now, 2));
+  EXPECT_EQ(level_of(run(o, shipped_config(), &f), k_mismatch), severity::medium);
+}
+
+TEST(detector_subject_mismatch, a_rare_signer_claiming_a_vendor_is_high_an_established_one_medium_a_learned_pair_nothing) {
+  const auto o = claims("Microsoft Corporation", "msruntime.dll", "Kestrel Ventures Ltd");
+  fleet f;
+  f.signer_of(o, rec(k_now, 3));  // rare_signer_hosts = 3
+  f.pair_of(o, rec(k_now, 1));
+  auto hits = run(o, shipped_config(), &f);
+  ASSERT_EQ(level_of(hits, k_mismatch), severity::high);
+  EXPECT_EQ(evidence_of(*find_hit(hits, k_mismatch), "signer_hosts"), "3");
+
+  f.signer_of(o, rec(k_now, 4));  // established: a stolen certificate looks like this
+  hits = run(o, shipped_config(), &f);
+  ASSERT_EQ(level_of(hits, k_mismatch), severity::medium);
+  EXPECT_THAT(find_hit(hits, k_mismatch)->reason, HasSubstr("learned at 20"));
+
+  f.pair_of(o, rec(k_now, 19));
+  EXPECT_EQ(level_of(run(o, shipped_config(), &f), k_mismatch), severity::medium);
+  f.pair_of(o, rec(k_now, 20));  // learned: the fleet's evidence this signer ships it
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+}
+
+observation bundled(std::string_view process, std::string_view library, std::string_view company,
+                    std::string_view signer) {
+  auto o = claims(company, "libglib-2.0-0.dll", signer);
+  o.kind = event_kind::image_load;
+  o.process_path.set(process);
+  o.image_path.set(library);
+  return o;
+}
+
+TEST(detector_subject_mismatch, a_library_in_its_loaders_product_folder_is_a_bundled_component) {
+  const auto wireshark = [](std::string_view process, std::string_view library) {
+    return bundled(process, library, "The GLib developer community", "Wireshark Foundation, Inc.");
+  };
+  const auto judged = [](const observation& o, std::uint64_t signer_hosts) {
+    fleet f;
+    f.pair_of(o, rec(k_now, 1));
+    f.file(o, rec(k_now, 1));
+    f.signer_of(o, rec(k_now, signer_hosts));
+    return level_of(run(o, shipped_config(), &f), k_mismatch);
+  };
+  const auto same_folder = wireshark(R"(C:\Program Files\Wireshark\Wireshark.exe)",
+                                     R"(C:\Program Files\Wireshark\libglib-2.0-0.dll)");
+  EXPECT_EQ(judged(same_folder, 200), std::nullopt);          // established signer: nothing
+  EXPECT_EQ(judged(same_folder, 2), severity::info);          // rare signer: info
+  const auto below = bundled(R"(C:\Users\ann\AppData\Local\Programs\Python\Python39\python.exe)",
+                             R"(C:\Users\ann\AppData\Local\Programs\Python\Python39\DLLs\libcrypto-1_1.dll)",
+                             "The OpenSSL Project, https://www.openssl.org/", "Python Software Foundation");
+  EXPECT_EQ(judged(below, 200), std::nullopt);
+  // Controls: the process start of the same file, another product's folder, a drop folder.
+  auto start = same_folder;
+  start.kind = event_kind::process_start;
+  EXPECT_EQ(judged(start, 200), severity::low);
+  EXPECT_EQ(judged(wireshark(R"(C:\Program Files\Git\bin\git.exe)", R"(C:\Program Files\Wireshark\libglib-2.0-0.dll)"), 200),
+            severity::low);
+  EXPECT_EQ(judged(wireshark(R"(C:\Users\ann\AppData\Local\Temp\ws\run.exe)", R"(C:\Users\ann\AppData\Local\Temp\ws\libglib-2.0-0.dll)"), 200),
+            severity::low);
+  EXPECT_EQ(judged(wireshark(R"(C:\Users\ann\AppData\Local\Programs\A\a.exe)", R"(C:\Users\ann\AppData\Local\Programs\B\libglib-2.0-0.dll)"), 200),
+            severity::low);
+}
+
+TEST(detector_subject_mismatch, a_bundled_library_claiming_a_vendor_binary_or_with_a_rare_signer_is_still_judged) {
+  auto o = bundled(R"(C:\Program Files\Kestrel\kestrel.exe)", R"(C:\Program Files\Kestrel\version.dll)",
+                   "Microsoft Corporation", "Kestrel Ventures Ltd");
+  o.pe.original_file_name.set("version.dll");  // a Windows binary's name: the sideloading shape
+  fleet f;
+  f.signer_of(o, rec(k_now, 200));
+  f.pair_of(o, rec(k_now, 1));
+  EXPECT_EQ(level_of(run(o, shipped_config(), &f), k_mismatch), severity::medium);
+  o.pe.original_file_name.set("vcruntime140.dll");  // a runtime the product ships
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  f.signer_of(o, rec(k_now, 1));  // but from a rare signer, a claim to be Microsoft
+  EXPECT_EQ(level_of(run(o, shipped_config(), &f), k_mismatch), severity::high);
+  o.pe.original_file_name.set("version.dll");
+  EXPECT_EQ(level_of(run(o, shipped_config(), &f), k_mismatch), severity::high);
+}
+
+TEST(detector_content, protected_vendor_files_report_their_errors_with_file_and_line) {
+  const auto list = load_protected_vendors(
+      "protected_vendors:\n"
+      "  - name: A\n"
+      "    token: alpha\n"
+      "  - name: B\n"
+      "    tokn: beta\n"
+      "  - token: gamma delta\n"
+      "    signers: bad\n"
+      "  - token: epsilon\n"
+      "    signs_for_others: maybe\n",
+      "pv.yaml");
+  ASSERT_EQ(list.vendors.size(), 1U);
+  EXPECT_EQ(list.vendors[0].token, "alpha");
+  EXPECT_THAT(list.errors, Contains(HasSubstr("pv.yaml:5: protected_vendors[1].tokn: unknown key")));
+  EXPECT_THAT(list.errors, Contains(HasSubstr("pv.yaml:7: protected_vendors[2].signers: must be a list")));
+  EXPECT_THAT(list.errors, Contains(HasSubstr("protected_vendors[2].token: is required")));
+  EXPECT_THAT(list.errors, Contains(HasSubstr("pv.yaml:9: protected_vendors[3].signs_for_others")));
+  EXPECT_THAT(load_protected_vendors("protected_vendors: {}", "x.yaml").errors, Contains(HasSubstr("must be a list")));
+  EXPECT_THAT(load_protected_vendors("[", "x.yaml").errors, Not(IsEmpty()));
 }
 
 TEST(detector_subject_mismatch, unsigned_files_and_disabled_detector_never_fire) {
@@ -1166,6 +1365,7 @@ TEST(detector_abused_certificate, listed_thumbprint_is_high_even_for_a_trusted_p
   EXPECT_THAT(hits[0].reason, HasSubstr("QakBot"));
 
   set_signer(o, "Microsoft Corporation");
+  set_issuer(o, "Microsoft Code Signing PCA 2011");  // Microsoft's own CA: the family's name is genuine
   o.pe.company.set("Microsoft Corporation");
   EXPECT_THAT(ids(o), IsEmpty());  // control: no lists loaded
   EXPECT_THAT(ids_of(run(o, shipped_config(), nullptr, intel())), ElementsAre(k_abused));

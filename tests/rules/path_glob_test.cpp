@@ -1,6 +1,9 @@
 // Windows path patterns (rules/src/path_glob.cpp): `*` within one folder, `**` across
 // folders, `?` one non-separator character, case-insensitive, either separator; and the
 // shipped folder lists of rules/content/user_writable_paths.yaml on realistic paths.
+// Then the canonical form paths are matched in, and the spellings attackers use to slip
+// past a folder test, against both roles of a set: `exempt` (system folders,
+// exclusions) and `suspect` (user-writable folders).
 
 #include <countersign/rules/path_glob.hpp>
 
@@ -51,6 +54,23 @@ const path_glob_set& user_writable() {
 const path_glob_set& system_folders() {
   static const path_glob_set set(shipped("system_folders"));
   return set;
+}
+
+// The user-writable list as the rare-user-path detector should hold it.
+const path_glob_set& user_writable_suspect() {
+  static const path_glob_set set(shipped("user_writable_paths"), glob_role::suspect);
+  return set;
+}
+
+std::string canonical(std::string_view path) { return std::string(canonicalize_path(path).folded); }
+bool mock(std::string_view path) { return canonicalize_path(path).mock_segment; }
+bool unresolved(std::string_view path) { return canonicalize_path(path).unresolved_short_name; }
+
+std::string repeat(std::string_view piece, std::size_t times) {
+  std::string out;
+  out.reserve(piece.size() * times);
+  for (std::size_t i = 0; i < times; ++i) out += piece;
+  return out;
 }
 
 TEST(path_glob, a_literal_pattern_matches_the_whole_path_only) {
@@ -211,6 +231,277 @@ TEST(path_glob, many_stars_on_a_long_path_do_not_blow_up) {
   for (int i = 0; i < 200; ++i) long_path += R"(\nested)";
   EXPECT_TRUE(user_writable().matches(long_path + R"(\x.exe)"));
   EXPECT_FALSE(system_folders().matches(long_path + R"(\x.exe)"));
+}
+
+TEST(path_glob_canonical, namespace_prefixes_are_removed) {
+  EXPECT_EQ(canonical(R"(\\?\C:\Users\bob\x.exe)"), R"(c:\users\bob\x.exe)");
+  EXPECT_EQ(canonical("//?/C:/Users/bob/x.exe"), R"(c:\users\bob\x.exe)");
+  EXPECT_EQ(canonical(R"(\??\C:\Windows\x.dll)"), R"(c:\windows\x.dll)");
+  EXPECT_EQ(canonical(R"(\\.\C:\x.exe)"), R"(c:\x.exe)");
+  EXPECT_EQ(canonical(R"(\GLOBAL??\C:\x.exe)"), R"(c:\x.exe)");
+  EXPECT_EQ(canonical(R"(\\?\UNC\srv\share\x.exe)"), R"(\\srv\share\x.exe)");
+  EXPECT_EQ(canonical(R"(\??\UNC\srv\share\x.exe)"), R"(\\srv\share\x.exe)");
+  EXPECT_EQ(canonical(R"(\\?\GLOBALROOT\Device\HarddiskVolume3\Windows\x.dll)"), R"(\device\harddiskvolume3\windows\x.dll)");
+  EXPECT_EQ(canonical(R"(\\?\GLOBALROOT\??\C:\x.exe)"), R"(c:\x.exe)");
+  EXPECT_EQ(canonical(R"(\Device\HarddiskVolume3\Windows\x.dll)"), R"(\device\harddiskvolume3\windows\x.dll)");
+  EXPECT_EQ(canonical(R"(\\srv\share\x.exe)"), R"(\\srv\share\x.exe)");  // a UNC path keeps its `\\`
+  EXPECT_FALSE(mock(R"(\\?\C:\Users\bob\x.exe)"));
+  EXPECT_FALSE(unresolved(R"(\\?\C:\Users\bob\x.exe)"));
+}
+
+TEST(path_glob_canonical, separators_collapse_and_dot_segments_resolve_never_above_the_root) {
+  EXPECT_EQ(canonical(R"(C:\\Users\\\bob\.\x.exe)"), R"(c:\users\bob\x.exe)");
+  EXPECT_EQ(canonical(R"(C:/Users//bob/./x.exe)"), R"(c:\users\bob\x.exe)");
+  EXPECT_EQ(canonical(R"(\\srv\\share\\x.exe)"), R"(\\srv\share\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\Users\bob\AppData\Local\Temp\..\..\Roaming\x.exe)"), R"(c:\users\bob\appdata\roaming\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\a\b\..\..\..\..\x.exe)"), R"(c:\x.exe)");
+  EXPECT_EQ(canonical(R"(\\srv\share\..\..\x.exe)"), R"(\\srv\share\x.exe)");
+  EXPECT_EQ(canonical(R"(\Device\HarddiskVolume3\..\Windows\x.dll)"), R"(\device\harddiskvolume3\windows\x.dll)");
+  EXPECT_EQ(canonical(R"(\a\..\..\x.exe)"), R"(\x.exe)");
+  // Without a root there is no telling what `..` leaves: it stays.
+  EXPECT_EQ(canonical(R"(a\..\..\b\x.exe)"), R"(..\b\x.exe)");
+  EXPECT_EQ(canonical(R"(..\..\a\..\x.exe)"), R"(..\..\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\Windows\)"), R"(c:\windows\)");
+  EXPECT_EQ(canonical(R"(C:\)"), R"(c:\)");
+  EXPECT_EQ(canonical(""), "");
+  EXPECT_FALSE(mock(R"(C:\a\.\b\..\x.exe)"));  // `.` and `..` are no disguise
+}
+
+TEST(path_glob_canonical, trailing_dots_and_spaces_are_removed_and_mark_a_mock_segment) {
+  EXPECT_EQ(canonical(R"(C:\Windows \System32\x.dll)"), R"(c:\windows\system32\x.dll)");
+  EXPECT_TRUE(mock(R"(C:\Windows \System32\x.dll)"));
+  EXPECT_TRUE(mock(R"(\\?\C:\Windows \System32\x.dll)"));
+  EXPECT_EQ(canonical(R"(C:\Windows\System32.\x.dll)"), R"(c:\windows\system32\x.dll)");
+  EXPECT_TRUE(mock(R"(C:\Windows\System32.\x.dll)"));
+  EXPECT_EQ(canonical(R"(C:\Windows\System32\x.dll. . )"), R"(c:\windows\system32\x.dll)");
+  EXPECT_TRUE(mock(R"(C:\Windows\System32\x.dll. . )"));
+  EXPECT_EQ(canonical(R"(C:\Windows\...\ \System32\x.dll)"), R"(c:\windows\system32\x.dll)");
+  EXPECT_TRUE(mock(R"(C:\Windows\...\System32\x.dll)"));
+  EXPECT_FALSE(mock(R"(C:\Windows\System32\x.dll)"));
+  EXPECT_FALSE(mock(R"(C:\Program Files\A. B\x.dll)"));  // inner dots and spaces are ordinary
+  EXPECT_EQ(canonical(R"(C:\Windows \..\Windows\System32\x.dll)"), R"(c:\windows\system32\x.dll)");
+  EXPECT_TRUE(mock(R"(C:\Windows \..\Windows\System32\x.dll)"));  // walked through, still disguised
+}
+
+TEST(path_glob_canonical, well_known_short_names_expand_where_their_long_name_is_certain) {
+  EXPECT_EQ(canonical(R"(C:\PROGRA~1\Vendor\x.exe)"), R"(c:\program files\vendor\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\PROGRA~2\Vendor\x.exe)"), R"(c:\program files (x86)\vendor\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\PROGRA~3\Vendor\x.exe)"), R"(c:\programdata\vendor\x.exe)");
+  EXPECT_EQ(canonical(R"(\Device\HarddiskVolume3\PROGRA~1\x.exe)"), R"(\device\harddiskvolume3\program files\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\Users\bob\APPDAT~1\Local\Temp\x.exe)"), R"(c:\users\bob\appdata\local\temp\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\DOCUME~1\bob\LOCALS~1\TEMPOR~1\x.exe)"),
+            R"(c:\documents and settings\bob\local settings\temporary internet files\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\Users\bob\DOCUME~1\x.exe)"), R"(c:\users\bob\documents\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\Users\bob\DOWNLO~1\x.exe)"), R"(c:\users\bob\downloads\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\PROGRA~1\WINDOW~1\x.exe)"), R"(c:\program files\windowsapps\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\$RECYC~1.BIN\x.exe)"), R"(c:\$recycle.bin\x.exe)");
+  EXPECT_EQ(canonical(R"(C:\ProgramData\MICROS~1\x.exe)"), R"(c:\programdata\microsoft\x.exe)");
+  EXPECT_FALSE(unresolved(R"(C:\PROGRA~1\WINDOW~1\x.exe)"));
+  EXPECT_FALSE(unresolved(R"(C:\Users\bob\APPDAT~1\Local\Temp\x.exe)"));
+}
+
+TEST(path_glob_canonical, other_short_names_stay_as_written_and_are_flagged) {
+  // PROGRA~1 is Program Files only at the root of a volume, WindowsApps only in Program Files.
+  EXPECT_EQ(canonical(R"(C:\Tools\PROGRA~1\x.exe)"), R"(c:\tools\progra~1\x.exe)");
+  EXPECT_TRUE(unresolved(R"(C:\Tools\PROGRA~1\x.exe)"));
+  EXPECT_TRUE(unresolved(R"(C:\WINDOW~1\x.exe)"));
+  EXPECT_EQ(canonical(R"(C:\Users\BOBSMI~1\x.exe)"), R"(c:\users\bobsmi~1\x.exe)");
+  EXPECT_TRUE(unresolved(R"(C:\Users\BOBSMI~1\x.exe)"));
+  EXPECT_TRUE(unresolved(R"(C:\Users\bob\APPDAT~2\x.exe)"));
+  EXPECT_TRUE(unresolved(R"(C:\Temp\SETUP~12.EXE)"));
+  EXPECT_TRUE(unresolved(R"(C:\Tools\PROGRA~1.\x.exe)"));  // the trailing dot goes first
+  EXPECT_EQ(canonical(R"(C:\PROGRA~1.\x.exe)"), R"(c:\program files\x.exe)");
+  for (const std::string_view path : {
+           R"(C:\a~\x.exe)",             // no number
+           R"(C:\~1\x.exe)",             // no base
+           R"(C:\abcdefg~1\x.exe)",      // base longer than 6
+           R"(C:\ab~1x\x.exe)",          // not only digits after `~`
+           R"(C:\backup~2024-01\x.exe)",
+           R"(C:\ab~1.long\x.exe)",      // extension longer than 3
+           R"(C:\Users\bob\x.exe)",
+       }) {
+    EXPECT_FALSE(unresolved(path)) << path;
+  }
+}
+
+TEST(path_glob_role, sets_are_exempt_unless_told_otherwise) {
+  EXPECT_EQ(path_glob_set({"**"}).role(), glob_role::exempt);
+  EXPECT_EQ(path_glob_set({"**"}, glob_role::suspect).role(), glob_role::suspect);
+  EXPECT_EQ(path_glob_set().role(), glob_role::exempt);
+  EXPECT_FALSE(path_glob_set({}, glob_role::suspect).matches(R"(C:\Windows \x.exe)"));  // no patterns, no match
+}
+
+TEST(path_glob_role, an_extended_length_prefix_matches_in_both_roles) {
+  const std::string_view path = R"(\\?\C:\Users\bob\AppData\Local\Temp\x.exe)";
+  EXPECT_TRUE(user_writable_suspect().matches(path));
+  EXPECT_TRUE(path_glob_set({R"(?:\Users\*\AppData\Local\Temp\**)"}).matches(path));
+  EXPECT_TRUE(path_glob_set({R"(?:\Users\*\AppData\Local\Temp\**)"}, glob_role::suspect).matches(path));
+}
+
+TEST(path_glob_role, forward_slashes_match_in_both_roles) {
+  const std::string_view path = "C:/Users/bob/AppData/Local/Temp/x.exe";
+  EXPECT_TRUE(user_writable_suspect().matches(path));
+  EXPECT_TRUE(path_glob_set({R"(?:\Users\*\AppData\Local\Temp\**)"}).matches(path));
+}
+
+TEST(path_glob_role, a_well_known_short_name_matches_in_both_roles) {
+  const std::string_view path = R"(C:\Users\bob\APPDAT~1\Local\Temp\x.exe)";
+  EXPECT_TRUE(user_writable_suspect().matches(path));
+  EXPECT_TRUE(user_writable().matches(path));
+  EXPECT_TRUE(path_glob_set({R"(?:\Users\*\AppData\Local\Temp\**)"}).matches(path));
+  // C:\PROGRA~1 is Program Files: a system folder, not a user-writable one.
+  EXPECT_TRUE(system_folders().matches(R"(C:\PROGRA~1\Vendor\x.exe)"));
+  EXPECT_TRUE(system_folders().matches(R"(C:\PROGRA~2\Vendor\x.exe)"));
+  EXPECT_FALSE(user_writable_suspect().matches(R"(C:\PROGRA~1\Vendor\x.exe)"));
+}
+
+TEST(path_glob_role, an_unresolved_short_name_is_suspect_through_the_patterns_words_never_exempt) {
+  const std::string_view path = R"(C:\Users\BOBSMI~1\APPDAT~2\Roaming\x.dll)";
+  EXPECT_TRUE(user_writable_suspect().matches(path));  // APPDAT~2 read as AppData
+  EXPECT_TRUE(user_writable_suspect().matches(R"(C:\Users\bob\AppData\LOCALL~1\Sun\x.exe)"));
+  EXPECT_TRUE(user_writable_suspect().matches(R"(C:\Users\bob\DOWNLO~2\x.exe)"));
+  EXPECT_TRUE(user_writable_suspect().matches(R"(C:\$RECYC~2.BIN\S-1-5-21\x.exe)"));
+  // Today's exempt reading of the same list (a match that would quiet things) refuses it.
+  EXPECT_FALSE(user_writable().matches(path));
+  EXPECT_FALSE(path_glob_set({R"(**\Users\*\*\Roaming\**)"}).matches(path));
+  EXPECT_FALSE(system_folders().matches(R"(C:\Program Files\VENDOR~1\x.exe)"));
+  EXPECT_FALSE(path_glob_set({R"(?:\Tools\**)"}).matches(R"(C:\Tools\PROGRA~1\x.exe)"));
+  // A short name the patterns have no word for is no reason by itself.
+  EXPECT_FALSE(user_writable_suspect().matches(R"(C:\Tools\ZZTOOL~1\x.exe)"));
+  EXPECT_FALSE(user_writable_suspect().matches(R"(C:\Users\bob\APPDAT~2\Elsewhere\x.exe)"));
+  EXPECT_FALSE(user_writable_suspect().matches(R"(C:\Users\bob\AppData\LOCALL~1.EXE\x.exe)"));  // no extension in LocalLow
+  // A short user name under a user folder matches as written, through `*`.
+  EXPECT_TRUE(user_writable_suspect().matches(R"(C:\Users\BOBSMI~1\Downloads\x.exe)"));
+}
+
+TEST(path_glob_role, every_combination_of_readings_is_tried) {
+  // VENDOR~1 and VENDOR~2 may each be VendorA or VendorB: only A then B is the folder.
+  const path_glob_set set({R"(**\VendorA\VendorB\**)", R"(**\VendorB\Other\**)"}, glob_role::suspect);
+  EXPECT_TRUE(set.matches(R"(C:\VENDOR~1\VENDOR~2\x.exe)"));
+  EXPECT_TRUE(set.matches(R"(C:\VendorA\VENDOR~2\x.exe)"));
+  EXPECT_FALSE(set.matches(R"(C:\VENDOR~1\VendorA\x.exe)"));
+  EXPECT_TRUE(set.matches(R"(C:\VENDOR~1\OTHER~1\x.exe)"));
+  EXPECT_FALSE(set.matches(R"(C:\VENDOR~1\x\VENDOR~2\x.exe)"));  // 9 readings, none of them a folder of the set
+}
+
+TEST(path_glob_role, past_64_readings_a_short_name_counts_as_suspect) {
+  std::vector<std::string> patterns;
+  for (char c = 'a'; c <= 'j'; ++c) patterns.push_back(std::string(R"(**\Vendor)") + c + R"(\Only-Here\**)");
+  const path_glob_set ten(patterns, glob_role::suspect);
+  EXPECT_FALSE(ten.matches(R"(C:\VENDOR~1\x.exe)"));  // 11 readings, tried, none matches
+  EXPECT_TRUE(ten.matches(R"(C:\VENDOR~1\VENDOR~2\x.exe)"));  // 121: not tried
+  EXPECT_FALSE(path_glob_set(patterns).matches(R"(C:\VENDOR~1\VENDOR~2\x.exe)"));
+
+  for (char c = 'k'; c <= 'z'; ++c) patterns.push_back(std::string(R"(**\Vendor)") + c + R"(\Only-Here\**)");
+  for (char c = 'a'; c <= 'z'; ++c) patterns.push_back(std::string(R"(**\Vendor_)") + c + R"(\Only-Here\**)");
+  for (char c = 'a'; c <= 'z'; ++c) patterns.push_back(std::string(R"(**\Vendor-)") + c + R"(\Only-Here\**)");
+  EXPECT_TRUE(path_glob_set(patterns, glob_role::suspect).matches(R"(C:\VENDOR~1\x.exe)"));  // 79 words for one name
+}
+
+TEST(path_glob_role, a_mock_trusted_directory_is_never_exempt_and_always_suspect) {
+  for (const std::string_view path : {
+           R"(C:\Windows \System32\x.dll)",
+           R"(\\?\C:\Windows \System32\x.dll)",
+           R"(C:\Windows\System32.\x.dll)",
+           R"(C:\Program Files \Vendor\x.exe)",
+       }) {
+    EXPECT_FALSE(system_folders().matches(path)) << path;
+    EXPECT_TRUE(user_writable_suspect().matches(path)) << path;
+    EXPECT_TRUE(path_glob(R"(?:\Windows\System32\**)").matches(path) || path_glob(R"(?:\Program Files\**)").matches(path))
+        << path;  // the canonical form alone would pass as a system folder
+  }
+  EXPECT_TRUE(system_folders().matches(R"(C:\Windows\System32\x.dll)"));
+  EXPECT_FALSE(user_writable_suspect().matches(R"(C:\Windows\System32\x.dll)"));
+}
+
+TEST(path_glob_role, dot_dot_segments_are_resolved_before_matching) {
+  const std::string_view roaming = R"(C:\Users\bob\AppData\Local\Temp\..\..\Roaming\x.exe)";
+  EXPECT_TRUE(user_writable_suspect().matches(roaming));
+  EXPECT_TRUE(path_glob_set({R"(?:\Users\*\AppData\Roaming\**)"}).matches(roaming));
+  EXPECT_FALSE(path_glob_set({R"(?:\Users\*\AppData\Local\Temp\**)"}).matches(roaming));
+
+  const std::string_view escape = R"(C:\Windows\System32\..\..\Users\bob\Downloads\x.exe)";
+  EXPECT_FALSE(system_folders().matches(escape));  // `**` would have crossed the `..` and called it System32
+  EXPECT_TRUE(user_writable_suspect().matches(escape));
+  EXPECT_TRUE(user_writable().matches(escape));
+}
+
+TEST(path_glob_role, unc_paths_through_the_extended_prefix) {
+  const path_glob_set share({R"(\\srv\share\**)"});
+  const path_glob_set share_suspect({R"(\\srv\share\**)"}, glob_role::suspect);
+  for (const std::string_view path : {
+           R"(\\?\UNC\srv\share\x.exe)", R"(\??\UNC\srv\share\x.exe)", R"(//srv/share/x.exe)",
+           R"(\\srv\\share\x.exe)", R"(\\?\UNC\srv\share\..\..\x.exe)",
+       }) {
+    EXPECT_TRUE(share.matches(path)) << path;
+    EXPECT_TRUE(share_suspect.matches(path)) << path;
+  }
+  EXPECT_FALSE(share.matches(R"(\\?\UNC\srv\other\x.exe)"));
+  EXPECT_FALSE(share_suspect.matches(R"(\\?\UNC\srv\other\x.exe)"));
+}
+
+TEST(path_glob_role, one_canonical_path_serves_several_sets) {
+  const canonical_path path = canonicalize_path(R"(C:\Windows\System32\..\Temp\x.exe)");
+  EXPECT_EQ(path.folded, R"(c:\windows\temp\x.exe)");
+  EXPECT_FALSE(system_folders().matches_canonical(path));
+  EXPECT_TRUE(user_writable_suspect().matches_canonical(path));
+  EXPECT_TRUE(user_writable().matches_canonical(path));
+}
+
+TEST(path_glob_role, matches_folded_is_left_to_the_callers_spelling) {
+  const path_glob system32(R"(?:\Windows\System32\**)");
+  EXPECT_TRUE(system32.matches_folded(R"(c:\windows\system32\..\..\users\x.exe)"));
+  EXPECT_FALSE(system32.matches(R"(c:\windows\system32\..\..\users\x.exe)"));
+  EXPECT_TRUE(system32.matches_folded(canonicalize_path(R"(\\?\C:\Windows\System32\x.dll)").folded));
+}
+
+TEST(path_glob_role, hostile_paths_stay_bounded_and_decided) {
+  const std::string up = R"(C:\Windows\System32\)" + repeat(R"(..\)", 22000) + "x.dll";
+  EXPECT_EQ(canonical(up), R"(c:\x.dll)");
+  EXPECT_FALSE(system_folders().matches(up));
+
+  const std::string relative_up = repeat(R"(..\)", 22000) + "x.dll";
+  EXPECT_EQ(canonical(relative_up).size(), 22000 * 3 + 5);
+
+  // Every segment could be AppData (a reading per segment): far past 64 readings, suspect
+  // without trying them; never exempt.
+  const std::string shorts = R"(C:\Users\bob\)" + repeat(R"(APPDA~1\)", 8000) + "x.exe";
+  EXPECT_TRUE(unresolved(shorts));
+  EXPECT_TRUE(user_writable_suspect().matches(shorts));
+  EXPECT_FALSE(user_writable().matches(shorts));
+  EXPECT_FALSE(system_folders().matches(shorts));
+
+  // Short names nobody's words fit multiply nothing: decided on the path as written.
+  const std::string unknown = R"(C:\Tools\)" + repeat(R"(ZZ~1\)", 12000) + "x.exe";
+  EXPECT_FALSE(user_writable_suspect().matches(unknown));
+  EXPECT_TRUE(user_writable_suspect().matches(R"(C:\Users\bob\Downloads\)" + repeat(R"(ZZ~1\)", 12000) + "x.exe"));
+
+  // Two readable short names (2 x 2 readings) on a path too long to try them all; on a
+  // short path the same readings are tried, and none is a user folder.
+  EXPECT_FALSE(user_writable_suspect().matches(R"(C:\Tools\APPDAT~2\LOCALL~2\x.exe)"));
+  const std::string long_readings = R"(C:\Tools\APPDAT~2\LOCALL~2\)" + repeat(R"(a\)", 40000) + "x.exe";
+  EXPECT_TRUE(user_writable_suspect().matches(long_readings));
+
+  const std::string window_pops = R"(C:\)" + std::string(60000, 'A') + repeat(R"(\WINDOW~1\..)", 5000) + R"(\x.exe)";
+  EXPECT_EQ(canonical(window_pops).size(), 3 + 60000 + 6);
+
+  const std::string prefixes = repeat(R"(\\?\)", 16000) + R"(C:\Windows\System32\x.dll)";
+  EXPECT_EQ(canonical(prefixes), R"(c:\windows\system32\x.dll)");
+
+  const std::string spaces = R"(C:\Windows)" + std::string(64000, ' ') + R"(\System32\x.dll)";
+  EXPECT_TRUE(mock(spaces));
+  EXPECT_FALSE(system_folders().matches(spaces));
+  EXPECT_TRUE(user_writable_suspect().matches(spaces));
+
+  const std::string slashes = "C:" + std::string(64000, '/') + "Windows" + std::string(64000, '\\') + R"(System32\x.dll)";
+  EXPECT_EQ(canonical(slashes), R"(c:\windows\system32\x.dll)");
+
+  const std::string dots = R"(C:\)" + repeat(R"(.\)", 30000) + "x.exe";
+  EXPECT_EQ(canonical(dots), R"(c:\x.exe)");
+
+  const std::string tildes = R"(C:\)" + std::string(64000, '~') + R"(\x.exe)";
+  EXPECT_FALSE(unresolved(tildes));
+  EXPECT_FALSE(user_writable_suspect().matches(tildes));
 }
 
 }  // namespace

@@ -106,6 +106,9 @@ struct expired_signing_config {
   severity level = severity::medium;
   severity rare_level = severity::high;  // when the file is on at most rare_hosts hosts
   std::int64_t grace_days = 7;           // first seen this long after not-after is new code
+  // A signing time before not-after, on a file the fleet first sees this much later,
+  // is contradicted by the fleet (a forged or back-dated signing time).
+  std::int64_t contradiction_days = 365;
   std::uint64_t rare_hosts = 2;
 };
 
@@ -134,18 +137,43 @@ struct issuer_unusual_config {
 
 struct subject_mismatch_config {
   bool enabled = true;
-  severity protected_level = severity::high;  // a protected vendor's name on another's code
+  // A protected vendor impersonated: a look-alike of its name, its name from a stranger's
+  // CA, its name inside a stranger's on one of its binaries, or a rare signer on a file
+  // that claims it (docs/detection-quality.md, severity policy).
+  severity protected_level = severity::high;
+  // A file claiming a protected vendor, signed by an established signer outside the
+  // vendor's family, in a pair the fleet has not learned (a stolen certificate looks so).
+  severity established_level = severity::medium;
   severity level = severity::low;             // a new (company, signer) pair on a rare file
+  severity bundled_level = severity::info;    // a bundled component whose signer is rare
   std::uint64_t max_hash_hosts = 2;
   std::uint64_t max_pair_hosts = 1;
+  // A (company, signer) pair on this many hosts is learned: the fleet's own evidence
+  // that the signer ships this company's code (resellers, bundles, families we do not list).
+  std::uint64_t learned_pair_hosts = 20;
+  // A signer on more hosts than this is established (not rare).
+  std::uint64_t rare_signer_hosts = 3;
   // Vendors whose name or binaries malware borrows: a file that claims one (by PE
-  // company or original file name) must be signed by it.
+  // company or original file name) must be signed by it (vendor_identity.hpp).
   struct protected_vendor {
-    std::string token;    // the vendor's distinctive name token, as normalize_company gives it
-    name_set binaries;    // original file names of its binaries
+    std::string name;                       // as the content names it ("Microsoft")
+    std::string token;                      // distinctive token, normalize_company form
+    std::string token_skeleton;             // the same, confusable skeleton form
+    std::vector<std::string> signers;       // the family's signer names, normalize_company form
+    std::vector<std::string> signer_skeletons;
+    std::vector<std::string> signer_names;  // as written in the content, for `rules check`
+    prefix_set issuers;                     // CN prefixes of the vendor's CAs (empty: unchecked)
+    std::vector<std::string> issuer_names;
+    name_set binaries;                      // original file names of its binaries
+    bool signs_for_others = false;          // signs other vendors' code (WHQL, catalogs)
   };
   std::vector<protected_vendor> protected_vendors;  // rules/content/protected_vendors.yaml
   path_glob_set system_folders;               // where binaries without version info are common
+  // Folders that hold one product (its own folder under Program Files, a per-user
+  // install): a library loaded from the loading program's own product folder is
+  // judged as a bundled component.
+  path_glob_set product_folders;
+  path_glob_set transient_folders;  // never a product folder (Temp, Downloads, Desktop)
 };
 
 struct codeintegrity_config {
@@ -248,6 +276,9 @@ class detector_set {
   void apply_exclusions(const observation& obs, std::vector<hit>& hits, std::size_t first) const;
   void apply_mass_revocations(const observation& obs, std::vector<hit>& hits, std::size_t first) const;
   [[nodiscard]] bool is_internal_pki(const code_signature& sig) const;
+  [[nodiscard]] bool is_bundled_component(const observation& obs) const;
+  void check_expired_status_without_dates(const observation& obs, const state::prevalence_view* prevalence,
+                                          std::vector<hit>& hits) const;
 
   detector_config config_;
   std::shared_ptr<const cert_intel> intel_;
