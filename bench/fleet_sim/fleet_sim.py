@@ -4,8 +4,9 @@
 Writes, under --out:
   events.ndjson      every event of the fleet, sorted by event time, in the JSON shapes
                      countersign parses (ECS / Elastic Defend, OCSF 1.7/1.8 Process
-                     Activity, Microsoft Defender advanced-hunting rows, Winlogbeat Sysmon
-                     and Code Integrity, flat Code Integrity EventData)
+                     Activity, Microsoft Defender advanced-hunting rows, Sysmon, Security
+                     and Code Integrity through Winlogbeat, as flat NXLog/Logstash or
+                     HELK-style JSON, or as evtx JSON, and flat Code Integrity EventData)
   ground_truth.json  the injected attack scenarios (host, file hash, time, schema and the
                      detector ids that should fire) and the event count of every benign
                      population
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import collections
 import hashlib
 import json
 import os
@@ -33,9 +35,16 @@ DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 MIN_MS = 60_000
 
-PROCESS_SCHEMAS = ("ecs", "ocsf", "defender", "winlogbeat")
+PROCESS_SCHEMAS = ("ecs", "ocsf", "defender", "winlogbeat", "flat", "evtx")
+# Sysmon hosts (Sysmon 1/6/7, Code Integrity, Security 4616) ship their Windows event log
+# one of three ways: Winlogbeat (winlog.event_data + ECS fields), flat NXLog/Logstash or
+# HELK-style JSON (System and EventData keys side by side), or evtx JSON (Event.System +
+# Event.EventData, as evtx_dump writes it).
+SYSMON_TRANSPORTS = ("winlogbeat", "flat", "evtx")
 ALL_SCHEMAS = PROCESS_SCHEMAS + ("codeintegrity",)
-SCHEMA_WEIGHTS = {"ecs": 0.35, "defender": 0.25, "ocsf": 0.20, "winlogbeat": 0.20}
+# Process schemas by host share; "sysmon" is split among the selected SYSMON_TRANSPORTS.
+SCHEMA_WEIGHTS = {"ecs": 0.35, "defender": 0.25, "ocsf": 0.20, "sysmon": 0.20}
+SYSMON_SPLIT = {"winlogbeat": 0.5, "flat": 0.3, "evtx": 0.2}
 
 # Detector ids (DETECTIONS.md section 3).
 REVOKED = "cs.signature.revoked"
@@ -152,6 +161,12 @@ KNOWN_CAS = {
         "CN=Microsoft Code Signing PCA 2011, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
     "Microsoft Windows Third Party Component CA 2014":
         "CN=Microsoft Windows Third Party Component CA 2014, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
+    "Microsoft Windows Third Party Component CA 2012":
+        "CN=Microsoft Windows Third Party Component CA 2012, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
+    "Microsoft Windows Phone Production PCA 2012":
+        "CN=Microsoft Windows Phone Production PCA 2012, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
+    "Symantec Class 3 SHA256 Code Signing CA":
+        "CN=Symantec Class 3 SHA256 Code Signing CA, OU=Symantec Trust Network, O=Symantec Corporation, C=US",
     "Microsoft Testing Root Certificate Authority 2010":
         "CN=Microsoft Testing Root Certificate Authority 2010, O=Microsoft Corporation, L=Redmond, S=Washington, C=US",
 }
@@ -247,7 +262,8 @@ LAST = ["smith", "mueller", "rossi", "garcia", "novak", "kowalski", "jensen", "d
 class Host:
     __slots__ = ("idx", "hid", "name", "fqdn", "kind", "schema", "ci_schema", "ci_enforced", "user", "build",
                  "model", "defender_mode", "defender_sha256", "ecs_x509", "ocsf_version", "apps", "pop_cum",
-                 "pop_names", "app_cum", "seen", "ci_seen", "record_id", "sysmon1")
+                 "pop_names", "app_cum", "seen", "ci_seen", "record_id", "sysmon1", "flat_flavor", "evtx_array",
+                 "lab")
 
     def __init__(self):
         self.seen: set[str] = set()
@@ -273,7 +289,9 @@ class Sim:
             raise SystemExit(f"fleet_sim: unknown schema(s) {bad}; choose from {','.join(ALL_SCHEMAS)}")
         self.proc_schemas = [s for s in PROCESS_SCHEMAS if s in self.schemas]
         if not self.proc_schemas:
-            raise SystemExit("fleet_sim: --schemas needs at least one of ecs, ocsf, defender, winlogbeat")
+            raise SystemExit("fleet_sim: --schemas needs at least one of " + ", ".join(PROCESS_SCHEMAS))
+        self.sysmon_schemas = [s for s in SYSMON_TRANSPORTS if s in self.schemas]
+        self.file_pop: dict[str, str] = {}  # sha256 and sha1 of benign files -> population
         self.events: list[tuple[int, int, str]] = []
         self.seq = 0
         self.pop_counts: dict[str, int] = {}
@@ -282,6 +300,12 @@ class Sim:
         self.skipped: list[dict] = []
         self.intel_rows: list[tuple[str, str, str, str]] = []
         self.pid = 1000
+        # Lab populations (build_lab_catalog): DLLs an executable loads (by its path
+        # template), their population, and DLLs a process loads on hosts with a per-user app.
+        self.attached: dict[str, list[Exe]] = {}
+        self.attached_pop: dict[str, str] = {}
+        self.user_hosted: list[tuple] = []
+        self.lab_apps: list[tuple] = []
 
     # -- output ---------------------------------------------------------------------------
 
@@ -320,14 +344,23 @@ class Sim:
         ]
         self.builds = ["10.0.22631.4602", "10.0.22631.4751", "10.0.26100.2605"]
         build_cert = [win_certs[0], win_certs[1], win_certs[1]]
+        self.win_certs = win_certs
+        # Windows 11 24H2 (the third build) signs many inbox binaries as "Microsoft Windows
+        # Publisher" (as Server 2022 does svchost.exe).
+        self.win_publisher = Cert(ids, "Microsoft Windows Publisher", "Microsoft Corporation",
+                                  "Microsoft Windows Production PCA 2011", start - 230 * DAY_MS, start + 135 * DAY_MS,
+                                  subject_dn="CN=Microsoft Windows Publisher, O=Microsoft Corporation, L=Redmond, "
+                                             "S=Washington, C=US")
         for rank, entry in enumerate(WINDOWS_BINARIES):
             name, folder, desc = entry
             exes = []
             for b, build in enumerate(self.builds):
-                exes.append(Exe(ids, f"{folder}\\{name}", "major_vendor_windows", build_cert[b],
+                publisher = b == 2 and name in WINDOWS_PUBLISHER_SIGNED and self.args.lab_populations
+                bc = self.win_publisher if publisher else build_cert[b]
+                exes.append(Exe(ids, f"{folder}\\{name}", "major_vendor_windows", bc,
                                 company="Microsoft Corporation", product="Microsoft\u00ae Windows\u00ae Operating System",
                                 description=desc, ofn=name.upper() if rank % 3 == 0 else name,
-                                version=f"{build} (WinBuild.160101.0800)", signing_time=build_cert[b].not_before + 20 * DAY_MS))
+                                version=f"{build} (WinBuild.160101.0800)", signing_time=bc.not_before + 20 * DAY_MS))
             add("major_vendor_windows", App(exes, 1.0 / (rank + 1) ** 0.8, "major_vendor_windows", by_build=True))
 
         # Windows Defender platform (runs from ProgramData on every host).
@@ -371,6 +404,7 @@ class Sim:
                     "Microsoft Windows Third Party Component CA 2014", start - 200 * DAY_MS, start + 165 * DAY_MS,
                     subject_dn="CN=Microsoft Windows Hardware Compatibility Publisher, O=Microsoft Corporation, "
                                "L=Redmond, S=Washington, C=US")
+        self.whql = whql
         self.models: list[list[App]] = []
         self.model_weights: list[float] = []
         n_models = 48
@@ -516,6 +550,335 @@ class Sim:
             cache[oem] = c
         return c
 
+    # -- lab populations: what real benign lab telemetry showed --------------------------------
+
+    def build_lab_catalog(self):
+        """Benign software whose signer names differ from the PE company by design, seen in
+        real lab telemetry (Sysmon 7 image loads included): Microsoft's many signer names,
+        runtimes and tools that ship third-party DLLs under their own signature, per-user
+        installs, and old software signed before its certificate expired. Uses no random
+        draws: the main fleet stays what it was."""
+        ids, start, D = self.ids, self.start, DAY_MS
+        MS_DN = ", O=Microsoft Corporation, L=Redmond, S=Washington, C=US"
+
+        def mscert(cn, issuer, nb, na):
+            return Cert(ids, cn, "Microsoft Corporation", issuer, start - nb * D, start + na * D,
+                        subject_dn=f"CN={cn}{MS_DN}")
+
+        win_phone = mscert("Windows Phone", "Microsoft Windows Phone Production PCA 2012", 300, 65)
+        ms_3p_app = mscert("Microsoft 3rd Party Application Component", "Microsoft Windows Third Party Component CA 2012",
+                           260, 105)
+        ms_3p_win = mscert("Microsoft Windows 3rd party Component", "Microsoft Windows Third Party Component CA 2012",
+                           280, 85)
+        ms_corp, ms_win, whql = self.ms_corp, self.win_certs[1], self.whql
+
+        def vendor(cn, issuer, nb, na, o=None, country="US"):
+            return Cert(ids, cn, o or cn, issuer, start - nb * D, start + na * D, country=country)
+
+        digicert = "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1"
+        psf = vendor("Python Software Foundation", digicert, 420, 310)
+        wireshark = vendor("Wireshark Foundation, Inc.", digicert, 200, 530)
+        schindelin = vendor("Johannes Schindelin", "Certum Code Signing 2021 CA", 330, 400, country="DE")
+        openjs = vendor("OpenJS Foundation", digicert, 150, 580)
+        insecure = vendor("Insecure.Com LLC", digicert, 380, 350)
+        winrar = vendor("win.rar GmbH", "GlobalSign GCC R45 CodeSigning CA 2020", 240, 490, country="DE")
+        oracle = vendor("Oracle Corporation", digicert, 700, 30)
+        # Old vendors: certificates that expired years ago, every file timestamped in time.
+        sorrel = vendor("Sorrel Document Systems Ltd", "Symantec Class 3 SHA256 Code Signing CA", 1830 + 1095, -1830,
+                        country="GB")
+        tandem = vendor("Tandem Scientific Instruments Inc.", "DigiCert SHA2 Assured ID Code Signing CA", 1100 + 1095, -1100)
+
+        def x(path, cert, company, product, desc, version, ofn=None, pop="lab", status="valid", signing=None):
+            # signing: the signing time; None = 30 days into the certificate; False = none.
+            st = None if signing is False else signing if signing is not None else cert.not_before + 30 * D
+            return Exe(ids, path, pop, cert, status=status, company=company, product=product, description=desc,
+                       ofn=ofn, version=version, signing_time=st, key=f"lab|{path}|{version}|{cert.cn if cert else '-'}")
+
+        WA = "C:\\Program Files\\WindowsApps"
+        VS = "Microsoft\u00ae Visual Studio\u00ae"
+        CRT = "Microsoft\u00ae C Runtime Library"
+
+        def vclibs(ver, cert):
+            d = f"{WA}\\Microsoft.VCLibs.140.00_{ver}_x64__8wekyb3d8bbwe"
+            return [x(f"{d}\\vccorlib140_app.dll", cert, "Microsoft Corporation", VS,
+                      "Microsoft \u00ae VC WinRT core library", ver, ofn="vccorlib140_app.DLL"),
+                    x(f"{d}\\msvcp140_app.dll", cert, "Microsoft Corporation", VS, CRT, ver, ofn="msvcp140_app.dll"),
+                    x(f"{d}\\vcruntime140_app.dll", cert, "Microsoft Corporation", VS, CRT, ver,
+                      ofn="vcruntime140_app.dll")]
+
+        vcl_old = vclibs("14.0.29231.0", win_phone)  # framework package signed "Windows Phone"
+        vcl_new = vclibs("14.0.33519.0", ms_corp)
+        uixaml = x(f"{WA}\\Microsoft.UI.Xaml.2.8_8.2310.30001.0_x64__8wekyb3d8bbwe\\Microsoft.UI.Xaml.dll", ms_corp,
+                   "Microsoft Corporation", "Microsoft.UI.Xaml", "Microsoft.UI.Xaml", "3.1.5.0")
+        winsqlite = x("C:\\Windows\\System32\\winsqlite3.dll", ms_3p_win, "SQLite Development Team", "SQLite",
+                      "SQLite is a software library that implements a self-contained, serverless, zero-configuration, "
+                      "transactional SQL database engine.", "3.43.2", ofn="")
+
+        def store(pkg, exe, desc, product, ver, cert, ofn=None):
+            return x(f"{WA}\\{pkg}\\{exe}", cert, "Microsoft Corporation", product, desc, ver, ofn=ofn)
+
+        S32 = "C:\\Windows\\System32"
+        ps = f"{S32}\\WindowsPowerShell\\v1.0\\powershell.exe"
+        explorer = "C:\\Windows\\explorer.exe"
+        svchost = f"{S32}\\svchost.exe"
+        OSSL = "The OpenSSL Project, https://www.openssl.org/"
+
+        def ossl(path, cert, ver, name):
+            return x(path, cert, OSSL, "The OpenSSL Toolkit", "OpenSSL library", ver, ofn=name)
+
+        PY = "C:\\Users\\{user}\\AppData\\Local\\Programs\\Python\\Python39"
+        PY3 = "C:\\Program Files\\Python311"
+        W = "C:\\Program Files\\Wireshark"
+        WS = "The Wireshark developer community"
+        NP = f"{S32}\\Npcap"
+        G = "C:\\Program Files\\Git"
+        GIT = "The Git Development Community"
+        FSF = "Free Software Foundation"
+        npcap = [x(f"{NP}\\wpcap.dll", insecure, "", "", "", ""), x(f"{NP}\\Packet.dll", insecure, "", "", "", "")]
+        glib = x(f"{W}\\libglib-2.0-0.dll", wireshark, "The GLib developer community", "GLib", "GLib", "2.78.4.0")
+        git_crypto = [ossl(f"{G}\\mingw64\\bin\\libcrypto-3-x64.dll", schindelin, "3.2.1", "libcrypto-3-x64.dll"),
+                      ossl(f"{G}\\mingw64\\bin\\libssl-3-x64.dll", schindelin, "3.2.1", "libssl-3-x64.dll")]
+        vbox_new = "Oracle and/or its affiliates"
+        VBOX = "Oracle VM VirtualBox Guest Additions"
+
+        def vbox(cert, company, ver):
+            return {"procs": [(x(f"{S32}\\VBoxTray.exe", cert, company, VBOX, "VirtualBox Guest Additions Tray Application",
+                                 ver), (1.0, 1.0, 1.0), [], None)],
+                    "hosted": [(explorer, x(f"{S32}\\VBoxMRXNP.dll", cert, company, VBOX,
+                                            "VirtualBox Shared Folders Minirdr NP", ver, ofn="VBoxMRXNP.DLL"), 1.0),
+                               (ps, x(f"{S32}\\VBoxMRXNP.dll", cert, company, VBOX,
+                                      "VirtualBox Shared Folders Minirdr NP", ver, ofn="VBoxMRXNP.DLL"), 0.4)],
+                    "drivers": [x(f"{S32}\\drivers\\{n}.sys", cert, company, VBOX, d, ver)
+                                for n, d in (("VBoxGuest", "VirtualBox Guest Driver"),
+                                             ("VBoxSF", "VirtualBox Shared Folders"),
+                                             ("VBoxMouse", "VirtualBox Guest Mouse Driver"))]}
+
+        def one(**v):
+            return [(1.0, v)]
+
+        # (key, population, share of workstations/servers/dev, variants [(weight, {procs, hosted,
+        # drivers})]); procs: (exe, runs a day (ws, srv, dev), DLLs it loads, first day or None).
+        R1 = (1.0, 0.5, 1.0)
+        self.lab_apps = [
+            # Store apps (per machine, under WindowsApps) on ~150 of 2000 hosts each; the
+            # Calculator family comes signed "Windows Phone" (old) or "Microsoft Corporation".
+            ("calculator", "ms_store_apps", (0.075, 0.01, 0.1), [
+                (0.5, {"procs": [(store("Microsoft.WindowsCalculator_10.2008.2.0_x64__8wekyb3d8bbwe", "Calculator.exe",
+                                        "Calculator", "Microsoft Calculator", "10.2008.2.0", win_phone), R1, vcl_old, None)]}),
+                (0.5, {"procs": [(store("Microsoft.WindowsCalculator_11.2405.2.0_x64__8wekyb3d8bbwe", "CalculatorApp.exe",
+                                        "Calculator", "Microsoft Calculator", "11.2405.2.0", ms_corp), R1,
+                                  vcl_new + [uixaml], None)]})]),
+            ("photos", "ms_store_apps", (0.075, 0.01, 0.1), one(procs=[(store(
+                "Microsoft.Windows.Photos_2024.11100.16009.0_x64__8wekyb3d8bbwe", "Photos.exe", "Microsoft Photos",
+                "Microsoft Photos", "2024.11100.16009.0", ms_corp), R1, vcl_old + [winsqlite], None)])),
+            ("terminal", "ms_store_apps", (0.075, 0.02, 0.3), one(procs=[(store(
+                "Microsoft.WindowsTerminal_1.21.3231.0_x64__8wekyb3d8bbwe", "WindowsTerminal.exe", "Windows Terminal",
+                "Windows Terminal", "1.21.3231.0", ms_corp), (1.5, 1.0, 3.0), [uixaml] + vcl_new, None)])),
+            ("notepad", "ms_store_apps", (0.075, 0.02, 0.1), one(procs=[(store(
+                "Microsoft.WindowsNotepad_11.2410.21.0_x64__8wekyb3d8bbwe", "Notepad\\Notepad.exe", "Notepad", "Notepad",
+                "11.2410.21.0", ms_corp, ofn="Notepad.exe"), (1.2, 0.5, 1.2), vcl_new + [uixaml], None)])),
+            ("snipping", "ms_store_apps", (0.075, 0.0, 0.1), one(procs=[(store(
+                "Microsoft.ScreenSketch_11.2409.25.0_x64__8wekyb3d8bbwe", "SnippingTool\\SnippingTool.exe", "Snipping Tool",
+                "Snipping Tool", "11.2409.25.0", ms_corp), (0.8, 0.0, 0.8), vcl_old, None)])),
+            # Inbox DLLs under other Microsoft signer names (image loads on every Sysmon host).
+            ("inbox_dlls", "ms_windows_inbox_dlls", (1.0, 1.0, 1.0), one(hosted=[
+                (svchost, winsqlite, 1.0),
+                (svchost, x(f"{S32}\\perfos.dll", ms_win, "Microsoft Corporation",
+                            "Microsoft\u00ae Windows\u00ae Operating System", "Windows System Performance Objects DLL",
+                            "10.0.22631.4751 (WinBuild.160101.0800)", ofn="PERFOS.DLL"), 0.5)])),
+            ("curl", "ms_windows_inbox_dlls", (0.2, 0.5, 0.6), one(procs=[(x(
+                f"{S32}\\curl.exe", ms_win, "curl, https://curl.se/", "The curl executable", "The curl executable",
+                "8.9.1.0", ofn="curl.exe"), (0.5, 3.0, 2.0), [], None)])),
+            # Teams classic: per-user, signed "Microsoft 3rd Party Application Component".
+            ("teams_classic", "ms_3rd_party_app_component", (0.3, 0.0, 0.3), one(procs=[
+                (x("C:\\Users\\{user}\\AppData\\Local\\Microsoft\\Teams\\current\\Teams.exe", ms_3p_app,
+                   "Microsoft Corporation", "Microsoft Teams", "Microsoft Teams", "1.7.00.26062"), (2.0, 0, 2.0), [], None),
+                (x("C:\\Users\\{user}\\AppData\\Local\\Microsoft\\Teams\\Update.exe", ms_3p_app, "Microsoft Corporation",
+                   "Microsoft Teams", "Microsoft Teams", "1.3.00.34662", ofn="Update.exe"), (1.0, 0, 1.0), [], None)])),
+            # WHQL (catalog) signatures on other vendors' files, and VirtualBox guests.
+            ("virtualbox", "whql_third_party_dlls", (0.03, 0.05, 0.35), [
+                (0.6, vbox(whql, vbox_new, "7.0.14.11095")), (0.4, vbox(oracle, "Oracle Corporation", "6.1.38.153438"))]),
+            ("hp_print", "whql_third_party_dlls", (0.35, 0.08, 0.1), one(hosted=[
+                (f"{S32}\\spoolsv.exe", x(f"{S32}\\spool\\drivers\\x64\\3\\hpcpp310.dll", whql, "HP Inc.",
+                                          "HP Universal Printing Driver", "HP UPD Configuration Module", "61.310.1.25919"), 1.0),
+                (f"{S32}\\spoolsv.exe", x(f"{S32}\\spool\\drivers\\x64\\3\\hpmpm081.dll", whql, "HP Inc.",
+                                          "HP Universal Printing Driver", "HP UPD Port Monitor", "61.310.1.25919"), 0.6)])),
+            # Runtimes and tools that ship third-party DLLs signed by the product's signer.
+            ("python_user", "bundled_third_party_dlls", (0.06, 0.0, 0.5), one(procs=[(
+                x(f"{PY}\\python.exe", psf, "Python Software Foundation", "Python", "Python", "3.9.13"), (1.0, 0, 4.0),
+                [x(f"{PY}\\python39.dll", psf, "Python Software Foundation", "Python", "Python Core", "3.9.13"),
+                 x(f"{PY}\\vcruntime140.dll", ms_corp, "Microsoft Corporation", VS, CRT, "14.29.30139.0"),
+                 x(f"{PY}\\DLLs\\_ssl.pyd", psf, "Python Software Foundation", "Python", "Python Core", "3.9.13"),
+                 ossl(f"{PY}\\DLLs\\libcrypto-1_1.dll", psf, "1.1.1n", "libcrypto-1_1.dll"),
+                 ossl(f"{PY}\\DLLs\\libssl-1_1.dll", psf, "1.1.1n", "libssl-1_1.dll")], None)])),
+            ("python_machine", "bundled_third_party_dlls", (0.02, 0.06, 0.2), one(procs=[(
+                x(f"{PY3}\\python.exe", psf, "Python Software Foundation", "Python", "Python", "3.11.9"), (0.5, 2.0, 2.0),
+                [x(f"{PY3}\\python311.dll", psf, "Python Software Foundation", "Python", "Python Core", "3.11.9"),
+                 ossl(f"{PY3}\\DLLs\\libcrypto-3.dll", psf, "3.0.13", "libcrypto-3.dll"),
+                 ossl(f"{PY3}\\DLLs\\libssl-3.dll", psf, "3.0.13", "libssl-3.dll")], None)])),
+            ("wireshark", "bundled_third_party_dlls", (0.02, 0.04, 0.4), one(procs=[
+                (x(f"{W}\\Wireshark.exe", wireshark, WS, "Wireshark", "Wireshark", "4.2.5.0"), (0.5, 0.5, 1.5),
+                 [x(f"{W}\\libwireshark.dll", wireshark, WS, "Wireshark", "Wireshark dissector library", "4.2.5.0"),
+                  glib, x(f"{W}\\libgcc_s_seh-1.dll", wireshark, "", "", "", ""),
+                  x(f"{W}\\libwinpthread-1.dll", wireshark, "MinGW-W64 Project. All rights reserved.",
+                    "POSIX WinThreads for Windows", "POSIX WinThreads for Windows", "1.0.0.0"),
+                  x(f"{W}\\Qt6Core.dll", wireshark, "The Qt Company Ltd.", "Qt6", "C++ Application Development Framework",
+                    "6.5.3.0")] + npcap, None),
+                (x(f"{W}\\dumpcap.exe", wireshark, WS, "Dumpcap", "Dumpcap", "4.2.5.0", ofn="Dumpcap.exe"), (0.5, 0.5, 1.5),
+                 [glib] + npcap, None)])),
+            ("git", "bundled_third_party_dlls", (0.03, 0.03, 0.9), one(procs=[
+                (x(f"{G}\\cmd\\git.exe", schindelin, GIT, "Git", "Git for Windows", "2.45.2.1"), (1.0, 1.0, 6.0), [], None),
+                (x(f"{G}\\mingw64\\bin\\git.exe", schindelin, GIT, "Git", "Git for Windows", "2.45.2.1"), (1.0, 1.0, 6.0),
+                 [x(f"{G}\\mingw64\\bin\\libiconv-2.dll", schindelin, FSF, "libiconv: character set conversion library",
+                    "LGPLed libiconv for Windows NT/2000/XP/Vista/7 and Windows 95/98/ME", "1.17.0.0"),
+                  x(f"{G}\\mingw64\\bin\\libintl-8.dll", schindelin, FSF, "GNU gettext",
+                    "LGPLed libintl for Windows NT/2000/XP/Vista/7 and Windows 95/98/ME", "0.22.4.0")], None),
+                (x(f"{G}\\mingw64\\bin\\git-remote-https.exe", schindelin, GIT, "Git", "Git for Windows", "2.45.2.1"),
+                 (0.5, 0.5, 3.0),
+                 [x(f"{G}\\mingw64\\bin\\libcurl-4.dll", schindelin, "The curl library, https://curl.se/",
+                    "The curl library", "libcurl Shared Library", "8.8.0.0"),
+                  x(f"{G}\\mingw64\\bin\\libssh2-1.dll", schindelin, "The libssh2 library, https://www.libssh2.org/",
+                    "libssh2", "The libssh2 library", "1.11.0.0")] + git_crypto, None)])),
+            ("nodejs", "bundled_third_party_dlls", (0.02, 0.05, 0.7), one(procs=[(x(
+                "C:\\Program Files\\nodejs\\node.exe", openjs, "Node.js", "Node.js", "Node.js JavaScript Runtime",
+                "20.15.0"), (0.5, 2.0, 3.0), [], None)])),
+            ("winrar", "bundled_third_party_dlls", (0.12, 0.05, 0.2), one(
+                procs=[(x("C:\\Program Files\\WinRAR\\WinRAR.exe", winrar, "Alexander Roshal", "WinRAR", "WinRAR archiver",
+                          "7.1.0"), (0.3, 0.1, 0.3), [], None)],
+                hosted=[(explorer, x("C:\\Program Files\\WinRAR\\RarExt.dll", winrar, "Alexander Roshal", "WinRAR",
+                                     "WinRAR shell extension", "7.1.0"), 1.5)])),
+            # Old software signed (timestamped) while its certificate was valid, expired for
+            # years; Sorrel's updater is deployed during the window (first seen late, an old
+            # build of a signer the fleet knows), their filter drivers load at boot.
+            ("sorrel", "legacy_signed_before_expiry", (0.1, 0.02, 0.05), one(
+                procs=[(x("C:\\Program Files (x86)\\Sorrel\\DocCapture\\sdcap.exe", sorrel, sorrel.cn, "Sorrel DocCapture",
+                          "Sorrel DocCapture", "4.2.0.311", status="expired", signing=sorrel.not_after - 400 * D),
+                        (0.8, 0.5, 0.8), [], None),
+                       (x("C:\\Program Files (x86)\\Sorrel\\DocCapture\\sdcapupd.exe", sorrel, sorrel.cn,
+                          "Sorrel DocCapture", "Sorrel DocCapture Updater", "4.2.0.298", status="expired",
+                          signing=sorrel.not_after - 520 * D), (0.5, 0.5, 0.5), [], 1.3)],
+                drivers=[x("C:\\Windows\\System32\\drivers\\sdcapflt.sys", sorrel, sorrel.cn, "Sorrel DocCapture",
+                           "Sorrel scanner filter", "4.2.0.300", status="expired", signing=False)])),
+            ("tandem", "legacy_signed_before_expiry", (0.05, 0.0, 0.02), one(
+                procs=[(x("C:\\Program Files (x86)\\Tandem\\LabLink\\lablink.exe", tandem, tandem.cn, "Tandem LabLink",
+                          "Tandem LabLink", "2.8.1.0", status="expired", signing=tandem.not_after - 200 * D),
+                        (1.5, 0, 1.5), [], None)],
+                drivers=[x("C:\\Windows\\System32\\drivers\\tlusb64.sys", tandem, tandem.cn, "Tandem LabLink",
+                           "Tandem LabLink USB driver", "2.8.0.4", status="expired", signing=False)])),
+        ]
+        for _key, pop, _share, variants in self.lab_apps:
+            for _w, v in variants:
+                for exe, _rate, dlls, _first in v.get("procs", ()):
+                    if dlls:
+                        self.attached[exe.path] = dlls
+                        self.attached_pop[exe.path] = pop
+        # DLLs of the per-user apps (per_user_updaters) in their own folders, and the
+        # OneDrive shell extension explorer.exe loads on every OneDrive host.
+        zoom = self.vendor_certs["Zoom Video Communications, Inc."]
+        ZB = "C:\\Users\\{user}\\AppData\\Roaming\\Zoom\\bin"
+        zc = "Zoom Video Communications, Inc."
+        self.attached["C:\\Users\\{user}\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe"] = [
+            x(f"{ZB}\\zVideoUI.dll", zoom, zc, "Zoom Meetings", "Zoom Video UI", "6.2.7.49583"),
+            x(f"{ZB}\\zWebService.dll", zoom, zc, "Zoom Meetings", "Zoom Web Service", "6.2.7.49583")]
+        self.attached_pop["C:\\Users\\{user}\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe"] = "per_user_app_dlls"
+        od = "C:\\Users\\{user}\\AppData\\Local\\Microsoft\\OneDrive"
+        self.user_hosted = [(f"{od}\\OneDrive.exe", explorer,
+                             x(f"{od}\\24.201.1006.0005\\FileSyncShell64.dll", ms_corp, "Microsoft Corporation",
+                               "Microsoft OneDrive", "Microsoft OneDrive Shell Extension", "24.201.1006.0005"),
+                             1.0, "per_user_app_dlls")]
+
+    def model_drivers(self, h: Host) -> list[Exe]:
+        """The hardware model's drivers (Sysmon 6 at boot): WHQL- or OEM-signed, next to
+        the model's driver-store utilities."""
+        cache = self.__dict__.setdefault("_model_drivers", {})
+        out = cache.get(h.model)
+        if out is None:
+            out = []
+            for app in self.models[h.model][:4]:
+                tool = app.exes[0]
+                folder, _, name = tool.path.rpartition("\\")
+                base = name[:-6] if name.endswith("64.exe") else name.rsplit(".", 1)[0]
+                for suffix in ("Svc", "Service"):
+                    base = base[:-len(suffix)] if base.endswith(suffix) else base
+                out.append(Exe(self.ids, f"{folder}\\{base.lower()}64.sys", "driver_loads", tool.cert,
+                               company=tool.company, product=tool.product, description=f"{tool.product} (kernel)",
+                               version=tool.version, signing_time=tool.signing_time))
+            cache[h.model] = out
+        return out
+
+    def host_user_apps(self, h: Host) -> set[str]:
+        for pop, (lst, _cum) in zip(h.pop_names, h.app_cum):
+            if pop == "per_user_updaters":
+                return {ap.exes[0].path for ap in lst}
+        return set()
+
+    def load_dll(self, h: Host, dll: Exe, loader: str, t: int, pop: str):
+        """Sysmon 7: `loader` (a resolved path) loads `dll` (Sysmon hosts only)."""
+        if h.schema not in SYSMON_TRANSPORTS:
+            return
+        path = dll.path.replace("{user}", h.user.split(".")[0]) if "{" in dll.path else dll.path
+        self.emit(t, self.sysmon_doc(h, 7, dll, path, t, image=loader), h.schema, pop)
+        self.file_pop.setdefault(dll.sha256, pop)
+        self.file_pop.setdefault(dll.sha1, pop)
+
+    def lab_time(self, rng: random.Random, h: Host, day_start: int) -> int:
+        if h.kind == "server" or rng.random() < 0.18:
+            return day_start + int(rng.random() * DAY_MS)
+        hour = 7 + min(11.999, abs(rng.gauss(4.0, 2.8)))
+        return day_start + int(hour * HOUR_MS + rng.random() * HOUR_MS) % DAY_MS
+
+    def run_lab_benign(self):
+        """The lab populations (build_lab_catalog), with a random generator of their own."""
+        if not self.args.lab_populations:
+            return
+        rng = random.Random(self.seed * 2654435761 + 2026)
+        kinds = {"workstation": 0, "server": 1, "dev": 2}
+
+        def count(rate: float) -> int:
+            n = int(rate)
+            return n + (1 if rng.random() < rate - n else 0)
+
+        for h in self.hosts:
+            ki = kinds[h.kind]
+            installed = []
+            for _key, pop, share, variants in self.lab_apps:
+                if rng.random() >= share[ki]:
+                    continue
+                v = variants[0][1] if len(variants) == 1 else rng.choices([v for _, v in variants],
+                                                                           [w for w, _ in variants])[0]
+                installed.append((pop, v))
+            h.lab = installed
+            sysmon = h.schema in SYSMON_TRANSPORTS
+            user_apps = self.host_user_apps(h)
+            drivers = [(d, "driver_loads") for d in self.model_drivers(h)] if sysmon else []
+            drivers += [(d, pop) for pop, v in installed for d in v.get("drivers", ())] if sysmon else []
+            for d in range(self.args.days):
+                day_start = self.start + d * DAY_MS
+                if drivers and (h.kind != "server" or d == 0):
+                    tb = day_start + int(((6.0 + 2.5 * rng.random()) if h.kind != "server" else rng.random() * 24) * HOUR_MS)
+                    for k, (drv, pop) in enumerate(drivers):
+                        t = tb + 180 * k
+                        self.emit(t, self.sysmon_doc(h, 6, drv, drv.path, t), h.schema, pop)
+                        self.file_pop.setdefault(drv.sha256, pop)
+                        self.file_pop.setdefault(drv.sha1, pop)
+                for pop, v in installed:
+                    for exe, rate, _dlls, first_day in v.get("procs", ()):
+                        for _ in range(count(rate[ki])):
+                            t = self.lab_time(rng, h, day_start)
+                            if first_day is not None and t < self.start + int(first_day * DAY_MS):
+                                continue
+                            self.execute(h, exe, t, pop)
+                    if sysmon:
+                        for loader, dll, rate in v.get("hosted", ()):
+                            for _ in range(count(rate)):
+                                self.load_dll(h, dll, loader, self.lab_time(rng, h, day_start), pop)
+                if sysmon:
+                    for needs, loader, dll, rate, pop in self.user_hosted:
+                        if needs in user_apps:
+                            for _ in range(count(rate)):
+                                self.load_dll(h, dll, loader, self.lab_time(rng, h, day_start), pop)
+
+
     # -- hosts ------------------------------------------------------------------------------
 
     def build_hosts(self):
@@ -523,7 +886,15 @@ class Sim:
         n = a.hosts
         n_dev = max(2, round(n * a.dev_fraction))
         n_srv = round(n * 0.08)
-        weights = [SCHEMA_WEIGHTS[s] for s in self.proc_schemas]
+        # Families in the original order (the Sysmon family where winlogbeat was), so that
+        # the main generator draws the same hosts whatever transports the Sysmon hosts use;
+        # the transport comes from a generator of its own.
+        families = [s for s in ("ecs", "ocsf", "defender") if s in self.schemas]
+        if self.sysmon_schemas:
+            families.append("sysmon")
+        weights = [SCHEMA_WEIGHTS[s] for s in families]
+        trng = random.Random(self.seed * 15485863 + 7)
+        split = [SYSMON_SPLIT[s] for s in self.sysmon_schemas]
         self.hosts: list[Host] = []
         ci_on = "codeintegrity" in self.schemas or "winlogbeat" in self.schemas
         for i in range(n):
@@ -536,7 +907,13 @@ class Sim:
             else:
                 h.kind, h.name = "workstation", f"ws-{i - n_dev - n_srv + 1:05d}"
             h.fqdn = f"{h.name}.corp.contoso.com"
-            h.schema = rng.choices(self.proc_schemas, weights)[0]
+            h.schema = rng.choices(families, weights)[0]
+            if h.schema == "sysmon":
+                h.schema = trng.choices(self.sysmon_schemas, split)[0]
+            # flat: NXLog im_msvistalog through Logstash, or a HELK/Splunk-style export;
+            # evtx: EventData as named members (evtx_dump) or as a Data[] array.
+            h.flat_flavor = "nxlog" if trng.random() < 0.6 else "export"
+            h.evtx_array = trng.random() < 0.3
             h.hid = ids.hex("device", i, n=40) if h.schema == "defender" else ids.guid("host", i)
             h.user = f"{rng.choice(FIRST)}.{rng.choice(LAST)}" if h.kind != "server" else "svc_ops"
             h.build = rng.choices(range(len(self.builds)), [0.25, 0.55, 0.20])[0]
@@ -551,6 +928,8 @@ class Sim:
             if ci_on and h.kind != "dev" and rng.random() < a.ci_fraction:
                 if h.schema == "winlogbeat" and "winlogbeat" in self.schemas:
                     h.ci_schema = "winlogbeat"
+                elif h.schema in ("flat", "evtx") and "codeintegrity" in self.schemas:
+                    h.ci_schema = h.schema  # the host's own Windows event shape
                 elif "codeintegrity" in self.schemas:
                     h.ci_schema = "codeintegrity"
                 elif "winlogbeat" in self.schemas:
@@ -665,10 +1044,15 @@ class Sim:
         elif s == "defender":
             for doc in self.r_defender(h, x, path, t):
                 self.emit(t, doc, "defender", pop)
-        else:
+        else:  # Sysmon: Winlogbeat, flat or evtx
             if h.sysmon1:
-                self.emit(t, self.r_sysmon1(h, x, path, t), "winlogbeat", "sysmon_process_start")
-            self.emit(t + 3, self.r_sysmon7(h, x, path, t + 3), "winlogbeat", pop)
+                self.emit(t, self.sysmon_doc(h, 1, x, path, t), s, "sysmon_process_start")
+            self.emit(t + 3, self.sysmon_doc(h, 7, x, path, t + 3), s, pop)
+            # The executable's own DLLs it loads from its folder (or the framework's).
+            for k, dll in enumerate(self.attached.get(x.path, ())):
+                self.load_dll(h, dll, path, t + 40 + 25 * k, self.attached_pop[x.path])
+        self.file_pop.setdefault(x.sha256, pop)
+        self.file_pop.setdefault(x.sha1, pop)
         if h.ci_schema and pop == "internal_pki":
             # Audit-mode policy: Code Integrity logs 3076 + 3089 on the first load after boot
             # (its cache absorbs the repeats); one pair per file, host and day.
@@ -892,6 +1276,8 @@ class Sim:
                 "SubjectDomainName": "NT AUTHORITY" if sid.startswith("S-1-5-1") and len(sid) == 8 else "CONTOSO",
                 "SubjectLogonId": "0x3e5" if sid == "S-1-5-19" else "0x3e7" if sid == "S-1-5-18" else "0x1a2b3c",
                 "PreviousTime": iso_7(t), "NewTime": iso_7(new_time), "ProcessId": hex(pid), "ProcessName": process}
+        if h.schema in ("flat", "evtx"):
+            return self.win_event(h, t, SECURITY_LOG, 4616, 1, 0, data, task=12288)
         return {
             "@timestamp": iso_ms(t),
             "event": {"action": "Security State Change", "code": "4616", "kind": "event", "module": "security",
@@ -901,12 +1287,15 @@ class Sim:
                                   "{54849625-5478-4994-a5ba-3e3b0328c30d}", 4616, data, version=1),
         }
 
-    def r_sysmon7(self, h: Host, x: Exe, path: str, t: int) -> dict:
+    def r_sysmon7(self, h: Host, x: Exe, path: str, t: int, image: str | None = None) -> dict:
+        """Sysmon 7 through Winlogbeat: `path` is ImageLoaded (file.*), `image` the loading
+        process (process.executable; the file itself when it is an executable's own load)."""
         c = x.cert
+        image = image or path
         hashes = f"SHA1={x.sha1.upper()},MD5={x.md5.upper()},SHA256={x.sha256.upper()}"
         if x.status == "bad_digest":
             # Raw EventData only, as Sysmon writes a failed signature check.
-            data = {"UtcTime": iso_ms(t).replace("T", " ").rstrip("Z"), "ProcessId": "4312", "Image": path,
+            data = {"UtcTime": iso_ms(t).replace("T", " ").rstrip("Z"), "ProcessId": "4312", "Image": image,
                     "ImageLoaded": path, "FileVersion": x.version, "Description": x.description,
                     "Product": x.product, "Company": x.company, "OriginalFileName": x.ofn, "Hashes": hashes,
                     "Signed": "failed: Invalid hash", "Signature": "-", "SignatureStatus": "-",
@@ -926,12 +1315,12 @@ class Sim:
             "@timestamp": iso_ms(t),
             "event": {"category": ["process"], "code": "7", "kind": "event", "module": "sysmon",
                       "provider": "Microsoft-Windows-Sysmon", "type": ["change"]},
-            "file": {"code_signature": cs, "directory": dirname, "extension": "exe",
+            "file": {"code_signature": cs, "directory": dirname, "extension": name.rsplit(".", 1)[-1].lower(),
                      "hash": {"md5": x.md5, "sha1": x.sha1, "sha256": x.sha256}, "name": name, "path": path,
                      "pe": {"company": x.company, "description": x.description, "file_version": x.version,
                             "original_file_name": x.ofn, "product": x.product}},
             "host": {"id": h.hid, "name": h.name},
-            "process": {"executable": path, "name": name, "pid": self.next_pid()},
+            "process": {"executable": image, "name": image.rsplit("\\", 1)[-1], "pid": self.next_pid()},
             "winlog": self.winlog(h, "Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon",
                                   SYSMON_GUID, 7, {"Company": x.company, "Description": x.description,
                                                    "FileVersion": x.version, "Product": x.product,
@@ -940,6 +1329,117 @@ class Sim:
                                                    "Signature": c.cn if signed else "",
                                                    "SignatureStatus": status}),
         }
+
+    # -- flat and evtx JSON: the same Windows event log records as Winlogbeat ships them ----
+
+    def sysmon_data(self, h: Host, event_id: int, x: Exe, path: str, t: int, image: str | None = None,
+                    cmdline: str | None = None, parent: str | None = None) -> dict:
+        """Sysmon EventData in Sysmon's own order and spelling ('-' for a missing value)."""
+        c = x.cert
+        utc = iso_ms(t).replace("T", " ").rstrip("Z")
+        hashes = (f"SHA1={x.sha1.upper()},MD5={x.md5.upper()},SHA256={x.sha256.upper()},"
+                  f"IMPHASH={self.ids.hex('imphash', x.sha256, n=32).upper()}")
+        if x.status == "bad_digest":
+            signed, signature, status = "failed: Invalid hash", "-", "-"
+        elif c is None:
+            signed, signature, status = "false", "-", "Unavailable"
+        else:
+            signed, signature, status = "true", c.cn, SYSMON_STATUS[x.status]
+        if event_id == 6:
+            return {"RuleName": "-", "UtcTime": utc, "ImageLoaded": path, "Hashes": hashes, "Signed": signed,
+                    "Signature": signature, "SignatureStatus": status}
+        user = f"CONTOSO\\{h.user.split('.')[0] if h.kind != 'server' else h.user}"
+        image = image or path
+        pguid = "{" + self.ids.guid("pguid", h.idx, image, t // MIN_MS) + "}"
+        pid = str(4 * (int(pguid[1:5], 16) % 16000) + 400)
+        dash = lambda v: v if v else "-"  # noqa: E731
+        if event_id == 7:
+            return {"RuleName": "-", "UtcTime": utc, "ProcessGuid": pguid, "ProcessId": pid, "Image": image,
+                    "ImageLoaded": path, "FileVersion": dash(x.version), "Description": dash(x.description),
+                    "Product": dash(x.product), "Company": dash(x.company), "OriginalFileName": dash(x.ofn),
+                    "Hashes": hashes, "Signed": signed, "Signature": signature, "SignatureStatus": status,
+                    "User": user}
+        parent = parent or "C:\\Windows\\explorer.exe"
+        return {"RuleName": "-", "UtcTime": utc, "ProcessGuid": pguid, "ProcessId": pid, "Image": path,
+                "FileVersion": dash(x.version), "Description": dash(x.description), "Product": dash(x.product),
+                "Company": dash(x.company), "OriginalFileName": dash(x.ofn),
+                "CommandLine": cmdline or f"\"{path}\"", "CurrentDirectory": path.rpartition("\\")[0] + "\\",
+                "User": user, "LogonGuid": "{" + self.ids.guid("logon", h.idx) + "}",
+                "LogonId": hex(0x3e7 + h.idx * 4099), "TerminalSessionId": "1",
+                "IntegrityLevel": "High" if cmdline else "Medium", "Hashes": hashes,
+                "ParentProcessGuid": "{" + self.ids.guid("ppguid", h.idx, parent, t // HOUR_MS) + "}",
+                "ParentProcessId": str(4 * (h.idx % 9000) + 1200), "ParentImage": parent,
+                "ParentCommandLine": parent if "explorer" not in parent.lower() else "C:\\Windows\\Explorer.EXE",
+                "ParentUser": user}
+
+    def win_event(self, h: Host, t: int, log: tuple, event_id: int, version: int, level: int, data: dict,
+                  activity: str | None = None, task: int | None = None, user_sid: str = "S-1-5-18") -> dict:
+        """A Windows event log record in the host's flat or evtx shape. `log` is one of the
+        *_LOG tuples (channel, provider, provider GUID, keywords, message title)."""
+        channel, provider, guid, keywords, titles = log
+        title = titles.get(event_id, f"Event {event_id}")
+        h.record_id += 1
+        task = event_id if task is None else task
+        if h.schema == "evtx":
+            st = f"{_sec(t)}.{t % 1000:03d}{(h.record_id * 7) % 1000:03d}Z"
+            system = {"Provider": {"#attributes": {"Name": provider, "Guid": guid.strip("{}").upper()}},
+                      "EventID": event_id, "Version": version, "Level": level, "Task": task, "Opcode": 0,
+                      "Keywords": keywords, "TimeCreated": {"#attributes": {"SystemTime": st}},
+                      "EventRecordID": h.record_id,
+                      "Correlation": {"#attributes": {"ActivityID": activity}} if activity else None,
+                      "Execution": {"#attributes": {"ProcessID": 1000 + 4 * (h.idx % 900),
+                                                    "ThreadID": 2000 + 4 * (h.record_id % 1500)}},
+                      "Channel": channel, "Computer": h.fqdn, "Security": {"#attributes": {"UserID": user_sid}}}
+            if h.evtx_array:
+                ev = {"Data": [{"#attributes": {"Name": k},
+                                "#text": ("true" if v else "false") if isinstance(v, bool) else str(v)}
+                               for k, v in data.items()]}
+            else:
+                ev = {k: (int(v) if k == "ProcessId" and isinstance(v, str) and v.isdigit() else v)
+                      for k, v in data.items()}
+            return {"Event": {"#attributes": {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"},
+                              "System": system, "EventData": ev}}
+        message = title + "\r\n" + "\r\n".join(f"{k}: {v}" for k, v in data.items())
+        kw = int(keywords, 16) - (1 << 64)
+        sev = {0: "INFO", 2: "ERROR", 3: "WARNING", 4: "INFO"}[level]
+        if h.flat_flavor == "nxlog":
+            local = t - 5 * HOUR_MS  # the collector writes EventTime in its local time (UTC-5), no zone
+            doc = {"@timestamp": iso_ms(t + 1_200 + h.record_id % 700), "@version": "1",
+                   "EventTime": _sec(local).replace("T", " "), "EventReceivedTime": _sec(local + 1_000).replace("T", " "),
+                   "Hostname": h.fqdn, "host": "wec01.corp.contoso.com", "port": 49152 + h.idx % 16000,
+                   "tags": ["windows"], "SourceModuleName": "eventlog", "SourceModuleType": "im_msvistalog",
+                   "SourceName": provider, "ProviderGuid": guid.upper(), "Channel": channel, "EventID": event_id,
+                   "RecordNumber": h.record_id, "Keywords": kw,
+                   "Severity": "AUDIT_SUCCESS" if channel == "Security" else sev,
+                   "SeverityValue": {0: 2, 2: 4, 3: 3, 4: 2}[level],
+                   "EventType": "AUDIT_SUCCESS" if channel == "Security" else sev,
+                   "Version": version, "Task": task, "OpcodeValue": 0, "ExecutionProcessID": 1000 + 4 * (h.idx % 900),
+                   "ThreadID": 2000 + 4 * (h.record_id % 1500), "Domain": "NT AUTHORITY", "AccountName": "SYSTEM",
+                   "UserID": user_sid, "AccountType": "User", "Message": message}
+            if activity:
+                doc["ActivityID"] = activity
+        else:
+            doc = {"SourceName": provider, "ProviderGuid": guid, "Level": str(level), "Keywords": keywords,
+                   "Channel": channel, "Hostname": h.fqdn, "TimeCreated": iso_ms(t), "@timestamp": iso_ms(t),
+                   "EventID": event_id, "Message": message, "Task": task}
+            if activity:
+                doc["ActivityID"] = activity
+        for k, v in data.items():
+            doc.setdefault(k, ("true" if v else "false") if isinstance(v, bool) else v)
+        return doc
+
+    def sysmon_doc(self, h: Host, event_id: int, x: Exe, path: str, t: int, image: str | None = None,
+                   cmdline: str | None = None, parent: str | None = None) -> dict:
+        """Sysmon 1, 6 or 7 in the host's transport (Winlogbeat, flat or evtx)."""
+        if h.schema == "winlogbeat":
+            if event_id == 7:
+                return self.r_sysmon7(h, x, path, t, image=image)
+            if event_id == 6:
+                return self.r_sysmon6(h, x, path, t)
+            return self.r_sysmon1(h, x, path, t, cmdline=cmdline, parent=parent)
+        data = self.sysmon_data(h, event_id, x, path, t, image=image, cmdline=cmdline, parent=parent)
+        return self.win_event(h, t, SYSMON_LOG, event_id, {1: 5, 6: 4, 7: 3}[event_id], 4, data,
+                              task={1: 1, 6: 6, 7: 7}[event_id])
 
     # Code Integrity: a verdict (3033/3076/3077) and its 3089 under one ActivityID.
     def ci_pair(self, h: Host, x: Exe, path: str, t: int, event_id: int, pop: str, policy=None,
@@ -996,6 +1496,9 @@ class Sim:
             v_doc = self.ci_winlogbeat(h, times[0], event_id, version, verdict, activity,
                                        "warning" if event_id == 3076 else "error")
             s_doc = self.ci_winlogbeat(h, times[1], 3089, 2, sig, activity, "information")
+        elif h.ci_schema in ("flat", "evtx"):
+            v_doc = self.win_event(h, times[0], CI_LOG, event_id, version, level_v, verdict, activity=activity)
+            s_doc = self.win_event(h, times[1], CI_LOG, 3089, 2, 4, sig, activity=activity)
         else:
             v_doc = self.ci_flat(h, times[0], event_id, version, level_v, verdict, activity)
             s_doc = self.ci_flat(h, times[1], 3089, 2, 4, sig, activity)
@@ -1032,6 +1535,8 @@ class Sim:
                 "PolicyHash": self.ids.hex("policy", name).upper()}
         if h.ci_schema == "winlogbeat":
             doc = self.ci_winlogbeat(h, t, 3099, 1, data, None, "information")
+        elif h.ci_schema in ("flat", "evtx"):
+            doc = self.win_event(h, t, CI_LOG, 3099, 1, 4, data)
         else:
             doc = self.ci_flat(h, t, 3099, 1, 4, data, None)
         self.emit(t, doc, h.ci_schema, "ci_policy_loaded")
@@ -1083,7 +1588,7 @@ class Sim:
         return self._win_by_name[name.lower()].exes[h.build]
 
     def has_process_creation(self, h: Host) -> bool:
-        return h.schema != "winlogbeat" or h.sysmon1
+        return h.schema not in SYSMON_TRANSPORTS or h.sysmon1
 
     def run_cmd(self, h: Host, name: str, cmdline: str, t: int, pop: str, parent: str | None = None) -> Exe:
         """A Windows binary started with a command line, in the host's process-creation schema."""
@@ -1097,7 +1602,7 @@ class Sim:
             for doc in self.r_defender(h, x, x.path, t, cmdline=cmdline, force_sha256=pop == "attack"):
                 self.emit(t, doc, "defender", pop)
         else:
-            self.emit(t, self.r_sysmon1(h, x, x.path, t, cmdline=cmdline, parent=parent), "winlogbeat", pop)
+            self.emit(t, self.sysmon_doc(h, 1, x, x.path, t, cmdline=cmdline, parent=parent), s, pop)
         return x
 
     def run_time_benign(self):
@@ -1131,17 +1636,17 @@ class Sim:
             vm = h.kind == "server" and rng.random() < 0.6
             for d in range(self.args.days):
                 day_start = self.start + d * DAY_MS
-                if h.schema == "winlogbeat":
+                if h.schema in SYSMON_TRANSPORTS:
                     # w32time steps the clock (4616) after resume, boot or a large offset: 0-3 a day.
                     for _ in range(rng.choice((0, 0, 1, 1, 1, 2, 3))):
                         t = day_start + int(rng.random() * DAY_MS)
                         self.emit(t, self.r_4616(h, t, svchost, "S-1-5-19", "LOCAL SERVICE",
-                                                 t + rng.randint(-900, 900)), "winlogbeat", "time_service_4616")
+                                                 t + rng.randint(-900, 900)), h.schema, "time_service_4616")
                     if vm:
                         for _ in range(rng.choice((1, 2, 4))):
                             t = day_start + int(rng.random() * DAY_MS)
                             self.emit(t, self.r_4616(h, t, vmtools, "S-1-5-18", f"{h.name.upper()}$",
-                                                     t + rng.randint(-5000, 5000)), "winlogbeat", "hypervisor_time_sync_4616")
+                                                     t + rng.randint(-5000, 5000)), h.schema, "hypervisor_time_sync_4616")
                 if self.has_process_creation(h) and rng.random() < (0.06 if h.kind == "server" else 0.02):
                     name, cl, parent = admin[rng.randrange(len(admin))]
                     t = day_start + int((7 + rng.random() * 11) * HOUR_MS)
@@ -1163,11 +1668,11 @@ class Sim:
             used(self.run_cmd(h, "net.exe", "net  stop w32time", t, "attack", parent=cmd))
             used(self.run_cmd(h, "cmd.exe", "cmd.exe /c date 03-14-2021", t + 4_000, "attack"))
             self.emit(t + 4_100, self.r_4616(h, t + 4_100, cmd, f"S-1-5-21-1004336348-1177238915-682003330-{1100 + h.idx}",
-                                             user, rolled), "winlogbeat", "attack")
+                                             user, rolled), h.schema, "attack")
             # Its alert names no file (the Security event has no image facts): matched by time.
             files.append({"sha256": None, "sha1": None, "executable": None, "time": iso_ms(t + 4_100),
                           "event": f"Security 4616 by {cmd}"})
-            self.emit(t + 9_000, self.r_sysmon6(h, x, path, t + 9_000), "winlogbeat", "attack")
+            self.emit(t + 9_000, self.sysmon_doc(h, 6, x, path, t + 9_000), h.schema, "attack")
         else:  # ecs
             used(self.run_cmd(h, "sc.exe", "sc.exe stop w32time", t, "attack", parent=cmd))
             used(self.run_cmd(h, "sc.exe", "sc.exe config w32time start= disabled", t + 1_500, "attack", parent=cmd))
@@ -1259,19 +1764,30 @@ class Sim:
                             self.emit(tr, self.r_ecs(h, x, path, tr, x509=True), "ecs", "attack")
                         elif schema == "ocsf":
                             self.emit(tr, self.r_ocsf(h, x, path, tr), "ocsf", "attack")
-                        else:
-                            self.emit(tr, self.r_sysmon7(h, x, path, tr), "winlogbeat", "attack")
+                        else:  # Sysmon 7 (the file's own load, or a DLL a process loads) or 6 (driver)
+                            loader = sd.get("loader")
+                            if loader and "{" in loader:
+                                loader = loader.replace("{user}", h.user.split(".")[0])
+                            self.emit(tr, self.sysmon_doc(h, 6 if sd.get("driver") else 7, x, path, tr, image=loader),
+                                      schema, "attack")
                         n_ev += self.pop_counts["attack"] - before
                         first = tr if first is None else first
                 c = x.cert
+                # flat and evtx records name the host only by its computer name (FQDN).
+                by_name = schema in ("flat", "evtx")
                 self.scenarios.append({
-                    "name": sd["name"], "description": sd["desc"], "host": h.hid, "host_name": h.name,
+                    "name": sd["name"], "description": sd["desc"], "host": h.fqdn if by_name else h.hid,
+                    "host_name": h.fqdn if by_name else h.name,
                     "sha256": x.sha256, "sha1": x.sha1,
                     "executable": device_path(path) if kind else path,
                     "signer": c.cn if c else None, "issuer": c.issuer_cn if c else None,
                     "serial_number": c.serial if c else None, "thumbprint_sha256": c.thumb256 if c else None,
                     "expected_detectors": sd["expect"], "time": iso_ms(first), "schema": schema, "events": n_ev,
                 })
+                if sd.get("evasion"):
+                    # Expected to be missed by today's detectors: what the lead builds next.
+                    self.scenarios[-1]["evasion"] = True
+                    self.scenarios[-1]["evasion_class"] = sd["evasion"]
                 if files:
                     # Further files of the scenario (the tools it ran; no hash: a Security
                     # event naming only the process): alerts on them count for it too.
@@ -1312,9 +1828,12 @@ class Sim:
         out = self.args.out
         os.makedirs(out, exist_ok=True)
         self.build_catalog()
+        if self.args.lab_populations:
+            self.build_lab_catalog()
         self.build_hosts()
         self.run_benign()
         self.run_time_benign()
+        self.run_lab_benign()
         self.run_scenarios()
         self.events.sort()
         with open(os.path.join(out, "events.ndjson"), "w", encoding="utf-8", newline="\n") as f:
@@ -1341,11 +1860,15 @@ class Sim:
             "attack_events": attack_events,
             "schemas": self.schemas,
             "hosts_by_schema": hosts_by_schema,
+            "events_by_schema": dict(sorted(self.schema_counts.items(), key=lambda kv: -kv[1])),
             "codeintegrity_hosts": ci_hosts,
             "dev_hosts": sum(1 for h in self.hosts if h.kind == "dev"),
             "scenarios": self.scenarios,
             "skipped_scenarios": self.skipped,
             "benign_populations": benign,
+            # sha256 and sha1 of every benign file -> its population (check.py names the
+            # population behind each benign alert)
+            "file_populations": dict(sorted(self.file_pop.items())),
             "intel": {"abusech_csv": "intel/abusech.csv", "rows": n_intel,
                       "listed_scenario_certificates": len(self.intel_rows)},
             "notes": NOTES,
@@ -1372,7 +1895,9 @@ class Sim:
         for s in self.scenarios:
             for d in s["expected_detectors"]:
                 per_det[d] = per_det.get(d, 0) + 1
-        p(f"scenarios: {len(self.scenarios)} host-scenarios ({len({s['name'] for s in self.scenarios})} kinds); "
+        ev = collections.Counter(s["evasion_class"] for s in self.scenarios if s.get("evasion"))
+        p(f"scenarios: {len(self.scenarios)} host-scenarios ({len({s['name'] for s in self.scenarios})} kinds; "
+          f"{sum(ev.values())} evasion: " + ", ".join(f"{k} {v}" for k, v in sorted(ev.items())) + "); "
           "expected per detector: " + ", ".join(f"{k} {v}" for k, v in sorted(per_det.items())))
         for s in self.skipped:
             p(f"  skipped {s['name']}: {s['reason']}")
@@ -1390,7 +1915,7 @@ def host_fits(h: Host, schema: str, sd: dict) -> bool:
         return not (sd["ci"][0] == 3077 and not h.ci_enforced)
     if h.schema != schema:
         return False
-    if sd.get("clock") and schema == "winlogbeat" and not h.sysmon1:
+    if sd.get("clock") and schema in SYSMON_TRANSPORTS and not h.sysmon1:
         return False
     if schema == "defender" and sd.get("defender_joined") and h.defender_mode != "joined":
         return False
@@ -1625,6 +2150,127 @@ def scenario_defs(sim: Sim) -> list[dict]:
                                      start - 1900 * D, start - 1450 * D),
                                 status="expired", product="Ravenwood HW Access", description="Hardware access driver",
                                 version="3.2.0.1")),
+        # -- the same detectors on the flat (NXLog/HELK) and evtx JSON shapes
+        dict(name="clock_rollback_driver_evtx", schemas=["evtx"], clock="sysmon",
+             expect=[SIGMA_TIME_SERVICE, SIGMA_DATE_SET, SIGMA_4616],
+             desc="evtx JSON: Sysmon 1 'net stop w32time', Sysmon 1 'cmd.exe /c date 03-14-2021', Security 4616 by "
+                  "cmd.exe, then Sysmon 6: a driver signed with a certificate that expired in 2022, no timestamp.",
+             make=lambda t: exe("C:\\Windows\\System32\\drivers\\amifldrv64.sys",
+                                cert("Ambergate Firmware Tools Inc.", "DigiCert EV Code Signing CA (SHA2)",
+                                     start - 1700 * D, start - 1300 * D),
+                                status="expired", product="Ambergate Flash", description="Firmware flash driver",
+                                version="2.0.0.3")),
+        dict(name="bad_digest_flat", schemas=["flat", "evtx"], expect=[REVOKED],
+             desc="Flat Sysmon 7 (NXLog/Logstash or HELK export): Signed 'failed: Invalid hash' for a patched vendor "
+                  "binary.",
+             make=lambda t: exe("C:\\Program Files\\Thornfield Capture\\tfcap.exe",
+                                cert("Thornfield Capture Ltd", sectigo, t - 330 * D, t + 380 * D, country="GB"),
+                                status="bad_digest", product="Thornfield Capture", description="Capture service",
+                                version="5.0.2.0")),
+        dict(name="rare_signed_dll_evtx", schemas=["evtx", "flat"], expect=[RARE_PATH],
+             loader="C:\\Windows\\System32\\rundll32.exe",
+             desc="evtx JSON Sysmon 7: rundll32.exe loads a validly signed DLL from AppData\\Roaming on one host; "
+                  "signer seen on one host.",
+             make=lambda t: exe("C:\\Users\\{user}\\AppData\\Roaming\\Marrowind\\mwhelper.dll",
+                                cert("Marrowind Apps LLC", digicert, t - 240 * D, t + 490 * D),
+                                product="Marrowind Helper", description="Marrowind helper", version="1.4.0.0",
+                                ofn="mwhelper.dll")),
+        dict(name="subject_mismatch_sideload_flat", schemas=["flat", "evtx", "winlogbeat"], expect=[MISMATCH],
+             loader="C:\\Program Files\\Harbor Notes\\hnotes.exe",
+             desc="Flat Sysmon 7: a side-loaded version.dll next to a vendor exe claims Microsoft (company, original "
+                  "name version.dll) but is signed by 'Wexford Bay Trading Ltd'.",
+             make=lambda t: exe("C:\\Program Files\\Harbor Notes\\version.dll",
+                                cert("Wexford Bay Trading Ltd", sectigo, t - 300 * D, t + 420 * D, country="GB"),
+                                company="Microsoft Corporation", product="Microsoft\u00ae Windows\u00ae Operating System",
+                                description="Version Checking and File Installation Libraries", ofn="version.dll",
+                                version="10.0.22621.1")),
+        dict(name="ci_block_revoked_evtx", schemas=["evtx", "flat"], ci=(3033, 4), expect=[CI_ENF, REVOKED],
+             desc="Code Integrity 3033 + 3089 VerificationError 4 in evtx JSON (or flat), one Correlation ActivityID.",
+             make=lambda t: exe("C:\\Program Files\\Saltmarsh Tools\\smtray.dll",
+                                cert("Saltmarsh Tools Ltd", globalsign, t - 520 * D, t + 210 * D, country="GB"),
+                                status="revoked", product="Saltmarsh Tools", description="Tray helper",
+                                version="2.2.0.0")),
+        # -- evasions: expected to be missed by today's detectors (check.py reports them
+        # separately; --strict-evasion fails on them)
+        dict(name="evasion_path_8dot3_dll", schemas=["flat", "evtx", "winlogbeat"], expect=[RARE_PATH],
+             evasion="paths", loader="C:\\Windows\\System32\\rundll32.exe",
+             desc="Rare signed DLL loaded from the 8.3 spelling of AppData (C:\\Users\\<u>\\APPDAT~1\\Local\\Temp): "
+                  "the user-writable patterns spell AppData.",
+             make=lambda t: exe("C:\\Users\\{user}\\APPDAT~1\\Local\\Temp\\x.dll",
+                                cert("Larchfield Utilities LLC", sectigo, t - 210 * D, t + 500 * D),
+                                product="Larchfield Helper", description="Helper library", version="1.0.3.0",
+                                ofn="lfhelper.dll")),
+        dict(name="evasion_path_trailing_dot", schemas=["ecs", "ocsf"], expect=[RARE_PATH], evasion="paths",
+             desc="Rare signed exe in a folder spelled with a trailing dot (AppData\\Local\\Temp.\\x.exe), which "
+                  "Win32 path normalization strips but the raw path keeps.",
+             make=lambda t: exe("C:\\Users\\{user}\\AppData\\Local\\Temp.\\x.exe",
+                                cert("Fernhill Software Ltd", digicert, t - 190 * D, t + 540 * D, country="GB"),
+                                product="Fernhill Update", description="Update check", version="2.1.0.0",
+                                ofn="fhupd.exe")),
+        dict(name="evasion_path_mock_windows_dir", schemas=["evtx", "flat", "winlogbeat"], expect=[RARE_PATH],
+             evasion="paths", loader="C:\\Windows \\System32\\ComputerDefaults.exe",
+             desc="Mock trusted folder 'C:\\Windows \\System32' (trailing space, the UAC-bypass trick): a copied "
+                  "auto-elevating exe loads a rare signed DLL there; neither user-writable nor a system folder.",
+             make=lambda t: exe("C:\\Windows \\System32\\x.dll",
+                                cert("Tamsin Digital Ltd", ssl, t - 260 * D, t + 450 * D, country="GB"),
+                                product="Tamsin Helper", description="Helper library", version="1.2.0.0",
+                                ofn="tdhelper.dll")),
+        dict(name="evasion_lookalike_cyrillic_o", schemas=["ecs", "ocsf"], expect=[MISMATCH], evasion="lookalike",
+             desc="Company and signer both 'Micr\u043esoft Corporation' (Cyrillic o, U+043E) from a public CA: no "
+                  "'microsoft' token, and company and signer agree.",
+             make=lambda t: exe("C:\\Program Files\\Common Files\\microsoft shared\\ClickToRun\\OfficeC2RClient.exe",
+                                cert("Micr\u043esoft Corporation", ssl, t - 200 * D, t + 500 * D),
+                                product="Microsoft Office", description="Microsoft Office Click-to-Run Client",
+                                ofn="OfficeC2RClient.exe", version="16.0.18025.20140")),
+        dict(name="evasion_lookalike_digit_zero", schemas=["ocsf", "ecs"], expect=[MISMATCH], evasion="lookalike",
+             desc="Company and signer both 'Micros0ft Corporation' (digit zero).",
+             make=lambda t: exe("C:\\Program Files\\Microsoft Update Health Tools\\uhssvc.exe",
+                                cert("Micros0ft Corporation", certum, t - 230 * D, t + 480 * D),
+                                product="Microsoft Update Health Tools", description="Microsoft Update Health Service",
+                                ofn="uhssvc.exe", version="5.72.0.0")),
+        dict(name="evasion_lookalike_corp_foreign_ca", schemas=["defender", "ecs"], expect=[MISMATCH],
+             evasion="lookalike",
+             desc="Company 'Microsoft Corporation', signer 'Microsoft Corp.' issued by Sectigo Public Code Signing CA "
+                  "R36 (Microsoft's own certificates chain to Microsoft roots).",
+             make=lambda t: exe("C:\\Program Files\\Microsoft OneDrive\\OneDriveLauncher.exe",
+                                cert("Microsoft Corp.", sectigo, t - 170 * D, t + 560 * D),
+                                company="Microsoft Corporation", product="Microsoft OneDrive",
+                                description="Microsoft OneDrive Launcher", ofn="OneDriveLauncher.exe",
+                                version="24.211.1020.0001")),
+        dict(name="evasion_lookalike_vendor_token", schemas=["winlogbeat", "flat", "evtx"], expect=[MISMATCH],
+             evasion="lookalike",
+             desc="Signer 'Microsoft Update Services Ltd' (the vendor token inside a stranger's name) on a file whose "
+                  "original name is svchost.exe (Sysmon 7: signer name only).",
+             make=lambda t: exe("C:\\Program Files\\Common Files\\microsoft shared\\Update\\svchost.exe",
+                                cert("Microsoft Update Services Ltd", globalsign, t - 180 * D, t + 520 * D,
+                                     country="GB"),
+                                company="Microsoft Corporation", product="Microsoft\u00ae Windows\u00ae Operating System",
+                                description="Host Process for Windows Services", ofn="svchost.exe",
+                                version="10.0.22621.1")),
+        dict(name="evasion_expired_driver_sysmon6", schemas=["evtx", "flat", "winlogbeat"], expect=[EXPIRED],
+             evasion="expiry", driver=True, runs=1,
+             desc="Sysmon 6: a driver new to the fleet, SignatureStatus Expired, no signing time (Sysmon carries no "
+                  "certificate dates).",
+             make=lambda t: exe("C:\\Windows\\System32\\drivers\\yfhwio64.sys",
+                                cert("Yellowfield Hardware Co., Ltd.", "DigiCert EV Code Signing CA (SHA2)",
+                                     start - 1200 * D, start - 730 * D, country="TW"),
+                                status="expired", product="Yellowfield HW I/O", description="Hardware I/O driver",
+                                version="1.3.0.2")),
+        dict(name="evasion_expired_backdated_ecs", schemas=["ecs", "ocsf"], expect=[EXPIRED], evasion="expiry",
+             desc="Signing time 45 days before not-after, certificate expired two years before the file is first "
+                  "seen on one host (a backdated or abused timestamp).",
+             make=lambda t: exe("C:\\Program Files\\Brackenridge Utilities\\bkrsvc.exe",
+                                cert("Brackenridge Utilities Ltd", "DigiCert SHA2 Assured ID Code Signing CA",
+                                     t - 1100 * D, t - 735 * D, country="GB"),
+                                status="expired", product="Brackenridge Service", description="Brackenridge Service",
+                                version="3.0.1.0", signing_time=t - 780 * D)),
+        dict(name="evasion_expired_backdated_defender", schemas=["defender"], expect=[EXPIRED], evasion="expiry",
+             desc="Defender: CertificateCountersignatureTime before CertificateExpirationTime, certificate expired two "
+                  "years before the file is first seen on one host.",
+             make=lambda t: exe("C:\\Program Files\\Corriemoor Tools\\cmtagent.exe",
+                                cert("Corriemoor Tools Ltd", sectigo, t - 1150 * D, t - 760 * D, country="GB"),
+                                status="expired", product="Corriemoor Agent", description="Corriemoor Agent",
+                                version="7.1.0.4", signing_time=t - 800 * D)),
     ]
 
 
@@ -1647,6 +2293,22 @@ CI_AUDIT_POLICY = ("Contoso App Control Pilot (audit)", "CONTOSO-PILOT-2026.10",
                    "{4B7C2E91-0D3A-4F5E-9A61-2C8D7E0F1B34}")
 CI_ENFORCED_POLICY = ("Contoso Kiosk Lockdown", "CONTOSO-KIOSK-2026.11", "{7D3E1A52-9B44-4C0E-A1F6-2E8B5C9D0A13}")
 SYSMON_GUID = "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}"
+# (channel, provider, provider GUID, keywords, message title per event id) of flat/evtx records.
+SYSMON_LOG = ("Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon", "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}",
+              "0x8000000000000000", {1: "Process Create:", 6: "Driver loaded:", 7: "Image loaded:"})
+SECURITY_LOG = ("Security", "Microsoft-Windows-Security-Auditing", "{54849625-5478-4994-A5BA-3E3B0328C30D}",
+                "0x8020000000000000", {4616: "The system time was changed."})
+CI_LOG = ("Microsoft-Windows-CodeIntegrity/Operational", "Microsoft-Windows-CodeIntegrity",
+          "{4EE76BD8-3CF4-44A0-A0AC-3937643E37A3}", "0x8000000000000000",
+          {3033: "Code Integrity determined that a process attempted to load a file that did not meet the signing "
+                 "level requirements.",
+           3076: "Code Integrity determined that a process attempted to load a file that did not meet the "
+                 "Enterprise signing level requirements or violated code integrity policy. However, due to code "
+                 "integrity auditing policy, the image was allowed to load.",
+           3077: "Code Integrity determined that a process attempted to load a file that did not meet the "
+                 "Enterprise signing level requirements or violated code integrity policy.",
+           3089: "Signature information for another event. Match using the Correlation Id.",
+           3099: "Refreshed and activated Code Integrity policy."})
 CI_GUID = "{4ee76bd8-3cf4-44a0-a0ac-3937643e37a3}"
 TENANT = "5e1f0c3a-7d2b-4a9e-8c61-0f3b2d4e6a70"
 
@@ -1657,6 +2319,11 @@ POP_WEIGHTS = {
 }
 
 S32 = "C:\\Windows\\System32"
+# Inbox binaries the third build (Windows 11 24H2) signs as "Microsoft Windows Publisher".
+WINDOWS_PUBLISHER_SIGNED = {"svchost.exe", "RuntimeBroker.exe", "taskhostw.exe", "sihost.exe", "ctfmon.exe",
+                            "dllhost.exe", "conhost.exe", "backgroundTaskHost.exe", "smartscreen.exe",
+                            "SearchProtocolHost.exe", "SearchFilterHost.exe", "CompPkgSrv.exe", "lsass.exe",
+                            "services.exe", "usocoreworker.exe", "MoUsoCoreWorker.exe"}
 WINDOWS_BINARIES = [
     ("svchost.exe", S32, "Host Process for Windows Services"), ("RuntimeBroker.exe", S32, "Runtime Broker"),
     ("conhost.exe", S32, "Console Window Host"), ("backgroundTaskHost.exe", S32, "Background Task Host"),
@@ -1898,7 +2565,11 @@ NOTES = (
     "exclusions in config. intel/abusech.csv lists serial and SHA-256 thumbprint (no issuer) of the scenario "
     "certificates marked intel, among decoys. Clock-rollback scenarios expect Sigma rule ids "
     "(rules/content/sigma/clock_rollback.yml) and list every file they ran in 'files'; their Security 4616 "
-    "alert names no file and is matched on host + event time."
+    "alert names no file and is matched on host + event time. Sysmon hosts ship through Winlogbeat, flat "
+    "NXLog/Logstash or HELK-style JSON ('flat') or evtx JSON ('evtx'); flat and evtx records name the host only by "
+    "its FQDN (Hostname / Computer), so their scenarios' host and host_name are the FQDN. Scenarios with "
+    "evasion: true (evasion_class paths, lookalike, expiry) are evasions today's detectors are expected to miss; "
+    "check.py scores them apart. file_populations maps the sha256 and sha1 of every benign file to its population."
 )
 
 
@@ -1914,13 +2585,17 @@ def main(argv=None) -> int:
                     help="executions per host and day (Winlogbeat and Defender hosts may emit 2 events for one)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--schemas", default=",".join(ALL_SCHEMAS),
-                    help="comma-separated subset of ecs,ocsf,defender,winlogbeat,codeintegrity")
+                    help="comma-separated subset of " + ",".join(ALL_SCHEMAS))
     ap.add_argument("--start", default="2026-11-16T00:00:00Z", help="window start (UTC)")
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--dev-fraction", type=float, default=0.03, help="share of hosts that are dev-* machines")
     ap.add_argument("--ci-fraction", type=float, default=0.35, help="share of hosts sending Code Integrity events")
     ap.add_argument("--long-tail-vendors", type=int, default=320)
     ap.add_argument("--intel-decoys", type=int, default=250, help="blocklist rows for certificates not in the fleet")
+    ap.add_argument("--no-lab-populations", dest="lab_populations", action="store_false",
+                    help="leave out the populations added from real lab telemetry (Store apps, Microsoft's other "
+                         "signer names, bundled third-party DLLs, VirtualBox/HP WHQL files, legacy software, driver "
+                         "loads)")
     ap.add_argument("--cert-renewals", type=int, default=0,
                     help="hard benign case: long-tail vendors whose certificate was issued days before the window "
                          "(cs.certificate.recently_issued cannot tell them from an attack); default 0")

@@ -519,7 +519,7 @@ std::shared_ptr<const sigma_document::name_filter> document_names(const rules::s
   const auto add_field = [&names](std::string_view field) {
     names->emplace(sigma_document::last_component(field));
     for (const auto profile : {schema_profile::ecs, schema_profile::ocsf, schema_profile::defender,
-                               schema_profile::codeintegrity}) {
+                               schema_profile::codeintegrity, schema_profile::windows}) {
       for (const auto& a : aliases(profile)) {
         if (a.sigma != field) continue;
         for (const auto p : a.paths) {
@@ -544,7 +544,10 @@ std::shared_ptr<const sigma_document::name_filter> document_names(const rules::s
     }
   }
   // sigma_view::logsources and the envelope of evaluate().
-  for (const std::string_view n : {"host.os.type", "winlog.channel", "winlog.event_id", "Computer", "Image",
+  // The logsource fields of the flat and evtx shapes (Channel, Provider_Name, EventID and
+  // their shipper aliases) too: without them no flat or evtx record gets a logsource.
+  for (const std::string_view n : {"host.os.type", "winlog.channel", "winlog.event_id", "winlog.provider_name",
+                                   "Channel", "Provider_Name", "EventID", "Computer", "Image",
                                    "ProcessName", "NewProcessName", "Process Name", "User", "SubjectUserName",
                                    "TargetUserName"}) {
     add_field(n);

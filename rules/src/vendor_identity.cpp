@@ -31,8 +31,10 @@ bool has_token(std::string_view normalized, std::string_view token) {
 // inside "intelligent" says nothing.
 constexpr std::size_t k_min_embedded_token = 5;
 
-bool embeds_token(std::string_view normalized, std::string_view token) {
-  return token.size() >= k_min_embedded_token && normalized.find(token) != std::string_view::npos;
+// `token` in either form; the length that counts is the vendor token's as written (a
+// skeleton is longer: "zoom" is "zoorn", and "Zoominfo" is no look-alike of Zoom).
+bool embeds_token(std::string_view normalized, std::string_view token, std::string_view plain_token) {
+  return plain_token.size() >= k_min_embedded_token && normalized.find(token) != std::string_view::npos;
 }
 
 bool in(const std::vector<std::string>& names, std::string_view name) {
@@ -63,13 +65,14 @@ vendor_relation relate_signer(const vendor& v, const name_forms& signer, std::st
   if (in(v.signers, signer.plain) || (v.signers.empty() && has_token(signer.plain, v.token))) {
     return issuer_checked && !vendor_ca ? vendor_relation::stranger_ca : vendor_relation::member;
   }
-  if (has_token(signer.plain, v.token) || embeds_token(signer.plain, v.token)) {
+  if (has_token(signer.plain, v.token) || embeds_token(signer.plain, v.token, v.token)) {
     // A name of the vendor's we do not list, on a certificate from its own CA, is its own.
     if (vendor_ca) return vendor_relation::member;
     return issuer_checked ? vendor_relation::stranger_ca : vendor_relation::embedded;
   }
-  if (signer.disguised() && (in(v.signer_skeletons, signer.skeleton) || has_token(signer.skeleton, v.token_skeleton) ||
-                             embeds_token(signer.skeleton, v.token_skeleton))) {
+  // Reached only when the plain form names nothing of the vendor's.
+  if (in(v.signer_skeletons, signer.skeleton) || has_token(signer.skeleton, v.token_skeleton) ||
+      embeds_token(signer.skeleton, v.token_skeleton, v.token)) {
     return vendor_relation::lookalike;
   }
   return vendor_relation::none;

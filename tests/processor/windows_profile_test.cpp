@@ -18,6 +18,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 #include <set>
@@ -375,6 +377,27 @@ TEST(windows_shapes, sigma_rules_give_the_same_alerts_in_every_shape) {
   EXPECT_EQ(evtx.size(), 10U) << testing::PrintToString(evtx);
   EXPECT_EQ(flat, evtx);
   EXPECT_EQ(beat, evtx);
+}
+
+// Each rule alone: with no keyword rule loaded the document keeps only the fields rules
+// ask for, and the logsource fields of the flat and evtx shapes must be among them.
+TEST(windows_shapes, each_rule_alone_matches_its_record_in_every_shape) {
+  int rules_tried = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(k_dir + "/sigma")) {
+    if (entry.path().filename().string().starts_with("keyword_")) continue;
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("countersign-one-rule-" + std::to_string(::getpid()) + "-" + entry.path().stem().string());
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy_file(entry.path(), dir / entry.path().filename(),
+                               std::filesystem::copy_options::overwrite_existing);
+    const auto evtx = sigma_alerts_of("evtx.json", dir.string());
+    EXPECT_EQ(evtx.size(), 1U) << entry.path().filename() << ": " << testing::PrintToString(evtx);
+    EXPECT_EQ(sigma_alerts_of("flat.ndjson", dir.string()), evtx) << entry.path().filename();
+    EXPECT_EQ(sigma_alerts_of("winlogbeat.ndjson", dir.string()), evtx) << entry.path().filename();
+    std::filesystem::remove_all(dir);
+    ++rules_tried;
+  }
+  EXPECT_EQ(rules_tried, 9);
 }
 
 // The whole SigmaHQ Windows rule folder, where the checkout has it beside the project.

@@ -905,9 +905,13 @@ TEST(detector_subject_mismatch, look_alike_names_in_company_and_signer_are_high)
     ASSERT_EQ(level_of(hits, k_mismatch), severity::high) << name;
     EXPECT_EQ(evidence_of(*find_hit(hits, k_mismatch), "signer_relation"), "lookalike") << name;
   }
-  // Genuinely different names are not look-alikes.
+  // Genuinely different names are not look-alikes, nor is a short token inside a word.
   auto strategy = claims("MicroStrategy Incorporated", "mstr.exe", "MicroStrategy Incorporated");
   EXPECT_THAT(ids(strategy), IsEmpty());
+  auto zoominfo = claims("ZoomInfo Technologies LLC", "zi.exe", "ZoomInfo Technologies LLC");
+  EXPECT_THAT(ids(zoominfo), IsEmpty());
+  auto intelligent = claims("Intelligent Systems", "is.exe", "Intelligent Systems");
+  EXPECT_THAT(ids(intelligent), IsEmpty());
 }
 
 TEST(detector_subject_mismatch, the_vendor_token_inside_a_strangers_name_on_its_binary_is_high) {

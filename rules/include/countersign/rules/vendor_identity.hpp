@@ -14,12 +14,13 @@
 namespace countersign::rules {
 
 // A name in the two forms it is compared in: normalize_company of the text as written,
-// and of its confusable skeleton. Equal forms: the name holds no look-alike character.
+// and of its confusable skeleton (which differs from the plain form for most names:
+// TR39 writes "m" as "rn"). A look-alike is a name whose skeleton matches a vendor's
+// while its plain form does not.
 struct name_forms {
   std::string plain;
   std::string skeleton;
   explicit name_forms(std::string_view name);
-  [[nodiscard]] bool disguised() const noexcept { return plain != skeleton; }
 };
 
 // How a signer relates to one protected vendor.
