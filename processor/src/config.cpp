@@ -507,11 +507,14 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       cfg.input.max_message_bytes = i.count("max_message_bytes", cfg.input.max_message_bytes, 64, 256LL << 20);
       cfg.input.max_field_bytes = i.count("max_field_bytes", cfg.input.max_field_bytes, 16, 1LL << 20);
       for (const auto& [topic, profile_name] : i.string_map("schemas")) {
-        if (auto profile = parse_profile_name(profile_name)) {
+        if (profile_name.starts_with("user:") && profile_name.size() > 5) {
+          cfg.input.schemas[topic] = rules::schema_profile::user;
+          cfg.input.user_profile_pins[topic] = profile_name.substr(5);
+        } else if (auto profile = parse_profile_name(profile_name)) {
           cfg.input.schemas[topic] = *profile;
         } else {
           errors.push_back(cfg.source + ": input.schemas." + topic +
-                           ": must be one of auto, ecs, ocsf, defender, codeintegrity, windows, evtx, sentinelone, user, not \"" + profile_name + "\"");
+                           ": must be one of auto, ecs, ocsf, defender, codeintegrity, windows, evtx, sentinelone, user, user:NAME, not \"" + profile_name + "\"");
         }
       }
       const auto shape_policy = [&](const std::string& key, const std::string& value,
@@ -529,12 +532,20 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       cfg.input.profiles_file = i.text("profiles_file", cfg.input.profiles_file);
       cfg.input.profiles_reload_interval_ms =
           i.duration("profiles_reload_interval", cfg.input.profiles_reload_interval_ms, 0);
+      // A profile file that does not load stops start-up, like a broken config; a file
+      // broken later keeps the profiles that loaded before it (hot reload). A topic pinned
+      // to a profile by name must name one the file (or the shipped set) has.
+      const auto shipped = load_builtin_profiles();
+      const auto loaded = cfg.input.profiles_file.empty() ? shipped : load_user_profiles_file(cfg.input.profiles_file);
       if (!cfg.input.profiles_file.empty()) {
-        // A profile file that does not load stops start-up, like a broken config; a file
-        // broken later keeps the profiles that loaded before it (hot reload).
-        const auto loaded = load_user_profiles_file(cfg.input.profiles_file);
         for (const auto& d : loaded.diagnostics) {
           if (d.error) errors.push_back(d.text());
+        }
+      }
+      for (const auto& [topic, profile] : cfg.input.user_profile_pins) {
+        if (loaded.set->find(profile) < 0 && shipped.set->find(profile) < 0) {
+          errors.push_back(cfg.source + ": input.schemas." + topic + ": no user profile named \"" + profile + "\" in " +
+                           (cfg.input.profiles_file.empty() ? std::string("the shipped profiles") : cfg.input.profiles_file));
         }
       }
       auto j = i.child("codeintegrity_join");

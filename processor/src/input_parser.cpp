@@ -36,6 +36,9 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
     if (auto err = std::move(member).get(f)) return std::unexpected(err);
     // Compared against plain names only: a key with escapes simply matches none of them.
     const std::string_view key = detail::raw_key(f);
+    // Dotted prefixes are tested only on dotted keys: a flat record's many plain keys
+    // would otherwise each pay every prefix comparison.
+    const bool dotted = key.find('.') != std::string_view::npos;
     if (key == "class_uid") return schema_profile::ocsf;
     if (key == "records" || key == "DeviceId" || key == "DeviceName" || key == "ActionType") {
       return schema_profile::defender;
@@ -47,8 +50,8 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
       if (type == od::json_type::object) return schema_profile::evtx;
     }
     // SentinelOne Deep Visibility: dotted source/target process and module keys.
-    if (starts_with(key, "src.process.") || starts_with(key, "tgt.process.") || starts_with(key, "tgt.file.") ||
-        key == "meta.event.name" || key == "dataSource.name") {
+    if (dotted && (starts_with(key, "src.process.") || starts_with(key, "tgt.process.") ||
+                   starts_with(key, "tgt.file.") || key == "meta.event.name" || key == "dataSource.name")) {
       return schema_profile::sentinelone;
     }
     // One record of the streaming export on its own: {"time", "category", "properties"}.
@@ -58,11 +61,12 @@ std::expected<schema_profile, simdjson::error_code> detect(od::object root) {
     // document names one within its first few keys). `host`, `process` and `file` are
     // only hints: Logstash writes `host` beside flat Windows records, OCSF uses
     // `process` and `file` (its `class_uid` may come later), SentinelOne `event.*`.
-    if (key == "winlog" || key == "ecs" || key == "agent" || key == "event" || starts_with(key, "winlog.")) {
+    if (key == "winlog" || key == "ecs" || key == "agent" || key == "event" || (dotted && starts_with(key, "winlog."))) {
       return schema_profile::ecs;
     }
-    if (key == "@timestamp" || key == "host" || key == "process" || key == "file" || starts_with(key, "host.") ||
-        starts_with(key, "event.") || starts_with(key, "process.") || starts_with(key, "file.")) {
+    if (key == "@timestamp" || key == "host" || key == "process" || key == "file" ||
+        (dotted && (starts_with(key, "host.") || starts_with(key, "event.") || starts_with(key, "process.") ||
+                    starts_with(key, "file.")))) {
       ecs_hint = true;
       continue;
     }
@@ -130,12 +134,15 @@ void input_parser::set_user_profiles(std::shared_ptr<const user_profile_set> pro
   user_index_ = -1;
 }
 
+std::uint32_t input_parser::last_truncated_fields() const noexcept { return scratch_->context.truncated; }
+
 std::string_view input_parser::last_user_profile() const {
   return user_ && user_index_ >= 0 ? user_->name(static_cast<std::size_t>(user_index_)) : std::string_view();
 }
 
 std::expected<schema_profile, parse_error> input_parser::parse(std::string_view bytes, observation_batch& out,
-                                                               schema_profile forced) {
+                                                               schema_profile forced,
+                                                               std::string_view user_profile) {
   out.clear();
   if (bytes.empty()) return std::unexpected(parse_error{reject_reason::empty, {}});
   if (bytes.size() > limits_.max_message_bytes) {
@@ -188,6 +195,11 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
       return std::unexpected(parse_error{reject_reason::unknown_schema, {}});
     }
     doc.rewind();
+  } else if (profile == schema_profile::user && !user_profile.empty()) {
+    user_index_ = user_ ? user_->find(user_profile) : -1;
+    if (user_index_ < 0) {
+      return std::unexpected(parse_error{reject_reason::unknown_schema, "no user profile named " + std::string(user_profile)});
+    }
   } else if (profile == schema_profile::user) {
     if (auto err = doc.get_object().get(root)) return json_error(err);
     user_index_ = user_ ? user_->match(root) : -1;
@@ -199,6 +211,7 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
   auto& c = scratch_->context;
   c.path.clear();
   c.fields.clear();
+  c.truncated = 0;
   detail::walk_status status = detail::walk_status::failed;
   switch (profile) {
     case schema_profile::ecs: status = detail::walk_ecs(root, c, out); break;

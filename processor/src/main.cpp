@@ -208,9 +208,11 @@ int inspect_state(const std::string& dir, const std::string& kind, const std::st
   return 0;
 }
 
-// `countersign rules check`: loads the config (with its detection content) and every
-// abused-certificate list, and reports each problem as FILE:LINE: what. Exit 0 when
-// everything loads (skipped list rows are warnings unless --strict), 2 otherwise.
+// `countersign rules check`: loads the config (with its detection content), every
+// abused-certificate list and the Sigma rules, and reports each problem as FILE:LINE:
+// what. Exit 0 when everything loads (skipped list rows and Sigma rules using features
+// countersign does not implement are warnings unless --strict), 2 otherwise
+// (cp::check_counts).
 int check_rules(const std::string& config_path, const std::string& content_dir, const std::string& sigma_dir,
                 bool strict) {
   namespace cr = countersign::rules;
@@ -227,8 +229,7 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
     std::cout << "rules check: FAILED (configuration or content)\n";
     return 2;
   }
-  int errors = 0;
-  int warnings = 0;
+  cp::check_counts counts;
   const auto& d = cfg->detectors;
   std::cout << "content: " << (cfg->detectors_content_dir.empty() ? "built-in rules/content" : cfg->detectors_content_dir)
             << " (" << d.recently_issued.trusted_publishers.size() << " trusted publishers, "
@@ -238,14 +239,14 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
   for (const auto& list : cfg->intel_lists) {
     auto loaded = cr::load_intel_file(list.path, list.format);
     if (!loaded) {
-      ++errors;
+      ++counts.errors;
       std::cerr << loaded.error().file;
       if (loaded.error().line) std::cerr << ':' << loaded.error().line;
       std::cerr << ": " << loaded.error().message << '\n';
       continue;
     }
     for (const auto& e : loaded->skipped) {
-      ++warnings;
+      ++counts.warnings;
       std::cerr << e.file << ':' << e.line << ": " << e.message << " (row skipped)\n";
     }
     std::cout << "list " << list.path << " (" << cr::to_string(list.format) << "): " << loaded->records.size()
@@ -254,11 +255,12 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
   if (cfg->sigma.enabled) {
     const std::string dir = sigma_dir.empty() ? cfg->sigma.rules_dir : sigma_dir;
     const auto sigma = cp::load_sigma_rules(cfg->sigma.builtin, dir);
+    // Every problem of every rule, each with its file and line.
     for (const auto& diag : sigma.diagnostics) {
-      (diag.sev == cr::sigma::diagnostic::severity::error ? errors : warnings) += 1;
+      counts.add(diag);
       std::cerr << diag.text() << '\n';
     }
-    std::cout << "sigma: " << sigma.rules.size() << " rules ("
+    std::cout << "sigma: " << sigma.rules.size() << " rules, " << sigma.skipped << " not loaded ("
               << "built-in: " << (cfg->sigma.builtin.empty() ? std::string("none") : [&] {
                    std::string names;
                    for (const auto& n : cfg->sigma.builtin) names += (names.empty() ? "" : " ") + n;
@@ -268,10 +270,10 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
   } else {
     std::cout << "sigma: off\n";
   }
-  const bool failed = errors > 0 || (strict && warnings > 0);
-  std::cout << "rules check: " << (failed ? "FAILED" : "ok") << " (" << errors << " errors, " << warnings
-            << " warnings)\n";
-  return failed ? 2 : 0;
+  const int code = counts.exit_code(strict);
+  std::cout << "rules check: " << (code != 0 ? "FAILED" : "ok") << " (" << counts.errors << " errors, "
+            << counts.warnings << " warnings)\n";
+  return code;
 }
 
 }  // namespace

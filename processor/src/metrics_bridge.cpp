@@ -97,6 +97,10 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
                    .Help("Input partitions currently assigned to this instance")
                    .Register(r)
                    .Add({});
+  fields_truncated_.counter =
+      plain_counter(r, "countersign_fields_truncated_total",
+                    "Event fields longer than input.max_field_bytes, cut to it (the event is still read; Sigma "
+                    "sees the whole field)");
   repeats_.counter = plain_counter(r, "countersign_observations_repeated_total",
                                    "In-scope observations dropped at ingest as a repeat of a (host, file, signature) "
                                    "fact routed within the same suppression window");
@@ -210,6 +214,7 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   ci_orphans_.sync(p.ci_join.orphan_signatures);
   ci_evicted_.sync(p.ci_join.evicted);
   repeats_.sync(p.repeats);
+  fields_truncated_.sync(p.fields_truncated);
   forwarded_.sync(p.forwarded);
   state_updates_.sync(p.state_updates);
   state_errors_.sync(p.state_errors);

@@ -44,6 +44,7 @@ pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local)
       strict_all_(cfg.input.unknown_shapes == unknown_shape_policy::reject),
       release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {
   strict_by_topic_ = cfg.input.unknown_shapes_by_topic;
+  user_profile_pins_.insert(cfg.input.user_profile_pins.begin(), cfg.input.user_profile_pins.end());
   note(profiles_.reload());
   next_profiles_reload_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(profiles_reload_interval_ms_);
 }
@@ -162,7 +163,11 @@ process_result pipeline::process(std::string_view payload, const source_position
                                  rules::schema_profile forced) {
   begin_call();
   ++stats_.events;
-  auto parsed = parser_.parse(payload, batch_, forced);
+  std::string_view pinned_profile;
+  if (forced == rules::schema_profile::user && !user_profile_pins_.empty()) {
+    if (const auto it = user_profile_pins_.find(where.topic); it != user_profile_pins_.end()) pinned_profile = it->second;
+  }
+  auto parsed = parser_.parse(payload, batch_, forced, pinned_profile);
   bool unknown_shape = false;
   if (!parsed && parsed.error().reason == reject_reason::unknown_schema && forced == rules::schema_profile::unknown &&
       !strict(where.topic)) {
@@ -179,6 +184,7 @@ process_result pipeline::process(std::string_view payload, const source_position
     return {outcome::rejected, parsed.error().reason, error_detail_, 0, 0, 0};
   }
   ++stats_.events_by_schema[static_cast<std::size_t>(*parsed)];
+  stats_.fields_truncated += parser_.last_truncated_fields();
 
   process_result result{outcome::out_of_scope, {}, {}, 0, 0, 0};
   if (unknown_shape) count_out_of_scope(scope_reason::unknown_schema);

@@ -84,6 +84,59 @@ constexpr field_alias k_windows_fields[] = {
     {"Computer", {"Hostname", "ComputerName", "hostname"}},
 };
 
+// Security 4688 under Sigma's process_creation names. Sigma's taxonomy maps the category
+// to Sysmon 1 and Security 4688; the names follow SigmaHQ's windows-audit mapping (Image,
+// ParentImage) and Hayabusa's builtin mapping (the rest), with values in Sysmon's form
+// where the record's differ (hex process ids, accounts as DOMAIN\name). 4688 has no
+// Hashes, OriginalFileName, Company, Product, Description, FileVersion, CurrentDirectory,
+// ParentCommandLine, ProcessGuid, ParentProcessGuid, LogonGuid or TerminalSessionId:
+// they stay missing. CommandLine and Computer are the record's own.
+struct renamed_field {
+  enum class how : std::uint8_t {
+    copy,      // the first source present
+    pid,       // a process id: 4688 writes 0x1a2c, Sysmon 6700
+    account,   // sources are account prefixes: <p>UserSid, <p>UserName, <p>DomainName
+    logon_id,  // the first source present and not 0x0
+  };
+  std::string_view sigma;
+  how derive;
+  std::array<std::string_view, 2> sources;  // tried in order; empty entries end the list
+};
+
+constexpr renamed_field k_process_creation_fields[] = {
+    {"Image", renamed_field::how::copy, {"NewProcessName"}},
+    {"ParentImage", renamed_field::how::copy, {"ParentProcessName"}},
+    {"ProcessId", renamed_field::how::pid, {"NewProcessId"}},
+    {"ParentProcessId", renamed_field::how::pid, {"ProcessId"}},  // 4688's ProcessId is the creator's
+    // The new process runs as the Target account where the record names one (Windows 10
+    // and later, when it differs from the creator), else as its creator, the Subject.
+    {"User", renamed_field::how::account, {"Target", "Subject"}},
+    {"ParentUser", renamed_field::how::account, {"Subject"}},
+    {"LogonId", renamed_field::how::logon_id, {"TargetLogonId", "SubjectLogonId"}},
+    // The label's SID as written (S-1-16-12288): SigmaHQ rules list it beside Sysmon's
+    // word (High) for this reason.
+    {"IntegrityLevel", renamed_field::how::copy, {"MandatoryLabel"}},
+};
+
+constexpr std::array<std::string_view, 3> k_account_parts = {"UserSid", "UserName", "DomainName"};
+
+// The record fields a renamed field reads (for the document's name filter).
+template <class Fn>
+void for_each_source(const renamed_field& f, Fn&& fn) {
+  for (const auto src : f.sources) {
+    if (src.empty()) break;
+    if (f.derive != renamed_field::how::account) {
+      fn(std::string(src));
+      continue;
+    }
+    for (const auto part : k_account_parts) fn(std::string(src) + std::string(part));
+  }
+}
+
+// Winlogbeat's names for the unnamed data items of a record (the classic PowerShell log
+// writes three: states or provider, and the Key=Value details).
+constexpr std::array<std::string_view, 3> k_unnamed_items = {"param1", "param2", "param3"};
+
 std::span<const field_alias> aliases(schema_profile p) {
   switch (p) {
     case schema_profile::ecs: return k_ecs_fields;
@@ -195,6 +248,18 @@ std::optional<std::string_view> sigma_view::from_observation(std::string_view na
 }
 
 std::optional<std::string_view> sigma_view::field(std::string_view name) const {
+  switch (kind()) {
+    case record_kind::process_creation:
+      if (auto v = process_creation_field(name)) return *v;
+      break;
+    case record_kind::powershell_classic: return classic_powershell_field(name);
+    case record_kind::not_read:
+    case record_kind::other: break;
+  }
+  return plain_field(name);
+}
+
+std::optional<std::string_view> sigma_view::plain_field(std::string_view name) const {
   // 1. the name as a path of the document (ECS / OCSF / Defender / CI names as written)
   if (auto v = raw(name)) return v;
   // 2. Windows event data by its plain name
@@ -245,6 +310,7 @@ std::string_view service_of_channel(std::string_view channel) {
       {"Microsoft-Windows-Kernel-Driver/Operational", "driver-framework"},
       {"Microsoft-Windows-Security-Mitigations/KernelMode", "security-mitigations"},
       {"Microsoft-Windows-Security-Mitigations/UserMode", "security-mitigations"},
+      {"Microsoft-Windows-Windows Firewall With Advanced Security/Firewall", "firewall-as"},
   };
   for (const auto& [name, service] : k_channels) {
     if (channel.size() == name.size() &&
@@ -284,6 +350,24 @@ std::array<std::string_view, 2> sysmon_categories(std::int64_t id) {
   }
 }
 
+// The categories of a Windows event log record by its service and event id: Sysmon's,
+// and those Sigma's taxonomy gives builtin events (SigmaHQ's windows-services and
+// windows-audit mappings).
+std::array<std::string_view, 2> record_categories(std::string_view service, std::int64_t id) {
+  if (service == "sysmon") return sysmon_categories(id);
+  if (service == "security" && id == 4688) return {"process_creation", {}};
+  if (service == "powershell") {
+    if (id == 4103) return {"ps_module", {}};
+    if (id == 4104) return {"ps_script", {}};
+  }
+  if (service == "powershell-classic") {
+    if (id == 400) return {"ps_classic_start", {}};
+    if (id == 600) return {"ps_classic_provider_start", {}};
+    if (id == 800) return {"ps_classic_script", {}};
+  }
+  return {};
+}
+
 std::optional<std::int64_t> to_int(std::optional<std::string_view> v) {
   if (!v) return std::nullopt;
   std::int64_t out = 0;
@@ -292,7 +376,205 @@ std::optional<std::int64_t> to_int(std::optional<std::string_view> v) {
   return out;
 }
 
+// A process id in Sysmon's decimal form; 4688 writes hex (0x1a2c).
+std::optional<std::int64_t> process_id(std::string_view v) {
+  if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+    std::int64_t out = 0;
+    const auto res = std::from_chars(v.data() + 2, v.data() + v.size(), out, 16);
+    if (res.ec != std::errc() || res.ptr != v.data() + v.size()) return std::nullopt;
+    return out;
+  }
+  return to_int(v);
+}
+
+bool blank_or_dash(std::optional<std::string_view> v) {
+  return !v || v->empty() || *v == "-";
+}
+
+// evtx_dump writes a record's unnamed <Data> items as "Data": {"#text": ["a", "b"]} (one
+// item: a plain string), which the document walk does not store: read from the message
+// itself. Only classic PowerShell records ask, once per record. Returns the item count.
+template <class Fn>
+std::size_t evtx_unnamed_data(const sigma_document::padded_message& m, Fn&& add) {
+  if (m.data == nullptr || m.capacity < m.size + simdjson::SIMDJSON_PADDING) return 0;
+  static thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(m.data, m.size, false).get(root) != simdjson::SUCCESS) return 0;
+  simdjson::dom::element event = root;
+  if (simdjson::dom::element e; root["Event"].get(e) == simdjson::SUCCESS) event = e;
+  simdjson::dom::element data;
+  if (event["EventData"]["Data"].get(data) != simdjson::SUCCESS) return 0;
+  std::size_t n = 0;
+  const auto add_string = [&](simdjson::dom::element v) {
+    std::string_view text;
+    if (v.get_string().get(text) != simdjson::SUCCESS) return;
+    add(text);
+    ++n;
+  };
+  // One <Data>: a string, or {"#text": ...} (named ones, {"#attributes": {"Name"}}, are
+  // stored by the walk); "#text" holds one string or, for several items, an array.
+  const auto add_item = [&](simdjson::dom::element v) {
+    if (!v.is_object()) return add_string(v);
+    simdjson::dom::element ignored, text;
+    if (v["#attributes"]["Name"].get(ignored) == simdjson::SUCCESS ||
+        v["#text"].get(text) != simdjson::SUCCESS)
+      return;
+    if (simdjson::dom::array several; text.get_array().get(several) == simdjson::SUCCESS) {
+      for (auto t : several) add_string(t);
+    } else {
+      add_string(text);
+    }
+  };
+  if (simdjson::dom::array list; data.get_array().get(list) == simdjson::SUCCESS) {
+    for (auto d : list) add_item(d);
+  } else {
+    add_item(data);
+  }
+  return n;
+}
+
+// The value of `key` in Key=Value lines (PowerShell's details: "\tHostApplication=...\r\n").
+std::optional<std::string_view> key_value(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    const std::size_t end = std::min(text.find('\n'), text.size());
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t' || line.front() == '\r'))
+      line.remove_prefix(1);
+    if (line.size() <= key.size() || line[key.size()] != '=' || !line.starts_with(key)) continue;
+    line.remove_prefix(key.size() + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+  }
+  return std::nullopt;
+}
+
+bool identifier(std::string_view name) {
+  return !name.empty() &&
+         std::ranges::all_of(name, [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+}
+
 }  // namespace
+
+const sigma_view::system_fields& sigma_view::system() const {
+  if (system_) return *system_;
+  system_fields s;
+  switch (profile_) {
+    case schema_profile::ecs:
+      s.channel = raw("winlog.channel");
+      s.provider = raw("winlog.provider_name");
+      s.event_id = raw("winlog.event_id");
+      break;
+    case schema_profile::codeintegrity:
+    case schema_profile::windows:
+    case schema_profile::evtx:
+      s.channel = plain_field("Channel");
+      s.provider = plain_field("Provider_Name");
+      s.event_id = plain_field("EventID");
+      break;
+    default: break;
+  }
+  return system_.emplace(s);
+}
+
+sigma_view::record_kind sigma_view::kind() const {
+  if (kind_ != record_kind::not_read) return kind_;
+  kind_ = record_kind::other;
+  const auto& s = system();
+  if (!s.channel) return kind_;
+  const std::string_view service = service_of_channel(*s.channel);
+  if (service == "security" && to_int(s.event_id) == 4688) kind_ = record_kind::process_creation;
+  if (service == "powershell-classic") kind_ = record_kind::powershell_classic;
+  return kind_;
+}
+
+// DOMAIN\name of one of 4688's accounts ("Target", "Subject"), as Sysmon writes User:
+// SYSTEM as NT AUTHORITY\SYSTEM (the record names the machine account), nothing for the
+// NULL SID or "-" (Target on most records).
+std::optional<std::string_view> sigma_view::account(std::string_view prefix) const {
+  const auto part = [&](std::string_view what) {
+    std::string name(prefix);
+    name.append(what);
+    return plain_field(name);
+  };
+  const auto sid = part("UserSid");
+  if (sid && *sid == "S-1-5-18") return "NT AUTHORITY\\SYSTEM";
+  if (sid && *sid == "S-1-0-0") return std::nullopt;
+  const auto name = part("UserName");
+  if (blank_or_dash(name)) return std::nullopt;
+  const auto domain = part("DomainName");
+  if (blank_or_dash(domain)) return name;
+  std::string out(*domain);
+  out.push_back('\\');
+  out.append(*name);
+  return keep(std::move(out));
+}
+
+std::optional<std::optional<std::string_view>> sigma_view::process_creation_field(
+    std::string_view name) const {
+  const auto* f = std::ranges::find(k_process_creation_fields, name, &renamed_field::sigma);
+  if (f == std::end(k_process_creation_fields)) return std::nullopt;
+  for (const auto src : f->sources) {
+    if (src.empty()) break;
+    switch (f->derive) {
+      case renamed_field::how::copy:
+        if (auto v = plain_field(src)) return v;
+        break;
+      case renamed_field::how::pid:
+        if (auto v = plain_field(src)) {
+          const auto pid = process_id(*v);
+          return pid ? keep(std::to_string(*pid)) : *v;
+        }
+        break;
+      case renamed_field::how::account:
+        if (auto v = account(src)) return v;
+        break;
+      case renamed_field::how::logon_id:
+        if (auto v = plain_field(src); !blank_or_dash(v) && *v != "0x0") return v;
+        break;
+    }
+  }
+  return std::optional<std::string_view>();
+}
+
+// The record's unnamed data items, one per line: what SigmaHQ's classic PowerShell rules
+// call Data (`Data|contains: 'HostApplication=...'`).
+std::optional<std::string_view> sigma_view::classic_data() const {
+  if (classic_data_) return *classic_data_;
+  std::string joined;
+  std::size_t n = 0;
+  const auto add = [&](std::string_view v) {
+    if (n++ > 0) joined.push_back('\n');
+    joined.append(v);
+  };
+  // Flat exports and evtx JSON with a plain array: every value stored under Data.
+  doc_.for_each_at(profile_ == schema_profile::ecs ? "winlog.event_data.Data" : "Data", record_, add);
+  // Winlogbeat (and flat shippers after it) name the items param1, param2, ...
+  if (n == 0) {
+    for (const auto p : k_unnamed_items) {
+      auto v = plain_field(p);
+      if (!v) break;
+      add(*v);
+    }
+  }
+  if (n == 0 && profile_ == schema_profile::evtx) evtx_unnamed_data(doc_.message(), add);
+  classic_data_.emplace(n == 0 ? std::nullopt : std::optional<std::string_view>(keep(std::move(joined))));
+  return *classic_data_;
+}
+
+std::optional<std::string_view> sigma_view::classic_powershell_field(std::string_view name) const {
+  if (name == "Data") return classic_data();
+  // The details' Key=Value lines by key (HostApplication, EngineVersion, HostName, ...).
+  // They come first: a flat export's top-level ProviderName is the event's provider, the
+  // details' the PowerShell provider started. A shipper that split the details into
+  // fields of their own (Elastic's pipeline) and dropped the items is read as written.
+  if (identifier(name)) {
+    if (const auto data = classic_data()) {
+      if (auto v = key_value(*data, name)) return v;
+    }
+  }
+  return plain_field(name);
+}
 
 sigma_view::logsource_list sigma_view::logsources() const {
   std::string_view product = "windows";
@@ -307,36 +589,21 @@ sigma_view::logsource_list sigma_view::logsources() const {
     }
   }
   if (profile_ == schema_profile::codeintegrity) service = "codeintegrity-operational";
+  if (profile_ == schema_profile::ecs) {
+    if (auto os = raw("host.os.type")) {
+      if (*os == "linux" || *os == "macos") product = *os;
+    }
+  }
   // A Windows event log record, in any shape: the channel (or, where a shipper dropped
   // it, a Sysmon provider) and the event id decide, not the walker's guess (Winlogbeat's
   // reads any non-Sysmon record as a process event).
-  std::optional<std::string_view> channel, provider, event_id;
-  switch (profile_) {
-    case schema_profile::ecs:
-      if (auto os = raw("host.os.type")) {
-        if (*os == "linux" || *os == "macos") product = *os;
-      }
-      channel = raw("winlog.channel");
-      provider = raw("winlog.provider_name");
-      event_id = raw("winlog.event_id");
-      break;
-    case schema_profile::codeintegrity:
-    case schema_profile::windows:
-    case schema_profile::evtx:
-      channel = field("Channel");
-      provider = field("Provider_Name");
-      event_id = field("EventID");
-      break;
-    default: break;
-  }
-  std::string_view channel_service = channel ? service_of_channel(*channel) : std::string_view();
-  if (!channel && provider && detail::is_sysmon({}, *provider)) channel_service = "sysmon";
-  if (channel || !channel_service.empty()) {
+  const auto& sys = system();
+  std::string_view channel_service = sys.channel ? service_of_channel(*sys.channel) : std::string_view();
+  if (!sys.channel && sys.provider && detail::is_sysmon({}, *sys.provider)) channel_service = "sysmon";
+  if (sys.channel || !channel_service.empty()) {
     service = channel_service;
     categories = {};
-    if (service == "sysmon") {
-      if (auto id = to_int(event_id)) categories = sysmon_categories(*id);
-    }
+    if (auto id = to_int(sys.event_id)) categories = record_categories(service, *id);
   }
   logsource_list out;
   out.push_back({categories[0], product, service});
@@ -358,6 +625,7 @@ bool is_rule_file(const std::filesystem::path& p) {
 void add_all(rules::sigma::load_result& into, rules::sigma::load_result&& from) {
   for (auto& r : from.rules) into.rules.push_back(std::move(r));
   for (auto& d : from.diagnostics) into.diagnostics.push_back(std::move(d));
+  into.skipped += from.skipped;
 }
 
 bool has_errors(const rules::sigma::load_result& r) {
@@ -389,10 +657,11 @@ std::vector<std::filesystem::path> rule_files(const std::string& dir, std::vecto
   return out;
 }
 
-// Later rules with an id already seen are dropped with a warning.
-void drop_duplicate_ids(std::vector<rules::sigma::rule>& rules, std::vector<rules::sigma::diagnostic>* diags) {
+// Later rules with an id already seen are dropped with a warning; returns how many.
+std::size_t drop_duplicate_ids(std::vector<rules::sigma::rule>& rules,
+                               std::vector<rules::sigma::diagnostic>* diags) {
   std::set<std::string> seen;
-  std::erase_if(rules, [&](const rules::sigma::rule& r) {
+  return std::erase_if(rules, [&](const rules::sigma::rule& r) {
     if (r.id.empty() || seen.insert(r.id).second) return false;
     if (diags) {
       diags->push_back({rules::sigma::diagnostic::severity::warning, r.file, r.line, r.id,
@@ -417,7 +686,7 @@ rules::sigma::load_result load_sigma_rules(const std::vector<std::string>& built
     add_all(all, rules::sigma::load_rules(f.text, "builtin:" + std::string(f.name)));
   }
   for (const auto& path : rule_files(dir, all.diagnostics)) add_all(all, rules::sigma::load_rules_file(path));
-  drop_duplicate_ids(all.rules, &all.diagnostics);
+  all.skipped += drop_duplicate_ids(all.rules, &all.diagnostics);
   return all;
 }
 
@@ -527,6 +796,10 @@ std::shared_ptr<const sigma_document::name_filter> document_names(const rules::s
         }
       }
     }
+    // What Security 4688 carries it under (Image: NewProcessName, ...).
+    for (const auto& f : k_process_creation_fields) {
+      if (f.sigma == field) for_each_source(f, [&names](std::string n) { names->emplace(std::move(n)); });
+    }
   };
   for (const auto& r : set.rules()) {
     for (const auto& search : r.searches) {
@@ -552,6 +825,10 @@ std::shared_ptr<const sigma_document::name_filter> document_names(const rules::s
                                    "TargetUserName"}) {
     add_field(n);
   }
+  // A classic PowerShell record's unnamed data, whatever name a rule asks for: Data is
+  // composed from them and the details' keys (HostApplication, ...) are read in them.
+  names->emplace("Data");
+  for (const auto n : k_unnamed_items) names->emplace(n);
   return names;
 }
 

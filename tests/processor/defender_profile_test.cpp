@@ -510,8 +510,15 @@ TEST(defender_profile, a_process_row_joined_with_its_certificate_fills_both) {
 
 TEST(defender_profile, another_tables_row_joined_with_certificate_columns_gives_the_files_certificate) {
   harness h;
-  const auto o = h.ok(row_with(
+  // An image load joined with its DLL's certificate in a hunting query: both at once.
+  auto o = h.ok(row_with(
       R"("ActionType":"ImageLoaded","FolderPath":"C:\\x\\a.dll","SHA1":"AB","IsSigned":true,"IsTrusted":true)"));
+  EXPECT_EQ(o.kind, event_kind::image_load);
+  EXPECT_EQ(o.image_path.value, R"(C:\x\a.dll)");
+  EXPECT_EQ(o.signature.status, signature_status::valid);
+  // Any other table's row: the file's certificate facts.
+  o = h.ok(row_with(
+      R"("ActionType":"FileCreated","FolderPath":"C:\\x\\a.dll","SHA1":"AB","IsSigned":true,"IsTrusted":true)"));
   EXPECT_EQ(o.kind, event_kind::file_certificate);
   EXPECT_EQ(o.image_path.value, R"(C:\x\a.dll)");
   EXPECT_EQ(o.signature.status, signature_status::valid);
@@ -553,7 +560,7 @@ TEST(defender_profile, records_of_unsupported_tables_are_skipped_without_failing
   const std::string network = R"({"Timestamp":"2026-11-20T10:00:00Z","DeviceId":"d","ActionType":"ConnectionSuccess",
     "RemoteIP":"10.0.0.1","RemotePort":443})";
   const std::string image_load = R"({"Timestamp":"2026-11-20T10:00:00Z","DeviceId":"d","ActionType":"ImageLoaded",
-    "FileName":"a.dll","FolderPath":"C:\\a.dll","SHA1":"ab","AdditionalFields":"not json at all"})";
+    "FileName":"a.dll","FolderPath":"C:\\a.dll","SHA1":"ab","AdditionalFields":"not json at all"})";  // read: an image load
   const std::string other_ci = R"({"Timestamp":"2026-11-20T10:00:00Z","DeviceId":"d",
     "ActionType":"AppControlCodeIntegrityOriginAllowed","AdditionalFields":{}})";
   const std::string antivirus = R"({"Timestamp":"2026-11-20T10:00:00Z","DeviceId":"d","ActionType":"AntivirusDetection",
@@ -569,8 +576,9 @@ TEST(defender_profile, records_of_unsupported_tables_are_skipped_without_failing
       // Named unsupported before its properties: skipped unread, whatever they hold.
       record("AdvancedHunting-DeviceRegistryEvents", R"({"DeviceId":42,"Timestamp":"bad","IsTrusted":{}})"),
   }));
-  ASSERT_EQ(batch.size(), 1U);
-  expect_untrusted_certificate_row(batch[0]);
+  ASSERT_EQ(batch.size(), 2U);
+  EXPECT_EQ(batch[0].kind, event_kind::image_load);
+  expect_untrusted_certificate_row(batch[1]);
 
   // Nothing supported at all: zero observations, not an error.
   EXPECT_EQ(h.ok_batch(envelope({record("AdvancedHunting-DeviceNetworkEvents", network)})).size(), 0U);
@@ -579,6 +587,29 @@ TEST(defender_profile, records_of_unsupported_tables_are_skipped_without_failing
   // A bare row of an unsupported table is the same.
   EXPECT_EQ(h.ok_batch(network).size(), 0U);
   EXPECT_EQ(h.ok_batch(other_ci).size(), 0U);
+}
+
+// DeviceImageLoadEvents: the DLL is the judged file, the initiating process its loader.
+// The table has no signer columns; the DLL's certificate arrives as DeviceFileCertificateInfo.
+TEST(defender_profile, an_image_load_row_is_an_image_load_with_its_loader) {
+  const std::string row = R"({"Timestamp":"2026-11-20T10:00:00.25Z","DeviceId":"dev-9","DeviceName":"ws-9.corp.example",
+    "ActionType":"ImageLoaded","FileName":"lfcore.dll","FolderPath":"C:\\Program Files\\Lumenfold\\lfcore.dll",
+    "SHA1":"5B7E2C9A0D1F3E4B6C8A9D0E1F2A3B4C5D6E7F80","SHA256":"8F3C2B1A0E9D8C7B6A5F4E3D2C1B0A998877665544332211FFEEDDCCBBAA0099",
+    "InitiatingProcessFolderPath":"c:\\program files\\lumenfold\\lumenfold.exe","InitiatingProcessAccountName":"oda",
+    "InitiatingProcessFileName":"lumenfold.exe"})";
+  for (const auto& message : {row, envelope({record("AdvancedHunting-DeviceImageLoadEvents", row)})}) {
+    harness h;
+    const auto& batch = h.ok_batch(message);
+    ASSERT_EQ(batch.size(), 1U) << message;
+    const auto& o = batch[0];
+    EXPECT_EQ(o.kind, event_kind::image_load);
+    EXPECT_EQ(o.image_path.value, R"(C:\Program Files\Lumenfold\lfcore.dll)");
+    EXPECT_EQ(o.process_path.value, R"(c:\program files\lumenfold\lumenfold.exe)");
+    EXPECT_EQ(o.sha1.value, "5b7e2c9a0d1f3e4b6c8a9d0e1f2a3b4c5d6e7f80");
+    EXPECT_EQ(o.host_id.value, "dev-9");
+    EXPECT_EQ(o.user_name.value, "oda");
+    EXPECT_FALSE(o.signature.is_present());
+  }
 }
 
 TEST(defender_profile, a_record_without_properties_is_a_flat_log_analytics_row) {
@@ -841,19 +872,19 @@ TEST(defender_profile, truncated_messages_are_invalid_json) {
   EXPECT_EQ(h.err(std::string(k_process_row) + " {}").reason, reject_reason::invalid_json);
 }
 
-TEST(defender_profile, fields_above_the_field_limit_are_field_too_large) {
+// A long value is cut to the limit and the row still read (padding a path must not hide
+// an event); only AdditionalFields held as JSON text, which must be parsed whole, is too large.
+TEST(defender_profile, fields_above_the_field_limit_are_cut_and_json_text_above_it_is_field_too_large) {
   harness h(parser_limits{1 << 20, 256});
-  auto e = h.err(row_with(R"("ActionType":"ProcessCreated","FolderPath":")" + std::string(300, 'x') + "\""));
-  EXPECT_EQ(e.reason, reject_reason::field_too_large);
-  EXPECT_EQ(e.detail, "FolderPath");
+  const auto& o = h.ok(row_with(R"("ActionType":"ProcessCreated","FolderPath":")" + std::string(300, 'x') + "\""));
+  EXPECT_EQ(o.image_path.value, std::string(256, 'x'));
   const std::string big_additional = json_string(R"({"PolicyName":")" + std::string(300, 'p') + "\"}");
-  e = h.err(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyBlocked","AdditionalFields":)" + big_additional));
+  auto e = h.err(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyBlocked","AdditionalFields":)" + big_additional));
   EXPECT_EQ(e.reason, reject_reason::field_too_large);
   EXPECT_EQ(e.detail, "AdditionalFields");
-  e = h.err(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyBlocked","AdditionalFields":{"PolicyName":")" +
-                     std::string(300, 'p') + "\"}"));
-  EXPECT_EQ(e.reason, reject_reason::field_too_large);
-  EXPECT_EQ(e.detail, "AdditionalFields.PolicyName");
+  const auto& ci = h.ok(row_with(R"("ActionType":"AppControlCodeIntegrityPolicyBlocked","AdditionalFields":{"PolicyName":")" +
+                                 std::string(300, 'p') + "\"}"));
+  EXPECT_EQ(ci.ci.policy_name.value, std::string(256, 'p'));
   // A large AdditionalFields in a row that is skipped does not fail the message.
   const auto skipped = row_with(R"("ActionType":"AntivirusDetection","AdditionalFields":)" + big_additional);
   EXPECT_EQ(h.ok_batch(skipped).size(), 0U);

@@ -489,16 +489,21 @@ TEST(ecs_parser, a_missing_host_is_missing_field) {
   EXPECT_EQ(e.reason, reject_reason::missing_field);
 }
 
-TEST(ecs_parser, a_field_above_the_field_limit_is_field_too_large) {
+TEST(ecs_parser, a_field_above_the_field_limit_is_cut_at_a_character_boundary) {
   one_event_parser parser(parser_limits{1 << 20, 4096});
   observation o;
   const std::string path(5000, 'x');
   auto r = parser.parse(R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"h1"},"process":{"executable":")" +
                             path + "\"}}",
                         o);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().reason, reject_reason::field_too_large);
-  EXPECT_EQ(r.error().detail, "process.executable");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(o.image_path.value, std::string(4096, 'x'));
+  // A two-byte character across the limit is left out whole, never cut in half.
+  r = parser.parse(R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"h1"},"process":{"executable":")" +
+                       std::string(4095, 'x') + "\xC3\xA9tail\"}}",
+                   o);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(o.image_path.value, std::string(4095, 'x'));
   // A field of exactly the limit is accepted.
   r = parser.parse(R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"h1"},"process":{"executable":")" +
                        std::string(4096, 'x') + "\"}}",

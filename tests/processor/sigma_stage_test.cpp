@@ -1,17 +1,22 @@
 // Sigma at ingest (processor/src/sigma_stage.cpp, sigma_document.cpp): Sigma field names
-// on every input profile, logsources, the shipped rules against their fixtures, the
-// alert envelope, suppression, hot reload and bad rule files.
+// on every input profile, logsources (Sysmon, Security 4688, PowerShell, Firewall With
+// Advanced Security) in every Windows event shape, the shipped rules against their
+// fixtures, the alert envelope, suppression, hot reload, bad rule files and what
+// `rules check` makes of them.
 
 #include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/record_reader.hpp>
 #include <countersign/processor/sigma_stage.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -537,6 +542,306 @@ TEST(sigma_config, a_missing_rule_folder_is_a_config_error) {
   auto c = parse_config("sigma:\n  rules_dir: /nonexistent/countersign-rules\n", "x.yaml");
   ASSERT_FALSE(c.has_value());
   EXPECT_THAT(c.error(), ::testing::HasSubstr("sigma.rules_dir"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Logsources from channel and event id beyond Sysmon, in every Windows event shape
+// (tests/data/sigma_logsources, written by its make_fixtures.py): classic PowerShell
+// 400 / 600 / 800, PowerShell/Operational 4103 / 4104, Firewall With Advanced Security
+// 2004 and two Security 4688, as Winlogbeat, flat (NXLog and export styles) and evtx JSON.
+
+const std::string k_logsource_dir = k_data + "/sigma_logsources";
+constexpr std::array<const char*, 3> k_shapes = {"winlogbeat.ndjson", "flat.ndjson", "evtx.json"};
+
+// The records of the fixture files, in order, and the logsources each must get.
+const std::vector<std::vector<std::string>> k_record_logsources = {
+    {"ps_classic_start/windows/powershell-classic"},           // Windows PowerShell 400
+    {"ps_classic_provider_start/windows/powershell-classic"},  // 600
+    {"ps_classic_script/windows/powershell-classic"},          // 800
+    {"ps_module/windows/powershell"},                          // PowerShell/Operational 4103
+    {"ps_script/windows/powershell"},                          // 4104
+    {"/windows/firewall-as"},                                  // 2004
+    {"process_creation/windows/security"},                     // Security 4688: cmd.exe by a service
+    {"process_creation/windows/security"},                     // 4688: vssadmin under another account
+};
+
+std::vector<std::string> messages_of(const std::string& path) {
+  std::vector<std::string> out;
+  auto reader = record_reader::open(path);
+  EXPECT_TRUE(reader.has_value()) << path;
+  if (!reader) return out;
+  for (;;) {
+    auto next = (*reader)->next();
+    EXPECT_TRUE(next.has_value()) << path;
+    if (!next || !next->has_value()) break;
+    out.emplace_back((*next)->bytes);
+  }
+  return out;
+}
+
+TEST(sigma_logsources, every_record_gets_its_logsource_in_every_shape) {
+  for (const char* shape : k_shapes) {
+    const auto messages = messages_of(k_logsource_dir + "/" + shape);
+    ASSERT_EQ(messages.size(), k_record_logsources.size()) << shape;
+    view_harness h;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      EXPECT_EQ(logsources(h(messages[i])), k_record_logsources[i]) << shape << " record " << i;
+    }
+  }
+}
+
+// "record N: <alert id> <rule ids>" for every Sigma alert over a fixture file.
+std::vector<std::string> alerts_by_record(const std::string& file, const std::string& rules_dir) {
+  pipeline p(config_or_fail("sigma: {builtin: [], rules_dir: \"" + rules_dir + "\"}\n"));
+  std::vector<std::string> out;
+  const auto messages = messages_of(k_logsource_dir + "/" + file);
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto r = p.process(messages[i], {"t", 0, static_cast<std::int64_t>(i)}, std::nullopt);
+    EXPECT_NE(r.kind, outcome::rejected)
+        << file << " record " << i << ": " << to_string(r.reason) << " " << r.detail;
+    for (const auto& a : p.sigma_alerts()) {
+      simdjson::dom::parser parser;
+      simdjson::dom::element doc;
+      std::string_view id;
+      if (parser.parse(a.json).get(doc) != simdjson::SUCCESS ||
+          doc["id"].get_string().get(id) != simdjson::SUCCESS) {
+        ADD_FAILURE() << "not an alert: " << a.json;
+        continue;
+      }
+      std::string row = "record " + std::to_string(i) + ": " + std::string(id);
+      for (const auto& rule : detection_ids(a.json)) row += " " + rule;
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+// The rule ids of alerts_by_record rows, without the alert ids: "record N: <rule ids>".
+std::vector<std::string> rules_by_record(const std::vector<std::string>& rows) {
+  std::vector<std::string> out;
+  for (const auto& row : rows) {
+    const auto colon = row.find(": ");
+    const auto space = row.find(' ', colon + 2);
+    out.push_back(row.substr(0, colon + 1) + (space == std::string::npos ? "" : row.substr(space)));
+  }
+  return out;
+}
+
+// Each rule alone: no keyword rule is loaded, so the document keeps only the fields the
+// rules and the logsources read, and what each new mapping reads must be among them.
+TEST(sigma_logsources, each_rule_alone_fires_on_its_record_in_every_shape_with_the_same_alert_ids) {
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"ps_classic_start_downgrade.yml", {"record 0: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a01"}},
+      {"ps_classic_start_host_application.yml", {"record 0: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a02"}},
+      {"ps_classic_provider_start_defender.yml", {"record 1: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a03"}},
+      {"ps_classic_script_lsass.yml", {"record 2: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a04"}},
+      {"ps_module_clipboard.yml", {"record 3: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a05"}},
+      {"ps_script_amsi.yml", {"record 4: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a06"}},
+      {"firewall_as_temp_rule.yml", {"record 5: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a07"}},
+      {"process_creation_cmd.yml", {"record 6: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a08"}},
+      {"process_creation_system_shell.yml", {"record 6: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a09"}},
+      {"security_4688_vssadmin.yml", {"record 7: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a10"}},
+      {"process_creation_other_account.yml", {"record 7: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a11"}},
+  };
+  std::size_t tried = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(k_logsource_dir + "/rules")) {
+    const std::string name = entry.path().filename().string();
+    rule_dir dir;
+    std::filesystem::copy_file(entry.path(), dir.path() + "/" + name);
+    const auto evtx = alerts_by_record("evtx.json", dir.path());
+    ASSERT_TRUE(expected.contains(name)) << name << " has no expectation";
+    EXPECT_EQ(rules_by_record(evtx), expected.at(name)) << name << ": " << testing::PrintToString(evtx);
+    EXPECT_EQ(alerts_by_record("flat.ndjson", dir.path()), evtx) << name;
+    EXPECT_EQ(alerts_by_record("winlogbeat.ndjson", dir.path()), evtx) << name;
+    ++tried;
+  }
+  EXPECT_EQ(tried, expected.size());
+
+  // All together: one alert per record (record 6 and 7 by two rules each), alike in every shape.
+  const auto all = alerts_by_record("evtx.json", k_logsource_dir + "/rules");
+  EXPECT_EQ(all.size(), k_record_logsources.size()) << testing::PrintToString(all);
+  EXPECT_EQ(alerts_by_record("flat.ndjson", k_logsource_dir + "/rules"), all);
+  EXPECT_EQ(alerts_by_record("winlogbeat.ndjson", k_logsource_dir + "/rules"), all);
+}
+
+TEST(sigma_logsources, security_4688_reads_under_sigma_process_creation_names_in_every_shape) {
+  for (const char* shape : k_shapes) {
+    const auto messages = messages_of(k_logsource_dir + "/" + shape);
+    ASSERT_EQ(messages.size(), k_record_logsources.size()) << shape;
+    view_harness h;
+    // Started by services.exe as SYSTEM; Target is the NULL SID.
+    const auto& v = h(messages[6]);
+    EXPECT_EQ(value(v, "Image"), "C:\\Windows\\System32\\cmd.exe") << shape;
+    EXPECT_EQ(value(v, "ParentImage"), "C:\\Windows\\System32\\services.exe") << shape;
+    EXPECT_EQ(value(v, "CommandLine"), "cmd.exe /c whoami /priv > C:\\Windows\\Temp\\w.txt") << shape;
+    EXPECT_EQ(value(v, "ProcessId"), "8004") << shape;       // NewProcessId 0x1f44
+    EXPECT_EQ(value(v, "ParentProcessId"), "696") << shape;  // 4688's own ProcessId, 0x2b8
+    EXPECT_EQ(value(v, "User"), "NT AUTHORITY\\SYSTEM") << shape;
+    EXPECT_EQ(value(v, "ParentUser"), "NT AUTHORITY\\SYSTEM") << shape;
+    EXPECT_EQ(value(v, "LogonId"), "0x3e7") << shape;
+    EXPECT_EQ(value(v, "IntegrityLevel"), "S-1-16-16384") << shape;
+    // Its own names stay readable; what only Sysmon records has stays missing.
+    EXPECT_EQ(value(v, "NewProcessName"), "C:\\Windows\\System32\\cmd.exe") << shape;
+    EXPECT_EQ(value(v, "SubjectUserName"), "SRV-NAV-01$") << shape;
+    EXPECT_EQ(value(v, "EventID"), "4688") << shape;
+    for (const char* absent :
+         {"Hashes", "OriginalFileName", "Company", "Description", "Product", "FileVersion",
+          "CurrentDirectory", "ParentCommandLine", "ProcessGuid", "LogonGuid"}) {
+      EXPECT_EQ(value(v, absent), "<missing>") << shape << " " << absent;
+    }
+    // Started with other credentials: the new process's account is Target, the parent's Subject.
+    const auto& w = h(messages[7]);
+    EXPECT_EQ(value(w, "Image"), "C:\\Windows\\System32\\vssadmin.exe") << shape;
+    EXPECT_EQ(value(w, "ProcessId"), "11280") << shape;
+    EXPECT_EQ(value(w, "ParentProcessId"), "7692") << shape;
+    EXPECT_EQ(value(w, "User"), "CORP\\adm-nav") << shape;
+    EXPECT_EQ(value(w, "ParentUser"), "CORP\\nav") << shape;
+    EXPECT_EQ(value(w, "LogonId"), "0x7c3d10") << shape;
+    EXPECT_EQ(value(w, "IntegrityLevel"), "S-1-16-12288") << shape;
+  }
+  // Another Security event keeps its own ProcessId (the renaming is 4688's).
+  view_harness h;
+  const auto& other = h(
+      R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"name":"WS-7"},"winlog":{"channel":"Security","event_id":"4648","event_data":{"ProcessId":"0x2338","SubjectUserName":"oda"}}})");
+  EXPECT_EQ(value(other, "ProcessId"), "0x2338");
+  EXPECT_EQ(value(other, "User"), "<missing>");
+}
+
+TEST(sigma_logsources, classic_powershell_data_and_its_detail_keys_in_every_shape) {
+  for (const char* shape : k_shapes) {
+    const auto messages = messages_of(k_logsource_dir + "/" + shape);
+    ASSERT_EQ(messages.size(), k_record_logsources.size()) << shape;
+    view_harness h;
+    const auto& start = h(messages[0]);
+    // The unnamed items, one per line: the states, then the details.
+    EXPECT_THAT(value(start, "Data"),
+                ::testing::StartsWith("Available\nNone\n\tNewEngineState=Available\r\n"))
+        << shape;
+    EXPECT_THAT(value(start, "Data"), ::testing::EndsWith("\tCommandLine=")) << shape;
+    EXPECT_EQ(value(start, "HostApplication"),
+              "powershell.exe -Version 2 -NoProfile -ExecutionPolicy Bypass -File "
+              "C:\\Users\\oda\\Downloads\\inv.ps1")
+        << shape;
+    EXPECT_EQ(value(start, "EngineVersion"), "2.0") << shape;
+    EXPECT_EQ(value(start, "HostVersion"), "5.1.19041.4291") << shape;
+    EXPECT_EQ(value(start, "CommandLine"), "") << shape;  // present, empty
+    EXPECT_EQ(value(start, "NoSuchKey"), "<missing>") << shape;
+    EXPECT_EQ(value(start, "EventID"), "400") << shape;
+    EXPECT_EQ(value(h(messages[1]), "ProviderName"), "Registry") << shape;
+    // 800: the details are the second item, the third holds ParameterBinding lines.
+    const auto& pipeline_run = h(messages[2]);
+    EXPECT_EQ(value(pipeline_run, "UserId"), "CORP\\oda") << shape;
+    EXPECT_EQ(value(pipeline_run, "CommandLine"), "Get-Process lsass | Format-List *") << shape;
+    EXPECT_THAT(value(pipeline_run, "Data"), ::testing::HasSubstr("\nCommandInvocation(Get-Process)"))
+        << shape;
+    // Outside the classic log, Data is only what the record itself has.
+    EXPECT_EQ(value(h(messages[4]), "Data"), "<missing>") << shape;
+  }
+}
+
+// SigmaHQ's own rules on these records, where the checkout has ../shared beside it.
+TEST(sigma_logsources, sigmahq_rules_fire_on_each_kind_of_record_in_every_shape) {
+  const std::string sigmahq = COUNTERSIGN_SHARED_DIR "/sigmahq/rules/windows";
+  if (!std::filesystem::is_directory(sigmahq)) GTEST_SKIP() << sigmahq << " is not here";
+  const auto evtx = alerts_by_record("evtx.json", sigmahq);
+  EXPECT_EQ(alerts_by_record("flat.ndjson", sigmahq), evtx);
+  EXPECT_EQ(alerts_by_record("winlogbeat.ndjson", sigmahq), evtx);
+  const std::vector<std::pair<int, std::string>> wanted = {
+      {0, "6331d09b-4785-4c13-980f-f96661356249"},  // PowerShell Downgrade Attack - PowerShell
+                                                    // (ps_classic_start)
+      {1, "ec19ebab-72dc-40e1-9728-4c0b805d722c"},  // Tamper Windows Defender - PSClassic
+                                                    // (ps_classic_provider_start)
+      {3, "4cbd4f12-2e22-43e3-882f-bff3247ffb78"},  // PowerShell Get Clipboard (ps_module)
+      {4, "e0d6c087-2d1c-47fd-8799-3904103c5a98"},  // AMSI bypass pattern (ps_script)
+      {5, "9e2575e7-2cb9-4da1-adc8-ed94221dca5e"},  // firewall rule for a program in a suspicious folder
+                                                    // (firewall-as)
+      {7, "c947b146-0abc-4c87-9c64-b17e9d7274a2"},  // Shadow copies deletion (process_creation from 4688)
+  };
+  for (const auto& [record, id] : wanted) {
+    const std::string prefix = "record " + std::to_string(record) + ": ";
+    EXPECT_TRUE(std::ranges::any_of(evtx,
+                                    [&](const std::string& row) {
+                                      return row.starts_with(prefix) &&
+                                             row.find(" " + id) != std::string::npos;
+                                    }))
+        << id << " on record " << record << ": " << testing::PrintToString(evtx);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// `countersign rules check --sigma`: every problem of every rule with its file and line,
+// and the exit status (check_counts, which the command uses).
+
+check_counts counts_of(const rules::sigma::load_result& loaded) {
+  check_counts c;
+  for (const auto& d : loaded.diagnostics) c.add(d);
+  return c;
+}
+
+std::vector<std::string> texts(const rules::sigma::load_result& loaded) {
+  std::vector<std::string> out;
+  for (const auto& d : loaded.diagnostics) out.push_back(d.text());
+  return out;
+}
+
+TEST(sigma_check, an_unparsable_condition_is_an_error_even_beside_an_unknown_modifier) {
+  rule_dir dir;
+  dir.write("typo.yml",
+            "title: both problems\n"  // 1
+            "id: typo-1\n"            // 2
+            "logsource: {category: process_creation, product: windows}\n"
+            "detection:\n"                      // 4
+            "  sel:\n"                          // 5
+            "    Image|endwith: '\\cmd.exe'\n"  // 6
+            "  condition: sel and (\n"          // 7
+            "level: high\n");
+  const auto loaded = load_sigma_rules({}, dir.path());
+  EXPECT_TRUE(loaded.rules.empty());
+  EXPECT_EQ(loaded.skipped, 1U);
+  const std::string file = dir.path() + "/typo.yml";
+  const auto got = texts(loaded);
+  ASSERT_EQ(got.size(), 2U) << testing::PrintToString(got);
+  EXPECT_EQ(got[0], file + ":6: rule typo-1: unknown modifier 'endwith' (did you mean 'endswith'?)");
+  EXPECT_THAT(got[1], ::testing::StartsWith(file + ":7: rule typo-1: condition 'sel and (': "));
+  const auto c = counts_of(loaded);
+  EXPECT_EQ(c.errors, 2);
+  EXPECT_EQ(c.exit_code(false), 2);
+}
+
+TEST(sigma_check, exit_codes_for_errors_warnings_and_strict) {
+  const auto check = [](const std::string& text) {
+    rule_dir dir;
+    dir.write("r.yml", text);
+    return load_sigma_rules({}, dir.path());
+  };
+  const std::string head =
+      "title: t\nid: r-1\nlogsource: {category: process_creation, product: windows}\ndetection:\n";
+  // Loads: 0 either way.
+  auto loaded = check(head + "  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel\n");
+  EXPECT_EQ(loaded.rules.size(), 1U);
+  EXPECT_EQ(counts_of(loaded).exit_code(false), 0);
+  EXPECT_EQ(counts_of(loaded).exit_code(true), 0);
+  // An unknown modifier alone: an error (it was a warning, and the rule silently skipped).
+  loaded = check(head + "  sel: {Image|endwith: '\\cmd.exe'}\n  condition: sel\n");
+  EXPECT_EQ(counts_of(loaded).errors, 1);
+  EXPECT_EQ(counts_of(loaded).exit_code(false), 2);
+  // Valid Sigma countersign does not implement: a warning, an error only with --strict.
+  for (const std::string& unsupported :
+       {head + "  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel | count() > 5\n",
+        head + "  sel: {Image|expand: '%folders%'}\n  condition: sel\n",
+        head + "  a: {Image: x}\n  b: {Image: y}\n  condition: a near b\n"}) {
+    loaded = check(unsupported);
+    EXPECT_TRUE(loaded.rules.empty()) << unsupported;
+    const auto c = counts_of(loaded);
+    EXPECT_EQ(c.errors, 0) << testing::PrintToString(texts(loaded));
+    EXPECT_EQ(c.warnings, 1) << unsupported;
+    EXPECT_EQ(c.exit_code(false), 0) << unsupported;
+    EXPECT_EQ(c.exit_code(true), 2) << unsupported;
+  }
+  // An unknown modifier next to a known but unimplemented one is still an error.
+  loaded = check(head + "  sel: {Image|neq|frob: x}\n  condition: sel\n");
+  EXPECT_EQ(counts_of(loaded).errors, 1) << testing::PrintToString(texts(loaded));
+  EXPECT_EQ(counts_of(loaded).exit_code(false), 2);
 }
 
 }  // namespace

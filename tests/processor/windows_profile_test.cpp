@@ -238,16 +238,74 @@ TEST(windows_flat, rejects_name_the_field) {
   EXPECT_EQ(e.detail, "TimeCreated");
   e = h.err(R"({"TimeCreated":"2026-01-01T00:00:00Z","Hostname":"pc","Channel":"Security","EventID":{"x":1}})");
   EXPECT_EQ(std::string(to_string(e.reason)), "wrong_type");
+  // A long mapped field is cut, not a reason to drop the event.
   const std::string big(5000, 'a');
-  e = h.err(R"({"TimeCreated":"2026-01-01T00:00:00Z","Hostname":"pc","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":7,"ImageLoaded":")" + big + R"("})");
-  EXPECT_EQ(std::string(to_string(e.reason)), "field_too_large");
-  EXPECT_EQ(e.detail, "ImageLoaded");
+  const auto& o = h.ok(R"({"TimeCreated":"2026-01-01T00:00:00Z","Hostname":"pc","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":7,"ImageLoaded":")" + big + R"(","Signed":"true","Signature":"X","SignatureStatus":"Valid"})");
+  EXPECT_EQ(o.image_path.value, std::string(4096, 'a'));
 }
 
 TEST(windows_flat, a_security_event_without_host_or_time_is_still_read_for_sigma) {
   flat_harness h;
   const auto& o = h.ok(R"({"Channel":"Security","EventID":4648,"TargetUserName":"x"})");
   EXPECT_EQ(name_of(o.kind), "unknown");
+}
+
+// The walker looks keys up as written and skips the values of keys nothing reads; these
+// check that every key it does read still lands, however it is written or wherever it is.
+
+TEST(windows_flat, escaped_keys_are_read_under_their_unescaped_names) {
+  flat_harness h;
+  const auto plain = facts(h.ok(R"({"TimeCreated":"2026-10-14T11:00:00Z","Computer":"PC1","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":7,"ImageLoaded":"C:\\x\\a.dll","Signed":"true","Signature":"Acme"})"));
+  const auto escaped = facts(h.ok(R"({"Time\u0043reated":"2026-10-14T11:00:00Z","\u0043omputer":"PC1","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":7,"Image\u004coaded":"C:\\x\\a.dll","Signe\u0064":"true","Signatur\u0065":"Acme"})"));
+  EXPECT_EQ(escaped, plain);
+  EXPECT_EQ(escaped.at("image_path"), R"("C:\x\a.dll")");
+  EXPECT_EQ(escaped.at("signature.subject"), R"("Acme")");
+}
+
+TEST(windows_flat, shipper_keys_and_their_escapes_change_nothing) {
+  flat_harness h;
+  const std::string core = R"("TimeCreated":"2026-10-14T11:00:00Z","Hostname":"PC1","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\w\\b.exe","User":"CORP\\oda","Hashes":"SHA256=AB")";
+  const auto bare = facts(h.ok("{" + core + "}"));
+  std::string message = R"(Process Create:\r\nImage: C:\\w\\b.exe\r\nUser: CORP\\oda\r\n)";
+  while (message.size() < 3000) message += R"(CommandLine: \"b.exe\" \u00e9\t\r\n)";
+  const auto shipped = facts(h.ok(R"({"@version":"1","Message":")" + message + R"(","Keywords":-9223372036854775808,"tags":["windows"],"port":61022,)" +
+                                  core + R"(,"SourceModuleName":"eventlog","ProcessGuid":"{6f1e}","CommandLine":"b.exe \"x\""})"));
+  EXPECT_EQ(shipped, bare);
+  EXPECT_EQ(bare.at("user_name"), R"("CORP\oda")");
+}
+
+TEST(windows_flat, sysmon_items_in_a_nested_event_data_object_are_read) {
+  flat_harness h;
+  const auto& o = h.ok(R"({"TimeCreated":"2026-10-14T11:00:00Z","Computer":"PC1","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":7,"EventData":{"RuleName":"-","ImageLoaded":"C:\\x\\a.dll","Image":"C:\\x\\a.exe","Message":"m\r\n","Signed":"false"}})");
+  EXPECT_EQ(o.image_path.value, R"(C:\x\a.dll)");
+  EXPECT_EQ(o.process_path.value, R"(C:\x\a.exe)");
+  EXPECT_EQ(o.signature.exists, false);
+}
+
+TEST(windows_flat, code_integrity_read_by_the_windows_profile_keeps_every_data_item) {
+  // The fixture's Code Integrity record (flat.ndjson, last line) reads the same whether
+  // detection calls it `codeintegrity`, a topic pins it to `windows`, or its channel
+  // hides under a key detection does not look at (the walker then reads it twice).
+  const auto lines = messages_of(k_dir + "/flat.ndjson");
+  ASSERT_EQ(lines.size(), 11U);
+  const std::string& ci = lines[10];
+  test_support::parse_harness<schema_profile::codeintegrity> as_ci;
+  const auto want = facts(as_ci.ok(ci));
+  ASSERT_EQ(want.at("ci.event_id"), "3033");
+  ASSERT_NE(want.at("ci.process_name"), "<missing>");
+  ASSERT_NE(want.at("ci.status"), "<missing>");
+  flat_harness h;
+  EXPECT_EQ(facts(h.ok(ci, schema_profile::windows)), want);
+  std::string hidden = ci;
+  const std::pair<std::string_view, std::string_view> swaps[] = {
+      {R"("Channel":)", R"("channel":)"},
+      {R"("SourceName":"Microsoft-Windows-CodeIntegrity")", R"("SourceName":"eventlog")"}};
+  for (const auto& [from, to] : swaps) {
+    const auto at = hidden.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    hidden.replace(at, from.size(), to);
+  }
+  EXPECT_EQ(facts(h.ok(hidden)), want) << hidden;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -463,6 +521,19 @@ TEST(user_profiles_wired, a_profile_file_maps_a_new_shape_and_a_topic_can_be_pin
   // Pinned to `user`: a message no user profile matches is rejected, not guessed.
   const auto pinned = p.process(R"({"x":1})", {"pinned", 0, 2}, std::nullopt, 0, schema_profile::user);
   EXPECT_EQ(pinned.kind, outcome::rejected);
+  // Pinned to `user:acme`: read by that profile without matching (no acme_host key here,
+  // which matching would need), and a name no file has stops start-up.
+  config by_name = config_or_fail("sigma: {enabled: false}\ninput: {profiles_file: \"" + file.string() +
+                                  "\", schemas: {acme-topic: \"user:acme\"}}\n");
+  EXPECT_EQ(by_name.input.user_profile_pins.at("acme-topic"), "acme");
+  pipeline named(by_name);
+  const std::string host_only = R"({"ts":1795168800000,"acme_host":"pc-2"})";  // matching needs acme_file too
+  EXPECT_EQ(named.process(host_only, {"other", 0, 3}, std::nullopt, 0, schema_profile::user).kind, outcome::rejected);
+  const auto read = named.process(host_only, {"acme-topic", 0, 4}, std::nullopt, 0, schema_profile::user);
+  EXPECT_NE(read.kind, outcome::rejected) << to_string(read.reason) << " " << read.detail;
+  auto unknown_name = parse_config("input: {profiles_file: \"" + file.string() + "\", schemas: {t: \"user:nobody\"}}\n", "cfg.yaml");
+  ASSERT_FALSE(unknown_name.has_value());
+  EXPECT_THAT(unknown_name.error(), testing::HasSubstr("input.schemas.t: no user profile named \"nobody\""));
   // A broken profile file stops start-up with the file and line.
   std::ofstream(file) << "profiles:\n  - name: broken\n    fields: {nonsense.field: x}\n";
   auto bad = parse_config("input: {profiles_file: \"" + file.string() + "\"}\n", "cfg.yaml");

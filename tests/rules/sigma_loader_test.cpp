@@ -94,8 +94,12 @@ TEST(sigma_loader, unsupported_features_are_warnings) {
             "f.yml:6: rule agg: warning: aggregation ('|') in condition is not supported; rule skipped");
   EXPECT_EQ(one_diag("title: t\nid: nr\ndetection:\n  a:\n    A: 1\n  b:\n    B: 1\n  condition: a near b\n"),
             "f.yml:8: rule nr: warning: 'near' in condition is not supported; rule skipped");
+  // A modifier Sigma defines but countersign does not run is a warning; an unknown one
+  // is an error (the rule cannot do what its author meant).
+  EXPECT_EQ(one_diag("title: t\nid: mod\ndetection:\n  sel:\n    A|neq: 1\n  condition: sel\n"),
+            "f.yml:5: rule mod: warning: modifier 'neq' is not supported; rule skipped");
   EXPECT_EQ(one_diag("title: t\nid: mod\ndetection:\n  sel:\n    A|frobnicate: 1\n  condition: sel\n"),
-            "f.yml:5: rule mod: warning: unsupported modifier 'frobnicate'; rule skipped");
+            "f.yml:5: rule mod: unknown modifier 'frobnicate'");
   EXPECT_EQ(one_diag("title: t\nid: tf\ndetection:\n  sel:\n    A: 1\n  timeframe: 5m\n  condition: sel\n"),
             "f.yml:6: rule tf: warning: 'timeframe' is not supported; rule skipped");
   auto res = load_rules("title: t\nid: w\ndetection:\n  sel:\n    A|base64: 'a*'\n  condition: sel\n", "f.yml");

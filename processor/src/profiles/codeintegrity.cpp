@@ -151,13 +151,14 @@ walk_status apply_ci_fields(std::span<const raw_field> fields, std::int64_t even
   const bool signature_event = ci.klass == rules::ci_class::signature_info;
   rules::text_field sha256_authenticode, sha1_authenticode;
 
-  for (const auto& [name, value] : fields) {
+  for (const auto& [name, field_value] : fields) {
     const ci_field f = ci_field_of(name);
     if (f == ci_field::none) continue;
     if (f >= ci_field::total_signature_count && !signature_event) continue;
-    if (!usable(value)) continue;
+    if (!usable(field_value)) continue;
     walk_context::scope in(c, name);
-    if (value.size() > c.limits.max_field_bytes) return c.fail(reject_reason::field_too_large);
+    std::string_view value = field_value;
+    c.clip(value);
     walk_status s = walk_status::ok;
     switch (f) {
       case ci_field::file_name: o.image_path.set(value); break;

@@ -10,6 +10,9 @@
 //
 // Supported tables:
 //   DeviceProcessEvents        process start (FolderPath [+FileName], hashes, version info)
+//   DeviceImageLoadEvents      image load (FolderPath = the DLL, InitiatingProcessFolderPath
+//                              = the process that loaded it, hashes); no signer columns: the
+//                              certificate facts of the DLL are DeviceFileCertificateInfo's
 //   DeviceFileCertificateInfo  certificate facts of a file, keyed by SHA1
 //   a join of the two          both (kind process start)
 //   DeviceEvents with ActionType AppControlCodeIntegrity*
@@ -65,20 +68,21 @@ std::string_view trim(std::string_view s) noexcept {
 }
 
 // The advanced-hunting table a row belongs to, as far as the envelope or `Type` says.
-enum class table : std::uint8_t { unknown, process_events, file_certificate_info, device_events, other };
+enum class table : std::uint8_t { unknown, process_events, image_load_events, file_certificate_info, device_events, other };
 
 table table_from_name(std::string_view name) noexcept {
   name = trim(name);
   if (istarts_with(name, "AdvancedHunting-")) name.remove_prefix(16);
   if (name.empty()) return table::unknown;
   if (iequals(name, "DeviceProcessEvents")) return table::process_events;
+  if (iequals(name, "DeviceImageLoadEvents")) return table::image_load_events;
   if (iequals(name, "DeviceFileCertificateInfo")) return table::file_certificate_info;
   if (iequals(name, "DeviceEvents")) return table::device_events;
   return table::other;
 }
 
 // What a row is read as, decided at its end.
-enum class row_kind : std::uint8_t { skip, process, certificate, code_integrity };
+enum class row_kind : std::uint8_t { skip, process, image_load, certificate, code_integrity };
 
 // The Code Integrity event a DeviceEvents ActionType stands for (DETECTIONS.md section 1).
 // Other AppControlCodeIntegrity* actions (the Origin* ISG / managed-installer events) have
@@ -611,6 +615,7 @@ class defender_walker {
     if (ci_action) event_id = ci_event_id(action);
     switch (hint) {
       case table::process_events: return row_kind::process;
+      case table::image_load_events: return row_kind::image_load;
       case table::file_certificate_info: return row_kind::certificate;
       case table::device_events: return event_id ? row_kind::code_integrity : row_kind::skip;
       case table::other: return row_kind::skip;
@@ -619,6 +624,7 @@ class defender_walker {
     if (r.action_type.present) {
       if (ci_action) return event_id ? row_kind::code_integrity : row_kind::skip;
       if (iequals(action, "ProcessCreated")) return row_kind::process;
+      if (iequals(action, "ImageLoaded")) return row_kind::image_load;
       // Another table's row joined with certificate columns: the certificate facts of its file.
       return r.certificate_columns ? row_kind::certificate : row_kind::skip;
     }
@@ -642,9 +648,12 @@ class defender_walker {
     if (kind == row_kind::code_integrity) {
       if (apply_code_integrity(r, *event_id, o) == walk_status::failed) return walk_status::failed;
     } else {
-      o.kind = kind == row_kind::process ? rules::event_kind::process_start
-                                         : rules::event_kind::file_certificate;
+      o.kind = kind == row_kind::process      ? rules::event_kind::process_start
+               : kind == row_kind::image_load ? rules::event_kind::image_load
+                                              : rules::event_kind::file_certificate;
       if (r.certificate_columns) set_status(r, o);
+      // The loading process of an image load (a process row's initiating process is its parent).
+      if (kind == row_kind::image_load && r.initiating_folder.has_value()) o.process_path.set(r.initiating_folder.value);
     }
     // The row's path is the judged file, also over a name the Code Integrity fields gave.
     set_image_path(r, o);

@@ -769,7 +769,7 @@ class profile_walker {
       }
     }
     if (!present) return walk_status::ok;
-    if (raw.size() > c_.limits.max_field_bytes) return c_.fail(reject_reason::field_too_large);
+    c_.clip(raw);
     for (const int m : nd.actions) {
       if (apply(p_.mappings[static_cast<std::size_t>(m)], raw, o) == walk_status::failed) return walk_status::failed;
     }

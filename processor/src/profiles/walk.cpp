@@ -43,7 +43,7 @@ walk_status walk_context::view(od::value v, std::string_view& out, bool& present
   if (direct.error() == simdjson::SUCCESS) {
     out = direct.value_unsafe();
     present = true;
-    if (out.size() > limits.max_field_bytes) return fail(reject_reason::field_too_large);
+    clip(out);
     return walk_status::ok;
   }
   if (direct.error() != simdjson::INCORRECT_TYPE) return fail_json(direct.error());
@@ -64,7 +64,7 @@ walk_status walk_context::view(od::value v, std::string_view& out, bool& present
     present = true;
     break;
   }
-  if (present && out.size() > limits.max_field_bytes) return fail(reject_reason::field_too_large);
+  if (present) clip(out);
   return walk_status::ok;  // an empty array: nothing known
 }
 
@@ -84,6 +84,15 @@ walk_status walk_context::scalar(od::value v, std::string_view& out, bool& is_sc
   }
   is_scalar = true;
   return walk_status::ok;
+}
+
+void walk_context::clip(std::string_view& s) {
+  if (s.size() <= limits.max_field_bytes) return;
+  std::size_t cut = limits.max_field_bytes;
+  // Back over UTF-8 continuation bytes (10xxxxxx), at most three.
+  for (int i = 0; i < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80; ++i) --cut;
+  s = s.substr(0, cut);
+  ++truncated;
 }
 
 walk_status walk_context::text(od::value v, rules::text_field& out) {

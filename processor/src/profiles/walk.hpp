@@ -40,6 +40,13 @@ struct walk_context {
   std::string path;                 // dotted path of the value being read, for error details
   std::vector<raw_field> fields;    // scratch for collect_fields
   rules::observation side;          // scratch for facts a profile sorts out after the walk
+  // Fields cut to max_field_bytes in this message. A long field is not bad input: the
+  // observation keeps its head, Sigma still reads the whole message, and padding a
+  // command line past the limit hides nothing (it once rejected the whole event).
+  std::uint32_t truncated = 0;
+
+  // Cuts `s` to max_field_bytes at a UTF-8 character boundary, counting the cut.
+  void clip(std::string_view& s);
 
   walk_status fail(reject_reason reason, std::string_view detail = {});
   walk_status fail_json(simdjson::error_code err);
@@ -65,7 +72,7 @@ struct walk_context {
   // Same, lowercase hex without separators (hashes, thumbprints, serials).
   walk_status hex(od::value v, rules::text_field& out);
   // A string view into the parser's buffer (valid until the next message); `present`
-  // false when the value is null. Enforces max_field_bytes.
+  // false when the value is null. Longer than max_field_bytes: clipped (clip()).
   walk_status view(od::value v, std::string_view& out, bool& present);
   // A string's content, or the raw token of a number or boolean; `scalar` false for
   // null, objects and arrays (which are skipped).

@@ -8,14 +8,18 @@
 // Each walker only finds the System facts (event id, channel, provider, computer, time,
 // activity id) and collects the data items as raw fields; interpret_windows_event turns
 // them into an observation the same way for every shape, so a record reads the same
-// whichever way it travelled. Shipper keys (Message, Keywords, SourceModuleName, port,
-// tags, @version, ...) are collected like data items and simply never asked for.
+// whichever way it travelled. The flat walker collects only the data items the
+// interpretation can read (see flat_name_of): shipper keys (Message, Keywords,
+// SourceModuleName, port, tags, @version, ...) are skipped without being unescaped.
 
 #include "walk.hpp"
 
 #include <countersign/processor/normalize.hpp>
 
 #include <array>
+#include <cstring>
+#include <initializer_list>
+#include <utility>
 
 namespace countersign::processor::detail {
 namespace {
@@ -36,14 +40,142 @@ bool equals_ci(std::string_view a, std::string_view b) {
 // UtcTime, then the shipper's @timestamp, then NXLog's EventTime (local time, no zone).
 enum time_rank : std::uint8_t { rank_time_created, rank_utc_time, rank_timestamp, rank_event_time, rank_other, rank_count };
 
-int time_rank_of(std::string_view key) {
-  if (key == "TimeCreated" || key == "SystemTime") return rank_time_created;
-  if (key == "UtcTime") return rank_utc_time;
-  if (key == "@timestamp") return rank_timestamp;
-  if (key == "EventTime") return rank_event_time;
-  if (key == "timestamp" || key == "Timestamp" || key == "TimeGenerated" || key == "TimeWritten") return rank_other;
-  return -1;
-}
+// The Sysmon EventData items apply_sysmon_fields reads.
+enum class sysmon_item : std::uint8_t {
+  image,
+  image_loaded,
+  company,
+  product,
+  description,
+  file_version,
+  original_file_name,
+  user,
+  signature,
+  hashes,
+  signed_flag,
+  signature_status,
+};
+
+// What a key of a flat record is to the walker. `other` keys are skipped unread unless
+// the record is Code Integrity, whose names apply_ci_fields resolves for itself.
+enum class flat_role : std::uint8_t {
+  other,
+  event_id,
+  channel,
+  provider,
+  computer,
+  host,
+  host_id,
+  activity_id,
+  event_data,
+  user_data,
+  time_candidate,  // `arg`: the time_rank
+  sysmon_data,     // `arg`: the sysmon_item
+  shipper_text,    // the shipper's rendered text: no interpretation reads it, whatever the event
+};
+
+struct flat_name {
+  flat_role role = flat_role::other;
+  std::uint8_t arg = 0;
+};
+
+// The names the flat walker knows, in an open-addressing table: a key costs a hash of
+// its length and three of its bytes, a probe or two and one comparison. Most keys of an
+// NXLog record are names nothing reads; a chain of comparisons made each of those pay
+// for every known name.
+class flat_name_table {
+ public:
+  constexpr flat_name_table(std::initializer_list<std::pair<std::string_view, flat_name>> names) {
+    for (const auto& [name, value] : names) {
+      std::size_t i = slot_of(name);
+      while (!slots_[i].name.empty()) i = (i + 1) & (k_slots - 1);
+      slots_[i] = {name, value};
+    }
+  }
+
+  [[nodiscard]] flat_name find(std::string_view key) const {
+    if (key.empty()) return {};
+    for (std::size_t i = slot_of(key);; i = (i + 1) & (k_slots - 1)) {
+      const slot& s = slots_[i];
+      if (s.name.empty()) return {};
+      if (s.name.size() == key.size() && std::memcmp(s.name.data(), key.data(), key.size()) == 0) return s.value;
+    }
+  }
+
+ private:
+  static constexpr std::size_t k_slots = 256;  // a power of two, about four times the names
+  struct slot {
+    std::string_view name;
+    flat_name value;
+  };
+  static constexpr std::size_t slot_of(std::string_view key) {
+    const auto byte = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(key[i])); };
+    const std::size_t n = key.size();
+    const std::uint64_t x = n | byte(0) << 8 | byte(n / 2) << 16 | byte(n - 1) << 24;
+    return static_cast<std::size_t>((x * 0x9E3779B97F4A7C15ULL) >> 56);  // top 8 bits: 256 slots
+  }
+  std::array<slot, k_slots> slots_{};
+};
+
+constexpr flat_name sysmon_name(sysmon_item i) { return {flat_role::sysmon_data, static_cast<std::uint8_t>(i)}; }
+constexpr flat_name time_name(time_rank r) { return {flat_role::time_candidate, r}; }
+
+// Built at compile time: no guard to check and nothing to construct at start-up.
+constexpr flat_name_table k_flat_names{
+    {"EventID", {flat_role::event_id}},
+    {"EventId", {flat_role::event_id}},
+    {"event_id", {flat_role::event_id}},
+    {"Id", {flat_role::event_id}},
+    {"EventCode", {flat_role::event_id}},
+    {"Channel", {flat_role::channel}},
+    {"channel", {flat_role::channel}},
+    {"LogName", {flat_role::channel}},
+    {"SourceName", {flat_role::provider}},
+    {"ProviderName", {flat_role::provider}},
+    {"Provider_Name", {flat_role::provider}},
+    {"Provider", {flat_role::provider}},
+    // The endpoint's own name; the shipper's `host` (which may name a collector) is the last resort.
+    {"Computer", {flat_role::computer}},
+    {"Hostname", {flat_role::computer}},
+    {"ComputerName", {flat_role::computer}},
+    {"hostname", {flat_role::computer}},
+    {"DeviceName", {flat_role::computer}},
+    {"computer_name", {flat_role::computer}},
+    {"host", {flat_role::host}},
+    {"HostId", {flat_role::host_id}},
+    {"host_id", {flat_role::host_id}},
+    {"ActivityID", {flat_role::activity_id}},
+    {"ActivityId", {flat_role::activity_id}},
+    {"Correlation ActivityID", {flat_role::activity_id}},
+    {"EventData", {flat_role::event_data}},
+    {"UserData", {flat_role::user_data}},
+    {"TimeCreated", time_name(rank_time_created)},
+    {"SystemTime", time_name(rank_time_created)},
+    {"UtcTime", time_name(rank_utc_time)},
+    {"@timestamp", time_name(rank_timestamp)},
+    {"EventTime", time_name(rank_event_time)},
+    {"timestamp", time_name(rank_other)},
+    {"Timestamp", time_name(rank_other)},
+    {"TimeGenerated", time_name(rank_other)},
+    {"TimeWritten", time_name(rank_other)},
+    {"Image", sysmon_name(sysmon_item::image)},
+    {"ImageLoaded", sysmon_name(sysmon_item::image_loaded)},
+    {"Company", sysmon_name(sysmon_item::company)},
+    {"Product", sysmon_name(sysmon_item::product)},
+    {"Description", sysmon_name(sysmon_item::description)},
+    {"FileVersion", sysmon_name(sysmon_item::file_version)},
+    {"OriginalFileName", sysmon_name(sysmon_item::original_file_name)},
+    {"User", sysmon_name(sysmon_item::user)},
+    {"Signature", sysmon_name(sysmon_item::signature)},
+    {"Hashes", sysmon_name(sysmon_item::hashes)},
+    {"Signed", sysmon_name(sysmon_item::signed_flag)},
+    {"SignatureStatus", sysmon_name(sysmon_item::signature_status)},
+    // NXLog's rendered event text (1-3 KB, escaped line breaks): never a data item.
+    {"Message", {flat_role::shipper_text}},
+    {"message", {flat_role::shipper_text}},
+};
+
+flat_name flat_name_of(std::string_view key) { return k_flat_names.find(key); }
 
 // A candidate time: the raw string or number token, read once the winner is known.
 struct time_candidates {
@@ -70,11 +202,6 @@ struct time_candidates {
 struct host_candidates {
   std::string_view computer, host;
 };
-
-bool is_computer_key(std::string_view key) {
-  return key == "Computer" || key == "Hostname" || key == "ComputerName" || key == "hostname" || key == "DeviceName" ||
-         key == "computer_name";
-}
 
 // `host` as Logstash writes it (a string) or as an object with name/hostname.
 walk_status read_host(od::value v, walk_context& c, std::string_view& out) {
@@ -116,9 +243,14 @@ bool usable(std::string_view v) { return !v.empty() && v != "-"; }
 }  // namespace
 
 bool contains_ci(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return true;
   if (needle.size() > hay.size()) return false;
+  // Every event asks this of its channel and provider (is_sysmon, is_code_integrity):
+  // positions whose first byte differs are passed over without the full comparison.
+  const unsigned char first = static_cast<unsigned char>(needle[0]) | 0x20;
   for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    if (equals_ci(hay.substr(i, needle.size()), needle)) return true;
+    if ((static_cast<unsigned char>(hay[i]) | 0x20) != first) continue;
+    if (equals_ci(hay.substr(i + 1, needle.size() - 1), needle.substr(1))) return true;
   }
   return false;
 }
@@ -133,30 +265,42 @@ bool is_code_integrity(std::string_view channel, std::string_view provider) {
 
 walk_status apply_sysmon_fields(std::span<const raw_field> fields, bool image_side, walk_context& c, observation& o) {
   auto& sig = o.signature;
-  for (const auto& [name, value] : fields) {
+  for (const auto& [name, field_value] : fields) {
+    const flat_name known = flat_name_of(name);
+    if (known.role != flat_role::sysmon_data) continue;
+    const auto item = static_cast<sysmon_item>(known.arg);
     // Only the items read below are held to max_field_bytes: a long command line or a
     // shipper's rendered Message must not cost the event its signature facts.
     text_field* target = nullptr;
-    if (name == (image_side ? "ImageLoaded" : "Image")) target = &o.image_path;
-    else if (image_side && name == "Image") target = &o.process_path;
-    else if (name == "Company") target = &o.pe.company;
-    else if (name == "Product") target = &o.pe.product;
-    else if (name == "Description") target = &o.pe.description;
-    else if (name == "FileVersion") target = &o.pe.file_version;
-    else if (name == "OriginalFileName") target = &o.pe.original_file_name;
-    else if (name == "User") target = &o.user_name;
-    else if (image_side && name == "Signature") target = &sig.subject;
-    const bool read = target != nullptr || name == "Hashes" || (image_side && (name == "Signed" || name == "SignatureStatus"));
-    if (!read) continue;
-    if (value.size() > c.limits.max_field_bytes) {
-      walk_context::scope field(c, name);
-      return c.fail(reject_reason::field_too_large);
+    bool read = true;
+    switch (item) {
+      case sysmon_item::image_loaded:
+        if (image_side) target = &o.image_path;
+        else read = false;
+        break;
+      case sysmon_item::image: target = image_side ? &o.process_path : &o.image_path; break;
+      case sysmon_item::company: target = &o.pe.company; break;
+      case sysmon_item::product: target = &o.pe.product; break;
+      case sysmon_item::description: target = &o.pe.description; break;
+      case sysmon_item::file_version: target = &o.pe.file_version; break;
+      case sysmon_item::original_file_name: target = &o.pe.original_file_name; break;
+      case sysmon_item::user: target = &o.user_name; break;
+      case sysmon_item::signature:
+        if (image_side) target = &sig.subject;
+        else read = false;
+        break;
+      case sysmon_item::hashes: break;
+      case sysmon_item::signed_flag:
+      case sysmon_item::signature_status: read = image_side; break;
     }
+    if (!read) continue;
+    std::string_view value = field_value;
+    c.clip(value);
     if (target != nullptr) {
       if (!target->present && usable(value)) target->set(value);
-    } else if (name == "Hashes") {
+    } else if (item == sysmon_item::hashes) {
       if (!o.sha256.present && !o.sha1.present) parse_sysmon_hashes(value, o.sha256, o.sha1);
-    } else if (name == "Signed") {
+    } else if (item == sysmon_item::signed_flag) {
       if (sig.exists) continue;
       if (auto b = parse_bool(value)) {
         sig.exists = *b;
@@ -168,7 +312,7 @@ walk_status apply_sysmon_fields(std::span<const raw_field> fields, bool image_si
           sig.status = contains_ci(value, "hash") ? rules::signature_status::bad_digest : rules::signature_status::other;
         }
       }
-    } else if (name == "SignatureStatus") {
+    } else if (item == sysmon_item::signature_status) {
       if (!sig.status_raw.present && usable(value)) {
         sig.status_raw.set(value);
         sig.status = ecs_signature_status(value);
@@ -213,59 +357,118 @@ walk_status interpret_windows_event(const windows_system& sys, windows_source so
 // ---------------------------------------------------------------------------------------
 // Flat records: System and EventData side by side at the top level.
 
-walk_status walk_windows(od::object root, walk_context& c, observation_batch& out, windows_source source) {
-  observation& o = out.add();
+namespace {
+
+// What the members of a flat record say about its System facts.
+struct flat_facts {
   windows_system sys;
   time_candidates times;
   host_candidates hosts;
+};
+
+// Whether a data item goes to `c.fields`: every item of a Code Integrity record (its
+// names are apply_ci_fields' own), else only the Sysmon items. The shipper's rendered
+// Message is never one.
+bool collected(flat_role role, bool keep_all) {
+  return role == flat_role::sysmon_data || (keep_all && role != flat_role::shipper_text);
+}
+
+// The data items of a nested EventData/UserData object.
+walk_status collect_flat_data(od::object obj, walk_context& c, bool keep_all) {
+  for (auto member : obj) {
+    od::field fld;
+    if (auto err = std::move(member).get(fld)) return c.fail_json(err);
+    std::string_view key;
+    if (c.key(fld, key) == walk_status::failed) return walk_status::failed;
+    // Inside EventData every name is a data item, System-like or not.
+    if (!collected(flat_name_of(key).role, keep_all)) continue;
+    std::string_view value;
+    bool is_scalar = false;
+    if (c.scalar(fld.value(), value, is_scalar) == walk_status::failed) return walk_status::failed;
+    if (is_scalar) c.fields.push_back({key, value});
+  }
+  return walk_status::ok;
+}
+
+// One pass over the members. Keys are compared as written (unescaped only when they
+// have a backslash) and the value of a member nothing reads is skipped untouched.
+walk_status walk_flat_members(od::object root, walk_context& c, observation& o, bool keep_all, flat_facts& f) {
   for (auto member : root) {
     od::field fld;
     if (auto err = std::move(member).get(fld)) return c.fail_json(err);
     std::string_view key;
-    if (auto err = fld.unescaped_key().get(key)) return c.fail_json(err);
+    if (c.key(fld, key) == walk_status::failed) return walk_status::failed;
+    const flat_name known = flat_name_of(key);
+    const bool data_item = known.role == flat_role::other || known.role == flat_role::shipper_text;
+    if (data_item && !collected(known.role, keep_all)) continue;
     walk_context::scope in(c, key);
     od::value v = fld.value();
     walk_status s = walk_status::ok;
     bool present = false;
-    if (key == "EventID" || key == "EventId" || key == "event_id" || key == "Id" || key == "EventCode") {
-      if (!sys.event_id) s = c.integer(v, sys.event_id);
-    } else if (key == "Channel" || key == "channel" || key == "LogName") {
-      s = c.view(v, sys.channel, present);
-    } else if (key == "SourceName" || key == "ProviderName" || key == "Provider_Name" || key == "Provider") {
-      s = c.view(v, sys.provider, present);
-    } else if (is_computer_key(key)) {
-      if (hosts.computer.empty()) s = c.view(v, hosts.computer, present);
-    } else if (key == "host") {
-      s = read_host(v, c, hosts.host);
-    } else if (key == "HostId" || key == "host_id") {
-      s = c.text(v, o.host_id);
-    } else if (key == "ActivityID" || key == "ActivityId" || key == "Correlation ActivityID") {
-      s = c.view(v, sys.activity_id, present);
-    } else if (key == "EventData" || key == "UserData") {
-      od::json_type type;
-      if (auto err = v.type().get(type)) return c.fail_json(err);
-      if (type == od::json_type::object) {
-        od::object data;
-        if (auto err = v.get_object().get(data)) return c.fail_json(err);
-        s = collect_fields(data, c);
-      } else if (type != od::json_type::null && key == "EventData") {
-        return c.fail(reject_reason::wrong_type);
+    switch (known.role) {
+      case flat_role::event_id:
+        if (!f.sys.event_id) s = c.integer(v, f.sys.event_id);
+        break;
+      case flat_role::channel: s = c.view(v, f.sys.channel, present); break;
+      case flat_role::provider: s = c.view(v, f.sys.provider, present); break;
+      case flat_role::computer:
+        if (f.hosts.computer.empty()) s = c.view(v, f.hosts.computer, present);
+        break;
+      case flat_role::host: s = read_host(v, c, f.hosts.host); break;
+      case flat_role::host_id: s = c.text(v, o.host_id); break;
+      case flat_role::activity_id: s = c.view(v, f.sys.activity_id, present); break;
+      case flat_role::event_data:
+      case flat_role::user_data: {
+        od::json_type type;
+        if (auto err = v.type().get(type)) return c.fail_json(err);
+        if (type == od::json_type::object) {
+          od::object data;
+          if (auto err = v.get_object().get(data)) return c.fail_json(err);
+          s = collect_flat_data(data, c, keep_all);
+        } else if (type != od::json_type::null && known.role == flat_role::event_data) {
+          return c.fail(reject_reason::wrong_type);
+        }
+        break;
       }
-    } else {
-      std::string_view value;
-      bool is_scalar = false;
-      s = c.scalar(v, value, is_scalar);
-      if (s == walk_status::ok && is_scalar) {
-        if (const int rank = time_rank_of(key); rank >= 0) times.offer(rank, key, value);
+      case flat_role::time_candidate:
+      case flat_role::sysmon_data:
+      case flat_role::other: {
+        std::string_view value;
+        bool is_scalar = false;
+        s = c.scalar(v, value, is_scalar);
+        if (s != walk_status::ok || !is_scalar) break;
+        if (known.role == flat_role::time_candidate) f.times.offer(known.arg, key, value);
         else c.fields.push_back({key, value});
+        break;
       }
+      case flat_role::shipper_text: break;
     }
     if (s == walk_status::failed) return s;
   }
+  return walk_status::ok;
+}
+
+}  // namespace
+
+walk_status walk_windows(od::object root, walk_context& c, observation_batch& out, windows_source source) {
+  observation& o = out.add();
+  flat_facts f;
+  // The flat Code Integrity profile keeps every data item for apply_ci_fields. Any other
+  // record keeps the Sysmon items only, and is read again in full in the rare case that
+  // it turns out to be Code Integrity all the same (a topic pinned to `windows`, or a
+  // channel under a key profile detection does not look at).
+  const bool keep_all = source == windows_source::codeintegrity;
+  if (walk_flat_members(root, c, o, keep_all, f) == walk_status::failed) return walk_status::failed;
+  if (!keep_all && is_code_integrity(f.sys.channel, f.sys.provider)) {
+    c.fields.clear();
+    if (auto err = root.reset().error()) return c.fail_json(err);
+    f = flat_facts{};
+    if (walk_flat_members(root, c, o, true, f) == walk_status::failed) return walk_status::failed;
+  }
   c.path.clear();
-  if (times.resolve(c, o.event_time_ms) == walk_status::failed) return walk_status::failed;
-  finish_host_name(o, hosts);
-  return interpret_windows_event(sys, source, c, o);
+  if (f.times.resolve(c, o.event_time_ms) == walk_status::failed) return walk_status::failed;
+  finish_host_name(o, f.hosts);
+  return interpret_windows_event(f.sys, source, c, o);
 }
 
 walk_status walk_windows(od::object root, walk_context& c, observation_batch& out) {

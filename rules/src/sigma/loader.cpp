@@ -218,7 +218,57 @@ struct modifiers {
   std::vector<std::string> transforms;  // wide/utf16le/utf16be/utf16/base64/base64offset/windash, in order
 };
 
+// The modifiers parse_modifiers implements.
+constexpr std::array<std::string_view, 23> k_modifiers = {
+    "contains", "startswith", "endswith", "all",      "cased",  "re",           "i",      "m",
+    "s",        "cidr",       "exists",   "fieldref", "lt",     "lte",          "gt",     "gte",
+    "wide",     "utf16le",    "utf16be",  "utf16",    "base64", "base64offset", "windash"};
+
+// Modifiers of the Sigma specification this engine does not implement: a rule using one
+// is valid Sigma, skipped with a warning. Any other name is an error: a typo such as
+// `endwith` leaves a rule that cannot do what its author meant.
+constexpr std::array<std::string_view, 8> k_unimplemented_modifiers = {"neq", "expand", "minute", "hour",
+                                                                       "day", "week",   "month",  "year"};
+
+// Edit distance, for the "did you mean" of an unknown modifier (names are a few bytes).
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string unknown_modifier_message(std::string_view s) {
+  std::string msg = "unknown modifier '" + std::string(s) + "'";
+  std::string_view best;
+  std::size_t best_distance = 3;  // a suggestion only for a near miss
+  for (const auto k : k_modifiers) {
+    if (k.size() < 3) continue;
+    const std::size_t d = distance(s, k);
+    if (d < best_distance) {
+      best_distance = d;
+      best = k;
+    }
+  }
+  if (!best.empty()) msg += " (did you mean '" + std::string(best) + "'?)";
+  return msg;
+}
+
 modifiers parse_modifiers(const std::vector<std::string>& mods, int line) {
+  // An unknown name is an error even next to a known but unsupported one.
+  for (const auto& s : mods) {
+    if (std::ranges::find(k_modifiers, s) == k_modifiers.end() &&
+        std::ranges::find(k_unimplemented_modifiers, s) == k_unimplemented_modifiers.end())
+      fail(line, unknown_modifier_message(s));
+  }
   modifiers m;
   for (const auto& s : mods) {
     if (s == "contains") m.contains = true;
@@ -240,7 +290,7 @@ modifiers parse_modifiers(const std::vector<std::string>& mods, int line) {
     else if (s == "wide" || s == "utf16le" || s == "utf16be" || s == "utf16" || s == "base64" ||
              s == "base64offset" || s == "windash")
       m.transforms.push_back(s);
-    else unsupported(line, "unsupported modifier '" + s + "'");
+    else unsupported(line, "modifier '" + s + "' is not supported");
   }
   if ((m.re_i || m.re_m || m.re_s) && !m.re) fail(line, "modifiers i, m, s need 're'");
   int kinds = int{m.re} + int{m.cidr} + int{m.exists} + int{m.fieldref} + int{m.cmp.has_value()};
@@ -392,21 +442,36 @@ field_condition compile_field(const std::string& key, const YAML::Node& value, i
   return fc;
 }
 
-std::vector<field_condition> compile_map(const YAML::Node& map, int line) {
+// Every problem of a rule is collected, not only the first, so `rules check` names them
+// all (an unknown modifier in one selection does not hide an unparsable condition).
+using problems = std::vector<rule_problem>;
+
+template <class Fn>
+void collect(problems& into, int line, Fn&& fn) {
+  try {
+    fn();
+  } catch (rule_problem& p) {
+    into.push_back(std::move(p));
+  } catch (const YAML::Exception& e) {
+    into.push_back({e.mark.is_null() ? line : e.mark.line + 1, e.msg, false});
+  }
+}
+
+std::vector<field_condition> compile_map(const YAML::Node& map, int line, problems& found) {
   std::vector<field_condition> out;
   for (const auto& kv : map) {
     int l = line_of(kv.first, line);
-    out.push_back(compile_field(scalar(kv.first, l, "field name"), kv.second, l));
+    collect(found, l, [&] { out.push_back(compile_field(scalar(kv.first, l, "field name"), kv.second, l)); });
   }
-  if (out.empty()) fail(line, "empty selection");
+  if (map.size() == 0) fail(line, "empty selection");
   return out;
 }
 
-search_identifier compile_search(const std::string& name, const YAML::Node& n, int line) {
+search_identifier compile_search(const std::string& name, const YAML::Node& n, int line, problems& found) {
   search_identifier s;
   s.name = name;
   if (n.IsMap()) {
-    s.alternatives.push_back(compile_map(n, line));
+    s.alternatives.push_back(compile_map(n, line, found));
   } else if (n.IsSequence() && n.size() > 0) {
     bool maps = n[0].IsMap();
     field_condition keywords;  // field empty
@@ -414,11 +479,11 @@ search_identifier compile_search(const std::string& name, const YAML::Node& n, i
       int l = line_of(e, line);
       if (maps != e.IsMap()) fail(l, "search identifier '" + name + "' mixes maps and plain values");
       if (maps) {
-        s.alternatives.push_back(compile_map(e, l));
+        s.alternatives.push_back(compile_map(e, l, found));
       } else {
         modifiers m;
         m.contains = true;  // keywords match anywhere in a value
-        keywords.values.push_back(compile_value(e, m, l));
+        collect(found, l, [&] { keywords.values.push_back(compile_value(e, m, l)); });
       }
     }
     if (!maps) s.alternatives.push_back({std::move(keywords)});
@@ -428,55 +493,94 @@ search_identifier compile_search(const std::string& name, const YAML::Node& n, i
   return s;
 }
 
-rule compile_rule(const YAML::Node& doc, std::string_view file, int line) {
+// The rule, or nothing with every problem in `found`.
+std::optional<rule> compile_rule(const YAML::Node& doc, std::string_view file, int line, problems& found) {
   rule r;
   r.file = std::string(file);
   r.line = line;
-  if (doc["id"]) r.id = scalar(doc["id"], line, "id");
-  if (!doc["title"]) fail(line, "missing 'title'");
-  r.title = scalar(doc["title"], line, "title");
-  if (doc["status"]) r.status = scalar(doc["status"], line, "status");
-  if (doc["level"]) r.level = scalar(doc["level"], line, "level");
-  r.tags = string_list(doc["tags"], line, "tags");
-  r.falsepositives = string_list(doc["falsepositives"], line, "falsepositives");
-  if (doc["correlation"]) unsupported(line_of(doc["correlation"], line), "correlation rules are not supported");
-  if (doc["action"]) unsupported(line_of(doc["action"], line), "rule collections ('action') are not supported");
-  if (const auto ls = doc["logsource"]) {
-    if (!ls.IsMap()) fail(line_of(ls, line), "'logsource' must be a map");
-    if (ls["category"]) r.source.category = scalar(ls["category"], line, "logsource.category");
-    if (ls["product"]) r.source.product = scalar(ls["product"], line, "logsource.product");
-    if (ls["service"]) r.source.service = scalar(ls["service"], line, "logsource.service");
+  collect(found, line, [&] {
+    if (doc["id"]) r.id = scalar(doc["id"], line, "id");
+  });
+  collect(found, line, [&] {
+    if (!doc["title"]) fail(line, "missing 'title'");
+    r.title = scalar(doc["title"], line, "title");
+  });
+  collect(found, line, [&] {
+    if (doc["status"]) r.status = scalar(doc["status"], line, "status");
+    if (doc["level"]) r.level = scalar(doc["level"], line, "level");
+  });
+  collect(found, line, [&] { r.tags = string_list(doc["tags"], line, "tags"); });
+  collect(found, line,
+          [&] { r.falsepositives = string_list(doc["falsepositives"], line, "falsepositives"); });
+  // Correlations and collections have no detection of their own to check.
+  if (doc["correlation"]) {
+    found.push_back({line_of(doc["correlation"], line), "correlation rules are not supported", true});
+    return std::nullopt;
   }
+  if (doc["action"]) {
+    found.push_back({line_of(doc["action"], line), "rule collections ('action') are not supported", true});
+    return std::nullopt;
+  }
+  collect(found, line, [&] {
+    if (const auto ls = doc["logsource"]) {
+      if (!ls.IsMap()) fail(line_of(ls, line), "'logsource' must be a map");
+      if (ls["category"]) r.source.category = scalar(ls["category"], line, "logsource.category");
+      if (ls["product"]) r.source.product = scalar(ls["product"], line, "logsource.product");
+      if (ls["service"]) r.source.service = scalar(ls["service"], line, "logsource.service");
+    }
+  });
   const auto det = doc["detection"];
-  if (!det) fail(line, "missing 'detection'");
+  if (!det) {
+    found.push_back({line, "missing 'detection'", false});
+    return std::nullopt;
+  }
   const int dline = key_line(doc, "detection", line);
-  if (!det.IsMap()) fail(dline, "'detection' must be a map");
+  if (!det.IsMap()) {
+    found.push_back({dline, "'detection' must be a map", false});
+    return std::nullopt;
+  }
   std::vector<std::string> names;
   std::optional<YAML::Node> cond;
   for (const auto& kv : det) {
     int l = line_of(kv.first, dline);
-    std::string name = scalar(kv.first, l, "search identifier");
+    std::optional<std::string> key;
+    collect(found, l, [&] { key = scalar(kv.first, l, "search identifier"); });
+    if (!key) continue;
+    const std::string& name = *key;
     if (name == "condition") {
       cond.emplace(kv.second);
       continue;
     }
-    if (name == "timeframe") unsupported(l, "'timeframe' is not supported");
-    r.searches.push_back(compile_search(name, kv.second, l));
+    if (name == "timeframe") {
+      found.push_back({l, "'timeframe' is not supported", true});
+      continue;
+    }
+    // A search that does not compile is still a name the condition may use.
     names.push_back(name);
+    collect(found, l, [&] { r.searches.push_back(compile_search(name, kv.second, l, found)); });
   }
-  if (!cond) fail(dline, "missing 'condition'");
+  if (!cond) {
+    found.push_back({dline, "missing 'condition'", false});
+    return std::nullopt;
+  }
   const int cline = line_of(*cond, dline);
-  r.condition_text = string_list(*cond, cline, "condition");
-  if (r.condition_text.empty()) fail(cline, "empty condition");
+  collect(found, cline, [&] {
+    r.condition_text = string_list(*cond, cline, "condition");
+    if (r.condition_text.empty()) fail(cline, "empty condition");
+  });
   std::vector<condition_node> parsed;
   for (const auto& text : r.condition_text) {
     auto c = parse_condition(text, names);
     if (!c) {
-      if (c.error().unsupported) unsupported(cline, c.error().message);
-      fail(cline, "condition '" + text + "': " + c.error().message);
+      found.push_back(
+          {cline,
+           c.error().unsupported ? c.error().message : "condition '" + text + "': " + c.error().message,
+           c.error().unsupported});
+      continue;
     }
     parsed.push_back(std::move(*c));
   }
+  if (!found.empty()) return std::nullopt;
   if (parsed.size() == 1) {
     r.condition = std::move(parsed.front());
   } else {
@@ -502,17 +606,22 @@ load_result load_rules(std::string_view yaml_text, std::string_view file_name) {
     if (doc.IsNull()) continue;
     const int line = line_of(doc, 1);
     std::string id = "?";
-    try {
+    problems found;
+    std::optional<rule> r;
+    collect(found, line, [&] {
       if (doc.IsMap() && doc["id"] && doc["id"].IsScalar()) id = doc["id"].Scalar();
       if (!doc.IsMap()) fail(line, "a rule must be a YAML map");
-      res.rules.push_back(compile_rule(doc, file_name, line));
-    } catch (const rule_problem& p) {
+      r = compile_rule(doc, file_name, line, found);
+    });
+    if (r && found.empty()) {
+      res.rules.push_back(std::move(*r));
+      continue;
+    }
+    ++res.skipped;
+    for (auto& p : found) {
       res.diagnostics.push_back({p.unsupported ? diagnostic::severity::warning : diagnostic::severity::error,
                                  std::string(file_name), p.line, id,
-                                 p.unsupported ? p.message + "; rule skipped" : p.message});
-    } catch (const YAML::Exception& e) {
-      res.diagnostics.push_back({diagnostic::severity::error, std::string(file_name),
-                                 e.mark.is_null() ? line : e.mark.line + 1, id, e.msg});
+                                 p.unsupported ? p.message + "; rule skipped" : std::move(p.message)});
     }
   }
   return res;

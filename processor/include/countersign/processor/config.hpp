@@ -58,6 +58,9 @@ struct input_config {
   std::size_t max_field_bytes = 4096;
   // Input profile per topic; topics not listed are detected per message.
   std::map<std::string, rules::schema_profile> schemas;
+  // Topics pinned to one named user profile (`user:NAME` in input.schemas): its messages
+  // are read by that profile without matching.
+  std::map<std::string, std::string> user_profile_pins;
   unknown_shape_policy unknown_shapes = unknown_shape_policy::accept;
   std::map<std::string, unknown_shape_policy> unknown_shapes_by_topic;  // overrides per topic
   // User-defined profiles (docs/profiles.md), tried when no built-in profile claims a

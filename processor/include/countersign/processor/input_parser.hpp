@@ -51,11 +51,12 @@ class input_parser {
   input_parser(const input_parser&) = delete;
   input_parser& operator=(const input_parser&) = delete;
 
-  // Parses `bytes` into `out` (cleared first). `forced` (not `unknown`) skips detection.
-  // Returns the profile the message was read as. On error `out` is unspecified.
+  // Parses `bytes` into `out` (cleared first). `forced` (not `unknown`) skips detection;
+  // forced `user` with a `user_profile` name reads the message with that profile, without
+  // matching. Returns the profile the message was read as. On error `out` is unspecified.
   [[nodiscard]] std::expected<rules::schema_profile, parse_error> parse(
       std::string_view bytes, observation_batch& out,
-      rules::schema_profile forced = rules::schema_profile::unknown);
+      rules::schema_profile forced = rules::schema_profile::unknown, std::string_view user_profile = {});
 
   [[nodiscard]] const parser_limits& limits() const noexcept { return limits_; }
 
@@ -63,6 +64,8 @@ class input_parser {
   void set_user_profiles(std::shared_ptr<const user_profile_set> profiles);
   // The user profile that read the last message (empty unless it was read as `user`).
   [[nodiscard]] std::string_view last_user_profile() const;
+  // Fields of the last message cut to max_field_bytes (the message was still read).
+  [[nodiscard]] std::uint32_t last_truncated_fields() const noexcept;
 
   // The last message parsed, in the padded copy (SIMDJSON_PADDING readable bytes past
   // `size`, `capacity` in all): valid until the next parse().

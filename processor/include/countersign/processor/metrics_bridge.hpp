@@ -58,7 +58,7 @@ class metrics_bridge {
   prometheus::Gauge* event_time_lag_ = nullptr;
   mirrored produce_retries_, produce_failures_, consume_errors_, rebalances_;
   prometheus::Gauge* assigned_ = nullptr;
-  mirrored repeats_, forwarded_, restored_, table_records_, intel_errors_;
+  mirrored repeats_, fields_truncated_, forwarded_, restored_, table_records_, intel_errors_;
   prometheus::Gauge* intel_records_ = nullptr;
   prometheus::Gauge* restoring_ = nullptr;
   prometheus::Gauge* restore_seconds_ = nullptr;

@@ -140,6 +140,7 @@ class pipeline {
   state::recent_keys recent_;
   bool strict_all_;
   std::map<std::string, unknown_shape_policy> strict_by_topic_;
+  std::map<std::string, std::string, std::less<>> user_profile_pins_;  // topic -> user profile name
   std::string strict_last_topic_;
   bool strict_last_ = false;
   std::optional<std::int64_t> release_now_;  // detection time for verdicts released by this call

@@ -49,6 +49,7 @@ struct pipeline_stats {
   std::uint64_t out_of_scope = 0;        // parsed, nothing to judge (unsigned, policy events, ...)
   std::array<std::uint64_t, k_scope_reason_count> out_of_scope_by_reason{};
   std::uint64_t repeats = 0;             // in scope, but a (host, file, signature) fact just seen
+  std::uint64_t fields_truncated = 0;    // fields cut to input.max_field_bytes (events still read)
   std::uint64_t forwarded = 0;           // observations sent to the hash stage
   std::array<std::uint64_t, k_reject_reason_count> rejected{};
   std::array<std::uint64_t, rules::k_schema_profile_count> events_by_schema{};  // indexed by rules::schema_profile

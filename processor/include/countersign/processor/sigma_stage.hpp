@@ -107,6 +107,22 @@ class sigma_document {
       if (!l.is_null && (record < 0 || l.record == record)) fn(l.value);
     }
   }
+  // Every value stored under `path` (array elements share their array's path), in
+  // document order; get() returns only the first.
+  template <class Fn>
+  void for_each_at(std::string_view path, int record, Fn&& fn) const {
+    ensure();
+    for (const auto& l : leaves_) {
+      if (l.is_null || (record >= 0 && l.record != record)) continue;
+      if (std::string_view(arena_).substr(l.path_off, l.path_len) == path) fn(l.value);
+    }
+  }
+  // The message reset() was given, for the rare reader of a part the walk does not store.
+  struct padded_message {
+    const char* data = nullptr;
+    std::size_t size = 0, capacity = 0;
+  };
+  [[nodiscard]] padded_message message() const { return {padded_, size_, capacity_}; }
   [[nodiscard]] bool truncated() const { return truncated_; }
 
   // The last path components (after the final dot) any lookup can ask for; scalars under
@@ -169,7 +185,9 @@ class sigma_view final : public rules::sigma::sigma_event {
   void for_each_value(const std::function<void(std::string_view)>& fn) const override;
 
   // The logsources of the event: usually one; Sysmon registry events belong to two or
-  // three categories (registry_set and registry_event, ...).
+  // three categories (registry_set and registry_event, ...). Windows event log records
+  // get theirs from channel and event id: Sysmon's categories, Security 4688
+  // process_creation, PowerShell's ps_module / ps_script / ps_classic_*.
   struct logsource_list {
     std::array<rules::sigma::event_logsource, 3> items{};
     std::size_t size = 0;
@@ -181,8 +199,30 @@ class sigma_view final : public rules::sigma::sigma_event {
   [[nodiscard]] logsource_list logsources() const;
 
  private:
+  // Windows event log records whose fields Sigma names differently from the record.
+  enum class record_kind : std::uint8_t {
+    not_read,  // not looked at yet
+    other,
+    process_creation,    // Security 4688: Sigma's process_creation names (sigma_stage.cpp)
+    powershell_classic,  // "Windows PowerShell" channel: unnamed data, Key=Value details
+  };
+  struct system_fields {
+    std::optional<std::string_view> channel, provider, event_id;
+  };
+
   [[nodiscard]] std::optional<std::string_view> raw(std::string_view path) const { return doc_.get(path, record_); }
+  // field() without the record's own Sigma names: what the document and the profile say.
+  [[nodiscard]] std::optional<std::string_view> plain_field(std::string_view name) const;
   [[nodiscard]] std::optional<std::string_view> from_observation(std::string_view name) const;
+  // Security 4688 under a Sigma name: nullopt when the name is not one 4688 renames,
+  // else the value (itself nullopt when the record lacks it).
+  [[nodiscard]] std::optional<std::optional<std::string_view>> process_creation_field(
+      std::string_view name) const;
+  [[nodiscard]] std::optional<std::string_view> classic_powershell_field(std::string_view name) const;
+  [[nodiscard]] std::optional<std::string_view> classic_data() const;
+  [[nodiscard]] std::optional<std::string_view> account(std::string_view prefix) const;
+  [[nodiscard]] const system_fields& system() const;
+  [[nodiscard]] record_kind kind() const;
   [[nodiscard]] std::string_view keep(std::string value) const;
 
   const sigma_document& doc_;
@@ -191,6 +231,21 @@ class sigma_view final : public rules::sigma::sigma_event {
   int record_;
   mutable std::deque<std::string> derived_;  // composed values (Hashes, ...): stable addresses
   mutable std::string path_;                 // scratch for event-data paths
+  mutable std::optional<system_fields> system_;
+  mutable record_kind kind_ = record_kind::not_read;
+  mutable std::optional<std::optional<std::string_view>> classic_data_;  // once per event
+};
+
+// `countersign rules check`: problems counted, and the exit status they give.
+struct check_counts {
+  int errors = 0;
+  int warnings = 0;
+  void add(const rules::sigma::diagnostic& d) {
+    (d.sev == rules::sigma::diagnostic::severity::error ? errors : warnings) += 1;
+  }
+  // 0 when everything loads; 2 on an error, and with `strict` on a warning too (a rule or
+  // list row skipped).
+  [[nodiscard]] int exit_code(bool strict) const { return errors > 0 || (strict && warnings > 0) ? 2 : 0; }
 };
 
 // ---------------------------------------------------------------------------------------

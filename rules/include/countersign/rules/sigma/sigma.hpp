@@ -3,6 +3,7 @@
 // evaluation against an abstract event. First slice: no field mapping per input profile,
 // no logsource selection, no correlation/aggregation.
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -112,10 +113,14 @@ struct diagnostic {
 struct load_result {
   std::vector<rule> rules;
   std::vector<diagnostic> diagnostics;
+  std::size_t skipped = 0;  // rule documents not loaded (a file that is not YAML counts none)
 };
 
 // Parse YAML text (one or more documents) into rules. A rule with any problem is skipped
-// and reported; nothing throws.
+// and every problem of it reported: errors for what is not valid Sigma (YAML, structure,
+// values, conditions, unknown modifiers), warnings for valid Sigma this engine does not
+// implement (aggregations, `near`, `timeframe`, correlations, some modifiers and regexes).
+// Nothing throws.
 load_result load_rules(std::string_view yaml_text, std::string_view file_name);
 load_result load_rules_file(const std::filesystem::path& path);
 
