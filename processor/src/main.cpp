@@ -15,6 +15,7 @@
 #include <countersign/processor/version.hpp>
 #include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/json_writer.hpp>
+#include <countersign/rules/keys.hpp>
 #include <countersign/rules/time.hpp>
 #include <countersign/state/prevalence_store.hpp>
 
@@ -213,8 +214,25 @@ int inspect_state(const std::string& dir, const std::string& kind, const std::st
 // what. Exit 0 when everything loads (skipped list rows and Sigma rules using features
 // countersign does not implement are warnings unless --strict), 2 otherwise
 // (cp::check_counts).
+// The identity family of a protected vendor, as the detector sees it: an analyst asking
+// why a signer was (or was not) taken for the vendor reads the lists here.
+void print_vendor_family(const countersign::rules::subject_mismatch_config::protected_vendor& v) {
+  std::cout << "vendor " << v.name << " (token \"" << v.token << "\", look-alike skeleton \"" << v.token_skeleton
+            << "\")" << (v.signs_for_others ? ", signs other vendors' code" : "") << '\n';
+  if (v.signer_names.empty()) {
+    std::cout << "  signers: any name with the token (no list)\n";
+  } else {
+    for (std::size_t i = 0; i < v.signer_names.size(); ++i) {
+      std::cout << "  signer: " << v.signer_names[i] << "  [" << v.signers[i] << "]\n";
+    }
+  }
+  if (v.issuer_names.empty()) std::cout << "  issuers: not checked\n";
+  for (const auto& issuer : v.issuer_names) std::cout << "  issuer prefix: \"" << issuer << "\"\n";
+  std::cout << "  binaries: " << v.binaries.size() << '\n';
+}
+
 int check_rules(const std::string& config_path, const std::string& content_dir, const std::string& sigma_dir,
-                bool strict) {
+                bool strict, const std::string& vendor) {
   namespace cr = countersign::rules;
   std::expected<cp::config, std::string> cfg;
   if (config_path.empty()) {
@@ -236,6 +254,20 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
             << d.issuer_unusual.known_cas.size() << " known CA prefixes, " << d.subject_mismatch.protected_vendors.size()
             << " protected vendors, " << d.rare_user_path.user_writable.globs().size() << " user-writable patterns)\n";
   std::cout << "exclusions: " << d.exclusions.size() << ", mass revocations: " << d.mass_revocations.size() << '\n';
+  if (!vendor.empty()) {
+    const std::string wanted = cr::normalize_company(vendor);
+    bool found = false;
+    for (const auto& v : d.subject_mismatch.protected_vendors) {
+      if (v.token == wanted || cr::normalize_company(v.name) == wanted) {
+        print_vendor_family(v);
+        found = true;
+      }
+    }
+    if (!found) {
+      ++counts.errors;
+      std::cerr << "rules check: no protected vendor named \"" << vendor << "\"\n";
+    }
+  }
   for (const auto& list : cfg->intel_lists) {
     auto loaded = cr::load_intel_file(list.path, list.format);
     if (!loaded) {
@@ -315,6 +347,8 @@ int main(int argc, char** argv) {
   std::string sigma_dir;
   check->add_option("--sigma", sigma_dir, "Sigma rule folder (overrides sigma.rules_dir)");
   check->add_flag("--strict", strict, "Skipped list rows and skipped Sigma rules are errors too");
+  std::string vendor;
+  check->add_option("--vendor", vendor, "Print the identity family of a protected vendor (e.g. Microsoft)");
 
   auto* inspect_cmd = app.add_subcommand(
       "inspect", "Report how a sample of events is read: profiles, field fill, rejects, unknown shapes");
@@ -341,7 +375,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (inspect->parsed()) return inspect_state(state_dir, inspect_kind, inspect_key);
-  if (check->parsed()) return check_rules(config_path, rules_dir, sigma_dir, strict);
+  if (check->parsed()) return check_rules(config_path, rules_dir, sigma_dir, strict, vendor);
   if (inspect_cmd->parsed()) return run_inspect(config_path, inspect_schema, inspect_json, inspect_files);
   std::optional<cp::config> cfg;
   if (replay->parsed() && config_path.empty()) {
