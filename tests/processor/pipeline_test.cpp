@@ -277,3 +277,42 @@ TEST(pipeline, a_field_past_the_field_limit_is_cut_not_rejected_and_sigma_reads_
 
 }  // namespace
 }  // namespace countersign::processor
+
+namespace countersign::processor {
+namespace {
+
+// Sigma alerts are per event: the same rule on the same host and file at another moment is
+// another detection (a second command line of the same powershell.exe), while the same
+// record delivered twice is one alert.
+TEST(pipeline, sigma_alerts_are_per_event_and_a_redelivered_record_is_one_alert) {
+  const auto dir = std::filesystem::temp_directory_path() / ("countersign-per-event-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "enc.yml") << "title: Encoded PowerShell\n"
+                                    "id: 6b0e2c1d-3f4a-4b5c-9d8e-7f6a5b4c3d2e\n"
+                                    "logsource: {category: process_creation, product: windows}\n"
+                                    "detection:\n"
+                                    "  selection: {CommandLine|contains: ' -enc '}\n"
+                                    "  condition: selection\n"
+                                    "level: high\n";
+  pipeline p(make_config("alerts: {suppression_window: 1h}\nsigma: {builtin: [], rules_dir: \"" + dir.string() + "\"}\n"));
+  const auto event = [](std::string_view time, std::string_view payload) {
+    return R"({"@timestamp":")" + std::string(time) +
+           R"(","agent":{"type":"winlogbeat"},"event":{"code":"1","provider":"Microsoft-Windows-Sysmon"},"host":{"name":"WKS-1"},)"
+           R"("winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":"1","provider_name":"Microsoft-Windows-Sysmon",)"
+           R"("computer_name":"WKS-1","event_data":{"UtcTime":")" +
+           std::string(time.substr(0, 10)) + " " + std::string(time.substr(11, 12)) +
+           R"(","Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","CommandLine":"powershell -enc )" +
+           std::string(payload) + R"(","Hashes":"SHA256=9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"}}})";
+  };
+  std::size_t alerts = 0;
+  for (const auto& [time, payload] : std::vector<std::pair<std::string, std::string>>{
+           {"2026-11-20T10:00:00.000Z", "AAAA"}, {"2026-11-20T10:05:00.000Z", "BBBB"}, {"2026-11-20T10:05:00.000Z", "BBBB"}}) {
+    (void)p.process(event(time, payload), {"edr.events", 0, 1}, std::nullopt);
+    alerts += p.sigma_alerts().size();
+  }
+  EXPECT_EQ(alerts, 2U) << "two events, one of them delivered twice";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace countersign::processor
