@@ -970,11 +970,10 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     // own), so the id keys on the event (host, file, event time to the millisecond), not
     // on (host, file) alone. The same record delivered again, or read in another shape,
     // has the same id and is suppressed as before.
-    for (auto& h : hits) {
-      h.group_key = fmt::format("event:{}:{}:{}", env->host_key(),
-                                env->sha256.has_value() ? env->sha256.view() : env->image_path.view(),
-                                env->event_time_ms.value_or(0));
-    }
+    const std::string event_key = fmt::format("event:{}:{}:{}", env->host_key(),
+                                              env->sha256.has_value() ? env->sha256.view() : env->image_path.view(),
+                                              env->event_time_ms.value_or(0));
+    for (auto& h : hits) h.group_key = event_key;
     const std::string id = rules::alert_id(hits, *env, suppression_window_ms_);
     if (suppression_enabled_ && !suppression_.first_time(id)) {
       ++stats_.suppressed;

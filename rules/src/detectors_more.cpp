@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 #include "detector_support.hpp"
 
@@ -307,11 +308,17 @@ void detector_set::check_subject_mismatch(const observation& obs, const state::p
     hits.push_back(std::move(h));
   };
 
+  // How the signer relates to each vendor, worked out once for both passes below.
+  thread_local std::vector<vendor_relation> relations;
+  relations.clear();
+  for (const auto& v : cfg.protected_vendors) relations.push_back(relate_signer(v, signer, issuer));
+
   // Whose code this signer signs: a vendor that signs for others (WHQL) makes any
   // company on the file normal.
   bool signs_for_others = false;
-  for (const auto& v : cfg.protected_vendors) {
-    const auto rel = relate_signer(v, signer, issuer);
+  for (std::size_t i = 0; i < cfg.protected_vendors.size(); ++i) {
+    const auto& v = cfg.protected_vendors[i];
+    const auto rel = relations[i];
     // Never benign whatever the file claims: only a look-alike of a vendor's name, or
     // its own name on a certificate from a CA it does not use.
     if (rel == vendor_relation::lookalike) {
@@ -332,10 +339,11 @@ void detector_set::check_subject_mismatch(const observation& obs, const state::p
   }
 
   // A protected vendor claimed by name or by one of its binaries.
-  for (const auto& v : cfg.protected_vendors) {
+  for (std::size_t i = 0; i < cfg.protected_vendors.size(); ++i) {
+    const auto& v = cfg.protected_vendors[i];
     const bool by_binary = v.binaries.contains(original_name);
     if (!by_binary && !company_names(v, company)) continue;
-    const auto rel = relate_signer(v, signer, issuer);
+    const auto rel = relations[i];
     if (rel == vendor_relation::member) return;
     if (rel == vendor_relation::embedded) {
       // The vendor's token inside a name of no family of ours: on one of its binaries a

@@ -246,19 +246,26 @@ TEST(pipeline, an_absurd_epoch_timestamp_does_not_reach_the_detectors) {
 namespace countersign::processor {
 namespace {
 
+// A fresh folder holding one Sigma rule file (rule.yml); the caller removes it.
+std::filesystem::path one_rule_dir(std::string_view name, std::string_view rule) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("countersign-" + std::string(name) + "-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "rule.yml") << rule;
+  return dir;
+}
+
 // Padding a command line past input.max_field_bytes once rejected the whole event, and
 // with it every rule: now the observation keeps the field's head, the event is counted
 // as truncated, and Sigma reads the whole value.
 TEST(pipeline, a_field_past_the_field_limit_is_cut_not_rejected_and_sigma_reads_all_of_it) {
-  const auto dir = std::filesystem::temp_directory_path() / ("countersign-long-field-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "tail.yml") << "title: A DLL named evil at the end of a long path\n"
+  const auto dir = one_rule_dir("long-field", "title: A DLL named evil at the end of a long path\n"
                                      "id: 4a1f7c2e-0d3b-4e5f-8a9b-1c2d3e4f5a6b\n"
                                      "logsource: {category: image_load, product: windows}\n"
                                      "detection:\n"
                                      "  selection: {ImageLoaded|endswith: '\\evil.dll'}\n"
                                      "  condition: selection\n"
-                                     "level: high\n";
+                                     "level: high\n");
   pipeline p(make_config("input: {max_field_bytes: 256}\nsigma: {builtin: [], rules_dir: \"" + dir.string() + "\"}\n"));
   // A Winlogbeat Sysmon 7 record whose loaded image path is padded past the limit.
   const std::string padded = R"(C:\\Users\\oda\\AppData\\Local\\)" + std::string(6000, 'a') + R"(\\evil.dll)";
@@ -275,25 +282,17 @@ TEST(pipeline, a_field_past_the_field_limit_is_cut_not_rejected_and_sigma_reads_
   std::filesystem::remove_all(dir);
 }
 
-}  // namespace
-}  // namespace countersign::processor
-
-namespace countersign::processor {
-namespace {
-
 // Sigma alerts are per event: the same rule on the same host and file at another moment is
 // another detection (a second command line of the same powershell.exe), while the same
 // record delivered twice is one alert.
 TEST(pipeline, sigma_alerts_are_per_event_and_a_redelivered_record_is_one_alert) {
-  const auto dir = std::filesystem::temp_directory_path() / ("countersign-per-event-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "enc.yml") << "title: Encoded PowerShell\n"
+  const auto dir = one_rule_dir("per-event", "title: Encoded PowerShell\n"
                                     "id: 6b0e2c1d-3f4a-4b5c-9d8e-7f6a5b4c3d2e\n"
                                     "logsource: {category: process_creation, product: windows}\n"
                                     "detection:\n"
                                     "  selection: {CommandLine|contains: ' -enc '}\n"
                                     "  condition: selection\n"
-                                    "level: high\n";
+                                    "level: high\n");
   pipeline p(make_config("alerts: {suppression_window: 1h}\nsigma: {builtin: [], rules_dir: \"" + dir.string() + "\"}\n"));
   const auto event = [](std::string_view time, std::string_view payload) {
     return R"({"@timestamp":")" + std::string(time) +

@@ -34,6 +34,7 @@ using ::testing::UnorderedElementsAre;
 using rules::schema_profile;
 using test_support::config_or_fail;
 using test_support::k_data;
+using test_support::messages_of;
 using test_support::read_lines;
 
 // One message parsed and seen through sigma_view (of its first observation, if any).
@@ -565,19 +566,6 @@ const std::vector<std::vector<std::string>> k_record_logsources = {
     {"process_creation/windows/security"},                     // 4688: vssadmin under another account
 };
 
-std::vector<std::string> messages_of(const std::string& path) {
-  std::vector<std::string> out;
-  auto reader = record_reader::open(path);
-  EXPECT_TRUE(reader.has_value()) << path;
-  if (!reader) return out;
-  for (;;) {
-    auto next = (*reader)->next();
-    EXPECT_TRUE(next.has_value()) << path;
-    if (!next || !next->has_value()) break;
-    out.emplace_back((*next)->bytes);
-  }
-  return out;
-}
 
 TEST(sigma_logsources, every_record_gets_its_logsource_in_every_shape) {
   for (const char* shape : k_shapes) {

@@ -9,6 +9,7 @@
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/observation_batch.hpp>
 #include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/record_reader.hpp>
 #include <countersign/rules/observation.hpp>
 #include <countersign/state/prevalence_store.hpp>
 
@@ -56,6 +57,22 @@ inline std::vector<std::string> read_lines(const std::string& path, blank_lines 
 }
 
 // The lines of a text, as std::getline splits them (no empty last line after a final '\n').
+// The messages of a fixture file as the record reader yields them (NDJSON, concatenated
+// JSON, .evtx, event XML); fails the test on an open or read error.
+inline std::vector<std::string> messages_of(const std::string& path) {
+  std::vector<std::string> out;
+  auto reader = record_reader::open(path);
+  EXPECT_TRUE(reader.has_value()) << path;
+  if (!reader) return out;
+  for (;;) {
+    auto next = (*reader)->next();
+    EXPECT_TRUE(next.has_value()) << path << ": " << (next ? "" : next.error().message);
+    if (!next || !next->has_value()) break;
+    out.emplace_back((*next)->bytes);
+  }
+  return out;
+}
+
 inline std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);

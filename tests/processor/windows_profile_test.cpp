@@ -36,24 +36,11 @@ using rules::schema_profile;
 using rules::signature_status;
 using test_support::config_or_fail;
 using test_support::k_data;
+using test_support::messages_of;
 using test_support::name_of;
 
 const std::string k_dir = k_data + "/windows";
 
-// The messages of a fixture file as the record reader yields them.
-std::vector<std::string> messages_of(const std::string& path) {
-  std::vector<std::string> out;
-  auto reader = record_reader::open(path);
-  EXPECT_TRUE(reader.has_value()) << path;
-  if (!reader) return out;
-  for (;;) {
-    auto next = (*reader)->next();
-    EXPECT_TRUE(next.has_value()) << (next ? "" : next.error().message);
-    if (!next || !next->has_value()) break;
-    out.emplace_back((*next)->bytes);
-  }
-  return out;
-}
 
 struct parsed_record {
   schema_profile profile = schema_profile::unknown;
