@@ -29,7 +29,7 @@ RUN apt-get update \
       build-essential g++ cmake ninja-build pkg-config ca-certificates \
       librdkafka-dev libsimdjson-dev librocksdb-dev prometheus-cpp-dev libyaml-cpp-dev \
       libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libcivetweb-dev libre2-dev libicu-dev \
-      libevtx-dev libbfio-dev \
+      libevtx-dev libbfio-dev libhyperscan-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -47,7 +47,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       librdkafka1 libsimdjson14 librocksdb7.8 libprometheus-cpp-core1.0 libcivetweb1 \
-      libyaml-cpp0.7 libspdlog1.10 libfmt9 libxxhash0 libre2-9 libevtx1 libicu72 ca-certificates \
+      libyaml-cpp0.7 libspdlog1.10 libfmt9 libxxhash0 libre2-9 libevtx1 libicu72 libhyperscan5 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 countersign \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/countersign \

@@ -25,7 +25,7 @@ APT_PACKAGES=(
   maven openjdk-17-jdk-headless
   librdkafka-dev libsimdjson-dev librocksdb-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
-  libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libcivetweb-dev libre2-dev libicu-dev
+  libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libcivetweb-dev libre2-dev libicu-dev libhyperscan-dev
   libevtx-dev libbfio-dev libevtx-utils
   openssl kcat
   clang-16 libclang-rt-16-dev

@@ -30,14 +30,19 @@ class aho_corasick {
   // every pattern in `text`, at the position where the occurrence ends.
   template <class F>
   void scan(std::string_view text, F&& on_match) const {
+    scan_ends(text, [&](std::uint32_t pattern, std::size_t) { on_match(pattern); });
+  }
+  // As scan(), also passing the offset one past the occurrence's last byte.
+  template <class F>
+  void scan_ends(std::string_view text, F&& on_match) const {
     if (delta_.empty()) return;
     std::uint32_t row = 0;
-    for (char c : text) {
-      const std::uint32_t next = delta_[row + class_of_[static_cast<unsigned char>(c)]];
+    for (std::size_t at = 0; at < text.size(); ++at) {
+      const std::uint32_t next = delta_[row + class_of_[static_cast<unsigned char>(text[at])]];
       row = next & k_row_mask;
       if ((next & k_output_bit) == 0) continue;
       const std::uint32_t state = row / classes_;
-      for (std::uint32_t i = out_begin_[state]; i < out_begin_[state + 1]; ++i) on_match(out_[i]);
+      for (std::uint32_t i = out_begin_[state]; i < out_begin_[state + 1]; ++i) on_match(out_[i], at + 1);
     }
   }
 

@@ -20,6 +20,8 @@
 #include "countersign/rules/sigma/rule_set.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <limits>
 #include <map>
 #include <optional>
@@ -32,7 +34,7 @@
 #include <re2/filtered_re2.h>
 #include <re2/re2.h>
 
-#include "aho_corasick.hpp"
+#include "literal_scanner.hpp"
 #include "countersign/rules/sigma/detail.hpp"
 
 namespace countersign::rules::sigma {
@@ -43,6 +45,8 @@ constexpr std::size_t k_min_literal = 3;
 // A rule needing more literals than this (windash over many flags, long lists) is
 // evaluated unfiltered rather than inflating the automata.
 constexpr std::size_t k_max_needles = 2048;
+// Clauses kept per rule (bits of a mask).
+constexpr std::size_t k_max_clauses = 8;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -70,134 +74,168 @@ struct ci_equal {
 
 // ---- needle derivation -------------------------------------------------------------
 //
-// need(x) is a set of (field, literal) of which at least one occurs (case-insensitively)
-// in every event satisfying x, or nullopt when no such set is known:
-//   or / 1 of / search alternatives / list of values / value variants: union, null if
-//     any part is null (an event may satisfy the part without any literal);
-//   and / all of / field conditions of one map / |all values: the cheapest non-null
-//     part (satisfying the whole implies satisfying that part);
-//   not: null; a glob value: its longest literal piece; a regex: RE2's prefilter atoms;
-//     cidr, exists, numeric, fieldref, null, and literals shorter than k_min_literal: null.
-// Keyword searches (empty field name) are null: they would need a scan of every field
-// value through for_each_value(); rules built only on keywords are evaluated unfiltered.
+// A needle is (field, literal) occurring case-insensitively in the field's value, or
+// (field, value) equal to the whole value when `exact`; field "" stands for any value of
+// the event (keyword searches, scanned over for_each_value()). need(x) is a conjunction
+// of clauses, each a disjunction of needles, that every event satisfying x satisfies, or
+// nullopt when nothing is known (for an `or` with a part that has nothing known):
+//   and / all of / the field conditions of one map / |all values: the clauses of every
+//     known part, the cheapest k_max_clauses kept;
+//   or / 1 of / search alternatives / a list of values / value variants: clause i is the
+//     union of clause i of each part (a part with fewer repeats its last): an event
+//     satisfies some part, hence all of that part's clauses, hence every union;
+//   not: nothing known; a glob value without wildcards: an exact needle; with
+//     wildcards: its longest literal piece (if at least k_min_literal long); a regex:
+//     RE2's prefilter atoms; cidr, exists, numeric, fieldref, null: nothing known.
+// A rule is a candidate for full evaluation only when every one of its clauses has a hit.
 
 struct needle {
   std::string field;
   std::string text;  // lowercased
+  bool exact = false;
   auto operator<=>(const needle&) const = default;
 };
-using needles = std::optional<std::vector<needle>>;
+using clause = std::vector<needle>;
+using cnf = std::optional<std::vector<clause>>;
 
-// Fewer needles first; a short literal counts for more, being likelier to occur in events
-// that do not match.
-double cost(const std::vector<needle>& ns) {
-  double c = 0;
-  for (const auto& n : ns) c += n.text.size() >= 8 ? 1.0 : 1.0 + 0.25 * static_cast<double>(8 - n.text.size());
-  return c;
+// A short substring is likelier to occur in events that do not match, so it costs more;
+// an exact value is cheap to test but its selectivity is unknown (EventID: 1).
+double cost(const needle& n) {
+  if (n.exact) return 1.5;
+  return n.text.size() >= 8 ? 1.0 : 1.0 + 0.25 * static_cast<double>(8 - n.text.size());
+}
+double cost(const clause& c) {
+  double sum = 0;
+  for (const auto& n : c) sum += cost(n);
+  return sum;
 }
 
-void unite(needles& acc, needles part) {
-  if (!acc || !part) {
-    acc.reset();
-    return;
+// Sorted clauses (cheapest first), each sorted and deduplicated, at most k_max_clauses.
+void normalize(std::vector<clause>& cs) {
+  for (auto& c : cs) {
+    std::sort(c.begin(), c.end());
+    c.erase(std::unique(c.begin(), c.end()), c.end());
   }
-  acc->insert(acc->end(), std::make_move_iterator(part->begin()), std::make_move_iterator(part->end()));
+  std::erase_if(cs, [](const clause& c) { return c.empty(); });
+  std::sort(cs.begin(), cs.end());
+  cs.erase(std::unique(cs.begin(), cs.end()), cs.end());
+  std::stable_sort(cs.begin(), cs.end(), [](const clause& a, const clause& b) { return cost(a) < cost(b); });
+  if (cs.size() > k_max_clauses) cs.resize(k_max_clauses);
 }
 
-void keep_cheaper(needles& best, needles candidate) {
-  if (!candidate || candidate->empty()) return;
-  if (!best || cost(*candidate) < cost(*best)) best = std::move(candidate);
+cnf all_of(std::vector<cnf> parts) {
+  std::vector<clause> out;
+  for (auto& p : parts)
+    if (p) out.insert(out.end(), std::make_move_iterator(p->begin()), std::make_move_iterator(p->end()));
+  normalize(out);
+  if (out.empty()) return std::nullopt;
+  return out;
 }
+
+cnf any_of(std::vector<cnf> parts) {
+  std::size_t n = 0;
+  for (const auto& p : parts) {
+    if (!p || p->empty()) return std::nullopt;
+    n = std::max(n, p->size());
+  }
+  if (parts.empty()) return std::nullopt;
+  std::vector<clause> out(n);
+  for (std::size_t i = 0; i < n; ++i)
+    for (const auto& p : parts) {
+      const clause& c = (*p)[std::min(i, p->size() - 1)];
+      out[i].insert(out[i].end(), c.begin(), c.end());
+    }
+  normalize(out);
+  return out;
+}
+
+cnf single(needle n) { return std::vector<clause>{clause{std::move(n)}}; }
 
 // A regex's necessary literals, from RE2's own prefilter analysis (FilteredRE2): the
 // atoms it returns are lowercased, and a regex with atoms cannot match a text that
 // contains none of them (a regex that could is "unfiltered" there and yields none).
-needles regex_needles(const std::string& field, const re2::RE2& re) {
+cnf regex_cnf(const std::string& field, const re2::RE2& re) {
   re2::FilteredRE2 filter(static_cast<int>(k_min_literal));
   int id = 0;
   if (filter.Add(re.pattern(), re.options(), &id) != re2::RE2::NoError) return std::nullopt;
   std::vector<std::string> atoms;
   filter.Compile(&atoms);
   if (atoms.empty()) return std::nullopt;
-  std::vector<needle> out;
+  clause out;
   for (auto& a : atoms) {
     if (a.size() < k_min_literal) return std::nullopt;
-    out.push_back({field, std::move(a)});
+    out.push_back({field, std::move(a), false});
   }
-  return out;
+  return std::vector<clause>{std::move(out)};
 }
 
-needles value_needles(const std::string& field, const value_matcher& m) {
-  if (m.k == value_matcher::kind::regex && m.re) return regex_needles(field, *m.re);
+cnf value_cnf(const std::string& field, const value_matcher& m) {
+  if (m.k == value_matcher::kind::regex && m.re) return regex_cnf(field, *m.re);
   if (m.k != value_matcher::kind::glob) return std::nullopt;
+  const bool wildcards = std::ranges::any_of(m.pieces, [](const auto& p) { return p.t != value_matcher::piece::type::literal; });
+  if (!wildcards && !field.empty()) {
+    std::string whole;
+    for (const auto& p : m.pieces) whole += p.text;
+    return single({field, lower(whole), true});
+  }
   const value_matcher::piece* longest = nullptr;
   for (const auto& p : m.pieces)
     if (p.t == value_matcher::piece::type::literal && (!longest || p.text.size() > longest->text.size()))
       longest = &p;
   if (!longest || longest->text.size() < k_min_literal) return std::nullopt;
-  return std::vector<needle>{{field, lower(longest->text)}};
+  return single({field, lower(longest->text), false});
 }
 
-needles field_needles(const field_condition& fc) {
-  if (fc.field.empty()) return std::nullopt;
-  needles result;
-  if (!fc.all) result.emplace();
+cnf field_cnf(const field_condition& fc) {
+  std::vector<cnf> groups;
   for (const auto& variants : fc.values) {
-    needles value = std::vector<needle>{};
-    for (const auto& m : variants) unite(value, value_needles(fc.field, m));
-    if (fc.all) {
-      keep_cheaper(result, std::move(value));
-    } else {
-      unite(result, std::move(value));
-    }
+    std::vector<cnf> vs;
+    for (const auto& m : variants) vs.push_back(value_cnf(fc.field, m));
+    groups.push_back(any_of(std::move(vs)));
   }
-  return result;
+  return fc.all ? all_of(std::move(groups)) : any_of(std::move(groups));
 }
 
-needles search_needles(const search_identifier& s) {
-  needles result = std::vector<needle>{};
+cnf search_cnf(const search_identifier& s) {
+  std::vector<cnf> alternatives;
   for (const auto& alternative : s.alternatives) {
-    needles best;
-    for (const auto& fc : alternative) keep_cheaper(best, field_needles(fc));
-    unite(result, std::move(best));
+    std::vector<cnf> conditions;
+    for (const auto& fc : alternative) conditions.push_back(field_cnf(fc));
+    alternatives.push_back(all_of(std::move(conditions)));
   }
-  return result;
+  return any_of(std::move(alternatives));
 }
 
-needles condition_needles(const condition_node& n, const rule& r) {
+cnf condition_cnf(const condition_node& n, const rule& r) {
   using kind = condition_node::kind;
-  needles result;
+  std::vector<cnf> parts;
   switch (n.k) {
     case kind::ident:
-      return search_needles(r.searches[n.idents[0]]);
+      return search_cnf(r.searches[n.idents[0]]);
     case kind::one_of:
-      result.emplace();
-      for (auto i : n.idents) unite(result, search_needles(r.searches[i]));
-      return result;
     case kind::all_of:
-      for (auto i : n.idents) keep_cheaper(result, search_needles(r.searches[i]));
-      return result;
+      for (auto i : n.idents) parts.push_back(search_cnf(r.searches[i]));
+      return n.k == kind::one_of ? any_of(std::move(parts)) : all_of(std::move(parts));
     case kind::or_:
-      result.emplace();
-      for (const auto& k : n.kids) unite(result, condition_needles(k, r));
-      return result;
     case kind::and_:
-      for (const auto& k : n.kids) keep_cheaper(result, condition_needles(k, r));
-      return result;
+      for (const auto& k : n.kids) parts.push_back(condition_cnf(k, r));
+      return n.k == kind::or_ ? any_of(std::move(parts)) : all_of(std::move(parts));
     case kind::not_:
       return std::nullopt;
   }
   return std::nullopt;
 }
 
-// The rule's needles, deduplicated; nullopt when it must be evaluated unfiltered.
-needles needles_of(const rule& r) {
-  needles ns = condition_needles(r.condition, r);
-  if (!ns || ns->empty()) return std::nullopt;
-  std::sort(ns->begin(), ns->end());
-  ns->erase(std::unique(ns->begin(), ns->end()), ns->end());
-  if (ns->size() > k_max_needles) return std::nullopt;
-  return ns;
+// The rule's clauses; nullopt when it must be evaluated unfiltered. Clauses beyond the
+// needle budget are dropped, most expensive first (fewer clauses only admit more).
+cnf cnf_of(const rule& r) {
+  cnf cs = condition_cnf(r.condition, r);
+  if (!cs) return std::nullopt;
+  std::size_t total = 0, keep = 0;
+  for (; keep < cs->size() && total + (*cs)[keep].size() <= k_max_needles; ++keep) total += (*cs)[keep].size();
+  cs->resize(keep);
+  if (cs->empty()) return std::nullopt;
+  return cs;
 }
 
 // ---- per-thread scratch ---------------------------------------------------------------
@@ -205,12 +243,19 @@ needles needles_of(const rule& r) {
 // Marks are "== epoch" tests, so nothing is cleared between events; the vectors only grow.
 struct scratch {
   std::uint64_t epoch = 0;
-  std::vector<std::uint64_t> rule_marked, group_admitted, field_queued;
+  std::vector<std::uint64_t> rule_seen, group_admitted, field_queued;
+  std::vector<std::uint32_t> rule_mask;  // clauses with a hit, valid where rule_seen == epoch
   std::vector<std::uint32_t> candidates, fields;
+  prefilter_stats* stats = nullptr;
+  hs_scratch* hs = nullptr;
+  std::string joined;  // keyword scans: the event's values, joined
 
   void begin(std::size_t rules, std::size_t groups, std::size_t field_count) {
     ++epoch;
-    if (rule_marked.size() < rules) rule_marked.resize(rules, 0);
+    if (rule_seen.size() < rules) {
+      rule_seen.resize(rules, 0);
+      rule_mask.resize(rules, 0);
+    }
     if (group_admitted.size() < groups) group_admitted.resize(groups, 0);
     if (field_queued.size() < field_count) field_queued.resize(field_count, 0);
     candidates.clear();
@@ -223,6 +268,17 @@ scratch& thread_scratch() {
   return s;
 }
 
+std::uint64_t next_set_id() {
+  static std::atomic<std::uint64_t> last{0};
+  return ++last;
+}
+
+// A needle's users: the rule and the bit of the clause it belongs to.
+struct posting {
+  std::uint32_t rule;
+  std::uint32_t bit;
+};
+
 }  // namespace
 
 // Rules sharing one (lowercased) logsource. Empty fields admit any event value.
@@ -233,25 +289,36 @@ struct source_group {
   std::vector<std::uint32_t> fields;       // field_index entries its other rules need
 };
 
-// One event field that some rule's needles refer to: its automaton and, per pattern, the
-// rules needing it (CSR layout: rules_[rules_begin_[p] .. rules_begin_[p + 1])).
+// One event field that some rule's needles refer to ("" for keyword needles: every value
+// of the event): a scanner over its substring literals and a table of its exact values,
+// each with the postings of the needle (CSR layout: postings[begin[i] .. begin[i + 1])).
 struct field_index {
   std::string name;
-  detail::aho_corasick automaton;
-  std::vector<std::uint32_t> rules_begin;
-  std::vector<std::uint32_t> rules;
+  detail::literal_scanner scanner;
+  std::vector<std::uint32_t> sub_begin;
+  std::vector<posting> sub_postings;
+  // Keyword field: the byte that joins the event's values for one scan (one that no
+  // literal of the field holds); not joinable when every byte occurs in some literal.
+  char separator = '\0';
+  bool joinable = false;
+  std::unordered_map<std::string, std::uint32_t, ci_hash, ci_equal> exact;
+  std::vector<std::uint32_t> exact_begin;
+  std::vector<posting> exact_postings;
 };
 
 struct rule_set::impl {
   std::vector<rule> rules;
-  std::vector<std::uint32_t> group_of;  // per rule
+  std::vector<std::uint32_t> group_of;   // per rule
+  std::vector<std::uint32_t> full_mask;  // per rule: one bit per clause (0: unfiltered)
   std::vector<source_group> groups;
   std::unordered_map<std::string, std::vector<std::uint32_t>, ci_hash, ci_equal> groups_by_category;
   std::vector<std::uint32_t> any_category_groups;
   std::vector<field_index> fields;
+  std::vector<const detail::literal_scanner*> scanners;  // of `fields`, for scratch_for()
+  std::uint64_t id = next_set_id();
   std::size_t unfiltered = 0;
 
-  explicit impl(std::vector<rule> rs);
+  impl(std::vector<rule> rs, const rule_set_options& options);
   [[nodiscard]] bool admits(const source_group& g, const event_logsource& src) const {
     return (g.category.empty() || iequal(g.category, src.category)) &&
            (g.product.empty() || iequal(g.product, src.product)) &&
@@ -259,15 +326,19 @@ struct rule_set::impl {
   }
   void admit_groups(const event_logsource& src, scratch& s, std::uint64_t& considered) const;
   void scan_fields(const sigma_event& ev, scratch& s) const;
+  [[nodiscard]] bool scan_value(const field_index& fi, std::string_view value, scratch& s, bool& hit) const;
+  void admit_all_filtered(scratch& s) const;
+  void hit(const posting* begin, const posting* end, scratch& s, bool& any) const;
 };
 
-rule_set::impl::impl(std::vector<rule> rs) : rules(std::move(rs)) {
+rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : rules(std::move(rs)) {
   if (rules.size() >= std::numeric_limits<std::uint32_t>::max()) throw std::length_error("rule_set: too many rules");
   std::map<std::tuple<std::string, std::string, std::string>, std::uint32_t> group_ids;
   std::map<std::string, std::uint32_t, std::less<>> field_ids;
-  // Per field: literal -> rules needing it, in ascending rule order.
-  std::vector<std::map<std::string, std::vector<std::uint32_t>>> literals;
+  // Per field: (literal, exact) -> postings, in ascending rule order.
+  std::vector<std::map<std::pair<std::string, bool>, std::vector<posting>>> literals;
   group_of.reserve(rules.size());
+  full_mask.reserve(rules.size());
   for (std::uint32_t i = 0; i < rules.size(); ++i) {
     const auto& src = rules[i].source;
     auto key = std::make_tuple(lower(src.category), lower(src.product), lower(src.service));
@@ -280,39 +351,62 @@ rule_set::impl::impl(std::vector<rule> rs) : rules(std::move(rs)) {
     source_group& g = groups[it->second];
     group_of.push_back(it->second);
     ++g.size;
-    needles ns = needles_of(rules[i]);
-    if (!ns) {
+    cnf cs = cnf_of(rules[i]);
+    if (!cs) {
+      full_mask.push_back(0);
       g.unfiltered.push_back(i);
       ++unfiltered;
       continue;
     }
-    for (auto& n : *ns) {
-      auto [f, new_field] = field_ids.try_emplace(n.field, static_cast<std::uint32_t>(fields.size()));
-      if (new_field) {
-        fields.push_back({n.field, {}, {}, {}});
-        literals.emplace_back();
+    full_mask.push_back(static_cast<std::uint32_t>((std::uint64_t{1} << cs->size()) - 1));
+    for (std::uint32_t c = 0; c < cs->size(); ++c)
+      for (auto& n : (*cs)[c]) {
+        auto [f, new_field] = field_ids.try_emplace(n.field, static_cast<std::uint32_t>(fields.size()));
+        if (new_field) {
+          fields.emplace_back();
+          fields.back().name = n.field;
+          literals.emplace_back();
+        }
+        g.fields.push_back(f->second);
+        literals[f->second][{std::move(n.text), n.exact}].push_back({i, std::uint32_t{1} << c});
       }
-      g.fields.push_back(f->second);
-      auto& users = literals[f->second][std::move(n.text)];
-      if (users.empty() || users.back() != i) users.push_back(i);
-    }
   }
   for (auto& g : groups) {
     std::sort(g.fields.begin(), g.fields.end());
     g.fields.erase(std::unique(g.fields.begin(), g.fields.end()), g.fields.end());
   }
+  const auto engine = options.engine == rule_set_options::literal_engine::hyperscan ? detail::scan_engine::hyperscan
+                                                                                     : detail::scan_engine::aho_corasick;
   for (std::size_t f = 0; f < fields.size(); ++f) {
     std::vector<std::string> patterns;
-    patterns.reserve(literals[f].size());
     field_index& fi = fields[f];
-    for (auto& [text, users] : literals[f]) {
-      patterns.push_back(text);
-      fi.rules_begin.push_back(static_cast<std::uint32_t>(fi.rules.size()));
-      fi.rules.insert(fi.rules.end(), users.begin(), users.end());
+    for (auto& [key, users] : literals[f]) {
+      const auto& [text, exact] = key;
+      if (exact) {
+        fi.exact.emplace(text, static_cast<std::uint32_t>(fi.exact_begin.size()));
+        fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
+        fi.exact_postings.insert(fi.exact_postings.end(), users.begin(), users.end());
+      } else {
+        patterns.push_back(text);
+        fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
+        fi.sub_postings.insert(fi.sub_postings.end(), users.begin(), users.end());
+      }
     }
-    fi.rules_begin.push_back(static_cast<std::uint32_t>(fi.rules.size()));
-    fi.automaton = detail::aho_corasick(patterns);
+    fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
+    fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
+    if (!patterns.empty()) fi.scanner = detail::literal_scanner(engine, patterns);
+    std::array<bool, 256> used{};
+    for (const auto& p : patterns)
+      for (char c : p) {
+        const auto l = static_cast<unsigned char>(detail::lower_ascii(c));
+        used[l] = true;
+        if (l >= 'a' && l <= 'z') used[l - 'a' + 'A'] = true;
+      }
+    const auto free_byte = std::ranges::find(used, false);
+    fi.joinable = free_byte != used.end();
+    if (fi.joinable) fi.separator = static_cast<char>(free_byte - used.begin());
   }
+  for (const auto& fi : fields) scanners.push_back(&fi.scanner);
 }
 
 void rule_set::impl::admit_groups(const event_logsource& src, scratch& s, std::uint64_t& considered) const {
@@ -333,33 +427,112 @@ void rule_set::impl::admit_groups(const event_logsource& src, scratch& s, std::u
   for (auto gi : any_category_groups) admit(gi);
 }
 
-void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
-  for (auto f : s.fields) {
-    const field_index& fi = fields[f];
-    const auto value = ev.field(fi.name);
-    if (!value) continue;  // every needle is a glob literal: a missing field cannot match it
-    fi.automaton.scan(*value, [&](std::uint32_t pattern) {
-      for (auto k = fi.rules_begin[pattern]; k < fi.rules_begin[pattern + 1]; ++k) {
-        const std::uint32_t r = fi.rules[k];
-        if (s.rule_marked[r] == s.epoch || s.group_admitted[group_of[r]] != s.epoch) continue;
-        s.rule_marked[r] = s.epoch;
-        s.candidates.push_back(r);
-      }
-    });
+// Postings of one needle that occurred: a rule of an admitted group becomes a candidate
+// when the last of its clauses gets a hit.
+void rule_set::impl::hit(const posting* begin, const posting* end, scratch& s, bool& any) const {
+  for (const posting* p = begin; p != end; ++p) {
+    const std::uint32_t r = p->rule;
+    if (s.group_admitted[group_of[r]] != s.epoch) continue;
+    any = true;
+    if (s.rule_seen[r] != s.epoch) {
+      s.rule_seen[r] = s.epoch;
+      s.rule_mask[r] = 0;
+    }
+    const std::uint32_t before = s.rule_mask[r];
+    const std::uint32_t after = before | p->bit;
+    if (after == before) continue;
+    s.rule_mask[r] = after;
+    if (after == full_mask[r]) s.candidates.push_back(r);
   }
 }
 
+// A scan that could not run: every filtered rule of the admitted groups is a candidate
+// (evaluated in full, so the result stays exact).
+void rule_set::impl::admit_all_filtered(scratch& s) const {
+  for (std::uint32_t r = 0; r < rules.size(); ++r) {
+    if (full_mask[r] == 0 || s.group_admitted[group_of[r]] != s.epoch) continue;
+    if (s.rule_seen[r] == s.epoch && s.rule_mask[r] == full_mask[r]) continue;  // already a candidate
+    s.rule_seen[r] = s.epoch;
+    s.rule_mask[r] = full_mask[r];
+    s.candidates.push_back(r);
+  }
+}
+
+bool rule_set::impl::scan_value(const field_index& fi, std::string_view value, scratch& s, bool& any) const {
+  if (!fi.exact.empty()) {
+    if (auto it = fi.exact.find(value); it != fi.exact.end()) {
+      const posting* base = fi.exact_postings.data();
+      hit(base + fi.exact_begin[it->second], base + fi.exact_begin[it->second + 1], s, any);
+    }
+  }
+  if (fi.sub_postings.empty()) return true;
+  struct context {
+    const impl* self;
+    const field_index* fi;
+    scratch* s;
+    bool* any;
+  } ctx{this, &fi, &s, &any};
+  return fi.scanner.scan(
+      value,
+      [](std::uint32_t literal, std::size_t /*end*/, void* c) {
+        auto& x = *static_cast<context*>(c);
+        const posting* base = x.fi->sub_postings.data();
+        x.self->hit(base + x.fi->sub_begin[literal], base + x.fi->sub_begin[literal + 1], *x.s, *x.any);
+      },
+      &ctx, s.hs);
+}
+
+void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
+  bool ok = true;
+  for (auto f : s.fields) {
+    const field_index& fi = fields[f];
+    bool any = false, scanned = false;
+    if (fi.name.empty()) {
+      // Keyword needles: every value of the event, joined by a byte no keyword literal
+      // holds (so no occurrence spans two values) and scanned once.
+      scanned = true;
+      if (fi.joinable) {
+        s.joined.clear();
+        ev.for_each_value([&](std::string_view v) {
+          s.joined.append(v);
+          s.joined.push_back(fi.separator);
+        });
+        ok = scan_value(fi, s.joined, s, any) && ok;
+      } else {
+        ev.for_each_value([&](std::string_view v) { ok = scan_value(fi, v, s, any) && ok; });
+      }
+    } else if (const auto value = ev.field(fi.name)) {
+      // Every needle is a glob literal or regex atom: a missing field cannot hold one.
+      scanned = true;
+      ok = scan_value(fi, *value, s, any) && ok;
+    }
+    if (s.stats != nullptr && scanned) {
+      auto& st = s.stats->fields[f];
+      ++st.scanned;
+      st.hit += any ? 1 : 0;
+    }
+  }
+  if (!ok) admit_all_filtered(s);
+}
+
 rule_set::rule_set() : rule_set(std::vector<rule>{}) {}
-rule_set::rule_set(std::vector<rule> rules) : impl_(std::make_unique<impl>(std::move(rules))) {}
+rule_set::rule_set(std::vector<rule> rules, rule_set_options options)
+    : impl_(std::make_unique<impl>(std::move(rules), options)) {}
 rule_set::~rule_set() = default;
 rule_set::rule_set(rule_set&&) noexcept = default;
 rule_set& rule_set::operator=(rule_set&&) noexcept = default;
 
 void rule_set::evaluate(const event_logsource& src, const sigma_event& ev, std::vector<const rule*>& hits,
-                        eval_counters* counters) const {
+                        eval_counters* counters, prefilter_stats* stats) const {
   const impl& d = *impl_;
   scratch& s = thread_scratch();
   s.begin(d.rules.size(), d.groups.size(), d.fields.size());
+  s.stats = stats;
+  s.hs = detail::scratch_for(d.id, d.scanners);
+  if (stats != nullptr && stats->fields.size() != d.fields.size()) {
+    stats->fields.assign(d.fields.size(), {});
+    for (std::size_t f = 0; f < d.fields.size(); ++f) stats->fields[f].field = d.fields[f].name;
+  }
   eval_counters local;
   d.admit_groups(src, s, local.considered);
   d.scan_fields(ev, s);
@@ -383,8 +556,11 @@ const std::vector<rule>& rule_set::rules() const noexcept { return impl_->rules;
 std::size_t rule_set::unfiltered() const noexcept { return impl_->unfiltered; }
 std::size_t rule_set::prefilter_memory_bytes() const noexcept {
   std::size_t bytes = 0;
-  for (const auto& f : impl_->fields)
-    bytes += f.automaton.memory_bytes() + (f.rules_begin.capacity() + f.rules.capacity()) * sizeof(std::uint32_t);
+  for (const auto& f : impl_->fields) {
+    bytes += f.scanner.memory_bytes() + (f.sub_begin.capacity() + f.exact_begin.capacity()) * sizeof(std::uint32_t) +
+             (f.sub_postings.capacity() + f.exact_postings.capacity()) * sizeof(posting);
+    for (const auto& [text, id] : f.exact) bytes += text.capacity() + sizeof(text) + sizeof(id) + 2 * sizeof(void*);
+  }
   return bytes;
 }
 

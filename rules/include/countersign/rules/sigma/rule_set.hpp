@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -41,17 +42,35 @@ struct eval_counters {
   std::uint64_t matched = 0;
 };
 
+// Per-field prefilter counts, summed like eval_counters (evaluate() sizes `fields` to the
+// set's needle fields on first use; "" is the keyword pseudo-field, every value).
+struct prefilter_stats {
+  struct field {
+    std::string field;
+    std::uint64_t scanned = 0;  // events whose value of it was scanned for an admitted rule
+    std::uint64_t hit = 0;      // of those, scans with a needle of an admitted rule
+  };
+  std::vector<field> fields;
+};
+
+// How the set is built. Both literal engines give the same results (the prefilter only
+// decides which rules are evaluated); they differ in speed and memory.
+struct rule_set_options {
+  enum class literal_engine : std::uint8_t { hyperscan, aho_corasick };
+  literal_engine engine = literal_engine::hyperscan;
+};
+
 class rule_set {
  public:
   rule_set();
-  explicit rule_set(std::vector<rule> rules);
+  explicit rule_set(std::vector<rule> rules, rule_set_options options = {});
   ~rule_set();
   rule_set(rule_set&&) noexcept;
   rule_set& operator=(rule_set&&) noexcept;
 
   // Appends the rules matching `ev` to `hits` (not cleared), in load order.
   void evaluate(const event_logsource& src, const sigma_event& ev, std::vector<const rule*>& hits,
-                eval_counters* counters = nullptr) const;
+                eval_counters* counters = nullptr, prefilter_stats* stats = nullptr) const;
 
   [[nodiscard]] std::size_t size() const noexcept;
   [[nodiscard]] const std::vector<rule>& rules() const noexcept;
