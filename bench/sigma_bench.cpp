@@ -29,11 +29,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <functional>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -412,27 +410,6 @@ std::vector<sg::event_logsource> generated_sources(const bench_event& e) {
 }
 std::vector<sg::event_logsource> mix_sources(const countersign::bench::mix_event& e) { return e.logsources(); }
 
-// Every .yml/.yaml below `dir`, sorted, loaded; later duplicates of a rule id dropped (as
-// sigma_library does).
-sg::load_result load_folder(const std::string& dir, std::size_t& files) {
-  std::vector<std::filesystem::path> paths;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
-    if (entry.is_regular_file() && (entry.path().extension() == ".yml" || entry.path().extension() == ".yaml"))
-      paths.push_back(entry.path());
-  std::ranges::sort(paths);
-  files = paths.size();
-  sg::load_result all;
-  for (const auto& p : paths) {
-    auto res = sg::load_rules_file(p);
-    for (auto& r : res.rules) all.rules.push_back(std::move(r));
-    all.skipped += res.skipped;
-    for (auto& d : res.diagnostics) all.diagnostics.push_back(std::move(d));
-  }
-  std::set<std::string> seen;
-  all.skipped += static_cast<std::size_t>(std::erase_if(all.rules, [&](const sg::rule& r) { return !r.id.empty() && !seen.insert(r.id).second; }));
-  return all;
-}
-
 void print_row(const char* name, std::size_t rules, const result& r, double load_ms, double build_ms, double mem_mib,
                std::size_t prefilter_bytes, std::size_t unfiltered) {
   std::printf("%-10s %6zu %12.0f %13.1f %12.2f %8llu %10zu %9.0f %9.0f %9.1f %9.0f\n", name, rules, r.events_per_s,
@@ -457,7 +434,7 @@ int main(int argc, char** argv) {
     const std::size_t rss0 = rss_bytes();
     std::size_t files = 0;
     sg::load_result loaded;
-    const double load_s = wall_seconds([&] { loaded = load_folder(dir, files); });
+    const double load_s = wall_seconds([&] { loaded = countersign::bench::load_rule_folder(dir, files); });
     const std::size_t rss_rules = rss_bytes();
     std::size_t errors = 0;
     for (const auto& d : loaded.diagnostics) errors += d.sev == sg::diagnostic::severity::error ? 1 : 0;

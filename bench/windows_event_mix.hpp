@@ -17,12 +17,15 @@
 #include <countersign/rules/sigma/rule_set.hpp>
 #include <countersign/rules/sigma/sigma.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,6 +70,28 @@ struct mix_event final : sg::sigma_event {
     return n;
   }
 };
+
+// Every .yml/.yaml below `dir`, sorted, loaded; later duplicates of a rule id dropped (as
+// sigma_library does). `files` gets the number of rule files.
+inline sg::load_result load_rule_folder(const std::string& dir, std::size_t& files) {
+  std::vector<std::filesystem::path> paths;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+    if (entry.is_regular_file() && (entry.path().extension() == ".yml" || entry.path().extension() == ".yaml"))
+      paths.push_back(entry.path());
+  std::sort(paths.begin(), paths.end());
+  files = paths.size();
+  sg::load_result all;
+  for (const auto& p : paths) {
+    auto res = sg::load_rules_file(p);
+    for (auto& r : res.rules) all.rules.push_back(std::move(r));
+    all.skipped += res.skipped;
+    for (auto& d : res.diagnostics) all.diagnostics.push_back(std::move(d));
+  }
+  std::set<std::string> seen;
+  all.skipped += static_cast<std::size_t>(
+      std::erase_if(all.rules, [&](const sg::rule& r) { return !r.id.empty() && !seen.insert(r.id).second; }));
+  return all;
+}
 
 namespace mix_detail {
 

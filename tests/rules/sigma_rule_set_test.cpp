@@ -162,7 +162,66 @@ TEST(sigma_rule_set, rules_without_a_literal_are_unfiltered) {
           "a or b") +
       doc("and_null", k_process, "  a:\n    Image|endswith: '\\cmd.exe'\n  b:\n    DestinationIp|cidr: '10.0.0.0/8'",
           "a and b"));
-  EXPECT_EQ(rs.unfiltered(), 4U);  // and_null keeps the literal of `a`
+  EXPECT_EQ(rs.unfiltered(), 3U);  // and_null keeps the literal of `a`; keywords have theirs
+}
+
+TEST(sigma_rule_set, prefilter_needs_a_hit_in_every_clause_of_an_and) {
+  const std::string network = "  category: network_connection\n  product: windows\n";
+  const auto rs = load_set(doc("script_host", network,
+                               "  sel:\n    Image|endswith:\n      - '\\wscript.exe'\n      - '\\cscript.exe'\n"
+                               "    Initiated: 'true'"));
+  const event_logsource src{"network_connection", "windows", "sysmon"};
+  eval_counters common;  // Initiated: true alone (most connections) is not enough
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"Image", "C:\\x\\chrome.exe"}, {"Initiated", "true"}}), &common).empty());
+  EXPECT_EQ(common.evaluated, 0U);
+  eval_counters other;  // nor the image alone
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"Image", "C:\\x\\wscript.exe"}, {"Initiated", "false"}}), &other).empty());
+  EXPECT_EQ(other.evaluated, 0U);
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\x\\WScript.exe"}, {"Initiated", "TRUE"}})),
+            std::vector<std::string>{"script_host"});
+}
+
+TEST(sigma_rule_set, exact_values_filter_short_equalities) {
+  const auto rs = load_set(doc("config_change", "  product: windows\n  service: sysmon\n", "  sel:\n    EventID: 16"));
+  EXPECT_EQ(rs.unfiltered(), 0U);
+  const event_logsource src{"process_creation", "windows", "sysmon"};
+  eval_counters other;
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"EventID", "1"}}), &other).empty());
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"EventID", "160"}}), &other).empty());
+  EXPECT_EQ(other.evaluated, 0U);
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"EventID", "16"}})), std::vector<std::string>{"config_change"});
+}
+
+TEST(sigma_rule_set, keyword_rules_are_filtered_by_their_literals_over_every_value) {
+  const auto rs = load_set(doc("mimikatz", "  product: windows\n", "  keywords:\n    - 'mimikatz'\n    - 'sekurlsa::'",
+                               "keywords"));
+  EXPECT_EQ(rs.unfiltered(), 0U);
+  const event_logsource src{"", "windows", "security"};
+  eval_counters benign;
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"A", "mimi"}, {"B", "katz"}, {"C", "sekurlsa"}}), &benign).empty());
+  EXPECT_EQ(benign.evaluated, 0U);  // no keyword spans two values
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"A", "x"}, {"B", "run MimiKatz.exe"}})), std::vector<std::string>{"mimikatz"});
+}
+
+TEST(sigma_rule_set, prefilter_stats_count_scans_and_hits_per_field) {
+  const auto rs = load_set(doc("cmd", k_process, "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: 'whoami'"));
+  prefilter_stats stats;
+  std::vector<const rule*> hits;
+  const event_logsource src{"process_creation", "windows", "sysmon"};
+  rs.evaluate(src, event_of({{"Image", "C:\\cmd.exe"}, {"CommandLine", "cmd /c dir"}}), hits, nullptr, &stats);
+  rs.evaluate(src, event_of({{"Image", "C:\\a.exe"}}), hits, nullptr, &stats);
+  EXPECT_TRUE(hits.empty());
+  ASSERT_EQ(stats.fields.size(), 2U);
+  for (const auto& f : stats.fields) {
+    if (f.field == "Image") {
+      EXPECT_EQ(f.scanned, 2U);
+      EXPECT_EQ(f.hit, 1U);
+    } else {
+      EXPECT_EQ(f.field, "CommandLine");
+      EXPECT_EQ(f.scanned, 1U);  // missing in the second event
+      EXPECT_EQ(f.hit, 0U);
+    }
+  }
 }
 
 // A varied rule set: every modifier and condition form the needle derivation treats
@@ -275,8 +334,12 @@ bool admits(const logsource& ls, const event_logsource& src) {
   return eq(ls.category, src.category) && eq(ls.product, src.product) && eq(ls.service, src.service);
 }
 
-TEST(sigma_rule_set, prefilter_never_changes_which_rules_match) {
-  const auto rs = load_set(property_rules());
+class sigma_rule_set_engine : public ::testing::TestWithParam<rule_set_options::literal_engine> {};
+
+TEST_P(sigma_rule_set_engine, prefilter_never_changes_which_rules_match) {
+  auto loaded = load_rules(property_rules(), "rule_set_test.yml");
+  for (const auto& d : loaded.diagnostics) ADD_FAILURE() << d.text();
+  const rule_set rs(std::move(loaded.rules), rule_set_options{GetParam()});
   ASSERT_EQ(rs.size(), 31U);
   const std::array<event_logsource, 5> sources = {{{"process_creation", "windows", "sysmon"},
                                                    {"image_load", "windows", "sysmon"},
@@ -311,6 +374,13 @@ TEST(sigma_rule_set, prefilter_never_changes_which_rules_match) {
   for (int c : matched) all_matched += static_cast<std::uint64_t>(c);
   EXPECT_EQ(totals.matched, all_matched);
 }
+
+INSTANTIATE_TEST_SUITE_P(engines, sigma_rule_set_engine,
+                         ::testing::Values(rule_set_options::literal_engine::hyperscan,
+                                           rule_set_options::literal_engine::aho_corasick),
+                         [](const auto& p) {
+                           return p.param == rule_set_options::literal_engine::hyperscan ? "hyperscan" : "aho_corasick";
+                         });
 
 // ---- Aho-Corasick ----------------------------------------------------------------------
 
