@@ -24,11 +24,27 @@ bool lit_at(std::string_view s, std::size_t at, std::string_view lit, bool cased
   return true;
 }
 
+// Candidates for the first byte come from memchr (both cases of a letter), which scans
+// long values (script blocks of kilobytes) many bytes at a time.
 std::size_t lit_find(std::string_view s, std::size_t from, std::string_view lit, bool cased) {
   if (lit.empty()) return from;
   if (cased) return s.find(lit, from);
-  for (std::size_t i = from; i + lit.size() <= s.size(); ++i)
-    if (ieq(s[i], lit[0]) && lit_at(s, i, lit, false)) return i;
+  if (s.size() < lit.size()) return std::string_view::npos;
+  const char lo = lit[0];
+  const char up = (lo >= 'a' && lo <= 'z') ? static_cast<char>(lo - 'a' + 'A') : lo;
+  const char* const base = s.data();
+  const char* const last = base + (s.size() - lit.size());  // last possible start
+  const char* p = base + from;
+  while (p <= last) {
+    const auto n = static_cast<std::size_t>(last - p) + 1;
+    const void* a = std::memchr(p, lo, n);
+    const void* b = up == lo ? nullptr : std::memchr(p, up, a == nullptr ? n : static_cast<std::size_t>(static_cast<const char*>(a) - p));
+    const char* hit = static_cast<const char*>(b != nullptr ? b : a);
+    if (hit == nullptr) return std::string_view::npos;
+    const auto i = static_cast<std::size_t>(hit - base);
+    if (lit_at(s, i, lit, false)) return i;
+    p = hit + 1;
+  }
   return std::string_view::npos;
 }
 

@@ -41,7 +41,7 @@ namespace countersign::rules::sigma {
 namespace {
 
 // A literal shorter than this is too common to be worth a scan; its value is unfiltered.
-constexpr std::size_t k_min_literal = 3;
+constexpr std::size_t k_min_literal = 2;
 // A rule needing more literals than this (windash over many flags, long lists) is
 // evaluated unfiltered rather than inflating the automata.
 constexpr std::size_t k_max_needles = 2048;
@@ -153,7 +153,10 @@ cnf single(needle n) { return std::vector<clause>{clause{std::move(n)}}; }
 
 // A regex's necessary literals, from RE2's own prefilter analysis (FilteredRE2): the
 // atoms it returns are lowercased, and a regex with atoms cannot match a text that
-// contains none of them (a regex that could is "unfiltered" there and yields none).
+// contains none of them (a regex that could is "unfiltered" there and yields none). That
+// is one clause of every atom; an atom the regex needs in any case (all the others
+// present, the prefilter still says no) is a clause of its own, so `\.exe.*werfault` is
+// not admitted by every ".exe".
 cnf regex_cnf(const std::string& field, const re2::RE2& re) {
   re2::FilteredRE2 filter(static_cast<int>(k_min_literal));
   int id = 0;
@@ -161,12 +164,28 @@ cnf regex_cnf(const std::string& field, const re2::RE2& re) {
   std::vector<std::string> atoms;
   filter.Compile(&atoms);
   if (atoms.empty()) return std::nullopt;
-  clause out;
-  for (auto& a : atoms) {
+  for (const auto& a : atoms)
     if (a.size() < k_min_literal) return std::nullopt;
-    out.push_back({field, std::move(a), false});
+  std::vector<int> none, passing;
+  filter.AllPotentials(none, &passing);
+  if (!passing.empty()) return std::nullopt;  // it may match without any atom
+  std::vector<clause> out;
+  if (atoms.size() > 1 && atoms.size() <= 64) {
+    std::vector<int> others;
+    for (int skip = 0; skip < static_cast<int>(atoms.size()); ++skip) {
+      others.clear();
+      for (int i = 0; i < static_cast<int>(atoms.size()); ++i)
+        if (i != skip) others.push_back(i);
+      passing.clear();
+      filter.AllPotentials(others, &passing);
+      if (passing.empty()) out.push_back({{field, atoms[static_cast<std::size_t>(skip)], false}});
+    }
   }
-  return std::vector<clause>{std::move(out)};
+  clause any;
+  for (auto& a : atoms) any.push_back({field, std::move(a), false});
+  out.push_back(std::move(any));
+  normalize(out);
+  return out;
 }
 
 cnf value_cnf(const std::string& field, const value_matcher& m) {
