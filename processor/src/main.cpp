@@ -11,6 +11,7 @@
 #include <countersign/processor/metrics_bridge.hpp>
 #include <countersign/processor/record_reader.hpp>
 #include <countersign/processor/replay.hpp>
+#include <countersign/processor/sigma_coverage.hpp>
 #include <countersign/processor/sigma_stage.hpp>
 #include <countersign/processor/version.hpp>
 #include <countersign/rules/cert_intel.hpp>
@@ -213,7 +214,9 @@ int inspect_state(const std::string& dir, const std::string& kind, const std::st
 // abused-certificate list and the Sigma rules, and reports each problem as FILE:LINE:
 // what. Exit 0 when everything loads (skipped list rows and Sigma rules using features
 // countersign does not implement are warnings unless --strict), 2 otherwise
-// (cp::check_counts).
+// (cp::check_counts). With --coverage it lists the Sigma rules that can never fire on the
+// configured input shapes (cp::check_coverage); with --strict as well, such a rule is a
+// failure (2).
 // The identity family of a protected vendor, as the detector sees it: an analyst asking
 // why a signer was (or was not) taken for the vendor reads the lists here.
 void print_vendor_family(const countersign::rules::subject_mismatch_config::protected_vendor& v) {
@@ -232,7 +235,7 @@ void print_vendor_family(const countersign::rules::subject_mismatch_config::prot
 }
 
 int check_rules(const std::string& config_path, const std::string& content_dir, const std::string& sigma_dir,
-                bool strict, const std::string& vendor) {
+                bool strict, const std::string& vendor, bool coverage) {
   namespace cr = countersign::rules;
   std::expected<cp::config, std::string> cfg;
   if (config_path.empty()) {
@@ -248,6 +251,7 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
     return 2;
   }
   cp::check_counts counts;
+  std::size_t unreachable = 0;  // Sigma rules that can never fire (--coverage)
   const auto& d = cfg->detectors;
   std::cout << "content: " << (cfg->detectors_content_dir.empty() ? "built-in rules/content" : cfg->detectors_content_dir)
             << " (" << d.recently_issued.trusted_publishers.size() << " trusted publishers, "
@@ -299,12 +303,19 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
                    return names;
                  }())
               << (dir.empty() ? "" : ", " + dir) << ")\n";
+    if (coverage) {
+      const auto report = cp::check_coverage(sigma.rules, cp::configured_shapes(*cfg));
+      cp::write_coverage(report, std::cout);
+      unreachable = report.unreachable.size();
+    }
   } else {
     std::cout << "sigma: off\n";
   }
-  const int code = counts.exit_code(strict);
+  // A rule that can never fire is a finding, not a load problem: it fails only --strict.
+  const int code = strict && unreachable > 0 ? 2 : counts.exit_code(strict);
   std::cout << "rules check: " << (code != 0 ? "FAILED" : "ok") << " (" << counts.errors << " errors, "
-            << counts.warnings << " warnings)\n";
+            << counts.warnings << " warnings" << (coverage ? ", " + std::to_string(unreachable) + " rules never fire" : "")
+            << ")\n";
   return code;
 }
 
@@ -349,6 +360,10 @@ int main(int argc, char** argv) {
   check->add_flag("--strict", strict, "Skipped list rows and skipped Sigma rules are errors too");
   std::string vendor;
   check->add_option("--vendor", vendor, "Print the identity family of a protected vendor (e.g. Microsoft)");
+  bool coverage = false;
+  check->add_flag("--coverage", coverage,
+                  "List the Sigma rules that can never fire on the configured input shapes, and why "
+                  "(with --strict they fail the check)");
 
   auto* inspect_cmd = app.add_subcommand(
       "inspect", "Report how a sample of events is read: profiles, field fill, rejects, unknown shapes");
@@ -375,7 +390,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (inspect->parsed()) return inspect_state(state_dir, inspect_kind, inspect_key);
-  if (check->parsed()) return check_rules(config_path, rules_dir, sigma_dir, strict, vendor);
+  if (check->parsed()) return check_rules(config_path, rules_dir, sigma_dir, strict, vendor, coverage);
   if (inspect_cmd->parsed()) return run_inspect(config_path, inspect_schema, inspect_json, inspect_files);
   std::optional<cp::config> cfg;
   if (replay->parsed() && config_path.empty()) {

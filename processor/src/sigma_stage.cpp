@@ -13,6 +13,7 @@
 #include <charconv>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 namespace countersign::processor {
 
@@ -291,27 +292,28 @@ void sigma_view::for_each_value(const std::function<void(std::string_view)>& fn)
 namespace {
 
 // Sigma service names of Windows event log channels.
+constexpr std::pair<std::string_view, std::string_view> k_channels[] = {
+    {"Microsoft-Windows-Sysmon/Operational", "sysmon"},
+    {"Microsoft-Windows-CodeIntegrity/Operational", "codeintegrity-operational"},
+    {"Security", "security"},
+    {"System", "system"},
+    {"Application", "application"},
+    {"Microsoft-Windows-PowerShell/Operational", "powershell"},
+    {"Windows PowerShell", "powershell-classic"},
+    {"Microsoft-Windows-Windows Defender/Operational", "windefend"},
+    {"Microsoft-Windows-TaskScheduler/Operational", "taskscheduler"},
+    {"Microsoft-Windows-WMI-Activity/Operational", "wmi"},
+    {"Microsoft-Windows-Bits-Client/Operational", "bits-client"},
+    {"Microsoft-Windows-DNS-Client/Operational", "dns-client"},
+    {"Microsoft-Windows-AppLocker/EXE and DLL", "applocker"},
+    {"Microsoft-Windows-AppLocker/MSI and Script", "applocker"},
+    {"Microsoft-Windows-Kernel-Driver/Operational", "driver-framework"},
+    {"Microsoft-Windows-Security-Mitigations/KernelMode", "security-mitigations"},
+    {"Microsoft-Windows-Security-Mitigations/UserMode", "security-mitigations"},
+    {"Microsoft-Windows-Windows Firewall With Advanced Security/Firewall", "firewall-as"},
+};
+
 std::string_view service_of_channel(std::string_view channel) {
-  static constexpr std::pair<std::string_view, std::string_view> k_channels[] = {
-      {"Microsoft-Windows-Sysmon/Operational", "sysmon"},
-      {"Microsoft-Windows-CodeIntegrity/Operational", "codeintegrity-operational"},
-      {"Security", "security"},
-      {"System", "system"},
-      {"Application", "application"},
-      {"Microsoft-Windows-PowerShell/Operational", "powershell"},
-      {"Windows PowerShell", "powershell-classic"},
-      {"Microsoft-Windows-Windows Defender/Operational", "windefend"},
-      {"Microsoft-Windows-TaskScheduler/Operational", "taskscheduler"},
-      {"Microsoft-Windows-WMI-Activity/Operational", "wmi"},
-      {"Microsoft-Windows-Bits-Client/Operational", "bits-client"},
-      {"Microsoft-Windows-DNS-Client/Operational", "dns-client"},
-      {"Microsoft-Windows-AppLocker/EXE and DLL", "applocker"},
-      {"Microsoft-Windows-AppLocker/MSI and Script", "applocker"},
-      {"Microsoft-Windows-Kernel-Driver/Operational", "driver-framework"},
-      {"Microsoft-Windows-Security-Mitigations/KernelMode", "security-mitigations"},
-      {"Microsoft-Windows-Security-Mitigations/UserMode", "security-mitigations"},
-      {"Microsoft-Windows-Windows Firewall With Advanced Security/Firewall", "firewall-as"},
-  };
   for (const auto& [name, service] : k_channels) {
     if (channel.size() == name.size() &&
         std::equal(channel.begin(), channel.end(), name.begin(), [](char a, char b) {
@@ -988,6 +990,133 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     rules::render_alert(*env, hits, id, now_ms.value_or(env->event_time_ms.value_or(0)), nullptr, tech, a.json);
     ++stats_.alerts;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Coverage probes (`rules check --coverage`, sigma_coverage.cpp): what the tables above
+// can give an event, found by running sigma_view itself on probe events, so coverage
+// cannot drift from evaluation.
+
+namespace {
+
+constexpr std::int64_t k_max_event_id = 65535;  // Windows event ids are 16-bit
+
+// One probe event in `profile`'s shape: a Windows event log record's system fields where
+// that profile reads them (winlog.* for ECS, Event.System for evtx, top level otherwise),
+// and ECS's host.os.type.
+std::string probe_record(schema_profile profile, std::string_view channel, std::string_view provider,
+                         std::optional<std::int64_t> id, std::string_view os) {
+  std::string fields;
+  const auto add = [&fields](std::string_view name, std::string value) {
+    if (!fields.empty()) fields.push_back(',');
+    fields += fmt::format("\"{}\":{}", name, value);
+  };
+  const bool ecs = profile == schema_profile::ecs;
+  const bool evtx = profile == schema_profile::evtx;
+  if (!channel.empty()) add(ecs ? "channel" : "Channel", fmt::format("\"{}\"", channel));
+  if (!provider.empty()) {
+    add(ecs ? "provider_name" : evtx ? "Provider" : "Provider_Name",
+        evtx ? fmt::format("{{\"#attributes\":{{\"Name\":\"{}\"}}}}", provider) : fmt::format("\"{}\"", provider));
+  }
+  if (id) add(ecs ? "event_id" : "EventID", std::to_string(*id));
+  std::string out = ecs && !fields.empty() ? fmt::format("{{\"winlog\":{{{}}}", fields)
+                    : evtx                 ? fmt::format("{{\"Event\":{{\"System\":{{{}}}}}", fields)
+                                           : fmt::format("{{{}", fields);
+  if (!os.empty()) out += fmt::format("{}\"host\":{{\"os\":{{\"type\":\"{}\"}}}}", out.size() > 1 ? "," : "", os);
+  return out + "}";
+}
+
+// An observation with every fact sigma_view reads set, of kind `kind`.
+rules::observation full_observation(event_kind kind) {
+  rules::observation o;
+  o.kind = kind;
+  for (auto* f : {&o.host_name, &o.user_name, &o.image_path, &o.process_path, &o.sha256, &o.sha1,
+                  &o.pe.original_file_name, &o.pe.company, &o.pe.product, &o.pe.description, &o.pe.file_version,
+                  &o.signature.subject_cn, &o.signature.issuer_cn, &o.signature.thumbprint, &o.ci.process_name,
+                  &o.ci.policy_name, &o.ci.policy_id}) {
+    f->set("x");
+  }
+  o.signature.exists = true;
+  o.signature.status = rules::signature_status::valid;
+  o.ci.event_id = 3033;
+  o.ci.requested_signing_level = 1;
+  o.ci.validated_signing_level = 1;
+  return o;
+}
+
+constexpr event_kind k_event_kinds[] = {event_kind::unknown,         event_kind::process_start,
+                                        event_kind::image_load,      event_kind::driver_load,
+                                        event_kind::file_certificate, event_kind::code_integrity,
+                                        event_kind::signature_info,  event_kind::policy};
+
+}  // namespace
+
+std::vector<rules::sigma::logsource> probe_logsources(schema_profile profile) {
+  std::set<std::tuple<std::string, std::string, std::string>> seen;
+  sigma_document doc(64);
+  const auto run = [&](const std::string& json, const rules::observation* obs) {
+    const simdjson::padded_string padded(json);
+    doc.reset(padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, profile);
+    const sigma_view view(doc, profile, obs, -1);
+    for (const auto& s : view.logsources()) seen.emplace(s.category, s.product, s.service);
+  };
+  // The event ids each service's categories name (ids not named give no category).
+  std::map<std::string_view, std::vector<std::int64_t>> named_ids;
+  for (const auto& [channel, service] : k_channels) named_ids.try_emplace(service);
+  named_ids.try_emplace("sysmon");
+  for (auto& [service, ids] : named_ids) {
+    for (std::int64_t id = 1; id <= k_max_event_id; ++id) {
+      if (!record_categories(service, id)[0].empty()) ids.push_back(id);
+    }
+  }
+  // Only ECS reads the operating system (host.os.type).
+  std::vector<std::string_view> systems = {""};
+  if (profile == schema_profile::ecs) systems.insert(systems.end(), {"windows", "linux", "macos"});
+  for (const std::string_view os : systems) {
+    // Events without a channel: the observation's kind decides.
+    const std::string bare = probe_record(profile, {}, {}, std::nullopt, os);
+    run(bare, nullptr);
+    for (const auto kind : k_event_kinds) {
+      const auto obs = full_observation(kind);
+      run(bare, &obs);
+    }
+    // Windows event log records: every channel of the table, with each event id its
+    // categories name and one they do not; an unknown channel; Sysmon without channel.
+    const auto records = [&](std::string_view channel, std::string_view provider, std::string_view service) {
+      run(probe_record(profile, channel, provider, std::nullopt, os), nullptr);
+      run(probe_record(profile, channel, provider, 0, os), nullptr);
+      const auto it = named_ids.find(service);
+      if (it == named_ids.end()) return;
+      for (const auto id : it->second) run(probe_record(profile, channel, provider, id, os), nullptr);
+    };
+    for (const auto& [channel, service] : k_channels) records(channel, {}, service);
+    records("Unmapped/Operational", {}, {});
+    records({}, "Microsoft-Windows-Sysmon", "sysmon");
+  }
+  std::vector<rules::sigma::logsource> out;
+  for (const auto& [category, product, service] : seen) out.push_back({category, product, service});
+  return out;
+}
+
+bool probe_field(schema_profile profile, std::string_view field) {
+  // Windows event data is reachable by its plain name, and a flat record, an export row or
+  // an unknown shape by its own keys: any name can be there. OCSF and SentinelOne name
+  // every attribute in lower case or with dots, never as Sigma's Windows names do.
+  if (profile != schema_profile::ocsf && profile != schema_profile::sentinelone) return true;
+  if (field.find('.') != std::string_view::npos ||
+      std::ranges::none_of(field, [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return true;
+  }
+  for (const auto& a : aliases(profile)) {
+    if (a.sigma == field) return true;
+  }
+  sigma_document doc(1);
+  doc.reset(nullptr, 0, 0, profile);
+  for (const auto kind : k_event_kinds) {
+    const auto obs = full_observation(kind);
+    if (sigma_view(doc, profile, &obs, -1).field(field)) return true;
+  }
+  return false;
 }
 
 }  // namespace countersign::processor

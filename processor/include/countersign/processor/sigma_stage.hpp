@@ -288,4 +288,19 @@ class sigma_stage {
   sigma_stats stats_;
 };
 
+// ---------------------------------------------------------------------------------------
+// Coverage probes (`countersign rules check --coverage`, sigma_coverage.hpp): sigma_view
+// run on probe events of one input profile.
+
+// Every logsource sigma_view::logsources() gives an event of `profile`: without a channel
+// per observation kind, and per channel of its service table with every event id its
+// categories name, one they do not and none; an unknown channel; Sysmon by provider.
+[[nodiscard]] std::vector<rules::sigma::logsource> probe_logsources(rules::schema_profile profile);
+// Whether an event of `profile` can carry the Sigma field `field`. True for every shape
+// whose documents can hold any key (Windows event data by its plain name, flat records,
+// export rows, user profiles, unknown shapes); for OCSF and SentinelOne, whose attribute
+// names are lower case or dotted, true for such names, the profile's aliases and what
+// the normalized event answers.
+[[nodiscard]] bool probe_field(rules::schema_profile profile, std::string_view field);
+
 }  // namespace countersign::processor
