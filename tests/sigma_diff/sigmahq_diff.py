@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Differential test over real rules: a deterministic sample of SigmaHQ's Windows rules,
+our engine against pySigma (the same reference as diff.py, sigmadiff.py).
+
+    sigmahq_diff.py --eval countersign_sigma_eval --sigmahq DIR --venv DIR --work DIR
+
+Stages:
+  1. Sample: of each folder under DIR (process_creation, registry/registry_set,
+     builtin/security, ...), the rule files at positions 0, EVERY, 2*EVERY, ... in name
+     order, so every folder has at least one rule; linked into WORK/rules.
+  2. Events: sigmahq_events.py writes WORK/events.ndjson from each sampled rule's detection
+     (values that satisfy each search, filters merged into selections, near misses).
+  3. Both sides judge every (rule, event) pair, as in diff.py.
+  4. Every disagreement, and every rule a side cannot load, must be listed in
+     sigmahq_known.md with its explanation; the run fails on one that is not listed, on a
+     listed one that no longer occurs, on fewer than MIN_RULES rules compared, and when
+     fewer than MIN_MATCHING of the compared rules match any event.
+A missing DIR skips the test (exit code SKIP) with a message saying so.
+"""
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from sigmadiff import compare, fail, load_events, ours, print_reference_versions, reference, relaunch_in_venv  # noqa: E402
+
+EVERY = 7
+MIN_RULES = 300
+MIN_MATCHING = 0.9
+SKIP = 77  # ctest SKIP_RETURN_CODE
+KNOWN = HERE / "sigmahq_known.md"
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+KINDS = ("disagrees", "ours skips", "pySigma cannot")
+
+
+def folders(root: Path) -> dict[Path, list[Path]]:
+    """Rule files per folder, in name order."""
+    by_dir: dict[Path, list[Path]] = {}
+    for p in sorted(root.rglob("*.yml")):
+        by_dir.setdefault(p.parent, []).append(p)
+    return dict(sorted(by_dir.items()))
+
+
+def sample(root: Path) -> list[Path]:
+    return [f for files in folders(root).values() for f in files[::EVERY]]
+
+
+def without_case_twins(root: Path, files: list[Path], collection) -> tuple[list[Path], list]:
+    """The files and their parsed rules, less a file with a field whose name differs from
+    other files' only in case (`payload` / `Payload`): one SQLite table cannot hold both
+    columns (README.md). The spelling most files use stays (the first on a tie)."""
+    from sigma.backends.sqlite import sqliteBackend
+
+    backend = sqliteBackend()
+    per_file = []
+    users: dict[str, dict[str, int]] = {}  # lower-case name -> spelling -> files using it
+    for f in files:
+        rules = [r for r in collection.from_yaml(f.read_text(encoding="utf-8"), collect_errors=True).rules
+                 if not r.errors]
+        fields = set()
+        for r in rules:
+            try:
+                fields.update(backend.required_fields(r))
+            except Exception:  # noqa: BLE001 - reported when the reference converts it
+                pass
+        per_file.append((f, rules, fields))
+        for x in fields:
+            spellings = users.setdefault(x.lower(), {})
+            spellings[x] = spellings.get(x, 0) + 1
+    def twin_of(fields):
+        return next((x for x in sorted(fields) if x.lower() in users
+                     and max(users[x.lower()].items(), key=lambda kv: kv[1])[0] != x), None)
+
+    kept, parsed = [], []
+    for f, rules, fields in per_file:
+        twin = twin_of(fields)
+        if twin:
+            print(f"left out: {f.name}: its field {twin} differs only in case from "
+                  f"{', '.join(s for s in users[twin.lower()] if s != twin)} of other sampled rules")
+            continue
+        kept.append(f)
+        parsed.extend(rules)
+    # A folder left without a rule takes its next file that has no such field.
+    for folder, candidates in folders(root).items():
+        if any(f.parent == folder for f in kept):
+            continue
+        for f in candidates:
+            rules = [r for r in collection.from_yaml(f.read_text(encoding="utf-8"), collect_errors=True).rules
+                     if not r.errors]
+            try:
+                fields = set().union(*(backend.required_fields(r) for r in rules))
+            except Exception:  # noqa: BLE001
+                continue
+            if f not in files and not twin_of(fields):
+                print(f"instead: {f.name} (the first of {folder.name} without such a field)")
+                kept.append(f)
+                parsed.extend(rules)
+                break
+        else:
+            print(f"not sampled: {folder.relative_to(root)}: each of its rules has such a field")
+    return kept, parsed
+
+
+def known() -> dict[str, tuple[str, str]]:
+    """sigmahq_known.md: rule id -> (kind, explanation), from its table rows."""
+    out = {}
+    for n, line in enumerate(KNOWN.read_text(encoding="utf-8").splitlines(), 1):
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) < 4 or not UUID.match(cells[0]):
+            continue
+        if cells[2] not in KINDS or not cells[3]:
+            fail(f"{KNOWN.name}:{n}: the kind must be one of {KINDS} and the explanation not empty")
+        out[cells[0]] = (cells[2], cells[3])
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--eval", required=True, help="countersign_sigma_eval executable")
+    ap.add_argument("--sigmahq", required=True, type=Path, help="SigmaHQ's rules/windows folder")
+    ap.add_argument("--venv", required=True, type=Path)
+    ap.add_argument("--work", required=True, type=Path, help="folder for the sample links and the events")
+    ap.add_argument("--show", type=int, default=4, help="disagreeing events printed per rule")
+    args = ap.parse_args()
+    if not args.sigmahq.is_dir():
+        print(f"SKIP: {args.sigmahq} is not there (the SigmaHQ rule folder beside the checkout, "
+              "../shared/sigmahq/rules/windows)")
+        return SKIP
+
+    relaunched = relaunch_in_venv(args.venv, __file__)
+    if relaunched is not None:
+        return relaunched
+    started = time.monotonic()
+    from sigma.collection import SigmaCollection
+
+    import sigmahq_events
+
+    files, parsed = without_case_twins(args.sigmahq, sample(args.sigmahq), SigmaCollection)
+    folders = sorted({str(f.parent.relative_to(args.sigmahq)) for f in files})
+    rules_dir = args.work / "rules"
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    for old in rules_dir.iterdir():
+        old.unlink()
+    for f in files:
+        (rules_dir / f.name).symlink_to(f.resolve())
+    generated, notes = sigmahq_events.generate(parsed)
+    events_path = args.work / "events.ndjson"
+    events_path.write_text("".join(json.dumps(ev, ensure_ascii=False) + "\n" for ev in generated), encoding="utf-8")
+    events = load_events(events_path)
+    print(f"sample: {len(files)} rule files of {len(folders)} folders under {args.sigmahq} (every {EVERY}th); "
+          f"{len(events)} events", flush=True)
+
+    print_reference_versions()
+    ref_rules, ref_unsupported, ref = reference(files, events)
+    loaded, diagnostics, mine = ours(args.eval, rules_dir, events_path, len(events))
+
+    listed = known()
+    problems: list[str] = []
+    all_ids = sorted(set(ref_rules) | set(ref_unsupported) | loaded)
+    seen: set[str] = set()
+    for rid in all_ids:
+        kind = None
+        if rid in ref_unsupported:
+            kind = "pySigma cannot"
+        elif rid not in loaded:
+            kind = "ours skips"
+        if kind is None:
+            continue
+        seen.add(rid)
+        why = ref_unsupported.get(rid) or " | ".join(d for d in diagnostics if rid in d) or "no diagnostic"
+        if listed.get(rid, ("",))[0] != kind:
+            problems.append(f"rule {rid}: {kind} ({why}): not listed as such in {KNOWN.name}")
+        else:
+            print(f"not compared: rule {rid}: {kind}: {listed[rid][1]}")
+    comparable = [rid for rid in all_ids if rid in ref_rules and rid in loaded]
+
+    disagreements, matching = 0, 0
+    for rid in comparable:
+        hits = ref[rid]
+        matching += bool(hits or mine[rid])
+        diff = compare(ref_rules[rid], rid, hits, mine[rid], events, args.show)
+        if not diff:
+            continue
+        seen.add(rid)
+        disagreements += len(diff)
+        if listed.get(rid, ("",))[0] != "disagrees":
+            problems.append(f"rule {rid}: {len(diff)} disagreement(s) not listed in {KNOWN.name}")
+        else:
+            print(f"  known: {listed[rid][1]}")
+    for rid in sorted(set(listed) - seen):
+        problems.append(f"rule {rid}: listed in {KNOWN.name} ({listed[rid][0]}) but no longer occurs: remove it")
+    if len(comparable) < MIN_RULES:
+        problems.append(f"only {len(comparable)} rules compared (< {MIN_RULES})")
+    if comparable and matching / len(comparable) < MIN_MATCHING:
+        problems.append(f"only {matching} of {len(comparable)} compared rules match any event "
+                        f"(< {MIN_MATCHING:.0%}): the generator is not exercising them")
+    for rid, n in sorted(notes.items()):
+        print(f"generator: rule {rid}: {'; '.join(n)}")
+    for p in problems:
+        print(f"PROBLEM: {p}")
+    print(f"\n{len(comparable)} of {len(all_ids)} sampled rules compared over {len(events)} events "
+          f"({len(comparable) * len(events)} verdicts); {matching} rules match at least one event; "
+          f"{disagreements} disagreeing verdict(s) in {len([r for r in seen if r in comparable])} rule(s), "
+          f"{len(problems)} problem(s); {time.monotonic() - started:.1f}s", flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
