@@ -3,12 +3,15 @@ detection as pySigma parses it (modifiers applied: windash and base64offset expa
 contains/startswith/endswith as wildcards, cidr, re, exists, null, fieldref, lt/gt).
 
 Per rule, in this order (duplicates dropped, at most MAX_PER_RULE):
-  * one event per search identifier that satisfies it (selections and filters alike), in
-    up to VARIANTS versions taking other branches of its lists and other values;
-  * each selection's event with each filter's event merged in (`selection and not filter`
-    must then be false);
-  * near misses of the first version of each search: one value changed in the middle of
-    its longest literal, one value cut short, one field left out.
+  * hits: for each way the condition can be true (the searches it needs, up to
+    MAX_CONJUNCTS ways; what sits under a `not` is left out), one event satisfying those
+    searches, in up to VARIANTS versions taking other list values and expansions, `*` as
+    nothing or as text, and upper case; several tests of one field are joined into one
+    value (startswith part first, endswith part last);
+  * each search under a `not` alone, and merged into the first two hits (the `not` must
+    then reject them);
+  * near misses of the first three hits: one letter changed in the middle of a value, a
+    value cut short, the first field left out.
 Every value is a string, an int, a bool or null; a value SQLite's NUMERIC affinity would
 re-spell (leading zeros, exponents) is kept as is, and README.md says what that costs.
 Runs inside the venv of the pinned reference (it imports pySigma). Deterministic.
@@ -24,7 +27,7 @@ except ImportError:  # pragma: no cover
     import sre_parse
 
 from sigma.conditions import ConditionOR
-from sigma.rule import SigmaDetection, SigmaDetectionItem
+from sigma.rule import SigmaDetectionItem
 from sigma.types import (SigmaBool, SigmaCasedString, SigmaCIDRExpression, SigmaCompareExpression, SigmaExists,
                          SigmaExpansion, SigmaFieldReference, SigmaNull, SigmaNumber, SigmaRegularExpression,
                          SigmaString, SpecialChars)
@@ -117,10 +120,10 @@ def render_string(s: SigmaString, k: int) -> str:
     return text.upper() if k % 2 == 1 and not isinstance(s, SigmaCasedString) else text
 
 
-def render(v, k: int, ev: dict, field: str):
+def render(v, k: int, ev: dict):
     """The value to store for `v` (or OMIT); may also set another field (fieldref)."""
     if isinstance(v, SigmaExpansion):
-        return render(v.values[k % len(v.values)], k // len(v.values), ev, field)
+        return render(v.values[k % len(v.values)], k // len(v.values), ev)
     if isinstance(v, SigmaString):
         return render_string(v, k)
     if isinstance(v, SigmaBool):
@@ -171,11 +174,11 @@ def solve_item(item: SigmaDetectionItem, k: int, ev: dict) -> None:
         raise Unsatisfiable("no value")
     if item.value_linking is ConditionOR or len(values) == 1:
         v = values[k % len(values)]
-        value = render(v, k // len(values), ev, field)
+        value = render(v, k // len(values), ev)
         ev.setdefault(field, []).append((rank(v), value))
         return
     for v in values:  # |all: one value holding every part (contains|all, the usual case)
-        ev.setdefault(field, []).append((rank(v), render(v, k, ev, field)))
+        ev.setdefault(field, []).append((rank(v), render(v, k, ev)))
 
 
 def solve(det, k: int, ev: dict) -> None:
@@ -217,7 +220,7 @@ def finish(ev: dict) -> dict:
 # ---------------------------------------------------------------------------- near misses
 def near_misses(ev: dict) -> list[dict]:
     out = []
-    strings = [(f, v) for f, v in ev.items() if isinstance(v, str) and len(v) >= 2 and f != "ref-value"]
+    strings = [(f, v) for f, v in ev.items() if isinstance(v, str) and len(v) >= 2]
     for f, v in strings[:3]:
         # The middle of the longest run of letters: a different character there.
         runs = [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z]+", v)]
