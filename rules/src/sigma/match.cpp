@@ -114,48 +114,66 @@ bool ieq_str(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool eval(const condition_node& n, const rule& r, const sigma_event& ev);
+using detail::value_oracle;
 
-bool eval_search(const search_identifier& s, const sigma_event& ev) {
+bool eval(const condition_node& n, const rule& r, const sigma_event& ev, const value_oracle* oracle);
+
+// A keyword search: some value of the event matches some test.
+bool eval_keywords(const field_condition& fc, const sigma_event& ev, const value_oracle* oracle) {
+  bool unknown = false;
+  for (const auto& group : fc.values)
+    for (const auto& m : group) {
+      const auto k = oracle != nullptr ? oracle->known(m) : std::nullopt;
+      if (k && *k) return true;
+      unknown = unknown || !k;
+    }
+  if (!unknown) return false;
+  bool ok = false;
+  ev.for_each_value([&](std::string_view v) {
+    if (ok) return;
+    for (const auto& group : fc.values)
+      for (const auto& m : group) {
+        if (oracle != nullptr && oracle->known(m)) continue;  // known false (a true returned above)
+        if (m.matches(v, ev)) {
+          ok = true;
+          return;
+        }
+      }
+  });
+  return ok;
+}
+
+bool eval_field(const field_condition& fc, const sigma_event& ev, const value_oracle* oracle) {
+  // The field is read when a test needs its value, once.
+  std::optional<std::optional<std::string_view>> value;
+  auto group_ok = [&](const std::vector<value_matcher>& group) {
+    for (const auto& m : group) {
+      if (oracle != nullptr) {
+        if (const auto k = oracle->known(m)) {
+          if (*k) return true;
+          continue;
+        }
+      }
+      if (!value) value.emplace(ev.field(fc.field));
+      if (m.matches(*value, ev)) return true;
+    }
+    return false;
+  };
+  if (fc.all) {
+    for (const auto& group : fc.values)
+      if (!group_ok(group)) return false;
+    return true;
+  }
+  for (const auto& group : fc.values)
+    if (group_ok(group)) return true;
+  return false;
+}
+
+bool eval_search(const search_identifier& s, const sigma_event& ev, const value_oracle* oracle) {
   for (const auto& alt : s.alternatives) {
     bool all_ok = true;
     for (const auto& fc : alt) {
-      bool ok;
-      if (fc.field.empty()) {
-        ok = false;
-        ev.for_each_value([&](std::string_view v) {
-          if (ok) return;
-          for (const auto& group : fc.values)
-            for (const auto& m : group)
-              if (m.matches(v, ev)) {
-                ok = true;
-                return;
-              }
-        });
-      } else {
-        auto v = ev.field(fc.field);
-        auto group_ok = [&](const std::vector<value_matcher>& group) {
-          for (const auto& m : group)
-            if (m.matches(v, ev)) return true;
-          return false;
-        };
-        if (fc.all) {
-          ok = true;
-          for (const auto& group : fc.values)
-            if (!group_ok(group)) {
-              ok = false;
-              break;
-            }
-        } else {
-          ok = false;
-          for (const auto& group : fc.values)
-            if (group_ok(group)) {
-              ok = true;
-              break;
-            }
-        }
-      }
-      if (!ok) {
+      if (!(fc.field.empty() ? eval_keywords(fc, ev, oracle) : eval_field(fc, ev, oracle))) {
         all_ok = false;
         break;
       }
@@ -165,28 +183,28 @@ bool eval_search(const search_identifier& s, const sigma_event& ev) {
   return false;
 }
 
-bool eval(const condition_node& n, const rule& r, const sigma_event& ev) {
+bool eval(const condition_node& n, const rule& r, const sigma_event& ev, const value_oracle* oracle) {
   using k = condition_node::kind;
   switch (n.k) {
     case k::ident:
-      return eval_search(r.searches[n.idents[0]], ev);
+      return eval_search(r.searches[n.idents[0]], ev, oracle);
     case k::one_of:
       for (auto i : n.idents)
-        if (eval_search(r.searches[i], ev)) return true;
+        if (eval_search(r.searches[i], ev, oracle)) return true;
       return false;
     case k::all_of:
       for (auto i : n.idents)
-        if (!eval_search(r.searches[i], ev)) return false;
+        if (!eval_search(r.searches[i], ev, oracle)) return false;
       return true;
     case k::not_:
-      return !eval(n.kids[0], r, ev);
+      return !eval(n.kids[0], r, ev, oracle);
     case k::and_:
       for (const auto& c : n.kids)
-        if (!eval(c, r, ev)) return false;
+        if (!eval(c, r, ev, oracle)) return false;
       return true;
     case k::or_:
       for (const auto& c : n.kids)
-        if (eval(c, r, ev)) return true;
+        if (eval(c, r, ev, oracle)) return true;
       return false;
   }
   return false;
@@ -259,7 +277,11 @@ bool value_matcher::matches(std::optional<std::string_view> value, const sigma_e
   return false;
 }
 
-bool matches(const rule& r, const sigma_event& ev) { return eval(r.condition, r, ev); }
+bool matches(const rule& r, const sigma_event& ev) { return eval(r.condition, r, ev, nullptr); }
+
+bool detail::matches(const rule& r, const sigma_event& ev, const value_oracle* oracle) {
+  return eval(r.condition, r, ev, oracle);
+}
 
 std::string diagnostic::text() const {
   return file + ":" + std::to_string(line) + ": rule " + (rule_id.empty() ? "?" : rule_id) + ": " +

@@ -259,8 +259,18 @@ cnf cnf_of(const rule& r) {
 
 // ---- per-thread scratch ---------------------------------------------------------------
 
+// What one event logsource admits (rule_set::impl::admit_groups).
+struct admission {
+  std::string category, product, service;
+  std::vector<std::uint32_t> groups, unfiltered, fields;
+  std::uint64_t considered;
+};
+constexpr std::size_t k_max_admissions = 256;
+
 // Marks are "== epoch" tests, so nothing is cleared between events; the vectors only grow.
 struct scratch {
+  std::vector<admission> admissions;  // of the set with id admissions_of
+  std::uint64_t admissions_of = 0;
   std::uint64_t epoch = 0;
   std::vector<std::uint64_t> rule_seen, group_admitted, field_queued;
   std::vector<std::uint32_t> rule_mask;  // clauses with a hit, valid where rule_seen == epoch
@@ -269,8 +279,13 @@ struct scratch {
   hs_scratch* hs = nullptr;
   std::string joined;  // keyword scans: the event's values, joined
 
-  void begin(std::size_t rules, std::size_t groups, std::size_t field_count) {
+  std::vector<std::uint64_t> literal_seen;  // per literal id of the set, == epoch: seen
+  bool scan_ok = true;
+
+  void begin(std::size_t rules, std::size_t groups, std::size_t field_count, std::size_t literals) {
     ++epoch;
+    scan_ok = true;
+    if (literal_seen.size() < literals) literal_seen.resize(literals, 0);
     if (rule_seen.size() < rules) {
       rule_seen.resize(rules, 0);
       rule_mask.resize(rules, 0);
@@ -323,6 +338,18 @@ struct field_index {
   std::unordered_map<std::string, std::uint32_t, ci_hash, ci_equal> exact;
   std::vector<std::uint32_t> exact_begin;
   std::vector<posting> exact_postings;
+  // Where this field's literals are marked as seen (scratch::literal_seen): substring
+  // literal i at sub_base + i, exact value i at exact_base + i.
+  std::uint32_t sub_base = 0, exact_base = 0;
+};
+
+// A value test the scan answers: the seen mark of its literal in its field. A contains
+// test (*lit*) or an equality is false when the literal was not seen in a scanned field,
+// and true when it was, unless it is case-sensitive (|cased: evaluated then).
+struct probe {
+  std::uint32_t field;
+  std::uint32_t seen;
+  bool definitive_true;
 };
 
 struct rule_set::impl {
@@ -336,6 +363,8 @@ struct rule_set::impl {
   std::vector<const detail::literal_scanner*> scanners;  // of `fields`, for scratch_for()
   std::uint64_t id = next_set_id();
   std::size_t unfiltered = 0;
+  std::unordered_map<const value_matcher*, probe> probes;
+  std::uint32_t seen_ids = 0;  // literals of every field, substring and exact
 
   impl(std::vector<rule> rs, const rule_set_options& options);
   [[nodiscard]] bool admits(const source_group& g, const event_logsource& src) const {
@@ -390,17 +419,53 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
         literals[f->second][{std::move(n.text), n.exact}].push_back({i, std::uint32_t{1} << c});
       }
   }
+  // Probes: the literal of every contains or equality test, scanned in its field too
+  // (measured: fewer instructions per event than evaluating those tests on the values,
+  // though the scans report more literals). A field is only scanned for an event when a
+  // needle of an admitted rule is about it; a probe of an unscanned field answers nothing.
+  struct pending {
+    const value_matcher* m;
+    std::uint32_t field;
+    std::string text;
+    bool exact;
+  };
+  std::vector<pending> pendings;
+  for (const auto& r : rules)
+    for (const auto& search : r.searches)
+      for (const auto& alternative : search.alternatives)
+        for (const auto& fc : alternative)
+          for (const auto& variants : fc.values)
+            for (const auto& m : variants) {
+              if (m.k != value_matcher::kind::glob) continue;
+              const auto& ps = m.pieces;
+              using pt = value_matcher::piece::type;
+              const bool exact = !fc.field.empty() && ps.size() <= 1 && (ps.empty() || ps[0].t == pt::literal);
+              const bool contains = ps.size() == 3 && ps[0].t == pt::star && ps[1].t == pt::literal &&
+                                    ps[2].t == pt::star && ps[1].text.size() >= k_min_literal;
+              if (!exact && !contains) continue;
+              auto [f, new_field] = field_ids.try_emplace(fc.field, static_cast<std::uint32_t>(fields.size()));
+              if (new_field) {
+                fields.emplace_back();
+                fields.back().name = fc.field;
+                literals.emplace_back();
+              }
+              std::string text = lower(exact ? (ps.empty() ? std::string() : ps[0].text) : ps[1].text);
+              literals[f->second].try_emplace({text, exact});
+              pendings.push_back({&m, f->second, std::move(text), exact});
+            }
   for (auto& g : groups) {
     std::sort(g.fields.begin(), g.fields.end());
     g.fields.erase(std::unique(g.fields.begin(), g.fields.end()), g.fields.end());
   }
   const auto engine = options.engine == rule_set_options::literal_engine::hyperscan ? detail::scan_engine::hyperscan
                                                                                      : detail::scan_engine::aho_corasick;
+  std::vector<std::map<std::string, std::uint32_t, std::less<>>> substring_index(fields.size());
   for (std::size_t f = 0; f < fields.size(); ++f) {
     std::vector<std::string> patterns;
     field_index& fi = fields[f];
     for (auto& [key, users] : literals[f]) {
       const auto& [text, exact] = key;
+      if (!exact) substring_index[f].emplace(text, static_cast<std::uint32_t>(patterns.size()));
       if (exact) {
         fi.exact.emplace(text, static_cast<std::uint32_t>(fi.exact_begin.size()));
         fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
@@ -425,25 +490,55 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     fi.joinable = free_byte != used.end();
     if (fi.joinable) fi.separator = static_cast<char>(free_byte - used.begin());
   }
-  for (const auto& fi : fields) scanners.push_back(&fi.scanner);
+  for (auto& fi : fields) {
+    scanners.push_back(&fi.scanner);
+    fi.sub_base = seen_ids;
+    seen_ids += static_cast<std::uint32_t>(fi.sub_begin.size() - 1);
+    fi.exact_base = seen_ids;
+    seen_ids += static_cast<std::uint32_t>(fi.exact_begin.size() - 1);
+  }
+  for (const auto& p : pendings) {
+    const field_index& fi = fields[p.field];
+    const std::uint32_t seen = p.exact ? fi.exact_base + fi.exact.find(p.text)->second
+                                       : fi.sub_base + substring_index[p.field].find(p.text)->second;
+    probes.emplace(p.m, probe{p.field, seen, !p.m->cased});
+  }
 }
 
+// The groups admitting `src`, their unfiltered rules and the fields they need: computed
+// once per distinct logsource and thread (scratch::admissions), then copied per event.
 void rule_set::impl::admit_groups(const event_logsource& src, scratch& s, std::uint64_t& considered) const {
-  auto admit = [&](std::uint32_t gi) {
-    const source_group& g = groups[gi];
-    if (!admits(g, src)) return;
-    s.group_admitted[gi] = s.epoch;
-    considered += g.size;
-    s.candidates.insert(s.candidates.end(), g.unfiltered.begin(), g.unfiltered.end());
-    for (auto f : g.fields)
-      if (s.field_queued[f] != s.epoch) {
-        s.field_queued[f] = s.epoch;
-        s.fields.push_back(f);
-      }
-  };
-  if (auto it = groups_by_category.find(src.category); it != groups_by_category.end())
-    for (auto gi : it->second) admit(gi);
-  for (auto gi : any_category_groups) admit(gi);
+  if (s.admissions_of != id) {
+    s.admissions.clear();
+    s.admissions_of = id;
+  }
+  auto it = std::ranges::find_if(s.admissions, [&](const admission& a) {
+    return iequal(a.category, src.category) && iequal(a.product, src.product) && iequal(a.service, src.service);
+  });
+  if (it == s.admissions.end()) {
+    if (s.admissions.size() >= k_max_admissions) s.admissions.clear();  // an unbounded variety of logsources
+    admission a{std::string(src.category), std::string(src.product), std::string(src.service), {}, {}, {}, 0};
+    auto admit = [&](std::uint32_t gi) {
+      const source_group& g = groups[gi];
+      if (!admits(g, src)) return;
+      a.groups.push_back(gi);
+      a.considered += g.size;
+      a.unfiltered.insert(a.unfiltered.end(), g.unfiltered.begin(), g.unfiltered.end());
+      a.fields.insert(a.fields.end(), g.fields.begin(), g.fields.end());
+    };
+    if (auto cat = groups_by_category.find(src.category); cat != groups_by_category.end())
+      for (auto gi : cat->second) admit(gi);
+    for (auto gi : any_category_groups) admit(gi);
+    std::sort(a.fields.begin(), a.fields.end());
+    a.fields.erase(std::unique(a.fields.begin(), a.fields.end()), a.fields.end());
+    s.admissions.push_back(std::move(a));
+    it = s.admissions.end() - 1;
+  }
+  for (auto gi : it->groups) s.group_admitted[gi] = s.epoch;
+  considered += it->considered;
+  s.candidates.insert(s.candidates.end(), it->unfiltered.begin(), it->unfiltered.end());
+  for (auto f : it->fields) s.field_queued[f] = s.epoch;
+  s.fields.insert(s.fields.end(), it->fields.begin(), it->fields.end());
 }
 
 // Postings of one needle that occurred: a rule of an admitted group becomes a candidate
@@ -480,6 +575,7 @@ void rule_set::impl::admit_all_filtered(scratch& s) const {
 bool rule_set::impl::scan_value(const field_index& fi, std::string_view value, scratch& s, bool& any) const {
   if (!fi.exact.empty()) {
     if (auto it = fi.exact.find(value); it != fi.exact.end()) {
+      s.literal_seen[fi.exact_base + it->second] = s.epoch;
       const posting* base = fi.exact_postings.data();
       hit(base + fi.exact_begin[it->second], base + fi.exact_begin[it->second + 1], s, any);
     }
@@ -495,6 +591,7 @@ bool rule_set::impl::scan_value(const field_index& fi, std::string_view value, s
       value,
       [](std::uint32_t literal, std::size_t /*end*/, void* c) {
         auto& x = *static_cast<context*>(c);
+        x.s->literal_seen[x.fi->sub_base + literal] = x.s->epoch;
         const posting* base = x.fi->sub_postings.data();
         x.self->hit(base + x.fi->sub_begin[literal], base + x.fi->sub_begin[literal + 1], *x.s, *x.any);
       },
@@ -531,8 +628,33 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
       st.hit += any ? 1 : 0;
     }
   }
-  if (!ok) admit_all_filtered(s);
+  if (!ok) {
+    s.scan_ok = false;
+    admit_all_filtered(s);
+  }
 }
+
+namespace {
+
+// What the scan of this event says about a rule's value tests (see probe).
+class scan_oracle final : public detail::value_oracle {
+ public:
+  scan_oracle(const std::unordered_map<const value_matcher*, probe>& probes, const scratch& s) : probes_(probes), s_(s) {}
+  [[nodiscard]] std::optional<bool> known(const value_matcher& m) const override {
+    const auto it = probes_.find(&m);
+    if (it == probes_.end()) return std::nullopt;
+    const probe& p = it->second;
+    if (!s_.scan_ok || s_.field_queued[p.field] != s_.epoch) return std::nullopt;  // field not scanned
+    if (s_.literal_seen[p.seen] != s_.epoch) return false;
+    return p.definitive_true ? std::optional<bool>(true) : std::nullopt;
+  }
+
+ private:
+  const std::unordered_map<const value_matcher*, probe>& probes_;
+  const scratch& s_;
+};
+
+}  // namespace
 
 rule_set::rule_set() : rule_set(std::vector<rule>{}) {}
 rule_set::rule_set(std::vector<rule> rules, rule_set_options options)
@@ -545,7 +667,7 @@ void rule_set::evaluate(const event_logsource& src, const sigma_event& ev, std::
                         eval_counters* counters, prefilter_stats* stats) const {
   const impl& d = *impl_;
   scratch& s = thread_scratch();
-  s.begin(d.rules.size(), d.groups.size(), d.fields.size());
+  s.begin(d.rules.size(), d.groups.size(), d.fields.size(), d.seen_ids);
   s.stats = stats;
   s.hs = detail::scratch_for(d.id, d.scanners);
   if (stats != nullptr && stats->fields.size() != d.fields.size()) {
@@ -557,9 +679,10 @@ void rule_set::evaluate(const event_logsource& src, const sigma_event& ev, std::
   d.scan_fields(ev, s);
   // Unfiltered rules and scan hits arrive group by group and field by field.
   std::sort(s.candidates.begin(), s.candidates.end());
+  const scan_oracle oracle(d.probes, s);
   for (auto r : s.candidates) {
     ++local.evaluated;
-    if (!matches(d.rules[r], ev)) continue;
+    if (!detail::matches(d.rules[r], ev, &oracle)) continue;
     ++local.matched;
     hits.push_back(&d.rules[r]);
   }

@@ -1,9 +1,28 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
+
+namespace countersign::rules::sigma {
+struct rule;
+struct sigma_event;
+struct value_matcher;
+}  // namespace countersign::rules::sigma
 
 namespace countersign::rules::sigma::detail {
 inline char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool parse_ip(std::string_view text, bool& v6, std::array<std::uint8_t, 16>& out);
+
+// What is already known of a value test for the event at hand (the rule_set prefilter
+// has scanned the field for the test's literal): true, false, or nullopt (evaluate it).
+// Keyword tests (no field name) are about every value of the event.
+class value_oracle {
+ public:
+  virtual ~value_oracle() = default;
+  [[nodiscard]] virtual std::optional<bool> known(const value_matcher& m) const = 0;
+};
+
+// sigma::matches() with the answers `oracle` knows taken as given (null: none).
+[[nodiscard]] bool matches(const rule& r, const sigma_event& ev, const value_oracle* oracle);
 }  // namespace countersign::rules::sigma::detail
