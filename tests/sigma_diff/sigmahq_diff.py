@@ -7,10 +7,11 @@ our engine against pySigma (the same reference as diff.py, sigmadiff.py).
 Stages:
   1. Sample: of each folder under DIR (process_creation, registry/registry_set,
      builtin/security, ...), the rule files at positions 0, EVERY, 2*EVERY, ... in name
-     order, so every folder has at least one rule; linked into WORK/rules.
-  2. Events: sigmahq_events.py writes WORK/events.ndjson from each sampled rule's detection
+     order, so every folder has at least one rule; linked into WORK/tableN/rules, one
+     table per group of rules whose field names do not differ only in case.
+  2. Events: sigmahq_events.py writes WORK/tableN/events.ndjson from each rule's detection
      (values that satisfy each search, filters merged into selections, near misses).
-  3. Both sides judge every (rule, event) pair, as in diff.py.
+  3. Both sides judge every (rule, event) pair of a table, as in diff.py.
   4. Every disagreement, and every rule a side cannot load, must be listed in
      sigmahq_known.md with its explanation; the run fails on one that is not listed, on a
      listed one that no longer occurs, on fewer than MIN_RULES rules compared, and when
@@ -38,27 +39,22 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 KINDS = ("disagrees", "ours skips", "pySigma cannot")
 
 
-def folders(root: Path) -> dict[Path, list[Path]]:
-    """Rule files per folder, in name order."""
+def sample(root: Path) -> list[Path]:
+    """Of each folder, the rule files at positions 0, EVERY, 2*EVERY, ... in name order."""
     by_dir: dict[Path, list[Path]] = {}
     for p in sorted(root.rglob("*.yml")):
         by_dir.setdefault(p.parent, []).append(p)
-    return dict(sorted(by_dir.items()))
+    return [f for _, files in sorted(by_dir.items()) for f in files[::EVERY]]
 
 
-def sample(root: Path) -> list[Path]:
-    return [f for files in folders(root).values() for f in files[::EVERY]]
-
-
-def without_case_twins(root: Path, files: list[Path], collection) -> tuple[list[Path], list]:
-    """The files and their parsed rules, less a file with a field whose name differs from
-    other files' only in case (`payload` / `Payload`): one SQLite table cannot hold both
-    columns (README.md). The spelling most files use stays (the first on a tie)."""
+def by_table(files: list[Path], collection) -> list[tuple[list[Path], list]]:
+    """The files and their parsed rules in groups, each judged in a table of its own: a file
+    goes to the first group none of whose fields differs from one of its own only in case
+    (`payload` / `Payload`), as one SQLite table cannot hold both columns (README.md)."""
     from sigma.backends.sqlite import sqliteBackend
 
     backend = sqliteBackend()
-    per_file = []
-    users: dict[str, dict[str, int]] = {}  # lower-case name -> spelling -> files using it
+    groups: list[tuple[list[Path], list, dict[str, str]]] = []  # files, rules, lower -> spelling
     for f in files:
         rules = [r for r in collection.from_yaml(f.read_text(encoding="utf-8"), collect_errors=True).rules
                  if not r.errors]
@@ -68,42 +64,17 @@ def without_case_twins(root: Path, files: list[Path], collection) -> tuple[list[
                 fields.update(backend.required_fields(r))
             except Exception:  # noqa: BLE001 - reported when the reference converts it
                 pass
-        per_file.append((f, rules, fields))
-        for x in fields:
-            spellings = users.setdefault(x.lower(), {})
-            spellings[x] = spellings.get(x, 0) + 1
-    def twin_of(fields):
-        return next((x for x in sorted(fields) if x.lower() in users
-                     and max(users[x.lower()].items(), key=lambda kv: kv[1])[0] != x), None)
-
-    kept, parsed = [], []
-    for f, rules, fields in per_file:
-        twin = twin_of(fields)
-        if twin:
-            print(f"left out: {f.name}: its field {twin} differs only in case from "
-                  f"{', '.join(s for s in users[twin.lower()] if s != twin)} of other sampled rules")
-            continue
-        kept.append(f)
-        parsed.extend(rules)
-    # A folder left without a rule takes its next file that has no such field.
-    for folder, candidates in folders(root).items():
-        if any(f.parent == folder for f in kept):
-            continue
-        for f in candidates:
-            rules = [r for r in collection.from_yaml(f.read_text(encoding="utf-8"), collect_errors=True).rules
-                     if not r.errors]
-            try:
-                fields = set().union(*(backend.required_fields(r) for r in rules))
-            except Exception:  # noqa: BLE001
-                continue
-            if f not in files and not twin_of(fields):
-                print(f"instead: {f.name} (the first of {folder.name} without such a field)")
-                kept.append(f)
-                parsed.extend(rules)
+        for g_files, g_rules, spelling in groups:
+            if all(spelling.get(x.lower(), x) == x for x in fields):
                 break
         else:
-            print(f"not sampled: {folder.relative_to(root)}: each of its rules has such a field")
-    return kept, parsed
+            groups.append(([], [], {}))
+            g_files, g_rules, spelling = groups[-1]
+        g_files.append(f)
+        g_rules.extend(rules)
+        for x in fields:
+            spelling.setdefault(x.lower(), x)
+    return [(g_files, g_rules) for g_files, g_rules, _ in groups]
 
 
 def known() -> dict[str, tuple[str, str]]:
@@ -140,58 +111,68 @@ def main() -> int:
 
     import sigmahq_events
 
-    files, parsed = without_case_twins(args.sigmahq, sample(args.sigmahq), SigmaCollection)
-    folders = sorted({str(f.parent.relative_to(args.sigmahq)) for f in files})
-    rules_dir = args.work / "rules"
-    rules_dir.mkdir(parents=True, exist_ok=True)
-    for old in rules_dir.iterdir():
-        old.unlink()
-    for f in files:
-        (rules_dir / f.name).symlink_to(f.resolve())
-    generated, notes = sigmahq_events.generate(parsed)
-    events_path = args.work / "events.ndjson"
-    events_path.write_text("".join(json.dumps(ev, ensure_ascii=False) + "\n" for ev in generated), encoding="utf-8")
-    events = load_events(events_path)
-    print(f"sample: {len(files)} rule files of {len(folders)} folders under {args.sigmahq} (every {EVERY}th); "
-          f"{len(events)} events", flush=True)
-
-    print_reference_versions()
-    ref_rules, ref_unsupported, ref = reference(files, events)
-    loaded, diagnostics, mine = ours(args.eval, rules_dir, events_path, len(events))
-
     listed = known()
     problems: list[str] = []
-    all_ids = sorted(set(ref_rules) | set(ref_unsupported) | loaded)
     seen: set[str] = set()
-    for rid in all_ids:
-        kind = None
-        if rid in ref_unsupported:
-            kind = "pySigma cannot"
-        elif rid not in loaded:
-            kind = "ours skips"
-        if kind is None:
-            continue
-        seen.add(rid)
-        why = ref_unsupported.get(rid) or " | ".join(d for d in diagnostics if rid in d) or "no diagnostic"
-        if listed.get(rid, ("",))[0] != kind:
-            problems.append(f"rule {rid}: {kind} ({why}): not listed as such in {KNOWN.name}")
-        else:
-            print(f"not compared: rule {rid}: {kind}: {listed[rid][1]}")
-    comparable = [rid for rid in all_ids if rid in ref_rules and rid in loaded]
+    notes: dict[str, list[str]] = {}
+    tables = by_table(sample(args.sigmahq), SigmaCollection)
+    files = [f for g_files, _ in tables for f in g_files]
+    print(f"sample: {len(files)} rule files of {len({f.parent for f in files})} folders under {args.sigmahq} "
+          f"(every {EVERY}th), judged in {len(tables)} table(s)", flush=True)
+    print_reference_versions()
+    all_ids: set[str] = set()
+    comparable: list[str] = []
+    n_events, verdicts, disagreements, matching = 0, 0, 0, 0
+    for t, (g_files, g_rules) in enumerate(tables):
+        work = args.work / f"table{t}"
+        rules_dir = work / "rules"
+        rules_dir.mkdir(parents=True, exist_ok=True)
+        for old in rules_dir.iterdir():
+            old.unlink()
+        for f in g_files:
+            (rules_dir / f.name).symlink_to(f.resolve())
+        generated, g_notes = sigmahq_events.generate(g_rules)
+        notes.update(g_notes)
+        events_path = work / "events.ndjson"
+        events_path.write_text("".join(json.dumps(ev, ensure_ascii=False) + "\n" for ev in generated),
+                               encoding="utf-8")
+        events = load_events(events_path)
+        print(f"table {t}: {len(g_files)} rule files, {len(events)} events", flush=True)
+        ref_rules, ref_unsupported, ref = reference(g_files, events)
+        loaded, diagnostics, mine = ours(args.eval, rules_dir, events_path, len(events))
 
-    disagreements, matching = 0, 0
-    for rid in comparable:
-        hits = ref[rid]
-        matching += bool(hits or mine[rid])
-        diff = compare(ref_rules[rid], rid, hits, mine[rid], events, args.show)
-        if not diff:
-            continue
-        seen.add(rid)
-        disagreements += len(diff)
-        if listed.get(rid, ("",))[0] != "disagrees":
-            problems.append(f"rule {rid}: {len(diff)} disagreement(s) not listed in {KNOWN.name}")
-        else:
-            print(f"  known: {listed[rid][1]}")
+        ids = sorted(set(ref_rules) | set(ref_unsupported) | loaded)
+        all_ids.update(ids)
+        for rid in ids:
+            kind = None
+            if rid in ref_unsupported:
+                kind = "pySigma cannot"
+            elif rid not in loaded:
+                kind = "ours skips"
+            if kind is None:
+                continue
+            seen.add(rid)
+            why = ref_unsupported.get(rid) or " | ".join(d for d in diagnostics if rid in d) or "no diagnostic"
+            if listed.get(rid, ("",))[0] != kind:
+                problems.append(f"rule {rid}: {kind} ({why}): not listed as such in {KNOWN.name}")
+            else:
+                print(f"not compared: rule {rid}: {kind}: {listed[rid][1]}")
+        compared = [rid for rid in ids if rid in ref_rules and rid in loaded]
+        comparable.extend(compared)
+        n_events += len(events)
+        verdicts += len(compared) * len(events)
+        for rid in compared:
+            hits = ref[rid]
+            matching += bool(hits or mine[rid])
+            diff = compare(ref_rules[rid], rid, hits, mine[rid], events, args.show)
+            if not diff:
+                continue
+            seen.add(rid)
+            disagreements += len(diff)
+            if listed.get(rid, ("",))[0] != "disagrees":
+                problems.append(f"rule {rid}: {len(diff)} disagreement(s) not listed in {KNOWN.name}")
+            else:
+                print(f"  known: {listed[rid][1]}")
     for rid in sorted(set(listed) - seen):
         problems.append(f"rule {rid}: listed in {KNOWN.name} ({listed[rid][0]}) but no longer occurs: remove it")
     if len(comparable) < MIN_RULES:
@@ -203,8 +184,8 @@ def main() -> int:
         print(f"generator: rule {rid}: {'; '.join(n)}")
     for p in problems:
         print(f"PROBLEM: {p}")
-    print(f"\n{len(comparable)} of {len(all_ids)} sampled rules compared over {len(events)} events "
-          f"({len(comparable) * len(events)} verdicts); {matching} rules match at least one event; "
+    print(f"\n{len(comparable)} of {len(all_ids)} sampled rules compared over {n_events} events "
+          f"({verdicts} verdicts); {matching} rules match at least one event; "
           f"{disagreements} disagreeing verdict(s) in {len([r for r in seen if r in comparable])} rule(s), "
           f"{len(problems)} problem(s); {time.monotonic() - started:.1f}s", flush=True)
     return 1 if problems else 0
