@@ -552,6 +552,11 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       auto& join = cfg.input.codeintegrity_join;
       join.hold_ms = j.duration("hold", join.hold_ms, 0);
       join.max_pending = j.count("max_pending", join.max_pending, 1, 10'000'000);
+      auto c = i.child("certificate_join");
+      auto& cert = cfg.input.certificate_join;
+      cert.enabled = c.boolean("enabled", cert.enabled);
+      cert.wait_ms = c.duration("wait", cert.wait_ms, 0);
+      cert.max_pending = c.count("max_pending", cert.max_pending, 1, 10'000'000);
     }
     {
       auto m = top.child("metrics");

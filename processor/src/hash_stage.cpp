@@ -27,6 +27,7 @@ pipeline_stats combined(const pipeline_stats& ingest, const pipeline_stats& judg
   s.state_updates = judged.state_updates;
   s.state_errors = judged.state_errors;
   s.learning = judged.learning;
+  s.certificate_join = judged.certificate_join;
   for (std::size_t i = 0; i < s.rejected.size(); ++i) s.rejected[i] += judged.rejected[i];
   return s;
 }
@@ -37,7 +38,8 @@ hash_stage::hash_stage(const config& cfg, state::prevalence_store* store)
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
       store_(store),
       combine_max_keys_(cfg.state.combine_max_keys),
-      min_history_ms_(cfg.state.min_history_ms) {
+      min_history_ms_(cfg.state.min_history_ms),
+      join_(cfg.input.certificate_join) {
   hits_.reserve(8);
   if (!cfg.intel_lists.empty()) {
     intel_ = std::make_unique<rules::intel_watcher>(cfg.intel_lists);
@@ -75,7 +77,21 @@ void hash_stage::update_state(const rules::observation& obs, std::int32_t partit
   seen.first_seen_ms = t;
   seen.last_seen_ms = t;
   seen.hosts.insert(obs.host_hash);
-  combiner_.add(state::store_kind::hash, partition, file, seen);
+  if (obs.kind == rules::event_kind::file_certificate && rules::joins_certificates_by_sha1(obs)) {
+    // The file's certificate, for its execution rows (only the facts they lack).
+    state::prevalence_value with_certificate = seen;
+    certificate_ = rules::observation{};
+    certificate_.kind = obs.kind;
+    certificate_.source.schema = obs.source.schema;
+    certificate_.event_time_ms = obs.event_time_ms;
+    certificate_.sha1 = obs.sha1;
+    certificate_.signature = obs.signature;
+    with_certificate.certificate_time_ms = t;
+    rules::encode_observation(certificate_, with_certificate.certificate);
+    combiner_.add(state::store_kind::hash, partition, file, with_certificate);
+  } else {
+    combiner_.add(state::store_kind::hash, partition, file, seen);
+  }
   if (!signer.empty()) {
     state::prevalence_value s = seen;
     s.items.insert(XXH3_64bits(file.data(), file.size()));
@@ -101,6 +117,133 @@ void hash_stage::update_state(const rules::observation& obs, std::int32_t partit
 
 outcome hash_stage::judge(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
                           std::optional<std::int64_t> now_ms, bool new_fact) {
+  if (join_.enabled && rules::awaits_certificate(obs)) {
+    if (store_ == nullptr) {  // no hash records to keep certificates in
+      ++stats_.certificate_join.unmatched;
+      return outcome::out_of_scope;
+    }
+    if (!attach_certificate(obs, partition)) {
+      hold(obs, partition, token, now_ms.value_or(obs.event_time_ms.value_or(0)));
+      return outcome::held;
+    }
+    ++stats_.certificate_join.joined;
+  }
+  const outcome o = judge_now(obs, partition, token, deferred, now_ms, new_fact);
+  if (store_ && !held_by_key_.empty() && obs.kind == rules::event_kind::file_certificate &&
+      rules::joins_certificates_by_sha1(obs)) {
+    release_waiting(rules::file_key(obs), now_ms);
+  }
+  return o;
+}
+
+bool hash_stage::attach_certificate(rules::observation& obs, std::int32_t partition) {
+  view_->set_hash_partition(partition);
+  const auto record = view_->value(state::store_kind::hash, rules::file_key(obs));
+  if (!record || record->certificate.empty() || !rules::decode_observation(record->certificate, certificate_)) {
+    return false;
+  }
+  obs.signature = std::move(certificate_.signature);
+  return true;
+}
+
+void hash_stage::hold(const rules::observation& obs, std::int32_t partition, std::uint64_t token,
+                      std::int64_t since_ms) {
+  if (stats_.certificate_join.pending >= join_.max_pending) {
+    for (std::size_t i = 0; i < held_.size(); ++i) {
+      if (held_[i].live) {
+        release_unmatched(i, stats_.certificate_join.evicted);
+        break;
+      }
+    }
+  }
+  held_row& r = held_.emplace_back();
+  r.partition = partition;
+  r.key = rules::file_key(obs);
+  r.token = token;
+  r.since_ms = since_ms;
+  r.obs = obs;
+  r.live = true;
+  held_by_key_[r.key].push_back(held_front_ + held_.size() - 1);
+  ++stats_.certificate_join.pending;
+  trim_held();
+}
+
+void hash_stage::release_unmatched(std::size_t index, std::uint64_t& counter) {
+  held_row& r = held_[index];
+  r.live = false;
+  if (const auto it = held_by_key_.find(r.key); it != held_by_key_.end()) {
+    std::erase(it->second, held_front_ + index);
+    if (it->second.empty()) held_by_key_.erase(it);
+  }
+  released_.push_back({r.token, false});
+  ++counter;
+  --stats_.certificate_join.pending;
+}
+
+void hash_stage::release_waiting(const std::string& key, std::optional<std::int64_t> now_ms) {
+  const auto it = held_by_key_.find(key);
+  if (it == held_by_key_.end()) return;
+  const std::vector<std::uint64_t> waiting = std::move(it->second);
+  held_by_key_.erase(it);
+  for (const std::uint64_t n : waiting) {
+    held_row& r = held_[n - held_front_];
+    r.live = false;
+    --stats_.certificate_join.pending;
+    rules::observation obs = std::move(r.obs);
+    if (attach_certificate(obs, r.partition)) {
+      ++stats_.certificate_join.joined_late;
+      (void)judge_now(obs, r.partition, r.token, true, now_ms, true);
+      released_.push_back({r.token, true});
+    } else {  // a certificate record that does not decode: judged alone is all there is
+      ++stats_.certificate_join.unmatched;
+      released_.push_back({r.token, false});
+    }
+  }
+  trim_held();
+}
+
+void hash_stage::trim_held() {
+  while (!held_.empty() && !held_.front().live) {
+    held_.pop_front();
+    ++held_front_;
+  }
+}
+
+void hash_stage::expire(std::int64_t now_ms) {
+  while (!held_.empty()) {
+    if (held_.front().live) {
+      if (now_ms - held_.front().since_ms < join_.wait_ms) break;
+      release_unmatched(0, stats_.certificate_join.unmatched);
+    }
+    held_.pop_front();
+    ++held_front_;
+  }
+}
+
+void hash_stage::release_all() {
+  for (std::size_t i = 0; i < held_.size(); ++i) {
+    if (held_[i].live) release_unmatched(i, stats_.certificate_join.unmatched);
+  }
+  trim_held();
+}
+
+void hash_stage::drop_partition(std::int32_t partition) {
+  for (std::size_t i = 0; i < held_.size(); ++i) {
+    held_row& r = held_[i];
+    if (!r.live || r.partition != partition) continue;
+    r.live = false;
+    if (const auto it = held_by_key_.find(r.key); it != held_by_key_.end()) {
+      std::erase(it->second, held_front_ + i);
+      if (it->second.empty()) held_by_key_.erase(it);
+    }
+    ++stats_.certificate_join.dropped;
+    --stats_.certificate_join.pending;
+  }
+  trim_held();
+}
+
+outcome hash_stage::judge_now(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
+                              std::optional<std::int64_t> now_ms, bool new_fact) {
   ++stats_.observations;
   if (store_) {
     if (new_fact) update_state(obs, partition);

@@ -16,7 +16,8 @@ int rank(outcome o) {
   switch (o) {
     case outcome::alert: return 4;
     case outcome::suppressed: return 3;
-    case outcome::no_alert: return 2;
+    case outcome::no_alert:
+    case outcome::held: return 2;
     case outcome::out_of_scope: return 1;
     case outcome::rejected: return 0;
   }
@@ -42,6 +43,7 @@ pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local)
       partitions_(cfg.topology.partitions),
       recent_(cfg.state.recent_pairs),
       strict_all_(cfg.input.unknown_shapes == unknown_shape_policy::reject),
+      certificate_join_(cfg.input.certificate_join.enabled),
       release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {
   strict_by_topic_ = cfg.input.unknown_shapes_by_topic;
   user_profile_pins_.insert(cfg.input.user_profile_pins.begin(), cfg.input.user_profile_pins.end());
@@ -109,7 +111,13 @@ void pipeline::flush_state() {
 outcome pipeline::route(rules::observation& obs, std::uint64_t token, bool deferred,
                         std::optional<std::int64_t> now_ms) {
   const bool is_verdict = obs.kind == rules::event_kind::code_integrity;
-  if (!obs.signature.is_present() && !is_verdict) {
+  // Certificate rows and execution rows that wait for one meet in the hash stage, even
+  // when unsigned: the certificate row is what says so.
+  // (A local hash stage without a store has nowhere to keep certificates.)
+  const bool joined = certificate_join_ && (!local_ || local_->keeps_state()) && obs.sha1.has_value() &&
+                      rules::joins_certificates_by_sha1(obs) &&
+                      (obs.kind == rules::event_kind::file_certificate || rules::awaits_certificate(obs));
+  if (!obs.signature.is_present() && !is_verdict && !joined) {
     const bool judged_kind = obs.kind != rules::event_kind::unknown && obs.kind != rules::event_kind::policy;
     count_out_of_scope(judged_kind ? scope_reason::no_signature : scope_reason::other_event);
     return outcome::out_of_scope;
@@ -218,7 +226,9 @@ process_result pipeline::process(std::string_view payload, const source_position
       ++result.deferred;
       continue;
     }
-    note(route(obs, token, false, now_ms));
+    const outcome o = route(obs, token, false, now_ms);
+    if (o == outcome::held) ++result.deferred;
+    note(o);
   }
   // Outputs released within this call belong to their own messages, this one included.
   for (const auto& a : alerts()) {
@@ -229,6 +239,8 @@ process_result pipeline::process(std::string_view payload, const source_position
   }
   joiner_.expire(clock, release_);
   stats_.ci_join = joiner_.stats();
+  if (local_) local_->expire(clock);
+  collect_local_releases();
   return result;
 }
 
@@ -237,6 +249,8 @@ void pipeline::expire(std::int64_t now_ms) {
   release_now_ = now_ms;
   joiner_.expire(now_ms, release_);
   stats_.ci_join = joiner_.stats();
+  if (local_) local_->expire(now_ms);
+  collect_local_releases();
 }
 
 void pipeline::flush(std::optional<std::int64_t> now_ms) {
@@ -244,6 +258,13 @@ void pipeline::flush(std::optional<std::int64_t> now_ms) {
   release_now_ = now_ms;
   joiner_.flush(release_);
   stats_.ci_join = joiner_.stats();
+  if (local_) local_->release_all();  // execution rows still waiting for a certificate row
+  collect_local_releases();
+}
+
+void pipeline::collect_local_releases() {
+  if (!local_) return;
+  for (const auto& r : local_->released()) releases_.push_back(r.token);
 }
 
 }  // namespace countersign::processor

@@ -39,7 +39,18 @@ std::string issuer_key(const code_signature& sig) {
   return key;
 }
 
+bool joins_certificates_by_sha1(const observation& obs) noexcept {
+  return obs.source.schema == schema_profile::defender;
+}
+
+bool awaits_certificate(const observation& obs) noexcept {
+  const bool execution = obs.kind == event_kind::process_start || obs.kind == event_kind::image_load ||
+                         obs.kind == event_kind::driver_load;
+  return execution && joins_certificates_by_sha1(obs) && obs.sha1.has_value() && !obs.signature.is_present();
+}
+
 std::string file_key(const observation& obs) {
+  if (obs.sha1.has_value() && joins_certificates_by_sha1(obs)) return "sha1:" + obs.sha1.value;
   if (obs.sha256.has_value()) return obs.sha256.value;
   if (obs.sha1.has_value()) return "sha1:" + obs.sha1.value;
   return {};

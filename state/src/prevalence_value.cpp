@@ -3,13 +3,15 @@
 // Wire format, version 1:
 //   byte    version (1)
 //   byte    presence bits: 0 first_seen, 1 last_seen, 2 hosts, 3 items, 4 issuers,
-//           5 min_not_before; other bits must be zero
+//           5 min_not_before, 6 certificate; other bits must be zero
 //   then the present parts in that order:
 //     first_seen        zigzag varint
 //     last_seen         zigzag varint of (last - first) when first is present, else of
 //                       last; the subtraction wraps, so every int64 pair round-trips
 //     hosts/items/issuers  distinct_set encoding
 //     min_not_before    like last_seen
+//     certificate       its time like last_seen, then varint length and the bytes
+//                       (at most k_max_certificate)
 // Deltas keep a typical record small: two epoch-ms times cost 6 + 1..4 bytes instead of 12.
 
 #include <countersign/state/prevalence_value.hpp>
@@ -18,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <tuple>
 #include <utility>
 
 #include "varint.hpp"
@@ -41,7 +44,9 @@ constexpr std::uint8_t k_hosts = 1U << 2;
 constexpr std::uint8_t k_items = 1U << 3;
 constexpr std::uint8_t k_issuers = 1U << 4;
 constexpr std::uint8_t k_min_not_before = 1U << 5;
-constexpr std::uint8_t k_all = (1U << 6) - 1;
+constexpr std::uint8_t k_certificate = 1U << 6;
+constexpr std::uint8_t k_all = (1U << 7) - 1;
+constexpr std::size_t k_max_certificate = 64U << 10;
 
 // Wrapping arithmetic through uint64: defined for every pair and exactly invertible.
 constexpr std::int64_t wrap_sub(std::int64_t a, std::int64_t b) noexcept {
@@ -67,6 +72,11 @@ void prevalence_value::merge(const prevalence_value& other) {
   items.merge(other.items);
   issuers.merge(other.issuers);
   min_not_before_ms = std::min(min_not_before_ms, other.min_not_before_ms);
+  if (!other.certificate.empty() &&
+      std::tie(other.certificate_time_ms, other.certificate) > std::tie(certificate_time_ms, certificate)) {
+    certificate_time_ms = other.certificate_time_ms;
+    certificate = other.certificate;
+  }
 }
 
 void prevalence_value::encode(std::string& out) const {
@@ -78,6 +88,7 @@ void prevalence_value::encode(std::string& out) const {
   if (!items.empty()) bits |= k_items;
   if (!issuers.empty()) bits |= k_issuers;
   if (min_not_before_ms != k_no_min) bits |= k_min_not_before;
+  if (!certificate.empty()) bits |= k_certificate;
 
   out.push_back(static_cast<char>(k_version));
   out.push_back(static_cast<char>(bits));
@@ -88,6 +99,11 @@ void prevalence_value::encode(std::string& out) const {
   if (bits & k_items) items.encode(out);
   if (bits & k_issuers) issuers.encode(out);
   if (bits & k_min_not_before) put_varint(out, zigzag(relative(min_not_before_ms)));
+  if (bits & k_certificate) {
+    put_varint(out, zigzag(relative(certificate_time_ms)));
+    put_varint(out, certificate.size());
+    out.append(certificate);
+  }
 }
 
 std::expected<prevalence_value, decode_error> prevalence_value::decode(std::string_view in) {
@@ -123,6 +139,17 @@ std::expected<prevalence_value, decode_error> prevalence_value::decode(std::stri
     auto t = get_time(in, has_first, v.first_seen_ms);
     if (!t) return std::unexpected(t.error());
     v.min_not_before_ms = *t;
+  }
+  if (bits & k_certificate) {
+    auto t = get_time(in, has_first, v.first_seen_ms);
+    if (!t) return std::unexpected(t.error());
+    const auto size = get_varint(in);
+    if (!size) return std::unexpected(size.error());
+    if (*size == 0 || *size > k_max_certificate) return std::unexpected(decode_error::bad_value);
+    if (*size > in.size()) return std::unexpected(decode_error::truncated);
+    v.certificate_time_ms = *t;
+    v.certificate.assign(in.substr(0, *size));
+    in.remove_prefix(*size);
   }
   if (!in.empty()) return std::unexpected(decode_error::trailing_bytes);
   return v;

@@ -19,6 +19,7 @@ inline void PrintTo(outcome o, std::ostream* os) {
     case outcome::out_of_scope: *os << "out_of_scope"; return;
     case outcome::suppressed: *os << "suppressed"; return;
     case outcome::rejected: *os << "rejected"; return;
+    case outcome::held: *os << "held"; return;
   }
   *os << "outcome(" << static_cast<int>(o) << ')';
 }

@@ -50,6 +50,10 @@ prevalence_value random_value(std::mt19937_64& rng) {
   if (rng() % 3 == 0) fill(rng, v.items, 1'000'000);
   if (rng() % 3 == 0) fill(rng, v.issuers, 2'000'000);
   if (rng() % 3 == 0) v.min_not_before_ms = random_time(rng);
+  if (rng() % 4 == 0) {  // a certificate row's facts (bytes drawn from a few values, so ties happen)
+    v.certificate_time_ms = rng() % 2 == 0 ? k_now : random_time(rng);
+    v.certificate.assign(1 + rng() % 300, static_cast<char>('a' + rng() % 3));
+  }
   return v;
 }
 
@@ -216,11 +220,45 @@ TEST(prevalence_value, decode_rejects_an_unknown_version) {
 }
 
 TEST(prevalence_value, decode_rejects_unknown_presence_bits) {
-  for (const char bits : {'\x40', '\x80', '\xc1'}) {
+  for (const char bits : {'\x80', '\x81', '\xc1'}) {
     const auto r = prevalence_value::decode(std::string{'\x01', bits});
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error(), decode_error::bad_value);
   }
+}
+
+TEST(prevalence_value, the_newest_certificate_wins_and_ties_are_broken_by_bytes) {
+  prevalence_value older, newer, same_time;
+  older.certificate_time_ms = k_now;
+  older.certificate = "revoked";
+  newer.certificate_time_ms = k_now + k_day;
+  newer.certificate = "valid";
+  same_time.certificate_time_ms = k_now + k_day;
+  same_time.certificate = "zzz";
+  EXPECT_EQ(merged(older, newer).certificate, "valid");
+  EXPECT_EQ(merged(newer, older).certificate, "valid");
+  EXPECT_EQ(merged(newer, same_time).certificate, "zzz");
+  EXPECT_EQ(merged(same_time, newer).certificate, "zzz");
+  EXPECT_EQ(merged(older, prevalence_value{}).certificate, "revoked") << "no certificate is the identity";
+  const auto back = prevalence_value::decode(encoded(newer));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, newer);
+}
+
+TEST(prevalence_value, a_certificate_of_zero_or_more_than_64_kib_is_rejected) {
+  prevalence_value v;
+  v.certificate_time_ms = k_now;
+  v.certificate = "x";
+  std::string bytes = encoded(v);  // version, bits, time, size 1, 'x'
+  bytes[bytes.size() - 2] = '\0';
+  bytes.pop_back();
+  auto r = prevalence_value::decode(bytes);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), decode_error::bad_value);
+  v.certificate.assign((64U << 10) + 1, 'x');
+  r = prevalence_value::decode(encoded(v));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), decode_error::bad_value);
 }
 
 TEST(prevalence_value, a_bad_set_inside_the_record_is_reported_with_its_reason) {

@@ -53,6 +53,15 @@ enum class unknown_shape_policy : std::uint8_t {
   reject,  // dead-lettered as unknown_schema, for topics that must carry known shapes only
 };
 
+// The certificate join (hash stage): execution rows without signer facts (Defender
+// DeviceProcessEvents, DeviceImageLoadEvents) meet their file's certificate row
+// (DeviceFileCertificateInfo) by SHA-1, in either order, through the hash record.
+struct certificate_join_config {
+  bool enabled = true;
+  std::int64_t wait_ms = 600'000;     // how long an execution row waits for its certificate row
+  std::size_t max_pending = 100'000;  // execution rows held at once (the oldest goes first)
+};
+
 struct input_config {
   std::size_t max_message_bytes = 1 << 20;
   std::size_t max_field_bytes = 4096;
@@ -68,6 +77,7 @@ struct input_config {
   std::string profiles_file;
   std::int64_t profiles_reload_interval_ms = 30'000;  // 0: read once
   ci_join_config codeintegrity_join;
+  certificate_join_config certificate_join;
 };
 
 struct metrics_config {

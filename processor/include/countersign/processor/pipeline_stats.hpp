@@ -30,6 +30,16 @@ struct sigma_stats {
   std::uint64_t reloads = 0;        // successful rule set changes
 };
 
+// The certificate join of the hash stage (certificate_join_config in config.hpp).
+struct certificate_join_stats {
+  std::uint64_t joined = 0;      // execution rows whose certificate was already known
+  std::uint64_t joined_late = 0; // execution rows released by a certificate row that came after them
+  std::uint64_t unmatched = 0;   // released without a certificate: the wait ran out (or end of replay)
+  std::uint64_t evicted = 0;     // released without a certificate early, by max_pending
+  std::uint64_t dropped = 0;     // held rows of a partition taken away (its next owner reads them again)
+  std::uint64_t pending = 0;     // held now
+};
+
 // Why a well-formed event went no further than Sigma: out of scope is not bad input.
 enum class scope_reason : std::uint8_t {
   unknown_schema,  // a JSON object no profile reads (Sigma still sees it, by its own field names)
@@ -64,12 +74,15 @@ struct pipeline_stats {
   std::uint64_t state_updates = 0;       // new facts merged into the prevalence store
   std::uint64_t state_errors = 0;        // failed state writes (the event is still judged)
   bool learning = true;                  // prevalence conditions not yet in use
+  certificate_join_stats certificate_join;
 };
 
 // The sum of an ingest pipeline's and a hash stage's counters.
 [[nodiscard]] pipeline_stats combined(const pipeline_stats& ingest, const pipeline_stats& judged);
 
-enum class outcome : std::uint8_t { alert, no_alert, out_of_scope, suppressed, rejected };
+// `held`: an execution row waiting in the hash stage for its certificate row; its
+// alerts (if any) come later, tagged with its token.
+enum class outcome : std::uint8_t { alert, no_alert, out_of_scope, suppressed, rejected, held };
 
 // Where a message came from (topic, or file name in replay; offset or line number).
 struct source_position {

@@ -17,7 +17,18 @@ namespace countersign::rules {
 [[nodiscard]] std::string issuer_key(const code_signature& sig);
 
 // A file: its SHA-256, else "sha1:" + SHA-1. Empty when the event has no hash.
+// Rows of a schema whose certificate facts arrive in rows of their own, keyed by SHA-1
+// (Defender: DeviceFileCertificateInfo beside DeviceProcessEvents), key by "sha1:" +
+// SHA-1 first, so a file's certificate row and its execution rows share a key and a
+// partition, and the hash stage can join them.
 [[nodiscard]] std::string file_key(const observation& obs);
+
+// True for the schemas above (their rows key by SHA-1 and join certificate rows).
+[[nodiscard]] bool joins_certificates_by_sha1(const observation& obs) noexcept;
+
+// An execution row that waits for its file's certificate row: a process start, image or
+// driver load of such a schema, with a SHA-1 and no signer facts of its own.
+[[nodiscard]] bool awaits_certificate(const observation& obs) noexcept;
 
 // A PE company name reduced to its distinctive tokens: lower case, punctuation dropped,
 // legal-form words (Inc, Ltd, LLC, Corp, Corporation, Co, GmbH, ...) removed, tokens

@@ -30,6 +30,11 @@ struct prevalence_value {
   distinct_set items;    // signer: distinct file hashes; issuer: distinct signers
   distinct_set issuers;  // signer: distinct issuers
   std::int64_t min_not_before_ms = std::numeric_limits<std::int64_t>::max();  // signer: earliest not-before
+  // hash: the file's certificate facts from a certificate row (Defender
+  // DeviceFileCertificateInfo), an encoded observation; the row with the newest time
+  // wins, ties by bytes, so the merge stays commutative and idempotent.
+  std::int64_t certificate_time_ms = std::numeric_limits<std::int64_t>::min();
+  std::string certificate;
 
   void merge(const prevalence_value& other);
 
