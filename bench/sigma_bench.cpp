@@ -17,7 +17,13 @@
 //                   (one engine alone, e.g. under a profiler)
 //
 // Throughput is events per CPU-second of the evaluating thread (CLOCK_THREAD_CPUTIME_ID).
-// Rule-set memory is the growth of resident memory over loading and building the set.
+// Rule-set memory ("mem MiB") is the growth of resident memory over loading the rules and
+// building the set; only the first engine of a run is measured clean (the next one reuses
+// memory the first freed): run one ENGINES per process for memory.
+//
+// Builds against the engine before rule_set_options too (COUNTERSIGN_SIGMA_RULE_SET_OPTIONS
+// unset): one "sigmahq" row, no per-field counts; docs/benchmarks.md measures the "before"
+// rows that way.
 #include <countersign/rules/sigma/rule_set.hpp>
 #include <countersign/rules/sigma/sigma.hpp>
 
@@ -452,8 +458,9 @@ int main(int argc, char** argv) {
     std::printf("rule-set memory (mem MiB) = resident growth over loading the rules (%.1f MiB) and building the set\n\n",
                 static_cast<double>(rss_rules - rss0) / (1024.0 * 1024.0));
     print_header();
-    sg::prefilter_stats stats;
     std::optional<sg::rule_set> kept;
+#if COUNTERSIGN_SIGMA_RULE_SET_OPTIONS
+    sg::prefilter_stats stats;
     using engine_t = sg::rule_set_options::literal_engine;
     for (const auto engine : {engine_t::aho_corasick, engine_t::hyperscan}) {
       const bool hs = engine == engine_t::hyperscan;
@@ -485,6 +492,19 @@ int main(int argc, char** argv) {
       std::printf("  %-28s %9llu scanned %6.1f%% hit\n", f.field.empty() ? "(keywords: every value)" : f.field.c_str(),
                   static_cast<unsigned long long>(f.scanned), 100.0 * static_cast<double>(f.hit) / static_cast<double>(f.scanned));
     }
+#else
+    // The engine before rule_set_options: one Aho-Corasick prefilter, no per-field counts.
+    (void)engines;
+    const std::size_t rss1 = rss_bytes();
+    std::vector<sg::rule> rules = loaded.rules;
+    const double build_s = wall_seconds([&] { kept.emplace(std::move(rules)); });
+    const double mem_mib = static_cast<double>(rss_rules - rss0 + rss_bytes() - rss1) / (1024.0 * 1024.0);
+    with_prefilter(*kept, std::vector(events.begin(), events.begin() + std::min<std::ptrdiff_t>(5'000, std::ssize(events))),
+                   mix_sources);
+    const result fast = with_prefilter(*kept, events, mix_sources);
+    print_row("sigmahq", kept->size(), fast, load_s * 1e3, build_s * 1e3, mem_mib, kept->prefilter_memory_bytes(),
+              kept->unfiltered());
+#endif
     std::printf("\n");
     if (n_check > 0 && kept) ok = check(*kept, events, n_check, mix_sources) && ok;
     std::printf("\n");

@@ -42,6 +42,10 @@ struct eval_counters {
   std::uint64_t matched = 0;
 };
 
+// rule_set_options and prefilter_stats exist (bench/sigma_bench.cpp also builds against
+// the engine before them, for the "before" rows of docs/benchmarks.md).
+#define COUNTERSIGN_SIGMA_RULE_SET_OPTIONS 1
+
 // Per-field prefilter counts, summed like eval_counters (evaluate() sizes `fields` to the
 // set's needle fields on first use; "" is the keyword pseudo-field, every value).
 struct prefilter_stats {
