@@ -8,7 +8,7 @@
 // one table load per input byte and never backtracks. A transition's top bit says "the
 // target state ends at least one pattern"; only then are the outputs looked at.
 //
-// Private to rules/src/sigma (used by rule_set). Immutable once built; scan() is const
+// Private to rules/src/sigma (used by literal_scanner). Immutable once built; scan() is const
 // and may run on many threads at once.
 #include <array>
 #include <cstddef>

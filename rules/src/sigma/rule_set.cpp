@@ -1,19 +1,26 @@
-// rule_set: logsource index + literal prefilter in front of sigma::matches().
+// rule_set: logsource index + literal prefilter in front of sigma's evaluation.
 //
 //   build (once per rule load)                 evaluate (per event, any thread)
 //   --------------------------                 --------------------------------
-//   rule -> logsource group (lowercase          event logsource -> admitted groups
-//           category/product/service)            (category lookup + product/service check)
-//   rule -> needles: (field, literal) pairs,    for each field some admitted group needs:
-//           one must occur for a match, or        ev.field(name), one Aho-Corasick scan,
-//           none (rule is "unfiltered")           hits mark rules of admitted groups
-//   per field: one automaton over the           marked rules + unfiltered rules of the
-//           literals of every rule               admitted groups, in load order -> matches()
+//   rule -> logsource group (lowercase          event logsource -> admitted groups, their
+//           category/product/service)            unfiltered rules and needed fields
+//                                                (cached per logsource and thread)
+//   rule -> clauses (all must hold) of          for each needed field: ev.field(name) once,
+//           needles (one must occur), or         one literal scan (Hyperscan or
+//           none (rule is "unfiltered")          Aho-Corasick), one exact-value lookup;
+//   per field: one literal database of the       keywords: all values joined, one scan
+//           needles and of every contains /     a hit sets its clause's bit in the rule's
+//           equality test's literal (probes);    mask; full mask -> candidate
+//           per field: exact-value table        candidates + unfiltered rules, in load
+//                                                order -> detail::matches() with the scan
+//                                                answering the probed tests
 //
 // Invariant: the prefilter is a necessary condition only. A rule is skipped only when
-// none of its needles occurs in the event, and needles are derived so that no event
-// lacking all of them can satisfy the condition (see needles_of below). The result of
-// evaluate() is therefore exactly the set of admitted rules for which matches() is true.
+// some clause of it has no hit, and clauses are derived so that every event satisfying
+// the condition satisfies each of them (see cnf_of below); a probed test is answered
+// from what the scan saw in a scanned field, which is the test's own definition. The
+// result of evaluate() is therefore exactly the set of admitted rules for which
+// matches() is true.
 //
 // Scratch state (marks, candidate list) is thread_local and epoch-stamped, so evaluate()
 // allocates nothing once the vectors have grown to the largest rule set seen on the thread.

@@ -5,17 +5,21 @@
 //   * logsource index: an event states its own logsource (category, product, service);
 //     only rules whose logsource admits it are considered (a rule field left empty
 //     admits any value);
-//   * literal prefilter: for each rule, a set of (field, literal) pairs of which at least
-//     one must occur in the event (case-insensitively) for the rule to possibly match,
-//     derived from its condition. One Aho-Corasick automaton per field scans that field's
-//     value once per event; only rules with a hit (and rules without a usable literal
-//     set) are evaluated in full with sigma::matches().
+//   * literal prefilter: for each rule, up to 8 clauses derived from its condition that
+//     every matching event satisfies, each a set of needles of which one must occur:
+//     a literal in a field (case-insensitively), a field's whole value, or a keyword
+//     literal in any value. Each needed field's value is scanned once per event (one
+//     Hyperscan literal database per field; keywords: all values joined, one scan;
+//     whole values: one hash lookup); a rule is evaluated only when each of its clauses
+//     has a hit (rules without clauses always), and its contains / equality tests are
+//     answered from the same scan instead of searched again.
+// The result is exactly that of sigma::matches() over every admitted rule.
 // Immutable once built; share it across threads with shared_ptr<const rule_set>.
-// evaluate() keeps its scratch (marks, candidate list) in thread_local storage that only
-// grows, so it allocates nothing per event once warm; it must not be re-entered from the
-// sigma_event callbacks of the same thread. Keyword searches (no field name) yield no
-// literal: a rule that only has keywords on some branch of an `or` is unfiltered.
-// A moved-from rule_set may only be assigned to or destroyed.
+// evaluate() keeps its scratch (marks, candidate list, the per-logsource admission cache,
+// the Hyperscan scratch) in thread_local storage that only grows, so it allocates nothing
+// per event once warm; it must not be re-entered from the sigma_event callbacks of the
+// same thread. Construction throws on a Hyperscan compile or allocation failure (rule
+// load time). A moved-from rule_set may only be assigned to or destroyed.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
