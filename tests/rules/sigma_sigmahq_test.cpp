@@ -3,13 +3,12 @@
 // the bench's Windows event mix (bench/windows_event_mix.hpp): per event, the same rule
 // ids, with either literal engine. The folder is ../shared/sigmahq/rules/windows next to
 // the source tree (COUNTERSIGN_SIGMAHQ_DIR); the test is skipped when it is absent.
-#include <countersign/rules/sigma/rule_set.hpp>
-#include <countersign/rules/sigma/sigma.hpp>
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cctype>
+#include <countersign/rules/sigma/rule_set.hpp>
+#include <countersign/rules/sigma/sigma.hpp>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -22,7 +21,8 @@ namespace {
 bool admits(const logsource& ls, const event_logsource& src) {
   const auto eq = [](const std::string& want, std::string_view have) {
     return want.empty() || std::ranges::equal(want, have, [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
            });
   };
   return eq(ls.category, src.category) && eq(ls.product, src.product) && eq(ls.service, src.service);
@@ -50,7 +50,8 @@ TEST(sigma_sigmahq, evaluate_matches_the_naive_path_on_every_event_with_either_e
   // comparison would say little.
   EXPECT_GT(matches, 100U);
 
-  for (const auto engine : {rule_set_options::literal_engine::hyperscan, rule_set_options::literal_engine::aho_corasick}) {
+  for (const auto engine :
+       {rule_set_options::literal_engine::hyperscan, rule_set_options::literal_engine::aho_corasick}) {
     const rule_set rs(loaded.rules, rule_set_options{engine});
     eval_counters counters;
     std::size_t differ = 0;

@@ -28,7 +28,8 @@ struct hs_context {
   void* ctx;
 };
 
-int on_hs_match(unsigned id, unsigned long long /*from*/, unsigned long long to, unsigned /*flags*/, void* c) {
+int on_hs_match(unsigned id, unsigned long long /*from*/, unsigned long long to, unsigned /*flags*/,
+                void* c) {
   const auto* hc = static_cast<const hs_context*>(c);
   hc->fn(id, static_cast<std::size_t>(to), hc->ctx);
   return 0;
@@ -36,7 +37,8 @@ int on_hs_match(unsigned id, unsigned long long /*from*/, unsigned long long to,
 
 }  // namespace
 
-literal_scanner::literal_scanner(scan_engine engine, const std::vector<std::string>& literals) : engine_(engine) {
+literal_scanner::literal_scanner(scan_engine engine, const std::vector<std::string>& literals)
+    : engine_(engine) {
   if (engine_ == scan_engine::aho_corasick) {
     automaton_ = aho_corasick(literals);
     return;
@@ -52,15 +54,20 @@ literal_scanner::literal_scanner(scan_engine engine, const std::vector<std::stri
     ids.push_back(static_cast<unsigned>(i));
   }
   hs_compile_error_t* err = nullptr;
-  if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(), static_cast<unsigned>(exprs.size()),
-                           HS_MODE_BLOCK, nullptr, &db_, &err) != HS_SUCCESS) {
-    std::string msg = err != nullptr && err->message != nullptr ? err->message : "unknown error";
+  if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
+                           static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db_,
+                           &err) != HS_SUCCESS) {
+    // Hyperscan refused the set (a resource limit): the automaton gives the same answers,
+    // slower, and a rule reload on the processing thread must not throw for it.
     hs_free_compile_error(err);
-    throw std::runtime_error("sigma prefilter: Hyperscan compile failed: " + msg);
+    db_ = nullptr;
+    engine_ = scan_engine::aho_corasick;
+    automaton_ = aho_corasick(literals);
+    return;
   }
-  // Every thread's scratch grows on first use; this checks the database is usable.
   hs_scratch_t* probe = nullptr;
-  if (hs_alloc_scratch(db_, &probe) != HS_SUCCESS) throw std::runtime_error("sigma prefilter: Hyperscan scratch allocation failed");
+  if (hs_alloc_scratch(db_, &probe) != HS_SUCCESS)
+    throw std::runtime_error("sigma prefilter: Hyperscan scratch allocation failed");
   hs_free_scratch(probe);
 }
 
@@ -91,7 +98,8 @@ hs_scratch* scratch_for(std::uint64_t set_id, std::span<const literal_scanner* c
   return t.scratch;
 }
 
-bool literal_scanner::scan(std::string_view text, on_match_fn on_match, void* ctx, hs_scratch* scratch) const {
+bool literal_scanner::scan(std::string_view text, on_match_fn on_match, void* ctx,
+                           hs_scratch* scratch) const {
   if (engine_ == scan_engine::aho_corasick) {
     automaton_.scan_ends(text, [&](std::uint32_t p, std::size_t end) { on_match(p, end, ctx); });
     return true;
@@ -99,7 +107,8 @@ bool literal_scanner::scan(std::string_view text, on_match_fn on_match, void* ct
   if (db_ == nullptr) return true;
   hs_context c{on_match, ctx};
   return scratch != nullptr && text.size() <= std::numeric_limits<unsigned>::max() &&
-         hs_scan(db_, text.data(), static_cast<unsigned>(text.size()), 0, scratch, on_hs_match, &c) == HS_SUCCESS;
+         hs_scan(db_, text.data(), static_cast<unsigned>(text.size()), 0, scratch, on_hs_match, &c) ==
+             HS_SUCCESS;
 }
 
 std::size_t literal_scanner::memory_bytes() const noexcept {

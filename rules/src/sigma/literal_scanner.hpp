@@ -6,13 +6,14 @@
 // compare them on the same rules:
 //
 //   * hyperscan: Hyperscan 5.4 literal database (hs_compile_lit_multi, HS_FLAG_CASELESS |
-//     HS_FLAG_SINGLEMATCH: one report per literal and scan), block mode. Its scratch is per thread (thread_local, grown to fit every database of
-//     a set the first time the thread scans with that set);
+//     HS_FLAG_SINGLEMATCH: one report per literal and scan), block mode. Its scratch is per thread
+//     (thread_local, grown to fit every database of a set the first time the thread scans with that set);
 //   * aho_corasick: the project's own dense DFA (aho_corasick.hpp).
 //
 // Private to rules/src/sigma. Immutable once built; scan() is const and may run on many
-// threads at once. Construction throws std::runtime_error / std::length_error (rule load
-// time only).
+// threads at once. A literal set Hyperscan refuses to compile is scanned with the
+// automaton instead. Construction throws std::length_error (automaton too large) or
+// std::runtime_error (no memory for a Hyperscan scratch), at rule load time only.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
