@@ -556,7 +556,6 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       auto& cert = cfg.input.certificate_join;
       cert.enabled = c.boolean("enabled", cert.enabled);
       cert.wait_ms = c.duration("wait", cert.wait_ms, 0);
-      cert.max_pending = c.count("max_pending", cert.max_pending, 1, 10'000'000);
     }
     {
       auto m = top.child("metrics");
@@ -616,6 +615,16 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       c.rules_dir = g.text("rules_dir", c.rules_dir);
       c.reload_interval_ms = g.duration("reload_interval", c.reload_interval_ms, 0);
       c.max_fields = g.count("max_fields", c.max_fields, 16, 1'000'000);
+      auto sup = g.child("suppression");
+      constexpr std::array<std::string_view, 5> k_levels = {"informational", "low", "medium", "high", "critical"};
+      for (std::size_t i = 0; i < k_levels.size(); ++i) {
+        const std::string key(k_levels[i]);
+        const bool per_event = c.suppression[i] == sigma_config::grouping::per_event;
+        const std::string v = sup.text(key, per_event ? "event" : "file");
+        if (v == "event") c.suppression[i] = sigma_config::grouping::per_event;
+        else if (v == "file") c.suppression[i] = sigma_config::grouping::per_file;
+        else sup.fail(key, "must be event (every matching event alerts) or file (one alert per rule, host and file per window), not \"" + v + "\"");
+      }
       if (!c.rules_dir.empty() && !std::filesystem::is_directory(c.rules_dir)) {
         g.fail("rules_dir", "is not a directory: " + c.rules_dir);
       }

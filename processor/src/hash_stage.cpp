@@ -123,15 +123,24 @@ outcome hash_stage::judge(rules::observation& obs, std::int32_t partition, std::
       return outcome::out_of_scope;
     }
     if (!attach_certificate(obs, partition)) {
-      hold(obs, partition, token, now_ms.value_or(obs.event_time_ms.value_or(0)));
+      wait_for_certificate(obs, partition);
       return outcome::held;
     }
     ++stats_.certificate_join.joined;
   }
-  const outcome o = judge_now(obs, partition, token, deferred, now_ms, new_fact);
-  if (store_ && !held_by_key_.empty() && obs.kind == rules::event_kind::file_certificate &&
+  // A certificate row: the execution rows that waited for it are judged with it, and the
+  // merged record (certificate set) no longer holds them.
+  waiting_.clear();
+  if (join_.enabled && store_ && obs.kind == rules::event_kind::file_certificate &&
       rules::joins_certificates_by_sha1(obs)) {
-    release_waiting(rules::file_key(obs), now_ms);
+    view_->set_hash_partition(partition);
+    if (auto record = view_->value(state::store_kind::hash, rules::file_key(obs))) waiting_.swap(record->pending);
+  }
+  const std::size_t alerts_before = alert_count_;
+  outcome o = judge_now(obs, partition, token, deferred, now_ms, new_fact);
+  if (!waiting_.empty()) {
+    judge_waiting(obs, partition, token, deferred, now_ms);
+    if (alert_count_ > alerts_before) o = outcome::alert;
   }
   return o;
 }
@@ -146,100 +155,40 @@ bool hash_stage::attach_certificate(rules::observation& obs, std::int32_t partit
   return true;
 }
 
-void hash_stage::hold(const rules::observation& obs, std::int32_t partition, std::uint64_t token,
-                      std::int64_t since_ms) {
-  if (stats_.certificate_join.pending >= join_.max_pending) {
-    for (std::size_t i = 0; i < held_.size(); ++i) {
-      if (held_[i].live) {
-        release_unmatched(i, stats_.certificate_join.evicted);
-        break;
-      }
-    }
+// The row goes into its file's hash record (with the file's sighting, a fact of its
+// own), so it waits in state: it survives restarts and moves with the partition, and
+// its message is done like any other.
+void hash_stage::wait_for_certificate(const rules::observation& obs, std::int32_t partition) {
+  update_state(obs, partition);
+  const std::string key = rules::file_key(obs);
+  state::prevalence_value delta;
+  rules::encode_observation(obs, delta.pending.emplace_back());
+  if (const auto record = view_->value(state::store_kind::hash, key);
+      record && record->pending.size() >= state::prevalence_value::k_max_pending &&
+      delta.pending.front() > record->pending.back()) {
+    ++stats_.certificate_join.evicted;  // the file's list is full of rows that sort first
+    return;
   }
-  held_row& r = held_.emplace_back();
-  r.partition = partition;
-  r.key = rules::file_key(obs);
-  r.token = token;
-  r.since_ms = since_ms;
-  r.obs = obs;
-  r.live = true;
-  held_by_key_[r.key].push_back(held_front_ + held_.size() - 1);
-  ++stats_.certificate_join.pending;
-  trim_held();
+  combiner_.add(state::store_kind::hash, partition, key, delta);
+  ++stats_.certificate_join.held;
 }
 
-void hash_stage::release_unmatched(std::size_t index, std::uint64_t& counter) {
-  held_row& r = held_[index];
-  r.live = false;
-  if (const auto it = held_by_key_.find(r.key); it != held_by_key_.end()) {
-    std::erase(it->second, held_front_ + index);
-    if (it->second.empty()) held_by_key_.erase(it);
-  }
-  released_.push_back({r.token, false});
-  ++counter;
-  --stats_.certificate_join.pending;
-}
-
-void hash_stage::release_waiting(const std::string& key, std::optional<std::int64_t> now_ms) {
-  const auto it = held_by_key_.find(key);
-  if (it == held_by_key_.end()) return;
-  const std::vector<std::uint64_t> waiting = std::move(it->second);
-  held_by_key_.erase(it);
-  for (const std::uint64_t n : waiting) {
-    held_row& r = held_[n - held_front_];
-    r.live = false;
-    --stats_.certificate_join.pending;
-    rules::observation obs = std::move(r.obs);
-    if (attach_certificate(obs, r.partition)) {
-      ++stats_.certificate_join.joined_late;
-      (void)judge_now(obs, r.partition, r.token, true, now_ms, true);
-      released_.push_back({r.token, true});
-    } else {  // a certificate record that does not decode: judged alone is all there is
+void hash_stage::judge_waiting(const rules::observation& certificate_row, std::int32_t partition, std::uint64_t token,
+                               bool deferred, std::optional<std::int64_t> now_ms) {
+  const std::int64_t arrived = certificate_row.event_time_ms.value_or(0);
+  for (const auto& encoded : waiting_) {
+    if (!rules::decode_observation(encoded, waiting_row_) || !attach_certificate(waiting_row_, partition)) {
       ++stats_.certificate_join.unmatched;
-      released_.push_back({r.token, false});
+      continue;
     }
-  }
-  trim_held();
-}
-
-void hash_stage::trim_held() {
-  while (!held_.empty() && !held_.front().live) {
-    held_.pop_front();
-    ++held_front_;
-  }
-}
-
-void hash_stage::expire(std::int64_t now_ms) {
-  while (!held_.empty()) {
-    if (held_.front().live) {
-      if (now_ms - held_.front().since_ms < join_.wait_ms) break;
-      release_unmatched(0, stats_.certificate_join.unmatched);
+    if (arrived - waiting_row_.event_time_ms.value_or(arrived) > join_.wait_ms) {
+      ++stats_.certificate_join.unmatched;  // waited longer than the join allows
+      continue;
     }
-    held_.pop_front();
-    ++held_front_;
+    ++stats_.certificate_join.joined_late;
+    (void)judge_now(waiting_row_, partition, token, deferred, now_ms, true);
   }
-}
-
-void hash_stage::release_all() {
-  for (std::size_t i = 0; i < held_.size(); ++i) {
-    if (held_[i].live) release_unmatched(i, stats_.certificate_join.unmatched);
-  }
-  trim_held();
-}
-
-void hash_stage::drop_partition(std::int32_t partition) {
-  for (std::size_t i = 0; i < held_.size(); ++i) {
-    held_row& r = held_[i];
-    if (!r.live || r.partition != partition) continue;
-    r.live = false;
-    if (const auto it = held_by_key_.find(r.key); it != held_by_key_.end()) {
-      std::erase(it->second, held_front_ + i);
-      if (it->second.empty()) held_by_key_.erase(it);
-    }
-    ++stats_.certificate_join.dropped;
-    --stats_.certificate_join.pending;
-  }
-  trim_held();
+  waiting_.clear();
 }
 
 outcome hash_stage::judge_now(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,

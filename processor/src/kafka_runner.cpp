@@ -172,8 +172,6 @@ struct kafka_runner::impl {
   rules::schema_profile last_profile = rules::schema_profile::unknown;
   // Input messages with Code Integrity verdicts held for a join, by pipeline token.
   std::unordered_map<std::uint64_t, delivery_ticket> deferred;
-  // Observations (execution rows) the hash stage holds for their certificate row, by token.
-  std::unordered_map<std::uint64_t, delivery_ticket> held_rows;
   std::uint64_t next_token = 1;
 
   // State flushes: consumed observations/deltas waiting for the next flush.
@@ -234,7 +232,6 @@ struct kafka_runner::impl {
   void handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref);
   void handle_hash_record(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload);
   void handle_deferred_outputs();
-  void handle_held_outputs();
   std::uint32_t produce_alerts(std::span<const emitted_alert> alerts, partition_slot_ref ref, std::int64_t offset);
   void dead_letter(const rd_kafka_message_t* m, std::string_view topic, std::string_view reason, std::string_view detail,
                    std::string_view stage, partition_slot_ref ref, std::uint32_t& pending);
@@ -927,7 +924,6 @@ std::uint32_t kafka_runner::impl::produce_alerts(std::span<const emitted_alert> 
                                                  std::int64_t offset) {
   std::uint32_t pending = 0;
   for (const auto& a : alerts) {
-    if (a.deferred) continue;  // a held row's: see handle_held_outputs
     auto* ticket = new delivery_ticket{ref, offset, nullptr};
     if (produce(cfg.kafka.alerts_topic, RD_KAFKA_PARTITION_UA, a.key, a.json, nullptr, ticket)) {
       ++pending;
@@ -948,51 +944,19 @@ void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partiti
     handle_hash_record(m, ref, payload);
     return;
   }
-  const std::uint64_t token = next_token++;
-  const outcome o = hashes.process(payload, m->partition, token, wall_ms());
+  const outcome o = hashes.process(payload, m->partition, 0, wall_ms());
   std::uint32_t pending = produce_alerts(hashes.alerts(), ref, m->offset);
   if (o == outcome::rejected) {
     dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record), "observation does not decode",
                 "hash", ref, pending);
   }
-  if (o == outcome::held) {
-    // Not done until its certificate row came or its wait ran out (handle_held_outputs);
-    // its facts go to state only then.
-    ++pending;
-    held_rows.emplace(token, delivery_ticket{ref, m->offset, nullptr});
-  } else if (store) {
+  if (store) {
     // Committed only once the state this message changed is in the changelog.
     ++pending;
     epoch_members.emplace_back(ref, m->offset);
   }
   tracker.consumed(ref, m->offset, pending);
-  handle_held_outputs();
   if (hashes.should_flush()) flush_state();
-}
-
-// Execution rows the hash stage held for their certificate row and released in the last
-// call: their alerts, then the release itself, each an acknowledgement they wait for. A
-// row judged on release changed state, so it also waits for the next flush.
-void kafka_runner::impl::handle_held_outputs() {
-  if (held_rows.empty()) return;
-  for (const auto& a : hashes.alerts()) {
-    if (!a.deferred) continue;
-    const auto it = held_rows.find(a.token);
-    if (it == held_rows.end()) continue;
-    auto* ticket = new delivery_ticket{it->second};
-    tracker.add_pending(ticket->ref, ticket->offset, 1);
-    if (!produce(cfg.kafka.alerts_topic, RD_KAFKA_PARTITION_UA, a.key, a.json, nullptr, ticket)) release(ticket);
-  }
-  for (const auto& r : hashes.released()) {
-    const auto it = held_rows.find(r.token);
-    if (it == held_rows.end()) continue;
-    if (r.judged && store) {
-      tracker.add_pending(it->second.ref, it->second.offset, 1);
-      epoch_members.emplace_back(it->second.ref, it->second.offset);
-    }
-    tracker.acked(it->second.ref, it->second.offset);
-    held_rows.erase(it);
-  }
 }
 
 // A whole hash record from a replayed state directory: merged like the facts of an
@@ -1201,14 +1165,6 @@ void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_k
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& e = parts->elems[i];
     const topic_role role = role_of(e.topic);
-    if (role == topic_role::observations) {
-      // Held rows stay unacknowledged: the next owner reads them again.
-      hashes.drop_partition(e.partition);
-      const partition_slot_ref slot = tracker.find(e.topic, e.partition);
-      std::erase_if(held_rows, [&](const auto& h) {
-        return h.second.ref.slot == slot.slot && h.second.ref.generation == slot.generation;
-      });
-    }
     if (role == topic_role::observations && store) {
       owned.erase(e.partition);
       std::erase(restore_queue, e.partition);
@@ -1370,12 +1326,9 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
 
     const auto now = clock_type::now();
     if (now - last_flush >= flush_every) {
-      if ((ingest.held() > 0 || !held_rows.empty()) && now - last_expire >= flush_every) {
+      if (ingest.held() > 0 && now - last_expire >= flush_every) {
         ingest.expire(wall_ms());
         handle_deferred_outputs();
-        hashes.begin();
-        hashes.expire(wall_ms());
-        handle_held_outputs();
         last_expire = now;
       }
       store_offsets();
@@ -1400,23 +1353,16 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   handle_deferred_outputs();
   flush_state();
   spdlog::info("stopping: {} message(s) await acknowledgement", tracker.in_flight());
-  // Rows held for their certificate row stay uncommitted and are read again after a
-  // restart (their certificate, if it came, is in the hash record by then): not waited for.
-  if (!held_rows.empty()) {
-    spdlog::info("stopping: {} execution row(s) still wait for their certificate row; read again at restart",
-                 held_rows.size());
-  }
   const auto deadline = clock_type::now() + std::chrono::milliseconds(cfg.processing.drain_timeout_ms);
-  while ((tracker.in_flight() > held_rows.size() || !retries.empty()) && clock_type::now() < deadline &&
-         fatal.empty()) {
+  while ((tracker.in_flight() > 0 || !retries.empty()) && clock_type::now() < deadline && fatal.empty()) {
     health->beat();
     if (!retries.empty()) produce_retries();
     rd_kafka_poll(producer, 50);
     if (!epoch_members.empty()) flush_state();
   }
-  if (tracker.in_flight() > held_rows.size()) {
+  if (tracker.in_flight() > 0) {
     spdlog::warn("drain timeout: {} message(s) unacknowledged; their input will be processed again",
-                 tracker.in_flight() - held_rows.size());
+                 tracker.in_flight());
   }
   store_offsets();
   if (const auto err = rd_kafka_commit(consumer, nullptr, 0);

@@ -123,9 +123,10 @@ int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
   }
   if (summary.read_errors > 0) std::cerr << ", " << summary.read_errors << " files stopped early";
   std::cerr << '\n';
-  if (const auto& j = s.certificate_join; j.joined + j.joined_late + j.unmatched + j.evicted > 0) {
-    std::cerr << "replay: certificate join: " << j.joined << " joined, " << j.joined_late << " joined late, "
-              << j.unmatched << " unmatched, " << j.evicted << " evicted\n";
+  if (const auto& j = s.certificate_join; j.joined + j.held > 0) {
+    std::cerr << "replay: certificate join: " << j.joined << " joined, " << j.held << " waited (" << j.joined_late
+              << " joined late, " << j.unmatched << " too late, " << j.held - j.joined_late - j.unmatched
+              << " still waiting), " << j.evicted << " not kept\n";
   }
   if (!cfg.state.dir.empty()) {
     std::cerr << "replay: state " << cfg.state.dir << ": " << s.state_updates << " updates, " << s.state_errors

@@ -61,19 +61,15 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   auto& cert = prometheus::BuildCounter()
                    .Name("countersign_certificate_join_total")
                    .Help("Execution rows without signer facts (Defender) and their file's certificate row: joined "
-                         "(certificate known), joined_late (it came while the row waited), unmatched (the wait ran "
-                         "out), evicted (by max_pending), dropped (partition taken away; read again by its next owner)")
+                         "(certificate known), held (came first; waits in the file's hash record), joined_late "
+                         "(judged when it came), unmatched (waited longer than the join allows), evicted (the "
+                         "file already holds the most waiting rows it keeps)")
                    .Register(r);
   cert_joined_.counter = &cert.Add({{"outcome", "joined"}});
+  cert_held_.counter = &cert.Add({{"outcome", "held"}});
   cert_joined_late_.counter = &cert.Add({{"outcome", "joined_late"}});
   cert_unmatched_.counter = &cert.Add({{"outcome", "unmatched"}});
   cert_evicted_.counter = &cert.Add({{"outcome", "evicted"}});
-  cert_dropped_.counter = &cert.Add({{"outcome", "dropped"}});
-  cert_pending_ = &prometheus::BuildGauge()
-                       .Name("countersign_certificate_join_pending")
-                       .Help("Execution rows waiting for their file's certificate row now")
-                       .Register(r)
-                       .Add({});
   state_updates_.counter = plain_counter(r, "countersign_state_updates_total",
                                          "New (host, file, signature) facts merged into the prevalence store");
   state_errors_.counter = plain_counter(r, "countersign_state_errors_total", "Failed prevalence store writes");
@@ -233,8 +229,7 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   cert_joined_late_.sync(p.certificate_join.joined_late);
   cert_unmatched_.sync(p.certificate_join.unmatched);
   cert_evicted_.sync(p.certificate_join.evicted);
-  cert_dropped_.sync(p.certificate_join.dropped);
-  cert_pending_->Set(static_cast<double>(p.certificate_join.pending));
+  cert_held_.sync(p.certificate_join.held);
   repeats_.sync(p.repeats);
   fields_truncated_.sync(p.fields_truncated);
   forwarded_.sync(p.forwarded);

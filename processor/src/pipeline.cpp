@@ -226,9 +226,7 @@ process_result pipeline::process(std::string_view payload, const source_position
       ++result.deferred;
       continue;
     }
-    const outcome o = route(obs, token, false, now_ms);
-    if (o == outcome::held) ++result.deferred;
-    note(o);
+    note(route(obs, token, false, now_ms));
   }
   // Outputs released within this call belong to their own messages, this one included.
   for (const auto& a : alerts()) {
@@ -239,8 +237,6 @@ process_result pipeline::process(std::string_view payload, const source_position
   }
   joiner_.expire(clock, release_);
   stats_.ci_join = joiner_.stats();
-  if (local_) local_->expire(clock);
-  collect_local_releases();
   return result;
 }
 
@@ -249,8 +245,6 @@ void pipeline::expire(std::int64_t now_ms) {
   release_now_ = now_ms;
   joiner_.expire(now_ms, release_);
   stats_.ci_join = joiner_.stats();
-  if (local_) local_->expire(now_ms);
-  collect_local_releases();
 }
 
 void pipeline::flush(std::optional<std::int64_t> now_ms) {
@@ -258,13 +252,6 @@ void pipeline::flush(std::optional<std::int64_t> now_ms) {
   release_now_ = now_ms;
   joiner_.flush(release_);
   stats_.ci_join = joiner_.stats();
-  if (local_) local_->release_all();  // execution rows still waiting for a certificate row
-  collect_local_releases();
-}
-
-void pipeline::collect_local_releases() {
-  if (!local_) return;
-  for (const auto& r : local_->released()) releases_.push_back(r.token);
 }
 
 }  // namespace countersign::processor

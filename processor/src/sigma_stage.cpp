@@ -840,6 +840,7 @@ sigma_stage::sigma_stage(const config& cfg)
     : library_(cfg.sigma),
       reload_interval_ms_(cfg.sigma.rules_dir.empty() ? 0 : cfg.sigma.reload_interval_ms),
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      suppression_by_level_(cfg.sigma.suppression),
       suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
       suppression_(std::max<std::size_t>(1, cfg.alerts.suppression_cache_entries)),
       doc_(cfg.sigma.max_fields) {
@@ -972,9 +973,15 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     // own), so the id keys on the event (host, file, event time to the millisecond), not
     // on (host, file) alone. The same record delivered again, or read in another shape,
     // has the same id and is suppressed as before.
-    const std::string event_key = fmt::format("event:{}:{}:{}", env->host_key(),
-                                              env->sha256.has_value() ? env->sha256.view() : env->image_path.view(),
-                                              env->event_time_ms.value_or(0));
+    // Rules whose level is grouped per file (sigma.suppression, by default informational
+    // and low) alert once per rule, host and file in a suppression window.
+    const bool per_file = std::ranges::all_of(hits, [&](const rules::hit& h) {
+      return suppression_by_level_[static_cast<std::size_t>(h.level)] == sigma_config::grouping::per_file;
+    });
+    const std::string_view file = env->sha256.has_value() ? env->sha256.view() : env->image_path.view();
+    const std::string event_key = per_file ? fmt::format("file:{}:{}", env->host_key(), file)
+                                           : fmt::format("event:{}:{}:{}", env->host_key(), file,
+                                                         env->event_time_ms.value_or(0));
     for (auto& h : hits) h.group_key = event_key;
     const std::string id = rules::alert_id(hits, *env, suppression_window_ms_);
     if (suppression_enabled_ && !suppression_.first_time(id)) {

@@ -3,7 +3,7 @@
 // Wire format, version 1:
 //   byte    version (1)
 //   byte    presence bits: 0 first_seen, 1 last_seen, 2 hosts, 3 items, 4 issuers,
-//           5 min_not_before, 6 certificate; other bits must be zero
+//           5 min_not_before, 6 certificate, 7 pending
 //   then the present parts in that order:
 //     first_seen        zigzag varint
 //     last_seen         zigzag varint of (last - first) when first is present, else of
@@ -12,6 +12,8 @@
 //     min_not_before    like last_seen
 //     certificate       its time like last_seen, then varint length and the bytes
 //                       (at most k_max_certificate)
+//     pending           varint count (1..k_max_pending), then each as varint length
+//                       and bytes (at most k_max_certificate each), in sorted order
 // Deltas keep a typical record small: two epoch-ms times cost 6 + 1..4 bytes instead of 12.
 
 #include <countersign/state/prevalence_value.hpp>
@@ -20,6 +22,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <iterator>
 #include <tuple>
 #include <utility>
 
@@ -45,7 +48,8 @@ constexpr std::uint8_t k_items = 1U << 3;
 constexpr std::uint8_t k_issuers = 1U << 4;
 constexpr std::uint8_t k_min_not_before = 1U << 5;
 constexpr std::uint8_t k_certificate = 1U << 6;
-constexpr std::uint8_t k_all = (1U << 7) - 1;
+constexpr std::uint8_t k_pending = 1U << 7;
+constexpr std::uint8_t k_all = 0xff;
 constexpr std::size_t k_max_certificate = 64U << 10;
 
 // Wrapping arithmetic through uint64: defined for every pair and exactly invertible.
@@ -77,6 +81,15 @@ void prevalence_value::merge(const prevalence_value& other) {
     certificate_time_ms = other.certificate_time_ms;
     certificate = other.certificate;
   }
+  if (!certificate.empty()) {
+    pending.clear();
+  } else if (!other.pending.empty()) {
+    std::vector<std::string> both;
+    both.reserve(pending.size() + other.pending.size());
+    std::ranges::set_union(pending, other.pending, std::back_inserter(both));
+    if (both.size() > k_max_pending) both.resize(k_max_pending);
+    pending = std::move(both);
+  }
 }
 
 void prevalence_value::encode(std::string& out) const {
@@ -89,6 +102,7 @@ void prevalence_value::encode(std::string& out) const {
   if (!issuers.empty()) bits |= k_issuers;
   if (min_not_before_ms != k_no_min) bits |= k_min_not_before;
   if (!certificate.empty()) bits |= k_certificate;
+  if (!pending.empty()) bits |= k_pending;
 
   out.push_back(static_cast<char>(k_version));
   out.push_back(static_cast<char>(bits));
@@ -103,6 +117,13 @@ void prevalence_value::encode(std::string& out) const {
     put_varint(out, zigzag(relative(certificate_time_ms)));
     put_varint(out, certificate.size());
     out.append(certificate);
+  }
+  if (bits & k_pending) {
+    put_varint(out, pending.size());
+    for (const auto& row : pending) {
+      put_varint(out, row.size());
+      out.append(row);
+    }
   }
 }
 
@@ -150,6 +171,21 @@ std::expected<prevalence_value, decode_error> prevalence_value::decode(std::stri
     v.certificate_time_ms = *t;
     v.certificate.assign(in.substr(0, *size));
     in.remove_prefix(*size);
+  }
+  if (bits & k_pending) {
+    const auto count = get_varint(in);
+    if (!count) return std::unexpected(count.error());
+    if (*count == 0 || *count > k_max_pending) return std::unexpected(decode_error::bad_value);
+    for (std::uint64_t i = 0; i < *count; ++i) {
+      const auto size = get_varint(in);
+      if (!size) return std::unexpected(size.error());
+      if (*size == 0 || *size > k_max_certificate) return std::unexpected(decode_error::bad_value);
+      if (*size > in.size()) return std::unexpected(decode_error::truncated);
+      std::string row(in.substr(0, *size));
+      in.remove_prefix(*size);
+      if (!v.pending.empty() && row <= v.pending.back()) return std::unexpected(decode_error::bad_value);
+      v.pending.push_back(std::move(row));
+    }
   }
   if (!in.empty()) return std::unexpected(decode_error::trailing_bytes);
   return v;

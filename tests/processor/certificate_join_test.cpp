@@ -137,7 +137,6 @@ TEST(certificate_join, certificate_first_then_execution_is_judged_with_the_certi
   EXPECT_NE(a->json.find("Northwind Software Ltd"), std::string::npos) << "the certificate row's signer";
   EXPECT_NE(a->json.find("ws-12.corp.example"), std::string::npos) << "the execution row's host";
   EXPECT_EQ(p.stats().certificate_join.joined, 1U);
-  EXPECT_EQ(p.stats().certificate_join.pending, 0U);
 }
 
 TEST(certificate_join, execution_first_waits_and_is_judged_when_the_certificate_row_comes) {
@@ -146,76 +145,73 @@ TEST(certificate_join, execution_first_waits_and_is_judged_when_the_certificate_
   pipeline& p = *run.p;
   const auto held = p.process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 7);
   EXPECT_EQ(held.kind, outcome::held);
-  EXPECT_EQ(held.deferred, 1U);
+  EXPECT_EQ(held.deferred, 0U) << "it waits in state; its message is done";
   EXPECT_EQ(execution_alert(p.alerts()), nullptr);
-  EXPECT_EQ(p.stats().certificate_join.pending, 1U);
+  EXPECT_EQ(p.stats().certificate_join.held, 1U);
 
-  (void)p.process(certificate_row("2026-11-20T10:03:00Z"), {"t", 0, 1}, std::nullopt, 8);
+  const auto released = p.process(certificate_row("2026-11-20T10:03:00Z"), {"t", 0, 1}, std::nullopt, 8);
+  EXPECT_EQ(released.kind, outcome::alert);
   const emitted_alert* a = execution_alert(p.alerts());
-  ASSERT_NE(a, nullptr) << "released by the certificate row";
-  EXPECT_TRUE(a->deferred);
-  EXPECT_EQ(a->token, 7U) << "the alert belongs to the execution row's message";
+  ASSERT_NE(a, nullptr) << "judged when the certificate row came";
+  EXPECT_EQ(a->token, 8U) << "with the certificate row's message";
   EXPECT_NE(detector_ids(a->json).find("cs.signature.revoked"), std::string::npos) << a->json;
-  EXPECT_EQ(std::vector<std::uint64_t>(p.releases().begin(), p.releases().end()), std::vector<std::uint64_t>{7});
+  EXPECT_NE(a->json.find("ws-12.corp.example"), std::string::npos) << "the execution row's host";
   EXPECT_EQ(p.stats().certificate_join.joined_late, 1U);
-  EXPECT_EQ(p.stats().certificate_join.pending, 0U);
+  // Judged once: the record no longer holds it.
+  (void)p.process(certificate_row("2026-11-20T10:04:00Z", "Revoked"), {"t", 0, 2}, std::nullopt, 9);
+  EXPECT_EQ(p.stats().certificate_join.joined_late, 1U);
 }
 
 TEST(certificate_join, an_image_load_row_joins_like_a_process_row) {
   stateful_pipeline run;
   ASSERT_NE(run.p, nullptr);
   pipeline& p = *run.p;
-  EXPECT_EQ(p.process(image_load_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 3).deferred, 1U);
+  EXPECT_EQ(p.process(image_load_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 3).kind, outcome::held);
   (void)p.process(certificate_row("2026-11-20T10:00:30Z"), {"t", 0, 1}, std::nullopt, 4);
-  const emitted_alert* a = execution_alert(p.alerts());
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->token, 3U);
+  ASSERT_NE(execution_alert(p.alerts()), nullptr);
 }
 
 TEST(certificate_join, an_unsigned_certificate_row_releases_the_execution_without_an_alert) {
   stateful_pipeline run;
   ASSERT_NE(run.p, nullptr);
   pipeline& p = *run.p;
-  EXPECT_EQ(p.process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 5).deferred, 1U);
+  EXPECT_EQ(p.process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 5).kind, outcome::held);
   (void)p.process(unsigned_certificate_row("2026-11-20T10:00:10Z"), {"t", 0, 1}, std::nullopt, 6);
   EXPECT_EQ(execution_alert(p.alerts()), nullptr);
-  EXPECT_EQ(std::vector<std::uint64_t>(p.releases().begin(), p.releases().end()), std::vector<std::uint64_t>{5});
   EXPECT_EQ(p.stats().certificate_join.joined_late, 1U) << "the row said: unsigned";
   EXPECT_EQ(p.stats().certificate_join.unmatched, 0U);
 }
 
-TEST(certificate_join, a_row_whose_wait_runs_out_is_released_unmatched_and_a_late_certificate_does_not_judge_it) {
+TEST(certificate_join, a_row_older_than_the_wait_when_its_certificate_comes_is_unmatched) {
   stateful_pipeline run("input: {certificate_join: {wait: 5m}}\n");
   ASSERT_NE(run.p, nullptr);
   pipeline& p = *run.p;
-  EXPECT_EQ(p.process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 1).deferred, 1U);
-  // Replay's clock is event time: another host's row 6 minutes later ends the wait.
-  (void)p.process(process_row("2026-11-20T10:06:00Z", "ws-99.corp.example",
-                              "0000000000000000000000000000000000000000"),
-                  {"t", 0, 1}, std::nullopt, 2);
-  EXPECT_EQ(std::vector<std::uint64_t>(p.releases().begin(), p.releases().end()), std::vector<std::uint64_t>{1});
-  EXPECT_EQ(p.stats().certificate_join.unmatched, 1U);
-  EXPECT_EQ(p.stats().certificate_join.pending, 1U) << "the second row waits for its own certificate";
-  (void)p.process(certificate_row("2026-11-20T10:07:00Z"), {"t", 0, 2}, std::nullopt, 3);
-  EXPECT_EQ(execution_alert(p.alerts()), nullptr);
-  p.flush(std::nullopt);  // end of input
-  EXPECT_EQ(p.stats().certificate_join.unmatched, 2U);
-  EXPECT_EQ(p.stats().certificate_join.pending, 0U);
+  EXPECT_EQ(p.process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 1).kind, outcome::held);
+  EXPECT_EQ(p.process(process_row("2026-11-20T10:04:00Z", "ws-13.corp.example"), {"t", 0, 1}, std::nullopt, 2).kind,
+            outcome::held);
+  (void)p.process(certificate_row("2026-11-20T10:06:00Z"), {"t", 0, 2}, std::nullopt, 3);
+  EXPECT_EQ(p.stats().certificate_join.unmatched, 1U) << "six minutes is past the wait";
+  EXPECT_EQ(p.stats().certificate_join.joined_late, 1U) << "two minutes is not";
+  const emitted_alert* a = execution_alert(p.alerts());
+  ASSERT_NE(a, nullptr);
+  EXPECT_NE(a->json.find("ws-13.corp.example"), std::string::npos);
 }
 
-TEST(certificate_join, max_pending_releases_the_oldest_row_first) {
-  stateful_pipeline run("input: {certificate_join: {max_pending: 1}}\n");
+TEST(certificate_join, a_file_keeps_a_bounded_number_of_waiting_rows) {
+  stateful_pipeline run;
   ASSERT_NE(run.p, nullptr);
   pipeline& p = *run.p;
-  (void)p.process(process_row("2026-11-20T10:00:00Z", "ws-1.corp.example", "1111111111111111111111111111111111111111"),
-                  {"t", 0, 0}, std::nullopt, 1);
-  (void)p.process(process_row("2026-11-20T10:00:01Z", "ws-2.corp.example"), {"t", 0, 1}, std::nullopt, 2);
-  EXPECT_EQ(std::vector<std::uint64_t>(p.releases().begin(), p.releases().end()), std::vector<std::uint64_t>{1});
-  EXPECT_EQ(p.stats().certificate_join.evicted, 1U);
-  (void)p.process(certificate_row("2026-11-20T10:00:02Z"), {"t", 0, 2}, std::nullopt, 3);
-  const emitted_alert* a = execution_alert(p.alerts());
-  ASSERT_NE(a, nullptr) << "the newer row still joins";
-  EXPECT_EQ(a->token, 2U);
+  const std::size_t rows = state::prevalence_value::k_max_pending + 4;
+  for (std::size_t i = 0; i < rows; ++i) {
+    (void)p.process(process_row("2026-11-20T10:00:0" + std::to_string(i % 10) + "Z", "ws-" + std::to_string(100 + i)),
+                    {"t", 0, static_cast<std::int64_t>(i)}, std::nullopt, i);
+  }
+  const auto& j = p.stats().certificate_join;
+  EXPECT_EQ(j.held + j.evicted, rows);
+  EXPECT_GE(j.held, state::prevalence_value::k_max_pending);
+  (void)p.process(certificate_row("2026-11-20T10:01:00Z"), {"t", 0, 99}, std::nullopt, 99);
+  EXPECT_EQ(p.stats().certificate_join.joined_late, state::prevalence_value::k_max_pending)
+      << "the record keeps the first rows in its order, at most k_max_pending";
 }
 
 // The certificate is state: a restarted process (same state directory) joins an
@@ -234,20 +230,20 @@ TEST(certificate_join, a_certificate_seen_before_a_restart_joins_an_execution_af
   EXPECT_EQ(p.stats().certificate_join.joined, 1U);
 }
 
-// A row held when the process stops was never acknowledged: Kafka delivers it again
-// after the restart, and then it meets the certificate that came in between.
-TEST(certificate_join, an_execution_held_across_a_restart_joins_when_read_again) {
+// A row that came first waits in the file's hash record, so it outlives the process.
+TEST(certificate_join, an_execution_waiting_across_a_restart_joins_when_the_certificate_comes) {
   stateful_pipeline run;
   ASSERT_NE(run.p, nullptr);
-  EXPECT_EQ(run.p->process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 1).deferred, 1U);
+  EXPECT_EQ(run.p->process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 1).kind, outcome::held);
   run.p->flush_state();
-  run.restart();  // stopped with the row held (not released, not written)
+  run.restart();  // the waiting row is in the state directory
   ASSERT_NE(run.p, nullptr);
   pipeline& p = *run.p;
-  (void)p.process(certificate_row("2026-11-20T10:02:00Z"), {"t", 1, 0}, std::nullopt, 2);
-  const auto again = p.process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 3);
-  EXPECT_EQ(again.deferred, 0U);
-  ASSERT_NE(execution_alert(p.alerts()), nullptr);
+  const auto r = p.process(certificate_row("2026-11-20T10:02:00Z"), {"t", 1, 0}, std::nullopt, 2);
+  EXPECT_EQ(r.kind, outcome::alert);
+  const emitted_alert* a = execution_alert(p.alerts());
+  ASSERT_NE(a, nullptr);
+  EXPECT_NE(a->json.find("ws-12.corp.example"), std::string::npos);
 }
 
 // Two instances: one ingests the certificate row, the other the execution row; both
@@ -308,61 +304,48 @@ TEST(certificate_join, two_ingest_instances_meet_in_the_owner_of_the_partition_i
         if (alert.json.find("updater.exe") != std::string::npos) alerted_tokens.push_back(alert.token);
       }
     }
-    EXPECT_EQ(alerted_tokens, std::vector<std::uint64_t>{11});
+    // The alert goes with the second row's message: the execution's, or the certificate's
+    // that released it.
+    EXPECT_EQ(alerted_tokens, std::vector<std::uint64_t>{certificate_first ? 11U : 10U});
     EXPECT_EQ(owner.stats().certificate_join.joined + owner.stats().certificate_join.joined_late, 1U);
   }
 }
 
-TEST(certificate_join, the_certificate_moves_with_the_partition_through_the_changelog) {
+// The first row's owner flushes (the changelog gets the hash record); the partition moves
+// to an owner with an empty state directory that restores it; the second row comes there.
+TEST(certificate_join, either_row_moves_with_the_partition_through_the_changelog) {
   const config cfg = join_config("topology: {partitions: 8}\n");
-  pipeline ingest(cfg, forward_mode);
-  forwarded_records topic;
-  topic.ingest(ingest, certificate_row("2026-11-20T10:00:00Z"), 1);
-  ASSERT_EQ(topic.records().size(), 1U);
-  const std::int32_t partition = topic.records()[0].partition;
+  for (const bool certificate_first : {true, false}) {
+    SCOPED_TRACE(certificate_first ? "certificate first" : "execution first");
+    pipeline ingest(cfg, forward_mode);
+    forwarded_records topic;
+    topic.ingest(ingest, certificate_first ? certificate_row("2026-11-20T10:00:00Z") : process_row("2026-11-20T10:00:00Z"), 1);
+    ASSERT_EQ(topic.records().size(), 1U);
+    const std::int32_t partition = topic.records()[0].partition;
 
-  changelog_capture changelog;
-  {
-    state_dir first_dir;
-    auto store = first_dir.open();
+    changelog_capture changelog;
+    {
+      state_dir first_dir;
+      auto store = first_dir.open();
+      ASSERT_NE(store, nullptr);
+      hash_stage first_owner(cfg, store.get());
+      (void)first_owner.process(topic.records()[0].bytes, partition, 1, std::nullopt);
+      ASSERT_TRUE(first_owner.flush(&changelog).has_value());
+    }
+    ASSERT_EQ(changelog.hash_records.size(), 1U);
+
+    state_dir next_dir;
+    auto store = next_dir.open();
     ASSERT_NE(store, nullptr);
-    hash_stage first_owner(cfg, store.get());
-    (void)first_owner.process(topic.records()[0].bytes, partition, 1, std::nullopt);
-    ASSERT_TRUE(first_owner.flush(&changelog).has_value());
+    for (const auto& [key, record] : changelog.hash_records) store->add_encoded(state::store_kind::hash, partition, key, record);
+    ASSERT_TRUE(store->commit().has_value());
+    hash_stage next_owner(cfg, store.get());
+    topic.ingest(ingest, certificate_first ? process_row("2026-11-20T10:30:00Z") : certificate_row("2026-11-20T10:30:00Z"), 2);
+    ASSERT_EQ(topic.records().size(), 2U);
+    EXPECT_EQ(next_owner.process(topic.records()[1].bytes, partition, 2, std::nullopt), outcome::alert);
+    EXPECT_NE(execution_alert(next_owner.alerts()), nullptr);
+    EXPECT_EQ(next_owner.stats().certificate_join.joined + next_owner.stats().certificate_join.joined_late, 1U);
   }
-  ASSERT_EQ(changelog.hash_records.size(), 1U);
-
-  // The next owner starts empty and restores the partition from the changelog.
-  state_dir next_dir;
-  auto store = next_dir.open();
-  ASSERT_NE(store, nullptr);
-  for (const auto& [key, record] : changelog.hash_records) store->add_encoded(state::store_kind::hash, partition, key, record);
-  ASSERT_TRUE(store->commit().has_value());
-  hash_stage next_owner(cfg, store.get());
-  topic.ingest(ingest, process_row("2026-11-20T10:30:00Z"), 2);
-  ASSERT_EQ(topic.records().size(), 2U);
-  EXPECT_EQ(next_owner.process(topic.records()[1].bytes, partition, 2, std::nullopt), outcome::alert);
-  EXPECT_EQ(next_owner.stats().certificate_join.joined, 1U);
-}
-
-TEST(certificate_join, a_partition_taken_away_drops_its_held_rows_without_releasing_them) {
-  const config cfg = join_config();
-  state_dir dir;
-  auto store = dir.open();
-  ASSERT_NE(store, nullptr);
-  pipeline ingest(cfg, forward_mode);
-  (void)ingest.process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 1);
-  ASSERT_EQ(ingest.forwards().size(), 1U);
-  const auto f = ingest.forwards()[0];
-  hash_stage owner(cfg, store.get());
-  EXPECT_EQ(owner.process(f.record, f.partition, 1, std::nullopt), outcome::held);
-  owner.begin();
-  owner.drop_partition(f.partition + 1);
-  EXPECT_EQ(owner.stats().certificate_join.pending, 1U) << "another partition's drop leaves it";
-  owner.drop_partition(f.partition);
-  EXPECT_TRUE(owner.released().empty()) << "not released: the next owner reads it again";
-  EXPECT_EQ(owner.stats().certificate_join.dropped, 1U);
-  EXPECT_EQ(owner.stats().certificate_join.pending, 0U);
 }
 
 }  // namespace

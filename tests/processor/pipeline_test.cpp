@@ -282,18 +282,18 @@ TEST(pipeline, a_field_past_the_field_limit_is_cut_not_rejected_and_sigma_reads_
   std::filesystem::remove_all(dir);
 }
 
-// Sigma alerts are per event: the same rule on the same host and file at another moment is
-// another detection (a second command line of the same powershell.exe), while the same
-// record delivered twice is one alert.
-TEST(pipeline, sigma_alerts_are_per_event_and_a_redelivered_record_is_one_alert) {
+// Alerts of one encoded-PowerShell rule at `level` over three events: two command lines of
+// the same powershell.exe on one host five minutes apart, the second delivered twice.
+std::size_t encoded_powershell_alerts(std::string_view level, std::string_view sigma_extra) {
   const auto dir = one_rule_dir("per-event", "title: Encoded PowerShell\n"
                                     "id: 6b0e2c1d-3f4a-4b5c-9d8e-7f6a5b4c3d2e\n"
                                     "logsource: {category: process_creation, product: windows}\n"
                                     "detection:\n"
                                     "  selection: {CommandLine|contains: ' -enc '}\n"
                                     "  condition: selection\n"
-                                    "level: high\n");
-  pipeline p(make_config("alerts: {suppression_window: 1h}\nsigma: {builtin: [], rules_dir: \"" + dir.string() + "\"}\n"));
+                                    "level: " + std::string(level) + "\n");
+  pipeline p(make_config("alerts: {suppression_window: 1h}\nsigma: {builtin: [], rules_dir: \"" + dir.string() + "\"" +
+                         std::string(sigma_extra) + "}\n"));
   const auto event = [](std::string_view time, std::string_view payload) {
     return R"({"@timestamp":")" + std::string(time) +
            R"(","agent":{"type":"winlogbeat"},"event":{"code":"1","provider":"Microsoft-Windows-Sysmon"},"host":{"name":"WKS-1"},)"
@@ -309,8 +309,29 @@ TEST(pipeline, sigma_alerts_are_per_event_and_a_redelivered_record_is_one_alert)
     (void)p.process(event(time, payload), {"edr.events", 0, 1}, std::nullopt);
     alerts += p.sigma_alerts().size();
   }
-  EXPECT_EQ(alerts, 2U) << "two events, one of them delivered twice";
   std::filesystem::remove_all(dir);
+  return alerts;
+}
+
+// Sigma alerts of medium, high and critical rules are per event: the same rule on the same host
+// and file at another moment is another detection (a second command line of the same
+// powershell.exe), while the same record delivered twice is one alert.
+TEST(pipeline, sigma_alerts_are_per_event_and_a_redelivered_record_is_one_alert) {
+  EXPECT_EQ(encoded_powershell_alerts("high", ""), 2U) << "two events, one of them delivered twice";
+  EXPECT_EQ(encoded_powershell_alerts("critical", ""), 2U);
+  EXPECT_EQ(encoded_powershell_alerts("medium", ""), 2U);
+}
+
+// Lower levels alert once per rule, host and file in a suppression window, unless
+// sigma.suppression says otherwise (and high can be grouped too).
+TEST(pipeline, sigma_suppression_is_configurable_per_rule_level) {
+  EXPECT_EQ(encoded_powershell_alerts("low", ""), 1U);
+  EXPECT_EQ(encoded_powershell_alerts("informational", ""), 1U);
+  EXPECT_EQ(encoded_powershell_alerts("low", ", suppression: {low: event}"), 2U);
+  EXPECT_EQ(encoded_powershell_alerts("high", ", suppression: {high: file}"), 1U);
+  const auto bad = parse_config("sigma: {suppression: {high: sometimes}}\n", "bad.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().find("sigma.suppression.high"), std::string::npos) << bad.error();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <algorithm>
 #include <vector>
 
 namespace countersign::state {
@@ -53,6 +54,12 @@ prevalence_value random_value(std::mt19937_64& rng) {
   if (rng() % 4 == 0) {  // a certificate row's facts (bytes drawn from a few values, so ties happen)
     v.certificate_time_ms = rng() % 2 == 0 ? k_now : random_time(rng);
     v.certificate.assign(1 + rng() % 300, static_cast<char>('a' + rng() % 3));
+  } else if (rng() % 3 == 0) {  // execution rows waiting for it (never beside a certificate)
+    for (std::uint64_t i = rng() % 12; i > 0; --i) v.pending.push_back(std::string(1 + rng() % 40, static_cast<char>('a' + rng() % 12)));
+    std::ranges::sort(v.pending);
+    const auto [first, last] = std::ranges::unique(v.pending);
+    v.pending.erase(first, last);
+    if (v.pending.size() > prevalence_value::k_max_pending) v.pending.resize(prevalence_value::k_max_pending);
   }
   return v;
 }
@@ -219,12 +226,16 @@ TEST(prevalence_value, decode_rejects_an_unknown_version) {
   }
 }
 
-TEST(prevalence_value, decode_rejects_unknown_presence_bits) {
-  for (const char bits : {'\x80', '\x81', '\xc1'}) {
+// Every presence bit names a part now; a part announced but absent is truncation.
+TEST(prevalence_value, decode_reports_an_announced_part_that_is_absent_as_truncated) {
+  for (const char bits : {'\x80', '\x40', '\xc1'}) {
     const auto r = prevalence_value::decode(std::string{'\x01', bits});
     ASSERT_FALSE(r.has_value());
-    EXPECT_EQ(r.error(), decode_error::bad_value);
+    EXPECT_EQ(r.error(), decode_error::truncated);
   }
+  const auto zero_rows = prevalence_value::decode(std::string("\x01\x80\x00", 3));
+  ASSERT_FALSE(zero_rows.has_value());
+  EXPECT_EQ(zero_rows.error(), decode_error::bad_value);
 }
 
 TEST(prevalence_value, the_newest_certificate_wins_and_ties_are_broken_by_bytes) {
@@ -243,6 +254,28 @@ TEST(prevalence_value, the_newest_certificate_wins_and_ties_are_broken_by_bytes)
   const auto back = prevalence_value::decode(encoded(newer));
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(*back, newer);
+}
+
+TEST(prevalence_value, waiting_rows_are_a_bounded_union_that_a_certificate_clears) {
+  prevalence_value a, b, certificate;
+  a.pending = {"row-1", "row-3"};
+  b.pending = {"row-2", "row-3"};
+  EXPECT_EQ(merged(a, b).pending, (std::vector<std::string>{"row-1", "row-2", "row-3"}));
+  prevalence_value many;
+  for (int i = 0; i < 12; ++i) {
+    prevalence_value one;
+    one.pending.push_back("row-" + std::to_string(10 + i));
+    many = merged(many, one);
+  }
+  EXPECT_EQ(many.pending.size(), prevalence_value::k_max_pending);
+  EXPECT_EQ(many.pending.front(), "row-10");
+  certificate.certificate_time_ms = k_now;
+  certificate.certificate = "signer";
+  EXPECT_TRUE(merged(a, certificate).pending.empty());
+  EXPECT_TRUE(merged(certificate, a).pending.empty()) << "in either order";
+  const auto back = prevalence_value::decode(encoded(many));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, many);
 }
 
 TEST(prevalence_value, a_certificate_of_zero_or_more_than_64_kib_is_rejected) {

@@ -8,6 +8,7 @@
 #include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/detectors.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -55,11 +56,13 @@ enum class unknown_shape_policy : std::uint8_t {
 
 // The certificate join (hash stage): execution rows without signer facts (Defender
 // DeviceProcessEvents, DeviceImageLoadEvents) meet their file's certificate row
-// (DeviceFileCertificateInfo) by SHA-1, in either order, through the hash record.
+// (DeviceFileCertificateInfo) by SHA-1, in either order, through the hash record (where
+// up to state::prevalence_value::k_max_pending rows per file wait).
 struct certificate_join_config {
   bool enabled = true;
-  std::int64_t wait_ms = 600'000;     // how long an execution row waits for its certificate row
-  std::size_t max_pending = 100'000;  // execution rows held at once (the oldest goes first)
+  // An execution row judged when its certificate row comes must not be older than this
+  // (event time); older rows are counted unmatched then.
+  std::int64_t wait_ms = 24LL * 3600 * 1000;
 };
 
 struct input_config {
@@ -123,6 +126,13 @@ struct sigma_config {
   std::string rules_dir;                  // *.yml / *.yaml under it, recursively; empty: none
   std::int64_t reload_interval_ms = 30'000;  // how often rules_dir is checked; 0: never
   std::size_t max_fields = 2'000;         // scalars read from one event for field access
+  // How alerts of a rule level are withheld (`sigma.suppression.<level>`), by severity
+  // (rules::severity order: informational, low, medium, high, critical): per_event,
+  // every matching event is its own alert (a redelivered record keeps its id); per_file,
+  // one alert per rule, host and file in each alerts.suppression_window.
+  enum class grouping : std::uint8_t { per_event, per_file };
+  std::array<grouping, 5> suppression = {grouping::per_file, grouping::per_file, grouping::per_event,
+                                         grouping::per_event, grouping::per_event};
 };
 
 struct internal_topics {

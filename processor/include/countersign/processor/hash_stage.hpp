@@ -19,10 +19,10 @@
 // schema: rules::file_key), the certificate row's facts are kept in the file's hash
 // record (prevalence_value::certificate), so they survive restarts and move with the
 // partition through the changelog. An execution row without signer facts takes them
-// from there; when they are not there yet it is held (outcome::held) until the
-// certificate row arrives, its wait runs out, or the partition is taken away. A held
-// row's alerts come later, tagged with its token and `deferred`; `released()` lists the
-// tokens whose wait ended in the last call.
+// from there; when they are not there yet it waits in the same record
+// (prevalence_value::pending, outcome::held: its message is done) and is judged when the
+// certificate row comes, with that row's token, unless it waited longer than
+// input.certificate_join.wait (event time).
 // Single-threaded.
 
 #include <countersign/processor/config.hpp>
@@ -34,8 +34,8 @@
 #include <countersign/state/prevalence_store.hpp>
 #include <countersign/state/suppression_cache.hpp>
 
+#include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <expected>
 #include <limits>
 #include <memory>
@@ -43,7 +43,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace countersign::processor {
@@ -66,11 +65,8 @@ class hash_stage {
   // `store` may be null (no state: detectors use their stateless conditions only).
   hash_stage(const config& cfg, state::prevalence_store* store);
 
-  // Clears the alert and release outputs; call before each message.
-  void begin() noexcept {
-    alert_count_ = 0;
-    released_.clear();
-  }
+  // Clears the alert outputs; call before each message.
+  void begin() noexcept { alert_count_ = 0; }
   // Judges one observation whose file hash belongs to `partition`; `new_fact` false
   // skips the state update of a fact the caller knows was just merged.
   outcome judge(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
@@ -99,21 +95,6 @@ class hash_stage {
 
   [[nodiscard]] std::span<const emitted_alert> alerts() const noexcept { return {alerts_.data(), alert_count_}; }
 
-  // A held execution row whose wait ended: `judged` when it met its certificate (it is
-  // a new fact of the next flush), else released without one.
-  struct release {
-    std::uint64_t token = 0;
-    bool judged = false;
-  };
-  [[nodiscard]] std::span<const release> released() const noexcept { return released_; }
-  // Releases held rows whose wait ran out by `now_ms` (wall time in run, event time in
-  // replay). Outputs add to the current call's (see begin()).
-  void expire(std::int64_t now_ms);
-  // Releases every held row without a certificate (end of replay).
-  void release_all();
-  // Forgets the held rows of a partition that was taken away, without a release: their
-  // messages are not done, and the partition's next owner reads them again.
-  void drop_partition(std::int32_t partition);
   [[nodiscard]] const pipeline_stats& stats() const noexcept { return stats_; }
 
  private:
@@ -121,12 +102,13 @@ class hash_stage {
   void update_state(const rules::observation& obs, std::int32_t partition);
   // Fills an execution row's signer facts from its file's certificate, when known.
   bool attach_certificate(rules::observation& obs, std::int32_t partition);
-  void hold(const rules::observation& obs, std::int32_t partition, std::uint64_t token, std::int64_t since_ms);
+  // Keeps an execution row in its file's hash record until a certificate row comes.
+  void wait_for_certificate(const rules::observation& obs, std::int32_t partition);
+  // Judges the rows a certificate row released (waiting_), with its token.
+  void judge_waiting(const rules::observation& certificate_row, std::int32_t partition, std::uint64_t token,
+                     bool deferred, std::optional<std::int64_t> now_ms);
   outcome judge_now(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
                     std::optional<std::int64_t> now_ms, bool new_fact);
-  void release_waiting(const std::string& key, std::optional<std::int64_t> now_ms);
-  void release_unmatched(std::size_t index, std::uint64_t& counter);
-  void trim_held();  // drops released rows from the front
 
 
   rules::detector_set detectors_;
@@ -154,19 +136,9 @@ class hash_stage {
   };
   std::vector<flushed_record> flushed_;
   std::string scratch_;
-  struct held_row {
-    std::int32_t partition = 0;
-    std::string key;
-    std::uint64_t token = 0;
-    std::int64_t since_ms = 0;
-    rules::observation obs;
-    bool live = false;
-  };
   certificate_join_config join_;
-  std::deque<held_row> held_;    // arrival order; released rows stay until they reach the front
-  std::uint64_t held_front_ = 0;  // arrival number of held_.front()
-  std::unordered_map<std::string, std::vector<std::uint64_t>> held_by_key_;  // key -> arrival numbers
-  std::vector<release> released_;
+  std::vector<std::string> waiting_;  // encoded rows a certificate row releases
+  rules::observation waiting_row_;
   rules::observation certificate_;
   pipeline_stats stats_;
 };

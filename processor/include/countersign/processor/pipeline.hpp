@@ -17,8 +17,6 @@
 // Each message is processed with a caller-chosen token; a held verdict is reported in
 // `process_result::deferred`, and when it is released (by a later message, `expire` or
 // `flush`) its token appears in `releases()`, with its alert, if any, in `alerts()`.
-// With a local hash stage (replay), an execution row waiting for its certificate row
-// (hash_stage.hpp, the certificate join) is deferred and released the same way.
 
 #include <countersign/processor/ci_join.hpp>
 #include <countersign/processor/config.hpp>
@@ -118,8 +116,6 @@ class pipeline {
   void begin_call();
   // Scope, repeat filter, then judged locally or forwarded; returns its outcome.
   outcome route(rules::observation& obs, std::uint64_t token, bool deferred, std::optional<std::int64_t> now_ms);
-  // Tokens of execution rows the local hash stage released (certificate join), into releases_.
-  void collect_local_releases();
   // A verdict leaving the join: routed, its token reported in releases().
   void on_release(rules::observation& verdict, std::uint64_t token);
   // Whether an unknown shape on `topic` is rejected (input.unknown_shapes) rather than

@@ -32,12 +32,11 @@ struct sigma_stats {
 
 // The certificate join of the hash stage (certificate_join_config in config.hpp).
 struct certificate_join_stats {
-  std::uint64_t joined = 0;      // execution rows whose certificate was already known
-  std::uint64_t joined_late = 0; // execution rows released by a certificate row that came after them
-  std::uint64_t unmatched = 0;   // released without a certificate: the wait ran out (or end of replay)
-  std::uint64_t evicted = 0;     // released without a certificate early, by max_pending
-  std::uint64_t dropped = 0;     // held rows of a partition taken away (its next owner reads them again)
-  std::uint64_t pending = 0;     // held now
+  std::uint64_t joined = 0;       // execution rows whose certificate was already known
+  std::uint64_t held = 0;         // execution rows that came first and wait in their file's hash record
+  std::uint64_t joined_late = 0;  // waiting rows judged when their certificate row came
+  std::uint64_t unmatched = 0;    // waiting rows older than input.certificate_join.wait when it came
+  std::uint64_t evicted = 0;      // rows not kept: their file already holds the most rows it keeps
 };
 
 // Why a well-formed event went no further than Sigma: out of scope is not bad input.

@@ -20,6 +20,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace countersign::state {
 
@@ -35,6 +36,12 @@ struct prevalence_value {
   // wins, ties by bytes, so the merge stays commutative and idempotent.
   std::int64_t certificate_time_ms = std::numeric_limits<std::int64_t>::min();
   std::string certificate;
+  // hash: execution rows (encoded observations) that came before any certificate row
+  // and wait for one, sorted, at most k_max_pending (the smallest are kept). A record
+  // with a certificate has none: the owner of the hash judged them when it came, in
+  // the order the changelog keeps, so merging a certificate clears them.
+  static constexpr std::size_t k_max_pending = 8;
+  std::vector<std::string> pending;
 
   void merge(const prevalence_value& other);
 
