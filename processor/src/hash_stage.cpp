@@ -77,7 +77,7 @@ void hash_stage::update_state(const rules::observation& obs, std::int32_t partit
   seen.first_seen_ms = t;
   seen.last_seen_ms = t;
   seen.hosts.insert(obs.host_hash);
-  if (obs.kind == rules::event_kind::file_certificate && rules::joins_certificates_by_sha1(obs)) {
+  if (rules::is_certificate_row(obs)) {
     // The file's certificate, for its execution rows (only the facts they lack).
     state::prevalence_value with_certificate = seen;
     certificate_ = rules::observation{};
@@ -122,19 +122,19 @@ outcome hash_stage::judge(rules::observation& obs, std::int32_t partition, std::
       ++stats_.certificate_join.unmatched;
       return outcome::out_of_scope;
     }
-    if (!attach_certificate(obs, partition)) {
-      wait_for_certificate(obs, partition);
+    const auto record = hash_record(obs, partition);
+    if (!load_certificate(record)) {
+      wait_for_certificate(obs, partition, record);
       return outcome::held;
     }
+    obs.signature = std::move(certificate_.signature);
     ++stats_.certificate_join.joined;
   }
   // A certificate row: the execution rows that waited for it are judged with it, and the
   // merged record (certificate set) no longer holds them.
   waiting_.clear();
-  if (join_.enabled && store_ && obs.kind == rules::event_kind::file_certificate &&
-      rules::joins_certificates_by_sha1(obs)) {
-    view_->set_hash_partition(partition);
-    if (auto record = view_->value(state::store_kind::hash, rules::file_key(obs))) waiting_.swap(record->pending);
+  if (join_.enabled && store_ && rules::is_certificate_row(obs)) {
+    if (auto record = hash_record(obs, partition)) waiting_.swap(record->pending);
   }
   const std::size_t alerts_before = alert_count_;
   outcome o = judge_now(obs, partition, token, deferred, now_ms, new_fact);
@@ -145,39 +145,40 @@ outcome hash_stage::judge(rules::observation& obs, std::int32_t partition, std::
   return o;
 }
 
-bool hash_stage::attach_certificate(rules::observation& obs, std::int32_t partition) {
+std::optional<state::prevalence_value> hash_stage::hash_record(const rules::observation& obs, std::int32_t partition) {
   view_->set_hash_partition(partition);
-  const auto record = view_->value(state::store_kind::hash, rules::file_key(obs));
-  if (!record || record->certificate.empty() || !rules::decode_observation(record->certificate, certificate_)) {
-    return false;
-  }
-  obs.signature = std::move(certificate_.signature);
-  return true;
+  return view_->value(state::store_kind::hash, rules::file_key(obs));
+}
+
+bool hash_stage::load_certificate(const std::optional<state::prevalence_value>& record) {
+  return record && !record->certificate.empty() && rules::decode_observation(record->certificate, certificate_);
 }
 
 // The row goes into its file's hash record (with the file's sighting, a fact of its
 // own), so it waits in state: it survives restarts and moves with the partition, and
-// its message is done like any other.
-void hash_stage::wait_for_certificate(const rules::observation& obs, std::int32_t partition) {
+// its message is done like any other. `record` is the file's record before this row.
+void hash_stage::wait_for_certificate(const rules::observation& obs, std::int32_t partition,
+                                      const std::optional<state::prevalence_value>& record) {
   update_state(obs, partition);
-  const std::string key = rules::file_key(obs);
   state::prevalence_value delta;
   rules::encode_observation(obs, delta.pending.emplace_back());
-  if (const auto record = view_->value(state::store_kind::hash, key);
-      record && record->pending.size() >= state::prevalence_value::k_max_pending &&
+  if (record && record->pending.size() >= state::prevalence_value::k_max_pending &&
       delta.pending.front() > record->pending.back()) {
     ++stats_.certificate_join.evicted;  // the file's list is full of rows that sort first
     return;
   }
-  combiner_.add(state::store_kind::hash, partition, key, delta);
+  combiner_.add(state::store_kind::hash, partition, rules::file_key(obs), delta);
   ++stats_.certificate_join.held;
 }
 
+// After the certificate row was judged (its certificate is in the record now, or a newer
+// one that was there already): the certificate is decoded once for all waiting rows.
 void hash_stage::judge_waiting(const rules::observation& certificate_row, std::int32_t partition, std::uint64_t token,
                                bool deferred, std::optional<std::int64_t> now_ms) {
+  const bool known = load_certificate(hash_record(certificate_row, partition));
   const std::int64_t arrived = certificate_row.event_time_ms.value_or(0);
   for (const auto& encoded : waiting_) {
-    if (!rules::decode_observation(encoded, waiting_row_) || !attach_certificate(waiting_row_, partition)) {
+    if (!known || !rules::decode_observation(encoded, waiting_row_)) {
       ++stats_.certificate_join.unmatched;
       continue;
     }
@@ -185,6 +186,7 @@ void hash_stage::judge_waiting(const rules::observation& certificate_row, std::i
       ++stats_.certificate_join.unmatched;  // waited longer than the join allows
       continue;
     }
+    waiting_row_.signature = certificate_.signature;
     ++stats_.certificate_join.joined_late;
     (void)judge_now(waiting_row_, partition, token, deferred, now_ms, true);
   }

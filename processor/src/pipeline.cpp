@@ -114,9 +114,8 @@ outcome pipeline::route(rules::observation& obs, std::uint64_t token, bool defer
   // Certificate rows and execution rows that wait for one meet in the hash stage, even
   // when unsigned: the certificate row is what says so.
   // (A local hash stage without a store has nowhere to keep certificates.)
-  const bool joined = certificate_join_ && (!local_ || local_->keeps_state()) && obs.sha1.has_value() &&
-                      rules::joins_certificates_by_sha1(obs) &&
-                      (obs.kind == rules::event_kind::file_certificate || rules::awaits_certificate(obs));
+  const bool joined = certificate_join_ && (!local_ || local_->keeps_state()) &&
+                      ((rules::is_certificate_row(obs) && obs.sha1.has_value()) || rules::awaits_certificate(obs));
   if (!obs.signature.is_present() && !is_verdict && !joined) {
     const bool judged_kind = obs.kind != rules::event_kind::unknown && obs.kind != rules::event_kind::policy;
     count_out_of_scope(judged_kind ? scope_reason::no_signature : scope_reason::other_event);

@@ -979,10 +979,10 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
       return suppression_by_level_[static_cast<std::size_t>(h.level)] == sigma_config::grouping::per_file;
     });
     const std::string_view file = env->sha256.has_value() ? env->sha256.view() : env->image_path.view();
-    const std::string event_key = per_file ? fmt::format("file:{}:{}", env->host_key(), file)
+    const std::string group_key = per_file ? fmt::format("file:{}:{}", env->host_key(), file)
                                            : fmt::format("event:{}:{}:{}", env->host_key(), file,
                                                          env->event_time_ms.value_or(0));
-    for (auto& h : hits) h.group_key = event_key;
+    for (auto& h : hits) h.group_key = group_key;
     const std::string id = rules::alert_id(hits, *env, suppression_window_ms_);
     if (suppression_enabled_ && !suppression_.first_time(id)) {
       ++stats_.suppressed;

@@ -43,6 +43,10 @@ bool joins_certificates_by_sha1(const observation& obs) noexcept {
   return obs.source.schema == schema_profile::defender;
 }
 
+bool is_certificate_row(const observation& obs) noexcept {
+  return obs.kind == event_kind::file_certificate && joins_certificates_by_sha1(obs);
+}
+
 bool awaits_certificate(const observation& obs) noexcept {
   const bool execution = obs.kind == event_kind::process_start || obs.kind == event_kind::image_load ||
                          obs.kind == event_kind::driver_load;

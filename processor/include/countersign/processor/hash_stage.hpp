@@ -34,7 +34,6 @@
 #include <countersign/state/prevalence_store.hpp>
 #include <countersign/state/suppression_cache.hpp>
 
-#include <algorithm>
 #include <cstdint>
 #include <expected>
 #include <limits>
@@ -94,22 +93,23 @@ class hash_stage {
   [[nodiscard]] bool keeps_state() const noexcept { return store_ != nullptr; }
 
   [[nodiscard]] std::span<const emitted_alert> alerts() const noexcept { return {alerts_.data(), alert_count_}; }
-
   [[nodiscard]] const pipeline_stats& stats() const noexcept { return stats_; }
 
  private:
   void count_hit(std::string_view id);
   void update_state(const rules::observation& obs, std::int32_t partition);
-  // Fills an execution row's signer facts from its file's certificate, when known.
-  bool attach_certificate(rules::observation& obs, std::int32_t partition);
+  // The hash record of `obs`'s file in `partition`: the store plus pending deltas.
+  std::optional<state::prevalence_value> hash_record(const rules::observation& obs, std::int32_t partition);
+  // Decodes the record's certificate into certificate_; false when it holds none.
+  bool load_certificate(const std::optional<state::prevalence_value>& record);
   // Keeps an execution row in its file's hash record until a certificate row comes.
-  void wait_for_certificate(const rules::observation& obs, std::int32_t partition);
+  void wait_for_certificate(const rules::observation& obs, std::int32_t partition,
+                            const std::optional<state::prevalence_value>& record);
   // Judges the rows a certificate row released (waiting_), with its token.
   void judge_waiting(const rules::observation& certificate_row, std::int32_t partition, std::uint64_t token,
                      bool deferred, std::optional<std::int64_t> now_ms);
   outcome judge_now(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
                     std::optional<std::int64_t> now_ms, bool new_fact);
-
 
   rules::detector_set detectors_;
   std::unique_ptr<rules::intel_watcher> intel_;  // null without lists
@@ -139,7 +139,7 @@ class hash_stage {
   certificate_join_config join_;
   std::vector<std::string> waiting_;  // encoded rows a certificate row releases
   rules::observation waiting_row_;
-  rules::observation certificate_;
+  rules::observation certificate_;    // a certificate row's facts: encoded, or decoded from a record
   pipeline_stats stats_;
 };
 

@@ -79,8 +79,8 @@ struct pipeline_stats {
 // The sum of an ingest pipeline's and a hash stage's counters.
 [[nodiscard]] pipeline_stats combined(const pipeline_stats& ingest, const pipeline_stats& judged);
 
-// `held`: an execution row waiting in the hash stage for its certificate row; its
-// alerts (if any) come later, tagged with its token.
+// `held`: an execution row that came before its file's certificate row and waits in
+// the file's hash record; its alerts (if any) come with the certificate row's message.
 enum class outcome : std::uint8_t { alert, no_alert, out_of_scope, suppressed, rejected, held };
 
 // Where a message came from (topic, or file name in replay; offset or line number).

@@ -26,6 +26,9 @@ namespace countersign::rules {
 // True for the schemas above (their rows key by SHA-1 and join certificate rows).
 [[nodiscard]] bool joins_certificates_by_sha1(const observation& obs) noexcept;
 
+// A certificate row of such a schema (Defender DeviceFileCertificateInfo).
+[[nodiscard]] bool is_certificate_row(const observation& obs) noexcept;
+
 // An execution row that waits for its file's certificate row: a process start, image or
 // driver load of such a schema, with a SHA-1 and no signer facts of its own.
 [[nodiscard]] bool awaits_certificate(const observation& obs) noexcept;
