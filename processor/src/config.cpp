@@ -309,6 +309,8 @@ void read_detectors(section& s, rules::detector_config& d, const content_lists& 
     c.grace_days = r.integer("grace_days", c.grace_days, 0, 3650);
     c.contradiction_days = r.integer("contradiction_days", c.contradiction_days, 1, 36500);
     c.rare_hosts = r.count("rare_hosts", c.rare_hosts, 0, 1'000'000'000);
+    c.new_file_hours = r.integer("new_file_hours", c.new_file_hours, 1, 87'600);
+    c.new_file_level = r.level("new_file_severity", c.new_file_level);
   }
   {
     auto r = s.child("certificate_recently_issued");

@@ -128,22 +128,40 @@ void detector_set::check_expired_signing(const observation& obs, const state::pr
   if (prevalence) file = prevalence->hash(file_key(obs));
   if (signed_before && !(file && file->first_seen_ms > not_after + cfg.contradiction_days * k_ms_per_day)) return;
   bool new_code = false;
+  bool new_to_fleet = false;
+  const bool untimestamped = sig.status == signature_status::expired && !sig.signing_time_ms;
+  std::optional<std::int64_t> since;
   if (file && file->first_seen_ms > 0) {
     if (file->first_seen_ms < not_after) return;  // deployed before expiry: never
     // "First seen after expiry" only means new code if the fleet was watched before the
     // certificate expired; otherwise every old binary would look new on day one.
-    const auto since = prevalence->watching_since();
+    since = prevalence->watching_since();
     const bool watched = since && *since < not_after;
-    new_code = watched && (file->first_seen_ms > not_after + cfg.grace_days * k_ms_per_day ||
-                           (sig.status == signature_status::expired && !sig.signing_time_ms));
+    new_code = watched && (file->first_seen_ms > not_after + cfg.grace_days * k_ms_per_day || untimestamped);
+    // A shorter memory still tells a file that arrived after the fleet's first day from
+    // one that was always there: rare and new to the fleet, it is worth a look.
+    new_to_fleet = !new_code && (signed_before || untimestamped) && file->hosts <= cfg.rare_hosts &&
+                   new_to_the_fleet(file->first_seen_ms, since);
   }
-  if (!new_code && !signed_after) return;
+  if (!new_code && !signed_after && !new_to_fleet) return;
   const bool rare = file && file->hosts <= cfg.rare_hosts;
-  // A signing time before expiry that the fleet contradicts is a doubt, not a proof:
+  // A signing time before not-after that the fleet contradicts is a doubt, not a proof:
   // a legacy file can arrive late. It never takes the rare level.
-  const severity level = signed_before ? cfg.level : (rare ? cfg.rare_level : cfg.level);
+  severity level = signed_before ? cfg.level : (rare ? cfg.rare_level : cfg.level);
+  if (!new_code && !signed_after) level = cfg.new_file_level;
   hit h{detector_id::certificate_expired_signing, k_title_expired, level, {}, {}, {}};
-  if (signed_after) {
+  if (!new_code && !signed_after) {
+    h.reason = fmt::format(
+        "{} is signed by \"{}\" with a certificate that expired on {}, and {}. The fleet has been watched only since {}, "
+        "not since before the expiry, but the file is new to it: first seen on {}, on {} host(s).",
+        image_name(obs), signer_name(sig), day_of(not_after),
+        signed_before ? fmt::format("claims a signing time of {}, {:.0f} days before the file first appeared",
+                                    day_of(*sig.signing_time_ms),
+                                    static_cast<double>(file->first_seen_ms - *sig.signing_time_ms) / k_ms_per_day)
+                      : std::string("the endpoint reports it expired without a timestamp"),
+        day_of(*since), day_of(file->first_seen_ms), file->hosts);
+    h.evidence.push_back({"watching_since", format_rfc3339_ms(*since)});
+  } else if (signed_after) {
     h.reason = fmt::format("{} was signed by \"{}\" on {}, after its certificate expired on {}.", image_name(obs),
                            signer_name(sig), day_of(*sig.signing_time_ms), day_of(not_after));
   } else if (signed_before) {
@@ -170,6 +188,10 @@ void detector_set::check_expired_signing(const observation& obs, const state::pr
   hits.push_back(std::move(h));
 }
 
+bool detector_set::new_to_the_fleet(std::int64_t first_seen_ms, std::optional<std::int64_t> watching_since) const {
+  return watching_since && first_seen_ms > *watching_since + config_.expired_signing.new_file_hours * k_ms_per_hour;
+}
+
 // The endpoint says "expired" but reports no certificate dates (Sysmon's driver and
 // image loads): Windows reports an expired certificate only for a signature without a
 // timestamp, so nothing shows the file was signed while the certificate was valid. New
@@ -182,13 +204,19 @@ void detector_set::check_expired_status_without_dates(const observation& obs, co
   const auto since = prevalence->watching_since();
   if (!since) return;
   const auto file = prevalence->hash(file_key(obs));
-  if (!file || file->first_seen_ms <= *since + cfg.grace_days * k_ms_per_day) return;
+  if (!file) return;
   const bool rare = file->hosts <= cfg.rare_hosts;
-  hit h{detector_id::certificate_expired_signing, k_title_expired, rare ? cfg.rare_level : cfg.level, {}, {}, {}};
+  const bool new_code = file->first_seen_ms > *since + cfg.grace_days * k_ms_per_day;
+  // Not new code by the long rule, but a rare file that arrived after the fleet's first
+  // day: old code the fleet had not run yet, or new code; worth a look.
+  if (!new_code && !(rare && new_to_the_fleet(file->first_seen_ms, since))) return;
+  const severity level = !new_code ? cfg.new_file_level : (rare ? cfg.rare_level : cfg.level);
+  hit h{detector_id::certificate_expired_signing, k_title_expired, level, {}, {}, {}};
   h.reason = fmt::format(
       "{} is signed by \"{}\" with a certificate the endpoint reports expired and no timestamp; the fleet, watched since "
-      "{}, first saw the file on {} and it is on {} host(s).",
-      image_name(obs), signer_name(sig), day_of(*since), day_of(file->first_seen_ms), file->hosts);
+      "{}, first saw the file on {} and it is on {} host(s){}.",
+      image_name(obs), signer_name(sig), day_of(*since), day_of(file->first_seen_ms), file->hosts,
+      new_code ? "" : fmt::format(" (new to the fleet, but within {} days of the start of watching)", cfg.grace_days));
   h.evidence.push_back({"file_first_seen", format_rfc3339_ms(file->first_seen_ms)});
   h.evidence.push_back({"file_hosts", fmt::format("{}", file->hosts)});
   h.evidence.push_back({"watching_since", format_rfc3339_ms(*since)});

@@ -517,5 +517,16 @@ TEST(parse_duration_ms, a_value_that_overflows_milliseconds_is_rejected) {
   }
 }
 
+TEST(parse_config, expired_signing_new_file_keys_are_read_and_bounded) {
+  clean_env env;
+  const auto c = parse_ok(
+      "detectors:\n  certificate_expired_signing:\n    new_file_hours: 48\n    new_file_severity: medium\n");
+  EXPECT_EQ(c.detectors.expired_signing.new_file_hours, 48);
+  EXPECT_EQ(c.detectors.expired_signing.new_file_level, rules::severity::medium);
+  EXPECT_EQ(parse_ok("").detectors.expired_signing.new_file_hours, 24);
+  const auto e = parse_err("detectors:\n  certificate_expired_signing:\n    new_file_hours: 0\n");
+  EXPECT_THAT(e, HasSubstr("test.yaml:3: detectors.certificate_expired_signing.new_file_hours:"));
+}
+
 }  // namespace
 }  // namespace countersign::processor

@@ -488,10 +488,17 @@ TEST(detector_expired_signing, expired_status_without_dates_on_a_new_file_fires)
   EXPECT_THAT(find_hit(hits, k_expired)->reason, HasSubstr("no timestamp"));
   f.hashes[k_hash] = rec(k_now - k_day, 5);
   EXPECT_EQ(level_of(run(o, shipped_config(), &f), k_expired), severity::medium);
-  // Controls: present since the fleet's first week, an unknown start, a signing time,
-  // a valid status, no state.
+  // Inside the fleet's first week: new to the fleet (after its first day) and rare is
+  // low; on more hosts, or on the first day, nothing.
   f.hashes[k_hash] = rec(*f.since + 7 * k_day, 1);
+  hits = run(o, shipped_config(), &f);
+  ASSERT_EQ(level_of(hits, k_expired), severity::low);
+  EXPECT_THAT(find_hit(hits, k_expired)->reason, HasSubstr("within 7 days of the start of watching"));
+  f.hashes[k_hash] = rec(*f.since + 7 * k_day, 3);
   EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  f.hashes[k_hash] = rec(*f.since + 24 * k_hour, 1);
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  // Controls: an unknown start, a signing time, a valid status, no state.
   f.hashes[k_hash] = rec(k_now - k_day, 1);
   f.since.reset();
   EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
@@ -520,9 +527,56 @@ TEST(detector_expired_signing, a_signing_time_the_fleet_contradicts_fires_medium
   EXPECT_THAT(find_hit(hits, k_expired)->reason, HasSubstr("730 days after"));
   f.hashes[k_hash] = rec(not_after + 365 * k_day, 1);  // the limit itself
   EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
-  f.hashes[k_hash] = rec(not_after + 730 * k_day, 1);
+  f.hashes[k_hash] = rec(not_after + 730 * k_day, 3);
   f.since = not_after + k_day;  // not watched before the expiry: absence proves nothing
   EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+}
+
+// A store that has watched the fleet only for days cannot call a file new code, but it
+// knows which files arrived after its first day: a rare one, expired without a timestamp
+// or with a signing time long before its first sighting, is worth a look (low).
+TEST(detector_expired_signing, a_rare_file_new_to_a_short_history_is_low) {
+  auto o = benign();
+  const std::int64_t not_after = k_now - 800 * k_day;
+  o.signature.not_before_ms = not_after - 365 * k_day;
+  o.signature.not_after_ms = not_after;
+  o.signature.signing_time_ms = not_after - 45 * k_day;  // claims: signed while valid
+  o.signature.status = signature_status::expired;
+  fleet f;
+  f.since = k_now - 3 * k_day;
+  f.hashes[k_hash] = rec(k_now - k_day, 1);
+  auto hits = run(o, shipped_config(), &f);
+  ASSERT_EQ(level_of(hits, k_expired), severity::low);
+  EXPECT_THAT(find_hit(hits, k_expired)->reason, HasSubstr("claims a signing time of"));
+  EXPECT_THAT(find_hit(hits, k_expired)->reason, HasSubstr("new to it"));
+
+  o.signature.signing_time_ms.reset();  // expired and untimestamped
+  hits = run(o, shipped_config(), &f);
+  ASSERT_EQ(level_of(hits, k_expired), severity::low);
+  EXPECT_THAT(find_hit(hits, k_expired)->reason, HasSubstr("without a timestamp"));
+
+  // Controls: on more hosts than rare_hosts; first seen within new_file_hours of the
+  // start; a valid (timestamped) status; a signing time the fleet does not contradict.
+  f.hashes[k_hash] = rec(k_now - k_day, 3);
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  f.hashes[k_hash] = rec(*f.since + 24 * k_hour, 1);
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  f.hashes[k_hash] = rec(k_now - k_day, 1);
+  o.signature.status = signature_status::valid;
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+  o.signature.status = signature_status::expired;
+  o.signature.signing_time_ms = k_now - 2 * k_day - 200 * k_day;  // 0.5 year before its sighting
+  o.signature.not_after_ms = k_now - 2 * k_day - 100 * k_day;
+  EXPECT_THAT(ids(o, shipped_config(), &f), IsEmpty());
+
+  // The window and the level are configurable.
+  o.signature.signing_time_ms.reset();
+  auto cfg = shipped_config();
+  cfg.expired_signing.new_file_hours = 72;
+  EXPECT_THAT(ids(o, cfg, &f), IsEmpty());
+  cfg.expired_signing.new_file_hours = 24;
+  cfg.expired_signing.new_file_level = severity::medium;
+  EXPECT_EQ(level_of(run(o, cfg, &f), k_expired), severity::medium);
 }
 
 TEST(detector_expired_signing, disabled_never_fires) {

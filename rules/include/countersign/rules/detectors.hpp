@@ -110,6 +110,12 @@ struct expired_signing_config {
   // is contradicted by the fleet (a forged or back-dated signing time).
   std::int64_t contradiction_days = 365;
   std::uint64_t rare_hosts = 2;
+  // A fleet not watched since before the expiry cannot call a file new code, but a rare
+  // file (expired without a timestamp, or a signing time far before its first sighting)
+  // first seen more than new_file_hours after the store began watching is new to the
+  // fleet: new_file_level.
+  std::int64_t new_file_hours = 24;
+  severity new_file_level = severity::low;
 };
 
 // Issuer names matched by case-insensitive prefix of the issuer CN (or of its DN's CN).
@@ -277,6 +283,7 @@ class detector_set {
   void apply_mass_revocations(const observation& obs, std::vector<hit>& hits, std::size_t first) const;
   [[nodiscard]] bool is_internal_pki(const code_signature& sig) const;
   [[nodiscard]] bool is_bundled_component(const observation& obs) const;
+  [[nodiscard]] bool new_to_the_fleet(std::int64_t first_seen_ms, std::optional<std::int64_t> watching_since) const;
   void check_expired_status_without_dates(const observation& obs, const state::prevalence_view* prevalence,
                                           std::vector<hit>& hits) const;
 

@@ -11,6 +11,7 @@ namespace countersign::rules {
 
 inline constexpr std::int64_t k_ms_per_second = 1000;
 inline constexpr std::int64_t k_ms_per_day = 86'400'000;
+inline constexpr std::int64_t k_ms_per_hour = 3'600'000;
 
 // Parses RFC 3339 / ISO 8601 date-times: `2026-11-29T04:43:40Z`, with or without a
 // fraction (any number of digits, truncated to ms), with `Z`, `+hh:mm`, `+hhmm`, or no
