@@ -4,6 +4,9 @@
 #
 #   scripts/fuzz.sh [SECONDS]      default 60
 #
+# Env: COUNTERSIGN_FUZZ_BUILD=DIR uses that build tree (configured with COUNTERSIGN_FUZZ=ON)
+#      instead of configuring build/fuzz.
+#
 # Seeds: every line of the project's fixtures (tests/data/**/*.ndjson) and every file in
 # tests/data/fuzz-regressions/. The working corpus stays in build/fuzz/corpus between
 # local runs. A crash leaves its input in build/fuzz/artifacts/ and fails the run: copy
@@ -17,10 +20,16 @@ source "$ROOT/scripts/lib/common.sh"
 SECONDS_TO_RUN="${1:-60}"
 
 "$ROOT/scripts/setup.sh" --no-kafka >/dev/null
-OUT="$ROOT/build/fuzz"
-log "building the fuzzer (clang 16, ASan + UBSan + libFuzzer)"
-cmake -S "$ROOT" -B "$OUT" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-16 \
-  -DCOUNTERSIGN_FUZZ=ON -DCOUNTERSIGN_BUILD_TESTS=OFF -DCOUNTERSIGN_BUILD_BENCH=OFF >/dev/null
+if [[ -n "${COUNTERSIGN_FUZZ_BUILD:-}" ]]; then
+  # A build tree configured with COUNTERSIGN_FUZZ=ON by the caller (scripts/test.sh's
+  # sanitizer build): reuse it as it is.
+  OUT="$COUNTERSIGN_FUZZ_BUILD"
+else
+  OUT="$ROOT/build/fuzz"
+  log "building the fuzzer (clang 16, ASan + UBSan + libFuzzer)"
+  cmake -S "$ROOT" -B "$OUT" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-16 \
+    -DCOUNTERSIGN_FUZZ=ON -DCOUNTERSIGN_BUILD_TESTS=OFF -DCOUNTERSIGN_BUILD_BENCH=OFF >/dev/null
+fi
 cmake --build "$OUT" --target countersign_parse_fuzzer -j "$(nproc)"
 
 SEEDS="$OUT/seeds"

@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto& p = shared_pipeline();
   static std::int64_t offset = 0;
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
-  (void)p.process(payload, {"fuzz", 0, offset++}, std::nullopt, static_cast<std::uint64_t>(offset));
+  const std::int64_t this_offset = offset++;
+  (void)p.process(payload, {"fuzz", 0, this_offset}, std::nullopt, static_cast<std::uint64_t>(offset));
   static simdjson::dom::parser check;
   for (const auto& a : p.alerts()) {
     simdjson::dom::element doc;

@@ -35,7 +35,6 @@ using ::testing::ElementsAreArray;
 using test_support::k_data;
 using test_support::read_lines;
 
-constexpr std::int64_t k_day = rules::k_ms_per_day;
 // 2026-11-20T10:00:00Z and the certificate dates of the fixtures, computed
 // independently (Python datetime).
 constexpr std::int64_t k_t0 = 1'795'168'800'000;

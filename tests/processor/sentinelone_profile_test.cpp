@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -457,8 +458,9 @@ TEST(sentinelone_profile,
 TEST(sentinelone_profile, the_elastic_integration_moduleload_sample_lands_module_loader_signer_and_host) {
   const std::string path = COUNTERSIGN_SENTINELONE_SAMPLE;
   if (path.empty() || !std::filesystem::exists(path)) GTEST_SKIP() << "sample not present: " << path;
-  std::ifstream in(path);
-  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ostringstream text;
+  text << std::ifstream(path).rdbuf();
+  const std::string json = text.str();
   harness h;
   const auto& b = h.ok_batch(json);  // detected, not pinned
   ASSERT_EQ(b.size(), 2U);

@@ -794,12 +794,16 @@ class profile_walker {
       case value_type::time: return time(m, raw, *int_of(o, m.t));
       case value_type::integer: return c_.integer_from(raw, *int_of(o, m.t));
       case value_type::boolean: {
+        // The loader pairs boolean mappings with boolean targets only; the check keeps
+        // the compiler (and a future target) honest.
+        auto* slot = bool_of(o, m.t);
+        if (slot == nullptr) return walk_status::ok;
         if (!m.map.empty()) {
-          if (const map_entry* e = m.lookup(raw)) *bool_of(o, m.t) = e->code != 0;
+          if (const map_entry* e = m.lookup(raw)) *slot = e->code != 0;
           return walk_status::ok;  // a word the map does not name says nothing
         }
         if (auto b = parse_bool(raw)) {
-          *bool_of(o, m.t) = *b;
+          *slot = *b;
           return walk_status::ok;
         }
         return c_.fail(reject_reason::wrong_type);
