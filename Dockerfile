@@ -12,9 +12,9 @@
 #   /usr/local/bin/countersign           the binary (ENTRYPOINT)
 #   /etc/countersign/countersign.yaml    config (the repository default; mount your own)
 #   /etc/countersign/content/            optional detection content (detectors.content_dir)
-#   /var/lib/countersign                 the only place written to: state.dir (RocksDB);
-#                                        mount a volume there and set state.dir or
-#                                        COUNTERSIGN_STATE_DIR=/var/lib/countersign
+#   /var/lib/countersign                 the only place written to: state.dir (RocksDB),
+#                                        a VOLUME; the image's config sets state.dir to it
+#                                        (mount a named volume there to keep the state)
 # Runs as uid/gid 10001. Port 9464: /metrics, /healthz, /readyz.
 
 ARG DEBIAN_RELEASE=bookworm
@@ -38,6 +38,11 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
  && cmake --build /build --target countersign \
  && strip /build/processor/countersign \
  && /build/processor/countersign version
+# The image's config is the repository default with the state where the image's volume
+# is: `docker run` users get prevalence and restarts that keep it, without knowing the key.
+RUN sed 's|^  dir: ""$|  dir: /var/lib/countersign|' config/countersign.yaml >/build/countersign.yaml \
+ && grep -q '^  dir: /var/lib/countersign$' /build/countersign.yaml \
+ && /build/processor/countersign rules check --config /build/countersign.yaml >/dev/null
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
@@ -56,9 +61,10 @@ RUN apt-get update \
  && chown 10001:10001 /var/lib/countersign \
  && chmod 0750 /var/lib/countersign
 COPY --from=build /build/processor/countersign /usr/local/bin/countersign
-COPY config/countersign.yaml /etc/countersign/countersign.yaml
+COPY --from=build /build/countersign.yaml /etc/countersign/countersign.yaml
 USER 10001:10001
 WORKDIR /var/lib/countersign
+VOLUME ["/var/lib/countersign"]
 EXPOSE 9464
 ENTRYPOINT ["countersign"]
 CMD ["run", "--config", "/etc/countersign/countersign.yaml"]

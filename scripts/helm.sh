@@ -404,6 +404,25 @@ config:
   processing:
     drain_timeout: 45s
 EOF
+  cat >"$WORK/bad-pdb.yaml" <<'EOF'
+podDisruptionBudget:
+  maxUnavailable: 0
+EOF
+  cat >"$WORK/bad-grace-revoke.yaml" <<'EOF'
+terminationGracePeriodSeconds: 70
+config:
+  processing:
+    drain_timeout: 30s
+EOF
+  cat >"$WORK/bad-memory-queue.yaml" <<'EOF'
+resources:
+  limits:
+    memory: 512Mi
+config:
+  kafka:
+    producer:
+      queue.buffering.max.kbytes: "262144"
+EOF
   cat >"$WORK/bad-password.yaml" <<'EOF'
 config:
   kafka:
@@ -479,6 +498,11 @@ run_checks() {
   expect_refused "replicaCount above topology.partitions" "$WORK/bad-replicas.yaml" replicaCount topology.partitions
   expect_refused "keda.maxReplicaCount above topology.partitions" "$WORK/bad-keda.yaml" keda.maxReplicaCount topology.partitions
   expect_refused "grace period not above the drain timeout" "$WORK/bad-grace.yaml" terminationGracePeriodSeconds drain_timeout
+  expect_refused "a PodDisruptionBudget that allows no eviction" "$WORK/bad-pdb.yaml" maxUnavailable
+  expect_refused "grace period above the drain but not the whole shutdown" "$WORK/bad-grace-revoke.yaml" \
+    terminationGracePeriodSeconds "flush on revoke" "75s in all"
+  expect_refused "memory limit below cache + producer queue + 256Mi" "$WORK/bad-memory-queue.yaml" \
+    resources.limits.memory queue.buffering.max.kbytes 576Mi
   expect_refused "a password in a ConfigMap" "$WORK/bad-password.yaml" config.kafka.consumer.sasl.password configAsSecret
   expect_refused "SASL without a password" "$WORK/bad-sasl.yaml" kafka.security.sasl.existingSecret
   expect_refused "memory limit below the block cache" "$WORK/bad-memory.yaml" resources.limits.memory block_cache_bytes

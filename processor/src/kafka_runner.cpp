@@ -126,6 +126,9 @@ rd_kafka_resp_err_t query_end(rd_kafka_t* rk, const std::string& topic, std::int
 // Marks an observations-topic record that carries a whole hash record (a replayed
 // state directory being published) instead of an observation.
 constexpr const char* k_record_header = "countersign.record";
+// The producer's local queue bound by default (128 MiB; `kafka.producer` may change it).
+// The Helm chart counts it in its memory floor.
+constexpr int k_producer_queue_kbytes = 131'072;
 
 std::string checkpoint_name(std::int32_t partition) { return "changelog-offset/" + std::to_string(partition); }
 
@@ -225,6 +228,9 @@ struct kafka_runner::impl {
   void publish_bootstrap();
   std::expected<void, std::string> subscribe();
   std::expected<void, std::string> run(const std::atomic<bool>& stop);
+  // Set by run(): start-up waits (topic creation, metadata, the global table) end early.
+  const std::atomic<bool>* stop_ = nullptr;
+  [[nodiscard]] bool stopping() const { return stop_ != nullptr && stop_->load(std::memory_order_relaxed); }
 
   void handle(const rd_kafka_message_t* m);
   void handle_input(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view topic);
@@ -360,7 +366,10 @@ std::expected<void, std::string> kafka_runner::impl::create_producer() {
                         {"partitioner", "murmur2_random"},
                         // Dead-letter copies are the input unchanged, so allow what the
                         // input may carry; the broker's max.message.bytes still applies.
-                        {"message.max.bytes", "67108864"}},
+                        {"message.max.bytes", "67108864"},
+                        // librdkafka's default queue (1 GiB) would fill the pod's whole
+                        // memory while a broker is slow; produce() waits when it is full.
+                        {"queue.buffering.max.kbytes", std::to_string(k_producer_queue_kbytes)}},
                        k.producer, "producer", false);
   if (!p) return std::unexpected(p.error());
   producer = *p;
@@ -370,10 +379,10 @@ std::expected<void, std::string> kafka_runner::impl::create_producer() {
 std::expected<std::int32_t, std::string> kafka_runner::impl::partition_count(const std::string& topic) {
   // A topic created a moment ago may not be in the metadata yet: ask a few times.
   std::string last_error = "not in the metadata";
-  for (int attempt = 0; attempt < 40; ++attempt) {
+  for (int attempt = 0; attempt < 40 && !stopping(); ++attempt) {
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer, topic.c_str(), nullptr);
     const rd_kafka_metadata_t* md = nullptr;
-    const auto err = rd_kafka_metadata(producer, 0, rkt, &md, 5000);
+    const auto err = rd_kafka_metadata(producer, 0, rkt, &md, 1000);
     rd_kafka_topic_destroy(rkt);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
       std::int32_t count = 0;
@@ -421,13 +430,15 @@ std::expected<void, std::string> kafka_runner::impl::ensure_topics() {
   // authentication must end start-up at once, not after the admin timeout.
   rd_kafka_event_t* event = nullptr;
   const auto deadline = clock_type::now() + std::chrono::seconds(60);
-  while (event == nullptr && fatal.empty() && clock_type::now() < deadline) {
+  while (event == nullptr && fatal.empty() && !stopping() && clock_type::now() < deadline) {
     event = rd_kafka_queue_poll(queue, 250);
     rd_kafka_poll(producer, 0);
   }
   std::string error;
   if (!fatal.empty()) {
     error = fatal;
+  } else if (event == nullptr && stopping()) {
+    error = "stopped";
   } else if (event == nullptr) {
     error = "creating the internal topics timed out" +
             (last_broker_error.empty() ? std::string() : "; last broker error: " + last_broker_error);
@@ -1273,15 +1284,23 @@ std::expected<void, std::string> kafka_runner::impl::subscribe() {
 }
 
 std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
+  // A stop request during start-up ends it at the next wait, without an error.
+  const auto stopped_early = []() -> std::expected<void, std::string> {
+    spdlog::info("stopped during start-up");
+    return {};
+  };
   if (auto r = create_producer(); !r) return r;
-  if (auto r = ensure_topics(); !r) return r;
+  if (auto r = ensure_topics(); !r) return stopping() ? stopped_early() : r;
   if (store) {
     publish_bootstrap();
-    if (auto r = start_table(stop); !r) return r;
+    if (auto r = start_table(stop); !r) return stopping() ? stopped_early() : r;
   } else {
     stats.table_caught_up = true;
   }
   if (!fatal.empty()) return std::unexpected(fatal);
+  if (stopping()) return stopped_early();
+  health->set_started();
   if (auto r = subscribe(); !r) return r;
   spdlog::info("consuming {} input topic(s) from {} as group {}; internal topics {}.*", cfg.kafka.input_topics.size(),
                cfg.kafka.bootstrap_servers, cfg.kafka.group_id,

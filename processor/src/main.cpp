@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <signal.h>  // sigaction
 #include <cstdlib>
 #include <iostream>
 #include <limits>
@@ -38,6 +39,15 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 extern "C" void on_signal(int) { g_stop.store(true); }
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+}
 
 namespace cp = countersign::processor;
 
@@ -75,11 +85,9 @@ std::expected<std::unique_ptr<countersign::state::prevalence_store>, std::string
 
 int run_service(const cp::config& cfg) {
   setup_logging(cfg);
-  auto store = open_state(cfg);
-  if (!store) {
-    std::cerr << "countersign: state.dir: " << store.error() << '\n';
-    return 2;
-  }
+  // The HTTP endpoint comes first: opening a big state directory can take a while, and
+  // an orchestrator's probes must find the port (`/healthz` counts start-up as alive,
+  // `/readyz` says 503) instead of a closed socket.
   auto registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<countersign::metrics::health_state>();
   cp::metrics_bridge bridge(registry);
@@ -93,8 +101,15 @@ int run_service(const cp::config& cfg) {
     endpoint = std::move(*started);
     spdlog::info("metrics on http://{}/metrics (port {})", cfg.metrics.listen, endpoint->port());
   }
-  std::signal(SIGTERM, on_signal);
-  std::signal(SIGINT, on_signal);
+  auto store = open_state(cfg);
+  if (!store) {
+    std::cerr << "countersign: state.dir: " << store.error() << '\n';
+    return 2;
+  }
+  if (g_stop.load()) {
+    spdlog::info("stopped during start-up");
+    return 0;
+  }
   cp::kafka_runner runner(cfg, health, &bridge, store->get());
   if (auto r = runner.run(g_stop); !r) {
     spdlog::error("{}", r.error());
@@ -327,6 +342,9 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First of all: as PID 1 in a container, SIGTERM is ignored until a handler exists,
+  // and a stop request during start-up (config, state, broker metadata) must be seen.
+  install_stop_handlers();
   CLI::App app{"countersign: detects abuse of code-signing certificates (MITRE ATT&CK T1588.003) "
                "in endpoint telemetry on Kafka"};
   app.require_subcommand(1);

@@ -131,6 +131,7 @@ TEST(http_endpoint, healthz_is_200_while_the_loop_beats) {
 
 TEST(http_endpoint, healthz_is_503_once_the_stall_limit_has_passed) {
   auto health = std::make_shared<health_state>(std::chrono::milliseconds(1));
+  health->set_started();
   auto endpoint = start_or_fail(std::make_shared<prometheus::Registry>(), health);
   ASSERT_NE(endpoint, nullptr);
   // Poll (no fixed sleep) until the 1 ms stall limit has passed; nothing beats after that.
@@ -143,6 +144,26 @@ TEST(http_endpoint, healthz_is_503_once_the_stall_limit_has_passed) {
   EXPECT_EQ(r->status, 503);
   EXPECT_THAT(r->headers, StartsWith("HTTP/1.1 503"));
   EXPECT_EQ(r->body, "stalled\n");
+}
+
+// Before the processing loop runs (state opening, topic creation, the global table),
+// the stall limit does not apply: start-up has its own, longer limit.
+TEST(health_state, start_up_counts_as_alive_until_the_start_up_limit) {
+  health_state starting(std::chrono::milliseconds(1), std::chrono::hours(1));
+  const auto stalled_by_now = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+  while (std::chrono::steady_clock::now() < stalled_by_now) std::this_thread::yield();
+  EXPECT_TRUE(starting.alive()) << "no beat for longer than the stall limit, but still starting";
+  EXPECT_FALSE(starting.started());
+  starting.set_started();
+  EXPECT_TRUE(starting.started());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (starting.alive() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  EXPECT_FALSE(starting.alive()) << "once started, the stall limit applies";
+
+  health_state stuck(std::chrono::hours(1), std::chrono::milliseconds(1));
+  const auto stuck_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stuck.alive() && std::chrono::steady_clock::now() < stuck_deadline) std::this_thread::yield();
+  EXPECT_FALSE(stuck.alive()) << "a start-up longer than its limit is not alive";
 }
 
 TEST(http_endpoint, readyz_is_503_until_set_ready) {
@@ -169,6 +190,7 @@ TEST(http_endpoint, readyz_is_503_until_set_ready) {
 
 TEST(http_endpoint, readiness_and_liveness_are_independent) {
   auto health = std::make_shared<health_state>(std::chrono::milliseconds(1));
+  health->set_started();
   health->set_ready(true);
   auto endpoint = start_or_fail(std::make_shared<prometheus::Registry>(), health);
   ASSERT_NE(endpoint, nullptr);

@@ -124,6 +124,16 @@ Values of `config` the chart reads itself, with countersign's defaults.
 {{- hasKey $p "drain_timeout" | ternary $p.drain_timeout "30s" -}}
 {{- end -}}
 
+{{/*
+The producer's local queue bound in bytes: config.kafka.producer's
+queue.buffering.max.kbytes, or countersign's default (131072 KiB = 128 MiB).
+*/}}
+{{- define "countersign.producerQueueBytes" -}}
+{{- $p := ((.Values.config | default dict).kafka | default dict).producer | default dict -}}
+{{- $kb := hasKey $p "queue.buffering.max.kbytes" | ternary (get $p "queue.buffering.max.kbytes") 131072 -}}
+{{- mul (int64 $kb) 1024 -}}
+{{- end -}}
+
 {{- define "countersign.blockCacheBytes" -}}
 {{- $s := (.Values.config | default dict).state | default dict -}}
 {{- hasKey $s "block_cache_bytes" | ternary $s.block_cache_bytes 67108864 | int64 -}}
@@ -267,16 +277,25 @@ involved and what to do.
 {{- fail (printf "replicaCount (%d) is above config.topology.partitions (%d): instances beyond the partition count of the internal topics get no hash or signer work. Lower replicaCount or raise config.topology.partitions (before the internal topics exist)." (int64 .Values.replicaCount) $partitions) -}}
 {{- end -}}
 {{- $drainMs := include "countersign.durationMs" (include "countersign.drainTimeout" .) | int64 -}}
+{{- /* Shutdown is the drain (drain_timeout), then the flush on revoke (up to
+       min(drain_timeout, 30s)), the commit, the producer's last flush (5s) and closing
+       the readers: 15s covers the last three. */ -}}
 {{- $graceMs := mul (int64 .Values.terminationGracePeriodSeconds) 1000 -}}
-{{- if le $graceMs $drainMs -}}
-{{- fail (printf "terminationGracePeriodSeconds (%ds) must be longer than config.processing.drain_timeout (%s): Kubernetes would kill countersign before it has committed what it processed. Raise terminationGracePeriodSeconds (by 15s or more) or lower the drain timeout." (int64 .Values.terminationGracePeriodSeconds) (include "countersign.drainTimeout" .)) -}}
+{{- $shutdownMs := add $drainMs (min $drainMs 30000) 15000 -}}
+{{- if le $graceMs $shutdownMs -}}
+{{- fail (printf "terminationGracePeriodSeconds (%ds) must be longer than countersign's shutdown: config.processing.drain_timeout (%s), then a flush on revoke (up to %ds), the commit and the last producer flush (15s): %ds in all. Kubernetes would kill countersign before it has committed what it processed. Raise terminationGracePeriodSeconds or lower the drain timeout." (int64 .Values.terminationGracePeriodSeconds) (include "countersign.drainTimeout" .) (div (min $drainMs 30000) 1000) (div $shutdownMs 1000)) -}}
 {{- end -}}
 {{- $limits := (.Values.resources | default dict).limits | default dict -}}
 {{- if $limits.memory -}}
 {{- $limit := include "countersign.memoryBytes" $limits.memory | int64 -}}
 {{- $cache := include "countersign.blockCacheBytes" . | int64 -}}
-{{- if lt $limit (add $cache 134217728) -}}
-{{- fail (printf "resources.limits.memory (%s) must exceed config.state.block_cache_bytes (%d bytes, RocksDB's bound including its write buffers) by at least 128Mi for librdkafka's queues and countersign's caches; see docs/deploy.md." (toString $limits.memory) $cache) -}}
+{{- $queue := include "countersign.producerQueueBytes" . | int64 -}}
+{{- /* 256Mi: the peak measured above the block cache and the producer queue (chaos run,
+       2,400 Sigma rules, consumer prefetch, caches: 168-317 MiB in all with a 64 MiB
+       cache), rounded up. */ -}}
+{{- $floor := add $cache $queue 268435456 -}}
+{{- if lt $limit $floor -}}
+{{- fail (printf "resources.limits.memory (%s) is below countersign's memory floor of %dMi: config.state.block_cache_bytes (%dMi, RocksDB's bound including its write buffers) + the producer queue (config.kafka.producer queue.buffering.max.kbytes, %dMi) + 256Mi for librdkafka's consumer buffers, the Sigma rule set and countersign's caches; see docs/deploy.md." (toString $limits.memory) (div $floor 1048576) (div $cache 1048576) (div $queue 1048576)) -}}
 {{- end -}}
 {{- end -}}
 {{- $sec := .Values.kafka.security -}}
