@@ -46,7 +46,7 @@ ALL_SCHEMAS = PROCESS_SCHEMAS + ("codeintegrity",)
 SCHEMA_WEIGHTS = {"ecs": 0.35, "defender": 0.25, "ocsf": 0.20, "sysmon": 0.20}
 SYSMON_SPLIT = {"winlogbeat": 0.5, "flat": 0.3, "evtx": 0.2}
 
-# Detector ids (DETECTIONS.md section 3).
+# Detector ids (docs/detections.md section 3).
 REVOKED = "cs.signature.revoked"
 UNTRUSTED = "cs.signature.untrusted"
 EXPIRED = "cs.certificate.expired_signing"
@@ -2570,7 +2570,7 @@ NOTES = (
     "DeviceFileCertificateInfo per new file (split), one row joined upstream (joined), or the streaming-export "
     "envelope; their alerts carry only the SHA1 when SHA256 is empty, so a checker matches host + (sha256 or sha1 "
     "or executable). Code Integrity 3033 carries no file hash: match on host + executable (\\Device\\ path). "
-    "expected_detectors follow DETECTIONS.md section 3 with state filled from this file alone (replay "
+    "expected_detectors follow docs/detections.md section 3 with state filled from this file alone (replay "
     "--state-dir, learning.min_history 0s). Benign cold start: with an empty store every file, signer and issuer "
     "is new on day 0, so prevalence detectors (rare user path, unusual issuer, subject-mismatch low) may raise "
     "low alerts early on widely deployed software. The expired_but_deployed population has status expired and "

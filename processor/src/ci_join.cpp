@@ -6,8 +6,9 @@ namespace countersign::processor {
 namespace {
 
 // A signature whose verification found a problem: revoked 4/19, expired 5, untrusted
-// root 7, chain 27 (DETECTIONS.md raises a Code Integrity alert to high for those) and
-// bad digest 1/11/23. Such a signature speaks for the file over a valid one.
+// root 7, chain 27 (docs/detections.md section 3 raises a Code Integrity alert to high
+// for those) and bad digest 1/11/23. Such a signature speaks for the file over a valid
+// one.
 bool significant(const rules::observation& s) {
   if (!s.ci.verification_error) return false;
   switch (*s.ci.verification_error) {

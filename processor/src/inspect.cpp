@@ -51,7 +51,7 @@ struct field_probe {
   fill_state (*probe)(const observation&);
 };
 
-// The Observation as DESIGN.md section 3 lists it; provenance is left out (always set).
+// The Observation as docs/design.md section 3 lists it; provenance is left out (always set).
 constexpr std::array<field_probe, 46> k_fields = {{
     {"kind", [](const observation& o) { return o.kind == rules::event_kind::unknown ? fill_state::missing : fill_state::filled; }},
     {"event_time", [](const observation& o) { return of(o.event_time_ms); }},

@@ -1,4 +1,4 @@
-// The detectors beyond signature status (DETECTIONS.md section 3): certificate age and
+// The detectors beyond signature status (docs/detections.md section 3): certificate age and
 // expiry, unusual issuers, metadata that names another vendor, Code Integrity
 // enforcement, rare signed code in user-writable folders, abused-certificate lists, and
 // the false-positive handling of section 4 (exclusions, CA mass revocations).
@@ -439,7 +439,7 @@ void detector_set::check_codeintegrity(const observation& obs, std::vector<hit>&
     case ci_class::load_invalid: level = cfg.load_level; break;
     case ci_class::audit:
       // An audit of your own PKI's code is the policy not yet listing it: expected
-      // while a policy is being rolled out (DETECTIONS.md section 4, internal PKI).
+      // while a policy is being rolled out (docs/detections.md section 4, internal PKI).
       if (is_internal_pki(obs.signature)) return;
       level = cfg.audit_level;
       break;

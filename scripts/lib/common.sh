@@ -7,8 +7,9 @@
 : "${ROOT:?ROOT must be set before sourcing scripts/lib/common.sh}"
 
 # The broker is pinned to the 3.9 line: it still speaks every protocol version that
-# Debian's librdkafka 2.0.2 uses (Kafka 4.x dropped some, see shared NOTES). The first
-# entry is preferred; later ones are fall-backs when Maven Central cannot resolve it.
+# Debian's librdkafka 2.0.2 uses (Kafka 4.x dropped some, and refuses its SCRAM logins;
+# docs/dependencies.md). The first entry is preferred; later ones are fall-backs when
+# Maven Central cannot resolve it.
 COUNTERSIGN_KAFKA_VERSIONS=(3.9.2 3.9.1)
 
 KAFKA_CACHE="$ROOT/.cache/kafka"

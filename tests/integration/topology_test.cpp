@@ -1,4 +1,4 @@
-// Broker-backed tests of the partitioned topology (DESIGN.md sections 2 and 4): ingest ->
+// Broker-backed tests of the partitioned topology (docs/design.md sections 2 and 4): ingest ->
 // `<prefix>.observations` (keyed by file hash) -> hash stage with its compacted changelog
 // `<prefix>.hash-state-changelog` -> `<prefix>.signer-deltas` -> signer stage -> the
 // compacted global table `<prefix>.signers`.

@@ -64,7 +64,7 @@ observation verdict(std::uint64_t host, std::string_view activity, std::int64_t 
   return o;
 }
 
-// A 3089 as the profile reads it (status from VerificationError, see DETECTIONS.md).
+// A 3089 as the profile reads it (status from VerificationError, docs/detections.md section 1).
 observation signature(std::uint64_t host, std::string_view activity, std::int64_t index, std::int64_t total,
                       std::int64_t verification_error, signature_status status, std::string_view subject) {
   observation o;

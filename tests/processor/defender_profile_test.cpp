@@ -1,5 +1,5 @@
 // The Microsoft Defender advanced-hunting profile (processor/src/profiles/defender.cpp) on
-// hand-written rows, against DETECTIONS.md section 1 (Defender column and the Code
+// hand-written rows, against docs/detections.md section 1 (Defender column and the Code
 // Integrity section). Rows follow the Microsoft Learn schemas of DeviceProcessEvents,
 // DeviceFileCertificateInfo and DeviceEvents, bare or inside the Event Hub streaming
 // export envelope {"records":[{"time","category","properties"}]}.

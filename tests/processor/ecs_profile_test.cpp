@@ -1,5 +1,5 @@
 // The ECS profile (processor/src/profiles/ecs.cpp) on hand-written events,
-// against DETECTIONS.md section 1. Every reject reason is exercised here; the pipeline
+// against docs/detections.md section 1. Every reject reason is exercised here; the pipeline
 // test checks that they are counted.
 
 #include "test_support.hpp"
@@ -226,7 +226,7 @@ TEST(ecs_parser, no_status_is_missing_not_unknown) {
 }
 
 TEST(ecs_parser, exists_false_is_unsigned_and_not_present) {
-  // DETECTIONS.md section 1: normalized `unsigned` <- ECS `exists: false`.
+  // docs/detections.md section 1: normalized `unsigned` <- ECS `exists: false`.
   harness h;
   const auto& o = h.ok(minimal_with(R"("exists":false)"));
   EXPECT_EQ(o.signature.exists, false);

@@ -1,5 +1,5 @@
 // Winlogbeat events through the ECS profile (processor/src/profiles/ecs.cpp and the
-// Code Integrity EventData reader in codeintegrity.cpp), against DETECTIONS.md section 1:
+// Code Integrity EventData reader in codeintegrity.cpp), against docs/detections.md section 1:
 // Sysmon 1/6/7 (ECS `file.*` mapping or raw `winlog.event_data`, Sysmon column of the
 // status table) and Microsoft-Windows-CodeIntegrity/Operational 3033, 3077, 3089, 3099.
 //
@@ -247,7 +247,7 @@ TEST(winlogbeat_profile, mapped_signature_status_values_follow_the_sysmon_column
 
 // Sysmon writes "-" for a status it does not have; a pipeline that copies SignatureStatus
 // into file.code_signature.status verbatim carries it over. Missing stays missing
-// (DETECTIONS.md section 1), as it does for the raw field above.
+// (docs/detections.md section 1), as it does for the raw field above.
 TEST(winlogbeat_profile, a_dash_as_the_mapped_status_is_missing_like_the_raw_dash) {
   harness h;
   const auto& o = h.ok(mapped_sysmon7(R"("signed":true,"status":"-")"));

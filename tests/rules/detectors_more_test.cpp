@@ -1,4 +1,4 @@
-// The detectors of rules/src/detectors_more.cpp against DETECTIONS.md sections 3 and 4:
+// The detectors of rules/src/detectors_more.cpp against docs/detections.md sections 3 and 4:
 // cs.certificate.expired_signing, cs.issuer.unusual, cs.metadata.subject_mismatch,
 // cs.codeintegrity.enforcement, cs.prevalence.rare_signed_user_path,
 // cs.intel.abused_certificate, cs.signer.first_seen, exclusions and CA mass revocations.
@@ -198,7 +198,7 @@ state::prevalence_record rec(std::int64_t first_seen, std::uint64_t hosts, std::
 }
 
 // A fleet with records per key and a settable "watched since". Keys are spelled out as
-// DETECTIONS.md section 2 and rules/keys.hpp define them.
+// docs/detections.md section 2 and rules/keys.hpp define them.
 class fleet final : public state::prevalence_view {
  public:
   using record = state::prevalence_record;
@@ -1359,10 +1359,9 @@ TEST(detector_rare_user_path, medium_with_a_code_integrity_hit_flagged_userwrite
   EXPECT_EQ(hits[1].level, severity::medium);
 }
 
-// DETECTIONS.md: "low (medium with any other hit)". When the other hit is dropped by an
-// exclusion, nothing else remains on the alert and the rare-path hit should be low.
-// Currently fails: check_rare_user_path decides the level before apply_exclusions runs
-// (rules/src/detectors_more.cpp, evaluate() in detectors.cpp). Enable once fixed.
+// docs/detections.md section 3: low, medium with another finding. When the other hit is
+// dropped by an exclusion, nothing else remains on the alert and the rare-path hit is
+// low: evaluate() (detectors.cpp) runs check_rare_user_path after apply_exclusions.
 TEST(detector_rare_user_path, an_excluded_other_hit_does_not_raise_it_to_medium) {
   const auto f = rare_fleet(1, 1);
   auto o = in_downloads();
@@ -1537,7 +1536,7 @@ TEST(detector_first_seen, needs_state_and_an_event_time) {
   EXPECT_THAT(ids(o, cfg, &f), IsEmpty());
 }
 
-// --- exclusions (DETECTIONS.md section 4) ----------------------------------------------
+// --- exclusions (docs/detections.md section 4) ----------------------------------------------
 
 // Untrusted and freshly issued: two medium hits.
 observation pen_test_tool() {

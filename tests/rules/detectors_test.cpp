@@ -1,4 +1,4 @@
-// The built-in detectors (rules/src/detectors.cpp) against DETECTIONS.md section 3:
+// The built-in detectors (rules/src/detectors.cpp) against docs/detections.md section 3:
 // cs.signature.revoked, cs.signature.untrusted, cs.certificate.recently_issued.
 
 #include "printers.hpp"

@@ -22,7 +22,7 @@ namespace {
 using rules::observation;
 using rules::signature_status;
 
-// VerificationError of 3089 (DETECTIONS.md section 1).
+// VerificationError of 3089 (docs/detections.md section 1).
 signature_status status_from_verification_error(std::int64_t e) {
   switch (e) {
     case 0: return signature_status::valid;

@@ -1,4 +1,4 @@
-// Microsoft Defender advanced-hunting profile (DETECTIONS.md section 1, Defender column).
+// Microsoft Defender advanced-hunting profile (docs/detections.md section 1, Defender column).
 //
 // A message is either a bare row (the row's columns at the top level) or the Event Hub
 // streaming export envelope
@@ -84,7 +84,7 @@ table table_from_name(std::string_view name) noexcept {
 // What a row is read as, decided at its end.
 enum class row_kind : std::uint8_t { skip, process, image_load, certificate, code_integrity };
 
-// The Code Integrity event a DeviceEvents ActionType stands for (DETECTIONS.md section 1).
+// The Code Integrity event a DeviceEvents ActionType stands for (docs/detections.md section 1).
 // Other AppControlCodeIntegrity* actions (the Origin* ISG / managed-installer events) have
 // no class in the table and are skipped.
 std::optional<std::int64_t> ci_event_id(std::string_view action_type) noexcept {
@@ -735,8 +735,8 @@ class defender_walker {
     else if (r.account.present || r.initiating_account.present) o.user_name.set({});
   }
 
-  // DETECTIONS.md leaves Defender's status to IsTrusted / SignatureState: a state column
-  // that says something wins; otherwise IsSigned and IsTrusted decide.
+  // Defender's status comes from IsTrusted / SignatureState (docs/detections.md section 1):
+  // a state column that says something wins; otherwise IsSigned and IsTrusted decide.
   static void set_status(const row_state& r, observation& o) {
     auto& sig = o.signature;
     const std::string_view state = trim(r.signature_state.value);

@@ -1,4 +1,4 @@
-// OCSF profile: OCSF 1.x Process Activity (class_uid 1007), DETECTIONS.md section 1.
+// OCSF profile: OCSF 1.x Process Activity (class_uid 1007), docs/detections.md section 1.
 //
 // One pass over the document in member order. The walker descends only into the
 // objects that hold mapped fields (device, actor.user, process.user, process.file and
@@ -92,7 +92,7 @@ struct state_mapping {
   std::optional<bool> trusted;
 };
 
-// DETECTIONS.md section 1, status normalization, OCSF state_id column.
+// docs/detections.md section 1, status normalization, OCSF state_id column.
 state_mapping state_of(std::int64_t id) noexcept {
   switch (id) {
     case 1: return {signature_status::valid, true};

@@ -108,7 +108,7 @@ struct state_config {
   std::int64_t min_history_ms = 7LL * 86'400'000;   // learning.min_history
 };
 
-// The internal topics of DESIGN.md section 2, created at start when missing.
+// The internal topics of docs/design.md section 2, created at start when missing.
 struct topology_config {
   std::string topic_prefix;              // empty: kafka.group_id
   std::int32_t partitions = 6;           // of every internal topic; replay uses it too

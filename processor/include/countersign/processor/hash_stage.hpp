@@ -1,5 +1,5 @@
 #pragma once
-// The hash stage (DESIGN.md section 2): judges observations of the file hashes it owns.
+// The hash stage (docs/design.md section 2): judges observations of the file hashes it owns.
 //
 //   observation ─► hash record (partition p) ─┐
 //               └► signer/issuer/company deltas ├─► detectors ─► suppression ─► alert

@@ -1,5 +1,5 @@
 #pragma once
-// `countersign run`: the topology of DESIGN.md section 2 on one consumer group.
+// `countersign run`: the topology of docs/design.md section 2 on one consumer group.
 //
 //   input topics ─► ingest ─► <prefix>.observations (key = file hash) ─► hash stage ─► alerts topic
 //        │            └─reject─► dead-letter topic                        │  hash records ─► <prefix>.hash-state-changelog

@@ -1,5 +1,5 @@
 #pragma once
-// Normalization of signature facts as DETECTIONS.md section 1 specifies: status values,
+// Normalization of signature facts as docs/detections.md section 1 specifies: status values,
 // hex identifiers, distinguished names and event times. Pure functions, no allocation
 // beyond the output field.
 

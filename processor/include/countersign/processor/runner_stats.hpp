@@ -34,7 +34,7 @@ struct runner_stats {
   std::uint64_t consume_errors = 0;
   std::uint64_t rebalances = 0;
   std::int64_t assigned_partitions = 0;
-  // Moving state (DESIGN.md section 4).
+  // Moving state (docs/design.md section 4).
   std::uint64_t restored_records = 0;      // changelog records applied while restoring partitions
   std::int64_t restoring_partitions = 0;   // observations partitions not yet restored
   double last_restore_seconds = 0;         // duration of the latest partition restore

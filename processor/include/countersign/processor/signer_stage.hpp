@@ -1,5 +1,5 @@
 #pragma once
-// The signer stage and the global table (DESIGN.md section 2).
+// The signer stage and the global table (docs/design.md section 2).
 //
 //   signer-deltas (key = kind + signer/issuer) ─► signer stage ─► snapshot ─► signers topic
 //                                                                              (compacted)

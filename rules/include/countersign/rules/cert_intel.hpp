@@ -1,5 +1,5 @@
 #pragma once
-// Abused code-signing certificate lists (DETECTIONS.md section 3, `cs.intel.abused_certificate`).
+// Abused code-signing certificate lists (docs/detections.md section 3, `cs.intel.abused_certificate`).
 //
 // Three publishers, four file formats: the abuse.ch Code Signing Certificate Blocklist
 // (CSV and JSON), WithSecure LoLCerts (CSV) and Cert Graveyard (CSV). The processor never

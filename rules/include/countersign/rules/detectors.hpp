@@ -1,5 +1,5 @@
 #pragma once
-// Built-in T1588.003 detectors (DETECTIONS.md section 3).
+// Built-in T1588.003 detectors (docs/detections.md section 3).
 //
 // `detector_set` is immutable after construction and safe to share between threads;
 // `evaluate` appends hits to a caller-owned vector so the hot path reuses storage.
@@ -33,7 +33,7 @@ inline constexpr std::string_view intel_abused_certificate = "cs.intel.abused_ce
 inline constexpr std::string_view signer_first_seen = "cs.signer.first_seen";
 }  // namespace detector_id
 
-// Every detector id, in the order of DETECTIONS.md section 3.
+// Every detector id, in the order of docs/detections.md section 3.
 inline constexpr std::array<std::string_view, 10> k_detector_ids = {
     detector_id::signature_revoked,        detector_id::signature_untrusted,
     detector_id::certificate_expired_signing, detector_id::certificate_recently_issued,
@@ -211,7 +211,7 @@ struct first_seen_config {
 };
 
 // Drops hits of `detectors` (empty: all but revoked and abused-certificate) for
-// observations matching every condition given (DETECTIONS.md section 4).
+// observations matching every condition given (docs/detections.md section 4).
 struct exclusion_rule {
   std::string name;
   std::vector<std::string> detectors;

@@ -1,5 +1,5 @@
 #pragma once
-// The identities prevalence is kept under (DETECTIONS.md section 2). Detectors and the
+// The identities prevalence is kept under (docs/detections.md section 2). Detectors and the
 // state updates must agree on them, so they are built here, once.
 
 #include <countersign/rules/observation.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// The normalized event: the only thing pipeline stages exchange (DESIGN.md section 3).
+// The normalized event: the only thing pipeline stages exchange (docs/design.md section 3).
 //
 // Parsers fill one reused instance per thread: `reset()` clears values but keeps
 // string capacity, so steady-state parsing allocates nothing. Missing is distinct
@@ -31,7 +31,7 @@ struct text_field {
   [[nodiscard]] std::string_view view() const noexcept { return value; }
 };
 
-// Normalized signature status (DETECTIONS.md section 1); the raw value is kept beside it.
+// Normalized signature status (docs/detections.md section 1); the raw value is kept beside it.
 enum class signature_status : std::uint8_t {
   missing,         // the source said nothing about the status
   valid,
@@ -75,7 +75,7 @@ enum class event_kind : std::uint8_t {
 
 [[nodiscard]] std::string_view to_string(event_kind k) noexcept;
 
-// Code Integrity verdict classes (DETECTIONS.md section 1).
+// Code Integrity verdict classes (docs/detections.md section 1).
 enum class ci_class : std::uint8_t { none, block, block_revoked, load_revoked, load_unsigned, load_invalid, audit, signature_info, policy };
 
 [[nodiscard]] std::string_view to_string(ci_class c) noexcept;

@@ -1,6 +1,6 @@
 #pragma once
 // Binary wire format of `observation`, for passing normalized events between pipeline
-// stages over internal topics (DESIGN.md: binary on internal topics, versioned).
+// stages over internal topics (docs/design.md section 3: binary, versioned).
 //
 // The first byte is the format version; then every field in declaration order: text
 // fields and optionals with their presence (missing and empty stay distinct), enums as

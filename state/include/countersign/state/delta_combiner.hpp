@@ -1,6 +1,6 @@
 #pragma once
-// Map-side combining of prevalence deltas before they reach RocksDB (DESIGN.md section 2:
-// "signer deltas, combined per signer over a short interval"). Most executions are
+// Map-side combining of prevalence deltas before they reach RocksDB (docs/design.md
+// section 2: signer deltas are combined per flush). Most executions are
 // signed by a handful of vendors and run a handful of popular files, so writing every
 // fact straight through makes a few keys take a merge per event; combining turns those
 // into one merge per key per flush. Reads go through `combined_view`, which adds the

@@ -1,5 +1,5 @@
 #pragma once
-// Fleet prevalence in RocksDB (DESIGN.md section 4): one database per process, a column
+// Fleet prevalence in RocksDB (docs/design.md section 4): one database per process, a column
 // family per store, every key prefixed by its partition so a partition's state can be
 // dropped or handed over alone. Updates are merges of `prevalence_value` deltas with an
 // associative, commutative, idempotent operator, so replays never corrupt counts.
@@ -43,7 +43,7 @@ struct store_options {
   std::size_t max_successive_merges = 1;
 };
 
-// The signer, issuer and (company, signer) stores hold the global table (DESIGN.md
+// The signer, issuer and (company, signer) stores hold the global table (docs/design.md
 // section 2): every instance keeps all of it, under this one partition. The hash store
 // is partitioned like the observations topic.
 inline constexpr std::int32_t k_global_partition = 0;

@@ -1,6 +1,6 @@
 #pragma once
 // One prevalence record of any store: hash, signer, issuer, or (company, signer)
-// (DETECTIONS.md section 2). Each store uses the parts it needs; unused parts stay at
+// (docs/detections.md section 2). Each store uses the parts it needs; unused parts stay at
 // their identity (empty set, or the min/max sentinel) and cost nothing on disk beyond a
 // bit in the presence byte.
 //

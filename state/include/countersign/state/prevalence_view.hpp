@@ -1,6 +1,6 @@
 #pragma once
 // The narrow, read-only interface through which detectors see fleet prevalence
-// (DESIGN.md section 1). Without state (or while learning) detectors receive a null
+// (docs/design.md section 1). Without state (or while learning) detectors receive a null
 // view and use only their stateless conditions.
 
 #include <cstdint>

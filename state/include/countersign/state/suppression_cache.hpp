@@ -5,8 +5,9 @@
 // Alert ids already contain the window index, so an id can only repeat inside its own
 // window; the cache therefore only needs to remember ids, bounded by `capacity` with
 // least-recently-inserted eviction. Single-threaded: owned by the stage that emits alerts.
-// This is per process; the fleet-wide, durable suppression store belongs to the RocksDB
-// state (DESIGN.md section 4). Downstream consumers can deduplicate by id as well.
+// This is per process and not durable: the hash stage is keyed by file hash, so a
+// (host, file) reaches the same instance except right after its partition moves
+// (docs/design.md section 4). Downstream consumers can deduplicate by id as well.
 
 #include <cstddef>
 #include <list>
