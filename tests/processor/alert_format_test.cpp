@@ -531,7 +531,8 @@ TEST(alert_formats, every_record_carries_routing_headers) {
   EXPECT_EQ(h["countersign.format"], "ocsf");
   EXPECT_EQ(h["countersign.schema"], "ocsf/1.4.0/detection_finding");
   EXPECT_EQ(h["countersign.source.topic"], "edr.events");
-  EXPECT_EQ(h["countersign.id"], test_support::summarize(a.json).first);
+  EXPECT_EQ(h["countersign.id"].size(), 32U);
+  EXPECT_THAT(a.json, ::testing::StartsWith("{\"schema\":\"countersign.alert/v1\",\"id\":\"" + h["countersign.id"] + "\""));
   for (const auto& [name, value] : alert_headers_of(a, alert_format::countersign)) h[std::string(name)] = value;
   EXPECT_EQ(h["countersign.schema"], "countersign.alert/v1");
   EXPECT_EQ(h["countersign.format"], "countersign");
