@@ -3,6 +3,8 @@
 # countersign running, alerts out, metrics up; then everything is stopped.
 #
 #   scripts/demo.sh
+#   DEMO_ALERT_FORMAT=ocsf scripts/demo.sh   # also writes OCSF (or ecs) alerts to a second
+#                                            # topic and shows the first one with its headers
 #
 # It installs what it needs (scripts/setup.sh), builds the countersign binary, starts a
 # throw-away broker (scripts/kafka.sh), produces sample events in every input schema
@@ -61,7 +63,16 @@ export COUNTERSIGN_DETECTORS_SIGNATURE_UNTRUSTED_INTERNAL_PKI_ISSUERS="Contoso I
 # signer deltas, signers); no learning period, so the samples use it at once.
 export COUNTERSIGN_STATE_DIR="$WORK/state"
 export COUNTERSIGN_LEARNING_MIN_HISTORY=0s
-"$BIN" run --config "$ROOT/config/countersign.yaml" 2>"$WORK/countersign.log" &
+CONFIG="$ROOT/config/countersign.yaml"
+FORMAT="${DEMO_ALERT_FORMAT:-}"
+if [[ -n "$FORMAT" ]]; then
+  [[ "$FORMAT" == ocsf || "$FORMAT" == ecs ]] || die "DEMO_ALERT_FORMAT must be ocsf or ecs"
+  # A second alerts output (alerts.outputs) in that format, beside the countersign one.
+  CONFIG="$WORK/countersign.yaml"
+  sed "s/^alerts:\$/alerts:\n  outputs:\n    - topic: $ALERTS.$FORMAT\n      format: $FORMAT/" \
+    "$ROOT/config/countersign.yaml" >"$CONFIG"
+fi
+"$BIN" run --config "$CONFIG" 2>"$WORK/countersign.log" &
 SERVICE_PID=$!
 log "countersign running (pid $SERVICE_PID), metrics on http://127.0.0.1:$PORT/metrics"
 
@@ -91,6 +102,14 @@ for line in sys.stdin:
     for d in a["detections"]:
         print("        %s: %s" % (d["id"], d["reason"]))
 '
+if [[ -n "$FORMAT" ]]; then
+  echo
+  echo "== the first $FORMAT alert of $ALERTS.$FORMAT, with its Kafka headers =="
+  kcat -C -q -b "$BOOTSTRAP" -t "$ALERTS.$FORMAT" -o beginning -c 1 -e -f 'headers: %h\n%s\n' | {
+    IFS= read -r headers && echo "$headers"
+    python3 -m json.tool
+  }
+fi
 echo
 echo "== dead letters in $DEAD =="
 kcat -C -q -b "$BOOTSTRAP" -t "$DEAD" -o beginning -e -f 'headers: %h\n  payload: %s\n'

@@ -567,6 +567,28 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       auto a = top.child("alerts");
       cfg.alerts.suppression_window_ms = a.duration("suppression_window", cfg.alerts.suppression_window_ms, 1000);
       cfg.alerts.suppression_cache_entries = a.count("suppression_cache_entries", cfg.alerts.suppression_cache_entries, 0, 100'000'000);
+      const auto format = [](section& s, const std::string& key, const std::string& value) {
+        if (auto f = rules::parse_alert_format(value)) return *f;
+        s.fail(key, "must be countersign, ocsf or ecs, not \"" + value + "\"");
+        return rules::alert_format::countersign;
+      };
+      cfg.alerts.format = format(a, "format", a.text("format", "countersign"));
+      std::set<std::string> topics = {cfg.kafka.alerts_topic};
+      a.each_item("outputs", [&](section& o) {
+        alert_output out;
+        out.topic = o.text("topic", "");
+        const std::string f = o.text("format", "");
+        if (out.topic.empty()) o.fail("topic", "each output needs a topic");
+        if (f.empty()) o.fail("format", "each output needs a format (countersign, ocsf or ecs)");
+        else out.format = format(o, "format", f);
+        if (out.topic.empty()) return;
+        if (!topics.insert(out.topic).second) {
+          o.fail("topic", "\"" + out.topic + "\" is already an alerts output (kafka.alerts_topic or an earlier item)");
+        } else if (std::ranges::find(cfg.kafka.input_topics, out.topic) != cfg.kafka.input_topics.end()) {
+          o.fail("topic", "must not be one of kafka.input_topics");
+        }
+        cfg.alerts.outputs.push_back(std::move(out));
+      });
     }
     {
       auto p = top.child("processing");
@@ -673,6 +695,18 @@ std::vector<std::pair<std::string, std::string>> security_properties(const kafka
     p.emplace_back("ssl.endpoint.identification.algorithm", x.ssl_verify_hostname ? "https" : "none");
   }
   return p;
+}
+
+std::vector<alert_output> alert_outputs(const config& cfg) {
+  std::vector<alert_output> out{{cfg.kafka.alerts_topic, cfg.alerts.format}};
+  out.insert(out.end(), cfg.alerts.outputs.begin(), cfg.alerts.outputs.end());
+  return out;
+}
+
+alert_format_set alert_formats(const config& cfg) {
+  alert_format_set set{};
+  for (const auto& o : alert_outputs(cfg)) set[static_cast<std::size_t>(o.format)] = true;
+  return set;
 }
 
 internal_topics topics_of(const config& cfg) {

@@ -1,4 +1,5 @@
 #include <countersign/processor/hash_stage.hpp>
+#include <countersign/processor/version.hpp>
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/observation_codec.hpp>
@@ -36,6 +37,7 @@ hash_stage::hash_stage(const config& cfg, state::prevalence_store* store)
     : detectors_(cfg.detectors),
       suppression_(cfg.alerts.suppression_cache_entries),
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      formats_(alert_formats(cfg)),
       store_(store),
       combine_max_keys_(cfg.state.combine_max_keys),
       min_history_ms_(cfg.state.min_history_ms),
@@ -217,14 +219,15 @@ outcome hash_stage::judge_now(rules::observation& obs, std::int32_t partition, s
   a.deferred = deferred;
   a.key.assign(obs.host_key());
   const std::int64_t detected_at = now_ms.value_or(obs.event_time_ms.value_or(0));
+  static constexpr std::string_view k_technique[] = {"T1588.003"};
+  std::optional<rules::alert_prevalence> prevalence;
   if (store_) {
-    const rules::alert_prevalence prevalence{view_->hash(rules::file_key(obs)),
-                                             view_->signer(rules::signer_key(obs.signature)),
-                                             view_->issuer(rules::issuer_key(obs.signature))};
-    rules::render_alert(obs, hits_, id, detected_at, &prevalence, a.json);
-  } else {
-    rules::render_alert(obs, hits_, id, detected_at, a.json);
+    prevalence.emplace(rules::alert_prevalence{view_->hash(rules::file_key(obs)),
+                                               view_->signer(rules::signer_key(obs.signature)),
+                                               view_->issuer(rules::issuer_key(obs.signature))});
   }
+  render_emitted_alert({obs, hits_, id, detected_at, prevalence ? &*prevalence : nullptr, k_technique, k_version},
+                       formats_, a);
   ++stats_.alerts;
   return outcome::alert;
 }

@@ -149,6 +149,7 @@ struct partition_list {
 struct kafka_runner::impl {
   const config& cfg;
   internal_topics topics;
+  std::vector<alert_output> outputs;  // kafka.alerts_topic, then alerts.outputs
   std::shared_ptr<metrics::health_state> health;
   metrics_bridge* metrics;
   state::prevalence_store* store;
@@ -203,7 +204,7 @@ struct kafka_runner::impl {
   std::uint64_t table_uncommitted = 0;
 
   impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m, state::prevalence_store* s)
-      : cfg(c), topics(topics_of(c)), health(std::move(h)), metrics(m), store(s), ingest(c, forward_mode), hashes(c, s) {
+      : cfg(c), topics(topics_of(c)), outputs(alert_outputs(c)), health(std::move(h)), metrics(m), store(s), ingest(c, forward_mode), hashes(c, s) {
     if (store) signers.emplace(*store);
   }
 
@@ -935,11 +936,17 @@ std::uint32_t kafka_runner::impl::produce_alerts(std::span<const emitted_alert> 
                                                  std::int64_t offset) {
   std::uint32_t pending = 0;
   for (const auto& a : alerts) {
-    auto* ticket = new delivery_ticket{ref, offset, nullptr};
-    if (produce(cfg.kafka.alerts_topic, RD_KAFKA_PARTITION_UA, a.key, a.json, nullptr, ticket)) {
-      ++pending;
-    } else {
-      delete ticket;
+    for (const auto& out : outputs) {
+      rd_kafka_headers_t* h = rd_kafka_headers_new(6);
+      for (const auto& [name, value] : alert_headers_of(a, out.format)) {
+        rd_kafka_header_add(h, name.data(), static_cast<ssize_t>(name.size()), value.data(), static_cast<ssize_t>(value.size()));
+      }
+      auto* ticket = new delivery_ticket{ref, offset, nullptr};
+      if (produce(out.topic, RD_KAFKA_PARTITION_UA, a.key, a.payload(out.format), h, ticket)) {
+        ++pending;
+      } else {
+        delete ticket;
+      }
     }
   }
   return pending;

@@ -360,6 +360,9 @@ int main(int argc, char** argv) {
 
   std::string state_dir;
   replay->add_option("--state-dir", state_dir, "Prevalence store to fill and use (overrides state.dir)");
+  std::string replay_format;
+  replay->add_option("--format", replay_format, "Alert format: countersign, ocsf or ecs (overrides alerts.format)")
+      ->check(CLI::IsMember({"countersign", "ocsf", "ecs"}));
 
   auto* state = app.add_subcommand("state", "Look into a prevalence store");
   state->require_subcommand(1);
@@ -428,6 +431,7 @@ int main(int argc, char** argv) {
   }
   if (!cfg) return 2;
   if (!state_dir.empty()) cfg->state.dir = state_dir;
+  if (const auto f = countersign::rules::parse_alert_format(replay_format)) cfg->alerts.format = *f;
   if (run->parsed()) return run_service(*cfg);
   return run_replay(*cfg, files);
 }

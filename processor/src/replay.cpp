@@ -25,8 +25,8 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
   }
 
   const auto print_alerts = [&] {
-    for (const auto& a : pipe.sigma_alerts()) alerts << a.json << '\n';
-    for (const auto& a : pipe.alerts()) alerts << a.json << '\n';
+    for (const auto& a : pipe.sigma_alerts()) alerts << a.payload(cfg.alerts.format) << '\n';
+    for (const auto& a : pipe.alerts()) alerts << a.payload(cfg.alerts.format) << '\n';
   };
   progress_meter meter(progress);
   std::vector<std::string> inputs = files;

@@ -1,4 +1,5 @@
 #include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/version.hpp>
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/sigma/detail.hpp>
 
@@ -840,6 +841,7 @@ sigma_stage::sigma_stage(const config& cfg)
     : library_(cfg.sigma),
       reload_interval_ms_(cfg.sigma.rules_dir.empty() ? 0 : cfg.sigma.reload_interval_ms),
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      formats_(alert_formats(cfg)),
       suppression_by_level_(cfg.sigma.suppression),
       suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
       suppression_(std::max<std::size_t>(1, cfg.alerts.suppression_cache_entries)),
@@ -994,7 +996,8 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     a.deferred = false;
     a.key.assign(env->host_key());
     std::vector<std::string_view> tech(techniques.begin(), techniques.end());
-    rules::render_alert(*env, hits, id, now_ms.value_or(env->event_time_ms.value_or(0)), nullptr, tech, a.json);
+    render_emitted_alert({*env, hits, id, now_ms.value_or(env->event_time_ms.value_or(0)), nullptr, tech, k_version},
+                         formats_, a);
     ++stats_.alerts;
   }
 }

@@ -1,4 +1,5 @@
 #include <countersign/rules/alert.hpp>
+#include "alert_parts.hpp"
 #include <countersign/rules/json_writer.hpp>
 #include <countersign/rules/time.hpp>
 
@@ -97,15 +98,7 @@ void render_alert(const observation& obs, std::span<const hit> hits, std::string
   w.end_array();
 
   w.key("detections").begin_array();
-  for (const auto& h : hits) {
-    w.begin_object();
-    w.field("id", h.id).field("title", h.title).field("severity", to_string(h.level));
-    w.field("reason", h.reason);
-    w.key("evidence").begin_object();
-    for (const auto& e : h.evidence) w.field(e.key, e.value);
-    w.end_object();
-    w.end_object();
-  }
+  for (const auto& h : hits) detail::write_detection(w, h);
   w.end_array();
 
   w.key("host").begin_object();
@@ -145,51 +138,77 @@ void render_alert(const observation& obs, std::span<const hit> hits, std::string
   w.end_object();
 
   if (obs.ci.present()) {
-    const auto& ci = obs.ci;
-    const auto optional_int = [&w](std::string_view key, const std::optional<std::int64_t>& v) {
-      if (v) w.field(key, *v);
-    };
-    w.key("codeintegrity").begin_object();
-    optional_int("event_id", ci.event_id);
-    w.field("class", to_string(ci.klass));
-    optional_field(w, "policy_name", ci.policy_name);
-    optional_field(w, "policy_id", ci.policy_id);
-    optional_field(w, "policy_guid", ci.policy_guid);
-    optional_int("requested_signing_level", ci.requested_signing_level);
-    optional_int("validated_signing_level", ci.validated_signing_level);
-    optional_field(w, "status", ci.status);
-    optional_int("verification_error", ci.verification_error);
-    optional_field(w, "process", ci.process_name);
-    optional_field(w, "activity_id", ci.activity_id);
-    if (ci.user_writable) w.field_bool("user_writable", *ci.user_writable);
-    w.field("joined_signatures", static_cast<std::int64_t>(ci.joined_signatures));
-    w.end_object();
+    w.key("codeintegrity");
+    detail::write_codeintegrity(w, obs.ci);
   }
-
   if (prevalence != nullptr) {
-    const auto record = [&](std::string_view key, const std::optional<state::prevalence_record>& r, bool hashes) {
-      if (!r) return;
-      w.key(key).begin_object();
-      w.field("hosts", static_cast<std::int64_t>(r->hosts));
-      if (hashes) w.field("hashes", static_cast<std::int64_t>(r->hashes));
-      optional_time(w, "first_seen", r->first_seen_ms, scratch);
-      optional_time(w, "last_seen", r->last_seen_ms, scratch);
-      w.end_object();
-    };
-    w.key("prevalence").begin_object();
-    record("hash", prevalence->hash, false);
-    record("signer", prevalence->signer, true);
-    record("issuer", prevalence->issuer, false);
-    w.end_object();
+    w.key("prevalence");
+    detail::write_prevalence(w, *prevalence, scratch);
   }
+  w.key("source");
+  detail::write_source(w, obs.source);
+  w.end_object();
+}
 
-  w.key("source").begin_object();
-  w.field("schema", to_string(obs.source.schema));
-  w.field("topic", obs.source.topic);
-  w.field("partition", static_cast<std::int64_t>(obs.source.partition));
-  w.field("offset", obs.source.offset);
+namespace detail {
+
+void write_detection(json_writer& w, const hit& h) {
+  w.begin_object();
+  w.field("id", h.id).field("title", h.title).field("severity", to_string(h.level));
+  w.field("reason", h.reason);
+  w.key("evidence").begin_object();
+  for (const auto& e : h.evidence) w.field(e.key, e.value);
   w.end_object();
   w.end_object();
 }
+
+void write_prevalence(json_writer& w, const alert_prevalence& p, std::string& scratch) {
+  const auto record = [&](std::string_view key, const std::optional<state::prevalence_record>& r, bool hashes) {
+    if (!r) return;
+    w.key(key).begin_object();
+    w.field("hosts", static_cast<std::int64_t>(r->hosts));
+    if (hashes) w.field("hashes", static_cast<std::int64_t>(r->hashes));
+    optional_time(w, "first_seen", r->first_seen_ms, scratch);
+    optional_time(w, "last_seen", r->last_seen_ms, scratch);
+    w.end_object();
+  };
+  w.begin_object();
+  record("hash", p.hash, false);
+  record("signer", p.signer, true);
+  record("issuer", p.issuer, false);
+  w.end_object();
+}
+
+void write_codeintegrity(json_writer& w, const codeintegrity_info& ci) {
+  const auto optional_int = [&w](std::string_view key, const std::optional<std::int64_t>& v) {
+    if (v) w.field(key, *v);
+  };
+  w.begin_object();
+  optional_int("event_id", ci.event_id);
+  w.field("class", to_string(ci.klass));
+  optional_field(w, "policy_name", ci.policy_name);
+  optional_field(w, "policy_id", ci.policy_id);
+  optional_field(w, "policy_guid", ci.policy_guid);
+  optional_int("requested_signing_level", ci.requested_signing_level);
+  optional_int("validated_signing_level", ci.validated_signing_level);
+  optional_field(w, "status", ci.status);
+  optional_int("verification_error", ci.verification_error);
+  optional_field(w, "process", ci.process_name);
+  optional_field(w, "activity_id", ci.activity_id);
+  if (ci.user_writable) w.field_bool("user_writable", *ci.user_writable);
+  w.field("joined_signatures", static_cast<std::int64_t>(ci.joined_signatures));
+  w.end_object();
+}
+
+void write_source(json_writer& w, const provenance& source) {
+  w.begin_object();
+  w.field("schema", to_string(source.schema));
+  w.field("topic", source.topic);
+  w.field("partition", static_cast<std::int64_t>(source.partition));
+  w.field("offset", source.offset);
+  w.end_object();
+}
+
+}  // namespace detail
 
 }  // namespace countersign::rules

@@ -5,6 +5,7 @@
 // comma-separated). Loading reports every problem at once, each naming its key.
 
 #include <countersign/processor/ci_join.hpp>
+#include <countersign/rules/alert.hpp>
 #include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/detectors.hpp>
 
@@ -87,9 +88,17 @@ struct metrics_config {
   std::string listen = "0.0.0.0:9464";  // empty: no HTTP endpoint
 };
 
+// A topic alerts are written to, and the shape they take there (docs/alerts.md).
+struct alert_output {
+  std::string topic;
+  rules::alert_format format = rules::alert_format::countersign;
+};
+
 struct alerts_config {
   std::int64_t suppression_window_ms = 24LL * 3600 * 1000;
   std::size_t suppression_cache_entries = 100'000;
+  rules::alert_format format = rules::alert_format::countersign;  // of kafka.alerts_topic
+  std::vector<alert_output> outputs;  // alerts.outputs: more topics, each in its own format
 };
 
 struct processing_config {
@@ -162,6 +171,14 @@ struct config {
 };
 
 [[nodiscard]] internal_topics topics_of(const config& cfg);
+
+// Every alerts output: kafka.alerts_topic in alerts.format first, then alerts.outputs.
+[[nodiscard]] std::vector<alert_output> alert_outputs(const config& cfg);
+
+// Which formats some output needs, indexed by rules::alert_format: the stages render
+// those and no others.
+using alert_format_set = std::array<bool, rules::k_alert_format_count>;
+[[nodiscard]] alert_format_set alert_formats(const config& cfg);
 
 // librdkafka properties for kafka.security (empty for PLAINTEXT).
 [[nodiscard]] std::vector<std::pair<std::string, std::string>> security_properties(const kafka_config& k);

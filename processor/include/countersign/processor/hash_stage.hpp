@@ -116,6 +116,7 @@ class hash_stage {
   rules::intel_watcher::reload_report initial_intel_;
   state::suppression_cache suppression_;
   std::int64_t suppression_window_ms_;
+  alert_format_set formats_;  // rendered besides countersign.alert/v1
   state::prevalence_store* store_;
   std::size_t combine_max_keys_;
   state::delta_combiner combiner_;

@@ -5,6 +5,7 @@
 
 #include <countersign/processor/ci_join.hpp>
 #include <countersign/processor/reject_reason.hpp>
+#include <countersign/rules/alert.hpp>
 #include <countersign/rules/observation.hpp>
 
 #include <array>
@@ -94,7 +95,32 @@ struct emitted_alert {
   std::uint64_t token = 0;  // of the message the alert came from
   bool deferred = false;    // from a verdict released after its message was processed
   std::string key;          // Kafka key: host id
-  std::string json;
+  std::string json;         // countersign.alert/v1, always
+  // The alert in each other format an output asks for (alert_formats(config)), by
+  // rules::alert_format; empty for formats no output uses. Slot countersign is unused.
+  std::array<std::string, rules::k_alert_format_count> formatted;
+  // What the Kafka headers say, so routers need not parse the payload.
+  rules::severity severity = rules::severity::info;
+  std::string detectors;     // the hits' ids, comma-separated, in hit order
+  std::string source_topic;  // where the event came from
+  std::string id;            // the alert id
+
+  [[nodiscard]] std::string_view payload(rules::alert_format f) const noexcept {
+    return f == rules::alert_format::countersign ? std::string_view(json) : std::string_view(formatted[static_cast<std::size_t>(f)]);
+  }
 };
+
+// Fills `a` (all but token, deferred and key) with `content` in every format of `formats`.
+void render_emitted_alert(const rules::alert_content& content, const std::array<bool, rules::k_alert_format_count>& formats,
+                          emitted_alert& a);
+
+// The Kafka headers of one alert record in `format`, as (name, value) pairs: severity,
+// detector ids, schema, format, source topic and alert id (docs/alerts.md).
+struct alert_header {
+  std::string_view name;
+  std::string_view value;
+};
+using alert_headers = std::array<alert_header, 6>;
+[[nodiscard]] alert_headers alert_headers_of(const emitted_alert& a, rules::alert_format format);
 
 }  // namespace countersign::processor

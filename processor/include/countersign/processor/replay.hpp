@@ -1,8 +1,9 @@
 #pragma once
 // `countersign replay`: the pipeline over files or stdin (NDJSON, concatenated JSON
 // documents, .evtx or event XML, told apart by content: record_reader), alerts as NDJSON on
-// stdout. Detection time is event time, so the output is a pure function of the input
-// and the config: the same files always print the same alerts.
+// stdout in alerts.format (countersign, ocsf or ecs; `--format` overrides it). Detection
+// time is event time, so the output is a pure function of the input and the config: the
+// same files always print the same alerts.
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/pipeline.hpp>

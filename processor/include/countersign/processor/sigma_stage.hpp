@@ -277,6 +277,7 @@ class sigma_stage {
   std::int64_t reload_interval_ms_;
   std::chrono::steady_clock::time_point next_reload_;
   std::int64_t suppression_window_ms_;
+  alert_format_set formats_;  // rendered besides countersign.alert/v1
   std::array<sigma_config::grouping, 5> suppression_by_level_;  // by rules::severity
   bool suppression_enabled_;
   state::suppression_cache suppression_;
