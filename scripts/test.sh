@@ -51,11 +51,12 @@ COUNTERSIGN_BIN="$ROOT/build/release/processor/countersign" "$ROOT/scripts/helm.
 if [[ "${COUNTERSIGN_SKIP_ASAN:-0}" != 1 ]]; then
   # One clang build serves the sanitizer pass, the fuzzer and a compile check of the
   # benchmarks; -O1 with line tables is what ASan reports need, and compiles fastest.
+  # Warnings are errors in the GCC build above; clang's extra ones are shown here.
   SAN="$ROOT/build/sanitize"
   phase "sanitizer build (clang, ASan + UBSan + libFuzzer instrumentation)"
   cmake -S "$ROOT" -B "$SAN" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-16 \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
-    -DCOUNTERSIGN_FUZZ=ON -DCOUNTERSIGN_WERROR=ON -DCOUNTERSIGN_BUILD_BENCH=ON >/dev/null
+    -DCOUNTERSIGN_FUZZ=ON -DCOUNTERSIGN_BUILD_BENCH=ON >/dev/null
   cmake --build "$SAN" -j "$JOBS"
   phase "unit tests under ASan + UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -1,5 +1,7 @@
 #include "harness.hpp"
+#include "json_schema.hpp"
 
+#include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <simdjson.h>
 
@@ -481,6 +483,18 @@ std::string service_config(const std::string& input_topic, const std::string& al
 }
 
 alert_summary summarize_alert(const std::string& json) {
+  // Every alert an integration test reads is also checked against the published schema.
+  static const test_support::json_schema schema([] {
+    std::ifstream in(std::string(COUNTERSIGN_SOURCE_DIR) + "/schema/countersign.alert.v1.schema.json");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }());
+  EXPECT_TRUE(schema.load_errors().empty()) << "schema/countersign.alert.v1.schema.json does not load";
+  if (const auto problems = schema.validate(json); !problems.empty()) {
+    ADD_FAILURE() << "alert does not match schema/countersign.alert.v1.schema.json: " << problems.front() << "\n"
+                  << json;
+  }
   simdjson::dom::parser parser;
   simdjson::dom::element doc = parser.parse(json);
   alert_summary s;

@@ -2,6 +2,7 @@
 // countersign process, real consumer groups. Each test uses its own topics and group.
 
 #include "harness.hpp"
+#include "json_schema.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace ct = countersign::testing;
@@ -132,6 +134,97 @@ TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_ag
   }
   EXPECT_EQ(replay_ids, kafka_ids);
   EXPECT_EQ(replay_summaries, expected_alerts());
+}
+
+// alerts.format and alerts.outputs on a real broker: the same detections reach three
+// topics in three formats, every record carries the routing headers, and every
+// countersign-format alert validates against the published JSON Schema.
+TEST(kafka_run, alert_outputs_write_each_format_with_routing_headers) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t(kafka, 2, 2);
+  const std::string ocsf_topic = t.alerts + ".ocsf", ecs_topic = t.alerts + ".ecs";
+  kafka.create_topic(ocsf_topic, 1);
+  kafka.create_topic(ecs_topic, 1);
+  const auto lines = ct::read_lines(k_fixture);
+  for (std::size_t i = 0; i < lines.size(); ++i) kafka.produce(t.input, "event-" + std::to_string(i), lines[i]);
+  kafka.flush();
+
+  const std::uint16_t port = ct::free_port();
+  const auto cfg = dir.write("countersign.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port) +
+                                                     "alerts:\n  format: countersign\n  outputs:\n"
+                                                     "    - {topic: " + ocsf_topic + ", format: ocsf}\n"
+                                                     "    - {topic: " + ecs_topic + ", format: ecs}\n");
+  ct::countersign_process service({"run", "--config", cfg}, dir.path());
+  ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input)) << service.stderr_text();
+  const std::size_t expected = expected_alerts().size();
+  const auto native = kafka.read_all(t.alerts, expected, 30s);
+  const auto ocsf = kafka.read_all(ocsf_topic, expected, 30s);
+  const auto ecs = kafka.read_all(ecs_topic, expected, 30s);
+  service.terminate();
+  EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
+
+  std::ifstream schema_file(std::string(COUNTERSIGN_SOURCE_DIR) + "/schema/countersign.alert.v1.schema.json");
+  std::ostringstream schema_text;
+  schema_text << schema_file.rdbuf();
+  const countersign::test_support::json_schema schema(schema_text.str());
+  ASSERT_TRUE(schema.load_errors().empty());
+
+  // The header set every record must carry, checked against the value it describes.
+  const auto check_headers = [&](const ct::record& r, std::string_view format, std::string_view schema_name,
+                                 std::string_view id_in_value) {
+    for (const char* h : {"countersign.severity", "countersign.detectors", "countersign.schema", "countersign.format",
+                          "countersign.source.topic", "countersign.id"}) {
+      EXPECT_TRUE(r.headers.contains(h)) << "missing header " << h << " on " << format;
+    }
+    EXPECT_EQ(r.headers.at("countersign.format"), format);
+    EXPECT_EQ(r.headers.at("countersign.schema"), schema_name);
+    EXPECT_EQ(r.headers.at("countersign.source.topic"), t.input);
+    EXPECT_EQ(r.headers.at("countersign.id"), id_in_value) << "the id header is the alert's own id";
+  };
+
+  std::set<std::string> native_ids, ocsf_ids, ecs_ids;
+  simdjson::dom::parser parser;
+  for (const auto& r : native) {
+    const auto s = summarize(r.value);
+    native_ids.insert(s.id);
+    check_headers(r, "countersign", "countersign.alert/v1", s.id);
+    const simdjson::dom::element doc = parser.parse(r.value);
+    EXPECT_EQ(r.headers.at("countersign.severity"), std::string_view(doc["severity"]));
+    std::string detectors = s.detectors;
+    std::replace(detectors.begin(), detectors.end(), '+', ',');
+    std::string header_detectors = r.headers.at("countersign.detectors");
+    std::vector<std::string> parts;
+    for (std::size_t at = 0; at <= header_detectors.size();) {
+      const auto comma = std::min(header_detectors.find(',', at), header_detectors.size());
+      parts.push_back(header_detectors.substr(at, comma - at));
+      at = comma + 1;
+    }
+    std::sort(parts.begin(), parts.end());
+    std::string sorted;
+    for (const auto& p : parts) sorted += (sorted.empty() ? "" : ",") + p;
+    EXPECT_EQ(sorted, detectors);
+    const auto problems = schema.validate(r.value);
+    EXPECT_TRUE(problems.empty()) << problems.front() << "\n" << r.value;
+  }
+  for (const auto& r : ocsf) {
+    const simdjson::dom::element doc = parser.parse(r.value);
+    const std::string id(std::string_view(doc["finding_info"]["uid"]));
+    ocsf_ids.insert(id);
+    EXPECT_EQ(std::int64_t(doc["class_uid"]), 2004);
+    check_headers(r, "ocsf", "ocsf/1.4.0/detection_finding", id);
+  }
+  for (const auto& r : ecs) {
+    const simdjson::dom::element doc = parser.parse(r.value);
+    EXPECT_EQ(std::string_view(doc["event"]["kind"]), "alert");
+    const std::string id(r.headers.count("countersign.id") ? r.headers.at("countersign.id") : "");
+    ecs_ids.insert(id);
+    EXPECT_NE(r.value.find(id), std::string::npos) << "the ECS document carries the alert id";
+    check_headers(r, "ecs", "ecs/8.17.0", id);
+  }
+  EXPECT_EQ(native_ids.size(), expected);
+  EXPECT_EQ(ocsf_ids, native_ids) << "the same detections in every format";
+  EXPECT_EQ(ecs_ids, native_ids);
 }
 
 TEST(kafka_run, malformed_input_is_counted_dead_lettered_and_never_stalls_the_partition) {

@@ -104,7 +104,7 @@ TEST(parse_config, empty_text_gives_the_documented_defaults) {
   EXPECT_EQ(d.recently_issued.max_validity_days, 8);
   EXPECT_EQ(d.recently_issued.issued_within_days, 14);
   EXPECT_EQ(d.recently_issued.max_signer_hosts, 5U);
-  // DETECTIONS.md section 3's default trusted-publisher list.
+  // docs/detections.md section 3's default trusted-publisher list.
   for (const char* p : {"Microsoft Corporation", "Microsoft Windows", "Google LLC", "Adobe Inc.", "Oracle America",
                         "Mozilla Corporation", "Cisco Systems", "VMware, Inc.", "Intel Corporation",
                         "NVIDIA Corporation", "Apple Inc.", "Amazon.com"}) {

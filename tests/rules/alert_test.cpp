@@ -1,5 +1,5 @@
 // Alert severity, ids and the `countersign.alert/v1` rendering (rules/src/alert.cpp),
-// against DETECTIONS.md section 5.
+// against docs/alerts.md and schema/countersign.alert.v1.schema.json.
 
 #include "printers.hpp"
 

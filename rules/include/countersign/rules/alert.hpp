@@ -1,5 +1,5 @@
 #pragma once
-// Rendering of alerts: `countersign.alert/v1` (DETECTIONS.md section 5, schema/
+// Rendering of alerts: `countersign.alert/v1` (docs/alerts.md, schema/
 // countersign.alert.v1.schema.json), and the same alert as an OCSF Detection Finding or
 // an ECS alert document for SIEMs that expect a standard (docs/alerts.md maps every
 // field). Renderers write into a caller-owned string and never throw.
