@@ -515,9 +515,9 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
                 literals.emplace_back();
               }
               std::string text = lower(exact ? (ps.empty() ? std::string() : ps[0].text) : ps[1].text);
-              literals[f->second].try_emplace({text, exact});
               pendings.push_back({&m, f->second, std::move(text), exact});
             }
+  for (const auto& p : pendings) literals[p.field].try_emplace({p.text, p.exact});
   for (auto& g : groups) {
     std::sort(g.fields.begin(), g.fields.end());
     g.fields.erase(std::unique(g.fields.begin(), g.fields.end()), g.fields.end());
