@@ -144,6 +144,19 @@ TEST(sigma_rule_set, several_logsources_at_once_give_the_hits_of_one_call_per_so
 
 // ---- the prefilter ---------------------------------------------------------------------
 
+TEST(sigma_rule_set, startswith_and_endswith_are_decided_by_where_the_literal_occurs) {
+  // The scan reports a literal's first occurrence only; a value holding it twice, the
+  // second at the end (or the first at the start), still matches.
+  const auto rs = load_set(doc("ends", k_process, "  sel:\n    Image|endswith:\n      - '\\cmd.exe'\n      - '\\x.exe'") +
+                           doc("starts", k_process, "  sel:\n    Image|startswith: 'C:\\Tools\\'"));
+  const event_logsource src{"process_creation", "windows", "sysmon"};
+  using v = std::vector<std::string>;
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "D:\\cmd.exe\\cmd.exe"}})), (v{"ends"}));
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "D:\\cmd.exe\\a.dll"}})), v{});
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\Tools\\C:\\Tools\\a.dll"}})), (v{"starts"}));
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "D:\\C:\\Tools\\a.dll"}})), v{});
+}
+
 TEST(sigma_rule_set, prefilter_skips_rules_whose_literals_are_absent) {
   std::string yaml;
   for (int i = 0; i < 50; ++i)

@@ -486,13 +486,17 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
   // (measured: fewer instructions per event than evaluating those tests on the values,
   // though the scans report more literals). A field is only scanned for an event when a
   // needle of an admitted rule is about it; a probe of an unscanned field answers nothing.
+  // A startswith or endswith test whose literal is already scanned for in its field (as a
+  // needle or a contains probe) is probed too, for "false" only: a value that does not
+  // contain the literal neither starts nor ends with it.
   struct pending {
     value_matcher* m;
     std::uint32_t field;
     std::string text;
     bool exact;
+    bool anchored = false;
   };
-  std::vector<pending> pendings;
+  std::vector<pending> pendings, anchored;
   probes.emplace_back();  // index 0: no probe
   for (auto& r : rules)
     for (auto& search : r.searches)
@@ -507,6 +511,13 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
               const bool exact = !fc.field.empty() && ps.size() <= 1 && (ps.empty() || ps[0].t == pt::literal);
               const bool contains = ps.size() == 3 && ps[0].t == pt::star && ps[1].t == pt::literal &&
                                     ps[2].t == pt::star && ps[1].text.size() >= k_min_literal;
+              const bool prefix = ps.size() == 2 && ps[0].t == pt::literal && ps[1].t == pt::star;
+              const bool suffix = ps.size() == 2 && ps[0].t == pt::star && ps[1].t == pt::literal;
+              if (prefix || suffix) {
+                if (const auto f = field_ids.find(fc.field); f != field_ids.end())
+                  anchored.push_back({&m, f->second, lower(ps[prefix ? 0 : 1].text), false, true});
+                continue;
+              }
               if (!exact && !contains) continue;
               auto [f, new_field] = field_ids.try_emplace(fc.field, static_cast<std::uint32_t>(fields.size()));
               if (new_field) {
@@ -518,6 +529,8 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
               pendings.push_back({&m, f->second, std::move(text), exact});
             }
   for (const auto& p : pendings) literals[p.field].try_emplace({p.text, p.exact});
+  for (auto& p : anchored)
+    if (literals[p.field].contains({p.text, false})) pendings.push_back(std::move(p));
   for (auto& g : groups) {
     std::sort(g.fields.begin(), g.fields.end());
     g.fields.erase(std::unique(g.fields.begin(), g.fields.end()), g.fields.end());
@@ -560,7 +573,7 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     const std::uint32_t seen = p.exact ? fi.exact_base + fi.exact.find(p.text)->second
                                        : fi.sub_base + substring_index[p.field].find(p.text)->second;
     p.m->probe = static_cast<std::uint32_t>(probes.size());
-    probes.push_back(probe{p.field, seen, !p.m->cased});
+    probes.push_back(probe{p.field, seen, !p.m->cased && !p.anchored});
   }
   decide_conditions();
 }
