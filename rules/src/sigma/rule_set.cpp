@@ -2,9 +2,10 @@
 //
 //   build (once per rule load)                 evaluate (per event, any thread)
 //   --------------------------                 --------------------------------
-//   rule -> logsource group (lowercase          event logsource -> admitted groups, their
-//           category/product/service)            unfiltered rules and needed fields
-//                                                (cached per logsource and thread)
+//   rule -> logsource group (lowercase          each event logsource -> admitted groups,
+//           category/product/service)            their unfiltered rules and needed fields
+//                                                (cached per logsource and thread), merged
+//                                                over the event's logsources
 //   rule -> clauses (all must hold) of          for each needed field: ev.field(name) once,
 //           needles (one must occur), or         one literal scan (Hyperscan or
 //           none (rule is "unfiltered")          Aho-Corasick), one exact-value lookup;
@@ -12,13 +13,15 @@
 //           needles and of every contains /     a hit sets its clause's bit in the rule's
 //           equality test's literal (probes);    mask; full mask -> candidate
 //           per field: exact-value table        candidates + unfiltered rules, in load
-//                                                order -> detail::matches() with the scan
-//                                                answering the probed tests
+//   field conditions of probes only: decided     order -> detail::matches() once each, with
+//           by the scan alone                     the scan answering the probed tests and
+//                                                the decided conditions; hits per source
 //
 // Invariant: the prefilter is a necessary condition only. A rule is skipped only when
 // some clause of it has no hit, and clauses are derived so that every event satisfying
 // the condition satisfies each of them (see cnf_of below); a probed test is answered
-// from what the scan saw in a scanned field, which is the test's own definition. The
+// from what the scan saw in a scanned field, which is the test's own definition (a
+// startswith / endswith probe only answers false: its literal was not seen at all). The
 // result of evaluate() is therefore exactly the set of admitted rules for which
 // matches() is true.
 //
