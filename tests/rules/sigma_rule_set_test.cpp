@@ -120,7 +120,42 @@ TEST(sigma_rule_set, hits_are_appended_in_load_order) {
   EXPECT_EQ(ids_of(hits), (std::vector<std::string>{"r0", "r1", "r2", "r3", "r4"}));
 }
 
+TEST(sigma_rule_set, several_logsources_at_once_give_the_hits_of_one_call_per_source) {
+  // "windows" admits both sources, so it is a hit of each; "proc" and "image" of one.
+  const auto rs = load_set(doc("windows", "  product: windows\n", "  sel:\n    Image|contains: 'cmd'") +
+                           doc("proc", k_process, "  sel:\n    Image|endswith: '.exe'") +
+                           doc("image", "  category: image_load\n  product: windows\n",
+                               "  sel:\n    Image|contains: 'cmd'"));
+  const auto ev = event_of({{"Image", "C:\\cmd.exe"}});
+  const std::array<event_logsource, 2> sources = {{{"process_creation", "windows", "sysmon"},
+                                                   {"image_load", "windows", "sysmon"}}};
+  std::vector<const rule*> one_by_one, at_once;
+  eval_counters each, once;
+  for (const auto& src : sources) rs.evaluate(src, ev, one_by_one, &each);
+  rs.evaluate(sources, ev, at_once, &once);
+  using v = std::vector<std::string>;
+  EXPECT_EQ(ids_of(one_by_one), (v{"windows", "proc", "windows", "image"}));
+  EXPECT_EQ(ids_of(at_once), ids_of(one_by_one));
+  EXPECT_EQ(once.considered, each.considered);
+  EXPECT_EQ(once.matched, each.matched);
+  EXPECT_EQ(each.evaluated, 4U);
+  EXPECT_EQ(once.evaluated, 3U);  // "windows" once
+}
+
 // ---- the prefilter ---------------------------------------------------------------------
+
+TEST(sigma_rule_set, startswith_and_endswith_are_decided_by_where_the_literal_occurs) {
+  // The scan reports a literal's first occurrence only; a value holding it twice, the
+  // second at the end (or the first at the start), still matches.
+  const auto rs = load_set(doc("ends", k_process, "  sel:\n    Image|endswith:\n      - '\\cmd.exe'\n      - '\\x.exe'") +
+                           doc("starts", k_process, "  sel:\n    Image|startswith: 'C:\\Tools\\'"));
+  const event_logsource src{"process_creation", "windows", "sysmon"};
+  using v = std::vector<std::string>;
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "D:\\cmd.exe\\cmd.exe"}})), (v{"ends"}));
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "D:\\cmd.exe\\a.dll"}})), v{});
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\Tools\\C:\\Tools\\a.dll"}})), (v{"starts"}));
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "D:\\C:\\Tools\\a.dll"}})), v{});
+}
 
 TEST(sigma_rule_set, prefilter_skips_rules_whose_literals_are_absent) {
   std::string yaml;
@@ -350,18 +385,23 @@ TEST_P(sigma_rule_set_engine, prefilter_never_changes_which_rules_match) {
   std::vector<int> matched(rs.size(), 0), missed(rs.size(), 0);
   eval_counters totals;
   std::vector<const rule*> hits, expected;
+  std::vector<event_logsource> srcs;
   for (int i = 0; i < 30000; ++i) {
     const auto ev = random_event(rng);
-    const auto& src = sources[rng() % sources.size()];
+    // One logsource mostly; sometimes two or three at once (repeats allowed), whose hits
+    // are those of one call per source in turn.
+    srcs.assign(1 + (i % 4 == 0 ? rng() % 3 : 0), {});
+    for (auto& src : srcs) src = sources[rng() % sources.size()];
     hits.clear();
     expected.clear();
-    rs.evaluate(src, ev, hits, &totals);
-    for (std::size_t r = 0; r < rs.size(); ++r) {
-      const rule& candidate = rs.rules()[r];
-      const bool m = admits(candidate.source, src) && matches(candidate, ev);
-      if (m) expected.push_back(&candidate);
-      ++(m ? matched : missed)[r];
-    }
+    rs.evaluate(srcs, ev, hits, &totals);
+    for (const auto& src : srcs)
+      for (std::size_t r = 0; r < rs.size(); ++r) {
+        const rule& candidate = rs.rules()[r];
+        const bool m = admits(candidate.source, src) && matches(candidate, ev);
+        if (m) expected.push_back(&candidate);
+        ++(m ? matched : missed)[r];
+      }
     ASSERT_EQ(ids_of(hits), ids_of(expected)) << "event " << i;
   }
   // The events must exercise every rule both ways, or the comparison proves little.

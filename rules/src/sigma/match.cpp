@@ -120,6 +120,8 @@ bool eval(const condition_node& n, const rule& r, const sigma_event& ev, const v
 
 // A keyword search: some value of the event matches some test.
 bool eval_keywords(const field_condition& fc, const sigma_event& ev, const value_oracle* oracle) {
+  if (oracle != nullptr)
+    if (const auto k = oracle->known(fc)) return *k;
   bool unknown = false;
   for (const auto& group : fc.values)
     for (const auto& m : group) {
@@ -144,6 +146,8 @@ bool eval_keywords(const field_condition& fc, const sigma_event& ev, const value
 }
 
 bool eval_field(const field_condition& fc, const sigma_event& ev, const value_oracle* oracle) {
+  if (oracle != nullptr)
+    if (const auto k = oracle->known(fc)) return *k;
   // The field is read when a test needs its value, once.
   std::optional<std::optional<std::string_view>> value;
   auto group_ok = [&](const std::vector<value_matcher>& group) {

@@ -2,9 +2,10 @@
 //
 //   build (once per rule load)                 evaluate (per event, any thread)
 //   --------------------------                 --------------------------------
-//   rule -> logsource group (lowercase          event logsource -> admitted groups, their
-//           category/product/service)            unfiltered rules and needed fields
-//                                                (cached per logsource and thread)
+//   rule -> logsource group (lowercase          each event logsource -> admitted groups,
+//           category/product/service)            their unfiltered rules and needed fields
+//                                                (cached per logsource and thread), merged
+//                                                over the event's logsources
 //   rule -> clauses (all must hold) of          for each needed field: ev.field(name) once,
 //           needles (one must occur), or         one literal scan (Hyperscan or
 //           none (rule is "unfiltered")          Aho-Corasick), one exact-value lookup;
@@ -12,13 +13,15 @@
 //           needles and of every contains /     a hit sets its clause's bit in the rule's
 //           equality test's literal (probes);    mask; full mask -> candidate
 //           per field: exact-value table        candidates + unfiltered rules, in load
-//                                                order -> detail::matches() with the scan
-//                                                answering the probed tests
+//   field conditions of probes only: decided     order -> detail::matches() once each, with
+//           by the scan alone                     the scan answering the probed tests and
+//                                                the decided conditions; hits per source
 //
 // Invariant: the prefilter is a necessary condition only. A rule is skipped only when
 // some clause of it has no hit, and clauses are derived so that every event satisfying
 // the condition satisfies each of them (see cnf_of below); a probed test is answered
-// from what the scan saw in a scanned field, which is the test's own definition. The
+// from what the scan saw in a scanned field, which is the test's own definition (a
+// startswith / endswith probe only answers false: its literal was not seen at all). The
 // result of evaluate() is therefore exactly the set of admitted rules for which
 // matches() is true.
 //
@@ -29,9 +32,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bitset>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -66,11 +72,33 @@ bool iequal(std::string_view a, std::string_view b) {
 }
 
 // Case-insensitive hashing for the category index (transparent: looked up by string_view).
+// Eight bytes at a time (field values are hashed per event): each word ASCII-lowercased
+// in place (a byte gets 0x20 when it is 'A'..'Z'), then mixed.
 struct ci_hash {
   using is_transparent = void;
+  static std::uint64_t lower_word(std::uint64_t x) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    const std::uint64_t low7 = x & ~high;
+    const std::uint64_t ge_a = low7 + ones * (0x80 - 'A');      // high bit: low7 >= 'A'
+    const std::uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);  // high bit: low7 > 'Z'
+    const std::uint64_t upper = (ge_a & ~gt_z) & ~x & high;     // and the byte is ASCII
+    return x | (upper >> 2);
+  }
   std::size_t operator()(std::string_view s) const noexcept {
-    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
-    for (char c : s) h = (h ^ static_cast<unsigned char>(detail::lower_ascii(c))) * 1099511628211ULL;
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ s.size();
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, 8);
+      h = (h ^ lower_word(w)) * 0xFF51AFD7ED558CCDULL;
+      h ^= h >> 32;
+    }
+    if (i < s.size()) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, s.size() - i);
+      h = (h ^ lower_word(w)) * 0xFF51AFD7ED558CCDULL;
+      h ^= h >> 32;
+    }
     return static_cast<std::size_t>(h);
   }
 };
@@ -269,10 +297,11 @@ cnf cnf_of(const rule& r) {
 // What one event logsource admits (rule_set::impl::admit_groups).
 struct admission {
   std::string category, product, service;
-  std::vector<std::uint32_t> groups, unfiltered, fields;
+  std::vector<std::uint32_t> groups, fields;
   std::uint64_t considered;
 };
 constexpr std::size_t k_max_admissions = 256;
+constexpr std::size_t k_max_sources = 64;  // per pass of rule_set::impl::evaluate
 
 // Marks are "== epoch" tests, so nothing is cleared between events; the vectors only grow.
 struct scratch {
@@ -284,23 +313,36 @@ struct scratch {
   std::vector<std::uint32_t> candidates, fields;
   prefilter_stats* stats = nullptr;
   hs_scratch* hs = nullptr;
-  std::string joined;  // keyword scans: the event's values, joined
+  // The values a scan covers: [seg_begin[i], seg_end[i]) of the text scanned (for the
+  // keyword field, every value of the event joined in `text`).
+  std::string text;
+  std::vector<std::uint32_t> seg_begin, seg_end;
+  std::vector<std::uint64_t> field_hit;      // == epoch: a needle of an admitted rule occurred
+  std::vector<std::uint64_t> group_sources;  // per admitted group: bit k, source k admits it
 
   std::vector<std::uint64_t> literal_seen;  // per literal id of the set, == epoch: seen
+  std::vector<std::uint64_t> decided_true;  // per decided field condition, == epoch: true
   bool scan_ok = true;
 
-  void begin(std::size_t rules, std::size_t groups, std::size_t field_count, std::size_t literals) {
+  void begin(std::size_t rules, std::size_t groups, std::size_t field_count, std::size_t literals,
+             std::size_t decided) {
     ++epoch;
     scan_ok = true;
+    if (decided_true.size() < decided) decided_true.resize(decided, 0);
     if (literal_seen.size() < literals) literal_seen.resize(literals, 0);
     if (rule_seen.size() < rules) {
       rule_seen.resize(rules, 0);
       rule_mask.resize(rules, 0);
     }
     if (group_admitted.size() < groups) group_admitted.resize(groups, 0);
-    if (field_queued.size() < field_count) field_queued.resize(field_count, 0);
+    if (group_sources.size() < groups) group_sources.resize(groups, 0);
+    if (field_queued.size() < field_count) {
+      field_queued.resize(field_count, 0);
+      field_hit.resize(field_count, 0);
+    }
     candidates.clear();
     fields.clear();
+
   }
 };
 
@@ -331,18 +373,18 @@ struct source_group {
 };
 
 // One event field that some rule's needles refer to ("" for keyword needles: every value
-// of the event): a scanner over its substring literals and a table of its exact values,
-// each with the postings of the needle (CSR layout: postings[begin[i] .. begin[i + 1])).
+// of the event): a scanner over its substring literals and a table of its exact values, each with the postings of the needle (CSR layout:
+// postings[begin[i] .. begin[i + 1])).
 struct field_index {
   std::string name;
-  detail::literal_scanner scanner;
+  detail::literal_scanner scanner;   // its substring literals
+  std::vector<std::uint32_t> sub_len;  // per substring literal
   std::vector<std::uint32_t> sub_begin;
   std::vector<posting> sub_postings;
-  // Keyword field: the byte that joins the event's values for one scan (one that no
-  // literal of the field holds); not joinable when every byte occurs in some literal.
-  char separator = '\0';
-  bool joinable = false;
   std::unordered_map<std::string, std::uint32_t, ci_hash, ci_equal> exact;
+  // Lengths of the exact values (bit n: some value is n bytes long; the last bit: some is
+  // longer than the bitmap), so most values need no hashing.
+  std::bitset<1024> exact_lengths;
   std::vector<std::uint32_t> exact_begin;
   std::vector<posting> exact_postings;
   // Where this field's literals are marked as seen (scratch::literal_seen): substring
@@ -367,10 +409,15 @@ struct rule_set::impl {
   std::unordered_map<std::string, std::vector<std::uint32_t>, ci_hash, ci_equal> groups_by_category;
   std::vector<std::uint32_t> any_category_groups;
   std::vector<field_index> fields;
-  std::vector<const detail::literal_scanner*> scanners;  // of `fields`, for scratch_for()
   std::uint64_t id = next_set_id();
   std::size_t unfiltered = 0;
-  std::unordered_map<const value_matcher*, probe> probes;
+  std::vector<const detail::literal_scanner*> scanners;  // of `fields`, for scratch_for()
+  std::vector<probe> probes;  // indexed by value_matcher::probe (0: none)
+  // Field conditions the scan decides alone (field_condition::decided; 0: none): every
+  // value a definitive probe, the condition true when one of their literals was seen in
+  // its field. decided_field[d] is that field; the conditions a literal's first sighting
+  // makes true are decided_by[decided_begin[seen] .. decided_begin[seen + 1]).
+  std::vector<std::uint32_t> decided_field, decided_begin, decided_by;
   std::uint32_t seen_ids = 0;  // literals of every field, substring and exact
 
   impl(std::vector<rule> rs, const rule_set_options& options);
@@ -379,11 +426,23 @@ struct rule_set::impl {
            (g.product.empty() || iequal(g.product, src.product)) &&
            (g.service.empty() || iequal(g.service, src.service));
   }
-  void admit_groups(const event_logsource& src, scratch& s, std::uint64_t& considered) const;
+  void admit_groups(const event_logsource& src, std::size_t k, scratch& s, std::uint64_t& considered) const;
   void scan_fields(const sigma_event& ev, scratch& s) const;
-  [[nodiscard]] bool scan_value(const field_index& fi, std::string_view value, scratch& s, bool& hit) const;
+  void on_literal(std::uint32_t field, std::uint32_t literal, std::size_t end, scratch& s) const;
+  [[nodiscard]] bool scan_text(std::uint32_t field, std::string_view text, scratch& s) const;
+  void decide_conditions();
+  // Literal `seen` (a scratch::literal_seen index) occurred: marks it, and the field
+  // conditions it decides. False when it was already marked.
+  bool see(std::uint32_t seen, scratch& s) const {
+    if (s.literal_seen[seen] == s.epoch) return false;
+    s.literal_seen[seen] = s.epoch;
+    for (auto i = decided_begin[seen]; i < decided_begin[seen + 1]; ++i) s.decided_true[decided_by[i]] = s.epoch;
+    return true;
+  }
   void admit_all_filtered(scratch& s) const;
-  void hit(const posting* begin, const posting* end, scratch& s, bool& any) const;
+  void hit(const posting* begin, const posting* end, std::uint32_t field, scratch& s) const;
+  void evaluate(std::span<const event_logsource> sources, const sigma_event& ev, std::vector<const rule*>& hits,
+                eval_counters& counters, prefilter_stats* stats) const;
 };
 
 rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : rules(std::move(rs)) {
@@ -430,25 +489,38 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
   // (measured: fewer instructions per event than evaluating those tests on the values,
   // though the scans report more literals). A field is only scanned for an event when a
   // needle of an admitted rule is about it; a probe of an unscanned field answers nothing.
+  // A startswith or endswith test whose literal is already scanned for in its field (as a
+  // needle or a contains probe) is probed too, for "false" only: a value that does not
+  // contain the literal neither starts nor ends with it.
   struct pending {
-    const value_matcher* m;
+    value_matcher* m;
     std::uint32_t field;
     std::string text;
     bool exact;
+    bool anchored = false;
   };
-  std::vector<pending> pendings;
-  for (const auto& r : rules)
-    for (const auto& search : r.searches)
-      for (const auto& alternative : search.alternatives)
-        for (const auto& fc : alternative)
-          for (const auto& variants : fc.values)
-            for (const auto& m : variants) {
+  std::vector<pending> pendings, anchored;
+  probes.emplace_back();  // index 0: no probe
+  for (auto& r : rules)
+    for (auto& search : r.searches)
+      for (auto& alternative : search.alternatives)
+        for (auto& fc : alternative)
+          for (auto& variants : fc.values)
+            for (auto& m : variants) {
+              m.probe = 0;
               if (m.k != value_matcher::kind::glob) continue;
               const auto& ps = m.pieces;
               using pt = value_matcher::piece::type;
               const bool exact = !fc.field.empty() && ps.size() <= 1 && (ps.empty() || ps[0].t == pt::literal);
               const bool contains = ps.size() == 3 && ps[0].t == pt::star && ps[1].t == pt::literal &&
                                     ps[2].t == pt::star && ps[1].text.size() >= k_min_literal;
+              const bool prefix = ps.size() == 2 && ps[0].t == pt::literal && ps[1].t == pt::star;
+              const bool suffix = ps.size() == 2 && ps[0].t == pt::star && ps[1].t == pt::literal;
+              if (prefix || suffix) {
+                if (const auto f = field_ids.find(fc.field); f != field_ids.end())
+                  anchored.push_back({&m, f->second, lower(ps[prefix ? 0 : 1].text), false, true});
+                continue;
+              }
               if (!exact && !contains) continue;
               auto [f, new_field] = field_ids.try_emplace(fc.field, static_cast<std::uint32_t>(fields.size()));
               if (new_field) {
@@ -457,9 +529,11 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
                 literals.emplace_back();
               }
               std::string text = lower(exact ? (ps.empty() ? std::string() : ps[0].text) : ps[1].text);
-              literals[f->second].try_emplace({text, exact});
               pendings.push_back({&m, f->second, std::move(text), exact});
             }
+  for (const auto& p : pendings) literals[p.field].try_emplace({p.text, p.exact});
+  for (auto& p : anchored)
+    if (literals[p.field].contains({p.text, false})) pendings.push_back(std::move(p));
   for (auto& g : groups) {
     std::sort(g.fields.begin(), g.fields.end());
     g.fields.erase(std::unique(g.fields.begin(), g.fields.end()), g.fields.end());
@@ -468,37 +542,30 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
                                                                                      : detail::scan_engine::aho_corasick;
   std::vector<std::map<std::string, std::uint32_t, std::less<>>> substring_index(fields.size());
   for (std::size_t f = 0; f < fields.size(); ++f) {
-    std::vector<std::string> patterns;
     field_index& fi = fields[f];
-    for (auto& [key, users] : literals[f]) {
+    std::vector<std::string> patterns;
+    for (auto& [key, postings] : literals[f]) {
       const auto& [text, exact] = key;
-      if (!exact) substring_index[f].emplace(text, static_cast<std::uint32_t>(patterns.size()));
       if (exact) {
         fi.exact.emplace(text, static_cast<std::uint32_t>(fi.exact_begin.size()));
+        fi.exact_lengths.set(std::min(text.size(), fi.exact_lengths.size() - 1));
         fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
-        fi.exact_postings.insert(fi.exact_postings.end(), users.begin(), users.end());
+        fi.exact_postings.insert(fi.exact_postings.end(), postings.begin(), postings.end());
       } else {
+        const auto local = static_cast<std::uint32_t>(fi.sub_begin.size());
+        substring_index[f].emplace(text, local);
         patterns.push_back(text);
+        fi.sub_len.push_back(static_cast<std::uint32_t>(text.size()));
         fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
-        fi.sub_postings.insert(fi.sub_postings.end(), users.begin(), users.end());
+        fi.sub_postings.insert(fi.sub_postings.end(), postings.begin(), postings.end());
       }
     }
     fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
     fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
     if (!patterns.empty()) fi.scanner = detail::literal_scanner(engine, patterns);
-    std::array<bool, 256> used{};
-    for (const auto& p : patterns)
-      for (char c : p) {
-        const auto l = static_cast<unsigned char>(detail::lower_ascii(c));
-        used[l] = true;
-        if (l >= 'a' && l <= 'z') used[l - 'a' + 'A'] = true;
-      }
-    const auto free_byte = std::ranges::find(used, false);
-    fi.joinable = free_byte != used.end();
-    if (fi.joinable) fi.separator = static_cast<char>(free_byte - used.begin());
   }
+  for (const auto& fi : fields) scanners.push_back(&fi.scanner);
   for (auto& fi : fields) {
-    scanners.push_back(&fi.scanner);
     fi.sub_base = seen_ids;
     seen_ids += static_cast<std::uint32_t>(fi.sub_begin.size() - 1);
     fi.exact_base = seen_ids;
@@ -508,13 +575,49 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     const field_index& fi = fields[p.field];
     const std::uint32_t seen = p.exact ? fi.exact_base + fi.exact.find(p.text)->second
                                        : fi.sub_base + substring_index[p.field].find(p.text)->second;
-    probes.emplace(p.m, probe{p.field, seen, !p.m->cased});
+    p.m->probe = static_cast<std::uint32_t>(probes.size());
+    probes.push_back(probe{p.field, seen, !p.m->cased && !p.anchored});
   }
+  decide_conditions();
 }
 
-// The groups admitting `src`, their unfiltered rules and the fields they need: computed
-// once per distinct logsource and thread (scratch::admissions), then copied per event.
-void rule_set::impl::admit_groups(const event_logsource& src, scratch& s, std::uint64_t& considered) const {
+void rule_set::impl::decide_conditions() {
+  decided_field.push_back(0);  // index 0: none
+  std::vector<std::vector<std::uint32_t>> by_seen(seen_ids);
+  for (auto& r : rules)
+    for (auto& search : r.searches)
+      for (auto& alternative : search.alternatives)
+        for (auto& fc : alternative) {
+          fc.decided = 0;
+          if (fc.all || fc.values.empty()) continue;
+          const bool decidable = std::ranges::all_of(fc.values, [&](const auto& variants) {
+            return !variants.empty() && std::ranges::all_of(variants, [&](const value_matcher& m) {
+              return m.probe != 0 && probes[m.probe].definitive_true;
+            });
+          });
+          if (!decidable) continue;
+          const auto d = static_cast<std::uint32_t>(decided_field.size());
+          decided_field.push_back(probes[fc.values[0][0].probe].field);
+          for (const auto& variants : fc.values)
+            for (const auto& m : variants) {
+              auto& users = by_seen[probes[m.probe].seen];
+              if (users.empty() || users.back() != d) users.push_back(d);
+            }
+          fc.decided = d;
+        }
+  for (const auto& users : by_seen) {
+    decided_begin.push_back(static_cast<std::uint32_t>(decided_by.size()));
+    decided_by.insert(decided_by.end(), users.begin(), users.end());
+  }
+  decided_begin.push_back(static_cast<std::uint32_t>(decided_by.size()));
+}
+
+// The groups admitting `src` (source `k` of the event), their unfiltered rules and the
+// fields they need: computed once per distinct logsource and thread (scratch::admissions),
+// then merged into the event's (a group or field that an earlier source of the event
+// admitted is not added twice).
+void rule_set::impl::admit_groups(const event_logsource& src, std::size_t k, scratch& s,
+                                  std::uint64_t& considered) const {
   if (s.admissions_of != id) {
     s.admissions.clear();
     s.admissions_of = id;
@@ -524,13 +627,12 @@ void rule_set::impl::admit_groups(const event_logsource& src, scratch& s, std::u
   });
   if (it == s.admissions.end()) {
     if (s.admissions.size() >= k_max_admissions) s.admissions.clear();  // an unbounded variety of logsources
-    admission a{std::string(src.category), std::string(src.product), std::string(src.service), {}, {}, {}, 0};
+    admission a{std::string(src.category), std::string(src.product), std::string(src.service), {}, {}, 0};
     auto admit = [&](std::uint32_t gi) {
       const source_group& g = groups[gi];
       if (!admits(g, src)) return;
       a.groups.push_back(gi);
       a.considered += g.size;
-      a.unfiltered.insert(a.unfiltered.end(), g.unfiltered.begin(), g.unfiltered.end());
       a.fields.insert(a.fields.end(), g.fields.begin(), g.fields.end());
     };
     if (auto cat = groups_by_category.find(src.category); cat != groups_by_category.end())
@@ -541,20 +643,29 @@ void rule_set::impl::admit_groups(const event_logsource& src, scratch& s, std::u
     s.admissions.push_back(std::move(a));
     it = s.admissions.end() - 1;
   }
-  for (auto gi : it->groups) s.group_admitted[gi] = s.epoch;
   considered += it->considered;
-  s.candidates.insert(s.candidates.end(), it->unfiltered.begin(), it->unfiltered.end());
-  for (auto f : it->fields) s.field_queued[f] = s.epoch;
-  s.fields.insert(s.fields.end(), it->fields.begin(), it->fields.end());
+  for (auto gi : it->groups) {
+    if (s.group_admitted[gi] != s.epoch) {
+      s.group_admitted[gi] = s.epoch;
+      s.group_sources[gi] = 0;
+      s.candidates.insert(s.candidates.end(), groups[gi].unfiltered.begin(), groups[gi].unfiltered.end());
+    }
+    s.group_sources[gi] |= std::uint64_t{1} << k;
+  }
+  for (auto f : it->fields) {
+    if (s.field_queued[f] == s.epoch) continue;
+    s.field_queued[f] = s.epoch;
+    s.fields.push_back(f);
+  }
 }
 
-// Postings of one needle that occurred: a rule of an admitted group becomes a candidate
-// when the last of its clauses gets a hit.
-void rule_set::impl::hit(const posting* begin, const posting* end, scratch& s, bool& any) const {
+// Postings of one needle that occurred in `field`: a rule of an admitted group becomes a
+// candidate when the last of its clauses gets a hit.
+void rule_set::impl::hit(const posting* begin, const posting* end, std::uint32_t field, scratch& s) const {
   for (const posting* p = begin; p != end; ++p) {
     const std::uint32_t r = p->rule;
     if (s.group_admitted[group_of[r]] != s.epoch) continue;
-    any = true;
+    s.field_hit[field] = s.epoch;
     if (s.rule_seen[r] != s.epoch) {
       s.rule_seen[r] = s.epoch;
       s.rule_mask[r] = 0;
@@ -579,66 +690,77 @@ void rule_set::impl::admit_all_filtered(scratch& s) const {
   }
 }
 
-bool rule_set::impl::scan_value(const field_index& fi, std::string_view value, scratch& s, bool& any) const {
-  if (!fi.exact.empty()) {
-    if (auto it = fi.exact.find(value); it != fi.exact.end()) {
-      s.literal_seen[fi.exact_base + it->second] = s.epoch;
-      const posting* base = fi.exact_postings.data();
-      hit(base + fi.exact_begin[it->second], base + fi.exact_begin[it->second + 1], s, any);
-    }
-  }
-  if (fi.sub_postings.empty()) return true;
+// One occurrence of substring literal `literal` of `field` in the text scanned, ending at
+// `end`: it counts if one segment (one value) holds all of it, the first time only.
+void rule_set::impl::on_literal(std::uint32_t field, std::uint32_t literal, std::size_t end, scratch& s) const {
+  const field_index& fi = fields[field];
+  const std::size_t begin = end - fi.sub_len[literal];
+  // The segment holding the occurrence's first byte: the last one starting at or before it.
+  const auto at = std::upper_bound(s.seg_begin.begin(), s.seg_begin.end(), begin) - s.seg_begin.begin() - 1;
+  if (end > s.seg_end[static_cast<std::size_t>(at)]) return;  // spans two values
+  if (!see(fi.sub_base + literal, s)) return;
+  const posting* base = fi.sub_postings.data();
+  hit(base + fi.sub_begin[literal], base + fi.sub_begin[literal + 1], field, s);
+}
+
+// One scan of `text` (its segments set in scratch) for the substring literals of `field`.
+// False when the scan failed.
+bool rule_set::impl::scan_text(std::uint32_t field, std::string_view text, scratch& s) const {
+  if (text.size() > std::numeric_limits<std::uint32_t>::max()) return false;
   struct context {
     const impl* self;
-    const field_index* fi;
+    std::uint32_t field;
     scratch* s;
-    bool* any;
-  } ctx{this, &fi, &s, &any};
-  return fi.scanner.scan(
-      value,
-      [](std::uint32_t literal, std::size_t /*end*/, void* c) {
-        auto& x = *static_cast<context*>(c);
-        x.s->literal_seen[x.fi->sub_base + literal] = x.s->epoch;
-        const posting* base = x.fi->sub_postings.data();
-        x.self->hit(base + x.fi->sub_begin[literal], base + x.fi->sub_begin[literal + 1], *x.s, *x.any);
+  } ctx{this, field, &s};
+  return fields[field].scanner.scan(
+      text,
+      [](std::uint32_t literal, std::size_t end, void* c) {
+        const auto& x = *static_cast<const context*>(c);
+        x.self->on_literal(x.field, literal, end, *x.s);
       },
       &ctx, s.hs);
 }
 
+// Every queued field: its exact value looked up, its value scanned for its substring
+// literals; the keyword field's: every value of the event, joined, in one scan.
 void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
   bool ok = true;
   for (auto f : s.fields) {
     const field_index& fi = fields[f];
-    bool any = false, scanned = false;
+    s.seg_begin.clear();
+    s.seg_end.clear();
     if (fi.name.empty()) {
-      // Keyword needles: every value of the event, joined by a byte no keyword literal
-      // holds (so no occurrence spans two values) and scanned once.
-      scanned = true;
-      if (fi.joinable) {
-        s.joined.clear();
-        ev.for_each_value([&](std::string_view v) {
-          s.joined.append(v);
-          s.joined.push_back(fi.separator);
-        });
-        ok = scan_value(fi, s.joined, s, any) && ok;
-      } else {
-        ev.for_each_value([&](std::string_view v) { ok = scan_value(fi, v, s, any) && ok; });
+      if (s.stats != nullptr) ++s.stats->fields[f].scanned;
+      s.text.clear();
+      ev.for_each_value([&s](std::string_view v) {
+        s.seg_begin.push_back(static_cast<std::uint32_t>(s.text.size()));
+        s.text.append(v);
+        s.seg_end.push_back(static_cast<std::uint32_t>(s.text.size()));
+      });
+      ok = (s.seg_begin.empty() || scan_text(f, s.text, s)) && ok;
+      continue;
+    }
+    const auto value = ev.field(fi.name);
+    // Every needle is a glob literal or regex atom: a missing field cannot hold one (its
+    // probes answer false, as the tests would).
+    if (!value) continue;
+    if (s.stats != nullptr) ++s.stats->fields[f].scanned;
+    if (fi.exact_lengths.test(std::min(value->size(), fi.exact_lengths.size() - 1)))
+      if (auto it = fi.exact.find(*value); it != fi.exact.end() && see(fi.exact_base + it->second, s)) {
+        const posting* base = fi.exact_postings.data();
+        hit(base + fi.exact_begin[it->second], base + fi.exact_begin[it->second + 1], f, s);
       }
-    } else if (const auto value = ev.field(fi.name)) {
-      // Every needle is a glob literal or regex atom: a missing field cannot hold one.
-      scanned = true;
-      ok = scan_value(fi, *value, s, any) && ok;
-    }
-    if (s.stats != nullptr && scanned) {
-      auto& st = s.stats->fields[f];
-      ++st.scanned;
-      st.hit += any ? 1 : 0;
-    }
+    if (fi.sub_len.empty()) continue;
+    s.seg_begin.push_back(0);
+    s.seg_end.push_back(static_cast<std::uint32_t>(value->size()));
+    ok = scan_text(f, *value, s) && ok;
   }
   if (!ok) {
     s.scan_ok = false;
     admit_all_filtered(s);
   }
+  if (s.stats != nullptr)
+    for (auto f : s.fields) s.stats->fields[f].hit += s.field_hit[f] == s.epoch ? 1 : 0;
 }
 
 namespace {
@@ -646,18 +768,23 @@ namespace {
 // What the scan of this event says about a rule's value tests (see probe).
 class scan_oracle final : public detail::value_oracle {
  public:
-  scan_oracle(const std::unordered_map<const value_matcher*, probe>& probes, const scratch& s) : probes_(probes), s_(s) {}
+  scan_oracle(const std::vector<probe>& probes, const std::vector<std::uint32_t>& decided_field, const scratch& s)
+      : probes_(probes), decided_field_(decided_field), s_(s) {}
+  [[nodiscard]] std::optional<bool> known(const field_condition& fc) const override {
+    if (fc.decided == 0 || !s_.scan_ok || s_.field_queued[decided_field_[fc.decided]] != s_.epoch) return std::nullopt;
+    return s_.decided_true[fc.decided] == s_.epoch;
+  }
   [[nodiscard]] std::optional<bool> known(const value_matcher& m) const override {
-    const auto it = probes_.find(&m);
-    if (it == probes_.end()) return std::nullopt;
-    const probe& p = it->second;
+    if (m.probe == 0) return std::nullopt;
+    const probe& p = probes_[m.probe];
     if (!s_.scan_ok || s_.field_queued[p.field] != s_.epoch) return std::nullopt;  // field not scanned
     if (s_.literal_seen[p.seen] != s_.epoch) return false;
     return p.definitive_true ? std::optional<bool>(true) : std::nullopt;
   }
 
  private:
-  const std::unordered_map<const value_matcher*, probe>& probes_;
+  const std::vector<probe>& probes_;
+  const std::vector<std::uint32_t>& decided_field_;
   const scratch& s_;
 };
 
@@ -670,29 +797,45 @@ rule_set::~rule_set() = default;
 rule_set::rule_set(rule_set&&) noexcept = default;
 rule_set& rule_set::operator=(rule_set&&) noexcept = default;
 
+void rule_set::impl::evaluate(std::span<const event_logsource> sources, const sigma_event& ev,
+                              std::vector<const rule*>& hits, eval_counters& counters, prefilter_stats* stats) const {
+  scratch& s = thread_scratch();
+  s.begin(rules.size(), groups.size(), fields.size(), seen_ids, decided_field.size());
+  s.stats = stats;
+  s.hs = detail::scratch_for(id, scanners);
+  if (stats != nullptr && stats->fields.size() != fields.size()) {
+    stats->fields.assign(fields.size(), {});
+    for (std::size_t f = 0; f < fields.size(); ++f) stats->fields[f].field = fields[f].name;
+  }
+  for (std::size_t k = 0; k < sources.size(); ++k) admit_groups(sources[k], k, s, counters.considered);
+  scan_fields(ev, s);
+  // Unfiltered rules and scan hits arrive group by group and literal by literal.
+  std::sort(s.candidates.begin(), s.candidates.end());
+  const scan_oracle oracle(probes, decided_field, s);
+  std::erase_if(s.candidates, [&](std::uint32_t r) {
+    ++counters.evaluated;
+    return !detail::matches(rules[r], ev, &oracle);
+  });
+  // As one evaluate() per source would give them: source by source, in load order.
+  for (std::size_t k = 0; k < sources.size(); ++k)
+    for (auto r : s.candidates)
+      if ((s.group_sources[group_of[r]] >> k & 1U) != 0) {
+        ++counters.matched;
+        hits.push_back(&rules[r]);
+      }
+}
+
 void rule_set::evaluate(const event_logsource& src, const sigma_event& ev, std::vector<const rule*>& hits,
                         eval_counters* counters, prefilter_stats* stats) const {
-  const impl& d = *impl_;
-  scratch& s = thread_scratch();
-  s.begin(d.rules.size(), d.groups.size(), d.fields.size(), d.seen_ids);
-  s.stats = stats;
-  s.hs = detail::scratch_for(d.id, d.scanners);
-  if (stats != nullptr && stats->fields.size() != d.fields.size()) {
-    stats->fields.assign(d.fields.size(), {});
-    for (std::size_t f = 0; f < d.fields.size(); ++f) stats->fields[f].field = d.fields[f].name;
-  }
+  evaluate(std::span<const event_logsource>(&src, 1), ev, hits, counters, stats);
+}
+
+void rule_set::evaluate(std::span<const event_logsource> sources, const sigma_event& ev,
+                        std::vector<const rule*>& hits, eval_counters* counters, prefilter_stats* stats) const {
   eval_counters local;
-  d.admit_groups(src, s, local.considered);
-  d.scan_fields(ev, s);
-  // Unfiltered rules and scan hits arrive group by group and field by field.
-  std::sort(s.candidates.begin(), s.candidates.end());
-  const scan_oracle oracle(d.probes, s);
-  for (auto r : s.candidates) {
-    ++local.evaluated;
-    if (!detail::matches(d.rules[r], ev, &oracle)) continue;
-    ++local.matched;
-    hits.push_back(&d.rules[r]);
-  }
+  // Bit k of a group's source mask is source k: at most 64 sources per pass.
+  for (std::size_t at = 0; at < sources.size(); at += k_max_sources)
+    impl_->evaluate(sources.subspan(at, std::min(k_max_sources, sources.size() - at)), ev, hits, local, stats);
   if (counters) {
     counters->considered += local.considered;
     counters->evaluated += local.evaluated;
@@ -705,8 +848,10 @@ const std::vector<rule>& rule_set::rules() const noexcept { return impl_->rules;
 std::size_t rule_set::unfiltered() const noexcept { return impl_->unfiltered; }
 std::size_t rule_set::prefilter_memory_bytes() const noexcept {
   std::size_t bytes = 0;
-  for (const auto& f : impl_->fields) {
-    bytes += f.scanner.memory_bytes() + (f.sub_begin.capacity() + f.exact_begin.capacity()) * sizeof(std::uint32_t) +
+  const impl& d = *impl_;
+  for (const auto& f : d.fields) {
+    bytes += f.scanner.memory_bytes() +
+             (f.sub_len.capacity() + f.sub_begin.capacity() + f.exact_begin.capacity()) * sizeof(std::uint32_t) +
              (f.sub_postings.capacity() + f.exact_postings.capacity()) * sizeof(posting);
     for (const auto& [text, id] : f.exact) bytes += text.capacity() + sizeof(text) + sizeof(id) + 2 * sizeof(void*);
   }

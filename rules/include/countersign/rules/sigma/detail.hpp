@@ -5,6 +5,7 @@
 #include <string_view>
 
 namespace countersign::rules::sigma {
+struct field_condition;
 struct rule;
 struct sigma_event;
 struct value_matcher;
@@ -21,6 +22,8 @@ class value_oracle {
  public:
   virtual ~value_oracle() = default;
   [[nodiscard]] virtual std::optional<bool> known(const value_matcher& m) const = 0;
+  // The same for a whole field condition (every value of it answered by the scan).
+  [[nodiscard]] virtual std::optional<bool> known(const field_condition& fc) const = 0;
 };
 
 // sigma::matches() with the answers `oracle` knows taken as given (null: none).

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,9 @@ struct eval_counters {
 // rule_set_options and prefilter_stats exist (bench/sigma_bench.cpp also builds against
 // the engine before them, for the "before" rows of docs/benchmarks.md).
 #define COUNTERSIGN_SIGMA_RULE_SET_OPTIONS 1
+// evaluate() takes all logsources of an event at once (bench/sigma_bench.cpp calls it
+// once per source without it).
+#define COUNTERSIGN_SIGMA_EVALUATE_SOURCES 1
 
 // Per-field prefilter counts, summed like eval_counters (evaluate() sizes `fields` to the
 // set's needle fields on first use; "" is the keyword pseudo-field, every value).
@@ -78,6 +82,11 @@ class rule_set {
 
   // Appends the rules matching `ev` to `hits` (not cleared), in load order.
   void evaluate(const event_logsource& src, const sigma_event& ev, std::vector<const rule*>& hits,
+                eval_counters* counters = nullptr, prefilter_stats* stats = nullptr) const;
+  // An event of several logsources: the same `hits` as one evaluate() per source in turn
+  // (a rule that two sources admit appears twice), but each field is read and scanned
+  // once and each rule evaluated at most once (counters->evaluated counts it once).
+  void evaluate(std::span<const event_logsource> sources, const sigma_event& ev, std::vector<const rule*>& hits,
                 eval_counters* counters = nullptr, prefilter_stats* stats = nullptr) const;
 
   [[nodiscard]] std::size_t size() const noexcept;

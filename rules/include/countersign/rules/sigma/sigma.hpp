@@ -65,6 +65,9 @@ struct value_matcher {
   double number = 0;
   // fieldref
   std::string other_field;
+  // Set by the rule_set holding the rule: where the prefilter's scan answers this test
+  // (0: it does not). Not part of the test's meaning.
+  std::uint32_t probe = 0;
 
   [[nodiscard]] bool matches(std::optional<std::string_view> value, const sigma_event& ev) const;
 };
@@ -75,6 +78,9 @@ struct field_condition {
   std::string field;  // empty: keyword search (matches any field value)
   bool all = false;
   std::vector<std::vector<value_matcher>> values;
+  // Set by the rule_set holding the rule: where the prefilter's scan answers the whole
+  // condition (0: it does not). Not part of the condition's meaning.
+  std::uint32_t decided = 0;
 };
 
 // A search identifier: OR over alternatives, each an AND of field conditions.
