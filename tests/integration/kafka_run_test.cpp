@@ -209,7 +209,7 @@ TEST(kafka_run, alert_outputs_write_each_format_with_routing_headers) {
   }
   for (const auto& r : ocsf) {
     const simdjson::dom::element doc = parser.parse(r.value);
-    const std::string id(std::string_view(doc["finding_info"]["uid"]));
+    const std::string id{std::string_view(doc["finding_info"]["uid"])};
     ocsf_ids.insert(id);
     EXPECT_EQ(std::int64_t(doc["class_uid"]), 2004);
     check_headers(r, "ocsf", "ocsf/1.4.0/detection_finding", id);

@@ -320,7 +320,19 @@ TEST(simulated_fleet, kafka_and_replay_raise_the_same_alert_ids) {
       << "replay caught only " << scenarios_hit.size() << " of " << scenarios.size()
       << " scenarios: is sim_config.yaml applied?";
   EXPECT_FALSE(by_replay.empty());
-  EXPECT_LE(by_replay.size(), lines.size() / 100) << "more than one alert per 100 events";
+  // Few benign alerts: the alerts on hosts no scenario ran on. (All alerts together are
+  // no measure since every evasion is played in every shape: 62 host-scenarios on 300
+  // hosts.)
+  std::set<std::string> scenario_hosts;
+  for (const auto& sc : scenarios) {
+    scenario_hosts.insert(sc.host);
+    scenario_hosts.insert(sc.host_name);
+  }
+  const auto benign = std::count_if(by_replay.begin(), by_replay.end(), [&](const auto& kv) {
+    return !scenario_hosts.contains(kv.second.host_id) && !scenario_hosts.contains(kv.second.host_name);
+  });
+  std::cout << "alerts on hosts without a scenario: " << benign << "\n";
+  EXPECT_LE(static_cast<std::size_t>(benign), lines.size() / 200) << "more than one benign alert per 200 events";
   EXPECT_TRUE(std::any_of(by_replay.begin(), by_replay.end(),
                           [](const auto& kv) { return kv.second.detector_ids.contains("cs.intel.abused_certificate"); }))
       << "no abused-certificate alert: the abuse list " << fleet << "/intel/abusech.csv was not loaded";

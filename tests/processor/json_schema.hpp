@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include <map>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -126,7 +127,7 @@ class json_schema {
       } else if (key == "pattern") {
         std::string_view s;
         if (v.get_string().get(s) != simdjson::SUCCESS) continue;
-        const std::regex re(std::string(rule.get_string().value_unsafe()));
+        const std::regex& re = compiled(rule.get_string().value_unsafe());
         if (!std::regex_search(s.begin(), s.end(), re)) fail("\"" + std::string(s) + "\" does not match " + std::string(rule.get_string().value_unsafe()));
       } else if (key == "format") {
         std::string_view s;
@@ -145,6 +146,13 @@ class json_schema {
   simdjson::dom::parser parser_;
   simdjson::dom::element root_;
   std::vector<std::string> errors_;
+  // Patterns compiled once: the integration harness validates thousands of alerts.
+  mutable std::map<std::string, std::regex, std::less<>> patterns_;
+  const std::regex& compiled(std::string_view pattern) const {
+    auto it = patterns_.find(pattern);
+    if (it == patterns_.end()) it = patterns_.emplace(std::string(pattern), std::regex(std::string(pattern))).first;
+    return it->second;
+  }
 };
 
 }  // namespace countersign::test_support
