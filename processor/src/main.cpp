@@ -81,6 +81,10 @@ std::expected<std::unique_ptr<countersign::state::prevalence_store>, std::string
   options.write_buffer_bytes = cfg.state.write_buffer_bytes;
   options.retention_ms = cfg.state.retention_ms;
   options.min_free_bytes = cfg.state.min_free_bytes;
+  options.on_log = [](bool is_error, std::string_view message) {
+    if (is_error) spdlog::error("rocksdb: {}", message);
+    else spdlog::warn("rocksdb: {}", message);
+  };
   return countersign::state::prevalence_store::open(options);
 }
 

@@ -5,6 +5,8 @@
 
 #include <countersign/state/prevalence_store.hpp>
 
+#include "temp_store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sys/mount.h>
@@ -81,13 +83,6 @@ class small_filesystem {
   bool mounted_ = false;
 };
 
-prevalence_value seen(std::int64_t t, std::uint64_t host) {
-  prevalence_value v;
-  v.first_seen_ms = t;
-  v.last_seen_ms = t;
-  v.hosts.insert(host);
-  return v;
-}
 
 // Queues `count` records named prefix-i, one host each.
 void add_records(prevalence_store& store, const std::string& prefix, int count) {
