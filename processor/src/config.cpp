@@ -612,6 +612,7 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       c.block_cache_bytes = st.count("block_cache_bytes", c.block_cache_bytes, 1 << 20, 1LL << 40);
       c.write_buffer_bytes = st.count("write_buffer_bytes", c.write_buffer_bytes, 1 << 20, 1LL << 40);
       c.retention_ms = st.duration("retention", c.retention_ms, 3'600'000);
+      c.min_free_bytes = st.count("min_free_bytes", c.min_free_bytes, 0, 1LL << 50);
       c.recent_pairs = st.count("recent_pairs", c.recent_pairs, 0, 100'000'000);
       c.combine_max_keys = st.count("combine_max_keys", c.combine_max_keys, 1, 10'000'000);
       auto l = top.child("learning");

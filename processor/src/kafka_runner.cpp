@@ -182,6 +182,17 @@ struct kafka_runner::impl {
   std::vector<std::pair<partition_slot_ref, std::int64_t>> epoch_members;
   clock_type::time_point last_flush = clock_type::now();
 
+  // A failed state write (disk full, RocksDB in its background-error mode) stalls the
+  // instance: consumption paused, nothing written, /readyz 503, the consumed messages
+  // behind the unwritten state uncommitted. Writes are retried with backoff; the first
+  // that succeeds ends the stall and consumption resumes.
+  bool state_stalled = false;
+  bool state_retrying = false;  // inside retry_state(): flushes may run
+  clock_type::time_point stall_started{};
+  clock_type::time_point state_retry_at{};
+  std::chrono::milliseconds state_backoff{0};
+  std::uint64_t stall_attempts = 0;
+
   // Restoring observations partitions from the changelog, one at a time.
   struct restore_task {
     std::int32_t partition = -1;
@@ -247,7 +258,9 @@ struct kafka_runner::impl {
   void produce_retries();
   void release(delivery_ticket* ticket);
   void epoch_ack(flush_epoch* epoch);
-  void flush_state();
+  bool flush_state();
+  void note_state_failure(std::string_view what, const std::string& error);
+  void retry_state();
   void store_offsets();
   void write_checkpoints();
   void set_paused(bool pause);
@@ -271,7 +284,9 @@ struct kafka_runner::impl {
       stats.state_read_misses = s.read_misses;
       stats.state_dropped_by_retention = s.dropped_by_retention;
       stats.state_write_stalled = s.write_stalled;
+      stats.state_write_errors = s.write_errors;
     }
+    stats.state_writable = !state_stalled;
     if (metrics) metrics->publish(combined(ingest.stats(), hashes.stats()), &stats);
   }
   topic_role role_of(std::string_view topic) const {
@@ -598,7 +613,9 @@ bool kafka_runner::impl::table_reached(const std::vector<std::int64_t>& target) 
 }
 
 void kafka_runner::impl::poll_table(int max_messages) {
-  if (table == nullptr) return;
+  // While stalled, snapshots wait in the table consumer's fetch queue (bounded by
+  // librdkafka) instead of piling up in the store's batch.
+  if (table == nullptr || state_stalled) return;
   for (int i = 0; i < max_messages; ++i) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(table, i == 0 && max_messages > 1000 ? 100 : 0);
     if (m == nullptr) break;
@@ -623,7 +640,7 @@ void kafka_runner::impl::poll_table(int max_messages) {
   }
   if (table_uncommitted > 0) {
     if (auto written = signers->commit_snapshots(); !written) {
-      state_log.warn("global table write failed: {}", written.error());
+      note_state_failure("global table", written.error());
     } else {
       table_uncommitted = 0;
     }
@@ -656,6 +673,7 @@ void kafka_runner::impl::step_deltas_waiting() {
 // ───────────────────────────── restore ─────────────────────────────
 
 void kafka_runner::impl::step_restore() {
+  if (state_stalled) return;
   if (!active_restore && !restore_queue.empty()) {
     const std::int32_t p = restore_queue.front();
     std::int64_t high = 0;
@@ -714,7 +732,7 @@ void kafka_runner::impl::step_restore() {
     rd_kafka_message_destroy(m);
   }
   if (active_restore && store->pending() >= 10'000) {
-    if (auto w = store->commit(); !w) state_log.warn("restore write failed: {}", w.error());
+    if (auto w = store->commit(); !w) note_state_failure("restore", w.error());
   }
 }
 
@@ -725,7 +743,8 @@ void kafka_runner::impl::finish_restore() {
   store->put_meta(checkpoint_name(task.partition), task.end);
   if (auto w = store->commit(); !w) {
     // Without the restored records on disk the partition cannot be judged: try again.
-    state_log.warn("restore write failed: {}; restoring {}/{} again", w.error(), topics.changelog, task.partition);
+    note_state_failure("restore", w.error());
+    state_log.warn("restoring {}/{} again once state writes succeed", topics.changelog, task.partition);
     restore_queue.push_back(task.partition);
     return;
   }
@@ -761,7 +780,8 @@ void kafka_runner::impl::note_intel(const rules::intel_watcher::reload_report& r
 }
 
 void kafka_runner::impl::update_readiness() {
-  const bool ready = stats.table_caught_up && restore_queue.empty() && !active_restore && deltas_waiting.empty();
+  const bool ready = stats.table_caught_up && restore_queue.empty() && !active_restore && deltas_waiting.empty() &&
+                     !state_stalled;
   health->set_ready(ready);
 }
 
@@ -1011,9 +1031,11 @@ void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slo
 // Sends the combined state: hash records to the changelog, deltas to the signer stage,
 // signer snapshots to the global table. The consumed messages behind it are released
 // when all of it is acknowledged.
-void kafka_runner::impl::flush_state() {
+bool kafka_runner::impl::flush_state() {
   last_flush = clock_type::now();
-  if (!store) return;
+  if (!store) return true;
+  // Stalled: the messages wait in epoch_members until retry_state() writes again.
+  if (state_stalled && !state_retrying) return false;
   auto* epoch = new flush_epoch;
   epoch->members.swap(epoch_members);
   const auto send = [&](const std::string& topic, std::int32_t partition, std::string_view key, std::string_view value) {
@@ -1035,15 +1057,14 @@ void kafka_runner::impl::flush_state() {
   bool ok = true;
   if (auto r = hashes.flush(&to_topics); !r) {
     ok = false;
-    state_log.warn("state write failed: {}; the state of {} message(s) waits for the next flush", r.error(),
-                   epoch->members.size());
+    note_state_failure("hash state", r.error());
   }
   if (auto r = signers->flush([&](std::string_view key, std::string_view record) {
         send(topics.signers, RD_KAFKA_PARTITION_UA, key, record);
       });
       !r) {
     ok = false;
-    state_log.warn("signer state write failed: {}", r.error());
+    note_state_failure("signer state", r.error());
   }
   if (!ok) {
     // Their state is not durable yet: they wait for a flush that succeeds.
@@ -1051,15 +1072,60 @@ void kafka_runner::impl::flush_state() {
     epoch->members.clear();
   }
   epoch_ack(epoch);  // the producing guard
+  return ok;
+}
+
+// Once per episode an error line with the cause; later failures only move the retry.
+void kafka_runner::impl::note_state_failure(std::string_view what, const std::string& error) {
+  const auto now = clock_type::now();
+  if (!state_stalled) {
+    state_stalled = true;
+    stall_started = now;
+    stall_attempts = 0;
+    state_backoff = std::chrono::milliseconds(500);
+    spdlog::error("{} write failed: {}; pausing consumption until state writes succeed again (input stays "
+                  "uncommitted, /readyz 503, retrying with backoff)",
+                  what, error);
+    if (!paused) set_paused(true);
+    health->set_ready(false);
+  } else {
+    state_backoff = std::min<std::chrono::milliseconds>(state_backoff * 2, std::chrono::seconds(30));
+  }
+  ++stall_attempts;
+  state_retry_at = now + state_backoff;
+}
+
+// While stalled: ask the store to leave its error mode, then write what waits (the
+// combined state, checkpoints, restore and table records in the store's batch).
+void kafka_runner::impl::retry_state() {
+  if (!state_stalled || clock_type::now() < state_retry_at) return;
+  if (auto r = store->recover(); !r) {
+    note_state_failure("state", r.error());
+    return;
+  }
+  state_retrying = true;
+  bool ok = flush_state();
+  if (ok) {
+    if (auto w = store->commit(); !w) {
+      note_state_failure("state", w.error());
+      ok = false;
+    }
+  }
+  state_retrying = false;
+  if (!ok) return;
+  state_stalled = false;
+  spdlog::info("state writes succeed again after {:.1f} s ({} failed attempt(s)); resuming consumption",
+               std::chrono::duration<double>(clock_type::now() - stall_started).count(), stall_attempts);
+  write_checkpoints();
 }
 
 void kafka_runner::impl::write_checkpoints() {
-  if (!store || checkpoint_dirty.empty()) return;
+  if (!store || checkpoint_dirty.empty() || state_stalled) return;
   for (const std::int32_t p : checkpoint_dirty) {
     if (owned.contains(p)) store->put_meta(checkpoint_name(p), changelog_next[p]);
   }
   checkpoint_dirty.clear();
-  if (auto w = store->commit(); !w) state_log.warn("checkpoint write failed: {}", w.error());
+  if (auto w = store->commit(); !w) note_state_failure("checkpoint", w.error());
 }
 
 void kafka_runner::impl::store_offsets() {
@@ -1095,8 +1161,8 @@ void kafka_runner::impl::set_paused(bool pause) {
     rd_kafka_topic_partition_list_destroy(assignment);
   }
   paused = pause;
-  spdlog::info("{} input: {} messages await acknowledgement", pause ? "pausing" : "resuming",
-               tracker.in_flight());
+  spdlog::info("{} consumption: {} messages await acknowledgement{}", pause ? "pausing" : "resuming",
+               tracker.in_flight(), state_stalled ? " (state writes failing)" : "");
 }
 
 void kafka_runner::impl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -1326,8 +1392,9 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   while (!stop.load(std::memory_order_relaxed) && fatal.empty()) {
     health->beat();
     if (!retries.empty()) produce_retries();
+    if (store) retry_state();
     if (!paused && tracker.in_flight() >= cfg.processing.max_in_flight) set_paused(true);
-    else if (paused && tracker.in_flight() <= resume_below) set_paused(false);
+    else if (paused && !state_stalled && tracker.in_flight() <= resume_below) set_paused(false);
 
     const bool state_work = active_restore || !restore_queue.empty() || !deltas_waiting.empty();
     // Up to a batch of messages per turn, so state upkeep runs between batches.
@@ -1381,6 +1448,9 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   spdlog::info("stopping: {} message(s) await acknowledgement", tracker.in_flight());
   const auto deadline = clock_type::now() + std::chrono::milliseconds(cfg.processing.drain_timeout_ms);
   while ((tracker.in_flight() > 0 || !retries.empty()) && clock_type::now() < deadline && fatal.empty()) {
+    // Stalled: what waits for its state is acknowledged by no output; once the outputs
+    // are delivered nothing more can arrive.
+    if (state_stalled && retries.empty() && rd_kafka_outq_len(producer) == 0) break;
     health->beat();
     if (!retries.empty()) produce_retries();
     rd_kafka_poll(producer, 50);

@@ -80,6 +80,11 @@ std::expected<std::unique_ptr<countersign::state::prevalence_store>, std::string
   options.block_cache_bytes = cfg.state.block_cache_bytes;
   options.write_buffer_bytes = cfg.state.write_buffer_bytes;
   options.retention_ms = cfg.state.retention_ms;
+  options.min_free_bytes = cfg.state.min_free_bytes;
+  options.on_log = [](bool is_error, std::string_view message) {
+    if (is_error) spdlog::error("rocksdb: {}", message);
+    else spdlog::warn("rocksdb: {}", message);
+  };
   return countersign::state::prevalence_store::open(options);
 }
 

@@ -155,6 +155,11 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   }
   state_write_stalled_ = gauge("countersign_state_write_stalled",
                                "1 while RocksDB delays or stops writes (compaction behind), else 0");
+  state_writable_ = gauge("countersign_state_writable",
+                          "0 while a failed state write (disk full, RocksDB error) has paused consumption, else 1");
+  state_write_errors_.counter =
+      plain_counter(r, "countersign_state_write_errors_total",
+                    "Prevalence store writes that failed or were refused for low space (state.min_free_bytes)");
   state_reads_.counter = plain_counter(r, "countersign_state_reads_total", "Prevalence store record reads");
   state_read_misses_.counter = plain_counter(r, "countersign_state_read_misses_total",
                                              "Prevalence store reads that found no record (hit rate = 1 - misses/reads)");
@@ -267,6 +272,8 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   state_memory_[1]->Set(static_cast<double>(r->state_block_cache_bytes));
   state_memory_[2]->Set(static_cast<double>(r->state_table_reader_bytes));
   state_write_stalled_->Set(r->state_write_stalled ? 1 : 0);
+  state_writable_->Set(r->state_writable ? 1 : 0);
+  state_write_errors_.sync(r->state_write_errors);
   state_reads_.sync(r->state_reads);
   state_read_misses_.sync(r->state_read_misses);
   state_dropped_.sync(r->state_dropped_by_retention);

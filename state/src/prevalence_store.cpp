@@ -4,13 +4,19 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <sys/statvfs.h>
+
 #include <array>
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <vector>
 
@@ -66,6 +72,30 @@ class retention_filter_factory final : public rocksdb::CompactionFilterFactory {
   std::atomic<std::uint64_t>& dropped_;
 };
 
+// RocksDB's info log, kept off the disk: warnings and errors go to the caller's log,
+// the rest is dropped. RocksDB 7.8 built with assertions (Debian's) aborts when its LOG
+// file saw a failed append (disk full) and is written again.
+class forwarding_logger final : public rocksdb::Logger {
+ public:
+  using log_fn = std::function<void(bool, std::string_view)>;
+  explicit forwarding_logger(log_fn fn) : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), fn_(std::move(fn)) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}  // unlevelled: headers and info
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || !fn_) return;
+    char buf[1024];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    const int n = std::vsnprintf(buf, sizeof buf, format, ap);
+#pragma GCC diagnostic pop
+    if (n < 0) return;
+    fn_(level >= rocksdb::InfoLogLevel::ERROR_LEVEL, std::string_view(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1)));
+  }
+
+ private:
+  log_fn fn_;
+};
+
 }  // namespace
 
 std::string_view to_string(store_kind k) noexcept { return k_cf_names[static_cast<std::size_t>(k)]; }
@@ -98,6 +128,10 @@ struct prevalence_store::impl {
   std::atomic<std::uint64_t> dropped{0};
   mutable std::atomic<std::uint64_t> reads{0}, misses{0}, unreadable{0};
   std::uint64_t merges_written = 0;
+  std::string path;
+  std::uint64_t min_free_bytes = 0;
+  std::atomic<std::uint64_t> write_errors{0};
+  std::atomic<bool> writable{true};
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // [0] default (meta), then the stores
   rocksdb::WriteBatch batch;
@@ -120,8 +154,37 @@ struct prevalence_store::impl {
 prevalence_store::prevalence_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 prevalence_store::~prevalence_store() = default;
 
+namespace {
+
+std::optional<std::uint64_t> available_bytes(const std::string& path) {
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+// Why a write must not be tried now, or empty. Unknown free space (statvfs failed) does
+// not block: RocksDB then reports what is wrong itself.
+std::string space_shortage(const std::string& path, std::uint64_t min_free) {
+  if (min_free == 0) return {};
+  const auto free = available_bytes(path);
+  if (!free || *free >= min_free) return {};
+  return "low space: " + std::to_string(*free) + " bytes free on the filesystem of " + path + ", below state.min_free_bytes (" +
+         std::to_string(min_free) + ")";
+}
+
+}  // namespace
+
 std::expected<std::unique_ptr<prevalence_store>, std::string> prevalence_store::open(const store_options& o) {
+  // Opening replays the write-ahead log and writes a new one and a new manifest: on a
+  // full disk that is where RocksDB aborts (see store_options::min_free_bytes).
+  std::error_code ec;
+  std::filesystem::create_directories(o.path, ec);
+  if (auto shortage = space_shortage(o.path, o.min_free_bytes); !shortage.empty()) {
+    return std::unexpected("cannot open the state store at " + o.path + ": " + shortage);
+  }
   auto p = std::make_unique<impl>();
+  p->path = o.path;
+  p->min_free_bytes = o.min_free_bytes;
   auto cache = rocksdb::NewLRUCache(o.block_cache_bytes);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
@@ -134,11 +197,15 @@ std::expected<std::unique_ptr<prevalence_store>, std::string> prevalence_store::
   db_options.create_missing_column_families = true;
   db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes, cache);
   db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 3;
+  db_options.info_log = std::make_shared<forwarding_logger>(o.on_log);
 
   rocksdb::ColumnFamilyOptions meta;
   meta.merge_operator = make_prevalence_merge_operator();
   rocksdb::ColumnFamilyOptions store = meta;
+  // The meta family holds a few counters. RocksDB's recovery from a full disk waits for
+  // free space of every family's write buffer together: the 64 MiB default here would
+  // keep a small volume read-only long after space returned.
+  meta.write_buffer_size = 1 << 20;
   store.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   store.max_successive_merges = o.max_successive_merges;
   store.compaction_filter_factory = std::make_shared<retention_filter_factory>(p->watermark, o.retention_ms, p->dropped);
@@ -220,9 +287,19 @@ std::expected<void, std::string> prevalence_store::commit() {
     }
   }
   if (p.batch.Count() == 0) return {};
+  if (auto shortage = space_shortage(p.path, p.min_free_bytes); !shortage.empty()) {
+    p.write_errors.fetch_add(1, std::memory_order_relaxed);
+    p.writable.store(false, std::memory_order_relaxed);
+    return std::unexpected(std::move(shortage));
+  }
   rocksdb::WriteOptions write;
   const auto status = p.db->Write(write, &p.batch);
-  if (!status.ok()) return std::unexpected("state write failed: " + status.ToString());
+  if (!status.ok()) {
+    p.write_errors.fetch_add(1, std::memory_order_relaxed);
+    p.writable.store(false, std::memory_order_relaxed);
+    return std::unexpected("state write failed: " + status.ToString());
+  }
+  p.writable.store(true, std::memory_order_relaxed);
   p.merges_written += p.batch_merges;
   if (p.batch_last > p.watermark.load(std::memory_order_relaxed)) p.watermark.store(p.batch_last);
   p.batch.Clear();
@@ -231,6 +308,21 @@ std::expected<void, std::string> prevalence_store::commit() {
   p.batch_last = std::numeric_limits<std::int64_t>::min();
   return {};
 }
+
+std::expected<void, std::string> prevalence_store::recover() {
+  auto& p = *impl_;
+  if (auto shortage = space_shortage(p.path, p.min_free_bytes); !shortage.empty()) return std::unexpected(std::move(shortage));
+  // OK when there is no background error; Busy while RocksDB's own recovery (its
+  // SstFileManager retries every few seconds once space returns) is running.
+  const auto status = p.db->Resume();
+  if (status.IsBusy()) return std::unexpected(std::string("RocksDB is recovering from a background error"));
+  if (!status.ok()) return std::unexpected("RocksDB cannot resume: " + status.ToString());
+  return {};
+}
+
+bool prevalence_store::writable() const noexcept { return impl_->writable.load(std::memory_order_relaxed); }
+
+std::optional<std::uint64_t> prevalence_store::free_bytes() const { return available_bytes(impl_->path); }
 
 std::optional<prevalence_value> prevalence_store::get(store_kind kind, std::int32_t partition,
                                                       std::string_view key) const {
@@ -325,6 +417,8 @@ prevalence_store::stats prevalence_store::current_stats() const {
   s.read_misses = p.misses.load(std::memory_order_relaxed);
   s.unreadable = p.unreadable.load(std::memory_order_relaxed);
   s.dropped_by_retention = p.dropped.load(std::memory_order_relaxed);
+  s.write_errors = p.write_errors.load(std::memory_order_relaxed);
+  s.writable = p.writable.load(std::memory_order_relaxed);
   for (std::size_t i = 1; i < p.handles.size(); ++i) {
     std::uint64_t bytes = 0;
     if (p.db->GetIntProperty(p.handles[i], "rocksdb.live-sst-files-size", &bytes)) s.sst_bytes += bytes;

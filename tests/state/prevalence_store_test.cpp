@@ -21,13 +21,6 @@ constexpr std::int64_t k_day = 86'400'000;
 constexpr std::int64_t k_t0 = 1'795'168'800'000;  // 2026-11-20T10:00:00Z
 
 
-prevalence_value seen(std::int64_t t, std::uint64_t host) {
-  prevalence_value v;
-  v.first_seen_ms = t;
-  v.last_seen_ms = t;
-  v.hosts.insert(host);
-  return v;
-}
 
 std::unique_ptr<prevalence_store> open_or_fail(const store_options& o) {
   auto s = prevalence_store::open(o);

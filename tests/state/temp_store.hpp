@@ -36,4 +36,13 @@ class temp_store_dir {
   std::string path_;
 };
 
+// A delta: one host saw the record at t.
+inline prevalence_value seen(std::int64_t t, std::uint64_t host) {
+  prevalence_value v;
+  v.first_seen_ms = t;
+  v.last_seen_ms = t;
+  v.hosts.insert(host);
+  return v;
+}
+
 }  // namespace countersign::state

@@ -112,6 +112,7 @@ struct state_config {
   std::size_t block_cache_bytes = 64ULL << 20;
   std::size_t write_buffer_bytes = 32ULL << 20;
   std::int64_t retention_ms = 30LL * 86'400'000;
+  std::uint64_t min_free_bytes = 256ULL << 20;      // state writes pause below this free space
   std::size_t recent_pairs = 100'000;               // (host, file, signature) facts remembered
   std::size_t combine_max_keys = 10'000;            // pending combined deltas before a write
   std::int64_t min_history_ms = 7LL * 86'400'000;   // learning.min_history

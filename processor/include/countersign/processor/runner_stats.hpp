@@ -52,7 +52,9 @@ struct runner_stats {
   std::uint64_t state_reads = 0;
   std::uint64_t state_read_misses = 0;
   std::uint64_t state_dropped_by_retention = 0;
-  bool state_write_stalled = false;            // global table reached the signers topic end seen at start
+  bool state_write_stalled = false;            // RocksDB is delaying or stopping writes (compaction behind)
+  std::uint64_t state_write_errors = 0;        // store writes that failed or were refused (low space)
+  bool state_writable = true;                  // false while a failed state write stalls the instance
   // Consumer lag per assigned partition, from librdkafka's statistics (every 5 s).
   struct partition_lag {
     std::string topic;

@@ -41,6 +41,16 @@ struct store_options {
   // records are read on every observation and written once per flush, so merging at
   // write time is much cheaper than merging a chain of 4 KiB sketches on every read.
   std::size_t max_successive_merges = 1;
+  // Writes are refused while the filesystem of `path` has less than this free (0, the
+  // default here: no check; the service passes state.min_free_bytes, 256 MiB by default). RocksDB 7.8 built with assertions aborts the process when a write-ahead log
+  // append failed for lack of space and the log is touched again (a flush, a sync, a
+  // reopen): stopping well before the disk is full keeps it off that path, and leaves
+  // room for the memtable flushes and compactions already under way.
+  std::uint64_t min_free_bytes = 0;
+  // RocksDB's warnings and errors (info messages are dropped), called from RocksDB's
+  // threads. RocksDB's own LOG file is not written: on a full disk its failed append
+  // followed by the next log line is the assertion that aborts the process.
+  std::function<void(bool is_error, std::string_view message)> on_log;
 };
 
 // The signer, issuer and (company, signer) stores hold the global table (docs/design.md
@@ -76,7 +86,19 @@ class prevalence_store final : public prevalence_view {
   void put_meta(std::string_view name, std::int64_t value);
   [[nodiscard]] std::optional<std::int64_t> get_meta(std::string_view name) const;
   // Writes the queued merges as one batch; also advances the event-time watermark.
+  // Refused without touching RocksDB while free space is below `min_free_bytes`. On any
+  // failure the batch stays queued, whole, for the next commit: nothing is lost, and
+  // the store is not writable until a commit succeeds (see recover()).
   [[nodiscard]] std::expected<void, std::string> commit();
+  // After a failed commit: checks free space, then asks RocksDB to leave its
+  // background-error (read-only) mode (DB::Resume; RocksDB may be recovering by itself,
+  // which it reports as busy). Success means a commit may be tried again; it does not
+  // write the queued batch.
+  [[nodiscard]] std::expected<void, std::string> recover();
+  // False from a failed commit until a commit succeeds.
+  [[nodiscard]] bool writable() const noexcept;
+  // Bytes available to the process on the filesystem of the store (nullopt: unknown).
+  [[nodiscard]] std::optional<std::uint64_t> free_bytes() const;
   [[nodiscard]] std::size_t pending() const noexcept;
 
   // The merged record, or nullopt when absent (or unreadable, which is counted).
@@ -117,6 +139,8 @@ class prevalence_store final : public prevalence_view {
     std::uint64_t block_cache_bytes = 0;
     std::uint64_t table_reader_bytes = 0;
     bool write_stalled = false;     // RocksDB is delaying or stopping writes
+    std::uint64_t write_errors = 0; // commits that failed or were refused (low space)
+    bool writable = true;           // no commit failed since the last one that succeeded
   };
   [[nodiscard]] stats current_stats() const;
 
