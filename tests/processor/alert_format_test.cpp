@@ -221,7 +221,8 @@ const std::vector<rendered>& fixture_alerts() {
       const std::string file = k_data + "/" + name;
       std::int64_t offset = 0;
       for (const auto& msg : test_support::messages_of(file)) {
-        (void)p.process(msg, {name, 0, offset++}, std::nullopt, static_cast<std::uint64_t>(offset));
+        const std::int64_t at = offset++;
+        (void)p.process(msg, {name, 0, at}, std::nullopt, static_cast<std::uint64_t>(offset));
         take(name);
       }
       p.flush(std::nullopt);

@@ -191,7 +191,8 @@ TEST(topology, entity_keys_name_a_global_store_or_are_rejected) {
   EXPECT_FALSE(parse_entity_key(std::string(1, '\x01')).has_value()) << "a kind without a key";
   EXPECT_FALSE(parse_entity_key(entity_topic_key(state::store_kind::hash, "abc")).has_value());
   EXPECT_FALSE(parse_entity_key("\x09xyz").has_value());
-  const auto e = parse_entity_key(entity_topic_key(state::store_kind::issuer, "cn=ca"));
+  const std::string topic_key = entity_topic_key(state::store_kind::issuer, "cn=ca");  // e views into it
+  const auto e = parse_entity_key(topic_key);
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->kind, state::store_kind::issuer);
   EXPECT_EQ(e->key, "cn=ca");

@@ -34,7 +34,12 @@
 // below (global replacements; the rest of the binary sees plain malloc/free). Under
 // AddressSanitizer the sanitizer owns operator new/delete, so the count is left out there
 // (the ASan pass of scripts/test.sh) and the release pass asserts it.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)  // clang says it this way
+#define COUNTERSIGN_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(COUNTERSIGN_SANITIZED)
 #define COUNTERSIGN_COUNT_ALLOCS 0
 #else
 #define COUNTERSIGN_COUNT_ALLOCS 1
