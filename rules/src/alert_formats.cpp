@@ -366,6 +366,8 @@ bool is_builtin_detector(std::string_view id) noexcept {
 }
 
 const hit& primary_hit(std::span<const hit> hits) noexcept {
+  static const hit k_no_hit{};
+  if (hits.empty()) return k_no_hit;
   const hit* best = &hits.front();
   for (const auto& h : hits) {
     if (h.level > best->level) best = &h;
@@ -390,8 +392,7 @@ void render_ocsf_alert(const alert_content& c, std::string& out) {
   json_writer w(out);
   time_writer t{w, {}};
   const severity level = combined_severity(c.hits);
-  static const hit k_no_hit{};
-  const hit& primary = c.hits.empty() ? k_no_hit : primary_hit(c.hits);
+  const hit& primary = primary_hit(c.hits);
 
   w.begin_object();
   w.field("class_uid", k_detection_finding).field("class_name", "Detection Finding");
@@ -506,8 +507,7 @@ void render_ecs_alert(const alert_content& c, std::string& out) {
   json_writer w(out);
   time_writer t{w, {}};
   const severity level = combined_severity(c.hits);
-  static const hit k_no_hit{};
-  const hit& primary = c.hits.empty() ? k_no_hit : primary_hit(c.hits);
+  const hit& primary = primary_hit(c.hits);
 
   w.begin_object();
   t.date("@timestamp", obs.event_time_ms ? obs.event_time_ms : std::optional<std::int64_t>(c.detected_at_ms));

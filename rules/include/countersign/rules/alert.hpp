@@ -88,7 +88,8 @@ void render_ecs_alert(const alert_content& content, std::string& out);
 // than a Sigma rule.
 [[nodiscard]] bool is_builtin_detector(std::string_view id) noexcept;
 
-// The hit an alert is named after: the most severe, the first of equals.
+// The hit an alert is named after: the most severe, the first of equals; an empty hit
+// (no id, no reason) when there is none.
 [[nodiscard]] const hit& primary_hit(std::span<const hit> hits) noexcept;
 
 }  // namespace countersign::rules
