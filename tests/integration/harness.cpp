@@ -330,6 +330,23 @@ bool kafka_client::wait_caught_up(const std::string& group, const std::string& t
   return false;
 }
 
+bool kafka_client::wait_topology_caught_up(const std::string& group, const std::string& input,
+                                           const std::string& prefix, std::chrono::milliseconds deadline,
+                                           const std::function<bool()>& alive) {
+  const auto end = clock_type::now() + deadline;
+  while (clock_type::now() < end) {
+    if (alive && !alive()) return false;
+    // The input first: once its end is committed the instance has created the internal
+    // topics, so looking them up cannot auto-create them with the broker's defaults.
+    if (group_caught_up(group, input) && group_caught_up(group, prefix + ".observations") &&
+        group_caught_up(group, prefix + ".signer-deltas")) {
+      return true;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return false;
+}
+
 int kafka_client::topic_partitions(const std::string& topic) { return partition_count(producer_, topic); }
 
 std::map<std::string, std::vector<std::string>> kafka_client::group_assignment(const std::string& group) {

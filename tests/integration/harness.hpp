@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -76,6 +77,13 @@ class kafka_client {
   // Polls group_caught_up until true or the deadline passes.
   bool wait_caught_up(const std::string& group, const std::string& topic,
                       std::chrono::milliseconds deadline = 90s);
+  // True once `group` has committed the end of `input` and of both internal topics it
+  // reads (`prefix`.observations, `prefix`.signer-deltas): every event has been judged
+  // and its alerts handed to the producer. The input alone is not enough: its offsets
+  // are committed once the observations are produced, before the hash stage has read
+  // them. Gives up early once `alive` (when given) says no instance is running.
+  bool wait_topology_caught_up(const std::string& group, const std::string& input, const std::string& prefix,
+                               std::chrono::milliseconds deadline, const std::function<bool()>& alive = {});
   // Partitions of `topic` in the broker's metadata (0 if it does not exist). Careful:
   // asking about a missing topic lets the broker auto-create it with its defaults.
   int topic_partitions(const std::string& topic);

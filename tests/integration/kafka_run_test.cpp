@@ -359,7 +359,9 @@ TEST(kafka_run, sigterm_mid_stream_then_restart_delivers_every_alert_exactly_onc
   const std::uint16_t port2 = ct::free_port();
   const auto cfg2 = dir.write("two.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port2));
   ct::countersign_process second({"run", "--config", cfg2}, dir.path());
-  ASSERT_TRUE(kafka.wait_caught_up(t.group, t.input, 120s)) << second.stderr_text();
+  // The whole topology, not the input alone: the stop below must find nothing left to do.
+  ASSERT_TRUE(kafka.wait_topology_caught_up(t.group, t.input, t.group, 120s, [&] { return second.running(); }))
+      << second.stderr_text();
   second.terminate();
   EXPECT_EQ(second.wait(60s), 0) << second.stderr_text();
 

@@ -262,15 +262,8 @@ TEST(simulated_fleet, kafka_and_replay_raise_the_same_alert_ids) {
   std::cout << "produced " << lines.size() << " events (" << elapsed() << ")\n";
 
   ct::countersign_process service({"run", "--config", cfg}, dir.path());
-  const auto deadline = steady::now() + 90s;
-  bool caught_up = false;
-  while (!caught_up && steady::now() < deadline && service.running()) {
-    // The input first: once its end is committed the instance has created the internal
-    // topics, so looking them up cannot auto-create them with the broker's defaults.
-    caught_up = kafka.wait_caught_up(group, input, 1s) && kafka.group_caught_up(group, group + ".observations") &&
-                kafka.group_caught_up(group, group + ".signer-deltas");
-    if (!caught_up) std::this_thread::sleep_for(200ms);
-  }
+  const bool caught_up =
+      kafka.wait_topology_caught_up(group, input, group, 90s, [&] { return service.running(); });
   ASSERT_TRUE(caught_up) << "the instance did not catch up within 90 s\n" << tail(service.stderr_text());
   std::cout << "caught up (" << elapsed() << ")\n";
   service.terminate();

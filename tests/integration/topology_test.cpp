@@ -418,18 +418,9 @@ class instance {
 // none of `instances` is running any more (a start-up error): nothing will catch up.
 bool wait_topology_caught_up(ct::kafka_client& kafka, const run_topics& t, std::chrono::seconds deadline,
                              const std::vector<instance*>& instances) {
-  const auto end = steady::now() + deadline;
-  while (steady::now() < end) {
-    if (std::none_of(instances.begin(), instances.end(), [](instance* i) { return i->process().running(); })) {
-      return false;
-    }
-    if (kafka.wait_caught_up(t.group, t.input, 1s) && kafka.group_caught_up(t.group, t.observations()) &&
-        kafka.group_caught_up(t.group, t.deltas())) {
-      return true;
-    }
-    std::this_thread::sleep_for(200ms);
-  }
-  return false;
+  return kafka.wait_topology_caught_up(t.group, t.input, t.prefix, deadline, [&] {
+    return std::any_of(instances.begin(), instances.end(), [](instance* i) { return i->process().running(); });
+  });
 }
 
 // Polls the instance's log (stderr) until it contains `text`; false at the deadline or
