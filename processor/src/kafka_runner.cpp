@@ -3,6 +3,10 @@
 #include <countersign/processor/offset_tracker.hpp>
 #include <countersign/processor/partitioner.hpp>
 #include <countersign/processor/signer_stage.hpp>
+#include <countersign/processor/transport/delivery_ledger.hpp>
+#include <countersign/processor/transport/kafka_errors.hpp>
+#include <countersign/processor/transport/partition_lifecycle.hpp>
+#include <countersign/state/changelog.hpp>
 
 #include <librdkafka/rdkafka.h>
 #include <simdjson.h>
@@ -11,15 +15,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <set>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace countersign::processor {
 namespace {
+
+using transport::delivery_ticket;
+using transport::topic_role;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -28,21 +33,6 @@ std::int64_t wall_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// The consumed observations and deltas whose state went out in one flush: their last
-// acknowledgement arrives when every record of the flush is acknowledged.
-struct flush_epoch {
-  std::vector<std::pair<partition_slot_ref, std::int64_t>> members;
-  std::uint32_t remaining = 1;  // records in flight, plus 1 while the flush is producing
-};
-
-// Identifies what a produced output acknowledges: one consumed message (ref, offset),
-// or a flush epoch. Owned by librdkafka between produce and its delivery report.
-struct delivery_ticket {
-  partition_slot_ref ref;
-  std::int64_t offset = -1;
-  flush_epoch* epoch = nullptr;
-};
 
 // An output whose delivery failed with a retriable error, produced again from the main loop.
 struct retry_item {
@@ -53,23 +43,6 @@ struct retry_item {
   rd_kafka_headers_t* headers;  // owned until produced
   delivery_ticket* ticket;
 };
-
-// Errors after which producing the same message again cannot succeed.
-bool is_permanent(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-      return true;
-    default:
-      return false;
-  }
-}
 
 // At most one log line per category per interval; counts what it held back.
 class log_throttle {
@@ -92,9 +65,6 @@ class log_throttle {
   std::uint64_t held_ = 0;
 };
 
-// What a consumed topic is to this instance.
-enum class topic_role : std::uint8_t { input, observations, deltas };
-
 // The end offset of a partition. A topic created a moment ago may have no leader yet,
 // so retriable errors are retried for a while.
 rd_kafka_resp_err_t query_end(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, std::int64_t& end,
@@ -105,11 +75,7 @@ rd_kafka_resp_err_t query_end(rd_kafka_t* rk, const std::string& topic, std::int
     std::int64_t low = 0;
     err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &end, 5000);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
-    if (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION && err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
-        err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && err != RD_KAFKA_RESP_ERR__TRANSPORT &&
-        err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
-      return err;
-    }
+    if (!transport::is_transient_lookup(err)) return err;
     if (i + 1 == attempts) break;
     // Serves the client's error callback (authentication failures) while waiting. Only
     // consumers with nothing assigned get here (the start-up table reader, the idle
@@ -129,8 +95,6 @@ constexpr const char* k_record_header = "countersign.record";
 // The producer's local queue bound by default (128 MiB; `kafka.producer` may change it).
 // The Helm chart counts it in its memory floor.
 constexpr int k_producer_queue_kbytes = 131'072;
-
-std::string checkpoint_name(std::int32_t partition) { return "changelog-offset/" + std::to_string(partition); }
 
 // A one-partition list for pause/resume/assign.
 struct partition_list {
@@ -158,6 +122,8 @@ struct kafka_runner::impl {
   std::optional<signer_stage> signers;  // with a store
   runner_stats stats;
   offset_tracker tracker;
+  transport::delivery_ledger ledger{tracker};
+  transport::partition_lifecycle lifecycle;
   rd_kafka_t* consumer = nullptr;  // the group: input, observations, deltas
   rd_kafka_t* producer = nullptr;
   rd_kafka_t* table = nullptr;     // the signers topic, every partition (global table)
@@ -174,12 +140,9 @@ struct kafka_runner::impl {
   partition_slot_ref last_ref{};
   topic_role last_role = topic_role::input;
   rules::schema_profile last_profile = rules::schema_profile::unknown;
-  // Input messages with Code Integrity verdicts held for a join, by pipeline token.
-  std::unordered_map<std::uint64_t, delivery_ticket> deferred;
+  // Pipeline tokens of input messages (Code Integrity verdicts are held under them).
   std::uint64_t next_token = 1;
 
-  // State flushes: consumed observations/deltas waiting for the next flush.
-  std::vector<std::pair<partition_slot_ref, std::int64_t>> epoch_members;
   clock_type::time_point last_flush = clock_type::now();
 
   // A failed state write (disk full, RocksDB in its background-error mode) stalls the
@@ -193,16 +156,14 @@ struct kafka_runner::impl {
   std::chrono::milliseconds state_backoff{0};
   std::uint64_t stall_attempts = 0;
 
-  // Restoring observations partitions from the changelog, one at a time.
+  // The restore reader: the changelog partition of lifecycle.restoring(), being read.
   struct restore_task {
     std::int32_t partition = -1;
     std::int64_t end = 0;
     clock_type::time_point started;
     std::uint64_t records = 0;
   };
-  std::deque<std::int32_t> restore_queue;
   std::optional<restore_task> active_restore;
-  std::set<std::int32_t> owned;                 // restored, being processed
   std::map<std::int32_t, std::int64_t> changelog_next;  // local state holds the changelog below this
   std::set<std::int32_t> checkpoint_dirty;
 
@@ -210,12 +171,18 @@ struct kafka_runner::impl {
   std::int32_t table_partitions = 0;
   std::vector<std::int64_t> table_next;    // next offset to apply, per signers partition
   std::vector<std::int64_t> table_target;  // ends to reach before deltas partitions may run
-  std::set<std::int32_t> deltas_waiting;   // assigned deltas partitions held for the table
-  bool need_table_target = false;
   std::uint64_t table_uncommitted = 0;
 
   impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m, state::prevalence_store* s)
-      : cfg(c), topics(topics_of(c)), outputs(alert_outputs(c)), health(std::move(h)), metrics(m), store(s), ingest(c, forward_mode), hashes(c, s) {
+      : cfg(c),
+        topics(topics_of(c)),
+        outputs(alert_outputs(c)),
+        health(std::move(h)),
+        metrics(m),
+        store(s),
+        ingest(c, forward_mode),
+        hashes(c, s),
+        lifecycle(s != nullptr) {
     if (store) signers.emplace(*store);
   }
 
@@ -256,15 +223,12 @@ struct kafka_runner::impl {
   bool produce(const std::string& topic, std::int32_t partition, std::string_view key, std::string_view value,
                rd_kafka_headers_t* headers, delivery_ticket* ticket);
   void produce_retries();
-  void release(delivery_ticket* ticket);
-  void epoch_ack(flush_epoch* epoch);
   bool flush_state();
   void note_state_failure(std::string_view what, const std::string& error);
   void retry_state();
   void store_offsets();
   void write_checkpoints();
   void set_paused(bool pause);
-  bool held(topic_role role, std::int32_t partition) const;
   void step_restore();
   void finish_restore();
   void poll_table(int max_messages);
@@ -273,7 +237,7 @@ struct kafka_runner::impl {
   void update_readiness();
   void note_intel(const rules::intel_watcher::reload_report& report);
   void publish() {
-    stats.restoring_partitions = static_cast<std::int64_t>(restore_queue.size() + (active_restore ? 1 : 0));
+    stats.restoring_partitions = static_cast<std::int64_t>(lifecycle.restores_pending());
     if (store) {
       const auto s = store->current_stats();
       stats.state_sst_bytes = s.sst_bytes;
@@ -648,8 +612,8 @@ void kafka_runner::impl::poll_table(int max_messages) {
 }
 
 void kafka_runner::impl::step_deltas_waiting() {
-  if (deltas_waiting.empty()) return;
-  if (need_table_target) {
+  if (lifecycle.deltas_waiting() == 0) return;
+  if (lifecycle.table_target_needed()) {
     // What other instances published up to now must be in the table before this
     // instance publishes snapshots of its own.
     for (std::int32_t p = 0; p < table_partitions; ++p) {
@@ -657,33 +621,32 @@ void kafka_runner::impl::step_deltas_waiting() {
       if (query_end(table, topics.signers, p, high, 1)) return;  // next turn
       table_target[static_cast<std::size_t>(p)] = high;
     }
-    need_table_target = false;
+    lifecycle.table_target_taken();
   }
   if (!table_reached(table_target)) return;
+  const auto released = lifecycle.release_deltas();
   if (!paused) {
-    for (const std::int32_t p : deltas_waiting) {
+    for (const std::int32_t p : released) {
       partition_list l(topics.deltas, p);
       rd_kafka_resume_partitions(consumer, l.list);
     }
   }
-  spdlog::info("global table caught up: {} deltas partition(s) released", deltas_waiting.size());
-  deltas_waiting.clear();
+  spdlog::info("global table caught up: {} deltas partition(s) released", released.size());
 }
 
 // ───────────────────────────── restore ─────────────────────────────
 
 void kafka_runner::impl::step_restore() {
   if (state_stalled) return;
-  if (!active_restore && !restore_queue.empty()) {
-    const std::int32_t p = restore_queue.front();
+  if (const auto next = lifecycle.start_restore()) {
+    const std::int32_t p = *next;
     std::int64_t high = 0;
     if (const auto err = query_end(restorer, topics.changelog, p, high, 4)) {
       state_log.warn("cannot read the end of {}/{}: {}; retrying", topics.changelog, p, rd_kafka_err2str(err));
+      lifecycle.restore_postponed();
       return;
     }
-    restore_queue.pop_front();
-    std::int64_t from = store->get_meta(checkpoint_name(p)).value_or(0);
-    if (from > high) from = 0;  // the changelog was recreated: read it all
+    const std::int64_t from = state::changelog_restore_start(*store, p, high);
     active_restore = restore_task{p, high, clock_type::now(), 0};
     spdlog::info("restoring {}/{} from offset {} to {}", topics.changelog, p, from, high);
     if (from >= high) {
@@ -693,7 +656,7 @@ void kafka_runner::impl::step_restore() {
     partition_list l(topics.changelog, p, from);
     if (const auto err = rd_kafka_assign(restorer, l.list)) {
       state_log.warn("cannot read {}/{}: {}; retrying", topics.changelog, p, rd_kafka_err2str(err));
-      restore_queue.push_front(p);
+      lifecycle.restore_postponed();
       active_restore.reset();
       return;
     }
@@ -714,8 +677,7 @@ void kafka_runner::impl::step_restore() {
       } else {
         const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
         const std::string_view value(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-        if (!key.empty() && state::prevalence_value::decode(value)) {
-          store->add_encoded(state::store_kind::hash, active_restore->partition, key, value);
+        if (state::apply_changelog_record(*store, active_restore->partition, key, value)) {
           ++active_restore->records;
           ++stats.restored_records;
         } else {
@@ -740,15 +702,15 @@ void kafka_runner::impl::finish_restore() {
   const restore_task task = *active_restore;
   active_restore.reset();
   rd_kafka_assign(restorer, nullptr);
-  store->put_meta(checkpoint_name(task.partition), task.end);
+  state::put_changelog_checkpoint(*store, task.partition, task.end);
   if (auto w = store->commit(); !w) {
     // Without the restored records on disk the partition cannot be judged: try again.
     note_state_failure("restore", w.error());
     state_log.warn("restoring {}/{} again once state writes succeed", topics.changelog, task.partition);
-    restore_queue.push_back(task.partition);
+    lifecycle.restore_failed();
     return;
   }
-  owned.insert(task.partition);
+  (void)lifecycle.restore_done();
   changelog_next[task.partition] = std::max(changelog_next[task.partition], task.end);
   const double seconds = std::chrono::duration<double>(clock_type::now() - task.started).count();
   stats.last_restore_seconds = seconds;
@@ -757,14 +719,6 @@ void kafka_runner::impl::finish_restore() {
     rd_kafka_resume_partitions(consumer, l.list);
   }
   spdlog::info("restored {}/{}: {} records in {:.3f} s", topics.changelog, task.partition, task.records, seconds);
-}
-
-bool kafka_runner::impl::held(topic_role role, std::int32_t partition) const {
-  if (role == topic_role::observations && store) {
-    return !owned.contains(partition);
-  }
-  if (role == topic_role::deltas) return deltas_waiting.contains(partition);
-  return false;
 }
 
 void kafka_runner::impl::note_intel(const rules::intel_watcher::reload_report& report) {
@@ -780,8 +734,8 @@ void kafka_runner::impl::note_intel(const rules::intel_watcher::reload_report& r
 }
 
 void kafka_runner::impl::update_readiness() {
-  const bool ready = stats.table_caught_up && restore_queue.empty() && !active_restore && deltas_waiting.empty() &&
-                     !state_stalled;
+  const bool ready = stats.table_caught_up && lifecycle.ready() && !state_stalled;
+  stats.group_member = lifecycle.member();
   health->set_ready(ready);
 }
 
@@ -820,26 +774,12 @@ bool kafka_runner::impl::produce(const std::string& topic, std::int32_t partitio
   }
 }
 
-// An output is done (delivered, or dropped on a permanent error): release what waits for it.
-void kafka_runner::impl::release(delivery_ticket* ticket) {
-  if (ticket == nullptr) return;
-  if (ticket->epoch) epoch_ack(ticket->epoch);
-  else tracker.acked(ticket->ref, ticket->offset);
-  delete ticket;
-}
-
-void kafka_runner::impl::epoch_ack(flush_epoch* epoch) {
-  if (--epoch->remaining > 0) return;
-  for (const auto& [ref, offset] : epoch->members) tracker.acked(ref, offset);
-  delete epoch;
-}
-
 void kafka_runner::impl::produce_retries() {
   std::vector<retry_item> batch;
   batch.swap(retries);
   for (auto& r : batch) {
     ++stats.produce_retries;
-    if (!produce(r.topic, r.partition, r.key, r.payload, r.headers, r.ticket)) release(r.ticket);
+    if (!produce(r.topic, r.partition, r.key, r.payload, r.headers, r.ticket)) ledger.release(r.ticket);
     r.headers = nullptr;
     r.ticket = nullptr;
   }
@@ -864,11 +804,11 @@ void kafka_runner::impl::dead_letter(const rd_kafka_message_t* m, std::string_vi
   add("countersign.source.offset", offset);
   const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-  auto* ticket = new delivery_ticket{ref, m->offset, nullptr};
+  auto* ticket = ledger.for_message(ref, m->offset);
   if (produce(cfg.kafka.dead_letter_topic, RD_KAFKA_PARTITION_UA, key, payload, h, ticket)) {
     ++pending;
   } else {
-    delete ticket;
+    transport::delivery_ledger::discard(ticket);
   }
 }
 
@@ -914,11 +854,11 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
   pending += produce_alerts(ingest.sigma_alerts(), ref, m->offset);
   for (const auto& f : ingest.forwards()) {
     if (f.deferred) continue;
-    auto* ticket = new delivery_ticket{ref, m->offset, nullptr};
+    auto* ticket = ledger.for_message(ref, m->offset);
     if (produce(topics.observations, f.partition, f.key, f.record, nullptr, ticket)) {
       ++pending;
     } else {
-      delete ticket;
+      transport::delivery_ledger::discard(ticket);
     }
   }
   if (res.kind == outcome::rejected) {
@@ -926,7 +866,7 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
   }
   if (res.deferred > 0) {
     pending += res.deferred;
-    deferred.emplace(token, delivery_ticket{ref, m->offset, nullptr});
+    ledger.hold(token, ref, m->offset);
   }
   tracker.consumed(ref, m->offset, pending);
   handle_deferred_outputs();
@@ -937,18 +877,11 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
 void kafka_runner::impl::handle_deferred_outputs() {
   for (const auto& f : ingest.forwards()) {
     if (!f.deferred) continue;
-    const auto it = deferred.find(f.token);
-    if (it == deferred.end()) continue;
-    auto* ticket = new delivery_ticket{it->second};
-    tracker.add_pending(ticket->ref, ticket->offset, 1);
-    if (!produce(topics.observations, f.partition, f.key, f.record, nullptr, ticket)) release(ticket);
+    auto* ticket = ledger.for_held(f.token);
+    if (ticket == nullptr) continue;
+    if (!produce(topics.observations, f.partition, f.key, f.record, nullptr, ticket)) ledger.release(ticket);
   }
-  for (const std::uint64_t token : ingest.releases()) {
-    const auto it = deferred.find(token);
-    if (it == deferred.end()) continue;
-    tracker.acked(it->second.ref, it->second.offset);
-    deferred.erase(it);
-  }
+  for (const std::uint64_t token : ingest.releases()) ledger.release_held(token);
 }
 
 // Alerts of one consumed message: each delivery is one acknowledgement it waits for.
@@ -961,11 +894,11 @@ std::uint32_t kafka_runner::impl::produce_alerts(std::span<const emitted_alert> 
       for (const auto& [name, value] : alert_headers_of(a, out.format)) {
         rd_kafka_header_add(h, name.data(), static_cast<ssize_t>(name.size()), value.data(), static_cast<ssize_t>(value.size()));
       }
-      auto* ticket = new delivery_ticket{ref, offset, nullptr};
+      auto* ticket = ledger.for_message(ref, offset);
       if (produce(out.topic, RD_KAFKA_PARTITION_UA, a.key, a.payload(out.format), h, ticket)) {
         ++pending;
       } else {
-        delete ticket;
+        transport::delivery_ledger::discard(ticket);
       }
     }
   }
@@ -991,7 +924,7 @@ void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partiti
   if (store) {
     // Committed only once the state this message changed is in the changelog.
     ++pending;
-    epoch_members.emplace_back(ref, m->offset);
+    ledger.await_flush(ref, m->offset);
   }
   tracker.consumed(ref, m->offset, pending);
   if (hashes.should_flush()) flush_state();
@@ -1004,7 +937,7 @@ void kafka_runner::impl::handle_hash_record(const rd_kafka_message_t* m, partiti
   std::uint32_t pending = 0;
   if (store && !key.empty() && hashes.merge_record(m->partition, key, payload)) {
     ++pending;
-    epoch_members.emplace_back(ref, m->offset);
+    ledger.await_flush(ref, m->offset);
   } else {
     ++stats.bad_internal_records;
     dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record), "hash record does not decode",
@@ -1019,7 +952,7 @@ void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slo
   std::uint32_t pending = 0;
   if (signers->apply_delta(key, payload)) {
     ++pending;  // committed once the merged snapshot is on the signers topic
-    epoch_members.emplace_back(ref, m->offset);
+    ledger.await_flush(ref, m->offset);
   } else {
     ++stats.bad_internal_records;
     dead_letter(m, topics.deltas, to_string(reject_reason::bad_internal_record), "delta does not decode", "signer",
@@ -1034,14 +967,12 @@ void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slo
 bool kafka_runner::impl::flush_state() {
   last_flush = clock_type::now();
   if (!store) return true;
-  // Stalled: the messages wait in epoch_members until retry_state() writes again.
+  // Stalled: the messages wait in the ledger until retry_state() writes again.
   if (state_stalled && !state_retrying) return false;
-  auto* epoch = new flush_epoch;
-  epoch->members.swap(epoch_members);
+  transport::flush_epoch* epoch = ledger.open_flush();
   const auto send = [&](const std::string& topic, std::int32_t partition, std::string_view key, std::string_view value) {
-    auto* ticket = new delivery_ticket{{}, -1, epoch};
-    ++epoch->remaining;
-    if (!produce(topic, partition, key, value, nullptr, ticket)) release(ticket);
+    auto* ticket = ledger.for_flush(epoch);
+    if (!produce(topic, partition, key, value, nullptr, ticket)) ledger.release(ticket);
   };
   struct sink final : state_sink {
     const decltype(send)& out;
@@ -1066,12 +997,8 @@ bool kafka_runner::impl::flush_state() {
     ok = false;
     note_state_failure("signer state", r.error());
   }
-  if (!ok) {
-    // Their state is not durable yet: they wait for a flush that succeeds.
-    epoch_members.insert(epoch_members.end(), epoch->members.begin(), epoch->members.end());
-    epoch->members.clear();
-  }
-  epoch_ack(epoch);  // the producing guard
+  // Not written: their state is not durable yet, so they wait for a flush that succeeds.
+  ledger.close_flush(epoch, ok);
   return ok;
 }
 
@@ -1122,7 +1049,7 @@ void kafka_runner::impl::retry_state() {
 void kafka_runner::impl::write_checkpoints() {
   if (!store || checkpoint_dirty.empty() || state_stalled) return;
   for (const std::int32_t p : checkpoint_dirty) {
-    if (owned.contains(p)) store->put_meta(checkpoint_name(p), changelog_next[p]);
+    if (lifecycle.owned(p)) state::put_changelog_checkpoint(*store, p, changelog_next[p]);
   }
   checkpoint_dirty.clear();
   if (auto w = store->commit(); !w) note_state_failure("checkpoint", w.error());
@@ -1153,7 +1080,7 @@ void kafka_runner::impl::set_paused(bool pause) {
       rd_kafka_topic_partition_list_t* resume = rd_kafka_topic_partition_list_new(assignment->cnt);
       for (int i = 0; i < assignment->cnt; ++i) {
         const auto& e = assignment->elems[i];
-        if (!held(role_of(e.topic), e.partition)) rd_kafka_topic_partition_list_add(resume, e.topic, e.partition);
+        if (!lifecycle.held(role_of(e.topic), e.partition)) rd_kafka_topic_partition_list_add(resume, e.topic, e.partition);
       }
       rd_kafka_resume_partitions(consumer, resume);
       rd_kafka_topic_partition_list_destroy(resume);
@@ -1169,7 +1096,7 @@ void kafka_runner::impl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, v
   auto* self = static_cast<impl*>(opaque);
   auto* ticket = static_cast<delivery_ticket*>(m->_private);
   const char* topic = rd_kafka_topic_name(m->rkt);
-  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR || is_permanent(m->err)) {
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR || transport::is_permanent(m->err)) {
     if (m->err) {
       ++self->stats.produce_failures;
       self->produce_log.warn("delivery to {} failed permanently: {} (output dropped, counted)", topic,
@@ -1182,7 +1109,7 @@ void kafka_runner::impl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, v
         self->checkpoint_dirty.insert(m->partition);
       }
     }
-    self->release(ticket);
+    self->ledger.release(ticket);
     return;
   }
   // Retriable (timed out, broker gone): produce the same bytes again from the main loop.
@@ -1208,20 +1135,10 @@ void kafka_runner::impl::on_assign(rd_kafka_t* rk, rd_kafka_topic_partition_list
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& e = parts->elems[i];
     (void)tracker.assign(e.topic, e.partition);
-    const topic_role role = role_of(e.topic);
-    if (role == topic_role::observations && store) {
-      // Not judged until its hash records are restored from the changelog.
-      owned.erase(e.partition);
-      if (std::find(restore_queue.begin(), restore_queue.end(), e.partition) == restore_queue.end()) {
-        restore_queue.push_back(e.partition);
-      }
-      rd_kafka_topic_partition_list_add(hold, e.topic, e.partition);
-    } else if (role == topic_role::deltas) {
-      deltas_waiting.insert(e.partition);
-      need_table_target = true;
-      rd_kafka_topic_partition_list_add(hold, e.topic, e.partition);
-    }
+    // Observations wait for their restore from the changelog, deltas for the table.
+    if (lifecycle.assign(role_of(e.topic), e.partition)) rd_kafka_topic_partition_list_add(hold, e.topic, e.partition);
   }
+  lifecycle.joined();
   if (cooperative) {
     if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
       spdlog::error("incremental assign failed: {}", rd_kafka_error_string(e));
@@ -1243,22 +1160,17 @@ void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_k
   // Flush and release: the state of what was processed goes out and is acknowledged,
   // so the next owner restores it from the changelog; done offsets are stored for the
   // commit on unassign. Unacknowledged work is left to the next owner (at-least-once).
+  // Lost (session timeout, fenced): not a member until the group assigns again.
+  if (rd_kafka_assignment_lost(rk)) lifecycle.left();
   flush_state();
   if (producer) (void)rd_kafka_flush(producer, static_cast<int>(std::min<std::int64_t>(cfg.processing.drain_timeout_ms, 30'000)));
   store_offsets();
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& e = parts->elems[i];
-    const topic_role role = role_of(e.topic);
-    if (role == topic_role::observations && store) {
-      owned.erase(e.partition);
-      std::erase(restore_queue, e.partition);
-      if (active_restore && active_restore->partition == e.partition) {
-        active_restore.reset();
-        rd_kafka_assign(restorer, nullptr);
-        (void)store->commit();  // what was read is valid; the checkpoint stays where it was
-      }
-    } else if (role == topic_role::deltas) {
-      deltas_waiting.erase(e.partition);
+    if (lifecycle.revoke(role_of(e.topic), e.partition)) {
+      active_restore.reset();
+      rd_kafka_assign(restorer, nullptr);
+      (void)store->commit();  // what was read is valid; the checkpoint stays where it was
     }
     tracker.revoke(e.topic, e.partition);
   }
@@ -1396,7 +1308,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     if (!paused && tracker.in_flight() >= cfg.processing.max_in_flight) set_paused(true);
     else if (paused && !state_stalled && tracker.in_flight() <= resume_below) set_paused(false);
 
-    const bool state_work = active_restore || !restore_queue.empty() || !deltas_waiting.empty();
+    const bool state_work = !lifecycle.settled();
     // Up to a batch of messages per turn, so state upkeep runs between batches.
     for (int i = 0; i < 1000; ++i) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, i > 0 ? 0 : (paused || state_work ? 10 : 100));
@@ -1454,7 +1366,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     health->beat();
     if (!retries.empty()) produce_retries();
     rd_kafka_poll(producer, 50);
-    if (!epoch_members.empty()) flush_state();
+    if (ledger.awaiting_flush() > 0) flush_state();
   }
   if (tracker.in_flight() > 0) {
     spdlog::warn("drain timeout: {} message(s) unacknowledged; their input will be processed again",
@@ -1466,6 +1378,8 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     spdlog::warn("final commit: {}", rd_kafka_err2str(err));
   }
   rd_kafka_consumer_close(consumer);
+  lifecycle.left();
+  stats.group_member = false;
   rd_kafka_flush(producer, 5000);
   write_checkpoints();
   if (table) rd_kafka_consumer_close(table);

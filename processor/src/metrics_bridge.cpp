@@ -157,6 +157,9 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
                                "1 while RocksDB delays or stops writes (compaction behind), else 0");
   state_writable_ = gauge("countersign_state_writable",
                           "0 while a failed state write (disk full, RocksDB error) has paused consumption, else 1");
+  group_member_ = gauge("countersign_group_member",
+                        "1 once the consumer group gave this instance an assignment (possibly of no partitions: "
+                        "more instances than partitions), 0 before and after leaving the group");
   state_write_errors_.counter =
       plain_counter(r, "countersign_state_write_errors_total",
                     "Prevalence store writes that failed or were refused for low space (state.min_free_bytes)");
@@ -273,6 +276,7 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   state_memory_[2]->Set(static_cast<double>(r->state_table_reader_bytes));
   state_write_stalled_->Set(r->state_write_stalled ? 1 : 0);
   state_writable_->Set(r->state_writable ? 1 : 0);
+  group_member_->Set(r->group_member ? 1 : 0);
   state_write_errors_.sync(r->state_write_errors);
   state_reads_.sync(r->state_reads);
   state_read_misses_.sync(r->state_read_misses);

@@ -72,6 +72,18 @@ int partition_count(rd_kafka_t* rk, const std::string& topic) {
   return count;
 }
 
+// Whether `topic` exists, from the metadata of all topics (naming one would let the
+// broker auto-create it).
+bool topic_exists(rd_kafka_t* rk, const std::string& topic) {
+  const rd_kafka_metadata_t* md = nullptr;
+  bool found = false;
+  if (rd_kafka_metadata(rk, 1, nullptr, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < md->topic_cnt && !found; ++i) found = topic == md->topics[i].topic;
+  }
+  if (md) rd_kafka_metadata_destroy(md);
+  return found;
+}
+
 }  // namespace
 
 std::string bootstrap() {
@@ -338,8 +350,9 @@ bool kafka_client::wait_topology_caught_up(const std::string& group, const std::
     if (alive && !alive()) return false;
     // The input first: once its end is committed the instance has created the internal
     // topics, so looking them up cannot auto-create them with the broker's defaults.
+    // Without a state store there is no deltas topic.
     if (group_caught_up(group, input) && group_caught_up(group, prefix + ".observations") &&
-        group_caught_up(group, prefix + ".signer-deltas")) {
+        (!topic_exists(producer_, prefix + ".signer-deltas") || group_caught_up(group, prefix + ".signer-deltas"))) {
       return true;
     }
     std::this_thread::sleep_for(200ms);

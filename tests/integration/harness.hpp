@@ -78,7 +78,8 @@ class kafka_client {
   bool wait_caught_up(const std::string& group, const std::string& topic,
                       std::chrono::milliseconds deadline = 90s);
   // True once `group` has committed the end of `input` and of both internal topics it
-  // reads (`prefix`.observations, `prefix`.signer-deltas): every event has been judged
+  // reads (`prefix`.observations, and `prefix`.signer-deltas when there is a state
+  // store, so the topic exists): every event has been judged
   // and its alerts handed to the producer. The input alone is not enough: its offsets
   // are committed once the observations are produced, before the hash stage has read
   // them. Gives up early once `alive` (when given) says no instance is running.

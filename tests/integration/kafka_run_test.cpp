@@ -380,6 +380,57 @@ TEST(kafka_run, sigterm_mid_stream_then_restart_delivers_every_alert_exactly_onc
   EXPECT_TRUE(got == expected);
 }
 
+TEST(kafka_run, instances_beyond_the_partition_count_are_ready_members_with_nothing_assigned) {
+  // One input partition and one observations partition, three instances: at least one
+  // gets no partition. It is a group member all the same, so it is ready (a standby
+  // that takes over on the next rebalance), and its metrics say why it does no work.
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t(kafka, 1, 1);
+  std::vector<std::unique_ptr<ct::countersign_process>> instances;
+  std::vector<std::uint16_t> ports;
+  for (int i = 0; i < 3; ++i) {
+    ports.push_back(ct::free_port());
+    const auto cfg = dir.write("i" + std::to_string(i) + ".yaml",
+                               ct::service_config(t.input, t.alerts, t.dead_letter, t.group, ports.back()) +
+                                   "topology:\n  partitions: 1\n");
+    instances.push_back(
+        std::make_unique<ct::countersign_process>(std::vector<std::string>{"run", "--config", cfg}, dir.path()));
+  }
+  int idle = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  bool settled = false;
+  while (!settled && std::chrono::steady_clock::now() < deadline) {
+    settled = true;
+    idle = 0;
+    double assigned_total = 0;
+    for (const auto port : ports) {
+      const auto text = metrics_text(port);
+      const auto member = ct::metric_value(text, "countersign_group_member");
+      const auto assigned = ct::metric_value(text, "countersign_assigned_partitions");
+      if (!member || *member != 1 || !assigned || ct::http_get(port, "/readyz").first != 200) settled = false;
+      if (assigned) assigned_total += *assigned;
+      if (assigned && *assigned == 0) ++idle;
+    }
+    if (assigned_total != 2) settled = false;  // the input and the observations partition, once each
+    if (!settled) std::this_thread::sleep_for(200ms);
+  }
+  std::string logs;
+  for (const auto& p : instances) logs += p->stderr_text();
+  EXPECT_TRUE(settled) << "every instance a ready member, the two partitions assigned once" << logs;
+  EXPECT_GE(idle, 1) << logs;
+
+  // Work still flows through whichever instances own the partitions.
+  const auto lines = ct::read_lines(k_fixture);
+  for (std::size_t i = 0; i < lines.size(); ++i) kafka.produce(t.input, "event-" + std::to_string(i), lines[i]);
+  kafka.flush();
+  EXPECT_TRUE(kafka.wait_topology_caught_up(t.group, t.input, t.group, 60s)) << logs;
+  EXPECT_EQ(kafka.read_all(t.alerts, expected_alerts().size(), 30s).size(), expected_alerts().size());
+
+  for (auto& p : instances) p->terminate();
+  for (auto& p : instances) EXPECT_EQ(p->wait(60s), 0) << p->stderr_text();
+}
+
 TEST(kafka_run, busy_metrics_port_is_a_clear_startup_error) {
   ct::temp_dir dir;
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -75,6 +75,7 @@ class metrics_bridge {
   std::array<prometheus::Gauge*, 3> state_memory_{};  // memtables, block_cache, table_readers
   prometheus::Gauge* state_write_stalled_ = nullptr;
   prometheus::Gauge* state_writable_ = nullptr;
+  prometheus::Gauge* group_member_ = nullptr;
   mirrored state_write_errors_;
   mirrored state_reads_, state_read_misses_, state_dropped_;
   mirrored sigma_events_, sigma_evaluated_, sigma_matches_, sigma_alerts_, sigma_truncated_, sigma_reload_errors_;

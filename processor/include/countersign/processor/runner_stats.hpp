@@ -55,6 +55,7 @@ struct runner_stats {
   bool state_write_stalled = false;            // RocksDB is delaying or stopping writes (compaction behind)
   std::uint64_t state_write_errors = 0;        // store writes that failed or were refused (low space)
   bool state_writable = true;                  // false while a failed state write stalls the instance
+  bool group_member = false;                   // the group gave this consumer an assignment (maybe empty)
   // Consumer lag per assigned partition, from librdkafka's statistics (every 5 s).
   struct partition_lag {
     std::string topic;

@@ -1,0 +1,82 @@
+#pragma once
+// Which acknowledgements each consumed message waits for, on top of offset_tracker:
+//
+// * an output it caused (an alert, an observation, a dead-letter copy): one ticket per
+//   produced record, released by its delivery report (or a permanent failure);
+// * the state it changed (observations, deltas): it waits for the next flush, and the
+//   flush is one epoch whose records (changelog, deltas, signer snapshots) are tickets
+//   too; the epoch's members are done when its last record is acknowledged;
+// * a Code Integrity verdict held for a join: the message waits under its pipeline
+//   token until the verdict is released.
+//
+// No Kafka: tickets are what the runner passes to librdkafka as a message's opaque and
+// gets back in the delivery report. Single-threaded.
+
+#include <countersign/processor/offset_tracker.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace countersign::processor::transport {
+
+struct flush_epoch;
+
+// What one produced record acknowledges: one consumed message, or a record of a flush.
+struct delivery_ticket {
+  partition_slot_ref ref;
+  std::int64_t offset = -1;
+  flush_epoch* epoch = nullptr;
+};
+
+class delivery_ledger {
+ public:
+  explicit delivery_ledger(offset_tracker& tracker) : tracker_(tracker) {}
+  delivery_ledger(const delivery_ledger&) = delete;
+  delivery_ledger& operator=(const delivery_ledger&) = delete;
+
+  // A ticket for one output of a consumed message. The caller counts it among the
+  // message's pending acknowledgements once the producer took it; if the producer
+  // refused it, `discard` it instead.
+  delivery_ticket* for_message(partition_slot_ref ref, std::int64_t offset);
+  // A ticket the producer refused before it was counted anywhere.
+  static void discard(delivery_ticket* ticket) { delete ticket; }
+  // The record is delivered (or failed permanently, counted elsewhere): one
+  // acknowledgement for what it stands for. Null is ignored.
+  void release(delivery_ticket* ticket);
+
+  // A consumed message (counted with one pending acknowledgement for this) whose state
+  // goes out with the next flush.
+  void await_flush(partition_slot_ref ref, std::int64_t offset) { waiting_.emplace_back(ref, offset); }
+  [[nodiscard]] std::size_t awaiting_flush() const { return waiting_.size(); }
+  // Starts a flush: the waiting messages become its members.
+  flush_epoch* open_flush();
+  // A ticket for one record of the flush; released like any other (also when the
+  // producer refused it: the flush does not wait for what will never be delivered).
+  delivery_ticket* for_flush(flush_epoch* epoch);
+  // Ends the flush. Not `written`: the state did not reach the store, so its members
+  // wait for the next flush. Otherwise they are done once every record is released.
+  void close_flush(flush_epoch* epoch, bool written);
+
+  // A message (counted with `verdicts` pending acknowledgements for them) holds Code
+  // Integrity verdicts under `token` until each is released or forwarded.
+  void hold(std::uint64_t token, partition_slot_ref ref, std::int64_t offset) { held_.emplace(token, delivery_ticket{ref, offset, nullptr}); }
+  // A ticket for an output of a held message found only now (a released verdict's
+  // observation): adds one pending acknowledgement. Null when the token is unknown.
+  delivery_ticket* for_held(std::uint64_t token);
+  // The join released the message's verdicts: one acknowledgement, and the token is
+  // forgotten.
+  void release_held(std::uint64_t token);
+  [[nodiscard]] std::size_t holding() const { return held_.size(); }
+
+ private:
+  void epoch_ack(flush_epoch* epoch);
+
+  offset_tracker& tracker_;
+  std::vector<std::pair<partition_slot_ref, std::int64_t>> waiting_;
+  std::unordered_map<std::uint64_t, delivery_ticket> held_;
+};
+
+}  // namespace countersign::processor::transport

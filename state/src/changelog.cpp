@@ -1,0 +1,28 @@
+#include <countersign/state/changelog.hpp>
+
+#include <countersign/state/prevalence_value.hpp>
+
+namespace countersign::state {
+
+std::string changelog_checkpoint_key(std::int32_t partition) {
+  return "changelog-offset/" + std::to_string(partition);
+}
+
+std::int64_t changelog_restore_start(const prevalence_store& store, std::int32_t partition,
+                                     std::int64_t changelog_end) {
+  const std::int64_t from = store.get_meta(changelog_checkpoint_key(partition)).value_or(0);
+  return from > changelog_end ? 0 : from;
+}
+
+bool apply_changelog_record(prevalence_store& store, std::int32_t partition, std::string_view key,
+                            std::string_view record) {
+  if (key.empty() || !prevalence_value::decode(record)) return false;
+  store.add_encoded(store_kind::hash, partition, key, record);
+  return true;
+}
+
+void put_changelog_checkpoint(prevalence_store& store, std::int32_t partition, std::int64_t next) {
+  store.put_meta(changelog_checkpoint_key(partition), next);
+}
+
+}  // namespace countersign::state

@@ -1,0 +1,145 @@
+// Delivery accounting of `countersign run` (processor/src/transport/delivery_ledger.cpp):
+// a consumed offset becomes committable only once every output it caused, the flush of
+// the state it changed and its held Code Integrity verdicts are acknowledged.
+
+#include <countersign/processor/transport/delivery_ledger.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <optional>
+
+namespace countersign::processor::transport {
+namespace {
+
+// The commit point of the one partition, if it moved.
+std::optional<std::int64_t> committable(offset_tracker& t) {
+  const auto points = t.take_committable();
+  if (points.empty()) return std::nullopt;
+  return points.back().next_offset;
+}
+
+TEST(delivery_ledger, a_message_is_done_when_each_of_its_outputs_is_delivered) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("events", 0);
+  auto* alert = l.for_message(ref, 0);
+  auto* dead_letter = l.for_message(ref, 0);
+  t.consumed(ref, 0, 2);
+  l.release(alert);
+  EXPECT_EQ(committable(t), std::nullopt);
+  l.release(dead_letter);
+  EXPECT_EQ(committable(t), 1);
+  l.release(nullptr);  // ignored
+}
+
+TEST(delivery_ledger, a_refused_ticket_is_discarded_without_acknowledging_anything) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("events", 0);
+  auto* taken = l.for_message(ref, 0);
+  delivery_ledger::discard(l.for_message(ref, 0));  // the producer refused it: not counted
+  t.consumed(ref, 0, 1);
+  EXPECT_EQ(committable(t), std::nullopt);
+  l.release(taken);
+  EXPECT_EQ(committable(t), 1);
+}
+
+TEST(delivery_ledger, state_changes_are_done_only_when_the_whole_flush_is_acknowledged) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("countersign.observations", 3);
+  for (std::int64_t o = 0; o < 3; ++o) {
+    t.consumed(ref, o, 1);
+    l.await_flush(ref, o);
+  }
+  EXPECT_EQ(l.awaiting_flush(), 3U);
+  flush_epoch* e = l.open_flush();
+  EXPECT_EQ(l.awaiting_flush(), 0U);
+  auto* changelog = l.for_flush(e);
+  auto* delta = l.for_flush(e);
+  l.close_flush(e, true);
+  l.release(changelog);
+  EXPECT_EQ(committable(t), std::nullopt) << "one record of the flush is still in flight";
+  l.release(delta);
+  EXPECT_EQ(committable(t), 3);
+}
+
+TEST(delivery_ledger, a_flush_with_no_records_completes_when_closed) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("countersign.signer-deltas", 0);
+  t.consumed(ref, 10, 1);
+  l.await_flush(ref, 10);
+  flush_epoch* e = l.open_flush();
+  EXPECT_EQ(committable(t), std::nullopt);
+  l.close_flush(e, true);
+  EXPECT_EQ(committable(t), 11);
+}
+
+TEST(delivery_ledger, a_flush_whose_state_was_not_written_keeps_its_messages_for_the_next) {
+  // A full disk: the records that did go out are acknowledged, but the messages stay
+  // uncommitted until a flush writes their state.
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("countersign.observations", 0);
+  t.consumed(ref, 0, 1);
+  l.await_flush(ref, 0);
+  flush_epoch* failed = l.open_flush();
+  auto* sent = l.for_flush(failed);
+  l.close_flush(failed, false);
+  l.release(sent);
+  EXPECT_EQ(committable(t), std::nullopt);
+  EXPECT_EQ(l.awaiting_flush(), 1U);
+
+  flush_epoch* retry = l.open_flush();
+  l.close_flush(retry, true);
+  EXPECT_EQ(committable(t), 1);
+}
+
+TEST(delivery_ledger, a_flush_record_delivered_before_the_flush_closes_does_not_complete_it) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("countersign.observations", 0);
+  t.consumed(ref, 0, 1);
+  l.await_flush(ref, 0);
+  flush_epoch* e = l.open_flush();
+  l.release(l.for_flush(e));  // acknowledged at once, while the flush is still producing
+  EXPECT_EQ(committable(t), std::nullopt);
+  l.close_flush(e, true);
+  EXPECT_EQ(committable(t), 1);
+}
+
+TEST(delivery_ledger, held_verdicts_keep_their_message_until_released_and_late_outputs_add_to_it) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("events", 1);
+  t.consumed(ref, 5, 1);  // one held verdict
+  l.hold(42, ref, 5);
+  EXPECT_EQ(l.holding(), 1U);
+  auto* observation = l.for_held(42);  // the verdict's observation, forwarded on release
+  ASSERT_NE(observation, nullptr);
+  l.release_held(42);
+  EXPECT_EQ(l.holding(), 0U);
+  EXPECT_EQ(committable(t), std::nullopt) << "the forwarded observation is not delivered yet";
+  l.release(observation);
+  EXPECT_EQ(committable(t), 6);
+  EXPECT_EQ(l.for_held(42), nullptr) << "a released token is forgotten";
+  l.release_held(42);  // ignored
+}
+
+TEST(delivery_ledger, acknowledgements_for_a_revoked_partition_do_not_commit_for_the_next_assignment) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto old_ref = t.assign("events", 0);
+  auto* late = l.for_message(old_ref, 0);
+  t.consumed(old_ref, 0, 1);
+  t.revoke("events", 0);
+  const auto new_ref = t.assign("events", 0);
+  t.consumed(new_ref, 0, 1);
+  l.release(late);  // from the old assignment: ignored
+  EXPECT_EQ(committable(t), std::nullopt);
+}
+
+}  // namespace
+}  // namespace countersign::processor::transport
