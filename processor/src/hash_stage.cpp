@@ -195,6 +195,14 @@ void hash_stage::judge_waiting(const rules::observation& certificate_row, std::i
   waiting_.clear();
 }
 
+bool hash_stage::learning_at(std::optional<std::int64_t> event_time_ms) const noexcept {
+  if (!stats_.learning) {
+    if (min_history_ms_ <= 0 || !event_time_ms) return false;
+    return *event_time_ms - history_first_ms_ < min_history_ms_;
+  }
+  return true;  // the history spans less than min_history: every event is within it
+}
+
 outcome hash_stage::judge_now(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
                               std::optional<std::int64_t> now_ms, bool new_fact) {
   ++stats_.observations;
@@ -204,7 +212,7 @@ outcome hash_stage::judge_now(rules::observation& obs, std::int32_t partition, s
     if (history_first_ms_ <= history_last_ms_) view_->set_watching_since(history_first_ms_);
   }
   hits_.clear();
-  detectors_.evaluate(obs, view_ && !stats_.learning ? &*view_ : nullptr, hits_);
+  detectors_.evaluate(obs, view_ && !learning_at(obs.event_time_ms) ? &*view_ : nullptr, hits_);
   if (hits_.empty()) return outcome::no_alert;
   for (const auto& h : hits_) count_hit(h.id);
 

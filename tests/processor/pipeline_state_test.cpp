@@ -60,6 +60,49 @@ TEST(pipeline_state, while_learning_the_prevalence_condition_is_not_used) {
   EXPECT_TRUE(p.stats().learning);
 }
 
+TEST(pipeline_state, an_event_of_a_lagging_partition_is_judged_as_replay_judges_it) {
+  // Learning ends by the event time of each event, not by the newest event any
+  // partition brought: seven hosts on day 0, one on day 8 from a partition that ran
+  // ahead, then a day-2 event of a lagging partition. Replay, in event-time order,
+  // judges the day-2 event while still learning (no prevalence: the fresh signer
+  // alerts); the live order must too.
+  const std::string day0 = "2026-11-20T12:00:00Z", day2 = "2026-11-22T12:00:00Z", day8 = "2026-11-28T12:00:00Z";
+  const auto judge_lagging = [&](bool live_order) {
+    state_dir dir;
+    auto store = dir.open();
+    EXPECT_NE(store, nullptr);
+    pipeline p(config_or_fail("learning: {min_history: 7d}\n"), store.get());
+    std::int64_t offset = 0;
+    for (int host = 1; host <= 7; ++host) (void)p.process(fresh_signed_run(host, day0), {"t", 0, offset++}, std::nullopt);
+    std::string lagging;
+    const auto lagging_event = [&] {
+      (void)p.process(fresh_signed_run(9, day2), {"t", 1, offset++}, std::nullopt);
+      lagging = p.alerts().empty() ? "" : detector_ids(p.alerts().front().json);
+    };
+    if (!live_order) lagging_event();
+    (void)p.process(fresh_signed_run(8, day8), {"t", 0, offset++}, std::nullopt);
+    EXPECT_FALSE(p.stats().learning) << "eight days of history";
+    if (live_order) lagging_event();
+    return lagging;
+  };
+  const std::string replayed = judge_lagging(false);
+  EXPECT_EQ(replayed, "cs.certificate.recently_issued");
+  EXPECT_EQ(judge_lagging(true), replayed);
+}
+
+TEST(pipeline_state, after_the_learning_period_prevalence_applies_by_event_time) {
+  state_dir dir;
+  auto store = dir.open();
+  ASSERT_NE(store, nullptr);
+  pipeline p(config_or_fail("learning: {min_history: 7d}\n"), store.get());
+  for (int host = 1; host <= 7; ++host) {
+    (void)p.process(fresh_signed_run(host, "2026-11-20T12:00:00Z"), {"t", 0, host}, std::nullopt);
+  }
+  // Day 8: the signer is on more than five hosts, so it is no longer "recently issued".
+  (void)p.process(fresh_signed_run(8, "2026-11-28T12:00:00Z"), {"t", 0, 8}, std::nullopt);
+  EXPECT_TRUE(p.alerts().empty()) << (p.alerts().empty() ? "" : p.alerts().front().json);
+}
+
 TEST(pipeline_state, history_replayed_into_the_store_ends_learning_for_the_next_run) {
   state_dir dir;
   {

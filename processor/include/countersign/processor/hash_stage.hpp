@@ -108,6 +108,11 @@ class hash_stage {
   // Judges the rows a certificate row released (waiting_), with its token.
   void judge_waiting(const rules::observation& certificate_row, std::int32_t partition, std::uint64_t token,
                      bool deferred, std::optional<std::int64_t> now_ms);
+  // Whether prevalence is withheld from an event at `event_time_ms`: the state holds
+  // less than `learning.min_history` of event time up to that event (nullopt: the
+  // instance-wide span decides). By event time, not by the newest event seen, so an
+  // event of a lagging partition is judged as replay would judge it.
+  [[nodiscard]] bool learning_at(std::optional<std::int64_t> event_time_ms) const noexcept;
   outcome judge_now(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
                     std::optional<std::int64_t> now_ms, bool new_fact);
 
