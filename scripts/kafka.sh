@@ -7,6 +7,10 @@
 #   scripts/kafka.sh stop       stop it and delete its data; a no-op when stopped
 #   scripts/kafka.sh status     'running 127.0.0.1:<port>' (exit 0) or 'stopped' (exit 3)
 #   scripts/kafka.sh bootstrap  the bootstrap address (exit 3 when stopped)
+#   scripts/kafka.sh kill       (chaos) SIGKILL the broker, keeping its data, ports and
+#                               files: a crash; 'restart' brings it back on the same data
+#   scripts/kafka.sh restart    (chaos) start the killed broker again on its data and ports
+#   scripts/kafka.sh pause|resume  (chaos) SIGSTOP / SIGCONT the broker: a hung JVM
 #   scripts/kafka.sh client-config  (SASL_SSL mode) path of the librdkafka properties
 #                               file of the client user (kcat -F accepts it)
 #   scripts/kafka.sh ca         (SASL_SSL mode) path of the test CA certificate (PEM)
@@ -293,7 +297,7 @@ kill_broker() { # pid
 # One attempt to start the broker. Returns 0 when ready, 2 when it died of a port
 # clash (worth another attempt with new ports), 1 on any other failure.
 start_once() { # libs_dir log4j_config
-  local libs="$1" log4j="$2" port cport pid deadline
+  local libs="$1" log4j="$2" port cport
   read -r port cport < <(free_ports)
 
   rm -rf "$DATADIR"
@@ -318,6 +322,24 @@ start_once() { # libs_dir log4j_config
     return 1
   fi
 
+  launch_broker "$port" "${cp[@]}" || return $?
+
+  if [[ "$SECURITY" == sasl_ssl ]]; then
+    write_client_properties "127.0.0.1:$port"
+    echo SASL_SSL >"$MODEFILE"
+  fi
+  printf '127.0.0.1:%s\n' "$port" >"$BOOTFILE"
+  return 0
+}
+
+# Runs the broker JVM on server.properties and data/ as they are, and waits until it
+# listens on `port`. Same returns as start_once.
+launch_broker() { # port classpath-args...
+  local port="$1" pid deadline skip
+  shift
+  local cp=("$@")
+  # Only lines written from now on tell whether this JVM started (a restart appends).
+  skip=$(($(wc -l <"$LOGFILE") + 1))
   # setsid: the broker must outlive this script and not get the caller's Ctrl-C or
   # SIGHUP. It runs from the state dir so that JVM crash files land there. Without
   # job control the background child is no group leader, so setsid execs in place
@@ -334,7 +356,7 @@ start_once() { # libs_dir log4j_config
   while :; do
     if ! pid_alive "$pid"; then
       wait "$pid" 2>/dev/null || true
-      if grep -q -E 'BindException|Address already in use' "$LOGFILE"; then
+      if tail -n "+$skip" "$LOGFILE" | grep -q -E 'BindException|Address already in use'; then
         log "port $port or $cport was taken before the broker bound it"
         rm -f "$PIDFILE"
         return 2
@@ -344,8 +366,8 @@ start_once() { # libs_dir log4j_config
       rm -f "$PIDFILE"
       return 1
     fi
-    if grep -q 'Kafka Server started' "$LOGFILE" && port_open "$port"; then
-      break
+    if tail -n "+$skip" "$LOGFILE" | grep -q 'Kafka Server started' && port_open "$port"; then
+      return 0
     fi
     if ((SECONDS >= deadline)); then
       log "the broker was not ready after ${START_TIMEOUT_S}s; last lines of $LOGFILE:"
@@ -356,13 +378,6 @@ start_once() { # libs_dir log4j_config
     fi
     sleep 0.2
   done
-
-  if [[ "$SECURITY" == sasl_ssl ]]; then
-    write_client_properties "127.0.0.1:$port"
-    echo SASL_SSL >"$MODEFILE"
-  fi
-  printf '127.0.0.1:%s\n' "$port" >"$BOOTFILE"
-  return 0
 }
 
 cmd_start() {
@@ -442,6 +457,41 @@ cmd_stop() {
   stop_locked
 }
 
+# Chaos: a crash of the broker, data kept for 'restart'.
+cmd_kill() {
+  [[ -d "$STATE" ]] || die "no broker in $STATE"
+  lock_state
+  local pid
+  pid="$(running_pid)" || die "no broker running in $STATE"
+  kill -KILL "$pid" 2>/dev/null || true
+  while pid_alive "$pid"; do sleep 0.1; done
+  log "broker $pid killed (SIGKILL); data kept in $DATADIR"
+}
+
+# Chaos: the killed broker again, on the same data, ports and properties.
+cmd_restart() {
+  [[ -s "$BOOTFILE" && -d "$DATADIR" && -f "$PROPS" ]] || die "nothing to restart in $STATE (start it first)"
+  lock_state
+  if running_pid >/dev/null; then
+    cat "$BOOTFILE"
+    return 0
+  fi
+  local home port
+  home="$(kafka_home)" || die "the Kafka jars are missing (scripts/setup.sh --kafka-only)"
+  port="$(sed -n 's/^127\.0\.0\.1:\([0-9]*\)$/\1/p' "$BOOTFILE")"
+  local cp=(-cp "$home/libs/*" "-Dlog4j.configuration=file:$home/log4j.properties")
+  launch_broker "$port" "${cp[@]}" || die "the broker did not come back on its data"
+  log "broker restarted on its data (pid $(<"$PIDFILE"))"
+  cat "$BOOTFILE"
+}
+
+# Chaos: a hung broker (SIGSTOP) and its recovery (SIGCONT).
+cmd_signal() { # STOP|CONT
+  local pid
+  pid="$(running_pid)" || die "no broker running in $STATE"
+  kill "-$1" "$pid"
+}
+
 # Running means: our broker process is alive and the start finished.
 current_bootstrap() {
   running_pid >/dev/null && [[ -s "$BOOTFILE" ]] && cat "$BOOTFILE"
@@ -479,6 +529,10 @@ main() {
     stop) cmd_stop ;;
     status) cmd_status ;;
     bootstrap) cmd_bootstrap ;;
+    kill) cmd_kill ;;
+    restart) cmd_restart ;;
+    pause) cmd_signal STOP ;;
+    resume) cmd_signal CONT ;;
     client-config) cmd_sasl_file "$CLIENTPROPS" ;;
     ca) cmd_sasl_file "$TLSDIR/ca.pem" ;;
     -h | --help | help) usage ;;

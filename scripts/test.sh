@@ -3,11 +3,13 @@
 #
 #   scripts/test.sh            setup; Release build with -Werror (LTO on the shipped binary
 #                              only); unit tests (in parallel); integration tests against a
-#                              real Kafka broker the tests start and stop; the Helm chart
-#                              checks; then one clang build with ASan + UBSan that runs the
-#                              unit tests (not the quality and Sigma-differential ones, which
-#                              exercise the same code on bigger inputs) and fuzzes the parser
-#                              for a bounded time, and compiles the benchmarks
+#                              real Kafka broker the tests start and stop; the short chaos
+#                              suite (scripts/chaos.sh, a broker of its own); the Helm
+#                              chart checks; then one clang build with ASan + UBSan that
+#                              runs the unit tests (not the quality and Sigma-differential
+#                              ones, which exercise the same code on bigger inputs) and
+#                              fuzzes the parser for a bounded time, and compiles the
+#                              benchmarks
 #
 # Env: COUNTERSIGN_SKIP_ASAN=1 skips the sanitizer build (and the fuzzer),
 #      COUNTERSIGN_SKIP_FUZZ=1 only the fuzzer, COUNTERSIGN_FUZZ_SECONDS its duration
@@ -45,6 +47,9 @@ ctest --test-dir "$ROOT/build/release" -L unit -j "$TEST_JOBS" --output-on-failu
 phase "integration tests (a real Kafka broker)"
 ctest --test-dir "$ROOT/build/release" -L integration --output-on-failure --no-tests=error
 
+# Its own broker, which the scenarios kill, hang and restart; the short run.
+phase "chaos suite, short (scripts/chaos.sh: instance and broker kills, a hung broker, hostile input)"
+COUNTERSIGN_BUILD="$ROOT/build/release" "$ROOT/scripts/chaos.sh"
 phase "Helm chart checks (lint, template, schema, rendered configs)"
 COUNTERSIGN_BIN="$ROOT/build/release/processor/countersign" "$ROOT/scripts/helm.sh"
 
