@@ -8,13 +8,19 @@
 #                                   file the chart renders, with the content files and Sigma
 #                                   rules it mounts, is accepted by `countersign rules check`
 #                                   when a built binary is at hand (and a broken Sigma rule
-#                                   is not)
+#                                   is not); every rendered object decodes strictly into
+#                                   its Kubernetes, Prometheus-operator or KEDA Go API type
+#                                   (scripts/chartcheck: unknown or misspelt fields, wrong
+#                                   types and unknown kinds fail)
 #   scripts/helm.sh --install-only  only install Helm; prints the path of the helm binary
 #
 # Helm is built from source with this machine's Go through the Go module proxy
 # (go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION, with the version stamps of Helm's own
 # release build) into $ROOT/.cache/bin; the module and build caches go to $ROOT/.cache/go.
 # A helm already there at that version is reused. The first run takes a few minutes.
+# scripts/chartcheck (k8s.io/api, the Prometheus-operator monitoring API and KEDA's
+# v1alpha1 API at the versions of its go.mod) is built the same way into
+# .cache/bin/countersign-chartcheck, again when its sources change (about 5 minutes cold).
 #
 # Env:
 #   COUNTERSIGN_GO   the go binary (default: go on PATH, else /usr/local/go/bin/go)
@@ -86,6 +92,29 @@ ensure_helm() {
   fi
   rm -f "$gologf"
   helm_is_current "$go" || die "$HELM is not Helm $HELM_VERSION after go install"
+}
+
+CHARTCHECK="$BIN_DIR/countersign-chartcheck"
+CHARTCHECK_SRC="$ROOT/scripts/chartcheck"
+
+# Builds the strict API-type check when missing or older than its sources.
+ensure_chartcheck() {
+  local go
+  go="$(go_binary)" || die "Go is needed to build scripts/chartcheck: install it or set COUNTERSIGN_GO"
+  if [[ -x "$CHARTCHECK" ]] && [[ -z "$(find "$CHARTCHECK_SRC" -newer "$CHARTCHECK" -type f)" ]]; then
+    return 0
+  fi
+  log "building scripts/chartcheck (Kubernetes, Prometheus-operator and KEDA API types; first time only)"
+  mkdir -p "$BIN_DIR" "$ROOT/.cache/go"
+  local gologf
+  gologf="$(mktemp "${TMPDIR:-/tmp}/countersign-chartcheck-build.XXXXXX")"
+  if ! (cd "$CHARTCHECK_SRC" && GOMODCACHE="$ROOT/.cache/go/mod" GOCACHE="$ROOT/.cache/go/build" \
+    GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw -mod=readonly" CGO_ENABLED=0 \
+    "$go" build -o "$CHARTCHECK" .) >"$gologf" 2>&1; then
+    tail -n 40 "$gologf" >&2
+    die "building scripts/chartcheck failed (full log: $gologf)"
+  fi
+  rm -f "$gologf"
 }
 
 FAILURES=0
@@ -464,6 +493,35 @@ sigmaRules:
 EOF
 }
 
+# Every object the chart renders with these values decodes strictly into its Go API type.
+check_api_types() { # name values-args...
+  local name="$1" out
+  shift
+  if ! "$HELM" template t "$CHART" "$@" >"$WORK/api-$name.yaml" 2>&1; then
+    fail "$name: helm template failed"
+    return
+  fi
+  if out="$("$CHARTCHECK" <"$WORK/api-$name.yaml" 2>&1)"; then
+    log "ok: $name: ${out##*: }"
+  else
+    printf '%s\n' "$out" >&2
+    fail "$name: rendered objects do not match their API types"
+  fi
+}
+
+# The check must be able to fail: a misspelt field in a rendered StatefulSet is refused.
+check_api_types_refuse() {
+  sed 's/^  serviceName:/  serviceNamee:/' "$WORK/api-default.yaml" >"$WORK/api-bad.yaml"
+  if "$CHARTCHECK" <"$WORK/api-bad.yaml" >"$WORK/api-bad.out" 2>&1; then
+    fail "countersign-chartcheck accepted a StatefulSet with a misspelt field"
+  elif grep -q 'unknown field "serviceNamee"' "$WORK/api-bad.out"; then
+    log "ok: a misspelt field in a rendered object is refused"
+  else
+    cat "$WORK/api-bad.out" >&2
+    fail "countersign-chartcheck refused the misspelt field without naming it"
+  fi
+}
+
 run_checks() {
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/countersign-helm.XXXXXX")"
   trap 'rm -rf "$WORK"' EXIT
@@ -472,6 +530,8 @@ run_checks() {
   expect_ok "helm lint (default values)" lint --strict "$CHART"
   expect_ok "helm template (default values)" template t "$CHART"
   check_rendered_config default
+  check_api_types default
+  check_api_types_refuse
 
   local found=0
   for f in "$CHART"/ci/*.yaml; do
@@ -481,6 +541,7 @@ run_checks() {
     expect_ok "helm lint -f ci/$name.yaml" lint --strict "$CHART" -f "$f"
     expect_ok "helm template -f ci/$name.yaml" template t "$CHART" -f "$f"
     check_rendered_config "$name" -f "$f"
+    check_api_types "$name" -f "$f"
     check_sigma_render "$name" "$f"
   done
   ((found)) || fail "no values files in $CHART/ci"
@@ -520,7 +581,7 @@ run_checks() {
 
 main() {
   case "${1:-}" in
-    "") ensure_helm; run_checks ;;
+    "") ensure_helm; ensure_chartcheck; run_checks ;;
     --install-only) ensure_helm; printf '%s\n' "$HELM" ;;
     -h | --help) usage ;;
     *) usage >&2; exit 2 ;;
