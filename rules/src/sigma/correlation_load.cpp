@@ -71,6 +71,7 @@ std::string scalar(const YAML::Node& n, int line, std::string_view what) {
 // A scalar or a list of scalars, without repeats.
 std::vector<std::string> names(const YAML::Node& n, int line, std::string_view what) {
   std::vector<std::string> out;
+  if (!n.IsDefined() || n.IsNull()) return out;
   if (n.IsScalar()) {
     out.push_back(n.Scalar());
   } else if (n.IsSequence()) {
