@@ -619,6 +619,27 @@ TEST(sigma_correlation_temporal_ordered, the_chained_example_fires_the_outer_rul
   EXPECT_TRUE(run(e2, l, early).empty());
 }
 
+TEST(sigma_correlation_temporal_ordered, with_generate_true_the_inner_alert_is_raised_too) {
+  std::string yaml = k_chain_yaml;
+  yaml.insert(yaml.find("level: high"), "generate: true\n");
+  const auto l = load(yaml);
+  ASSERT_TRUE(l.diags.empty()) << testing::PrintToString(texts(l.diags));
+  EXPECT_TRUE(l.set->raises_alert("corr-inner", "many_failures"));
+  EXPECT_TRUE(l.set->raises_alert("base-ok", "logon_ok"));
+  memory_window_store store;
+  correlation_evaluator e(l.set, store);
+  std::vector<ev> events;
+  for (int i = 0; i < 4; ++i)
+    events.push_back({"logon_failed", k_t0 + i * 20 * k_s, {{"User", "admin"}}, "f" + std::to_string(i)});
+  events.push_back({"logon_ok", k_t0 + 2 * k_min, {{"User", "admin"}}, "ok"});
+  const auto alerts = run(e, l, events);
+  ASSERT_EQ(alerts.size(), 2U);
+  EXPECT_EQ(alerts[0].rule->id, "corr-inner");
+  EXPECT_EQ(alerts[0].count, 4U);
+  EXPECT_EQ(alerts[1].rule->id, "corr-outer");
+  EXPECT_EQ(e.stats().alerts_silenced, 0U);
+}
+
 // ---------------------------------------------------------------------------------------
 // aliases: the specification's internal_error / new_network_connection example.
 

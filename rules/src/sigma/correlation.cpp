@@ -629,6 +629,12 @@ void correlation_evaluator::emit(std::size_t correlation, const std::string& key
   put_fixed64(buf, static_cast<std::uint64_t>(a.window_start_ms));
   a.id = hex128(XXH3_128bits(buf.data(), buf.size()));
   ++stats_.alerts;
+  // Raised before what it completes further up a chain.
+  if (set_->raises_alert(c.id, c.name)) {
+    out.push_back(a);
+  } else {
+    ++stats_.alerts_silenced;
+  }
   // A chain: the alert is an event of the correlation for those that refer to it, with
   // its group values as its fields and its id as its identity.
   if (depth < k_max_chain_depth) {
@@ -636,11 +642,6 @@ void correlation_evaluator::emit(std::size_t correlation, const std::string& key
       const field_view fields{nullptr, &a.group};
       for (const auto& t : *targets) feed(t.correlation, t.rule_index, a.event_time_ms, fields, a.id, out, depth + 1);
     }
-  }
-  if (set_->raises_alert(c.id, c.name)) {
-    out.push_back(std::move(a));
-  } else {
-    ++stats_.alerts_silenced;
   }
 }
 
