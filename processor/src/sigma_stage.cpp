@@ -628,6 +628,7 @@ bool is_rule_file(const std::filesystem::path& p) {
 
 void add_all(rules::sigma::load_result& into, rules::sigma::load_result&& from) {
   for (auto& r : from.rules) into.rules.push_back(std::move(r));
+  for (auto& c : from.correlations) into.correlations.push_back(std::move(c));
   for (auto& d : from.diagnostics) into.diagnostics.push_back(std::move(d));
   into.skipped += from.skipped;
 }
