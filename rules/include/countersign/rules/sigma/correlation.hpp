@@ -173,6 +173,12 @@ struct correlation_alert {
   std::uint64_t events = 0;           // events in the window
 };
 
+// Evaluates the correlations of one correlation_set over one stream of base-rule matches
+// (in the processor: one input partition). Owns nothing but indexes: the windows are in
+// `store`, the watermark too (a reserved key), so a new evaluator on the same store goes
+// on where the last one stopped. Lives as long as its stream's assignment; used by one
+// thread. A new correlation_set (reload) means a new evaluator on the same store: the
+// records of correlations that are unchanged carry over, the others are dropped.
 class correlation_evaluator {
  public:
   // Restores from what `store` holds (records of removed or changed correlations are
