@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <unordered_set>
 
 #include "countersign/rules/sigma/correlation.hpp"
 
@@ -280,44 +279,111 @@ struct window_result {
   bool holds = false;
 };
 
-// Judges the window [start, start + timespan] over `entries` (sorted), starting at the
-// first entry at or after `start`.
-template <class Entries>
-window_result judge_window(const correlation_rule& c, const Entries& entries, std::int64_t start) {
-  window_result r;
-  const std::int64_t end = start + c.timespan_ms;
-  const bool bounded = c.condition.bounded_above();
-  std::unordered_set<std::uint64_t> values;
-  std::vector<bool> seen(c.rules.size(), false);
-  std::uint64_t next = 0;  // temporal_ordered: rules matched in order so far
-  auto it = std::ranges::lower_bound(entries, start, {}, [](const auto& e) { return e.time; });
-  for (; it != entries.end() && it->time <= end; ++it) {
-    ++r.events;
-    switch (c.type) {
-      case correlation_type::event_count: r.count = r.events; break;
-      case correlation_type::value_count:
-        values.insert(it->value);
-        r.count = values.size();
-        break;
+// The aggregate of a window as entries enter and leave it (entries in time order).
+class window_count {
+ public:
+  window_count(const correlation_rule& c, std::unordered_map<std::uint64_t, std::uint32_t>& values,
+               std::vector<std::uint32_t>& rules)
+      : c_(c), values_(values), rules_(rules) {
+    values_.clear();
+    rules_.assign(c.rules.size(), 0);
+  }
+  template <class Entry>
+  void add(const Entry& e) {
+    ++events_;
+    switch (c_.type) {
+      case correlation_type::event_count: count_ = events_; break;
+      case correlation_type::value_count: count_ += ++values_[e.value] == 1 ? 1 : 0; break;
       case correlation_type::temporal:
-        if (it->rule < seen.size() && !seen[it->rule]) {
-          seen[it->rule] = true;
-          ++r.count;
-        }
+        if (e.rule < rules_.size()) count_ += ++rules_[e.rule] == 1 ? 1 : 0;
         break;
       case correlation_type::temporal_ordered:
         // Greedy: the earliest match of each next rule keeps the most room for the rest.
-        if (next < c.rules.size() && it->rule == next) r.count = ++next;
+        if (next_ < c_.rules.size() && e.rule == next_) count_ = ++next_;
         break;
     }
-    if (!bounded && !r.holds && c.condition.holds(r.count)) {
+  }
+  // Not for temporal_ordered (an in-order prefix does not slide).
+  template <class Entry>
+  void remove(const Entry& e) {
+    --events_;
+    switch (c_.type) {
+      case correlation_type::event_count: count_ = events_; break;
+      case correlation_type::value_count: {
+        const auto it = values_.find(e.value);
+        if (it != values_.end() && --it->second == 0) {
+          values_.erase(it);
+          --count_;
+        }
+        break;
+      }
+      case correlation_type::temporal:
+        if (e.rule < rules_.size() && --rules_[e.rule] == 0) --count_;
+        break;
+      case correlation_type::temporal_ordered: break;
+    }
+  }
+  [[nodiscard]] std::uint64_t count() const { return count_; }
+  [[nodiscard]] std::uint64_t events() const { return events_; }
+
+ private:
+  const correlation_rule& c_;
+  std::unordered_map<std::uint64_t, std::uint32_t>& values_;
+  std::vector<std::uint32_t>& rules_;
+  std::uint64_t count_ = 0, events_ = 0, next_ = 0;
+};
+
+// Judges the window [start, start + timespan] over `entries` (sorted), starting at the
+// first entry at or after `start`.
+template <class Entries>
+window_result judge_window(const correlation_rule& c, const Entries& entries, std::int64_t start,
+                           std::unordered_map<std::uint64_t, std::uint32_t>& values, std::vector<std::uint32_t>& rules) {
+  window_result r;
+  const std::int64_t end = start + c.timespan_ms;
+  const bool bounded = c.condition.bounded_above();
+  window_count w(c, values, rules);
+  auto it = std::ranges::lower_bound(entries, start, {}, [](const auto& e) { return e.time; });
+  for (; it != entries.end() && it->time <= end; ++it) {
+    w.add(*it);
+    if (!bounded && !r.holds && c.condition.holds(w.count())) {
       r.holds = true;
       r.trigger = it->time;
     }
     if (bounded) r.trigger = it->time;
   }
+  r.count = w.count();
+  r.events = w.events();
   if (bounded) r.holds = r.events > 0 && c.condition.holds(r.count);
   return r;
+}
+
+// Lower-bounded conditions: the earliest distinct entry time s in [from, to] whose window
+// [s, s + timespan] satisfies the condition. One sliding pass (linear in the entries),
+// except temporal_ordered, judged window by window.
+template <class Entries>
+std::optional<std::int64_t> first_holding_start(const correlation_rule& c, const Entries& entries, std::int64_t from,
+                                                std::int64_t to, std::unordered_map<std::uint64_t, std::uint32_t>& values,
+                                                std::vector<std::uint32_t>& rules) {
+  const auto by_time = [](const auto& e) { return e.time; };
+  auto start = std::ranges::lower_bound(entries, from, {}, by_time);
+  if (c.type == correlation_type::temporal_ordered) {
+    while (start != entries.end() && start->time <= to) {
+      const std::int64_t s = start->time;
+      if (judge_window(c, entries, s, values, rules).holds) return s;
+      while (start != entries.end() && start->time == s) ++start;
+    }
+    return std::nullopt;
+  }
+  window_count w(c, values, rules);
+  auto lo = start, hi = start;  // the window's entries: [lo, hi)
+  while (start != entries.end() && start->time <= to) {
+    const std::int64_t s = start->time;
+    for (; lo != start; ++lo) w.remove(*lo);
+    for (; hi != entries.end() && hi->time <= s + c.timespan_ms; ++hi) w.add(*hi);
+    if (c.condition.holds(w.count())) return s;
+    while (start != entries.end() && start->time == s) ++start;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -528,7 +594,7 @@ void correlation_evaluator::judge_closed(std::size_t correlation, record& rec,
     const std::int64_t s = e.time;
     if (s <= rec.suppress_until) continue;
     if (s + c.timespan_ms >= closed_before) break;
-    const window_result w = judge_window(c, rec.entries, s);
+    const window_result w = judge_window(c, rec.entries, s, values_scratch_, rules_scratch_);
     if (!w.holds) continue;
     correlation_alert a;
     a.window_start_ms = s;
@@ -586,25 +652,19 @@ void correlation_evaluator::feed(std::size_t correlation, std::size_t rule_index
   if (!c.condition.bounded_above()) {
     // Only windows holding the new event can have changed: those starting in
     // [time - timespan, time], after the last fired window.
-    const std::int64_t from = std::max(time - c.timespan_ms, rec.suppress_until == k_no_suppress
-                                                                 ? time - c.timespan_ms
-                                                                 : rec.suppress_until + 1);
-    std::int64_t last_start = std::numeric_limits<std::int64_t>::min();
-    for (auto it = std::ranges::lower_bound(rec.entries, from, {}, [](const record::entry& x) { return x.time; });
-         it != rec.entries.end() && it->time <= time; ++it) {
-      if (it->time == last_start) continue;
-      last_start = it->time;
-      const window_result w = judge_window(c, rec.entries, it->time);
-      if (!w.holds) continue;
+    const std::int64_t from = rec.suppress_until == k_no_suppress
+                                  ? time - c.timespan_ms
+                                  : std::max(time - c.timespan_ms, rec.suppress_until + 1);
+    if (const auto s = first_holding_start(c, rec.entries, from, time, values_scratch_, rules_scratch_)) {
+      const window_result w = judge_window(c, rec.entries, *s, values_scratch_, rules_scratch_);
       correlation_alert a;
-      a.window_start_ms = it->time;
-      a.window_end_ms = it->time + c.timespan_ms;
+      a.window_start_ms = *s;
+      a.window_end_ms = *s + c.timespan_ms;
       a.event_time_ms = w.trigger;
       a.count = w.count;
       a.events = w.events;
       fired.push_back(std::move(a));
-      rec.suppress_until = it->time + c.timespan_ms;
-      break;
+      rec.suppress_until = *s + c.timespan_ms;
     }
   }
   save(correlation, key, rec);

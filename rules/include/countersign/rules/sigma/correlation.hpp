@@ -36,7 +36,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -112,7 +111,8 @@ class window_store {
   virtual void for_each(const std::function<void(std::string_view key, std::string_view value)>& fn) const = 0;
 };
 
-// The in-memory store (replay, tests). Copyable: a copy is a snapshot.
+// The in-memory store (replay, tests). Copyable: a copy is a snapshot. for_each visits in
+// no particular order.
 class memory_window_store final : public window_store {
  public:
   [[nodiscard]] status get(std::string_view key, std::string& value) const override;
@@ -123,7 +123,11 @@ class memory_window_store final : public window_store {
   [[nodiscard]] std::size_t bytes() const noexcept;
 
  private:
-  std::map<std::string, std::string, std::less<>> records_;
+  struct hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::string, hash, std::equal_to<>> records_;
 };
 
 struct correlation_config {
@@ -230,6 +234,8 @@ class correlation_evaluator {
   std::set<std::pair<std::int64_t, std::string>> due_;     // (due, key)
   std::set<std::pair<std::int64_t, std::string>> oldest_;  // (newest event time, key)
   std::string scratch_;
+  std::unordered_map<std::uint64_t, std::uint32_t> values_scratch_;  // distinct values in a window
+  std::vector<std::uint32_t> rules_scratch_;                         // events per rule in a window
 };
 
 }  // namespace countersign::rules::sigma
