@@ -321,6 +321,8 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
       counts.add(diag);
       std::cerr << diag.text() << '\n';
     }
+    if (!sigma.correlations.empty())
+      std::cout << "sigma correlations: " << sigma.correlations.size() << " valid (not evaluated by run or replay yet)\n";
     std::cout << "sigma: " << sigma.rules.size() << " rules, " << sigma.skipped << " not loaded ("
               << "built-in: " << (cfg->sigma.builtin.empty() ? std::string("none") : [&] {
                    std::string names;

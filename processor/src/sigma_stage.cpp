@@ -1,6 +1,7 @@
 #include <countersign/processor/sigma_stage.hpp>
 #include <countersign/processor/version.hpp>
 #include <countersign/rules/alert.hpp>
+#include <countersign/rules/sigma/correlation.hpp>
 #include <countersign/rules/sigma/detail.hpp>
 
 #include "profiles/walk.hpp"
@@ -627,6 +628,7 @@ bool is_rule_file(const std::filesystem::path& p) {
 
 void add_all(rules::sigma::load_result& into, rules::sigma::load_result&& from) {
   for (auto& r : from.rules) into.rules.push_back(std::move(r));
+  for (auto& c : from.correlations) into.correlations.push_back(std::move(c));
   for (auto& d : from.diagnostics) into.diagnostics.push_back(std::move(d));
   into.skipped += from.skipped;
 }
@@ -674,6 +676,18 @@ std::size_t drop_duplicate_ids(std::vector<rules::sigma::rule>& rules,
   });
 }
 
+// Correlation rules are parsed and checked (rules/src/sigma/correlation_load.cpp) and
+// evaluated by rules::sigma::correlation_evaluator, which neither run nor replay drives
+// yet (docs/sigma.md, "Correlation rules"): each valid one is a warning, and the rules it
+// refers to keep raising their own alerts.
+void note_unevaluated_correlations(std::vector<rules::sigma::correlation_rule>& correlations,
+                                   std::vector<rules::sigma::diagnostic>& diags) {
+  for (const auto& c : correlations) {
+    diags.push_back({rules::sigma::diagnostic::severity::warning, c.file, c.line, c.id.empty() ? "?" : c.id,
+                     "correlation rule checked, not evaluated by run or replay yet; correlation skipped"});
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> all_builtin_sigma_files() {
@@ -690,6 +704,8 @@ rules::sigma::load_result load_sigma_rules(const std::vector<std::string>& built
   }
   for (const auto& path : rule_files(dir, all.diagnostics)) add_all(all, rules::sigma::load_rules_file(path));
   all.skipped += drop_duplicate_ids(all.rules, &all.diagnostics);
+  all.skipped += rules::sigma::link_correlations(all.rules, all.correlations, all.diagnostics);
+  note_unevaluated_correlations(all.correlations, all.diagnostics);
   return all;
 }
 
@@ -724,6 +740,7 @@ sigma_library::reload_report sigma_library::reload() {
     f.mtime = mtime;
     f.size = size;
     auto res = rules::sigma::load_rules_file(path);
+    note_unevaluated_correlations(res.correlations, res.diagnostics);
     f.failed = has_errors(res);
     if (f.failed) {
       ++report.failed_files;

@@ -832,5 +832,45 @@ TEST(sigma_check, exit_codes_for_errors_warnings_and_strict) {
   EXPECT_EQ(counts_of(loaded).exit_code(false), 2);
 }
 
+TEST(sigma_check, correlation_references_are_checked_across_files) {
+  rule_dir dir;
+  dir.write("base.yml",
+            "title: driver load\nid: base-1\nname: unsigned_driver\n"
+            "logsource: {category: driver_load, product: windows}\n"
+            "detection:\n  sel: {Signed: 'false'}\n  condition: sel\n");
+  dir.write("mr_corr.yml",
+            "title: unsigned drivers on many hosts\n"  // 1
+            "id: corr-1\n"                             // 2
+            "correlation:\n"                           // 3
+            "  type: value_count\n"                    // 4
+            "  rules: [unsigned_driver]\n"             // 5
+            "  group-by: [ImageLoaded]\n"              // 6
+            "  timespan: 1h\n"                         // 7
+            "  condition: {field: Computer, gte: 5}\n"  // 8
+            "---\n"                                    // 9
+            "title: refers to nothing\n"               // 10
+            "id: corr-2\n"                             // 11
+            "correlation:\n"                           // 12
+            "  type: event_count\n"                    // 13
+            "  rules:\n"                               // 14
+            "    - signed_driver\n"                    // 15
+            "  group-by: [Computer]\n"                 // 16
+            "  timespan: 1h\n"                         // 17
+            "  condition: {gte: 5}\n");                // 18
+  const auto loaded = load_sigma_rules({}, dir.path());
+  EXPECT_EQ(loaded.rules.size(), 1U);
+  ASSERT_EQ(loaded.correlations.size(), 1U);
+  EXPECT_EQ(loaded.correlations[0].id, "corr-1");
+  const std::string file = dir.path() + "/mr_corr.yml";
+  EXPECT_THAT(texts(loaded),
+              ::testing::ElementsAre(file + ":15: rule corr-2: unknown rule 'signed_driver': no loaded rule or "
+                                            "correlation has that id or name",
+                                     file + ":1: rule corr-1: warning: correlation rule checked, not evaluated by "
+                                            "run or replay yet; correlation skipped"));
+  const auto c = counts_of(loaded);
+  EXPECT_EQ(c.errors, 1);
+  EXPECT_EQ(c.exit_code(false), 2);
+}
+
 }  // namespace
 }  // namespace countersign::processor

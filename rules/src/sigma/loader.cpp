@@ -10,6 +10,7 @@
 #include <sstream>
 #include <utility>
 
+#include "correlation_parse.hpp"
 #include "countersign/rules/sigma/detail.hpp"
 #include "countersign/rules/sigma/sigma.hpp"
 
@@ -500,6 +501,7 @@ std::optional<rule> compile_rule(const YAML::Node& doc, std::string_view file, i
   r.line = line;
   collect(found, line, [&] {
     if (doc["id"]) r.id = scalar(doc["id"], line, "id");
+    if (doc["name"]) r.name = scalar(doc["name"], line, "name");
   });
   collect(found, line, [&] {
     if (!doc["title"]) fail(line, "missing 'title'");
@@ -512,11 +514,7 @@ std::optional<rule> compile_rule(const YAML::Node& doc, std::string_view file, i
   collect(found, line, [&] { r.tags = string_list(doc["tags"], line, "tags"); });
   collect(found, line,
           [&] { r.falsepositives = string_list(doc["falsepositives"], line, "falsepositives"); });
-  // Correlations and collections have no detection of their own to check.
-  if (doc["correlation"]) {
-    found.push_back({line_of(doc["correlation"], line), "correlation rules are not supported", true});
-    return std::nullopt;
-  }
+  // Collections have no detection of their own to check (correlations are parsed apart).
   if (doc["action"]) {
     found.push_back({line_of(doc["action"], line), "rule collections ('action') are not supported", true});
     return std::nullopt;
@@ -608,11 +606,20 @@ load_result load_rules(std::string_view yaml_text, std::string_view file_name) {
     std::string id = "?";
     problems found;
     std::optional<rule> r;
+    bool correlation = false;
     collect(found, line, [&] {
       if (doc.IsMap() && doc["id"] && doc["id"].IsScalar()) id = doc["id"].Scalar();
       if (!doc.IsMap()) fail(line, "a rule must be a YAML map");
+      if (doc["correlation"]) {
+        std::vector<detail::correlation_problem> cp;
+        if (auto c = detail::parse_correlation(doc, file_name, line, cp)) res.correlations.push_back(std::move(*c));
+        for (auto& p : cp) found.push_back({p.line, std::move(p.message), p.unsupported});
+        correlation = true;
+        return;
+      }
       r = compile_rule(doc, file_name, line, found);
     });
+    if (correlation && found.empty()) continue;
     if (r && found.empty()) {
       res.rules.push_back(std::move(*r));
       continue;

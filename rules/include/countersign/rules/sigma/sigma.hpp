@@ -1,7 +1,8 @@
 #pragma once
 // Sigma rules (https://sigmahq.io specification): loading, precompiled field matchers and
-// evaluation against an abstract event. First slice: no field mapping per input profile,
-// no logsource selection, no correlation/aggregation.
+// evaluation against an abstract event. Correlation rules are loaded here too (their
+// documents sit next to the rules they refer to); correlation.hpp checks and evaluates them.
+// Not here: aggregations in conditions (`| count()`), `near`.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "countersign/rules/sigma/condition.hpp"
+#include "countersign/rules/sigma/correlation_rule.hpp"
 
 namespace re2 {
 class RE2;
@@ -97,6 +99,7 @@ struct rule {
   std::string file;
   int line = 0;  // 1-based line of the document's first key
   std::string id, title, status, level;
+  std::string name;  // optional `name:`, by which correlation rules may refer to the rule
   std::vector<std::string> tags;
   logsource source;
   std::vector<std::string> falsepositives;
@@ -118,6 +121,9 @@ struct diagnostic {
 
 struct load_result {
   std::vector<rule> rules;
+  // Correlation documents that parse; their references are checked by link_correlations()
+  // (correlation.hpp) once every file is loaded.
+  std::vector<correlation_rule> correlations;
   std::vector<diagnostic> diagnostics;
   std::size_t skipped = 0;  // rule documents not loaded (a file that is not YAML counts none)
 };
@@ -125,7 +131,8 @@ struct load_result {
 // Parse YAML text (one or more documents) into rules. A rule with any problem is skipped
 // and every problem of it reported: errors for what is not valid Sigma (YAML, structure,
 // values, conditions, unknown modifiers), warnings for valid Sigma this engine does not
-// implement (aggregations, `near`, `timeframe`, correlations, some modifiers and regexes).
+// implement (aggregations, `near`, `timeframe`, some modifiers and regexes). A document
+// with a `correlation:` section is a correlation rule (load_result::correlations).
 // Nothing throws.
 load_result load_rules(std::string_view yaml_text, std::string_view file_name);
 load_result load_rules_file(const std::filesystem::path& path);
