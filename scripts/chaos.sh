@@ -59,8 +59,11 @@ sed -n 's/^[0-9]*: chaos: //p' "$out" | while read -r line; do
     "${f[real_dead_lettered]}" "${f[restarts]}" "${f[state_write_errors]}" "${f[recover_s]}" "${f[total_s]}"
 done
 if ((rc != 0)); then
-  grep -E 'Failure|FAILED|problem|: [0-9]+ ' "$out" | head -n 40 >&2 || true
-  log "chaos: FAILED (full output above; ctest exit $rc)"
+  # The failures with their messages, without the instances' JSON log lines.
+  grep -v '"level":' "$out" | grep -E -A4 'Failure|FAILED' | head -n 80 >&2 || true
+  keep="$ROOT/build/chaos-last.log"
+  cp "$out" "$keep"
+  log "chaos: FAILED (ctest exit $rc; the whole output, instance logs included, in $keep)"
   exit "$rc"
 fi
 log "chaos: every scenario passed ($rounds fault(s) each)"

@@ -186,19 +186,25 @@ void run_scenario(fault f) {
   const int n = rounds();
   const auto pace = std::chrono::milliseconds(f == fault::none ? 1 : 4);
   std::atomic<bool> produced{false};
+  std::string producer_error;
   std::thread producer([&] {
-    std::size_t h = 0;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      kafka.produce(t.input, "e" + std::to_string(i), events[i]);
-      if (i % 5 == 4 && h < all_hostile.size()) {
-        kafka.produce(t.input, "h" + std::to_string(h), all_hostile[h]);
-        ++h;
+    try {
+      std::size_t h = 0;
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        kafka.produce(t.input, "e" + std::to_string(i), events[i]);
+        if (i % 5 == 4 && h < all_hostile.size()) {
+          kafka.produce(t.input, "h" + std::to_string(h), all_hostile[h]);
+          ++h;
+        }
+        if (i % 100 == 99) std::this_thread::sleep_for(pace * 100);
       }
-      if (i % 100 == 99) std::this_thread::sleep_for(pace * 100);
+      for (; h < all_hostile.size(); ++h) kafka.produce(t.input, "h" + std::to_string(h), all_hostile[h]);
+      // Long enough for the broker to come back from every fault of the run.
+      kafka.flush(600s);
+      produced = true;
+    } catch (const std::exception& e) {
+      producer_error = e.what();  // the instances are still stopped below
     }
-    for (; h < all_hostile.size(); ++h) kafka.produce(t.input, "h" + std::to_string(h), all_hostile[h]);
-    kafka.flush();
-    produced = true;
   });
 
   const auto started = steady::now();
@@ -239,7 +245,7 @@ void run_scenario(fault f) {
   }
   const auto last_fault = steady::now();
   producer.join();
-  ASSERT_TRUE(produced);
+  EXPECT_TRUE(produced) << "the test's producer failed: " << producer_error;
   const bool caught_up = kafka.wait_topology_caught_up(t.group, t.input, t.group, 240s, [&] {
     return a.process().running() || b.process().running();
   });

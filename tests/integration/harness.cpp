@@ -245,8 +245,10 @@ void kafka_client::produce(const std::string& topic, const std::string& key, con
   }
 }
 
-void kafka_client::flush() {
-  if (rd_kafka_flush(producer_, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) fail("flush timed out");
+void kafka_client::flush(std::chrono::milliseconds timeout) {
+  if (rd_kafka_flush(producer_, static_cast<int>(timeout.count())) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    fail("flush timed out");
+  }
 }
 
 std::vector<record> kafka_client::read_all(const std::string& topic, std::size_t min_count,

@@ -67,7 +67,8 @@ class kafka_client {
   // partition -1: by key (librdkafka's default partitioner).
   void produce(const std::string& topic, const std::string& key, const std::string& value,
                std::int32_t partition = -1);
-  void flush();
+  // Waits for every produced record's delivery; throws after `timeout`.
+  void flush(std::chrono::milliseconds timeout = 30s);
   // Reads the whole topic from the beginning: waits until at least `min_count` records
   // have arrived (or the deadline passes), then returns everything up to the end.
   std::vector<record> read_all(const std::string& topic, std::size_t min_count,
