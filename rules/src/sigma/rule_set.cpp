@@ -47,6 +47,7 @@
 #include <re2/filtered_re2.h>
 #include <re2/re2.h>
 
+#include "hex_literals.hpp"
 #include "literal_scanner.hpp"
 #include "countersign/rules/sigma/detail.hpp"
 
@@ -60,6 +61,10 @@ constexpr std::size_t k_min_literal = 2;
 constexpr std::size_t k_max_needles = 2048;
 // Clauses kept per rule (bits of a mask).
 constexpr std::size_t k_max_clauses = 8;
+// A field with at least this many hash-like substring literals finds them with
+// detail::hex_literals instead of its scanner (fewer: one more pass over the value for
+// little).
+constexpr std::size_t k_min_hex_literals = 64;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -377,7 +382,10 @@ struct source_group {
 // postings[begin[i] .. begin[i + 1])).
 struct field_index {
   std::string name;
-  detail::literal_scanner scanner;   // its substring literals
+  detail::literal_scanner scanner;   // its substring literals but the hash-like ones in `hex`
+  bool has_scanner = false;
+  std::vector<std::uint32_t> scanner_ids;  // scanner pattern i is substring literal scanner_ids[i]
+  detail::hex_literals hex;
   std::vector<std::uint32_t> sub_len;  // per substring literal
   std::vector<std::uint32_t> sub_begin;
   std::vector<posting> sub_postings;
@@ -543,7 +551,7 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
   std::vector<std::map<std::string, std::uint32_t, std::less<>>> substring_index(fields.size());
   for (std::size_t f = 0; f < fields.size(); ++f) {
     field_index& fi = fields[f];
-    std::vector<std::string> patterns;
+    std::vector<std::pair<std::uint32_t, std::string>> substrings;
     for (auto& [key, postings] : literals[f]) {
       const auto& [text, exact] = key;
       if (exact) {
@@ -554,7 +562,7 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
       } else {
         const auto local = static_cast<std::uint32_t>(fi.sub_begin.size());
         substring_index[f].emplace(text, local);
-        patterns.push_back(text);
+        substrings.emplace_back(local, text);
         fi.sub_len.push_back(static_cast<std::uint32_t>(text.size()));
         fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
         fi.sub_postings.insert(fi.sub_postings.end(), postings.begin(), postings.end());
@@ -562,7 +570,21 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     }
     fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
     fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
-    if (!patterns.empty()) fi.scanner = detail::literal_scanner(engine, patterns);
+    const auto hash_like = [](const auto& l) { return detail::hex_literals::run_of(l.second).second != 0; };
+    std::vector<std::pair<std::uint32_t, std::string>> hex;
+    if (static_cast<std::size_t>(std::ranges::count_if(substrings, hash_like)) >= k_min_hex_literals) {
+      for (auto& l : substrings)
+        if (hash_like(l)) hex.push_back(std::move(l));
+      std::erase_if(substrings, [](const auto& l) { return l.second.empty(); });
+      fi.hex = detail::hex_literals(hex);
+      for (const auto& l : substrings) fi.scanner_ids.push_back(l.first);
+    }
+    std::vector<std::string> patterns;
+    for (auto& l : substrings) patterns.push_back(std::move(l.second));
+    if (!patterns.empty()) {
+      fi.scanner = detail::literal_scanner(engine, patterns);
+      fi.has_scanner = true;
+    }
   }
   for (const auto& fi : fields) scanners.push_back(&fi.scanner);
   for (auto& fi : fields) {
@@ -716,7 +738,8 @@ bool rule_set::impl::scan_text(std::uint32_t field, std::string_view text, scrat
       text,
       [](std::uint32_t literal, std::size_t end, void* c) {
         const auto& x = *static_cast<const context*>(c);
-        x.self->on_literal(x.field, literal, end, *x.s);
+        const auto& ids = x.self->fields[x.field].scanner_ids;
+        x.self->on_literal(x.field, ids.empty() ? literal : ids[literal], end, *x.s);
       },
       &ctx, s.hs);
 }
@@ -753,7 +776,8 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     if (fi.sub_len.empty()) continue;
     s.seg_begin.push_back(0);
     s.seg_end.push_back(static_cast<std::uint32_t>(value->size()));
-    ok = scan_text(f, *value, s) && ok;
+    fi.hex.scan(*value, [&](std::uint32_t literal, std::size_t end) { on_literal(f, literal, end, s); });
+    if (fi.has_scanner) ok = scan_text(f, *value, s) && ok;
   }
   if (!ok) {
     s.scan_ok = false;
@@ -850,7 +874,7 @@ std::size_t rule_set::prefilter_memory_bytes() const noexcept {
   std::size_t bytes = 0;
   const impl& d = *impl_;
   for (const auto& f : d.fields) {
-    bytes += f.scanner.memory_bytes() +
+    bytes += f.scanner.memory_bytes() + f.hex.memory_bytes() + f.scanner_ids.capacity() * sizeof(std::uint32_t) +
              (f.sub_len.capacity() + f.sub_begin.capacity() + f.exact_begin.capacity()) * sizeof(std::uint32_t) +
              (f.sub_postings.capacity() + f.exact_postings.capacity()) * sizeof(posting);
     for (const auto& [text, id] : f.exact) bytes += text.capacity() + sizeof(text) + sizeof(id) + 2 * sizeof(void*);
