@@ -203,6 +203,31 @@ TEST(sigma_rule_set, rules_without_a_literal_are_unfiltered) {
   EXPECT_EQ(rs.unfiltered(), 3U);  // and_null keeps the literal of `a`; keywords have theirs
 }
 
+TEST(sigma_rule_set, a_regex_needing_only_a_rare_byte_is_filtered_by_it) {
+  const auto rs = load_set(doc("backtick", k_process, "  sel:\n    CommandLine|re: '\\w+`(?:\\w+|-|.)`[\\w+|\\s]'") +
+                           doc("dot", k_process, "  sel:\n    CommandLine|re: '\\w\\.\\w'"));
+  EXPECT_EQ(rs.unfiltered(), 1U);  // "." is no rare byte
+  const event_logsource src{"process_creation", "windows", ""};
+  eval_counters benign;
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "powershell -File a.ps1"}}), &benign),
+            std::vector<std::string>{"dot"});
+  EXPECT_EQ(benign.evaluated, 1U);
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "IN`V`o`Ke-eXp`ResSIOn x"}})),
+            std::vector<std::string>{"backtick"});
+}
+
+TEST(sigma_rule_set, exact_values_are_found_case_insensitively_among_many) {
+  std::string values;
+  for (int i = 0; i < 300; ++i) values += "      - 'Value" + std::to_string(i) + "'\n";
+  const auto rs = load_set(doc("many", k_process, "  sel:\n    Product:\n" + values));
+  const event_logsource src{"process_creation", "windows", ""};
+  for (int i = 0; i < 300; i += 7) {
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Product", "VALUE" + std::to_string(i)}})), std::vector<std::string>{"many"});
+    EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"Product", "Value" + std::to_string(i) + "x"}})).empty());
+  }
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"Product", ""}})).empty());
+}
+
 TEST(sigma_rule_set, prefilter_needs_a_hit_in_every_clause_of_an_and) {
   const std::string network = "  category: network_connection\n  product: windows\n";
   const auto rs = load_set(doc("script_host", network,

@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <bitset>
 #include <cstring>
 #include <limits>
@@ -110,6 +111,48 @@ struct ci_hash {
 struct ci_equal {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const noexcept { return iequal(a, b); }
+};
+
+// A field's exact values (lowercased), ids 0..n-1 in insertion order, found
+// case-insensitively: open addressing over ci_hash with the hash's high half kept in the
+// slot, so a lookup that misses (the usual answer) reads one slot where unordered_map
+// read a bucket, a node and the node's string (three cache misses for every field of an
+// event that has exact values).
+class exact_values {
+ public:
+  void add(std::string text) { texts_.push_back(std::move(text)); }
+  void build() {
+    slots_.assign(std::bit_ceil(std::max<std::size_t>(8, 2 * texts_.size())), {});
+    mask_ = slots_.size() - 1;
+    for (std::uint32_t i = 0; i < texts_.size(); ++i) {
+      const std::uint64_t h = ci_hash{}(texts_[i]);
+      std::size_t at = h & mask_;
+      while (slots_[at].id != 0) at = (at + 1) & mask_;
+      slots_[at] = {static_cast<std::uint32_t>(h >> 32), i + 1};
+    }
+  }
+  [[nodiscard]] std::optional<std::uint32_t> find(std::string_view value) const {
+    if (texts_.empty()) return std::nullopt;
+    const std::uint64_t h = ci_hash{}(value);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    for (std::size_t at = h & mask_; slots_[at].id != 0; at = (at + 1) & mask_)
+      if (slots_[at].tag == tag && iequal(texts_[slots_[at].id - 1], value)) return slots_[at].id - 1;
+    return std::nullopt;
+  }
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    std::size_t bytes = slots_.capacity() * sizeof(slot) + texts_.capacity() * sizeof(std::string);
+    for (const auto& t : texts_) bytes += t.capacity() > sizeof(std::string) ? t.capacity() : 0;
+    return bytes;
+  }
+
+ private:
+  struct slot {
+    std::uint32_t tag = 0;
+    std::uint32_t id = 0;  // id + 1; 0: empty
+  };
+  std::vector<std::string> texts_;
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
 };
 
 // ---- needle derivation -------------------------------------------------------------
@@ -197,15 +240,23 @@ cnf single(needle n) { return std::vector<clause>{clause{std::move(n)}}; }
 // is one clause of every atom; an atom the regex needs in any case (all the others
 // present, the prefilter still says no) is a clause of its own, so `\.exe.*werfault` is
 // not admitted by every ".exe".
-cnf regex_cnf(const std::string& field, const re2::RE2& re) {
-  re2::FilteredRE2 filter(static_cast<int>(k_min_literal));
+//
+// A regex with no atom of k_min_literal bytes may still need a single byte that is rare in
+// Windows event values (proc_creation_win_powershell_token_obfuscation: a backtick between
+// word characters; it was evaluated on every process creation): value_cnf() asks again
+// with one-byte atoms, and takes the answer when each of those is a rare byte.
+cnf regex_cnf(const std::string& field, const re2::RE2& re, std::size_t min_atom = k_min_literal) {
+  const auto rare_byte = [](std::string_view atom) {
+    return atom.size() == 1 && std::string_view("`^~{}$#@!|<>[]").contains(atom[0]);
+  };
+  re2::FilteredRE2 filter(static_cast<int>(min_atom));
   int id = 0;
   if (filter.Add(re.pattern(), re.options(), &id) != re2::RE2::NoError) return std::nullopt;
   std::vector<std::string> atoms;
   filter.Compile(&atoms);
   if (atoms.empty()) return std::nullopt;
   for (const auto& a : atoms)
-    if (a.size() < k_min_literal) return std::nullopt;
+    if (a.size() < k_min_literal && !rare_byte(a)) return std::nullopt;
   std::vector<int> none, passing;
   filter.AllPotentials(none, &passing);
   if (!passing.empty()) return std::nullopt;  // it may match without any atom
@@ -229,7 +280,11 @@ cnf regex_cnf(const std::string& field, const re2::RE2& re) {
 }
 
 cnf value_cnf(const std::string& field, const value_matcher& m) {
-  if (m.k == value_matcher::kind::regex && m.re) return regex_cnf(field, *m.re);
+  if (m.k == value_matcher::kind::regex && m.re) {
+    cnf c = regex_cnf(field, *m.re);
+    if (!c) c = regex_cnf(field, *m.re, 1);
+    return c;
+  }
   if (m.k != value_matcher::kind::glob) return std::nullopt;
   const bool wildcards = std::ranges::any_of(m.pieces, [](const auto& p) { return p.t != value_matcher::piece::type::literal; });
   if (!wildcards && !field.empty()) {
@@ -389,7 +444,7 @@ struct field_index {
   std::vector<std::uint32_t> sub_len;  // per substring literal
   std::vector<std::uint32_t> sub_begin;
   std::vector<posting> sub_postings;
-  std::unordered_map<std::string, std::uint32_t, ci_hash, ci_equal> exact;
+  exact_values exact;
   // Lengths of the exact values (bit n: some value is n bytes long; the last bit: some is
   // longer than the bitmap), so most values need no hashing.
   std::bitset<1024> exact_lengths;
@@ -555,7 +610,7 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     for (auto& [key, postings] : literals[f]) {
       const auto& [text, exact] = key;
       if (exact) {
-        fi.exact.emplace(text, static_cast<std::uint32_t>(fi.exact_begin.size()));
+        fi.exact.add(text);  // id: fi.exact_begin.size()
         fi.exact_lengths.set(std::min(text.size(), fi.exact_lengths.size() - 1));
         fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
         fi.exact_postings.insert(fi.exact_postings.end(), postings.begin(), postings.end());
@@ -568,6 +623,7 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
         fi.sub_postings.insert(fi.sub_postings.end(), postings.begin(), postings.end());
       }
     }
+    fi.exact.build();
     fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
     fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
     const auto hash_like = [](const auto& l) { return detail::hex_literals::run_of(l.second).second != 0; };
@@ -595,7 +651,7 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
   }
   for (const auto& p : pendings) {
     const field_index& fi = fields[p.field];
-    const std::uint32_t seen = p.exact ? fi.exact_base + fi.exact.find(p.text)->second
+    const std::uint32_t seen = p.exact ? fi.exact_base + *fi.exact.find(p.text)
                                        : fi.sub_base + substring_index[p.field].find(p.text)->second;
     p.m->probe = static_cast<std::uint32_t>(probes.size());
     probes.push_back(probe{p.field, seen, !p.m->cased && !p.anchored});
@@ -769,9 +825,9 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     if (!value) continue;
     if (s.stats != nullptr) ++s.stats->fields[f].scanned;
     if (fi.exact_lengths.test(std::min(value->size(), fi.exact_lengths.size() - 1)))
-      if (auto it = fi.exact.find(*value); it != fi.exact.end() && see(fi.exact_base + it->second, s)) {
+      if (const auto at = fi.exact.find(*value); at && see(fi.exact_base + *at, s)) {
         const posting* base = fi.exact_postings.data();
-        hit(base + fi.exact_begin[it->second], base + fi.exact_begin[it->second + 1], f, s);
+        hit(base + fi.exact_begin[*at], base + fi.exact_begin[*at + 1], f, s);
       }
     if (fi.sub_len.empty()) continue;
     s.seg_begin.push_back(0);
@@ -877,7 +933,7 @@ std::size_t rule_set::prefilter_memory_bytes() const noexcept {
     bytes += f.scanner.memory_bytes() + f.hex.memory_bytes() + f.scanner_ids.capacity() * sizeof(std::uint32_t) +
              (f.sub_len.capacity() + f.sub_begin.capacity() + f.exact_begin.capacity()) * sizeof(std::uint32_t) +
              (f.sub_postings.capacity() + f.exact_postings.capacity()) * sizeof(posting);
-    for (const auto& [text, id] : f.exact) bytes += text.capacity() + sizeof(text) + sizeof(id) + 2 * sizeof(void*);
+    bytes += f.exact.memory_bytes();
   }
   return bytes;
 }
