@@ -216,6 +216,37 @@ TEST(sigma_rule_set, a_regex_needing_only_a_rare_byte_is_filtered_by_it) {
             std::vector<std::string>{"backtick"});
 }
 
+TEST(sigma_rule_set, a_value_scanned_again_gives_the_same_hits) {
+  // The second evaluation of a value replays the first scan's literals (scan_cache); a
+  // second set on the same thread, a value differing in case or in one byte, and values
+  // too long or with too many literals to be kept are scanned afresh.
+  std::string words, many;
+  for (int i = 0; i < 20; ++i) {
+    words += "      - 'word" + std::to_string(100 + i) + "'\n";
+    many += " word" + std::to_string(100 + i);
+  }
+  const auto rs = load_set(doc("enc", k_process, "  sel:\n    CommandLine|contains: ' -enc '") +
+                           doc("both", k_process, "  sel:\n    CommandLine|contains|all:\n      - 'iex'\n      - 'http'") +
+                           doc("twenty", k_process, "  sel:\n    CommandLine|contains|all:\n" + words));
+  const auto other = load_set(doc("iex", k_process, "  sel:\n    CommandLine|contains: 'iex'"));
+  const event_logsource src{"process_creation", "windows", ""};
+  const std::string long_value = std::string(300, 'x') + " -enc " + std::string(10, 'y');
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "powershell -enc AAAA"}})), std::vector<std::string>{"enc"});
+    EXPECT_EQ(evaluate_ids(other, src, event_of({{"CommandLine", "powershell -enc AAAA"}})), std::vector<std::string>{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "IEX (New-Object Net.WebClient) http://x"}})),
+              std::vector<std::string>{"both"});
+    EXPECT_EQ(evaluate_ids(other, src, event_of({{"CommandLine", "IEX (New-Object Net.WebClient) http://x"}})),
+              std::vector<std::string>{"iex"});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "iex (New-Object Net.WebClient) http://x"}})),
+              std::vector<std::string>{"both"});
+    EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"CommandLine", "IEX (New-Object Net.WebClient) htt://x"}})).empty());
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", many}})), std::vector<std::string>{"twenty"});
+    EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"CommandLine", many.substr(0, many.size() - 1)}})).empty());
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", long_value}})), std::vector<std::string>{"enc"});
+  }
+}
+
 TEST(sigma_rule_set, exact_values_are_found_case_insensitively_among_many) {
   std::string values;
   for (int i = 0; i < 300; ++i) values += "      - 'Value" + std::to_string(i) + "'\n";
