@@ -875,7 +875,9 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     s.seg_end.push_back(static_cast<std::uint32_t>(value->size()));
     scan_cache::entry* cached = nullptr;
     std::uint64_t h = 0;
-    if (value->size() <= scan_cache::k_value) {
+    // Fields of hash-like literals only (Hashes: a new value in every event, found with a
+    // few lookups) would only push the others out.
+    if (fi.has_scanner && value->size() <= scan_cache::k_value) {
       if (s.cache.entries.empty()) s.cache.entries.resize(scan_cache::k_entries);
       h = ci_hash{}(*value) ^ (std::uint64_t{f} * 0x9E3779B97F4A7C15ULL);
       cached = &s.cache.entries[(h ^ (h >> 29)) & (scan_cache::k_entries - 1)];
