@@ -374,8 +374,10 @@ constexpr std::size_t k_max_sources = 64;  // per pass of rule_set::impl::evalua
 // on_literal (the marks and postings are the event's own), instead of scanning.
 // Direct-mapped, the newest value of a slot kept; values longer than k_value or holding
 // more than k_literals literals are not kept. 16,384 entries of 352 bytes: 5.5 MiB per
-// thread, allocated on its first scan (measured on the bench mix, 30,000 events, against
-// no cache: 1,024 entries +7%, 4,096 +11%, 16,384 +19-25%, 65,536 +22%).
+// thread, allocated on its first scan. Measured on the bench mix against no cache (see
+// docs/benchmarks.md, third round): 16,384 entries +7.6-10.5% over whole passes of
+// 100,000 events; on alternating 1,000-event chunks, which overstate it, 1,024 entries
+// +7%, 4,096 +11%, 16,384 +19-25%, 65,536 +22%.
 struct scan_cache {
   static constexpr std::size_t k_entries = 16384;
   static constexpr std::size_t k_value = 200;
@@ -663,9 +665,9 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     const auto hash_like = [](const auto& l) { return detail::hex_literals::run_of(l.second).second != 0; };
     std::vector<std::pair<std::uint32_t, std::string>> hex;
     if (static_cast<std::size_t>(std::ranges::count_if(substrings, hash_like)) >= k_min_hex_literals) {
-      for (auto& l : substrings)
-        if (hash_like(l)) hex.push_back(std::move(l));
-      std::erase_if(substrings, [](const auto& l) { return l.second.empty(); });
+      std::vector<std::pair<std::uint32_t, std::string>> rest;
+      for (auto& l : substrings) (hash_like(l) ? hex : rest).push_back(std::move(l));
+      substrings = std::move(rest);
       fi.hex = detail::hex_literals(hex);
       for (const auto& l : substrings) fi.scanner_ids.push_back(l.first);
     }
