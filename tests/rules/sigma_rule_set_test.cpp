@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <array>
 #include <cstddef>
 #include <optional>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "sigma/aho_corasick.hpp"
+#include "sigma/hex_literals.hpp"
 
 namespace countersign::rules::sigma {
 namespace {
@@ -198,6 +201,62 @@ TEST(sigma_rule_set, rules_without_a_literal_are_unfiltered) {
       doc("and_null", k_process, "  a:\n    Image|endswith: '\\cmd.exe'\n  b:\n    DestinationIp|cidr: '10.0.0.0/8'",
           "a and b"));
   EXPECT_EQ(rs.unfiltered(), 3U);  // and_null keeps the literal of `a`; keywords have theirs
+}
+
+TEST(sigma_rule_set, a_regex_needing_only_a_rare_byte_is_filtered_by_it) {
+  const auto rs = load_set(doc("backtick", k_process, "  sel:\n    CommandLine|re: '\\w+`(?:\\w+|-|.)`[\\w+|\\s]'") +
+                           doc("dot", k_process, "  sel:\n    CommandLine|re: '\\w\\.\\w'"));
+  EXPECT_EQ(rs.unfiltered(), 1U);  // "." is no rare byte
+  const event_logsource src{"process_creation", "windows", ""};
+  eval_counters benign;
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "powershell -File a.ps1"}}), &benign),
+            std::vector<std::string>{"dot"});
+  EXPECT_EQ(benign.evaluated, 1U);
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "IN`V`o`Ke-eXp`ResSIOn x"}})),
+            std::vector<std::string>{"backtick"});
+}
+
+TEST(sigma_rule_set, a_value_scanned_again_gives_the_same_hits) {
+  // The second evaluation of a value replays the first scan's literals (scan_cache); a
+  // second set on the same thread, a value differing in case or in one byte, and values
+  // too long or with too many literals to be kept are scanned afresh.
+  std::string words, many;
+  for (int i = 0; i < 20; ++i) {
+    words += "      - 'word" + std::to_string(100 + i) + "'\n";
+    many += " word" + std::to_string(100 + i);
+  }
+  const auto rs = load_set(doc("enc", k_process, "  sel:\n    CommandLine|contains: ' -enc '") +
+                           doc("both", k_process, "  sel:\n    CommandLine|contains|all:\n      - 'iex'\n      - 'http'") +
+                           doc("twenty", k_process, "  sel:\n    CommandLine|contains|all:\n" + words));
+  const auto other = load_set(doc("iex", k_process, "  sel:\n    CommandLine|contains: 'iex'"));
+  const event_logsource src{"process_creation", "windows", ""};
+  const std::string long_value = std::string(300, 'x') + " -enc " + std::string(10, 'y');
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "powershell -enc AAAA"}})), std::vector<std::string>{"enc"});
+    EXPECT_EQ(evaluate_ids(other, src, event_of({{"CommandLine", "powershell -enc AAAA"}})), std::vector<std::string>{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "IEX (New-Object Net.WebClient) http://x"}})),
+              std::vector<std::string>{"both"});
+    EXPECT_EQ(evaluate_ids(other, src, event_of({{"CommandLine", "IEX (New-Object Net.WebClient) http://x"}})),
+              std::vector<std::string>{"iex"});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "iex (New-Object Net.WebClient) http://x"}})),
+              std::vector<std::string>{"both"});
+    EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"CommandLine", "IEX (New-Object Net.WebClient) htt://x"}})).empty());
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", many}})), std::vector<std::string>{"twenty"});
+    EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"CommandLine", many.substr(0, many.size() - 1)}})).empty());
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", long_value}})), std::vector<std::string>{"enc"});
+  }
+}
+
+TEST(sigma_rule_set, exact_values_are_found_case_insensitively_among_many) {
+  std::string values;
+  for (int i = 0; i < 300; ++i) values += "      - 'Value" + std::to_string(i) + "'\n";
+  const auto rs = load_set(doc("many", k_process, "  sel:\n    Product:\n" + values));
+  const event_logsource src{"process_creation", "windows", ""};
+  for (int i = 0; i < 300; i += 7) {
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Product", "VALUE" + std::to_string(i)}})), std::vector<std::string>{"many"});
+    EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"Product", "Value" + std::to_string(i) + "x"}})).empty());
+  }
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"Product", ""}})).empty());
 }
 
 TEST(sigma_rule_set, prefilter_needs_a_hit_in_every_clause_of_an_and) {
@@ -498,6 +557,82 @@ TEST(sigma_aho_corasick, agrees_with_a_naive_search_on_random_input) {
       ASSERT_EQ(count_matches(ac, patterns.size(), text), want) << "text '" << text << "'";
     }
   }
+}
+
+
+TEST(sigma_rule_set, hash_like_literals_are_found_in_hash_lists) {
+  // 64 and more hash-like literals of one field: found with detail::hex_literals.
+  std::string values;
+  for (int i = 0; i < 70; ++i) {
+    char digits[17];
+    std::snprintf(digits, sizeof digits, "%016x", 0x1000 + i);
+    values += "      - 'SHA256=" + std::string(digits) + std::string(digits) + "'\n";
+  }
+  const auto rs = load_set(doc("hashes", k_process, "  sel:\n    Hashes|contains:\n" + values));
+  const event_logsource src{"process_creation", "windows", ""};
+  const std::string h = "0000000000001005";  // literal 5
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Hashes", "MD5=AB,SHA256=" + h + h + ",IMPHASH=00"}})),
+            std::vector<std::string>{"hashes"});
+  EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Hashes", "sha256=" + h + h + "ff"}})), std::vector<std::string>{"hashes"});
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"Hashes", "SHA256=f" + h + h}})).empty());  // not at the run's start
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"Hashes", "SHA1=" + h + h}})).empty());
+  EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"Hashes", h + h}})).empty());
+}
+
+TEST(sigma_hex_literals, agrees_with_a_naive_search_on_random_input) {
+  std::mt19937 rng(11);
+  auto random_text = [&](std::size_t max_len) {
+    std::string s(rng() % (max_len + 1), ' ');
+    for (char& c : s) c = "0aAf=,xS"[rng() % 8];
+    return s;
+  };
+  auto occurs = [](std::string_view text, std::string_view lower) {
+    for (std::size_t i = 0; i + lower.size() <= text.size(); ++i) {
+      bool ok = true;
+      for (std::size_t k = 0; ok && k < lower.size(); ++k)
+        ok = std::tolower(static_cast<unsigned char>(text[i + k])) == static_cast<unsigned char>(lower[k]);
+      if (ok) return true;
+    }
+    return false;
+  };
+  using detail::hex_literals;
+  for (int round = 0; round < 100; ++round) {
+    // Literals with a run of 16 to 20 of the digits 0, a, f after a prefix, some with a suffix.
+    std::vector<std::pair<std::uint32_t, std::string>> literals;
+    for (std::uint32_t i = 0; i < 1 + rng() % 20; ++i) {
+      std::string run(16 + rng() % 5, '0');
+      for (char& c : run) c = "0af"[rng() % 3];
+      std::string lit = std::string(rng() % 2 ? "s=" : "=") + run + (rng() % 2 ? "," : "");
+      ASSERT_NE(hex_literals::run_of(lit).second, 0U) << lit;
+      literals.emplace_back(i, lit);
+    }
+    const hex_literals hl(literals);
+    for (int t = 0; t < 30; ++t) {
+      // Texts built from pieces of the literals, random bytes between them.
+      std::string text = random_text(4);
+      for (int k = 0; k < 3; ++k) {
+        const std::string& lit = literals[rng() % literals.size()].second;
+        const std::size_t from = rng() % 3;
+        std::string piece = lit.substr(std::min(from, lit.size()));
+        for (char& c : piece)
+          if (rng() % 2) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (rng() % 4 == 0 && !piece.empty()) piece[rng() % piece.size()] = '0';
+        text += piece + random_text(3);
+      }
+      std::vector<bool> got(literals.size(), false);
+      hl.scan(text, [&](std::uint32_t id, std::size_t end) {
+        const auto& lit = literals[id].second;
+        ASSERT_GE(end, lit.size());
+        EXPECT_TRUE(occurs(text.substr(end - lit.size(), lit.size()), lit));
+        got[id] = true;
+      });
+      for (std::size_t i = 0; i < literals.size(); ++i)
+        EXPECT_EQ(got[i], occurs(text, literals[i].second)) << "literal '" << literals[i].second << "' text '" << text << "'";
+    }
+  }
+  EXPECT_EQ(hex_literals::run_of("sha256=0123456789abcdef").second, 16U);
+  EXPECT_EQ(hex_literals::run_of("0123456789abcdef0123").second, 0U);  // the run starts the literal
+  EXPECT_EQ(hex_literals::run_of("md5=0123456789abcde").second, 0U);   // 15 digits
 }
 
 }  // namespace

@@ -17,6 +17,9 @@
 //           by the scan alone                     the scan answering the probed tests and
 //                                                the decided conditions; hits per source
 //
+// A value of a field scanned before on the thread (the same rule set) replays what that
+// scan found (scan_cache); hash-like literals are found by hash lookups (hex_literals).
+//
 // Invariant: the prefilter is a necessary condition only. A rule is skipped only when
 // some clause of it has no hit, and clauses are derived so that every event satisfying
 // the condition satisfies each of them (see cnf_of below); a probed test is answered
@@ -32,6 +35,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <bitset>
 #include <cstring>
 #include <limits>
@@ -47,6 +51,7 @@
 #include <re2/filtered_re2.h>
 #include <re2/re2.h>
 
+#include "hex_literals.hpp"
 #include "literal_scanner.hpp"
 #include "countersign/rules/sigma/detail.hpp"
 
@@ -60,6 +65,10 @@ constexpr std::size_t k_min_literal = 2;
 constexpr std::size_t k_max_needles = 2048;
 // Clauses kept per rule (bits of a mask).
 constexpr std::size_t k_max_clauses = 8;
+// A field with at least this many hash-like substring literals finds them with
+// detail::hex_literals instead of its scanner (fewer: one more pass over the value for
+// little).
+constexpr std::size_t k_min_hex_literals = 64;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -105,6 +114,48 @@ struct ci_hash {
 struct ci_equal {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const noexcept { return iequal(a, b); }
+};
+
+// A field's exact values (lowercased), ids 0..n-1 in insertion order, found
+// case-insensitively: open addressing over ci_hash with the hash's high half kept in the
+// slot, so a lookup that misses (the usual answer) reads one slot where unordered_map
+// read a bucket, a node and the node's string (three cache misses for every field of an
+// event that has exact values).
+class exact_values {
+ public:
+  void add(std::string text) { texts_.push_back(std::move(text)); }
+  void build() {
+    slots_.assign(std::bit_ceil(std::max<std::size_t>(8, 2 * texts_.size())), {});
+    mask_ = slots_.size() - 1;
+    for (std::uint32_t i = 0; i < texts_.size(); ++i) {
+      const std::uint64_t h = ci_hash{}(texts_[i]);
+      std::size_t at = h & mask_;
+      while (slots_[at].id != 0) at = (at + 1) & mask_;
+      slots_[at] = {static_cast<std::uint32_t>(h >> 32), i + 1};
+    }
+  }
+  [[nodiscard]] std::optional<std::uint32_t> find(std::string_view value) const {
+    if (texts_.empty()) return std::nullopt;
+    const std::uint64_t h = ci_hash{}(value);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    for (std::size_t at = h & mask_; slots_[at].id != 0; at = (at + 1) & mask_)
+      if (slots_[at].tag == tag && iequal(texts_[slots_[at].id - 1], value)) return slots_[at].id - 1;
+    return std::nullopt;
+  }
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    std::size_t bytes = slots_.capacity() * sizeof(slot) + texts_.capacity() * sizeof(std::string);
+    for (const auto& t : texts_) bytes += t.capacity() > sizeof(std::string) ? t.capacity() : 0;
+    return bytes;
+  }
+
+ private:
+  struct slot {
+    std::uint32_t tag = 0;
+    std::uint32_t id = 0;  // id + 1; 0: empty
+  };
+  std::vector<std::string> texts_;
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
 };
 
 // ---- needle derivation -------------------------------------------------------------
@@ -192,15 +243,23 @@ cnf single(needle n) { return std::vector<clause>{clause{std::move(n)}}; }
 // is one clause of every atom; an atom the regex needs in any case (all the others
 // present, the prefilter still says no) is a clause of its own, so `\.exe.*werfault` is
 // not admitted by every ".exe".
-cnf regex_cnf(const std::string& field, const re2::RE2& re) {
-  re2::FilteredRE2 filter(static_cast<int>(k_min_literal));
+//
+// A regex with no atom of k_min_literal bytes may still need a single byte that is rare in
+// Windows event values (proc_creation_win_powershell_token_obfuscation: a backtick between
+// word characters; it was evaluated on every process creation): value_cnf() asks again
+// with one-byte atoms, and takes the answer when each of those is a rare byte.
+cnf regex_cnf(const std::string& field, const re2::RE2& re, std::size_t min_atom = k_min_literal) {
+  const auto rare_byte = [](std::string_view atom) {
+    return atom.size() == 1 && std::string_view("`^~{}$#@!|<>[]").contains(atom[0]);
+  };
+  re2::FilteredRE2 filter(static_cast<int>(min_atom));
   int id = 0;
   if (filter.Add(re.pattern(), re.options(), &id) != re2::RE2::NoError) return std::nullopt;
   std::vector<std::string> atoms;
   filter.Compile(&atoms);
   if (atoms.empty()) return std::nullopt;
   for (const auto& a : atoms)
-    if (a.size() < k_min_literal) return std::nullopt;
+    if (a.size() < k_min_literal && !rare_byte(a)) return std::nullopt;
   std::vector<int> none, passing;
   filter.AllPotentials(none, &passing);
   if (!passing.empty()) return std::nullopt;  // it may match without any atom
@@ -224,7 +283,11 @@ cnf regex_cnf(const std::string& field, const re2::RE2& re) {
 }
 
 cnf value_cnf(const std::string& field, const value_matcher& m) {
-  if (m.k == value_matcher::kind::regex && m.re) return regex_cnf(field, *m.re);
+  if (m.k == value_matcher::kind::regex && m.re) {
+    cnf c = regex_cnf(field, *m.re);
+    if (!c) c = regex_cnf(field, *m.re, 1);
+    return c;
+  }
   if (m.k != value_matcher::kind::glob) return std::nullopt;
   const bool wildcards = std::ranges::any_of(m.pieces, [](const auto& p) { return p.t != value_matcher::piece::type::literal; });
   if (!wildcards && !field.empty()) {
@@ -303,6 +366,38 @@ struct admission {
 constexpr std::size_t k_max_admissions = 256;
 constexpr std::size_t k_max_sources = 64;  // per pass of rule_set::impl::evaluate
 
+// The substring literals this thread's recent scans found, per rule set, field and value.
+// What a scan of a value finds depends on the value and the field's literals only, and
+// Windows events repeat their values (image paths, command lines, registry keys: 86 to 99%
+// of the values of those fields in the bench's event mix were seen before), so a value
+// scanned again replays the literals its first scan found, with their offsets, through
+// on_literal (the marks and postings are the event's own), instead of scanning.
+// Direct-mapped, the newest value of a slot kept; values longer than k_value or holding
+// more than k_literals literals are not kept. 16,384 entries of 352 bytes: 5.5 MiB per
+// thread, allocated on its first scan. Measured on the bench mix against no cache (see
+// docs/benchmarks.md, third round): 16,384 entries +7.6-10.5% over whole passes of
+// 100,000 events; on alternating 1,000-event chunks, which overstate it, 1,024 entries
+// +7%, 4,096 +11%, 16,384 +19-25%, 65,536 +22%.
+struct scan_cache {
+  static constexpr std::size_t k_entries = 16384;
+  static constexpr std::size_t k_value = 200;
+  static constexpr std::size_t k_literals = 16;
+  struct entry {
+    std::uint64_t set = 0;  // rule_set::impl::id; 0: empty
+    std::uint64_t hash = 0;
+    std::uint32_t field = 0;
+    std::uint16_t length = 0;
+    std::uint16_t count = 0;
+    std::array<std::uint32_t, 2 * k_literals> found{};  // (literal, end) pairs
+    std::array<char, k_value> value{};
+  };
+  std::vector<entry> entries;
+  // The scan in progress records what it finds here (on_literal) when `recording`.
+  bool recording = false;
+  std::uint32_t recorded = 0;
+  std::array<std::uint32_t, 2 * k_literals> found{};
+};
+
 // Marks are "== epoch" tests, so nothing is cleared between events; the vectors only grow.
 struct scratch {
   std::vector<admission> admissions;  // of the set with id admissions_of
@@ -320,6 +415,7 @@ struct scratch {
   std::vector<std::uint64_t> field_hit;      // == epoch: a needle of an admitted rule occurred
   std::vector<std::uint64_t> group_sources;  // per admitted group: bit k, source k admits it
 
+  scan_cache cache;
   std::vector<std::uint64_t> literal_seen;  // per literal id of the set, == epoch: seen
   std::vector<std::uint64_t> decided_true;  // per decided field condition, == epoch: true
   bool scan_ok = true;
@@ -377,11 +473,14 @@ struct source_group {
 // postings[begin[i] .. begin[i + 1])).
 struct field_index {
   std::string name;
-  detail::literal_scanner scanner;   // its substring literals
+  detail::literal_scanner scanner;   // its substring literals but the hash-like ones in `hex`
+  bool has_scanner = false;
+  std::vector<std::uint32_t> scanner_ids;  // scanner pattern i is substring literal scanner_ids[i]
+  detail::hex_literals hex;
   std::vector<std::uint32_t> sub_len;  // per substring literal
   std::vector<std::uint32_t> sub_begin;
   std::vector<posting> sub_postings;
-  std::unordered_map<std::string, std::uint32_t, ci_hash, ci_equal> exact;
+  exact_values exact;
   // Lengths of the exact values (bit n: some value is n bytes long; the last bit: some is
   // longer than the bitmap), so most values need no hashing.
   std::bitset<1024> exact_lengths;
@@ -543,26 +642,41 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
   std::vector<std::map<std::string, std::uint32_t, std::less<>>> substring_index(fields.size());
   for (std::size_t f = 0; f < fields.size(); ++f) {
     field_index& fi = fields[f];
-    std::vector<std::string> patterns;
+    std::vector<std::pair<std::uint32_t, std::string>> substrings;
     for (auto& [key, postings] : literals[f]) {
       const auto& [text, exact] = key;
       if (exact) {
-        fi.exact.emplace(text, static_cast<std::uint32_t>(fi.exact_begin.size()));
+        fi.exact.add(text);  // id: fi.exact_begin.size()
         fi.exact_lengths.set(std::min(text.size(), fi.exact_lengths.size() - 1));
         fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
         fi.exact_postings.insert(fi.exact_postings.end(), postings.begin(), postings.end());
       } else {
         const auto local = static_cast<std::uint32_t>(fi.sub_begin.size());
         substring_index[f].emplace(text, local);
-        patterns.push_back(text);
+        substrings.emplace_back(local, text);
         fi.sub_len.push_back(static_cast<std::uint32_t>(text.size()));
         fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
         fi.sub_postings.insert(fi.sub_postings.end(), postings.begin(), postings.end());
       }
     }
+    fi.exact.build();
     fi.exact_begin.push_back(static_cast<std::uint32_t>(fi.exact_postings.size()));
     fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
-    if (!patterns.empty()) fi.scanner = detail::literal_scanner(engine, patterns);
+    const auto hash_like = [](const auto& l) { return detail::hex_literals::run_of(l.second).second != 0; };
+    std::vector<std::pair<std::uint32_t, std::string>> hex;
+    if (static_cast<std::size_t>(std::ranges::count_if(substrings, hash_like)) >= k_min_hex_literals) {
+      std::vector<std::pair<std::uint32_t, std::string>> rest;
+      for (auto& l : substrings) (hash_like(l) ? hex : rest).push_back(std::move(l));
+      substrings = std::move(rest);
+      fi.hex = detail::hex_literals(hex);
+      for (const auto& l : substrings) fi.scanner_ids.push_back(l.first);
+    }
+    std::vector<std::string> patterns;
+    for (auto& l : substrings) patterns.push_back(std::move(l.second));
+    if (!patterns.empty()) {
+      fi.scanner = detail::literal_scanner(engine, patterns);
+      fi.has_scanner = true;
+    }
   }
   for (const auto& fi : fields) scanners.push_back(&fi.scanner);
   for (auto& fi : fields) {
@@ -573,7 +687,7 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
   }
   for (const auto& p : pendings) {
     const field_index& fi = fields[p.field];
-    const std::uint32_t seen = p.exact ? fi.exact_base + fi.exact.find(p.text)->second
+    const std::uint32_t seen = p.exact ? fi.exact_base + *fi.exact.find(p.text)
                                        : fi.sub_base + substring_index[p.field].find(p.text)->second;
     p.m->probe = static_cast<std::uint32_t>(probes.size());
     probes.push_back(probe{p.field, seen, !p.m->cased && !p.anchored});
@@ -694,6 +808,13 @@ void rule_set::impl::admit_all_filtered(scratch& s) const {
 // `end`: it counts if one segment (one value) holds all of it, the first time only.
 void rule_set::impl::on_literal(std::uint32_t field, std::uint32_t literal, std::size_t end, scratch& s) const {
   const field_index& fi = fields[field];
+  if (s.cache.recording) {
+    if (s.cache.recorded < scan_cache::k_literals) {
+      s.cache.found[2 * s.cache.recorded] = literal;
+      s.cache.found[2 * s.cache.recorded + 1] = static_cast<std::uint32_t>(end);
+    }
+    ++s.cache.recorded;
+  }
   const std::size_t begin = end - fi.sub_len[literal];
   // The segment holding the occurrence's first byte: the last one starting at or before it.
   const auto at = std::upper_bound(s.seg_begin.begin(), s.seg_begin.end(), begin) - s.seg_begin.begin() - 1;
@@ -716,7 +837,8 @@ bool rule_set::impl::scan_text(std::uint32_t field, std::string_view text, scrat
       text,
       [](std::uint32_t literal, std::size_t end, void* c) {
         const auto& x = *static_cast<const context*>(c);
-        x.self->on_literal(x.field, literal, end, *x.s);
+        const auto& ids = x.self->fields[x.field].scanner_ids;
+        x.self->on_literal(x.field, ids.empty() ? literal : ids[literal], end, *x.s);
       },
       &ctx, s.hs);
 }
@@ -746,14 +868,42 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     if (!value) continue;
     if (s.stats != nullptr) ++s.stats->fields[f].scanned;
     if (fi.exact_lengths.test(std::min(value->size(), fi.exact_lengths.size() - 1)))
-      if (auto it = fi.exact.find(*value); it != fi.exact.end() && see(fi.exact_base + it->second, s)) {
+      if (const auto at = fi.exact.find(*value); at && see(fi.exact_base + *at, s)) {
         const posting* base = fi.exact_postings.data();
-        hit(base + fi.exact_begin[it->second], base + fi.exact_begin[it->second + 1], f, s);
+        hit(base + fi.exact_begin[*at], base + fi.exact_begin[*at + 1], f, s);
       }
     if (fi.sub_len.empty()) continue;
     s.seg_begin.push_back(0);
     s.seg_end.push_back(static_cast<std::uint32_t>(value->size()));
-    ok = scan_text(f, *value, s) && ok;
+    scan_cache::entry* cached = nullptr;
+    std::uint64_t h = 0;
+    // Fields of hash-like literals only (Hashes: a new value in every event, found with a
+    // few lookups) would only push the others out.
+    if (fi.has_scanner && value->size() <= scan_cache::k_value) {
+      if (s.cache.entries.empty()) s.cache.entries.resize(scan_cache::k_entries);
+      h = ci_hash{}(*value) ^ (std::uint64_t{f} * 0x9E3779B97F4A7C15ULL);
+      cached = &s.cache.entries[(h ^ (h >> 29)) & (scan_cache::k_entries - 1)];
+      if (cached->set == id && cached->hash == h && cached->field == f && cached->length == value->size() &&
+          std::memcmp(cached->value.data(), value->data(), value->size()) == 0) {
+        for (std::uint32_t i = 0; i < cached->count; ++i) on_literal(f, cached->found[2 * i], cached->found[2 * i + 1], s);
+        continue;
+      }
+      s.cache.recording = true;
+      s.cache.recorded = 0;
+    }
+    fi.hex.scan(*value, [&](std::uint32_t literal, std::size_t end) { on_literal(f, literal, end, s); });
+    const bool scanned = !fi.has_scanner || scan_text(f, *value, s);
+    ok = scanned && ok;
+    s.cache.recording = false;
+    if (cached != nullptr && scanned && s.cache.recorded <= scan_cache::k_literals) {
+      cached->set = id;
+      cached->hash = h;
+      cached->field = f;
+      cached->length = static_cast<std::uint16_t>(value->size());
+      cached->count = static_cast<std::uint16_t>(s.cache.recorded);
+      std::copy_n(s.cache.found.begin(), 2 * s.cache.recorded, cached->found.begin());
+      std::memcpy(cached->value.data(), value->data(), value->size());
+    }
   }
   if (!ok) {
     s.scan_ok = false;
@@ -850,10 +1000,10 @@ std::size_t rule_set::prefilter_memory_bytes() const noexcept {
   std::size_t bytes = 0;
   const impl& d = *impl_;
   for (const auto& f : d.fields) {
-    bytes += f.scanner.memory_bytes() +
+    bytes += f.scanner.memory_bytes() + f.hex.memory_bytes() + f.scanner_ids.capacity() * sizeof(std::uint32_t) +
              (f.sub_len.capacity() + f.sub_begin.capacity() + f.exact_begin.capacity()) * sizeof(std::uint32_t) +
              (f.sub_postings.capacity() + f.exact_postings.capacity()) * sizeof(posting);
-    for (const auto& [text, id] : f.exact) bytes += text.capacity() + sizeof(text) + sizeof(id) + 2 * sizeof(void*);
+    bytes += f.exact.memory_bytes();
   }
   return bytes;
 }

@@ -1,0 +1,126 @@
+#pragma once
+// Hash-like substring literals of one field, found by hash lookups instead of a literal
+// automaton: `Hashes|contains: 'SHA256=2fb6…'`, thousands of them in SigmaHQ (the Hashes
+// field's Hyperscan database was 1.1 MB, scanned for every process creation and image
+// load, mostly cache misses).
+//
+// A literal qualifies when it holds a run of at least k_min_run hex digits that does not
+// start the literal ("sha256=" + 64 digits, "imphash=" + 32, ",md5=" + 32 + ","): its
+// longest such run R, at offset `at`. Wherever the literal occurs in a value, R occurs
+// there too, preceded by the non-hex byte before it in the literal, so R is the start of
+// a maximal run of hex digits in the value (one that does not start the value). scan()
+// therefore walks the value's maximal hex runs, looks up each run's prefix of every
+// length some R has, and compares the whole literal around a prefix that hits. Every
+// literal that occurs is reported (at least once), and only those: the same answer as a
+// case-insensitive substring search.
+//
+// Private to rules/src/sigma (used by rule_set). Immutable once built; scan() is const and
+// may run on many threads at once.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace countersign::rules::sigma::detail {
+
+class hex_literals {
+ public:
+  static constexpr std::size_t k_min_run = 16;
+
+  // Where the literal's run is (offset, length), or {0, 0} when it does not qualify.
+  // `literal` is lowercase.
+  [[nodiscard]] static std::pair<std::size_t, std::size_t> run_of(std::string_view literal) noexcept;
+
+  hex_literals() = default;
+  // (id, lowercase literal) pairs, each qualifying (run_of() non-empty).
+  explicit hex_literals(const std::vector<std::pair<std::uint32_t, std::string>>& literals);
+
+  [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
+  [[nodiscard]] std::size_t memory_bytes() const noexcept;
+
+  // Calls on_match(id, end) for each literal occurring in `value` (ASCII case-insensitive),
+  // `end` one past an occurrence's last byte.
+  template <class F>
+  void scan(std::string_view value, F&& on_match) const {
+    if (entries_.empty()) return;
+    const char* v = value.data();
+    const std::size_t size = value.size();
+    std::size_t i = 0;
+    while (i < size) {
+      if (!is_hex(v[i])) {
+        ++i;
+        continue;
+      }
+      const std::size_t start = i;
+      while (i < size && is_hex(v[i])) ++i;
+      if (start == 0) continue;  // no byte before it: no literal's run starts here
+      const std::size_t run = i - start;
+      for (const std::uint32_t n : lengths_) {
+        if (n > run) break;
+        const std::uint64_t h = hash(v + start, n);
+        const auto tag = static_cast<std::uint32_t>(h >> 32);
+        for (std::size_t at_slot = h & mask_; table_[at_slot].entry != 0; at_slot = (at_slot + 1) & mask_) {
+          if (table_[at_slot].tag != tag) continue;
+          const entry& e = entries_[table_[at_slot].entry - 1];
+          if (e.run_len != n || e.run_at > start || start - e.run_at + e.len > size) continue;
+          const std::size_t at = start - e.run_at;
+          if (equal_lower(v + at, text_.data() + e.text, e.len)) on_match(e.id, at + e.len);
+        }
+      }
+    }
+  }
+
+ private:
+  struct entry {
+    std::uint32_t id;
+    std::uint32_t text;  // offset in text_
+    std::uint32_t len;
+    std::uint32_t run_at, run_len;
+  };
+  struct slot {
+    std::uint32_t tag = 0;    // high half of the run's hash
+    std::uint32_t entry = 0;  // index + 1 into entries_; 0: empty
+  };
+
+  static bool is_hex(char c) noexcept {
+    const auto u = static_cast<unsigned char>(c);
+    return static_cast<unsigned char>(u - '0') < 10 || static_cast<unsigned char>((u | 0x20) - 'a') < 6;
+  }
+  // Of hex digits only: |0x20 lowercases A-F and leaves 0-9 as they are.
+  static std::uint64_t hash(const char* p, std::size_t n) noexcept {
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p + i, 8);
+      h = (h ^ (w | 0x2020202020202020ULL)) * 0xFF51AFD7ED558CCDULL;
+      h ^= h >> 32;
+    }
+    if (i < n) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p + i, n - i);
+      h = (h ^ (w | (0x2020202020202020ULL >> (8 * (8 - (n - i)))))) * 0xFF51AFD7ED558CCDULL;
+      h ^= h >> 32;
+    }
+    return h * 0xC4CEB9FE1A85EC53ULL;
+  }
+  static bool equal_lower(const char* value, const char* lower, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(value[i]);
+      const auto l = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+      if (l != static_cast<unsigned char>(lower[i])) return false;
+    }
+    return true;
+  }
+
+  std::vector<entry> entries_;
+  std::string text_;
+  std::vector<std::uint32_t> lengths_;  // distinct run lengths, ascending
+  std::vector<slot> table_;             // open addressing, linear probing
+  std::size_t mask_ = 0;
+};
+
+}  // namespace countersign::rules::sigma::detail
