@@ -69,11 +69,14 @@ std::string alert_id(std::span<const hit> hits, const observation& obs,
       suppression_window_ms > 0 && obs.event_time_ms ? *obs.event_time_ms / suppression_window_ms : 0;
   XXH3_128bits_update(&state, &window, sizeof window);
   const XXH128_hash_t h = XXH3_128bits_digest(&state);
+  return hex_id(h.high64, h.low64);
+}
 
+std::string hex_id(std::uint64_t high64, std::uint64_t low64) {
   static constexpr char k_hex[] = "0123456789abcdef";
   std::string out(32, '0');
   for (int i = 0; i < 16; ++i) {
-    const std::uint64_t word = i < 8 ? h.high64 : h.low64;
+    const std::uint64_t word = i < 8 ? high64 : low64;
     const auto byte = static_cast<unsigned>((word >> (8 * (7 - (i % 8)))) & 0xFF);
     out[static_cast<std::size_t>(2 * i)] = k_hex[byte >> 4];
     out[static_cast<std::size_t>(2 * i + 1)] = k_hex[byte & 0xF];

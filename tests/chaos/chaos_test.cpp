@@ -61,24 +61,7 @@ void broker(const std::string& command) {
 // Copies of the fixture with host ids made unique per copy, so every copy alerts. The
 // in-window repeat of the fixture (line 13) is left out: its suppression depends on
 // which instance sees it first.
-std::vector<std::string> fleet(int copies) {
-  const auto lines = ct::read_lines(k_fixture);
-  std::vector<std::string> out;
-  for (int c = 0; c < copies; ++c) {
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      if (i == 12) continue;
-      std::string l = lines[i];
-      const std::string suffix = "-c" + std::to_string(c);
-      for (std::size_t pos = 0; (pos = l.find("\"host-", pos)) != std::string::npos;) {
-        const auto end = l.find('"', pos + 1);
-        l.insert(end, suffix);
-        pos = end + suffix.size();
-      }
-      out.push_back(std::move(l));
-    }
-  }
-  return out;
-}
+std::vector<std::string> fleet(int copies) { return ct::host_copies(ct::read_lines(k_fixture), 0, copies, "-c", 12); }
 
 // Hostile input, each message unique so its dead letter can be told apart.
 std::string hostile(std::size_t i) {

@@ -135,6 +135,25 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+std::vector<std::string> host_copies(const std::vector<std::string>& lines, int first, int copies,
+                                     const std::string& suffix, std::size_t skip) {
+  std::vector<std::string> out;
+  for (int c = first; c < first + copies; ++c) {
+    const std::string tag = suffix + std::to_string(c);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (i == skip) continue;
+      std::string l = lines[i];
+      for (std::size_t pos = 0; (pos = l.find("\"host-", pos)) != std::string::npos;) {
+        const auto end = l.find('"', pos + 1);
+        l.insert(end, tag);
+        pos = end + tag.size();
+      }
+      out.push_back(std::move(l));
+    }
+  }
+  return out;
+}
+
 std::uint16_t free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

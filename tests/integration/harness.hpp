@@ -38,6 +38,11 @@ class temp_dir {
 };
 
 std::vector<std::string> read_lines(const std::string& path);
+// Copies first..first+copies-1 of the fixture `lines` as one fleet: every "host-..." value
+// gets `suffix` plus the copy number appended, so each copy alerts on hosts of its own.
+// Line `skip` (0-based; npos: none) is left out of every copy.
+std::vector<std::string> host_copies(const std::vector<std::string>& lines, int first, int copies,
+                                     const std::string& suffix, std::size_t skip = std::string::npos);
 std::string read_file(const std::string& path);
 std::uint16_t free_port();
 // GET http://127.0.0.1:port/path; returns status code and body (status 0 on failure).

@@ -291,22 +291,7 @@ namespace {
 // The fixture's in-window repeat (line 13) is left out: which instance sees it first
 // would decide whether it is suppressed, and this test counts alerts exactly.
 std::vector<std::string> fleet_chunk(int first_copy, int copies) {
-  const auto lines = ct::read_lines(k_fixture);
-  std::vector<std::string> out;
-  for (int c = first_copy; c < first_copy + copies; ++c) {
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      if (i == 12) continue;
-      std::string l = lines[i];
-      const std::string suffix = "-" + std::to_string(c);
-      for (std::size_t pos = 0; (pos = l.find("\"host-", pos)) != std::string::npos;) {
-        const auto end = l.find('"', pos + 1);
-        l.insert(end, suffix);
-        pos = end + suffix.size();
-      }
-      out.push_back(std::move(l));
-    }
-  }
-  return out;
+  return ct::host_copies(ct::read_lines(k_fixture), first_copy, copies, "-", 12);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "countersign/rules/alert.hpp"
 #include "countersign/rules/sigma/correlation.hpp"
 
 namespace countersign::rules::sigma {
@@ -97,17 +98,7 @@ std::vector<std::string> group_values_of(std::string_view store_key) {
   return out;
 }
 
-std::string hex128(const XXH128_hash_t& h) {
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out(32, '0');
-  for (int i = 0; i < 16; ++i) {
-    const std::uint64_t word = i < 8 ? h.high64 : h.low64;
-    const auto byte = static_cast<unsigned>((word >> (8 * (7 - (i % 8)))) & 0xFF);
-    out[static_cast<std::size_t>(2 * i)] = k_hex[byte >> 4];
-    out[static_cast<std::size_t>(2 * i + 1)] = k_hex[byte & 0xF];
-  }
-  return out;
-}
+std::string hex128(const XXH128_hash_t& h) { return rules::hex_id(h.high64, h.low64); }
 
 }  // namespace
 

@@ -44,6 +44,9 @@ inline constexpr std::string_view k_ecs_version = "8.17.0";
 [[nodiscard]] std::string alert_id(std::span<const hit> hits, const observation& obs,
                                    std::int64_t suppression_window_ms);
 
+// A 128-bit hash written as alert ids are: 32 lowercase hex digits, high word first.
+[[nodiscard]] std::string hex_id(std::uint64_t high64, std::uint64_t low64);
+
 // Fleet prevalence of the alert's file, signer and issuer, when state is kept.
 struct alert_prevalence {
   std::optional<state::prevalence_record> hash;
