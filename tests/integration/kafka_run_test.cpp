@@ -657,6 +657,9 @@ TEST(kafka_run, every_documented_metric_is_exposed_and_the_flow_counters_move) {
   ASSERT_TRUE(kafka.wait_caught_up(t.group, t.group + ".observations")) << service.stderr_text();
   ASSERT_TRUE(wait_metric(port, "countersign_alerts_total", 8, 15s)) << metrics_text(port);
   ASSERT_TRUE(wait_metric(port, "countersign_events_processed_total", 16, 15s)) << metrics_text(port);
+  // Produced counts delivery reports, which can trail the alerts counter by a publish.
+  ASSERT_TRUE(wait_metric(port, "countersign_messages_produced_total{topic=\"" + t.alerts + "\"}", 8, 15s))
+      << metrics_text(port);
   // Consumer lag comes from librdkafka statistics (every 500 ms in tests).
   ASSERT_TRUE(wait_metric(port, "countersign_consumer_lag{partition=\"0\",topic=\"" + t.input + "\"}", 0, 15s))
       << metrics_text(port);
