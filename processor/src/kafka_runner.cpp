@@ -144,6 +144,8 @@ struct kafka_runner::impl {
   std::uint64_t next_token = 1;
 
   clock_type::time_point last_flush = clock_type::now();
+  // Commit points rd_kafka_offsets_store refused, offered again with the next store.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> unstored;
 
   // A failed state write (disk full, RocksDB in its background-error mode) stalls the
   // instance: consumption paused, nothing written, /readyz 503, the consumed messages
@@ -1058,15 +1060,29 @@ void kafka_runner::impl::write_checkpoints() {
 void kafka_runner::impl::store_offsets() {
   flush_state();
   write_checkpoints();
-  const auto points = tracker.take_committable();
-  if (points.empty()) return;
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(points.size()));
-  for (const auto& p : points) {
-    rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = p.next_offset;
+  // Points a previous store refused (a partition mid-rebalance) are offered again: the
+  // tracker reports a point only when it moves, so the last one of a partition that
+  // then goes quiet would otherwise never be committed while the instance runs.
+  for (const auto& p : tracker.take_committable()) unstored[{p.topic, p.partition}] = p.next_offset;
+  if (unstored.empty()) return;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(unstored.size()));
+  for (const auto& [where, offset] : unstored) {
+    rd_kafka_topic_partition_list_add(list, where.first.c_str(), where.second)->offset = offset;
   }
   if (const auto err = rd_kafka_offsets_store(consumer, list)) {
     spdlog::debug("storing offsets: {}", rd_kafka_err2str(err));
   }
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> retry;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    // Refused while still ours: try again with the next store. No longer ours: the next
+    // owner commits it.
+    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR && tracker.find(e.topic, e.partition).generation != 0) {
+      retry[{e.topic, e.partition}] = e.offset;
+      consume_log.warn("storing the offset of {}/{}: {}; trying again", e.topic, e.partition, rd_kafka_err2str(e.err));
+    }
+  }
+  unstored.swap(retry);
   rd_kafka_topic_partition_list_destroy(list);
 }
 
