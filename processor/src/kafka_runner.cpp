@@ -1189,6 +1189,7 @@ void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_k
       (void)store->commit();  // what was read is valid; the checkpoint stays where it was
     }
     tracker.revoke(e.topic, e.partition);
+    unstored.erase({e.topic, e.partition});  // its next owner starts from the committed offset
   }
   if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) spdlog::warn("rebalance error: {}", rd_kafka_err2str(err));
   if (cooperative) {
