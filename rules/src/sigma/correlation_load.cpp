@@ -10,6 +10,7 @@
 #include <set>
 
 #include "correlation_parse.hpp"
+#include "yaml_support.hpp"
 #include "countersign/rules/sigma/correlation.hpp"
 
 namespace countersign::rules::sigma {
@@ -45,29 +46,6 @@ const std::string& correlation_rule::key() const noexcept {
 namespace detail {
 namespace {
 
-struct problem_exit {
-  correlation_problem p;
-};
-
-[[noreturn]] void fail(int line, std::string msg) { throw problem_exit{{line, std::move(msg), false}}; }
-
-int line_of(const YAML::Node& n, int fallback) {
-  if (!n.IsDefined()) return fallback;
-  const YAML::Mark m = n.Mark();
-  return m.is_null() || m.line < 0 ? fallback : m.line + 1;
-}
-
-int key_line(const YAML::Node& map, std::string_view key, int fallback) {
-  for (const auto& kv : map)
-    if (kv.first.IsScalar() && kv.first.Scalar() == key) return line_of(kv.first, fallback);
-  return fallback;
-}
-
-std::string scalar(const YAML::Node& n, int line, std::string_view what) {
-  if (!n.IsScalar()) fail(line_of(n, line), std::string(what) + " must be a scalar");
-  return n.Scalar();
-}
-
 // A scalar or a list of scalars, without repeats.
 std::vector<std::string> names(const YAML::Node& n, int line, std::string_view what) {
   std::vector<std::string> out;
@@ -93,17 +71,6 @@ std::uint64_t count_value(const YAML::Node& n, int line, std::string_view op) {
   if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size())
     fail(line, "condition '" + std::string(op) + ": " + s + "': the count must be a whole number, 0 or more");
   return v;
-}
-
-template <class Fn>
-void collect(std::vector<correlation_problem>& into, int line, Fn&& fn) {
-  try {
-    fn();
-  } catch (problem_exit& e) {
-    into.push_back(std::move(e.p));
-  } catch (const YAML::Exception& e) {
-    into.push_back({e.mark.is_null() ? line : e.mark.line + 1, e.msg, false});
-  }
 }
 
 constexpr std::array<std::string_view, 4> k_metric_types = {"value_sum", "value_avg", "value_percentile",
@@ -197,7 +164,7 @@ std::optional<correlation_rule> parse_correlation(const YAML::Node& doc, std::st
     else if (t == "temporal") c.type = correlation_type::temporal;
     else if (t == "temporal_ordered") c.type = correlation_type::temporal_ordered;
     else if (std::ranges::find(k_metric_types, t) != k_metric_types.end())
-      throw problem_exit{{l, "correlation type '" + t + "' is not supported", true}};
+      unsupported(l, "correlation type '" + t + "' is not supported");
     else fail(l, "unknown correlation type '" + t + "' (event_count, value_count, temporal, temporal_ordered)");
     type_known = true;
   });
@@ -244,7 +211,7 @@ std::optional<correlation_rule> parse_correlation(const YAML::Node& doc, std::st
       if (op == "field") {
         if (type_known && c.type != correlation_type::value_count)
           fail(l, "'field' in 'condition' is for value_count only");
-        if (kv.second.IsSequence()) throw problem_exit{{l, "a list of fields in value_count is not supported", true}};
+        if (kv.second.IsSequence()) unsupported(l, "a list of fields in value_count is not supported");
         c.value_field = scalar(kv.second, l, "field");
         if (c.value_field.empty()) fail(l, "'field' is empty");
         continue;

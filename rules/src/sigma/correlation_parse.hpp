@@ -14,11 +14,13 @@ class Node;
 
 namespace countersign::rules::sigma::detail {
 
-struct correlation_problem {
+// A problem of a rule or correlation document, at its line.
+struct document_problem {
   int line = 0;
   std::string message;
   bool unsupported = false;  // valid Sigma countersign does not implement: a warning
 };
+using correlation_problem = document_problem;
 
 // The correlation in `doc` (a map with a `correlation:` key), or nothing with every
 // problem in `found`. `line`: the document's first line.

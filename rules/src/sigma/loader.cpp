@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "correlation_parse.hpp"
+#include "yaml_support.hpp"
 #include "countersign/rules/sigma/detail.hpp"
 #include "countersign/rules/sigma/sigma.hpp"
 
@@ -20,41 +21,14 @@ namespace {
 using piece = value_matcher::piece;
 using pattern = std::vector<piece>;
 
-struct rule_problem {
-  int line;
-  std::string message;
-  bool unsupported;
-};
-
-int line_of(const YAML::Node& n, int fallback) {
-  if (!n.IsDefined()) return fallback;
-  const YAML::Mark m = n.Mark();
-  return m.is_null() || m.line < 0 ? fallback : m.line + 1;
-}
-
-// Line of `key:` itself in a map (a value's own mark points at its first entry).
-int key_line(const YAML::Node& map, std::string_view key, int fallback) {
-  for (const auto& kv : map)
-    if (kv.first.IsScalar() && kv.first.Scalar() == key) return line_of(kv.first, fallback);
-  return fallback;
-}
-
-[[noreturn]] void fail(int line, std::string msg) { throw rule_problem{line, std::move(msg), false}; }
-[[noreturn]] void unsupported(int line, std::string msg) { throw rule_problem{line, std::move(msg), true}; }
-
-std::string scalar(const YAML::Node& n, int line, std::string_view what) {
-  if (!n.IsScalar()) fail(line_of(n, line), std::string(what) + " must be a scalar");
-  return n.Scalar();
-}
-
-std::vector<std::string> string_list(const YAML::Node& n, int line, std::string_view what) {
-  std::vector<std::string> out;
-  if (!n.IsDefined() || n.IsNull()) return out;
-  if (n.IsScalar()) return {n.Scalar()};
-  if (!n.IsSequence()) fail(line_of(n, line), std::string(what) + " must be a list of strings");
-  for (const auto& e : n) out.push_back(scalar(e, line_of(n, line), what));
-  return out;
-}
+using rule_problem = detail::document_problem;
+using detail::collect;
+using detail::fail;
+using detail::key_line;
+using detail::line_of;
+using detail::scalar;
+using detail::string_list;
+using detail::unsupported;
 
 // Plain Sigma value -> pieces: '*' and '?' are wildcards, '\*' '\?' '\\' escapes; any other
 // backslash is literal.
@@ -447,16 +421,6 @@ field_condition compile_field(const std::string& key, const YAML::Node& value, i
 // all (an unknown modifier in one selection does not hide an unparsable condition).
 using problems = std::vector<rule_problem>;
 
-template <class Fn>
-void collect(problems& into, int line, Fn&& fn) {
-  try {
-    fn();
-  } catch (rule_problem& p) {
-    into.push_back(std::move(p));
-  } catch (const YAML::Exception& e) {
-    into.push_back({e.mark.is_null() ? line : e.mark.line + 1, e.msg, false});
-  }
-}
 
 std::vector<field_condition> compile_map(const YAML::Node& map, int line, problems& found) {
   std::vector<field_condition> out;
