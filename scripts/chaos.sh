@@ -51,15 +51,16 @@ exclude=()
 [[ -n "${COUNTERSIGN_CHAOS_EXCLUDE:-}" ]] && exclude=(-E "$COUNTERSIGN_CHAOS_EXCLUDE")
 COUNTERSIGN_CHAOS_ROUNDS="$rounds" ctest --test-dir "$BUILD" -L chaos "${exclude[@]}" -V --no-tests=error >"$out" 2>&1 || rc=$?
 
-printf '| scenario | faults | events | hostile | alerts expected | received | duplicated | missing | unexpected | dead letters | hostile not dead-lettered | real dead-lettered | restarts | state write errors | recovered after (s) | total (s) |\n'
-printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+printf '| scenario | faults | events | hostile | alerts expected | received | duplicated | missing | unexpected | dead letters | hostile not dead-lettered | real dead-lettered | restarts | state write errors | recovered after (s) | peak RSS (MiB) | total (s) |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 sed -n 's/^[0-9]*: chaos: //p' "$out" | while read -r line; do
   declare -A f=()
   for kv in $line; do f["${kv%%=*}"]="${kv#*=}"; done
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
     "${f[scenario]}" "${f[rounds]}" "${f[events]}" "${f[hostile]}" "${f[expected]}" "${f[received]}" \
     "${f[duplicated]}" "${f[missing]}" "${f[unexpected]}" "${f[dead_letters]}" "${f[hostile_missing]}" \
-    "${f[real_dead_lettered]}" "${f[restarts]}" "${f[state_write_errors]}" "${f[recover_s]}" "${f[total_s]}"
+    "${f[real_dead_lettered]}" "${f[restarts]}" "${f[state_write_errors]}" "${f[recover_s]}" \
+    "${f[peak_rss_mib]:-}" "${f[total_s]}"
 done
 if ((rc != 0)); then
   # The failures with their messages, without the instances' JSON log lines.

@@ -129,22 +129,58 @@ outcome hash_stage::judge(rules::observation& obs, std::int32_t partition, std::
       wait_for_certificate(obs, partition, record);
       return outcome::held;
     }
+    settle_released(*record, obs, partition);
     obs.signature = std::move(certificate_.signature);
     ++stats_.certificate_join.joined;
   }
   // A certificate row: the execution rows that waited for it are judged with it, and the
-  // merged record (certificate set) no longer holds them.
+  // merged record (certificate set) no longer holds them. In `run` they stay in the
+  // record as released by this row's offset until it is committed: the same row
+  // delivered again (a crash before its alerts were acknowledged) judges them again.
   waiting_.clear();
   if (join_.enabled && store_ && rules::is_certificate_row(obs)) {
-    if (auto record = hash_record(obs, partition)) waiting_.swap(record->pending);
+    if (auto record = hash_record(obs, partition)) {
+      if (!record->pending.empty()) {
+        waiting_.swap(record->pending);
+      } else if (message_offset_ && record->released_at == *message_offset_) {
+        waiting_.swap(record->released);
+      } else {
+        settle_released(*record, obs, partition);
+      }
+    }
   }
   const std::size_t alerts_before = alert_count_;
   outcome o = judge_now(obs, partition, token, deferred, now_ms, new_fact);
   if (!waiting_.empty()) {
+    if (message_offset_) {
+      state::prevalence_value released;
+      released.released_at = *message_offset_;
+      released.released = waiting_;
+      combiner_.add(state::store_kind::hash, partition, rules::file_key(obs), released);
+    }
     judge_waiting(obs, partition, token, deferred, now_ms);
     if (alert_count_ > alerts_before) o = outcome::alert;
   }
   return o;
+}
+
+void hash_stage::committed(std::int32_t partition, std::int64_t next_offset) {
+  if (partition < 0) return;
+  const auto p = static_cast<std::size_t>(partition);
+  if (p >= committed_.size()) committed_.resize(p + 1, -1);
+  committed_[p] = std::max(committed_[p], next_offset);
+}
+
+// Released rows whose certificate row is committed are never judged again: a row of the
+// same file at a later offset clears them by writing its own offset with no rows.
+void hash_stage::settle_released(const state::prevalence_value& record, const rules::observation& obs,
+                                 std::int32_t partition) {
+  if (!message_offset_ || record.released.empty() || partition < 0) return;
+  const auto p = static_cast<std::size_t>(partition);
+  if (p >= committed_.size() || record.released_at >= committed_[p] || *message_offset_ <= record.released_at) return;
+  state::prevalence_value cleared;
+  cleared.released_at = *message_offset_;
+  combiner_.add(state::store_kind::hash, partition, rules::file_key(obs), cleared);
 }
 
 std::optional<state::prevalence_value> hash_stage::hash_record(const rules::observation& obs, std::int32_t partition) {
@@ -241,13 +277,16 @@ outcome hash_stage::judge_now(rules::observation& obs, std::int32_t partition, s
 }
 
 outcome hash_stage::process(std::string_view encoded, std::int32_t partition, std::uint64_t token,
-                            std::optional<std::int64_t> now_ms) {
+                            std::optional<std::int64_t> now_ms, std::optional<std::int64_t> offset) {
   begin();
   if (!rules::decode_observation(encoded, decoded_)) {
     ++stats_.rejected[static_cast<std::size_t>(reject_reason::bad_internal_record)];
     return outcome::rejected;
   }
-  return judge(decoded_, partition, token, false, now_ms);
+  message_offset_ = offset;
+  const outcome o = judge(decoded_, partition, token, false, now_ms);
+  message_offset_.reset();
+  return o;
 }
 
 rules::intel_watcher::reload_report hash_stage::reload_intel() {

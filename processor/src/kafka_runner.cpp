@@ -268,6 +268,8 @@ struct kafka_runner::impl {
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static int on_stats(rd_kafka_t* rk, char* json, std::size_t len, void* opaque);
+  static void on_commit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                        void* opaque);
   simdjson::dom::parser stats_parser;
   static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
 };
@@ -323,6 +325,7 @@ std::expected<rd_kafka_t*, std::string> kafka_runner::impl::make_client(
   if (group_member) {
     rd_kafka_conf_set_rebalance_cb(conf, &impl::on_rebalance);
     rd_kafka_conf_set_stats_cb(conf, &impl::on_stats);
+    rd_kafka_conf_set_offset_commit_cb(conf, &impl::on_commit);
   }
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
@@ -917,7 +920,7 @@ void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partiti
     handle_hash_record(m, ref, payload);
     return;
   }
-  const outcome o = hashes.process(payload, m->partition, 0, wall_ms());
+  const outcome o = hashes.process(payload, m->partition, 0, wall_ms(), m->offset);
   std::uint32_t pending = produce_alerts(hashes.alerts(), ref, m->offset);
   if (o == outcome::rejected) {
     dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record), "observation does not decode",
@@ -1204,6 +1207,20 @@ void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_k
   }
   if (stats.assigned_partitions < 0) stats.assigned_partitions = 0;
   spdlog::info("revoked {} partition(s), {} left", parts->cnt, stats.assigned_partitions);
+}
+
+// Served by consumer polls on the processing thread. The hash stage keeps the rows a
+// certificate row released until that row's offset is committed (hash_stage::committed).
+void kafka_runner::impl::on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                                   void* opaque) {
+  auto* self = static_cast<impl*>(opaque);
+  if (offsets == nullptr || (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)) return;
+  for (int i = 0; i < offsets->cnt; ++i) {
+    const auto& e = offsets->elems[i];
+    if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0 && self->topics.observations == e.topic) {
+      self->hashes.committed(e.partition, e.offset);
+    }
+  }
 }
 
 void kafka_runner::impl::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,

@@ -1,9 +1,10 @@
 // prevalence_value: merge and wire format.
 //
-// Wire format, version 1:
-//   byte    version (1)
+// Wire format, version 1 and 2:
+//   byte    version (1, or 2 when a released part is present)
 //   byte    presence bits: 0 first_seen, 1 last_seen, 2 hosts, 3 items, 4 issuers,
 //           5 min_not_before, 6 certificate, 7 pending
+//   byte    version 2 only, more presence bits: 0 released_at, 1 released
 //   then the present parts in that order:
 //     first_seen        zigzag varint
 //     last_seen         zigzag varint of (last - first) when first is present, else of
@@ -14,6 +15,8 @@
 //                       (at most k_max_certificate)
 //     pending           varint count (1..k_max_pending), then each as varint length
 //                       and bytes (at most k_max_certificate each), in sorted order
+//     released_at       zigzag varint (an offset, not a time)
+//     released          like pending
 // Deltas keep a typical record small: two epoch-ms times cost 6 + 1..4 bytes instead of 12.
 
 #include <countersign/state/prevalence_value.hpp>
@@ -37,6 +40,7 @@ using detail::unzigzag;
 using detail::zigzag;
 
 constexpr std::uint8_t k_version = 1;
+constexpr std::uint8_t k_version_released = 2;
 constexpr std::int64_t k_no_min = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t k_no_max = std::numeric_limits<std::int64_t>::min();
 
@@ -50,6 +54,10 @@ constexpr std::uint8_t k_min_not_before = 1U << 5;
 constexpr std::uint8_t k_certificate = 1U << 6;
 constexpr std::uint8_t k_pending = 1U << 7;
 constexpr std::uint8_t k_all = 0xff;
+// Second presence byte (version 2).
+constexpr std::uint8_t k_released_at = 1U << 0;
+constexpr std::uint8_t k_released = 1U << 1;
+constexpr std::uint8_t k_all_released = k_released_at | k_released;
 constexpr std::size_t k_max_certificate = 64U << 10;
 
 // Wrapping arithmetic through uint64: defined for every pair and exactly invertible.
@@ -65,6 +73,41 @@ std::expected<std::int64_t, decode_error> get_time(std::string_view& in, bool re
   if (!v) return std::unexpected(v.error());
   const std::int64_t t = unzigzag(*v);
   return relative ? wrap_add(base, t) : t;
+}
+
+// A sorted row list, bounded to k_max_pending: `into` becomes the union of both.
+void unite_rows(std::vector<std::string>& into, const std::vector<std::string>& other) {
+  if (other.empty()) return;
+  std::vector<std::string> both;
+  both.reserve(into.size() + other.size());
+  std::ranges::set_union(into, other, std::back_inserter(both));
+  if (both.size() > prevalence_value::k_max_pending) both.resize(prevalence_value::k_max_pending);
+  into = std::move(both);
+}
+
+void put_rows(std::string& out, const std::vector<std::string>& rows) {
+  put_varint(out, rows.size());
+  for (const auto& row : rows) {
+    put_varint(out, row.size());
+    out.append(row);
+  }
+}
+
+std::expected<void, decode_error> get_rows(std::string_view& in, std::vector<std::string>& rows) {
+  const auto count = get_varint(in);
+  if (!count) return std::unexpected(count.error());
+  if (*count == 0 || *count > prevalence_value::k_max_pending) return std::unexpected(decode_error::bad_value);
+  for (std::uint64_t i = 0; i < *count; ++i) {
+    const auto size = get_varint(in);
+    if (!size) return std::unexpected(size.error());
+    if (*size == 0 || *size > k_max_certificate) return std::unexpected(decode_error::bad_value);
+    if (*size > in.size()) return std::unexpected(decode_error::truncated);
+    std::string row(in.substr(0, *size));
+    in.remove_prefix(*size);
+    if (!rows.empty() && row <= rows.back()) return std::unexpected(decode_error::bad_value);
+    rows.push_back(std::move(row));
+  }
+  return {};
 }
 
 }  // namespace
@@ -83,12 +126,14 @@ void prevalence_value::merge(const prevalence_value& other) {
   }
   if (!certificate.empty()) {
     pending.clear();
-  } else if (!other.pending.empty()) {
-    std::vector<std::string> both;
-    both.reserve(pending.size() + other.pending.size());
-    std::ranges::set_union(pending, other.pending, std::back_inserter(both));
-    if (both.size() > k_max_pending) both.resize(k_max_pending);
-    pending = std::move(both);
+  } else {
+    unite_rows(pending, other.pending);
+  }
+  if (other.released_at > released_at) {
+    released_at = other.released_at;
+    released = other.released;
+  } else if (other.released_at == released_at) {
+    unite_rows(released, other.released);
   }
 }
 
@@ -103,9 +148,13 @@ void prevalence_value::encode(std::string& out) const {
   if (min_not_before_ms != k_no_min) bits |= k_min_not_before;
   if (!certificate.empty()) bits |= k_certificate;
   if (!pending.empty()) bits |= k_pending;
+  std::uint8_t more = 0;
+  if (released_at != k_no_max) more |= k_released_at;
+  if (!released.empty()) more |= k_released;
 
-  out.push_back(static_cast<char>(k_version));
+  out.push_back(static_cast<char>(more != 0 ? k_version_released : k_version));
   out.push_back(static_cast<char>(bits));
+  if (more != 0) out.push_back(static_cast<char>(more));
   const auto relative = [&](std::int64_t t) { return has_first ? wrap_sub(t, first_seen_ms) : t; };
   if (bits & k_first_seen) put_varint(out, zigzag(first_seen_ms));
   if (bits & k_last_seen) put_varint(out, zigzag(relative(last_seen_ms)));
@@ -118,23 +167,28 @@ void prevalence_value::encode(std::string& out) const {
     put_varint(out, certificate.size());
     out.append(certificate);
   }
-  if (bits & k_pending) {
-    put_varint(out, pending.size());
-    for (const auto& row : pending) {
-      put_varint(out, row.size());
-      out.append(row);
-    }
-  }
+  if (bits & k_pending) put_rows(out, pending);
+  if (more & k_released_at) put_varint(out, zigzag(released_at));
+  if (more & k_released) put_rows(out, released);
 }
 
 std::expected<prevalence_value, decode_error> prevalence_value::decode(std::string_view in) {
   if (in.empty()) return std::unexpected(decode_error::truncated);
-  if (static_cast<std::uint8_t>(in.front()) != k_version) return std::unexpected(decode_error::bad_version);
+  const auto version = static_cast<std::uint8_t>(in.front());
+  if (version != k_version && version != k_version_released) return std::unexpected(decode_error::bad_version);
   in.remove_prefix(1);
   if (in.empty()) return std::unexpected(decode_error::truncated);
   const auto bits = static_cast<std::uint8_t>(in.front());
   in.remove_prefix(1);
   if ((bits & ~k_all) != 0) return std::unexpected(decode_error::bad_value);
+  std::uint8_t more = 0;
+  if (version == k_version_released) {
+    if (in.empty()) return std::unexpected(decode_error::truncated);
+    more = static_cast<std::uint8_t>(in.front());
+    in.remove_prefix(1);
+    // Version 2 is written only with a released part.
+    if (more == 0 || (more & ~k_all_released) != 0) return std::unexpected(decode_error::bad_value);
+  }
 
   prevalence_value v;
   const bool has_first = (bits & k_first_seen) != 0;
@@ -173,19 +227,16 @@ std::expected<prevalence_value, decode_error> prevalence_value::decode(std::stri
     in.remove_prefix(*size);
   }
   if (bits & k_pending) {
-    const auto count = get_varint(in);
-    if (!count) return std::unexpected(count.error());
-    if (*count == 0 || *count > k_max_pending) return std::unexpected(decode_error::bad_value);
-    for (std::uint64_t i = 0; i < *count; ++i) {
-      const auto size = get_varint(in);
-      if (!size) return std::unexpected(size.error());
-      if (*size == 0 || *size > k_max_certificate) return std::unexpected(decode_error::bad_value);
-      if (*size > in.size()) return std::unexpected(decode_error::truncated);
-      std::string row(in.substr(0, *size));
-      in.remove_prefix(*size);
-      if (!v.pending.empty() && row <= v.pending.back()) return std::unexpected(decode_error::bad_value);
-      v.pending.push_back(std::move(row));
-    }
+    if (auto r = get_rows(in, v.pending); !r) return std::unexpected(r.error());
+  }
+  if (more & k_released_at) {
+    auto t = get_time(in, false, 0);
+    if (!t) return std::unexpected(t.error());
+    if (*t == k_no_max) return std::unexpected(decode_error::bad_value);  // the identity is not written
+    v.released_at = *t;
+  }
+  if (more & k_released) {
+    if (auto r = get_rows(in, v.released); !r) return std::unexpected(r.error());
   }
   if (!in.empty()) return std::unexpected(decode_error::trailing_bytes);
   return v;

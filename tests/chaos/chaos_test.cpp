@@ -109,11 +109,15 @@ class instance {
     process_ = std::make_unique<ct::countersign_process>(std::vector<std::string>{"run", "--config", config_}, logs);
   }
   void kill_and_restart() {
+    sample_peak();
     process_->kill();
     (void)process_->wait(30s);
     start();
   }
   ct::countersign_process& process() { return *process_; }
+  // The highest peak RSS of any start so far; call before the process ends.
+  void sample_peak() { peak_kib_ = std::max(peak_kib_, process_->peak_rss_kib().value_or(0)); }
+  [[nodiscard]] std::uint64_t peak_rss_kib() const { return peak_kib_; }
   [[nodiscard]] const std::string& config() const { return config_; }
   [[nodiscard]] int starts() const { return starts_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
@@ -124,6 +128,7 @@ class instance {
   std::string config_;
   std::uint16_t port_ = 0;
   int starts_ = 0;
+  std::uint64_t peak_kib_ = 0;
   std::unique_ptr<ct::countersign_process> process_;
 };
 
@@ -241,6 +246,8 @@ void run_scenario(fault f) {
     EXPECT_GT(write_errors, 0) << "no refused state write was counted";
     EXPECT_EQ(ct::http_get(a.port(), "/readyz").first, 200) << "ready again once space returned";
   }
+  a.sample_peak();
+  b.sample_peak();
   a.process().terminate();
   b.process().terminate();
   EXPECT_EQ(a.process().wait(90s), 0) << a.process().stderr_text();
@@ -274,6 +281,7 @@ void run_scenario(fault f) {
             << " real_dead_lettered=" << v.real_dead_lettered << " restarts=" << restarts
             << " state_write_errors=" << write_errors
             << " recover_s=" << static_cast<int>(recover_s)
+            << " peak_rss_mib=" << std::max(a.peak_rss_kib(), b.peak_rss_kib()) / 1024
             << " total_s=" << static_cast<int>(std::chrono::duration<double>(steady::now() - started).count())
             << "\n";
   for (const auto& p : v.problems) ADD_FAILURE() << name_of(f) << ": " << p;

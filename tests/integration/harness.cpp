@@ -467,6 +467,15 @@ void countersign_process::kill() {
   if (running()) ::kill(pid_, SIGKILL);
 }
 
+std::optional<std::uint64_t> countersign_process::peak_rss_kib() {
+  if (!running()) return std::nullopt;
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmHWM:")) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return std::nullopt;
+}
+
 bool countersign_process::running() {
   if (status_ || pid_ <= 0) return false;
   int st = 0;

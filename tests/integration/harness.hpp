@@ -120,6 +120,8 @@ class countersign_process {
   // Exit code, or nullopt if still running at the deadline (-signal if killed by one).
   std::optional<int> wait(std::chrono::milliseconds deadline = 60s);
   [[nodiscard]] bool running();
+  // The process's peak resident set so far (VmHWM), in KiB; nullopt once it has exited.
+  [[nodiscard]] std::optional<std::uint64_t> peak_rss_kib();
   [[nodiscard]] std::string stdout_text() const;
   [[nodiscard]] std::string stderr_text() const;
 

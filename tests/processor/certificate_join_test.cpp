@@ -348,5 +348,81 @@ TEST(certificate_join, either_row_moves_with_the_partition_through_the_changelog
   }
 }
 
+
+// The certificate row released the waiting row and its state reached the store, but the
+// process died before the alerts were acknowledged, so the certificate row's message is
+// delivered again: the released rows are still in the record under that row's offset
+// and are judged again (same alert id). Once the offset is committed, the next row of
+// the file clears them.
+TEST(certificate_join, a_certificate_row_delivered_again_after_a_crash_judges_the_rows_it_released_again) {
+  const config cfg = join_config("topology: {partitions: 8}\n");
+  pipeline ingest(cfg, forward_mode);
+  forwarded_records topic;
+  topic.ingest(ingest, process_row("2026-11-20T10:00:00Z"), 1);
+  topic.ingest(ingest, certificate_row("2026-11-20T10:01:00Z"), 2);
+  topic.ingest(ingest, process_row("2026-11-20T10:05:00Z", "ws-44.corp.example"), 3);
+  ASSERT_EQ(topic.records().size(), 3U);
+  const std::int32_t partition = topic.records()[0].partition;
+  const std::string key = topic.records()[0].key;
+
+  state_dir dir;
+  auto store = dir.open();
+  ASSERT_NE(store, nullptr);
+  std::string first_id;
+  {
+    hash_stage owner(cfg, store.get());
+    EXPECT_EQ(owner.process(topic.records()[0].bytes, partition, 1, std::nullopt, 0), outcome::held);
+    EXPECT_EQ(owner.process(topic.records()[1].bytes, partition, 2, std::nullopt, 1), outcome::alert);
+    const emitted_alert* a = execution_alert(owner.alerts());
+    ASSERT_NE(a, nullptr);
+    first_id = a->id;
+    ASSERT_TRUE(owner.flush(nullptr).has_value());  // the state is written; the alert never acknowledged
+  }
+  const auto released = store->get(state::store_kind::hash, partition, key);
+  ASSERT_TRUE(released.has_value());
+  EXPECT_TRUE(released->pending.empty());
+  EXPECT_EQ(released->released_at, 1);
+  EXPECT_EQ(released->released.size(), 1U);
+
+  hash_stage restarted(cfg, store.get());
+  EXPECT_EQ(restarted.process(topic.records()[1].bytes, partition, 2, std::nullopt, 1), outcome::alert)
+      << "the redelivered certificate row judges the row it released again";
+  const emitted_alert* again = execution_alert(restarted.alerts());
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->id, first_id);
+
+  // Not committed yet: a later row of the file keeps them.
+  EXPECT_EQ(restarted.process(topic.records()[2].bytes, partition, 3, std::nullopt, 2), outcome::alert);
+  ASSERT_TRUE(restarted.flush(nullptr).has_value());
+  EXPECT_EQ(store->get(state::store_kind::hash, partition, key)->released.size(), 1U);
+  // Committed: the next row of the file clears them.
+  restarted.committed(partition, 3);
+  (void)restarted.process(topic.records()[2].bytes, partition, 3, std::nullopt, 3);
+  ASSERT_TRUE(restarted.flush(nullptr).has_value());
+  const auto cleared = store->get(state::store_kind::hash, partition, key);
+  ASSERT_TRUE(cleared.has_value());
+  EXPECT_TRUE(cleared->released.empty());
+  EXPECT_EQ(cleared->released_at, 3);
+  EXPECT_FALSE(cleared->certificate.empty()) << "the certificate stays";
+}
+
+// Without offsets (replay, or the pipeline judging locally) nothing is kept: no
+// redelivery can happen there.
+TEST(certificate_join, without_offsets_released_rows_leave_the_record) {
+  stateful_pipeline run;
+  ASSERT_NE(run.p, nullptr);
+  EXPECT_EQ(run.p->process(process_row("2026-11-20T10:00:00Z"), {"t", 0, 0}, std::nullopt, 1).kind, outcome::held);
+  EXPECT_EQ(run.p->process(certificate_row("2026-11-20T10:01:00Z"), {"t", 0, 1}, std::nullopt, 2).kind, outcome::alert);
+  run.p->flush_state();
+  pipeline ingest(join_config(), forward_mode);
+  forwarded_records topic;
+  topic.ingest(ingest, process_row("2026-11-20T10:00:00Z"), 1);
+  ASSERT_EQ(topic.records().size(), 1U);
+  const auto record = run.store->get_any_partition(state::store_kind::hash, topic.records()[0].key);
+  ASSERT_TRUE(record.has_value());
+  EXPECT_TRUE(record->pending.empty());
+  EXPECT_TRUE(record->released.empty());
+}
+
 }  // namespace
 }  // namespace countersign::processor

@@ -43,6 +43,15 @@ void fill(std::mt19937_64& rng, distinct_set& s, std::uint64_t salt) {
   for (std::uint64_t i = 0; i < size; ++i) s.insert(item_hash(salt + rng() % 160));
 }
 
+// A sorted list of distinct rows, at most k_max_pending.
+void random_rows(std::mt19937_64& rng, std::vector<std::string>& rows) {
+  for (std::uint64_t i = rng() % 12; i > 0; --i) rows.push_back(std::string(1 + rng() % 40, static_cast<char>('a' + rng() % 12)));
+  std::ranges::sort(rows);
+  const auto [first, last] = std::ranges::unique(rows);
+  rows.erase(first, last);
+  if (rows.size() > prevalence_value::k_max_pending) rows.resize(prevalence_value::k_max_pending);
+}
+
 prevalence_value random_value(std::mt19937_64& rng) {
   prevalence_value v;
   if (rng() % 4 != 0) v.first_seen_ms = random_time(rng);
@@ -55,11 +64,11 @@ prevalence_value random_value(std::mt19937_64& rng) {
     v.certificate_time_ms = rng() % 2 == 0 ? k_now : random_time(rng);
     v.certificate.assign(1 + rng() % 300, static_cast<char>('a' + rng() % 3));
   } else if (rng() % 3 == 0) {  // execution rows waiting for it (never beside a certificate)
-    for (std::uint64_t i = rng() % 12; i > 0; --i) v.pending.push_back(std::string(1 + rng() % 40, static_cast<char>('a' + rng() % 12)));
-    std::ranges::sort(v.pending);
-    const auto [first, last] = std::ranges::unique(v.pending);
-    v.pending.erase(first, last);
-    if (v.pending.size() > prevalence_value::k_max_pending) v.pending.resize(prevalence_value::k_max_pending);
+    random_rows(rng, v.pending);
+  }
+  if (rng() % 5 == 0) {  // rows a certificate row released, under its offset (few offsets, so ties happen)
+    v.released_at = static_cast<std::int64_t>(rng() % 4);
+    if (rng() % 4 != 0) random_rows(rng, v.released);
   }
   return v;
 }
@@ -219,7 +228,7 @@ TEST(prevalence_value, bytes_after_the_record_are_rejected) {
 }
 
 TEST(prevalence_value, decode_rejects_an_unknown_version) {
-  for (const char version : {'\x00', '\x02', '\x10', '\xff'}) {
+  for (const char version : {'\x00', '\x03', '\x10', '\xff'}) {
     const auto r = prevalence_value::decode(std::string{version, '\0'});
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error(), decode_error::bad_version);
@@ -276,6 +285,31 @@ TEST(prevalence_value, waiting_rows_are_a_bounded_union_that_a_certificate_clear
   const auto back = prevalence_value::decode(encoded(many));
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(*back, many);
+}
+
+TEST(prevalence_value, released_rows_follow_the_newest_offset_and_older_records_keep_version_1) {
+  prevalence_value plain;
+  plain.first_seen_ms = k_now;
+  EXPECT_EQ(encoded(plain).front(), '\x01') << "a record without released rows is written as before";
+  prevalence_value first, again, later;
+  first.released_at = 7;
+  first.released = {"row-1"};
+  again.released_at = 7;
+  again.released = {"row-2"};
+  later.released_at = 9;  // a later row that found offset 7 committed
+  EXPECT_EQ(merged(first, again).released, (std::vector<std::string>{"row-1", "row-2"})) << "a tie unites";
+  EXPECT_TRUE(merged(first, later).released.empty());
+  EXPECT_TRUE(merged(later, first).released.empty()) << "in either order";
+  EXPECT_EQ(merged(later, first).released_at, 9);
+  EXPECT_EQ(merged(first, plain).released, first.released) << "no released part is the identity";
+  const std::string bytes = encoded(merged(first, plain));
+  EXPECT_EQ(bytes.front(), '\x02');
+  const auto back = prevalence_value::decode(bytes);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, merged(first, plain));
+  std::string no_parts = bytes.substr(0, 2) + std::string(1, '\0');  // version 2 without a released part
+  no_parts[1] = '\0';
+  EXPECT_EQ(prevalence_value::decode(no_parts).error(), decode_error::bad_value);
 }
 
 TEST(prevalence_value, a_certificate_of_zero_or_more_than_64_kib_is_rejected) {

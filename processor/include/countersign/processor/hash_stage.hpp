@@ -22,7 +22,9 @@
 // from there; when they are not there yet it waits in the same record
 // (prevalence_value::pending, outcome::held: its message is done) and is judged when the
 // certificate row comes, with that row's token, unless it waited longer than
-// input.certificate_join.wait (event time).
+// input.certificate_join.wait (event time). Released rows stay in the record under the
+// certificate row's offset (prevalence_value::released) until that offset is committed,
+// so a crash before their alerts were acknowledged does not lose them.
 // Single-threaded.
 
 #include <countersign/processor/config.hpp>
@@ -71,8 +73,14 @@ class hash_stage {
   outcome judge(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
                 std::optional<std::int64_t> now_ms, bool new_fact = true);
   // Decodes an observations-topic record and judges it; `rejected` when it does not decode.
+  // `offset` is the record's offset in its partition (run), which lets the rows a
+  // certificate row releases be judged again if that row is delivered again.
   outcome process(std::string_view encoded, std::int32_t partition, std::uint64_t token,
-                  std::optional<std::int64_t> now_ms);
+                  std::optional<std::int64_t> now_ms, std::optional<std::int64_t> offset = std::nullopt);
+  // The observations partition's offsets below `next_offset` are committed: their
+  // records will not be delivered again, so the rows their certificate rows released
+  // can leave the hash records (with the next row of the same file).
+  void committed(std::int32_t partition, std::int64_t next_offset);
 
   // Re-reads the abused-certificate lists that changed (the first call loads them all;
   // the constructor makes it). A list that fails keeps its previous records.
@@ -105,6 +113,8 @@ class hash_stage {
   // Keeps an execution row in its file's hash record until a certificate row comes.
   void wait_for_certificate(const rules::observation& obs, std::int32_t partition,
                             const std::optional<state::prevalence_value>& record);
+  // Clears `record`'s released rows when their certificate row's offset is committed.
+  void settle_released(const state::prevalence_value& record, const rules::observation& obs, std::int32_t partition);
   // Judges the rows a certificate row released (waiting_), with its token.
   void judge_waiting(const rules::observation& certificate_row, std::int32_t partition, std::uint64_t token,
                      bool deferred, std::optional<std::int64_t> now_ms);
@@ -144,6 +154,8 @@ class hash_stage {
   std::string scratch_;
   certificate_join_config join_;
   std::vector<std::string> waiting_;  // encoded rows a certificate row releases
+  std::optional<std::int64_t> message_offset_;  // of the record process() is judging
+  std::vector<std::int64_t> committed_;         // per observations partition: next committed offset, -1 unknown
   rules::observation waiting_row_;
   rules::observation certificate_;    // a certificate row's facts: encoded, or decoded from a record
   pipeline_stats stats_;

@@ -42,11 +42,21 @@ struct prevalence_value {
   // the order the changelog keeps, so merging a certificate clears them.
   static constexpr std::size_t k_max_pending = 8;
   std::vector<std::string> pending;
+  // hash: the rows a certificate row released, kept beside the certificate until that
+  // row's message is committed, so a certificate row delivered again after a crash
+  // judges them again. `released_at` is the row's offset in its observations
+  // partition; the newest offset wins with its rows (a tie unites them, sorted, at
+  // most k_max_pending), so a later message that finds the offset committed clears
+  // the rows by writing its own offset with none.
+  std::int64_t released_at = std::numeric_limits<std::int64_t>::min();
+  std::vector<std::string> released;
 
   void merge(const prevalence_value& other);
 
   // Appends: a version byte, a presence byte (one bit per part that differs from its
-  // identity), then the present parts in declaration order; times as zigzag varints,
+  // identity; version 2 adds a second one for the released rows, written only when
+  // they are present, so every other record keeps its version 1 bytes), then the
+  // present parts in declaration order; times as zigzag varints,
   // last_seen_ms and min_not_before_ms as deltas from first_seen_ms when it is present.
   // An empty value is 2 bytes; a hash record with one host about 24.
   void encode(std::string& out) const;
