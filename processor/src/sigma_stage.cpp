@@ -293,7 +293,8 @@ void sigma_view::for_each_value(const std::function<void(std::string_view)>& fn)
 
 namespace {
 
-// Sigma service names of Windows event log channels.
+// Sigma service names of Windows event log channels (SigmaHQ's logsource taxonomy;
+// where Windows and the usual Sigma backends write a channel two ways, both are here).
 constexpr std::pair<std::string_view, std::string_view> k_channels[] = {
     {"Microsoft-Windows-Sysmon/Operational", "sysmon"},
     {"Microsoft-Windows-CodeIntegrity/Operational", "codeintegrity-operational"},
@@ -307,12 +308,43 @@ constexpr std::pair<std::string_view, std::string_view> k_channels[] = {
     {"Microsoft-Windows-WMI-Activity/Operational", "wmi"},
     {"Microsoft-Windows-Bits-Client/Operational", "bits-client"},
     {"Microsoft-Windows-DNS-Client/Operational", "dns-client"},
+    {"Microsoft-Windows-DNS Client Events/Operational", "dns-client"},
     {"Microsoft-Windows-AppLocker/EXE and DLL", "applocker"},
     {"Microsoft-Windows-AppLocker/MSI and Script", "applocker"},
+    {"Microsoft-Windows-AppLocker/Packaged app-Deployment", "applocker"},
+    {"Microsoft-Windows-AppLocker/Packaged app-Execution", "applocker"},
     {"Microsoft-Windows-Kernel-Driver/Operational", "driver-framework"},
+    {"Microsoft-Windows-DriverFrameworks-UserMode/Operational", "driver-framework"},
     {"Microsoft-Windows-Security-Mitigations/KernelMode", "security-mitigations"},
     {"Microsoft-Windows-Security-Mitigations/UserMode", "security-mitigations"},
+    {"Microsoft-Windows-Security-Mitigations/Kernel Mode", "security-mitigations"},
+    {"Microsoft-Windows-Security-Mitigations/User Mode", "security-mitigations"},
     {"Microsoft-Windows-Windows Firewall With Advanced Security/Firewall", "firewall-as"},
+    {"PowerShellCore/Operational", "powershell"},
+    {"Microsoft-Windows-NTLM/Operational", "ntlm"},
+    {"Microsoft-Windows-AppXDeploymentServer/Operational", "appxdeployment-server"},
+    {"Microsoft-Windows-AppxPackaging/Operational", "appxpackaging-om"},
+    {"Microsoft-Windows-AppModel-Runtime/Admin", "appmodel-runtime"},
+    {"Microsoft-Windows-CAPI2/Operational", "capi2"},
+    {"Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational",
+     "certificateservicesclient-lifecycle-system"},
+    {"Microsoft-Windows-Diagnosis-Scripted/Operational", "diagnosis-scripted"},
+    {"DNS Server", "dns-server"},
+    {"Microsoft-IIS-Configuration/Operational", "iis-configuration"},
+    {"Microsoft-Windows-LDAP-Client/Debug", "ldap"},
+    {"Microsoft-Windows-LSA/Operational", "lsa-server"},
+    {"MSExchange Management", "msexchange-management"},
+    {"OpenSSH/Operational", "openssh"},
+    {"Microsoft-ServiceBus-Client", "microsoft-servicebus-client"},
+    {"Microsoft-Windows-Shell-Core/Operational", "shell-core"},
+    {"Microsoft-Windows-SmbClient/Security", "smbclient-security"},
+    {"Microsoft-Windows-SmbClient/Connectivity", "smbclient-connectivity"},
+    {"Microsoft-Windows-SMBServer/Connectivity", "smbserver-connectivity"},
+    {"Microsoft-Windows-TerminalServices-LocalSessionManager/Operational", "terminalservices-localsessionmanager"},
+    {"Microsoft-Windows-PrintService/Admin", "printservice-admin"},
+    {"Microsoft-Windows-PrintService/Operational", "printservice-operational"},
+    {"Microsoft-Windows-VHDMP/Operational", "vhdmp"},
+    {"Microsoft-Windows-BitLocker/BitLocker Management", "bitlocker"},
 };
 
 std::string_view service_of_channel(std::string_view channel) {
@@ -332,6 +364,7 @@ std::array<std::string_view, 2> sysmon_categories(std::int64_t id) {
   switch (id) {
     case 1: return {"process_creation", {}};
     case 2: return {"file_change", {}};
+    case 4: case 16: return {"sysmon_status", {}};  // service state, configuration state
     case 3: return {"network_connection", {}};
     case 5: return {"process_termination", {}};
     case 6: return {"driver_load", {}};
@@ -350,6 +383,10 @@ std::array<std::string_view, 2> sysmon_categories(std::int64_t id) {
     case 23: return {"file_delete", {}};
     case 25: return {"process_tampering", {}};
     case 26: return {"file_delete_detected", {}};
+    case 27: return {"file_block_executable", {}};
+    case 28: return {"file_block_shredding", {}};
+    case 29: return {"file_executable_detected", {}};
+    case 255: return {"sysmon_error", {}};
     default: return {};
   }
 }

@@ -58,7 +58,11 @@ TEST(sigma_coverage, probed_logsources_are_the_ones_evaluation_gives) {
   EXPECT_TRUE(has(windows, "", "windows", "firewall-as"));
   EXPECT_TRUE(has(windows, "", "windows", ""));  // a channel the table does not know
   EXPECT_FALSE(has(windows, "process_creation", "linux", ""));
-  EXPECT_FALSE(std::ranges::any_of(windows, [](const auto& s) { return s.service == "ntlm"; }));
+  EXPECT_TRUE(has(windows, "", "windows", "ntlm"));
+  EXPECT_TRUE(has(windows, "sysmon_status", "windows", "sysmon"));    // Sysmon 4 and 16
+  EXPECT_TRUE(has(windows, "sysmon_error", "windows", "sysmon"));     // Sysmon 255
+  // No Windows event log carries these (EDR file telemetry).
+  EXPECT_FALSE(std::ranges::any_of(windows, [](const auto& s) { return s.category == "file_access"; }));
   // Only ECS reads host.os.type.
   EXPECT_TRUE(has(probe_logsources(schema_profile::ecs), "process_creation", "linux", ""));
   const auto ocsf = probe_logsources(schema_profile::ocsf);
@@ -93,7 +97,7 @@ TEST(sigma_coverage, configured_shapes_follow_the_topics) {
 TEST(sigma_coverage, every_logsource_reason_is_found_and_reachable_rules_are_not_listed) {
   const auto found = unreachable("{}", k_dir + "/rules");
   const std::map<std::string, std::pair<coverage_reason, std::string>> expected = {
-      {id(11), {coverage_reason::service, "ntlm"}},
+      {id(11), {coverage_reason::service, "dhcp"}},
       {id(12), {coverage_reason::category, "file_access"}},
       {id(13), {coverage_reason::product, "aws"}},
       {id(14), {coverage_reason::combination, "category=ps_script product=windows service=sysmon"}},
@@ -127,7 +131,7 @@ TEST(sigma_coverage, the_report_lists_each_rule_with_file_and_line_then_counts_p
   write_coverage(check_coverage(loaded.rules, shapes), out);
   const std::string text = out.str();
   EXPECT_NE(text.find("unreachable.yml:2: rule " + id(11) +
-                      ": never fires: logsource service=ntlm unmapped: no configured input shape gives it\n"),
+                      ": never fires: logsource service=dhcp unmapped: no configured input shape gives it\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("coverage: 7 of 12 rules reachable, 5 never fire (input shapes: windows)\n"), std::string::npos)
@@ -148,11 +152,13 @@ TEST(sigma_coverage, sigmahq_windows_rules_that_never_fire_are_the_unmapped_serv
     ++by_subject[u.subject];
   }
   EXPECT_EQ(loaded.rules.size(), 2402u);
-  EXPECT_EQ(report.unreachable.size(), 44u);
-  EXPECT_EQ(by_reason[coverage_reason::service], 33u);
-  EXPECT_EQ(by_reason[coverage_reason::category], 11u);
-  EXPECT_EQ(by_subject["appxdeployment-server"], 9u);
+  // Every service SigmaHQ names is mapped; what is left are categories no Windows event
+  // log carries (EDR file telemetry).
+  EXPECT_EQ(report.unreachable.size(), 8u);
+  EXPECT_EQ(by_reason[coverage_reason::service], 0u);
+  EXPECT_EQ(by_reason[coverage_reason::category], 8u);
   EXPECT_EQ(by_subject["file_access"], 7u);
+  EXPECT_EQ(by_subject["file_rename"], 1u);
 }
 
 }  // namespace

@@ -564,6 +564,9 @@ const std::vector<std::vector<std::string>> k_record_logsources = {
     {"/windows/firewall-as"},                                  // 2004
     {"process_creation/windows/security"},                     // Security 4688: cmd.exe by a service
     {"process_creation/windows/security"},                     // 4688: vssadmin under another account
+    {"/windows/ntlm"},                                         // NTLM/Operational 8001
+    {"/windows/appxdeployment-server"},                        // AppXDeploymentServer 854
+    {"sysmon_status/windows/sysmon"},                          // Sysmon 16
 };
 
 
@@ -630,6 +633,9 @@ TEST(sigma_logsources, each_rule_alone_fires_on_its_record_in_every_shape_with_t
       {"process_creation_system_shell.yml", {"record 6: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a09"}},
       {"security_4688_vssadmin.yml", {"record 7: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a10"}},
       {"process_creation_other_account.yml", {"record 7: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a11"}},
+      {"ntlm_termsrv_by_address.yml", {"record 8: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a12"}},
+      {"appx_package_from_file_sharing.yml", {"record 9: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a13"}},
+      {"sysmon_config_from_temp.yml", {"record 10: 5c0e1a7d-41b2-4f3e-9a6c-2d8b7e1f0a14"}},
   };
   std::size_t tried = 0;
   for (const auto& entry : std::filesystem::directory_iterator(k_logsource_dir + "/rules")) {
@@ -744,6 +750,10 @@ TEST(sigma_logsources, sigmahq_rules_fire_on_each_kind_of_record_in_every_shape)
       {5, "9e2575e7-2cb9-4da1-adc8-ed94221dca5e"},  // firewall rule for a program in a suspicious folder
                                                     // (firewall-as)
       {7, "c947b146-0abc-4c87-9c64-b17e9d7274a2"},  // Shadow copies deletion (process_creation from 4688)
+      {8, "ce5678bb-b9aa-4fb5-be4b-e57f686256ad"},  // Potential remote desktop connection to a non-domain
+                                                    // host (ntlm)
+      {9, "c977cb50-3dff-4a9f-b873-9290f56132f1"},  // AppX located in uncommon directory added to
+                                                    // deployment pipeline (appxdeployment-server)
   };
   for (const auto& [record, id] : wanted) {
     const std::string prefix = "record " + std::to_string(record) + ": ";

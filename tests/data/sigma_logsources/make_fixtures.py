@@ -9,6 +9,9 @@ them; this script only feeds it other records):
   PowerShell/Operational 4103, 4104  ps_module / ps_script
   Firewall With Advanced Security    service firewall-as (2004: rule added)
   Security 4688 (two)                process_creation with Sigma's names (Image, ...)
+  NTLM/Operational 8001              service ntlm (an outgoing NTLM to a TERMSRV target)
+  AppXDeploymentServer 854           service appxdeployment-server (a package URI queued)
+  Sysmon 16                          category sysmon_status (configuration state changed)
 
 Unnamed data items take each shape's forms: Winlogbeat's param1..param3; flat records
 param1..param3 (NXLog style) or a Data array (export style); evtx_dump's
@@ -31,6 +34,10 @@ import make_shapes  # noqa: E402  (the shape writers)
 CLASSIC = ("Windows PowerShell", "PowerShell", None)  # a classic event source: no provider GUID
 POWERSHELL = make_shapes.POWERSHELL
 SECURITY = make_shapes.SECURITY
+SYSMON = make_shapes.SYSMON
+NTLM = ("Microsoft-Windows-NTLM/Operational", "Microsoft-Windows-NTLM", "AC43300D-5FCC-4800-8E99-1BD3F85F0320")
+APPX = ("Microsoft-Windows-AppXDeploymentServer/Operational", "Microsoft-Windows-AppXDeployment-Server",
+        "3F471139-ACB7-4A01-B7A7-FF5DA4BA2D43")
 FIREWALL = ("Microsoft-Windows-Windows Firewall With Advanced Security/Firewall",
             "Microsoft-Windows-Windows Firewall With Advanced Security", "D1BC9AFF-2ABF-4D71-9146-ECB2A986EB85")
 
@@ -108,6 +115,19 @@ RECORDS = [
         "TargetDomainName": "CORP", "TargetLogonId": "0x7c3d10",
         "ParentProcessName": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
         "MandatoryLabel": "S-1-16-12288"}, None, None, None),
+    # Remote Desktop to an address with NTLM (no Kerberos name for it).
+    (70209, NTLM, 8001, "2026-11-03T08:31:02.640Z", "WKS-NAV-04.corp.example", None, {
+        "TargetName": "TERMSRV/10.20.30.41", "ProcessId": "0x1a2c",
+        "ProcessName": "C:\\Windows\\System32\\mstsc.exe", "ClientUserName": "nav",
+        "ClientDomainName": "CORP", "ClientLockoutState": "false"}, None, None, None),
+    # An app package queued for download from a file-sharing host.
+    (70210, APPX, 854, "2026-11-03T08:33:47.101Z", "WKS-NAV-04.corp.example", "4D5E6F7A-8B9C-0004-AD1E-2F3A4B5C6D7E", {
+        "Path": "https://files.filedrop.example/s/8Kq2/LumenTools_1.4.0.0_x64.msixbundle"}, None, None, None),
+    # Sysmon's configuration replaced from a temporary folder.
+    (70211, SYSMON, 16, "2026-11-03T08:36:12.009Z", "WKS-NAV-04.corp.example", None, {
+        "UtcTime": "2026-11-03 08:36:12.009", "Configuration": "C:\\Users\\nav\\AppData\\Local\\Temp\\sc.xml",
+        "ConfigurationFileHash": "SHA256=0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C4B5A69788796A5B4C3D2E1F0"},
+     None, None, None),
 ]
 
 
