@@ -751,6 +751,76 @@ TEST(kafka_run, a_correlation_fires_across_partitions_and_instances) {
   EXPECT_EQ(replay_ids, ids);
 }
 
+// Correlation windows move with their observations partition: one instance sees the first
+// two matches of each host and stops; another, with an empty state directory, restores
+// the windows from the changelog and the third match of each host completes them.
+TEST(kafka_run, correlation_windows_are_restored_from_the_changelog_by_the_next_owner) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t(kafka, 2, 1);
+  const std::string rules = dir.path() + "/sigma";
+  std::filesystem::create_directories(rules);
+  std::ofstream(rules + "/corr.yml") << correlation_rules();
+  const auto config_of = [&](const std::string& name, std::uint16_t port) {
+    return dir.write(name + ".yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port) +
+                                         "topology:\n  partitions: 4\n  flush_interval: 200ms\n"
+                                         "state:\n  dir: \"" + dir.path() + "/state-" + name + "\"\n"
+                                         "sigma:\n  builtin: []\n  rules_dir: \"" + rules + "\"\n"
+                                         "  correlations:\n    allowed_lateness: 1h\n");
+  };
+  std::vector<std::string> events;
+  const auto send = [&](int i) {
+    for (int h = 0; h < 5; ++h) {
+      events.push_back(timed_event("host-" + std::to_string(h), h + i * 2, "run corr-marker"));
+      kafka.produce(t.input, "k", events.back(), (h + i) % 2);
+    }
+    kafka.flush();
+  };
+  {
+    const std::uint16_t port = ct::free_port();
+    ct::countersign_process first({"run", "--config", config_of("first", port)}, dir.path());
+    send(0);
+    send(1);
+    ASSERT_TRUE(kafka.wait_topology_caught_up(t.group, t.input, t.group, 120s, [&] { return first.running(); }))
+        << first.stderr_text();
+    EXPECT_TRUE(wait_metric(port, "countersign_correlation_windows_open", 5, 10s)) << metrics_text(port);
+    first.terminate();
+    ASSERT_EQ(first.wait(60s), 0) << first.stderr_text();
+  }
+  EXPECT_TRUE(kafka.read_all(t.alerts, 0, 2s).empty()) << "two matches per host: nothing yet";
+
+  const std::uint16_t port = ct::free_port();
+  ct::countersign_process second({"run", "--config", config_of("second", port)}, dir.path());
+  send(2);
+  ASSERT_TRUE(kafka.wait_topology_caught_up(t.group, t.input, t.group, 120s, [&] { return second.running(); }))
+      << second.stderr_text();
+  const auto alerts = kafka.read_all(t.alerts, 5, 30s);
+  std::set<std::string> hosts, ids;
+  for (const auto& r : alerts) {
+    const auto s = summarize(r.value);
+    EXPECT_EQ(s.detectors, "5d0c4d8e-1111-4000-8000-0000000000c1") << r.value;
+    hosts.insert(s.host);
+    ids.insert(s.id);
+  }
+  EXPECT_EQ(alerts.size(), 5U);
+  EXPECT_EQ(hosts, (std::set<std::string>{"host-0", "host-1", "host-2", "host-3", "host-4"}));
+  EXPECT_GT(ct::metric_value(metrics_text(port), "countersign_state_restored_records_total").value_or(0), 0.0);
+  second.terminate();
+  EXPECT_EQ(second.wait(60s), 0) << second.stderr_text();
+
+  const std::string file = dir.write("events.ndjson", [&] {
+    std::string text;
+    for (const auto& e : events) text += e + "\n";
+    return text;
+  }());
+  const auto replay = ct::run_countersign({"replay", "--config", config_of("replay", ct::free_port()), file}, dir.path());
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  std::set<std::string> replay_ids;
+  std::istringstream out(replay.out);
+  for (std::string line; std::getline(out, line);) replay_ids.insert(summarize(line).id);
+  EXPECT_EQ(replay_ids, ids);
+}
+
 // docs/metrics.md is the catalog: every metric it lists is exposed by a running instance
 // (with state and an abuse list, so every part is on), and the counters of the event
 // flow move when events arrive.
