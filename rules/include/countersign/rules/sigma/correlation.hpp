@@ -32,7 +32,7 @@
 //     again, gives the same ids; a redelivered event (same identity) is ignored.
 //
 // Threading: correlation_set is immutable and may be shared; a correlation_evaluator and
-// its window_store belong to one thread (one partition's stream in the processor).
+// its window_store belong to one thread (one observations partition in the processor).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -207,9 +207,9 @@ struct correlation_alert {
 };
 
 // Evaluates the correlations of one correlation_set over one stream of base-rule matches
-// (in the processor: one input partition). Owns nothing but indexes: the windows are in
-// `store`, the watermark too (a reserved key), so a new evaluator on the same store goes
-// on where the last one stopped. Lives as long as its stream's assignment; used by one
+// (in the processor: one observations partition, correlation_stage.hpp). Owns nothing
+// but indexes: the windows are in `store`, the watermark too (a reserved key), so a new
+// evaluator on the same store goes on where the last one stopped. Lives as long as its stream's assignment; used by one
 // thread. A new correlation_set (reload) means a new evaluator on the same store: the
 // records of correlations that are unchanged carry over, the others are dropped.
 class correlation_evaluator {
