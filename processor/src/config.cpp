@@ -653,6 +653,11 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       if (!c.rules_dir.empty() && !std::filesystem::is_directory(c.rules_dir)) {
         g.fail("rules_dir", "is not a directory: " + c.rules_dir);
       }
+      auto corr = g.child("correlations");
+      auto& cl = c.correlations;
+      cl.allowed_lateness_ms = corr.duration("allowed_lateness", cl.allowed_lateness_ms, 0);
+      cl.max_groups = corr.count("max_groups", cl.max_groups, 1, 100'000'000);
+      cl.max_entries_per_group = corr.count("max_entries_per_group", cl.max_entries_per_group, 1, 1'000'000);
     }
     {
       auto l = top.child("log");

@@ -1,3 +1,4 @@
+#include <countersign/processor/correlation_stage.hpp>
 #include <countersign/processor/hash_stage.hpp>
 #include <countersign/processor/kafka_runner.hpp>
 #include <countersign/processor/offset_tracker.hpp>
@@ -119,6 +120,8 @@ struct kafka_runner::impl {
   state::prevalence_store* store;
   pipeline ingest;
   hash_stage hashes;
+  correlation_stage correlations;  // the windows of the observations partitions owned
+  std::vector<emitted_alert> correlation_alerts;
   std::optional<signer_stage> signers;  // with a store
   runner_stats stats;
   offset_tracker tracker;
@@ -184,6 +187,7 @@ struct kafka_runner::impl {
         store(s),
         ingest(c, forward_mode),
         hashes(c, s),
+        correlations(c, s),
         lifecycle(s != nullptr) {
     if (store) signers.emplace(*store);
   }
@@ -218,6 +222,10 @@ struct kafka_runner::impl {
   void handle_observation(const rd_kafka_message_t* m, partition_slot_ref ref);
   void handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref);
   void handle_hash_record(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload);
+  // Correlations (correlation_stage.hpp): matches routed by group through the
+  // observations topic, and judged by the owner of their partition.
+  std::uint32_t forward_correlated(partition_slot_ref ref, std::int64_t offset);
+  void handle_correlation_match(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload);
   void handle_deferred_outputs();
   std::uint32_t produce_alerts(std::span<const emitted_alert> alerts, partition_slot_ref ref, std::int64_t offset);
   void dead_letter(const rd_kafka_message_t* m, std::string_view topic, std::string_view reason, std::string_view detail,
@@ -253,7 +261,11 @@ struct kafka_runner::impl {
       stats.state_write_errors = s.write_errors;
     }
     stats.state_writable = !state_stalled;
-    if (metrics) metrics->publish(combined(ingest.stats(), hashes.stats()), &stats);
+    if (metrics) {
+      auto all = combined(ingest.stats(), hashes.stats());
+      all.correlation = correlations.stats();
+      metrics->publish(all, &stats);
+    }
   }
   topic_role role_of(std::string_view topic) const {
     if (topic == topics.observations) return topic_role::observations;
@@ -682,7 +694,12 @@ void kafka_runner::impl::step_restore() {
       } else {
         const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
         const std::string_view value(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-        if (state::apply_changelog_record(*store, active_restore->partition, key, value)) {
+        const bool applied =
+            state::is_window_changelog_key(key)
+                ? state::apply_window_changelog_record(*store, active_restore->partition, key,
+                                                       static_cast<const char*>(m->payload), m->payload ? m->len : 0)
+                : state::apply_changelog_record(*store, active_restore->partition, key, value);
+        if (applied) {
           ++active_restore->records;
           ++stats.restored_records;
         } else {
@@ -866,6 +883,7 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
       transport::delivery_ledger::discard(ticket);
     }
   }
+  pending += forward_correlated(ref, m->offset);
   if (res.kind == outcome::rejected) {
     dead_letter(m, topic, to_string(res.reason), res.detail, "ingest", ref, pending);
   }
@@ -917,7 +935,11 @@ void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partiti
   std::size_t kind_size = 0;
   if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
       rd_kafka_header_get_last(headers, k_record_header, &kind, &kind_size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    handle_hash_record(m, ref, payload);
+    if (std::string_view(static_cast<const char*>(kind), kind ? kind_size : 0) == k_correlation_record_kind) {
+      handle_correlation_match(m, ref, payload);
+    } else {
+      handle_hash_record(m, ref, payload);
+    }
     return;
   }
   const outcome o = hashes.process(payload, m->partition, 0, wall_ms(), m->offset);
@@ -949,6 +971,46 @@ void kafka_runner::impl::handle_hash_record(const rd_kafka_message_t* m, partiti
                 "hash", ref, pending);
   }
   tracker.consumed(ref, m->offset, pending);
+}
+
+// Each routed match is one acknowledgement its input message waits for.
+std::uint32_t kafka_runner::impl::forward_correlated(partition_slot_ref ref, std::int64_t offset) {
+  std::uint32_t pending = 0;
+  for (const auto& f : ingest.correlation_forwards()) {
+    rd_kafka_headers_t* h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, k_record_header, -1, k_correlation_record_kind.data(),
+                        static_cast<ssize_t>(k_correlation_record_kind.size()));
+    auto* ticket = ledger.for_message(ref, offset);
+    if (produce(topics.observations, f.partition, f.key, f.record, h, ticket)) {
+      ++pending;
+    } else {
+      transport::delivery_ledger::discard(ticket);
+    }
+  }
+  return pending;
+}
+
+// Committed once its alerts are out and the window records it changed are in the
+// changelog (the flush after it), like an observation.
+void kafka_runner::impl::handle_correlation_match(const rd_kafka_message_t* m, partition_slot_ref ref,
+                                                  std::string_view payload) {
+  const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+  if (auto* sigma = ingest.sigma()) correlations.set_rules(sigma->correlations());
+  std::size_t count = 0;
+  std::uint32_t pending = 0;
+  if (correlations.process(m->partition, key, payload, wall_ms(), correlation_alerts, count)) {
+    pending += produce_alerts(std::span<const emitted_alert>(correlation_alerts.data(), count), ref, m->offset);
+    if (store) {
+      ++pending;
+      ledger.await_flush(ref, m->offset);
+    }
+  } else {
+    ++stats.bad_internal_records;
+    dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record),
+                "correlation match does not decode", "correlation", ref, pending);
+  }
+  tracker.consumed(ref, m->offset, pending);
+  if (hashes.should_flush() || correlations.pending() >= cfg.state.combine_max_keys) flush_state();
 }
 
 void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref) {
@@ -990,10 +1052,20 @@ bool kafka_runner::impl::flush_state() {
       out(t.deltas, RD_KAFKA_PARTITION_UA, entity_topic_key(kind, key), delta);
     }
   } to_topics(send, topics);
+  // Window records first: the hash stage's flush commits the store's batch they join.
+  correlations.flush([&](std::int32_t partition, std::string_view key, const std::string* stored) {
+    send(topics.changelog, partition, state::window_changelog_key(key),
+         stored ? std::string_view(*stored) : std::string_view());
+  });
   bool ok = true;
   if (auto r = hashes.flush(&to_topics); !r) {
     ok = false;
     note_state_failure("hash state", r.error());
+  } else if (store->pending() > 0) {  // window records without hash records to carry them
+    if (auto w = store->commit(); !w) {
+      ok = false;
+      note_state_failure("correlation state", w.error());
+    }
   }
   if (auto r = signers->flush([&](std::string_view key, std::string_view record) {
         send(topics.signers, RD_KAFKA_PARTITION_UA, key, record);
@@ -1186,6 +1258,7 @@ void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_k
   store_offsets();
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& e = parts->elems[i];
+    if (role_of(e.topic) == topic_role::observations) correlations.release(e.partition);  // flushed above
     if (lifecycle.revoke(role_of(e.topic), e.partition)) {
       active_restore.reset();
       rd_kafka_assign(restorer, nullptr);

@@ -136,8 +136,16 @@ int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
   const auto& s = summary.stats;
   std::uint64_t rejected = 0;
   for (auto n : s.rejected) rejected += n;
-  std::cerr << "replay: " << s.events << " events, " << s.observations << " in scope, " << s.alerts + s.sigma.alerts
-            << " alerts (" << s.sigma.alerts << " from " << s.sigma.rules << " Sigma rules), " << s.suppressed + s.sigma.suppressed << " suppressed, " << s.repeats << " repeats skipped, " << rejected << " rejected";
+  std::cerr << "replay: " << s.events << " events, " << s.observations << " in scope, " << s.alerts + s.sigma.alerts + s.correlation.alerts
+            << " alerts (" << s.sigma.alerts << " from " << s.sigma.rules << " Sigma rules"
+            << (s.sigma.correlations > 0
+                    ? ", " + std::to_string(s.correlation.alerts) + " from " + std::to_string(s.sigma.correlations) +
+                          " correlations over " + std::to_string(s.sigma.correlation_routed) + " routed matches, " +
+                          std::to_string(s.correlation.evaluator.late_dropped) + " late, " +
+                          std::to_string(s.sigma.correlation_missing_field + s.sigma.correlation_no_time) +
+                          " without a group field or time"
+                    : std::string())
+            << "), " << s.suppressed + s.sigma.suppressed << " suppressed, " << s.repeats << " repeats skipped, " << rejected << " rejected";
   for (std::size_t i = 0; i < s.rejected.size(); ++i) {
     if (s.rejected[i] > 0) std::cerr << ", " << cp::to_string(static_cast<cp::reject_reason>(i)) << '=' << s.rejected[i];
   }
@@ -322,7 +330,7 @@ int check_rules(const std::string& config_path, const std::string& content_dir, 
       std::cerr << diag.text() << '\n';
     }
     if (!sigma.correlations.empty())
-      std::cout << "sigma correlations: " << sigma.correlations.size() << " valid (not evaluated by run or replay yet)\n";
+      std::cout << "sigma correlations: " << sigma.correlations.size() << " valid\n";
     std::cout << "sigma: " << sigma.rules.size() << " rules, " << sigma.skipped << " not loaded ("
               << "built-in: " << (cfg->sigma.builtin.empty() ? std::string("none") : [&] {
                    std::string names;

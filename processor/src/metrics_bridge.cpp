@@ -182,6 +182,26 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   sigma_reload_errors_.counter = plain_counter(
       r, "countersign_sigma_load_errors_total",
       "Sigma rule files that failed to load or reload (their previous rules stay in use)");
+  sigma_correlations_ = gauge("countersign_sigma_correlations", "Sigma correlation rules in use");
+  sigma_withheld_.counter = plain_counter(
+      r, "countersign_sigma_alerts_withheld_total",
+      "Sigma rule matches not alerted because a correlation refers to the rule without generate: true");
+  correlation_windows_ = gauge("countersign_correlation_windows_open",
+                               "Correlation groups with open windows, over the observations partitions this instance owns");
+  correlation_matches_.counter = plain_counter(r, "countersign_correlation_matches_total",
+                                               "Base-rule matches judged by correlations (one per correlation)");
+  correlation_alerts_.counter = plain_counter(
+      r, "countersign_correlation_alerts_total", "Correlation alerts raised (also in countersign_alerts_total)");
+  correlation_late_.counter = plain_counter(r, "countersign_correlation_late_events_total",
+                                            "Matches older than the partition's watermark - sigma.correlations.allowed_lateness: dropped");
+  correlation_duplicates_.counter = plain_counter(r, "countersign_correlation_duplicate_events_total",
+                                                  "Matches of an event already in its group's window (redelivery): ignored");
+  correlation_evicted_.counter = plain_counter(
+      r, "countersign_correlation_evictions_total",
+      "Groups (sigma.correlations.max_groups) and events (max_entries_per_group) dropped to bound the state");
+  correlation_unrouted_.counter = plain_counter(
+      r, "countersign_correlation_unrouted_total",
+      "Matches of a referenced rule not judged: a group-by or value_count field missing, no event time, or a stale rule");
   table_caught_up_ = gauge("countersign_global_table_caught_up",
                            "1 once the global signer table has read the signers topic to its end seen at start");
   prometheus::BuildGauge()
@@ -218,7 +238,7 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   events_.sync(p.events);
   observations_.sync(p.observations);
   for (std::size_t i = 0; i < k_scope_reason_count; ++i) out_of_scope_by_reason_[i].sync(p.out_of_scope_by_reason[i]);
-  alerts_.sync(p.alerts + p.sigma.alerts);
+  alerts_.sync(p.alerts + p.sigma.alerts + p.correlation.alerts);
   suppressed_.sync(p.suppressed + p.sigma.suppressed);
   sigma_rules_->Set(static_cast<double>(p.sigma.rules));
   sigma_events_.sync(p.sigma.events);
@@ -227,6 +247,17 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   sigma_alerts_.sync(p.sigma.alerts);
   sigma_truncated_.sync(p.sigma.truncated);
   sigma_reload_errors_.sync(p.sigma.reload_errors);
+  sigma_correlations_->Set(static_cast<double>(p.sigma.correlations));
+  sigma_withheld_.sync(p.sigma.withheld);
+  const auto& c = p.correlation;
+  correlation_windows_->Set(static_cast<double>(c.open_windows));
+  correlation_matches_.sync(c.evaluator.matches);
+  correlation_alerts_.sync(c.alerts);
+  correlation_late_.sync(c.evaluator.late_dropped);
+  correlation_duplicates_.sync(c.evaluator.duplicates);
+  correlation_evicted_.sync(c.evaluator.groups_evicted + c.evaluator.entries_evicted);
+  correlation_unrouted_.sync(p.sigma.correlation_missing_field + p.sigma.correlation_no_time + c.evaluator.stale_matches +
+                             c.bad_records);
   for (std::size_t i = 0; i < k_reject_reason_count; ++i) rejected_by_reason_[i].sync(p.rejected[i]);
   for (std::size_t i = 1; i < p.events_by_schema.size(); ++i) events_by_schema_[i].sync(p.events_by_schema[i]);
   ci_joined_.sync(p.ci_join.joined);

@@ -45,6 +45,9 @@ pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local)
       strict_all_(cfg.input.unknown_shapes == unknown_shape_policy::reject),
       certificate_join_(cfg.input.certificate_join.enabled),
       release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {
+  // Correlation windows in memory: replay judges a finite input, and run keeps its
+  // windows in the runner's stage, on the partitions it owns.
+  if (local_ && sigma_) correlations_ = std::make_unique<correlation_stage>(cfg, nullptr);
   strict_by_topic_ = cfg.input.unknown_shapes_by_topic;
   user_profile_pins_.insert(cfg.input.user_profile_pins.begin(), cfg.input.user_profile_pins.end());
   note(profiles_.reload());
@@ -88,12 +91,14 @@ void pipeline::count_out_of_scope(scope_reason r) {
 pipeline_stats pipeline::stats() const {
   pipeline_stats s = local_ ? combined(stats_, local_->stats()) : stats_;
   if (sigma_) s.sigma = sigma_->stats();
+  if (correlations_) s.correlation = correlations_->stats();
   return s;
 }
 
 void pipeline::begin_call() {
   if (local_) local_->begin();
   forward_count_ = 0;
+  correlation_forward_count_ = 0;
   sigma_count_ = 0;
   releases_.clear();
 }
@@ -209,6 +214,7 @@ process_result pipeline::process(std::string_view payload, const source_position
   if (sigma_) {
     const auto m = parser_.last_message();
     sigma_->evaluate(m.data, m.size, m.capacity, *parsed, batch_, where, now_ms, token, sigma_alerts_, sigma_count_);
+    if (!sigma_->routed().empty()) hand_over_correlated(token, now_ms);
     result.alerts += static_cast<std::uint32_t>(sigma_count_);
     if (sigma_count_ > 0) note(outcome::alert);
   }
@@ -237,6 +243,31 @@ process_result pipeline::process(std::string_view payload, const source_position
   joiner_.expire(clock, release_);
   stats_.ci_join = joiner_.stats();
   return result;
+}
+
+// The same placement as observations (murmur2 of the key over topology.partitions), so
+// replay's partitions, and their watermarks, are run's.
+void pipeline::hand_over_correlated(std::uint64_t token, std::optional<std::int64_t> now_ms) {
+  for (const auto& m : sigma_->routed()) {
+    const std::int32_t partition = kafka_partition(m.key, partitions_);
+    if (correlations_) {
+      correlations_->set_rules(sigma_->correlations());
+      correlations_->process(partition, m, now_ms, sigma_alerts_, sigma_count_);
+      continue;
+    }
+    if (correlation_forward_count_ == correlation_forwards_.size()) correlation_forwards_.emplace_back();
+    forwarded_observation& f = correlation_forwards_[correlation_forward_count_++];
+    f.token = token;
+    f.deferred = false;
+    f.partition = partition;
+    f.key.assign(m.key);
+    rules::sigma::encode_routed(m, f.record);
+  }
+}
+
+void pipeline::finish_correlations(std::optional<std::int64_t> now_ms) {
+  begin_call();
+  if (correlations_) correlations_->finish(now_ms, sigma_alerts_, sigma_count_);
 }
 
 void pipeline::expire(std::int64_t now_ms) {

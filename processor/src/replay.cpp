@@ -73,6 +73,10 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
   meter.clear();
   pipe.flush(std::nullopt);  // verdicts still waiting for a Code Integrity join
   print_alerts();
+  // The input is finished: correlation windows still open are judged now (an
+  // upper-bounded condition, `lt: 3`, is otherwise judged only once later events close them).
+  pipe.finish_correlations(std::nullopt);
+  print_alerts();
   pipe.flush_state();
   if (store && pipe.stats().state_updates > 0) {
     // History that only this directory holds: `countersign run` publishes it once.

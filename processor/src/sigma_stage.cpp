@@ -3,6 +3,7 @@
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/sigma/correlation.hpp>
 #include <countersign/rules/sigma/detail.hpp>
+#include <countersign/rules/time.hpp>
 
 #include "profiles/walk.hpp"
 
@@ -713,18 +714,6 @@ std::size_t drop_duplicate_ids(std::vector<rules::sigma::rule>& rules,
   });
 }
 
-// Correlation rules are parsed and checked (rules/src/sigma/correlation_load.cpp) and
-// evaluated by rules::sigma::correlation_evaluator, which neither run nor replay drives
-// yet (docs/sigma.md, "Correlation rules"): each valid one is a warning, and the rules it
-// refers to keep raising their own alerts.
-void note_unevaluated_correlations(std::vector<rules::sigma::correlation_rule>& correlations,
-                                   std::vector<rules::sigma::diagnostic>& diags) {
-  for (const auto& c : correlations) {
-    diags.push_back({rules::sigma::diagnostic::severity::warning, c.file, c.line, c.id.empty() ? "?" : c.id,
-                     "correlation rule checked, not evaluated by run or replay yet; correlation skipped"});
-  }
-}
-
 }  // namespace
 
 std::vector<std::string> all_builtin_sigma_files() {
@@ -742,11 +731,13 @@ rules::sigma::load_result load_sigma_rules(const std::vector<std::string>& built
   for (const auto& path : rule_files(dir, all.diagnostics)) add_all(all, rules::sigma::load_rules_file(path));
   all.skipped += drop_duplicate_ids(all.rules, &all.diagnostics);
   all.skipped += rules::sigma::link_correlations(all.rules, all.correlations, all.diagnostics);
-  note_unevaluated_correlations(all.correlations, all.diagnostics);
   return all;
 }
 
-sigma_library::sigma_library(const sigma_config& cfg) : cfg_(cfg), current_(std::make_shared<rules::sigma::rule_set>()) {}
+sigma_library::sigma_library(const sigma_config& cfg)
+    : cfg_(cfg),
+      current_(std::make_shared<rules::sigma::rule_set>()),
+      correlations_(std::make_shared<rules::sigma::correlation_set>()) {}
 
 sigma_library::reload_report sigma_library::reload() {
   reload_report report;
@@ -755,6 +746,7 @@ sigma_library::reload_report sigma_library::reload() {
     loaded_ = true;
     auto res = load_sigma_rules(cfg_.builtin, "");
     builtin_ = std::move(res.rules);
+    builtin_correlations_ = std::move(res.correlations);
     for (auto& d : res.diagnostics) report.diagnostics.push_back(std::move(d));
   }
   const auto paths = rule_files(cfg_.rules_dir, report.diagnostics);
@@ -777,7 +769,6 @@ sigma_library::reload_report sigma_library::reload() {
     f.mtime = mtime;
     f.size = size;
     auto res = rules::sigma::load_rules_file(path);
-    note_unevaluated_correlations(res.correlations, res.diagnostics);
     f.failed = has_errors(res);
     if (f.failed) {
       ++report.failed_files;
@@ -786,6 +777,7 @@ sigma_library::reload_report sigma_library::reload() {
     // warnings (skipped, unsupported rules) takes its new rules.
     if (!f.failed || fresh) {
       f.rules = std::move(res.rules);
+      f.correlations = std::move(res.correlations);
       changed = true;
     }
     for (auto& d : res.diagnostics) report.diagnostics.push_back(std::move(d));
@@ -794,10 +786,17 @@ sigma_library::reload_report sigma_library::reload() {
     std::vector<rules::sigma::rule> all = builtin_;
     for (const auto& [path, f] : files_) all.insert(all.end(), f.rules.begin(), f.rules.end());
     drop_duplicate_ids(all, &report.diagnostics);
+    // References are checked across every file: a correlation may refer to rules of
+    // another file, or of the shipped content.
+    std::vector<rules::sigma::correlation_rule> correlations = builtin_correlations_;
+    for (const auto& [path, f] : files_) correlations.insert(correlations.end(), f.correlations.begin(), f.correlations.end());
+    (void)rules::sigma::link_correlations(all, correlations, report.diagnostics);  // removed ones are reported
+    correlations_ = std::make_shared<const rules::sigma::correlation_set>(std::move(correlations), all);
     current_ = std::make_shared<const rules::sigma::rule_set>(std::move(all));
   }
   report.changed = changed;
   report.rules = current_->size();
+  report.correlations = correlations_->size();
   return report;
 }
 
@@ -840,7 +839,8 @@ namespace {
 // a lookup can ask the document for (the rule's field, its event-data path, the
 // profiles' aliases of it), plus what logsources and alert envelopes read. Null when a
 // rule searches keywords, which look at every value.
-std::shared_ptr<const sigma_document::name_filter> document_names(const rules::sigma::rule_set& set) {
+std::shared_ptr<const sigma_document::name_filter> document_names(const rules::sigma::rule_set& set,
+                                                                   const rules::sigma::correlation_set& correlations) {
   auto names = std::make_shared<sigma_document::name_filter>();
   const auto add_field = [&names](std::string_view field) {
     names->emplace(sigma_document::last_component(field));
@@ -872,6 +872,14 @@ std::shared_ptr<const sigma_document::name_filter> document_names(const rules::s
         }
       }
     }
+  }
+  // What correlations read from a match: group-by fields (aliases resolved per rule)
+  // and value_count's field.
+  for (std::size_t i = 0; i < correlations.size(); ++i) {
+    for (const auto& fields : correlations.compiled_of(i).fields) {
+      for (const auto& f : fields) add_field(f);
+    }
+    if (!correlations.correlations()[i].value_field.empty()) add_field(correlations.correlations()[i].value_field);
   }
   // sigma_view::logsources and the envelope of evaluate().
   // The logsource fields of the flat and evtx shapes (Channel, Provider_Name, EventID and
@@ -929,10 +937,45 @@ void sigma_stage::note(const sigma_library::reload_report& report) {
   stats_.reload_errors += report.failed_files;
   if (report.changed) {
     set_ = library_.current();
-    doc_.keep_only(set_ ? document_names(*set_) : nullptr);
+    correlations_ = library_.correlations();
+    if (correlations_->size() > 0) spdlog::info("sigma: {} correlation rules in use", correlations_->size());
+    doc_.keep_only(set_ ? document_names(*set_, *correlations_) : nullptr);
     ++stats_.reloads;
   }
   stats_.rules = set_ ? set_->size() : 0;
+  stats_.correlations = correlations_ ? correlations_->size() : 0;
+}
+
+// Matches of rules that correlations refer to, taken apart per correlation (group values,
+// counted value) for the partition that owns their group. The identity is where the
+// event came from, so a redelivered record is recognised as one already counted.
+void sigma_stage::route_correlated(const sigma_view& view, const rules::observation* obs, const source_position& where,
+                                   int record, std::optional<std::int64_t> now_ms) {
+  std::optional<std::int64_t> time = obs ? obs->event_time_ms : std::nullopt;
+  if (!time) time = synthetic_time(view);
+  if (!time) time = now_ms;
+  identity_ = fmt::format("{}/{}/{}#{}", where.topic, where.partition, where.offset, record);
+  for (const auto* r : hits_) {
+    if (!correlations_->targets_of(r->id, r->name)) continue;
+    if (!time) {
+      ++stats_.correlation_no_time;
+      continue;
+    }
+    const rules::sigma::base_match m{r->id, r->name, *time, identity_, &view};
+    const std::size_t before = routed_.size();
+    stats_.correlation_missing_field += rules::sigma::route_match(*correlations_, m, routed_);
+    stats_.correlation_routed += routed_.size() - before;
+  }
+}
+
+// The event time of an event without an observation: the first of the usual fields.
+std::optional<std::int64_t> sigma_stage::synthetic_time(const sigma_view& view) const {
+  for (const std::string_view name : {"@timestamp", "UtcTime", "TimeCreated", "Timestamp", "time", "EventTime"}) {
+    const auto v = view.field(name);
+    if (!v || v->empty()) continue;
+    if (const auto t = rules::parse_rfc3339_ms(*v)) return t;
+  }
+  return std::nullopt;
 }
 
 void sigma_stage::maybe_reload() {
@@ -947,6 +990,7 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
                            const observation_batch& batch, const source_position& where,
                            std::optional<std::int64_t> now_ms, std::uint64_t token,
                            std::vector<emitted_alert>& out, std::size_t& count) {
+  routed_.clear();
   if (!set_ || set_->size() == 0) return;
   doc_.reset(padded, size, capacity, profile);
   const int records = profile == schema_profile::defender ? doc_.records() : 0;
@@ -972,6 +1016,7 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     stats_.matches += hits_.size();
     if (doc_.truncated()) ++stats_.truncated;
     if (hits_.empty()) continue;
+    if (correlations_->size() > 0) route_correlated(view, obs, where, record, now_ms);
 
     // The envelope: the event's observation, with what the fields say where it is
     // silent (a Security or registry record names its process in its own fields).
@@ -1008,6 +1053,11 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     hits.clear();
     techniques.clear();
     for (const auto* r : hits_) {
+      // `generate`: a rule a correlation refers to alerts only when one of them says so.
+      if (!correlations_->raises_alert(r->id, r->name)) {
+        ++stats_.withheld;
+        continue;
+      }
       rules::hit h;
       h.id = r->id;
       h.title = r->title;
@@ -1031,6 +1081,7 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     // has the same id and is suppressed as before.
     // Rules whose level is grouped per file (sigma.suppression, by default informational
     // and low) alert once per rule, host and file in a suppression window.
+    if (hits.empty()) continue;
     const bool per_file = std::ranges::all_of(hits, [&](const rules::hit& h) {
       return suppression_by_level_[static_cast<std::size_t>(h.level)] == sigma_config::grouping::per_file;
     });

@@ -21,6 +21,28 @@ bool apply_changelog_record(prevalence_store& store, std::int32_t partition, std
   return true;
 }
 
+bool is_window_changelog_key(std::string_view key) noexcept { return key.starts_with(k_window_changelog_prefix); }
+
+std::string window_changelog_key(std::string_view window_key) {
+  std::string k(k_window_changelog_prefix);
+  k.append(window_key);
+  return k;
+}
+
+bool apply_window_changelog_record(prevalence_store& store, std::int32_t partition, std::string_view key,
+                                   const char* stored, std::size_t size) {
+  if (!is_window_changelog_key(key) || key.size() == k_window_changelog_prefix.size()) return false;
+  const std::string_view window_key = key.substr(k_window_changelog_prefix.size());
+  if (stored == nullptr || size == 0) {  // a stored record is never empty (its expiry comes first)
+    store.erase_window(partition, window_key);
+    return true;
+  }
+  const std::string_view value(stored, size);
+  if (!split_window_value(value)) return false;
+  store.put_window(partition, window_key, value);
+  return true;
+}
+
 void put_changelog_checkpoint(prevalence_store& store, std::int32_t partition, std::int64_t next) {
   store.put_meta(changelog_checkpoint_key(partition), next);
 }

@@ -25,6 +25,7 @@ namespace {
 
 constexpr std::array<std::string_view, k_store_count> k_cf_names = {"hash", "signer", "issuer", "company_signer"};
 constexpr std::string_view k_history_key = "history";
+constexpr const char* k_windows_cf = "correlation_windows";
 
 // Drops records not seen within the retention horizon of the newest event time, and
 // merge operands whose sightings all lie before it (the horizon slides: a sighting older
@@ -69,6 +70,37 @@ class retention_filter_factory final : public rocksdb::CompactionFilterFactory {
  private:
   const std::atomic<std::int64_t>& watermark_;
   std::int64_t retention_ms_;
+  std::atomic<std::uint64_t>& dropped_;
+};
+
+// Drops correlation window records whose expiry is before the window horizon.
+class window_filter final : public rocksdb::CompactionFilter {
+ public:
+  window_filter(std::int64_t horizon_ms, std::atomic<std::uint64_t>& dropped) : horizon_ms_(horizon_ms), dropped_(dropped) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+    const auto parts = split_window_value(std::string_view(value.data(), value.size()));
+    if (!parts || parts->expires_ms >= horizon_ms_) return false;
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  const char* Name() const override { return "countersign.window_expiry"; }
+
+ private:
+  std::int64_t horizon_ms_;
+  std::atomic<std::uint64_t>& dropped_;
+};
+
+class window_filter_factory final : public rocksdb::CompactionFilterFactory {
+ public:
+  window_filter_factory(const std::atomic<std::int64_t>& horizon, std::atomic<std::uint64_t>& dropped)
+      : horizon_(horizon), dropped_(dropped) {}
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(const rocksdb::CompactionFilter::Context&) override {
+    return std::make_unique<window_filter>(horizon_.load(std::memory_order_relaxed), dropped_);
+  }
+  const char* Name() const override { return "countersign.window_expiry"; }
+
+ private:
+  const std::atomic<std::int64_t>& horizon_;
   std::atomic<std::uint64_t>& dropped_;
 };
 
@@ -123,8 +155,24 @@ std::int32_t store_key_partition(std::string_view full_key) noexcept {
   return static_cast<std::int32_t>(p);
 }
 
+void window_value(std::string& out, std::string_view record, std::int64_t expires_ms) {
+  out.clear();
+  const auto e = static_cast<std::uint64_t>(expires_ms);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(e >> (56 - 8 * i)));
+  out.append(record);
+}
+
+std::optional<window_parts> split_window_value(std::string_view stored) noexcept {
+  if (stored.size() < 8) return std::nullopt;
+  std::uint64_t e = 0;
+  for (std::size_t i = 0; i < 8; ++i) e = (e << 8) | static_cast<unsigned char>(stored[i]);
+  return window_parts{static_cast<std::int64_t>(e), stored.substr(8)};
+}
+
 struct prevalence_store::impl {
   std::atomic<std::int64_t> watermark{std::numeric_limits<std::int64_t>::min()};
+  std::atomic<std::int64_t> window_horizon{std::numeric_limits<std::int64_t>::min()};
+  std::atomic<std::uint64_t> windows_dropped{0};
   std::atomic<std::uint64_t> dropped{0};
   mutable std::atomic<std::uint64_t> reads{0}, misses{0}, unreadable{0};
   std::uint64_t merges_written = 0;
@@ -142,6 +190,7 @@ struct prevalence_store::impl {
   std::string key_scratch;
 
   rocksdb::ColumnFamilyHandle* cf(store_kind k) const { return handles[1 + static_cast<std::size_t>(k)]; }
+  rocksdb::ColumnFamilyHandle* windows() const { return handles[1 + k_store_count]; }
 
   ~impl() {
     for (auto* h : handles) {
@@ -211,8 +260,16 @@ std::expected<std::unique_ptr<prevalence_store>, std::string> prevalence_store::
   store.compaction_filter_factory = std::make_shared<retention_filter_factory>(p->watermark, o.retention_ms, p->dropped);
   store.write_buffer_size = std::max<std::size_t>(o.write_buffer_bytes / k_store_count, 1 << 20);
 
+  // Correlation windows: whole records replaced per write, no merge operator; expired
+  // ones dropped by their own filter. Same cache, a share of the write buffer.
+  rocksdb::ColumnFamilyOptions windows;
+  windows.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  windows.compaction_filter_factory = std::make_shared<window_filter_factory>(p->window_horizon, p->windows_dropped);
+  windows.write_buffer_size = store.write_buffer_size;
+
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {{rocksdb::kDefaultColumnFamilyName, meta}};
   for (const auto name : k_cf_names) descriptors.emplace_back(std::string(name), store);
+  descriptors.emplace_back(k_windows_cf, windows);
   rocksdb::DB* raw = nullptr;
   const auto status = rocksdb::DB::Open(db_options, o.path, descriptors, &p->handles, &raw);
   if (!status.ok()) return std::unexpected("cannot open the state store at " + o.path + ": " + status.ToString());
@@ -246,6 +303,48 @@ void prevalence_store::put_encoded(store_kind kind, std::int32_t partition, std:
   assign_store_key(p.key_scratch, partition, key);
   const auto status = p.batch.Put(p.cf(kind), p.key_scratch, rocksdb::Slice(encoded.data(), encoded.size()));
   if (status.ok()) ++p.batch_merges;
+}
+
+void prevalence_store::put_window(std::int32_t partition, std::string_view key, std::string_view stored) {
+  auto& p = *impl_;
+  assign_store_key(p.key_scratch, partition, key);
+  if (p.batch.Put(p.windows(), p.key_scratch, rocksdb::Slice(stored.data(), stored.size())).ok()) ++p.batch_merges;
+}
+
+void prevalence_store::erase_window(std::int32_t partition, std::string_view key) {
+  auto& p = *impl_;
+  assign_store_key(p.key_scratch, partition, key);
+  if (p.batch.Delete(p.windows(), p.key_scratch).ok()) ++p.batch_merges;
+}
+
+std::expected<std::optional<std::string>, std::string> prevalence_store::get_window(std::int32_t partition,
+                                                                                    std::string_view key) const {
+  std::string value;
+  const auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->windows(), store_key(partition, key), &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  if (!status.ok()) return std::unexpected("reading a correlation window: " + status.ToString());
+  return std::optional<std::string>(std::move(value));
+}
+
+std::expected<std::size_t, std::string> prevalence_store::for_each_window(std::int32_t partition,
+                                                                          const window_fn& fn) const {
+  const std::string prefix = store_key(partition, "");
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->windows()));
+  std::size_t n = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    fn(std::string_view(k.data() + 4, k.size() - 4), std::string_view(it->value().data(), it->value().size()));
+    ++n;
+  }
+  if (!it->status().ok()) return std::unexpected("reading correlation windows: " + it->status().ToString());
+  return n;
+}
+
+void prevalence_store::set_window_horizon(std::int64_t horizon_ms) noexcept {
+  auto& h = impl_->window_horizon;
+  std::int64_t cur = h.load(std::memory_order_relaxed);
+  while (horizon_ms > cur && !h.compare_exchange_weak(cur, horizon_ms, std::memory_order_relaxed)) {
+  }
 }
 
 namespace {
@@ -417,6 +516,7 @@ prevalence_store::stats prevalence_store::current_stats() const {
   s.read_misses = p.misses.load(std::memory_order_relaxed);
   s.unreadable = p.unreadable.load(std::memory_order_relaxed);
   s.dropped_by_retention = p.dropped.load(std::memory_order_relaxed);
+  s.windows_expired = p.windows_dropped.load(std::memory_order_relaxed);
   s.write_errors = p.write_errors.load(std::memory_order_relaxed);
   s.writable = p.writable.load(std::memory_order_relaxed);
   for (std::size_t i = 1; i < p.handles.size(); ++i) {

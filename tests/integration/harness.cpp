@@ -559,7 +559,10 @@ alert_summary summarize_alert(const std::string& json) {
   simdjson::dom::element doc = parser.parse(json);
   alert_summary s;
   s.id = std::string(std::string_view(doc["id"]));
-  s.host = std::string(std::string_view(doc["host"]["id"]));
+  // The host id, else its name (a correlation alert grouped by host name knows only that).
+  std::string_view host;
+  if (doc["host"]["id"].get(host) != simdjson::SUCCESS) host = std::string_view(doc["host"]["name"]);
+  s.host = std::string(host);
   s.schema = std::string(std::string_view(doc["schema"]));
   std::vector<std::string> ids;
   for (auto d : doc["detections"].get_array()) ids.emplace_back(std::string_view(d["id"]));

@@ -625,6 +625,202 @@ TEST(kafka_run, sigma_rules_alert_and_reload_without_a_restart) {
   EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
 }
 
+namespace {
+
+// A base rule by name and an event_count correlation over it, per host (no generate:
+// the base rule's own alerts are held back).
+std::string correlation_rules() {
+  return R"yaml(title: correlation base
+id: 5d0c4d8e-1111-4000-8000-000000000001
+name: it_corr_base
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    CommandLine|contains: 'corr-marker'
+  condition: sel
+level: low
+---
+title: corr-marker burst
+id: 5d0c4d8e-1111-4000-8000-0000000000c1
+correlation:
+  type: event_count
+  rules: [it_corr_base]
+  group-by: [host.name]
+  timespan: 10m
+  condition: {gte: 3}
+level: high
+)yaml";
+}
+
+std::string timed_event(const std::string& host, int minute, const std::string& command_line) {
+  char ts[32];
+  std::snprintf(ts, sizeof ts, "2026-11-20T10:%02d:00Z", minute);
+  return std::string(R"({"@timestamp":")") + ts + R"(","event":{"category":["process"],"type":["start"]},"host":{"id":")" +
+         host + R"(","name":")" + host + R"("},"process":{"executable":"C:\\Tools\\run.exe","command_line":")" +
+         command_line + R"("}})";
+}
+
+}  // namespace
+
+// Sigma correlations on the broker: each host's events are spread over the four input
+// partitions, two instances share the work, and every host with three matches within ten
+// minutes gets exactly one correlation alert; the one with two gets none. The matches
+// of a host meet because they are routed by (correlation, host) through the
+// observations topic; `countersign replay` raises the same ids.
+TEST(kafka_run, a_correlation_fires_across_partitions_and_instances) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t(kafka, 4, 1);
+  const std::string rules = dir.path() + "/sigma";
+  std::filesystem::create_directories(rules);
+  std::ofstream(rules + "/corr.yml") << correlation_rules();
+  const auto config_of = [&](const std::string& name, std::uint16_t port) {
+    // A client.id per instance: the group's members are told apart by it.
+    std::string base = ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port);
+    const std::string id_line = "  client_id: countersign-it\n";
+    base.replace(base.find(id_line), id_line.size(), "  client_id: countersign-it-corr-" + name + "\n");
+    return dir.write(name + ".yaml", base +
+                                         "topology:\n  partitions: 4\n  flush_interval: 200ms\n"
+                                         "state:\n  dir: \"" + dir.path() + "/state-" + name + "\"\n"
+                                         "sigma:\n  builtin: []\n  rules_dir: \"" + rules + "\"\n"
+                                         // Input partitions interleave: matches of a group arrive up
+                                         // to the fixture's span out of order.
+                                         "  correlations:\n    allowed_lateness: 1h\n");
+  };
+  const std::uint16_t port_a = ct::free_port(), port_b = ct::free_port();
+  const auto cfg_a = config_of("a", port_a), cfg_b = config_of("b", port_b);
+  ct::countersign_process a({"run", "--config", cfg_a}, dir.path());
+  ct::countersign_process b({"run", "--config", cfg_b}, dir.path());
+  // Both instances own partitions before any input arrives, so the split is what processes it.
+  const auto both_assigned = [&] {
+    std::size_t owners = 0;
+    for (const auto& [client, parts] : kafka.group_assignment(t.group)) {
+      if (!parts.empty() && client.find("countersign-it-corr-") != std::string::npos) ++owners;
+    }
+    return owners == 2;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!both_assigned() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(both_assigned()) << a.stderr_text() << b.stderr_text();
+
+  std::vector<std::string> events;
+  for (int h = 0; h < 6; ++h) {
+    const int matches = h == 5 ? 2 : 3;  // host-5: a near miss
+    for (int i = 0; i < matches; ++i) {
+      events.push_back(timed_event("host-" + std::to_string(h), h + i * 2, "run corr-marker"));
+      // Each match of a host on another input partition.
+      kafka.produce(t.input, "k", events.back(), (h + i) % 4);
+    }
+  }
+  kafka.flush();
+  const std::string file = dir.write("events.ndjson", [&] {
+    std::string text;
+    for (const auto& e : events) text += e + "\n";
+    return text;
+  }());
+  ASSERT_TRUE(kafka.wait_topology_caught_up(t.group, t.input, t.group, 120s,
+                                            [&] { return a.running() && b.running(); }))
+      << a.stderr_text() << b.stderr_text();
+  const auto alerts = kafka.read_all(t.alerts, 5, 30s);
+  std::set<std::string> ids;
+  std::set<std::string> hosts;
+  for (const auto& r : alerts) {
+    const auto s = summarize(r.value);
+    EXPECT_EQ(s.detectors, "5d0c4d8e-1111-4000-8000-0000000000c1") << r.value;
+    ids.insert(s.id);
+    hosts.insert(s.host);
+    EXPECT_EQ(r.key, s.host);
+  }
+  EXPECT_EQ(alerts.size(), 5U);
+  EXPECT_EQ(hosts, (std::set<std::string>{"host-0", "host-1", "host-2", "host-3", "host-4"}));
+  double raised = 0;
+  for (const auto port : {port_a, port_b}) {
+    raised += ct::metric_value(metrics_text(port), "countersign_correlation_alerts_total").value_or(0);
+  }
+  EXPECT_LE(raised, 5.0);
+  a.terminate();
+  b.terminate();
+  EXPECT_EQ(a.wait(60s), 0) << a.stderr_text();
+  EXPECT_EQ(b.wait(60s), 0) << b.stderr_text();
+
+  const auto replay = ct::run_countersign({"replay", "--config", cfg_a, file}, dir.path());
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  std::set<std::string> replay_ids;
+  std::istringstream out(replay.out);
+  for (std::string line; std::getline(out, line);) replay_ids.insert(summarize(line).id);
+  EXPECT_EQ(replay_ids, ids);
+}
+
+// Correlation windows move with their observations partition: one instance sees the first
+// two matches of each host and stops; another, with an empty state directory, restores
+// the windows from the changelog and the third match of each host completes them.
+TEST(kafka_run, correlation_windows_are_restored_from_the_changelog_by_the_next_owner) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  topics t(kafka, 2, 1);
+  const std::string rules = dir.path() + "/sigma";
+  std::filesystem::create_directories(rules);
+  std::ofstream(rules + "/corr.yml") << correlation_rules();
+  const auto config_of = [&](const std::string& name, std::uint16_t port) {
+    return dir.write(name + ".yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port) +
+                                         "topology:\n  partitions: 4\n  flush_interval: 200ms\n"
+                                         "state:\n  dir: \"" + dir.path() + "/state-" + name + "\"\n"
+                                         "sigma:\n  builtin: []\n  rules_dir: \"" + rules + "\"\n"
+                                         "  correlations:\n    allowed_lateness: 1h\n");
+  };
+  std::vector<std::string> events;
+  const auto send = [&](int i) {
+    for (int h = 0; h < 5; ++h) {
+      events.push_back(timed_event("host-" + std::to_string(h), h + i * 2, "run corr-marker"));
+      kafka.produce(t.input, "k", events.back(), (h + i) % 2);
+    }
+    kafka.flush();
+  };
+  {
+    const std::uint16_t port = ct::free_port();
+    ct::countersign_process first({"run", "--config", config_of("first", port)}, dir.path());
+    send(0);
+    send(1);
+    ASSERT_TRUE(kafka.wait_topology_caught_up(t.group, t.input, t.group, 120s, [&] { return first.running(); }))
+        << first.stderr_text();
+    EXPECT_TRUE(wait_metric(port, "countersign_correlation_windows_open", 5, 10s)) << metrics_text(port);
+    first.terminate();
+    ASSERT_EQ(first.wait(60s), 0) << first.stderr_text();
+  }
+  EXPECT_TRUE(kafka.read_all(t.alerts, 0, 2s).empty()) << "two matches per host: nothing yet";
+
+  const std::uint16_t port = ct::free_port();
+  ct::countersign_process second({"run", "--config", config_of("second", port)}, dir.path());
+  send(2);
+  ASSERT_TRUE(kafka.wait_topology_caught_up(t.group, t.input, t.group, 120s, [&] { return second.running(); }))
+      << second.stderr_text();
+  const auto alerts = kafka.read_all(t.alerts, 5, 30s);
+  std::set<std::string> hosts, ids;
+  for (const auto& r : alerts) {
+    const auto s = summarize(r.value);
+    EXPECT_EQ(s.detectors, "5d0c4d8e-1111-4000-8000-0000000000c1") << r.value;
+    hosts.insert(s.host);
+    ids.insert(s.id);
+  }
+  EXPECT_EQ(alerts.size(), 5U);
+  EXPECT_EQ(hosts, (std::set<std::string>{"host-0", "host-1", "host-2", "host-3", "host-4"}));
+  EXPECT_GT(ct::metric_value(metrics_text(port), "countersign_state_restored_records_total").value_or(0), 0.0);
+  second.terminate();
+  EXPECT_EQ(second.wait(60s), 0) << second.stderr_text();
+
+  const std::string file = dir.write("events.ndjson", [&] {
+    std::string text;
+    for (const auto& e : events) text += e + "\n";
+    return text;
+  }());
+  const auto replay = ct::run_countersign({"replay", "--config", config_of("replay", ct::free_port()), file}, dir.path());
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  std::set<std::string> replay_ids;
+  std::istringstream out(replay.out);
+  for (std::string line; std::getline(out, line);) replay_ids.insert(summarize(line).id);
+  EXPECT_EQ(replay_ids, ids);
+}
+
 // docs/metrics.md is the catalog: every metric it lists is exposed by a running instance
 // (with state and an abuse list, so every part is on), and the counters of the event
 // flow move when events arrive.

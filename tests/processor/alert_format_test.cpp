@@ -190,7 +190,7 @@ detectors:
   signature_untrusted:
     internal_pki_issuers: ["Contoso Internal Code Signing CA"]
 sigma:
-  builtin: [clock_rollback.yml, codeintegrity_enforcement.yml, t1588_003_signed_code.yml]
+  builtin: [clock_rollback.yml, codeintegrity_enforcement.yml, t1588_003_signed_code.yml, correlations_signing.yml]
 alerts:
   format: ocsf
   outputs:
@@ -217,7 +217,8 @@ const std::vector<rendered>& fixture_alerts() {
     };
     for (const char* name : {"ecs/process_events.ndjson", "ocsf/process_activity.ndjson", "defender/rows.ndjson",
                              "codeintegrity/eventdata.ndjson", "codeintegrity/join_sequence.ndjson",
-                             "sentinelone/events.ndjson", "windows/flat.ndjson", "sigma/content.ndjson"}) {
+                             "sentinelone/events.ndjson", "windows/flat.ndjson", "sigma/content.ndjson",
+                             "sigma/correlations.ndjson"}) {
       const std::string file = k_data + "/" + name;
       std::int64_t offset = 0;
       for (const auto& msg : test_support::messages_of(file)) {
@@ -249,6 +250,18 @@ TEST(alert_formats, the_fixtures_raise_alerts_of_every_detector_kind) {
     for (std::string id; std::getline(ids, id, '+');) detectors.insert(id);
   }
   EXPECT_GE(detectors.size(), 5U) << "the formats should be checked on many detectors";
+}
+
+TEST(alert_formats, the_fixtures_raise_correlation_alerts_so_their_formats_are_checked_too) {
+  std::size_t correlated = 0;
+  for (const auto& a : fixture_alerts()) {
+    if (a.countersign.find("\"correlation_type\"") != std::string::npos) {
+      ++correlated;
+      EXPECT_NE(a.ocsf.find("correlation_type"), std::string::npos) << a.ocsf;
+      EXPECT_NE(a.ecs.find("correlation_type"), std::string::npos) << a.ecs;
+    }
+  }
+  EXPECT_GE(correlated, 3U) << "sigma/correlations.ndjson fires each shipped correlation";
 }
 
 TEST(alert_formats, every_countersign_alert_validates_against_the_published_schema) {

@@ -849,10 +849,101 @@ TEST(sigma_correlation_state, a_record_that_does_not_decode_is_counted_and_repla
     if (k.starts_with("corr-ec")) key = std::string(k);
   });
   ASSERT_FALSE(key.empty());
-  ASSERT_EQ(store.put(key, "\x01garbage"), window_store::status::ok);
+  ASSERT_EQ(store.put(key, "\x01garbage", 0), window_store::status::ok);
   correlation_evaluator e2(l.set, store);
   EXPECT_EQ(e2.stats().corrupt_records, 1U);
   EXPECT_EQ(e2.groups(), 0U);
+}
+
+// ---------------------------------------------------------------------------------------
+// Routed matches: a match taken apart at ingest, sent to the owner of its group, judged
+// there; the same alerts as judging the match where it was read.
+
+std::vector<routed_match> route_all(const loaded& l, const std::vector<ev>& events, std::size_t* missing = nullptr) {
+  std::vector<routed_match> out;
+  for (const auto& x : events) {
+    map_event me;
+    me.fields = x.fields;
+    std::string_view rule_id;
+    for (const auto& r : l.res.rules)
+      if (r.name == x.rule || r.id == x.rule) rule_id = r.id;
+    const std::size_t m = route_match(*l.set, {rule_id, x.rule, x.time, x.id, &me}, out);
+    if (missing) *missing += m;
+  }
+  return out;
+}
+
+TEST(sigma_correlation_routed, routed_matches_raise_what_direct_matches_raise_for_every_type) {
+  for (const auto* yaml : {&k_value_count_yaml, &k_temporal_yaml}) {
+    const auto l = load(*yaml);
+    ASSERT_TRUE(l.diags.empty()) << testing::PrintToString(texts(l.diags));
+    std::vector<ev> events;
+    for (int i = 0; i < 12; ++i) {
+      const std::string rule = yaml == &k_value_count_yaml ? "logon_failed" : std::string("recon_") + static_cast<char>('a' + i % 3);
+      events.push_back({rule, k_t0 + i * 20 * k_s,
+                        {{"ComputerName", i % 2 ? "DC1" : "PC1"}, {"WorkstationName", "WS1"}, {"User", "u" + std::to_string(i % (yaml == &k_value_count_yaml ? 6 : 4))}},
+                        "r" + std::to_string(i)});
+    }
+    memory_window_store direct_store, routed_store;
+    correlation_evaluator direct(l.set, direct_store), routed(l.set, routed_store);
+    const auto expected = run(direct, l, events);
+    std::vector<correlation_alert> got;
+    for (const auto& m : route_all(l, events)) {
+      std::string bytes;
+      encode_routed(m, bytes);
+      routed_match back;
+      ASSERT_TRUE(decode_routed(m.key, bytes, back));
+      EXPECT_EQ(back.key, m.key);
+      routed.on_routed(back, got);
+    }
+    EXPECT_FALSE(expected.empty());
+    EXPECT_EQ(ids(got), ids(expected));
+    EXPECT_EQ(routed.stats().matches, direct.stats().matches);
+  }
+}
+
+TEST(sigma_correlation_routed, the_key_is_the_group_and_a_missing_field_is_not_routed) {
+  const auto l = load(k_temporal_yaml);
+  std::size_t missing = 0;
+  const auto routed = route_all(l,
+                                {recon("recon_a", k_t0, "alice", "1"), recon("recon_b", k_t0, "alice", "2"),
+                                 recon("recon_a", k_t0, "bob", "3"), {"recon_c", k_t0, {{"User", "alice"}}, "4"}},
+                                &missing);
+  ASSERT_EQ(routed.size(), 3U);
+  EXPECT_EQ(routed[0].key, routed[1].key) << "same host and user: one group";
+  EXPECT_NE(routed[0].key, routed[2].key);
+  EXPECT_EQ(routed[1].rule_index, 1U);
+  EXPECT_EQ(missing, 1U) << "no ComputerName";
+}
+
+TEST(sigma_correlation_routed, malformed_and_stale_routed_matches_are_refused_and_counted) {
+  const auto l = load(k_temporal_yaml);
+  auto routed = route_all(l, {recon("recon_a", k_t0, "alice", "1")});
+  ASSERT_EQ(routed.size(), 1U);
+  std::string bytes;
+  encode_routed(routed[0], bytes);
+  routed_match m;
+  EXPECT_FALSE(decode_routed(routed[0].key, bytes.substr(0, bytes.size() - 1), m)) << "truncated";
+  EXPECT_FALSE(decode_routed(routed[0].key, bytes + "x", m)) << "trailing bytes";
+  EXPECT_FALSE(decode_routed("no-group-separator", bytes, m));
+  EXPECT_FALSE(decode_routed("", bytes, m));
+  EXPECT_FALSE(decode_routed(routed[0].key, "\x07" + bytes.substr(1), m)) << "unknown version";
+
+  memory_window_store store;
+  correlation_evaluator e(l.set, store);
+  std::vector<correlation_alert> out;
+  routed_match stale = routed[0];
+  stale.fingerprint ^= 1;  // the correlation changed between ingest and here
+  e.on_routed(stale, out);
+  routed_match unknown = routed[0];
+  unknown.key = std::string("corr-gone\0", 10) + unknown.key.substr(unknown.key.find('\0') + 1);
+  e.on_routed(unknown, out);
+  routed_match bad_rule = routed[0];
+  bad_rule.rule_index = 9;
+  e.on_routed(bad_rule, out);
+  EXPECT_EQ(e.stats().stale_matches, 3U);
+  EXPECT_EQ(e.stats().matches, 0U);
+  EXPECT_EQ(e.groups(), 0U);
 }
 
 }  // namespace

@@ -179,7 +179,7 @@ window_store::status memory_window_store::get(std::string_view key, std::string&
   return status::ok;
 }
 
-window_store::status memory_window_store::put(std::string_view key, std::string_view value) {
+window_store::status memory_window_store::put(std::string_view key, std::string_view value, std::int64_t) {
   records_.insert_or_assign(std::string(key), std::string(value));
   return status::ok;
 }
@@ -453,13 +453,34 @@ void correlation_evaluator::on_match(const base_match& m, std::vector<correlatio
   const auto* targets = set_->targets_of(m.rule_id, m.rule_name);
   if (!targets) return;
   ++stats_.matches;
-  if (watermark_ && m.event_time_ms < horizon()) {
-    ++stats_.late_dropped;
-    return;
-  }
-  if (!watermark_ || m.event_time_ms > *watermark_) set_watermark(m.event_time_ms, out);
+  if (!accept_time(m.event_time_ms, out)) return;
   const field_view fields{m.event, nullptr};
   for (const auto& t : *targets) feed(t.correlation, t.rule_index, m.event_time_ms, fields, m.event_id, out, 0);
+}
+
+bool correlation_evaluator::accept_time(std::int64_t t, std::vector<correlation_alert>& out) {
+  if (watermark_ && t < horizon()) {
+    ++stats_.late_dropped;
+    return false;
+  }
+  if (!watermark_ || t > *watermark_) set_watermark(t, out);
+  return true;
+}
+
+void correlation_evaluator::on_routed(const routed_match& m, std::vector<correlation_alert>& out) {
+  const correlation_rule* c = set_->find(correlation_key_of(m.key));
+  if (!c) {
+    ++stats_.stale_matches;
+    return;
+  }
+  const auto ci = static_cast<std::size_t>(c - set_->correlations().data());
+  if (set_->compiled_of(ci).fingerprint != m.fingerprint || m.rule_index >= c->rules.size()) {
+    ++stats_.stale_matches;
+    return;
+  }
+  ++stats_.matches;
+  if (!accept_time(m.event_time_ms, out)) return;
+  add_entry(ci, m.key, m.event_time_ms, m.rule_index, m.value, m.identity, out, 0);
 }
 
 void correlation_evaluator::advance_watermark(std::int64_t event_time_ms, std::vector<correlation_alert>& out) {
@@ -479,7 +500,8 @@ void correlation_evaluator::set_watermark(std::int64_t t, std::vector<correlatio
   scratch_.clear();
   scratch_.push_back(static_cast<char>(k_meta_version));
   put_varint(scratch_, zigzag(t));
-  if (store_.put(k_meta_key, scratch_) == window_store::status::error) ++stats_.store_errors;
+  if (store_.put(k_meta_key, scratch_, std::numeric_limits<std::int64_t>::max()) == window_store::status::error)
+    ++stats_.store_errors;
   run_due(out);
 }
 
@@ -537,7 +559,8 @@ bool correlation_evaluator::load(std::size_t correlation, const std::string& key
 void correlation_evaluator::save(std::size_t correlation, const std::string& key, record& rec) {
   const correlation_rule& c = set_->correlations()[correlation];
   rec.encode(scratch_);
-  if (store_.put(key, scratch_) == window_store::status::error) ++stats_.store_errors;
+  const std::int64_t expires = rec.entries.back().time + c.timespan_ms + cfg_.allowed_lateness_ms;
+  if (store_.put(key, scratch_, expires) == window_store::status::error) ++stats_.store_errors;
   group_state g;
   g.newest = rec.entries.back().time;
   g.due = g.newest + c.timespan_ms;
@@ -613,19 +636,28 @@ void correlation_evaluator::feed(std::size_t correlation, std::size_t rule_index
     }
     values.push_back(*v);
   }
-  record::entry e;
-  e.time = time;
-  e.rule = static_cast<std::uint32_t>(rule_index);
-  e.identity = hash64(identity);
+  std::uint64_t value = 0;
   if (c.type == correlation_type::value_count) {
     const auto v = fields.get(c.value_field);
     if (!v) {
       ++stats_.missing_field;
       return;
     }
-    e.value = hash64(*v);
+    value = hash64(*v);
   }
-  const std::string key = encode_key(c.key(), values);
+  add_entry(correlation, encode_key(c.key(), values), time, static_cast<std::uint32_t>(rule_index), value,
+            hash64(identity), out, depth);
+}
+
+void correlation_evaluator::add_entry(std::size_t correlation, const std::string& key, std::int64_t time,
+                                      std::uint32_t rule_index, std::uint64_t value, std::uint64_t identity,
+                                      std::vector<correlation_alert>& out, int depth) {
+  const correlation_rule& c = set_->correlations()[correlation];
+  record::entry e;
+  e.time = time;
+  e.rule = rule_index;
+  e.identity = identity;
+  e.value = value;
   record rec;
   (void)load(correlation, key, rec);
   const std::int64_t keep_from = horizon() - c.timespan_ms;
@@ -694,6 +726,92 @@ void correlation_evaluator::emit(std::size_t correlation, const std::string& key
       for (const auto& t : *targets) feed(t.correlation, t.rule_index, a.event_time_ms, fields, a.id, out, depth + 1);
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Routed matches
+
+correlation_stats& correlation_stats::operator+=(const correlation_stats& o) noexcept {
+  matches += o.matches;
+  late_dropped += o.late_dropped;
+  duplicates += o.duplicates;
+  missing_field += o.missing_field;
+  alerts += o.alerts;
+  alerts_silenced += o.alerts_silenced;
+  groups_expired += o.groups_expired;
+  groups_evicted += o.groups_evicted;
+  entries_evicted += o.entries_evicted;
+  stale_records += o.stale_records;
+  corrupt_records += o.corrupt_records;
+  store_errors += o.store_errors;
+  stale_matches += o.stale_matches;
+  return *this;
+}
+
+namespace {
+constexpr std::uint8_t k_routed_version = 1;
+}  // namespace
+
+void encode_routed(const routed_match& m, std::string& out) {
+  out.clear();
+  out.push_back(static_cast<char>(k_routed_version));
+  put_fixed64(out, m.fingerprint);
+  put_varint(out, m.rule_index);
+  put_varint(out, zigzag(m.event_time_ms));
+  put_fixed64(out, m.identity);
+  put_fixed64(out, m.value);
+}
+
+bool decode_routed(std::string_view key, std::string_view in, routed_match& m) {
+  if (key.find('\0') == std::string_view::npos || key.front() == '\0') return false;
+  if (in.empty() || static_cast<std::uint8_t>(in.front()) != k_routed_version) return false;
+  in.remove_prefix(1);
+  std::uint64_t rule = 0, t = 0;
+  if (!get_fixed64(in, m.fingerprint) || !get_varint(in, rule) || !get_varint(in, t) || !get_fixed64(in, m.identity) ||
+      !get_fixed64(in, m.value) || !in.empty() || rule > std::numeric_limits<std::uint32_t>::max())
+    return false;
+  m.key.assign(key);
+  m.rule_index = static_cast<std::uint32_t>(rule);
+  m.event_time_ms = unzigzag(t);
+  return true;
+}
+
+std::size_t route_match(const correlation_set& set, const base_match& m, std::vector<routed_match>& out) {
+  const auto* targets = set.targets_of(m.rule_id, m.rule_name);
+  if (!targets || !m.event) return 0;
+  std::size_t missing = 0;
+  std::vector<std::string_view> values;
+  for (const auto& t : *targets) {
+    const correlation_rule& c = set.correlations()[t.correlation];
+    const auto& comp = set.compiled_of(t.correlation);
+    values.clear();
+    bool complete = true;
+    for (const auto& f : comp.fields[t.rule_index]) {
+      const auto v = m.event->field(f);
+      if (!v) {
+        complete = false;
+        break;
+      }
+      values.push_back(*v);
+    }
+    routed_match r;
+    if (complete && c.type == correlation_type::value_count) {
+      const auto v = m.event->field(c.value_field);
+      if (v) r.value = hash64(*v);
+      complete = v.has_value();
+    }
+    if (!complete) {
+      ++missing;
+      continue;
+    }
+    r.key = encode_key(c.key(), values);
+    r.fingerprint = comp.fingerprint;
+    r.rule_index = static_cast<std::uint32_t>(t.rule_index);
+    r.event_time_ms = m.event_time_ms;
+    r.identity = hash64(m.event_id);
+    out.push_back(std::move(r));
+  }
+  return missing;
 }
 
 }  // namespace countersign::rules::sigma

@@ -143,6 +143,13 @@ struct sigma_config {
   enum class grouping : std::uint8_t { per_event, per_file };
   std::array<grouping, 5> suppression = {grouping::per_file, grouping::per_file, grouping::per_event,
                                          grouping::per_event, grouping::per_event};
+  // Correlation rules (`sigma.correlations.*`, docs/sigma.md "Correlation rules"), per
+  // observations partition: how late an event may be, and the bounds on open state.
+  struct correlation_limits {
+    std::int64_t allowed_lateness_ms = 5 * 60 * 1000;
+    std::size_t max_groups = 100'000;
+    std::size_t max_entries_per_group = 10'000;
+  } correlations;
 };
 
 struct internal_topics {

@@ -80,6 +80,10 @@ class metrics_bridge {
   mirrored state_reads_, state_read_misses_, state_dropped_;
   mirrored sigma_events_, sigma_evaluated_, sigma_matches_, sigma_alerts_, sigma_truncated_, sigma_reload_errors_;
   prometheus::Gauge* sigma_rules_ = nullptr;
+  prometheus::Gauge* sigma_correlations_ = nullptr;
+  prometheus::Gauge* correlation_windows_ = nullptr;
+  mirrored sigma_withheld_, correlation_matches_, correlation_alerts_, correlation_late_, correlation_duplicates_,
+      correlation_evicted_, correlation_unrouted_;
 };
 
 }  // namespace countersign::processor

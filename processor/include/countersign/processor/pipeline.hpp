@@ -20,6 +20,7 @@
 
 #include <countersign/processor/ci_join.hpp>
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/correlation_stage.hpp>
 #include <countersign/processor/hash_stage.hpp>
 #include <countersign/processor/input_parser.hpp>
 #include <countersign/processor/observation_batch.hpp>
@@ -88,6 +89,9 @@ class pipeline {
   void expire(std::int64_t now_ms);
   // Releases every held verdict (end of input, shutdown); `now_ms` as in process().
   void flush(std::optional<std::int64_t> now_ms);
+  // End of a finite input (replay): the local correlation stage judges every open
+  // window; the alerts are in sigma_alerts() (no-op when forwarding).
+  void finish_correlations(std::optional<std::int64_t> now_ms);
   // Writes the local hash stage's combined deltas to the store (no-op when forwarding).
   void flush_state();
   // Re-reads input.profiles_file when its reload interval has passed (steady clock) and
@@ -101,6 +105,12 @@ class pipeline {
   // Sigma rule matches of the last process() call (evaluated at ingest, in both modes).
   [[nodiscard]] std::span<const emitted_alert> sigma_alerts() const noexcept { return {sigma_alerts_.data(), sigma_count_}; }
   [[nodiscard]] std::span<const forwarded_observation> forwards() const noexcept { return {forwards_.data(), forward_count_}; }
+  // Forwarding mode: the matches of the last process() call that correlations need, for
+  // the observations topic (key: the correlation's group; record: rules::sigma::encode_routed).
+  // In-process they go to the local correlation stage instead, whose alerts join sigma_alerts().
+  [[nodiscard]] std::span<const forwarded_observation> correlation_forwards() const noexcept {
+    return {correlation_forwards_.data(), correlation_forward_count_};
+  }
   [[nodiscard]] std::span<const std::uint64_t> releases() const noexcept { return releases_; }
 
   // Ingest counters, plus the local hash stage's when there is one.
@@ -134,6 +144,10 @@ class pipeline {
   std::int64_t max_event_time_ms_ = 0;
   std::unique_ptr<hash_stage> local_;  // null: forwarding
   std::unique_ptr<sigma_stage> sigma_;  // null: Sigma off
+  std::unique_ptr<correlation_stage> correlations_;  // in-process only (with local_ and sigma_)
+  std::vector<forwarded_observation> correlation_forwards_;  // slots reused
+  std::size_t correlation_forward_count_ = 0;
+  void hand_over_correlated(std::uint64_t token, std::optional<std::int64_t> now_ms);
   std::vector<emitted_alert> sigma_alerts_;  // slots reused; sigma_count_ are live
   std::size_t sigma_count_ = 0;
   std::int32_t partitions_;

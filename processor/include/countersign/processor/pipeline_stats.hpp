@@ -7,6 +7,7 @@
 #include <countersign/processor/reject_reason.hpp>
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/observation.hpp>
+#include <countersign/rules/sigma/correlation.hpp>
 
 #include <array>
 #include <cstdint>
@@ -29,6 +30,23 @@ struct sigma_stats {
   std::uint64_t rules = 0;          // rules loaded
   std::uint64_t reload_errors = 0;  // rule files that failed to load (cumulative)
   std::uint64_t reloads = 0;        // successful rule set changes
+  // Correlation rules (correlation_stage.hpp): at ingest.
+  std::uint64_t correlations = 0;               // correlation rules loaded
+  std::uint64_t withheld = 0;                   // base-rule hits not alerted: a correlation refers to the rule (generate)
+  std::uint64_t correlation_routed = 0;         // matches handed to correlations (one per correlation)
+  std::uint64_t correlation_missing_field = 0;  // not routed: a group-by or value_count field missing
+  std::uint64_t correlation_no_time = 0;        // not routed: the event has no time
+};
+
+// Correlation rules on the observations partitions (correlation_stage.hpp).
+struct correlation_stage_stats {
+  rules::sigma::correlation_stats evaluator;  // over every partition, dropped evaluators included
+  std::uint64_t alerts = 0;                   // correlation alerts rendered
+  std::uint64_t bad_records = 0;              // routed matches that do not decode
+  std::uint64_t open_windows = 0;             // groups with open windows, every partition
+  std::uint64_t partitions = 0;               // evaluators live
+  std::uint64_t records_flushed = 0;          // window records written or deleted by flushes
+  std::uint64_t correlations = 0;             // correlation rules in use
 };
 
 // The certificate join of the hash stage (certificate_join_config in config.hpp).
@@ -65,6 +83,7 @@ struct pipeline_stats {
   std::array<std::uint64_t, rules::k_schema_profile_count> events_by_schema{};  // indexed by rules::schema_profile
   ci_join_stats ci_join;
   sigma_stats sigma;
+  correlation_stage_stats correlation;   // the local correlation stage (replay, tests); run: the runner's
   std::int64_t max_event_time_ms = 0;    // newest event time processed (0: none yet)
   // hash stage
   std::uint64_t observations = 0;        // judged by the detectors

@@ -19,6 +19,7 @@
 #include <countersign/processor/observation_batch.hpp>
 #include <countersign/processor/pipeline_stats.hpp>
 #include <countersign/rules/observation.hpp>
+#include <countersign/rules/sigma/correlation.hpp>
 #include <countersign/rules/sigma/rule_set.hpp>
 #include <countersign/state/suppression_cache.hpp>
 
@@ -57,12 +58,15 @@ class sigma_library {
     bool changed = false;                                    // a new rule set was built
     std::vector<rules::sigma::diagnostic> diagnostics;       // of the files (re)read this time
     std::size_t rules = 0;                                   // in current() afterwards
+    std::size_t correlations = 0;                            // in correlations() afterwards
     std::size_t failed_files = 0;                            // files whose previous rules were kept
   };
   // The first call loads everything; later calls re-read changed, new and removed files.
   reload_report reload();
   // Never null after the first reload (possibly empty).
   [[nodiscard]] std::shared_ptr<const rules::sigma::rule_set> current() const { return current_; }
+  // The correlation rules that passed linking against current(); never null.
+  [[nodiscard]] std::shared_ptr<const rules::sigma::correlation_set> correlations() const { return correlations_; }
 
  private:
   struct file_state {
@@ -70,11 +74,14 @@ class sigma_library {
     std::uintmax_t size = 0;
     bool failed = false;  // the last read had errors: retry even if unchanged
     std::vector<rules::sigma::rule> rules;
+    std::vector<rules::sigma::correlation_rule> correlations;
   };
   sigma_config cfg_;
   std::vector<rules::sigma::rule> builtin_;
+  std::vector<rules::sigma::correlation_rule> builtin_correlations_;
   std::map<std::filesystem::path, file_state> files_;
   std::shared_ptr<const rules::sigma::rule_set> current_;
+  std::shared_ptr<const rules::sigma::correlation_set> correlations_;
   bool loaded_ = false;
 };
 
@@ -268,12 +275,25 @@ class sigma_stage {
   [[nodiscard]] const sigma_stats& stats() const noexcept { return stats_; }
   [[nodiscard]] const sigma_library::reload_report& last_report() const noexcept { return last_report_; }
   [[nodiscard]] std::size_t rules() const;
+  // Matches of the last evaluate() that correlations need, one per (match, correlation),
+  // keyed by the correlation's group (correlation_stage.hpp routes and judges them).
+  [[nodiscard]] const std::vector<rules::sigma::routed_match>& routed() const noexcept { return routed_; }
+  // The correlation rules in use (changes with a reload).
+  [[nodiscard]] const std::shared_ptr<const rules::sigma::correlation_set>& correlations() const noexcept {
+    return correlations_;
+  }
 
  private:
   void note(const sigma_library::reload_report& report);
+  void route_correlated(const sigma_view& view, const rules::observation* obs, const source_position& where, int record,
+                        std::optional<std::int64_t> now_ms);
+  [[nodiscard]] std::optional<std::int64_t> synthetic_time(const sigma_view& view) const;
 
   sigma_library library_;
   std::shared_ptr<const rules::sigma::rule_set> set_;
+  std::shared_ptr<const rules::sigma::correlation_set> correlations_ = std::make_shared<rules::sigma::correlation_set>();
+  std::vector<rules::sigma::routed_match> routed_;
+  std::string identity_;
   std::int64_t reload_interval_ms_;
   std::chrono::steady_clock::time_point next_reload_;
   std::int64_t suppression_window_ms_;

@@ -27,6 +27,18 @@ namespace countersign::state {
 [[nodiscard]] bool apply_changelog_record(prevalence_store& store, std::int32_t partition, std::string_view key,
                                           std::string_view record);
 
+// Correlation window records travel on the same changelog partition as the hash records
+// of their partition (the partition that owns their group), under keys that start with
+// this prefix (no hash key does); a null value is a deletion (a tombstone, so compaction
+// forgets the group too).
+inline constexpr std::string_view k_window_changelog_prefix{"\x01window\x00", 8};
+[[nodiscard]] bool is_window_changelog_key(std::string_view key) noexcept;
+[[nodiscard]] std::string window_changelog_key(std::string_view window_key);
+// Queues one window changelog record (`stored` as prevalence_store stores it; null or
+// empty: deleted). False, and nothing queued, when it is malformed.
+[[nodiscard]] bool apply_window_changelog_record(prevalence_store& store, std::int32_t partition, std::string_view key,
+                                                 const char* stored, std::size_t size);
+
 // Queues the checkpoint: the store holds the changelog of `partition` below `next`. It
 // becomes durable with the commit of the records it describes.
 void put_changelog_checkpoint(prevalence_store& store, std::int32_t partition, std::int64_t next);

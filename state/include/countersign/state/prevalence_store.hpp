@@ -120,6 +120,26 @@ class prevalence_store final : public prevalence_view {
   using record_fn = std::function<void(std::int32_t partition, std::string_view key, std::string_view encoded)>;
   [[nodiscard]] std::expected<std::size_t, std::string> for_each_record(store_kind kind, const record_fn& fn) const;
 
+  // Correlation windows (docs/sigma.md, "State"): the records of the Sigma correlation
+  // evaluator, one per (correlation, group), under the partition that owns the group, in
+  // a column family of their own. Plain puts and deletes, queued into the same batch as
+  // everything else (so they are durable with the changelog checkpoint that covers them).
+  // A record is stored after its 8-byte expiry (event time, see window_value); the
+  // compaction filter drops records whose expiry lies before the window horizon.
+  void put_window(std::int32_t partition, std::string_view key, std::string_view stored);
+  void erase_window(std::int32_t partition, std::string_view key);
+  // The committed value as stored (expiry included; the queued batch is not read), or
+  // nullopt when absent; an error when RocksDB fails.
+  [[nodiscard]] std::expected<std::optional<std::string>, std::string> get_window(std::int32_t partition,
+                                                                                 std::string_view key) const;
+  // Every committed window record of `partition`, in key order (values as stored).
+  using window_fn = std::function<void(std::string_view key, std::string_view stored)>;
+  [[nodiscard]] std::expected<std::size_t, std::string> for_each_window(std::int32_t partition,
+                                                                        const window_fn& fn) const;
+  // Window records whose expiry is before `horizon_ms` are of no use to any evaluator:
+  // compactions drop them from then on (the horizon only moves forward).
+  void set_window_horizon(std::int64_t horizon_ms) noexcept;
+
   // Event-time span the store has seen (first and newest event), persisted.
   [[nodiscard]] std::optional<prevalence_value> history() const;
   // Notes an event time: extends the persisted history and the retention watermark.
@@ -131,6 +151,7 @@ class prevalence_store final : public prevalence_view {
     std::uint64_t read_misses = 0;
     std::uint64_t unreadable = 0;   // records that failed to decode
     std::uint64_t dropped_by_retention = 0;
+    std::uint64_t windows_expired = 0;  // correlation window records dropped by compaction
     std::uint64_t sst_bytes = 0;    // live SST files, from RocksDB
     // Memory RocksDB reports: memtables (active, immutable and pinned, every store), the
     // shared block cache's usage (index and filter blocks, and the memtable reservation of
@@ -153,6 +174,15 @@ class prevalence_store final : public prevalence_view {
   explicit prevalence_store(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
+
+// A correlation window record as stored: 8 bytes big-endian expiry (event time, ms), then
+// the record. split: nullopt when shorter than 8 bytes.
+void window_value(std::string& out, std::string_view record, std::int64_t expires_ms);
+struct window_parts {
+  std::int64_t expires_ms = 0;
+  std::string_view record;
+};
+[[nodiscard]] std::optional<window_parts> split_window_value(std::string_view stored) noexcept;
 
 // The partition-prefixed key of a record: 4 bytes big-endian partition, then the key.
 [[nodiscard]] std::string store_key(std::int32_t partition, std::string_view key);

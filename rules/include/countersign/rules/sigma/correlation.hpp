@@ -32,7 +32,7 @@
 //     again, gives the same ids; a redelivered event (same identity) is ignored.
 //
 // Threading: correlation_set is immutable and may be shared; a correlation_evaluator and
-// its window_store belong to one thread (one partition's stream in the processor).
+// its window_store belong to one thread (one observations partition in the processor).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -105,7 +105,10 @@ class window_store {
   enum class status : std::uint8_t { ok, not_found, error };
   virtual ~window_store() = default;
   [[nodiscard]] virtual status get(std::string_view key, std::string& value) const = 0;
-  [[nodiscard]] virtual status put(std::string_view key, std::string_view value) = 0;
+  // `expires_ms`: event time after which no window can use the record once the
+  // evaluator's horizon (watermark - allowed lateness) passes it; a store may drop the
+  // record then by itself (RocksDB: a compaction filter). The evaluator deletes it too.
+  [[nodiscard]] virtual status put(std::string_view key, std::string_view value, std::int64_t expires_ms) = 0;
   [[nodiscard]] virtual status erase(std::string_view key) = 0;
   // Every record, in any order (restoring the evaluator's indexes at start-up).
   virtual void for_each(const std::function<void(std::string_view key, std::string_view value)>& fn) const = 0;
@@ -116,7 +119,7 @@ class window_store {
 class memory_window_store final : public window_store {
  public:
   [[nodiscard]] status get(std::string_view key, std::string& value) const override;
-  [[nodiscard]] status put(std::string_view key, std::string_view value) override;
+  [[nodiscard]] status put(std::string_view key, std::string_view value, std::int64_t expires_ms) override;
   [[nodiscard]] status erase(std::string_view key) override;
   void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const override;
   [[nodiscard]] std::size_t size() const noexcept { return records_.size(); }
@@ -155,6 +158,9 @@ struct correlation_stats {
   std::uint64_t stale_records = 0;        // at restore: a removed or changed correlation's records
   std::uint64_t corrupt_records = 0;      // a record that does not decode (replaced by an empty one)
   std::uint64_t store_errors = 0;         // window_store get/put/erase errors
+  std::uint64_t stale_matches = 0;        // routed matches of an unknown or changed correlation
+
+  correlation_stats& operator+=(const correlation_stats& o) noexcept;
 };
 
 // A base-rule match as the evaluator takes it.
@@ -165,6 +171,29 @@ struct base_match {
   std::string_view event_id;  // identity of the event (e.g. topic/partition/offset, or a hash)
   const sigma_event* event = nullptr;  // group-by and value_count fields are read from it
 };
+
+// A base-rule match taken apart for one correlation, so it can travel to the instance
+// that owns its group (docs/topology.md, "Correlations"): the group values and the
+// counted value are read at ingest; `key` is the window record's store key, which is
+// also the routing key. One per (match, correlation referring to the rule).
+struct routed_match {
+  std::string key;                  // store key: correlation key, NUL, group values
+  std::uint64_t fingerprint = 0;    // of the correlation at ingest; a mismatch is stale
+  std::uint32_t rule_index = 0;     // position of the reference in the correlation's `rules:`
+  std::int64_t event_time_ms = 0;
+  std::uint64_t identity = 0;       // hash of the event identity
+  std::uint64_t value = 0;          // value_count: hash of the counted field's value
+};
+
+// Encodes `m` (version, fingerprint, rule index, time, identity, value; the key travels
+// as the record key); decode() is its inverse and false on anything else.
+void encode_routed(const routed_match& m, std::string& out);
+[[nodiscard]] bool decode_routed(std::string_view key, std::string_view bytes, routed_match& m);
+
+// The routed matches of one base-rule match: one per correlation referring to its rule
+// whose group-by (and value_count) fields the event has; appended to `out`. Returns how
+// many correlations were skipped for a missing field.
+std::size_t route_match(const correlation_set& set, const base_match& m, std::vector<routed_match>& out);
 
 struct correlation_alert {
   std::string id;                     // 32 hex digits: hash(correlation key, group values, window start)
@@ -178,9 +207,9 @@ struct correlation_alert {
 };
 
 // Evaluates the correlations of one correlation_set over one stream of base-rule matches
-// (in the processor: one input partition). Owns nothing but indexes: the windows are in
-// `store`, the watermark too (a reserved key), so a new evaluator on the same store goes
-// on where the last one stopped. Lives as long as its stream's assignment; used by one
+// (in the processor: one observations partition, correlation_stage.hpp). Owns nothing
+// but indexes: the windows are in `store`, the watermark too (a reserved key), so a new
+// evaluator on the same store goes on where the last one stopped. Lives as long as its stream's assignment; used by one
 // thread. A new correlation_set (reload) means a new evaluator on the same store: the
 // records of correlations that are unchanged carry over, the others are dropped.
 class correlation_evaluator {
@@ -195,6 +224,10 @@ class correlation_evaluator {
   void on_match(const base_match& m, std::vector<correlation_alert>& out);
   // Moves the watermark (a partition idle, or wall-clock progress) without an event.
   void advance_watermark(std::int64_t event_time_ms, std::vector<correlation_alert>& out);
+  // A match routed here by its group (route_match at ingest). One of a correlation this
+  // set does not have, or whose fingerprint differs (a reload between ingest and here),
+  // is counted (stale_matches) and ignored.
+  void on_routed(const routed_match& m, std::vector<correlation_alert>& out);
   // End of a finite input (replay): judges every open window and deletes every record.
   void flush(std::vector<correlation_alert>& out);
 
@@ -212,6 +245,11 @@ class correlation_evaluator {
 
   void feed(std::size_t correlation, std::size_t rule_index, std::int64_t time, const field_view& fields,
             std::string_view identity, std::vector<correlation_alert>& out, int depth);
+  // The part of feed() after the fields are read: the record under `key`.
+  void add_entry(std::size_t correlation, const std::string& key, std::int64_t time, std::uint32_t rule_index,
+                 std::uint64_t value, std::uint64_t identity, std::vector<correlation_alert>& out, int depth);
+  // Accepts an event time (late: false, counted) and moves the watermark.
+  [[nodiscard]] bool accept_time(std::int64_t event_time_ms, std::vector<correlation_alert>& out);
   // Completes an alert of a window (id, group), chains it, and appends it to `out` if raised.
   void emit(std::size_t correlation, const std::string& key, correlation_alert a, std::vector<correlation_alert>& out,
             int depth);
