@@ -186,14 +186,21 @@ SOURCES
   mv "$stage$RDKAFKA_PREFIX" "$RDKAFKA_PREFIX"
 }
 
+# True when RDKAFKA_PREFIX holds a complete build made for this very path (rdkafka.pc
+# and the binaries' RUNPATH name it, so a moved clone must build again).
+librdkafka_ready() {
+  [[ -f "$RDKAFKA_PREFIX/.complete" ]] &&
+    grep -qxF "prefix=$RDKAFKA_PREFIX" "$RDKAFKA_PREFIX/lib/pkgconfig/rdkafka.pc" 2>/dev/null
+}
+
 ensure_librdkafka() {
-  if [[ ! -f "$RDKAFKA_PREFIX/.complete" ]]; then
+  if ! librdkafka_ready; then
     local t0=$SECONDS work
     mkdir -p "$(dirname "$RDKAFKA_PREFIX")"
     # Two setups at once on a fresh clone would otherwise both build.
     exec 8>"$RDKAFKA_PREFIX.lock"
     flock 8
-    if [[ ! -f "$RDKAFKA_PREFIX/.complete" ]]; then
+    if ! librdkafka_ready; then
       work="$(mktemp -d "$RDKAFKA_PREFIX.build.XXXXXX")"
       build_librdkafka "$work"
       rm -rf "$work"
