@@ -15,9 +15,11 @@ endif()
 set(COUNTERSIGN_RDKAFKA_PREFIX "${PROJECT_SOURCE_DIR}/.cache/librdkafka-${countersign_rdkafka_pin}"
     CACHE STRING "librdkafka install prefix (scripts/setup.sh builds it there); 'system' \
 for the distribution's package through pkg-config (bookworm: 2.0.2, no SCRAM with Kafka 4)")
-# pkg_check_modules caches its result: look again when the prefix changes.
+# pkg_check_modules caches its result and the library path it found: look again when the
+# prefix changes (a build dir configured before the switch from Debian's 2.0.2 too).
 if(NOT "${COUNTERSIGN_RDKAFKA_PREFIX}" STREQUAL "${countersign_rdkafka_prefix_checked}")
   unset(__pkg_config_checked_RDKAFKA CACHE)
+  unset(pkgcfg_lib_RDKAFKA_rdkafka CACHE)
   set(countersign_rdkafka_prefix_checked "${COUNTERSIGN_RDKAFKA_PREFIX}" CACHE INTERNAL "")
 endif()
 if(COUNTERSIGN_RDKAFKA_PREFIX STREQUAL "system")
@@ -40,9 +42,10 @@ else()
   set(ENV{PKG_CONFIG_PATH} "${countersign_saved_pkg_config_path}")
   file(REAL_PATH "${RDKAFKA_PREFIX}" countersign_rdkafka_found)
   file(REAL_PATH "${COUNTERSIGN_RDKAFKA_PREFIX}" countersign_rdkafka_wanted)
-  if(NOT countersign_rdkafka_found STREQUAL countersign_rdkafka_wanted)
-    message(FATAL_ERROR "pkg-config found librdkafka in '${RDKAFKA_PREFIX}', not in "
-                        "${COUNTERSIGN_RDKAFKA_PREFIX}")
+  string(FIND "${RDKAFKA_LINK_LIBRARIES}" "${countersign_rdkafka_wanted}/" countersign_rdkafka_at)
+  if(NOT countersign_rdkafka_found STREQUAL countersign_rdkafka_wanted OR NOT countersign_rdkafka_at EQUAL 0)
+    message(FATAL_ERROR "librdkafka found in '${RDKAFKA_PREFIX}' (${RDKAFKA_LINK_LIBRARIES}), "
+                        "not in ${COUNTERSIGN_RDKAFKA_PREFIX}")
   endif()
 endif()
 message(STATUS "librdkafka ${RDKAFKA_VERSION}: ${RDKAFKA_LINK_LIBRARIES}")
