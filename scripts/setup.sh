@@ -25,9 +25,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$ROOT/scripts/lib/common.sh"
 
-# kcat (formerly kafkacat; bookworm ships 'kafkacat' only as a transitional package
-# depending on kcat) is not needed by the build, but it is the quickest way to look at
-# a topic by hand. clang-16 and its runtime build the libFuzzer target (scripts/fuzz.sh).
 # What building librdkafka needs (trixie's Build-Depends that matter for the features
 # we build: TLS, SASL with Cyrus for GSSAPI, lz4, zstd, zlib) and unpacking its source.
 RDKAFKA_BUILD_PACKAGES=(
@@ -35,6 +32,9 @@ RDKAFKA_BUILD_PACKAGES=(
   libssl-dev libsasl2-dev liblz4-dev libzstd-dev zlib1g-dev
 )
 
+# kcat (formerly kafkacat; bookworm ships 'kafkacat' only as a transitional package
+# depending on kcat) is not needed by the build, but it is the quickest way to look at
+# a topic by hand. clang-16 and its runtime build the libFuzzer target (scripts/fuzz.sh).
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git curl ca-certificates python3 python3-venv
   maven openjdk-17-jdk-headless
