@@ -21,10 +21,15 @@
 #                                 each concurrent broker its own, e.g. one per build dir
 #   COUNTERSIGN_KAFKA_PARTITIONS  num.partitions for auto-created topics (default 4)
 #   COUNTERSIGN_KAFKA_SECURITY    plaintext (default) or sasl_ssl, see below
+#   COUNTERSIGN_KAFKA_VERSION     the broker: 3.9 (default; 3.9.2), 4 (4.x: 4.4.0), or an
+#                                 exact version of either line; jars are cached per version
+#                                 in .cache/kafka/<version>. 'restart' keeps the version
+#                                 the broker was started with
 #   COUNTERSIGN_KAFKA_SASL_PASSWORD  SASL_SSL mode: the client user's password
 #                                 (default: a random one per start); [A-Za-z0-9._-]
 #
-# The state dir holds server.properties, data/ (log.dirs), broker.log, pid and bootstrap.
+# The state dir holds server.properties, data/ (log.dirs), broker.log, pid, bootstrap and
+# version (the Kafka version running).
 # broker.log and server.properties survive 'stop' for post-mortems; data/ does not.
 #
 # SASL_SSL mode (COUNTERSIGN_KAFKA_SECURITY=sasl_ssl on start; stop and status need only
@@ -63,6 +68,7 @@ DATADIR="$STATE/data"
 # SASL_SSL mode only: the running broker's protocol (absent: PLAINTEXT), the test CA and
 # broker certificate, and the client user's librdkafka settings.
 MODEFILE="$STATE/security"
+VERSIONFILE="$STATE/version"
 TLSDIR="$STATE/tls"
 CLIENTPROPS="$STATE/client.properties"
 SASL_CLIENT_USER=countersign
@@ -270,6 +276,30 @@ state_security() {
   if [[ -s "$MODEFILE" ]]; then cat "$MODEFILE"; else echo PLAINTEXT; fi
 }
 
+# The Kafka version of the broker recorded in the state dir (a state dir from before
+# versions were recorded ran 3.9).
+state_version() {
+  if [[ -s "$VERSIONFILE" ]]; then cat "$VERSIONFILE"; else echo "${KAFKA_VERSIONS_3_9[0]}"; fi
+}
+
+wanted_version() { # version
+  local v
+  for v in "${COUNTERSIGN_KAFKA_VERSIONS[@]}"; do
+    [[ "$v" == "$1" ]] && return 0
+  done
+  return 1
+}
+
+# The JVM option naming the broker's logging config: log4j 1 for 3.9, log4j2 for 4.x
+# (scripts/setup.sh writes the one the version reads).
+log4j_option() { # home
+  if [[ -f "$1/log4j2.properties" ]]; then
+    printf -- '-Dlog4j2.configurationFile=file:%s/log4j2.properties\n' "$1"
+  else
+    printf -- '-Dlog4j.configuration=file:%s/log4j.properties\n' "$1"
+  fi
+}
+
 wanted_security() {
   if [[ "$SECURITY" == sasl_ssl ]]; then echo SASL_SSL; else echo PLAINTEXT; fi
 }
@@ -296,8 +326,9 @@ kill_broker() { # pid
 
 # One attempt to start the broker. Returns 0 when ready, 2 when it died of a port
 # clash (worth another attempt with new ports), 1 on any other failure.
-start_once() { # libs_dir log4j_config
-  local libs="$1" log4j="$2" port cport
+start_once() { # libs_dir log4j_jvm_option
+  local libs="$1" log4j="$2" port cport home
+  home="$(dirname "$libs")"
   read -r port cport < <(free_ports)
 
   rm -rf "$DATADIR"
@@ -305,7 +336,7 @@ start_once() { # libs_dir log4j_config
   write_properties "$port" "$cport"
   : >"$LOGFILE"
 
-  local cp=(-cp "$libs/*" "-Dlog4j.configuration=file:$log4j")
+  local cp=(-cp "$libs/*" "$log4j")
   # SASL_SSL mode: the SCRAM users go into the bootstrap metadata, so they exist from
   # the first moment the listener accepts connections.
   local scram=() mech
@@ -328,6 +359,7 @@ start_once() { # libs_dir log4j_config
     write_client_properties "127.0.0.1:$port"
     echo SASL_SSL >"$MODEFILE"
   fi
+  basename "$home" >"$VERSIONFILE"
   printf '127.0.0.1:%s\n' "$port" >"$BOOTFILE"
   return 0
 }
@@ -393,6 +425,9 @@ cmd_start() {
     if [[ "$(state_security)" != "$(wanted_security)" ]]; then
       die "a $(state_security) broker is running in $STATE, not $(wanted_security); stop it first or use another COUNTERSIGN_KAFKA_DIR"
     fi
+    if ! wanted_version "$(state_version)"; then
+      die "Kafka $(state_version) is running in $STATE, not ${COUNTERSIGN_KAFKA_VERSIONS[*]}; stop it first or use another COUNTERSIGN_KAFKA_DIR"
+    fi
     [[ "$SECURITY" != sasl_ssl ]] || log_sasl_ssl
     cat "$BOOTFILE"
     return 0
@@ -415,7 +450,7 @@ cmd_start() {
 
   for ((attempt = 1; attempt <= START_ATTEMPTS; attempt++)); do
     rc=0
-    start_once "$home/libs" "$home/log4j.properties" || rc=$?
+    start_once "$home/libs" "$(log4j_option "$home")" || rc=$?
     case "$rc" in
       0)
         log "Kafka $(basename "$home") running in $STATE (pid $(<"$PIDFILE"))"
@@ -446,7 +481,7 @@ stop_locked() {
       log "pid $pid is not this state dir's broker (reused PID?); leaving it alone"
     fi
   fi
-  rm -f "$PIDFILE" "$BOOTFILE" "$MODEFILE" "$CLIENTPROPS"
+  rm -f "$PIDFILE" "$BOOTFILE" "$MODEFILE" "$VERSIONFILE" "$CLIENTPROPS"
   rm -rf "$DATADIR" "$TLSDIR"
 }
 
@@ -477,9 +512,11 @@ cmd_restart() {
     return 0
   fi
   local home port
-  home="$(kafka_home)" || die "the Kafka jars are missing (scripts/setup.sh --kafka-only)"
+  home="$KAFKA_CACHE/$(state_version)"
+  [[ -f "$(kafka_marker "$(state_version)")" ]] ||
+    die "the jars of Kafka $(state_version) are missing (COUNTERSIGN_KAFKA_VERSION=$(state_version) scripts/setup.sh --kafka-only)"
   port="$(sed -n 's/^127\.0\.0\.1:\([0-9]*\)$/\1/p' "$BOOTFILE")"
-  local cp=(-cp "$home/libs/*" "-Dlog4j.configuration=file:$home/log4j.properties")
+  local cp=(-cp "$home/libs/*" "$(log4j_option "$home")")
   launch_broker "$port" "${cp[@]}" || die "the broker did not come back on its data"
   log "broker restarted on its data (pid $(<"$PIDFILE"))"
   cat "$BOOTFILE"

@@ -3,7 +3,8 @@
 #
 #   scripts/test.sh            setup; Release build with -Werror (LTO on the shipped binary
 #                              only); unit tests (in parallel); integration tests against a
-#                              real Kafka broker the tests start and stop; the short chaos
+#                              real Kafka broker the tests start and stop, Kafka 3.9 then
+#                              Kafka 4.x (COUNTERSIGN_KAFKA_VERSION=4); the short chaos
 #                              suite (scripts/chaos.sh, a broker of its own); the Helm
 #                              chart checks; then one clang build with ASan + UBSan that
 #                              runs the unit tests (not the quality and Sigma-differential
@@ -32,6 +33,8 @@ phase() { # name: logs the time the previous phase took, then the new phase's na
 }
 
 "$ROOT/scripts/setup.sh" >/dev/null
+# The second broker line of the integration tests (3.9, the default, comes above).
+COUNTERSIGN_KAFKA_VERSION=4 "$ROOT/scripts/setup.sh" --kafka-only >/dev/null
 
 JOBS="$(nproc)"
 TEST_JOBS="${COUNTERSIGN_TEST_JOBS:-$JOBS}"
@@ -44,8 +47,14 @@ cmake --build "$ROOT/build/release" -j "$JOBS"
 phase "unit tests (-j $TEST_JOBS)"
 ctest --test-dir "$ROOT/build/release" -L unit -j "$TEST_JOBS" --output-on-failure --no-tests=error
 # One at a time: they share one broker, and each runs several countersign instances.
-phase "integration tests (a real Kafka broker)"
-ctest --test-dir "$ROOT/build/release" -L integration --output-on-failure --no-tests=error
+phase "integration tests (a real Kafka broker, 3.9)"
+COUNTERSIGN_KAFKA_VERSION=3.9 \
+  ctest --test-dir "$ROOT/build/release" -L integration --output-on-failure --no-tests=error
+# The same tests against Kafka 4 (KRaft only, old protocol versions gone, stricter SCRAM);
+# the fixture's kafka.sh reads the version from the environment.
+phase "integration tests (a real Kafka broker, 4.x)"
+COUNTERSIGN_KAFKA_VERSION=4 \
+  ctest --test-dir "$ROOT/build/release" -L integration --output-on-failure --no-tests=error
 
 # Its own broker, which the scenarios kill, hang and restart; the short run.
 phase "chaos suite, short (scripts/chaos.sh: instance and broker kills, a hung broker, hostile input)"
