@@ -403,8 +403,14 @@ struct scratch {
   std::vector<admission> admissions;  // of the set with id admissions_of
   std::uint64_t admissions_of = 0;
   std::uint64_t epoch = 0;
-  std::vector<std::uint64_t> rule_seen, group_admitted, field_queued;
-  std::vector<std::uint32_t> rule_mask;  // clauses with a hit, valid where rule_seen == epoch
+  // Per rule: the clauses with a hit, valid where seen == epoch (one record: a posting
+  // reads one line of scratch).
+  struct rule_mark {
+    std::uint64_t seen = 0;
+    std::uint32_t mask = 0;
+  };
+  std::vector<rule_mark> rule_marks;
+  std::vector<std::uint64_t> group_admitted, field_queued;
   std::vector<std::uint32_t> candidates, fields;
   prefilter_stats* stats = nullptr;
   hs_scratch* hs = nullptr;
@@ -426,10 +432,7 @@ struct scratch {
     scan_ok = true;
     if (decided_true.size() < decided) decided_true.resize(decided, 0);
     if (literal_seen.size() < literals) literal_seen.resize(literals, 0);
-    if (rule_seen.size() < rules) {
-      rule_seen.resize(rules, 0);
-      rule_mask.resize(rules, 0);
-    }
+    if (rule_marks.size() < rules) rule_marks.resize(rules);
     if (group_admitted.size() < groups) group_admitted.resize(groups, 0);
     if (group_sources.size() < groups) group_sources.resize(groups, 0);
     if (field_queued.size() < field_count) {
@@ -452,11 +455,17 @@ std::uint64_t next_set_id() {
   return ++last;
 }
 
-// A needle's users: the rule and the bit of the clause it belongs to.
+// A needle's users: the rule, its logsource group, the bit of the clause it belongs to and
+// the rule's full clause mask. The group and the mask are the rule's, copied here so that
+// hit() reads nothing per posting but the posting and the rule's mark (perf: looking them
+// up per rule was most of hit()'s time).
 struct posting {
   std::uint32_t rule;
-  std::uint32_t bit;
+  std::uint16_t group;
+  std::uint8_t bit;
+  std::uint8_t full;
 };
+static_assert(k_max_clauses <= 8, "posting::bit and posting::full hold one bit per clause");
 
 }  // namespace
 
@@ -557,6 +566,8 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     auto key = std::make_tuple(lower(src.category), lower(src.product), lower(src.service));
     auto [it, fresh] = group_ids.try_emplace(key, static_cast<std::uint32_t>(groups.size()));
     if (fresh) {
+      if (it->second > std::numeric_limits<std::uint16_t>::max())  // posting::group
+        throw std::length_error("rule_set: more than 65,536 distinct logsources");
       auto& [category, product, service] = key;
       groups.push_back({category, product, service, 0, {}, {}});
       (category.empty() ? any_category_groups : groups_by_category[category]).push_back(it->second);
@@ -581,7 +592,9 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
           literals.emplace_back();
         }
         g.fields.push_back(f->second);
-        literals[f->second][{std::move(n.text), n.exact}].push_back({i, std::uint32_t{1} << c});
+        literals[f->second][{std::move(n.text), n.exact}].push_back(
+            {i, static_cast<std::uint16_t>(it->second), static_cast<std::uint8_t>(1U << c),
+             static_cast<std::uint8_t>(full_mask.back())});
       }
   }
   // Probes: the literal of every contains or equality test, scanned in its field too
@@ -777,18 +790,17 @@ void rule_set::impl::admit_groups(const event_logsource& src, std::size_t k, scr
 // candidate when the last of its clauses gets a hit.
 void rule_set::impl::hit(const posting* begin, const posting* end, std::uint32_t field, scratch& s) const {
   for (const posting* p = begin; p != end; ++p) {
-    const std::uint32_t r = p->rule;
-    if (s.group_admitted[group_of[r]] != s.epoch) continue;
+    if (s.group_admitted[p->group] != s.epoch) continue;
     s.field_hit[field] = s.epoch;
-    if (s.rule_seen[r] != s.epoch) {
-      s.rule_seen[r] = s.epoch;
-      s.rule_mask[r] = 0;
+    scratch::rule_mark& mark = s.rule_marks[p->rule];
+    if (mark.seen != s.epoch) {
+      mark.seen = s.epoch;
+      mark.mask = 0;
     }
-    const std::uint32_t before = s.rule_mask[r];
-    const std::uint32_t after = before | p->bit;
-    if (after == before) continue;
-    s.rule_mask[r] = after;
-    if (after == full_mask[r]) s.candidates.push_back(r);
+    const std::uint32_t after = mark.mask | p->bit;
+    if (after == mark.mask) continue;
+    mark.mask = after;
+    if (after == p->full) s.candidates.push_back(p->rule);
   }
 }
 
@@ -797,9 +809,9 @@ void rule_set::impl::hit(const posting* begin, const posting* end, std::uint32_t
 void rule_set::impl::admit_all_filtered(scratch& s) const {
   for (std::uint32_t r = 0; r < rules.size(); ++r) {
     if (full_mask[r] == 0 || s.group_admitted[group_of[r]] != s.epoch) continue;
-    if (s.rule_seen[r] == s.epoch && s.rule_mask[r] == full_mask[r]) continue;  // already a candidate
-    s.rule_seen[r] = s.epoch;
-    s.rule_mask[r] = full_mask[r];
+    scratch::rule_mark& mark = s.rule_marks[r];
+    if (mark.seen == s.epoch && mark.mask == full_mask[r]) continue;  // already a candidate
+    mark = {s.epoch, full_mask[r]};
     s.candidates.push_back(r);
   }
 }
