@@ -216,6 +216,32 @@ TEST(sigma_rule_set, a_regex_needing_only_a_rare_byte_is_filtered_by_it) {
             std::vector<std::string>{"backtick"});
 }
 
+TEST(sigma_rule_set, a_condition_of_probed_values_evaluates_those_whose_literal_was_seen) {
+  // Every value of `sel` is a test whose literal the scan looks for (field_condition::
+  // probed): those whose literal was not seen are false unevaluated, the others are
+  // evaluated, a literal seen elsewhere than at the end included.
+  std::string ends;
+  for (int i = 0; i < 40; ++i) ends += "      - '\\lib" + std::to_string(i) + ".dll'\n";
+  const std::string image_load = "  category: image_load\n  product: windows\n";
+  const auto rs = load_set(
+      doc("side", image_load,
+          "  sel:\n    ImageLoaded|endswith:\n" + ends +
+              "  filter:\n    ImageLoaded|startswith: 'C:\\Windows\\'\n    ImageLoaded|contains: '\\lib'",
+          "sel and not filter") +
+      doc("cased", image_load, "  sel:\n    ImageLoaded|contains|cased:\n      - 'Evil'\n      - 'BAD'"));
+  const event_logsource src{"image_load", "windows", "sysmon"};
+  using v = std::vector<std::string>;
+  for (int round = 0; round < 2; ++round) {  // the second round replays the scan cache
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\Users\\x\\LIB7.dll"}})), v{"side"});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\Users\\x\\lib3.dll.bak"}})), v{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\u\\lib3.dll.bak\\lib39.dll"}})), v{"side"});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\Windows\\lib7.dll"}})), v{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\Users\\x\\lib7.dll"}})), v{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\evil\\bad.dll"}})), v{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\evil\\BAD.dll"}})), v{"cased"});
+  }
+}
+
 TEST(sigma_rule_set, a_value_scanned_again_gives_the_same_hits) {
   // The second evaluation of a value replays the first scan's literals (scan_cache); a
   // second set on the same thread, a value differing in case or in one byte, and values
