@@ -243,17 +243,17 @@ TEST(sigma_rule_set, a_condition_of_probed_values_evaluates_those_whose_literal_
 }
 
 TEST(sigma_rule_set, a_value_scanned_again_gives_the_same_hits) {
-  // The second evaluation of a value replays the first scan's literals (scan_cache); a
-  // second set on the same thread, a value differing in case or in one byte, and values
-  // too long or with too many literals to be kept are scanned afresh.
+  // A value is kept on its second scan (scan_cache) and its literals replayed from the
+  // third evaluation on; a second set on the same thread, a value differing in case or in
+  // one byte, and values too long or with too many literals to be kept are scanned afresh.
   std::string words, many;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 40; ++i) {  // more than scan_cache::k_literals (32)
     words += "      - 'word" + std::to_string(100 + i) + "'\n";
     many += " word" + std::to_string(100 + i);
   }
   const auto rs = load_set(doc("enc", k_process, "  sel:\n    CommandLine|contains: ' -enc '") +
                            doc("both", k_process, "  sel:\n    CommandLine|contains|all:\n      - 'iex'\n      - 'http'") +
-                           doc("twenty", k_process, "  sel:\n    CommandLine|contains|all:\n" + words));
+                           doc("forty", k_process, "  sel:\n    CommandLine|contains|all:\n" + words));
   const auto other = load_set(doc("iex", k_process, "  sel:\n    CommandLine|contains: 'iex'"));
   const event_logsource src{"process_creation", "windows", ""};
   const std::string long_value = std::string(300, 'x') + " -enc " + std::string(10, 'y');
@@ -267,7 +267,7 @@ TEST(sigma_rule_set, a_value_scanned_again_gives_the_same_hits) {
     EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "iex (New-Object Net.WebClient) http://x"}})),
               std::vector<std::string>{"both"});
     EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"CommandLine", "IEX (New-Object Net.WebClient) htt://x"}})).empty());
-    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", many}})), std::vector<std::string>{"twenty"});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", many}})), std::vector<std::string>{"forty"});
     EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"CommandLine", many.substr(0, many.size() - 1)}})).empty());
     EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", long_value}})), std::vector<std::string>{"enc"});
   }

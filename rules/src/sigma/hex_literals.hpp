@@ -88,7 +88,8 @@ class hex_literals {
 
   static bool is_hex(char c) noexcept {
     const auto u = static_cast<unsigned char>(c);
-    return static_cast<unsigned char>(u - '0') < 10 || static_cast<unsigned char>((u | 0x20) - 'a') < 6;
+    // `|`, not `||`: no branch between digits and letters.
+    return (static_cast<unsigned char>(u - '0') < 10) | (static_cast<unsigned char>((u | 0x20) - 'a') < 6);
   }
   // Bit 7 of each byte of `w` that is a hex digit (ASCII; a byte >= 0x80 is not one), the
   // other bits clear. Byte-wise tests branched on digit-or-letter, which a hash value makes
@@ -106,17 +107,18 @@ class hex_literals {
   // `size` when there is none. Eight bytes at a time.
   static std::size_t find_run_edge(const char* v, std::size_t size, std::size_t i, bool hex) noexcept {
     constexpr std::uint64_t high = 0x8080808080808080ULL;
-    while (i < size) {
-      std::uint64_t w = 0;
-      const std::size_t n = size - i < 8 ? size - i : 8;
-      std::memcpy(&w, v + i, n);
+    const auto first = [&](std::uint64_t w) {  // bit 7 of each byte of the kind looked for
       if constexpr (std::endian::native == std::endian::big) w = std::byteswap(w);
-      std::uint64_t m = hex_bytes(w);
-      if (!hex) m = ~m & high;
-      if (n < 8) m &= (std::uint64_t{1} << (8 * n)) - 1;  // past the end: neither
-      if (m != 0) return i + static_cast<std::size_t>(std::countr_zero(m)) / 8;
-      i += n;
+      const std::uint64_t m = hex_bytes(w);
+      return hex ? m : ~m & high;
+    };
+    for (; i + 8 <= size; i += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, v + i, 8);  // a fixed size: one load, not a call
+      if (const std::uint64_t m = first(w); m != 0) return i + static_cast<std::size_t>(std::countr_zero(m)) / 8;
     }
+    for (; i < size; ++i)
+      if (is_hex(v[i]) == hex) return i;
     return size;
   }
   // Of hex digits only: |0x20 lowercases A-F and leaves 0-9 as they are.

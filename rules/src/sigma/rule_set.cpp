@@ -378,24 +378,38 @@ constexpr std::size_t k_max_sources = 64;  // per pass of rule_set::impl::evalua
 // docs/benchmarks.md, third round): 16,384 entries +7.6-10.5% over whole passes of
 // 100,000 events; on alternating 1,000-event chunks, which overstate it, 1,024 entries
 // +7%, 4,096 +11%, 16,384 +19-25%, 65,536 +22%.
+//
+// Fourth round (rdtsc per field over the bench): with 16 literals per entry, 41% of the
+// command lines were never kept (17 to 32 literals: the field's 9,289 literals include
+// many two- and three-byte ones), and values seen once (the bench's file versions, ~19,000
+// distinct per 100,000 events) evicted the entries that repeat. So a (literal, end) pair
+// takes one word (k_literals 32 in the same bytes), and a value is kept only on its
+// second miss within a short while (`admitted`, a direct-mapped table of value-hash tags
+// apart from the entries: a value scanned once leaves a tag there, not an entry).
 struct scan_cache {
   static constexpr std::size_t k_entries = 16384;
+  static constexpr std::size_t k_admitted = 32768;
   static constexpr std::size_t k_value = 200;
-  static constexpr std::size_t k_literals = 16;
+  static constexpr std::size_t k_literals = 32;
+  // (literal, end) in one word: end <= k_value < 256; a literal id of 2^24 or more is
+  // never kept (no field has that many literals in practice).
+  static constexpr std::uint32_t k_max_literal = (std::uint32_t{1} << 24) - 1;
+  static_assert(k_value < 256);
   struct entry {
     std::uint64_t set = 0;  // rule_set::impl::id; 0: empty
     std::uint64_t hash = 0;
     std::uint32_t field = 0;
     std::uint16_t length = 0;
     std::uint16_t count = 0;
-    std::array<std::uint32_t, 2 * k_literals> found{};  // (literal, end) pairs
+    std::array<std::uint32_t, k_literals> found{};  // literal << 8 | end
     std::array<char, k_value> value{};
   };
   std::vector<entry> entries;
+  std::vector<std::uint32_t> admitted;  // per slot: tag of the last value that missed there
   // The scan in progress records what it finds here (on_literal) when `recording`.
   bool recording = false;
   std::uint32_t recorded = 0;
-  std::array<std::uint32_t, 2 * k_literals> found{};
+  std::array<std::uint32_t, k_literals> found{};
 };
 
 // Marks are "== epoch" tests, so nothing is cleared between events; the vectors only grow.
@@ -866,10 +880,10 @@ void rule_set::impl::admit_all_filtered(scratch& s) const {
 void rule_set::impl::on_literal(std::uint32_t field, std::uint32_t literal, std::size_t end, scratch& s) const {
   const field_index& fi = fields[field];
   if (s.cache.recording) {
-    if (s.cache.recorded < scan_cache::k_literals) {
-      s.cache.found[2 * s.cache.recorded] = literal;
-      s.cache.found[2 * s.cache.recorded + 1] = static_cast<std::uint32_t>(end);
-    }
+    if (literal > scan_cache::k_max_literal || end > scan_cache::k_value)
+      s.cache.recorded = scan_cache::k_literals + 1;  // not kept
+    else if (s.cache.recorded < scan_cache::k_literals)
+      s.cache.found[s.cache.recorded] = literal << 8 | static_cast<std::uint32_t>(end);
     ++s.cache.recorded;
   }
   const std::size_t begin = end - fi.sub_len[literal];
@@ -938,12 +952,15 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     // Fields of hash-like literals only (Hashes: a new value in every event, found with a
     // few lookups) would only push the others out.
     if (fi.has_scanner && value->size() <= scan_cache::k_value) {
-      if (s.cache.entries.empty()) s.cache.entries.resize(scan_cache::k_entries);
+      if (s.cache.entries.empty()) {
+        s.cache.entries.resize(scan_cache::k_entries);
+        s.cache.admitted.resize(scan_cache::k_admitted);
+      }
       h = ci_hash{}(*value) ^ (std::uint64_t{f} * 0x9E3779B97F4A7C15ULL);
       cached = &s.cache.entries[(h ^ (h >> 29)) & (scan_cache::k_entries - 1)];
       if (cached->set == id && cached->hash == h && cached->field == f && cached->length == value->size() &&
           std::memcmp(cached->value.data(), value->data(), value->size()) == 0) {
-        for (std::uint32_t i = 0; i < cached->count; ++i) on_literal(f, cached->found[2 * i], cached->found[2 * i + 1], s);
+        for (std::uint32_t i = 0; i < cached->count; ++i) on_literal(f, cached->found[i] >> 8, cached->found[i] & 0xFF, s);
         continue;
       }
       s.cache.recording = true;
@@ -953,13 +970,22 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     const bool scanned = !fi.has_scanner || scan_text(f, *value, s);
     ok = scanned && ok;
     s.cache.recording = false;
+    // Kept on the value's second miss: its tag is in `admitted` from the first.
+    if (cached != nullptr) {
+      std::uint32_t& tag = s.cache.admitted[(h >> 40) & (scan_cache::k_admitted - 1)];
+      const auto mine = static_cast<std::uint32_t>(h) | 1U;
+      if (tag != mine) {
+        tag = mine;
+        cached = nullptr;
+      }
+    }
     if (cached != nullptr && scanned && s.cache.recorded <= scan_cache::k_literals) {
       cached->set = id;
       cached->hash = h;
       cached->field = f;
       cached->length = static_cast<std::uint16_t>(value->size());
       cached->count = static_cast<std::uint16_t>(s.cache.recorded);
-      std::copy_n(s.cache.found.begin(), 2 * s.cache.recorded, cached->found.begin());
+      std::copy_n(s.cache.found.begin(), s.cache.recorded, cached->found.begin());
       std::memcpy(cached->value.data(), value->data(), value->size());
     }
   }
