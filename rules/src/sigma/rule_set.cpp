@@ -372,7 +372,8 @@ constexpr std::size_t k_max_sources = 64;  // per pass of rule_set::impl::evalua
 // of the values of those fields in the bench's event mix were seen before), so a value
 // scanned again replays the literals its first scan found, with their offsets, through
 // on_literal (the marks and postings are the event's own), instead of scanning.
-// Direct-mapped, the newest value of a slot kept; values longer than k_value or holding
+// Two-way set-associative (fourth round; was direct-mapped), the way not used last
+// replaced; values longer than k_value or holding
 // more than k_literals literals are not kept. 16,384 entries of 352 bytes: 5.5 MiB per
 // thread, allocated on its first scan. Measured on the bench mix against no cache (see
 // docs/benchmarks.md, third round): 16,384 entries +7.6-10.5% over whole passes of
@@ -388,6 +389,8 @@ constexpr std::size_t k_max_sources = 64;  // per pass of rule_set::impl::evalua
 // apart from the entries: a value scanned once leaves a tag there, not an entry).
 struct scan_cache {
   static constexpr std::size_t k_entries = 16384;
+  static constexpr std::size_t k_ways = 2;  // entries per set, the one not used last replaced
+  static constexpr std::size_t k_sets = k_entries / k_ways;
   static constexpr std::size_t k_admitted = 32768;
   static constexpr std::size_t k_value = 200;
   static constexpr std::size_t k_literals = 32;
@@ -404,7 +407,8 @@ struct scan_cache {
     std::array<std::uint32_t, k_literals> found{};  // literal << 8 | end
     std::array<char, k_value> value{};
   };
-  std::vector<entry> entries;
+  std::vector<entry> entries;             // set i: entries[k_ways * i, k_ways * (i + 1))
+  std::vector<std::uint8_t> recent;       // per set: the way hit or filled last
   std::vector<std::uint32_t> admitted;  // per slot: tag of the last value that missed there
   // The scan in progress records what it finds here (on_literal) when `recording`.
   bool recording = false;
@@ -949,20 +953,33 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     s.seg_end.push_back(static_cast<std::uint32_t>(value->size()));
     scan_cache::entry* cached = nullptr;
     std::uint64_t h = 0;
+    std::size_t cache_set = 0;
+    std::uint8_t victim = 0;
     // Fields of hash-like literals only (Hashes: a new value in every event, found with a
     // few lookups) would only push the others out.
     if (fi.has_scanner && value->size() <= scan_cache::k_value) {
       if (s.cache.entries.empty()) {
         s.cache.entries.resize(scan_cache::k_entries);
+        s.cache.recent.resize(scan_cache::k_sets);
         s.cache.admitted.resize(scan_cache::k_admitted);
       }
       h = ci_hash{}(*value) ^ (std::uint64_t{f} * 0x9E3779B97F4A7C15ULL);
-      cached = &s.cache.entries[(h ^ (h >> 29)) & (scan_cache::k_entries - 1)];
-      if (cached->set == id && cached->hash == h && cached->field == f && cached->length == value->size() &&
-          std::memcmp(cached->value.data(), value->data(), value->size()) == 0) {
-        for (std::uint32_t i = 0; i < cached->count; ++i) on_literal(f, cached->found[i] >> 8, cached->found[i] & 0xFF, s);
+      cache_set = (h ^ (h >> 29)) & (scan_cache::k_sets - 1);
+      scan_cache::entry* const ways = &s.cache.entries[cache_set * scan_cache::k_ways];
+      const auto holds = [&](const scan_cache::entry& e) {
+        return e.set == id && e.hash == h && e.field == f && e.length == value->size() &&
+               std::memcmp(e.value.data(), value->data(), value->size()) == 0;
+      };
+      const std::uint8_t way = holds(ways[0]) ? 0 : holds(ways[1]) ? 1 : 2;
+      if (way < scan_cache::k_ways) {
+        s.cache.recent[cache_set] = way;
+        const scan_cache::entry& e = ways[way];
+        for (std::uint32_t i = 0; i < e.count; ++i) on_literal(f, e.found[i] >> 8, e.found[i] & 0xFF, s);
         continue;
       }
+      // A miss replaces the way not used last (when the value is kept, below).
+      victim = static_cast<std::uint8_t>(1 - s.cache.recent[cache_set]);
+      cached = &ways[victim];
       s.cache.recording = true;
       s.cache.recorded = 0;
     }
@@ -980,6 +997,7 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
       }
     }
     if (cached != nullptr && scanned && s.cache.recorded <= scan_cache::k_literals) {
+      s.cache.recent[cache_set] = victim;
       cached->set = id;
       cached->hash = h;
       cached->field = f;
