@@ -216,18 +216,44 @@ TEST(sigma_rule_set, a_regex_needing_only_a_rare_byte_is_filtered_by_it) {
             std::vector<std::string>{"backtick"});
 }
 
+TEST(sigma_rule_set, a_condition_of_probed_values_evaluates_those_whose_literal_was_seen) {
+  // Every value of `sel` is a test whose literal the scan looks for (field_condition::
+  // probed): those whose literal was not seen are false unevaluated, the others are
+  // evaluated, a literal seen elsewhere than at the end included.
+  std::string ends;
+  for (int i = 0; i < 40; ++i) ends += "      - '\\lib" + std::to_string(i) + ".dll'\n";
+  const std::string image_load = "  category: image_load\n  product: windows\n";
+  const auto rs = load_set(
+      doc("side", image_load,
+          "  sel:\n    ImageLoaded|endswith:\n" + ends +
+              "  filter:\n    ImageLoaded|startswith: 'C:\\Windows\\'\n    ImageLoaded|contains: '\\lib'",
+          "sel and not filter") +
+      doc("cased", image_load, "  sel:\n    ImageLoaded|contains|cased:\n      - 'Evil'\n      - 'BAD'"));
+  const event_logsource src{"image_load", "windows", "sysmon"};
+  using v = std::vector<std::string>;
+  for (int round = 0; round < 2; ++round) {  // the second round replays the scan cache
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\Users\\x\\LIB7.dll"}})), v{"side"});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\Users\\x\\lib3.dll.bak"}})), v{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\u\\lib3.dll.bak\\lib39.dll"}})), v{"side"});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\Windows\\lib7.dll"}})), v{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\Users\\x\\lib7.dll"}})), v{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\evil\\bad.dll"}})), v{});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"ImageLoaded", "C:\\evil\\BAD.dll"}})), v{"cased"});
+  }
+}
+
 TEST(sigma_rule_set, a_value_scanned_again_gives_the_same_hits) {
-  // The second evaluation of a value replays the first scan's literals (scan_cache); a
-  // second set on the same thread, a value differing in case or in one byte, and values
-  // too long or with too many literals to be kept are scanned afresh.
+  // A value is kept on its second scan (scan_cache) and its literals replayed from the
+  // third evaluation on; a second set on the same thread, a value differing in case or in
+  // one byte, and values too long or with too many literals to be kept are scanned afresh.
   std::string words, many;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 40; ++i) {  // more than scan_cache::k_literals (32)
     words += "      - 'word" + std::to_string(100 + i) + "'\n";
     many += " word" + std::to_string(100 + i);
   }
   const auto rs = load_set(doc("enc", k_process, "  sel:\n    CommandLine|contains: ' -enc '") +
                            doc("both", k_process, "  sel:\n    CommandLine|contains|all:\n      - 'iex'\n      - 'http'") +
-                           doc("twenty", k_process, "  sel:\n    CommandLine|contains|all:\n" + words));
+                           doc("forty", k_process, "  sel:\n    CommandLine|contains|all:\n" + words));
   const auto other = load_set(doc("iex", k_process, "  sel:\n    CommandLine|contains: 'iex'"));
   const event_logsource src{"process_creation", "windows", ""};
   const std::string long_value = std::string(300, 'x') + " -enc " + std::string(10, 'y');
@@ -241,7 +267,7 @@ TEST(sigma_rule_set, a_value_scanned_again_gives_the_same_hits) {
     EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "iex (New-Object Net.WebClient) http://x"}})),
               std::vector<std::string>{"both"});
     EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"CommandLine", "IEX (New-Object Net.WebClient) htt://x"}})).empty());
-    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", many}})), std::vector<std::string>{"twenty"});
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", many}})), std::vector<std::string>{"forty"});
     EXPECT_TRUE(evaluate_ids(rs, src, event_of({{"CommandLine", many.substr(0, many.size() - 1)}})).empty());
     EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", long_value}})), std::vector<std::string>{"enc"});
   }

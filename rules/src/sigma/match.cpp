@@ -148,6 +148,8 @@ bool eval_keywords(const field_condition& fc, const sigma_event& ev, const value
 bool eval_field(const field_condition& fc, const sigma_event& ev, const value_oracle* oracle) {
   if (oracle != nullptr)
     if (const auto k = oracle->known(fc)) return *k;
+  if (oracle != nullptr && fc.probed != 0 && !fc.all)
+    if (const auto k = oracle->seen_values_match(fc, ev)) return *k;
   // The field is read when a test needs its value, once.
   std::optional<std::optional<std::string_view>> value;
   auto group_ok = [&](const std::vector<value_matcher>& group) {

@@ -372,30 +372,48 @@ constexpr std::size_t k_max_sources = 64;  // per pass of rule_set::impl::evalua
 // of the values of those fields in the bench's event mix were seen before), so a value
 // scanned again replays the literals its first scan found, with their offsets, through
 // on_literal (the marks and postings are the event's own), instead of scanning.
-// Direct-mapped, the newest value of a slot kept; values longer than k_value or holding
+// Two-way set-associative (fourth round; was direct-mapped), the way not used last
+// replaced; values longer than k_value or holding
 // more than k_literals literals are not kept. 16,384 entries of 352 bytes: 5.5 MiB per
 // thread, allocated on its first scan. Measured on the bench mix against no cache (see
 // docs/benchmarks.md, third round): 16,384 entries +7.6-10.5% over whole passes of
 // 100,000 events; on alternating 1,000-event chunks, which overstate it, 1,024 entries
 // +7%, 4,096 +11%, 16,384 +19-25%, 65,536 +22%.
+//
+// Fourth round (rdtsc per field over the bench): with 16 literals per entry, 41% of the
+// command lines were never kept (17 to 32 literals: the field's 9,289 literals include
+// many two- and three-byte ones), and values seen once (the bench's file versions, ~19,000
+// distinct per 100,000 events) evicted the entries that repeat. So a (literal, end) pair
+// takes one word (k_literals 32 in the same bytes), and a value is kept only on its
+// second miss within a short while (`admitted`, a direct-mapped table of value-hash tags
+// apart from the entries: a value scanned once leaves a tag there, not an entry).
 struct scan_cache {
   static constexpr std::size_t k_entries = 16384;
+  static constexpr std::size_t k_ways = 2;  // entries per set, the one not used last replaced
+  static constexpr std::size_t k_sets = k_entries / k_ways;
+  static constexpr std::size_t k_admitted = 32768;
   static constexpr std::size_t k_value = 200;
-  static constexpr std::size_t k_literals = 16;
+  static constexpr std::size_t k_literals = 32;
+  // (literal, end) in one word: end <= k_value < 256; a literal id of 2^24 or more is
+  // never kept (no field has that many literals in practice).
+  static constexpr std::uint32_t k_max_literal = (std::uint32_t{1} << 24) - 1;
+  static_assert(k_value < 256);
   struct entry {
     std::uint64_t set = 0;  // rule_set::impl::id; 0: empty
     std::uint64_t hash = 0;
     std::uint32_t field = 0;
     std::uint16_t length = 0;
     std::uint16_t count = 0;
-    std::array<std::uint32_t, 2 * k_literals> found{};  // (literal, end) pairs
+    std::array<std::uint32_t, k_literals> found{};  // literal << 8 | end
     std::array<char, k_value> value{};
   };
-  std::vector<entry> entries;
+  std::vector<entry> entries;             // set i: entries[k_ways * i, k_ways * (i + 1))
+  std::vector<std::uint8_t> recent;       // per set: the way hit or filled last
+  std::vector<std::uint32_t> admitted;  // per slot: tag of the last value that missed there
   // The scan in progress records what it finds here (on_literal) when `recording`.
   bool recording = false;
   std::uint32_t recorded = 0;
-  std::array<std::uint32_t, 2 * k_literals> found{};
+  std::array<std::uint32_t, k_literals> found{};
 };
 
 // Marks are "== epoch" tests, so nothing is cleared between events; the vectors only grow.
@@ -403,8 +421,14 @@ struct scratch {
   std::vector<admission> admissions;  // of the set with id admissions_of
   std::uint64_t admissions_of = 0;
   std::uint64_t epoch = 0;
-  std::vector<std::uint64_t> rule_seen, group_admitted, field_queued;
-  std::vector<std::uint32_t> rule_mask;  // clauses with a hit, valid where rule_seen == epoch
+  // Per rule: the clauses with a hit, valid where seen == epoch (one record: a posting
+  // reads one line of scratch).
+  struct rule_mark {
+    std::uint64_t seen = 0;
+    std::uint32_t mask = 0;
+  };
+  std::vector<rule_mark> rule_marks;
+  std::vector<std::uint64_t> group_admitted, field_queued;
   std::vector<std::uint32_t> candidates, fields;
   prefilter_stats* stats = nullptr;
   hs_scratch* hs = nullptr;
@@ -418,6 +442,10 @@ struct scratch {
   scan_cache cache;
   std::vector<std::uint64_t> literal_seen;  // per literal id of the set, == epoch: seen
   std::vector<std::uint64_t> decided_true;  // per decided field condition, == epoch: true
+  // The literals seen in this event, in the order of their first sighting; a field's are
+  // seen_list[seen_from[f], seen_to[f]) (each field is scanned in one go), valid where
+  // field_queued[f] == epoch.
+  std::vector<std::uint32_t> seen_list, seen_from, seen_to;
   bool scan_ok = true;
 
   void begin(std::size_t rules, std::size_t groups, std::size_t field_count, std::size_t literals,
@@ -426,10 +454,7 @@ struct scratch {
     scan_ok = true;
     if (decided_true.size() < decided) decided_true.resize(decided, 0);
     if (literal_seen.size() < literals) literal_seen.resize(literals, 0);
-    if (rule_seen.size() < rules) {
-      rule_seen.resize(rules, 0);
-      rule_mask.resize(rules, 0);
-    }
+    if (rule_marks.size() < rules) rule_marks.resize(rules);
     if (group_admitted.size() < groups) group_admitted.resize(groups, 0);
     if (group_sources.size() < groups) group_sources.resize(groups, 0);
     if (field_queued.size() < field_count) {
@@ -438,6 +463,11 @@ struct scratch {
     }
     candidates.clear();
     fields.clear();
+    seen_list.clear();
+    if (seen_from.size() < field_count) {
+      seen_from.resize(field_count, 0);
+      seen_to.resize(field_count, 0);
+    }
 
   }
 };
@@ -452,11 +482,17 @@ std::uint64_t next_set_id() {
   return ++last;
 }
 
-// A needle's users: the rule and the bit of the clause it belongs to.
+// A needle's users: the rule, its logsource group, the bit of the clause it belongs to and
+// the rule's full clause mask. The group and the mask are the rule's, copied here so that
+// hit() reads nothing per posting but the posting and the rule's mark (perf: looking them
+// up per rule was most of hit()'s time).
 struct posting {
   std::uint32_t rule;
-  std::uint32_t bit;
+  std::uint16_t group;
+  std::uint8_t bit;
+  std::uint8_t full;
 };
+static_assert(k_max_clauses <= 8, "posting::bit and posting::full hold one bit per clause");
 
 }  // namespace
 
@@ -491,6 +527,18 @@ struct field_index {
   std::uint32_t sub_base = 0, exact_base = 0;
 };
 
+// Field conditions of probed values that the scan does not decide (field_condition::probed;
+// 0: none): field[c] is the condition's field, and its values, by the seen id of their
+// literal, are values[begin[c] .. begin[c + 1]) (sorted by it).
+struct probed_conditions {
+  struct value {
+    std::uint32_t seen;
+    const value_matcher* m;
+  };
+  std::vector<std::uint32_t> field{0}, begin{0, 0};
+  std::vector<value> values;
+};
+
 // A value test the scan answers: the seen mark of its literal in its field. A contains
 // test (*lit*) or an equality is false when the literal was not seen in a scanned field,
 // and true when it was, unless it is case-sensitive (|cased: evaluated then).
@@ -517,6 +565,7 @@ struct rule_set::impl {
   // its field. decided_field[d] is that field; the conditions a literal's first sighting
   // makes true are decided_by[decided_begin[seen] .. decided_begin[seen + 1]).
   std::vector<std::uint32_t> decided_field, decided_begin, decided_by;
+  probed_conditions probed;
   std::uint32_t seen_ids = 0;  // literals of every field, substring and exact
 
   impl(std::vector<rule> rs, const rule_set_options& options);
@@ -535,6 +584,7 @@ struct rule_set::impl {
   bool see(std::uint32_t seen, scratch& s) const {
     if (s.literal_seen[seen] == s.epoch) return false;
     s.literal_seen[seen] = s.epoch;
+    s.seen_list.push_back(seen);
     for (auto i = decided_begin[seen]; i < decided_begin[seen + 1]; ++i) s.decided_true[decided_by[i]] = s.epoch;
     return true;
   }
@@ -557,6 +607,8 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     auto key = std::make_tuple(lower(src.category), lower(src.product), lower(src.service));
     auto [it, fresh] = group_ids.try_emplace(key, static_cast<std::uint32_t>(groups.size()));
     if (fresh) {
+      if (it->second > std::numeric_limits<std::uint16_t>::max())  // posting::group
+        throw std::length_error("rule_set: more than 65,536 distinct logsources");
       auto& [category, product, service] = key;
       groups.push_back({category, product, service, 0, {}, {}});
       (category.empty() ? any_category_groups : groups_by_category[category]).push_back(it->second);
@@ -581,7 +633,9 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
           literals.emplace_back();
         }
         g.fields.push_back(f->second);
-        literals[f->second][{std::move(n.text), n.exact}].push_back({i, std::uint32_t{1} << c});
+        literals[f->second][{std::move(n.text), n.exact}].push_back(
+            {i, static_cast<std::uint16_t>(it->second), static_cast<std::uint8_t>(1U << c),
+             static_cast<std::uint8_t>(full_mask.back())});
       }
   }
   // Probes: the literal of every contains or equality test, scanned in its field too
@@ -703,13 +757,35 @@ void rule_set::impl::decide_conditions() {
       for (auto& alternative : search.alternatives)
         for (auto& fc : alternative) {
           fc.decided = 0;
+          fc.probed = 0;
           if (fc.all || fc.values.empty()) continue;
           const bool decidable = std::ranges::all_of(fc.values, [&](const auto& variants) {
             return !variants.empty() && std::ranges::all_of(variants, [&](const value_matcher& m) {
               return m.probe != 0 && probes[m.probe].definitive_true;
             });
           });
-          if (!decidable) continue;
+          if (!decidable) {
+            // Every value probed (a contains, equality, startswith or endswith test whose
+            // literal is looked for in the field): a value whose literal was not seen is
+            // false, so only the others are evaluated. The side-load rule's 425 endswith
+            // values cost about 5,100 cycles per evaluation when each was asked in turn.
+            const bool all_probed = !fc.field.empty() && std::ranges::all_of(fc.values, [&](const auto& variants) {
+              return !variants.empty() &&
+                     std::ranges::all_of(variants, [&](const value_matcher& m) { return m.probe != 0; });
+            });
+            fc.probed = 0;
+            if (!all_probed) continue;
+            fc.probed = static_cast<std::uint32_t>(probed.field.size());
+            probed.field.push_back(probes[fc.values[0][0].probe].field);
+            const auto from = static_cast<std::ptrdiff_t>(probed.values.size());
+            for (const auto& variants : fc.values)
+              for (const auto& m : variants) probed.values.push_back({probes[m.probe].seen, &m});
+            std::stable_sort(probed.values.begin() + from, probed.values.end(),
+                             [](const auto& a, const auto& b) { return a.seen < b.seen; });
+            probed.begin.push_back(static_cast<std::uint32_t>(probed.values.size()));
+            continue;
+          }
+          fc.probed = 0;
           const auto d = static_cast<std::uint32_t>(decided_field.size());
           decided_field.push_back(probes[fc.values[0][0].probe].field);
           for (const auto& variants : fc.values)
@@ -777,18 +853,17 @@ void rule_set::impl::admit_groups(const event_logsource& src, std::size_t k, scr
 // candidate when the last of its clauses gets a hit.
 void rule_set::impl::hit(const posting* begin, const posting* end, std::uint32_t field, scratch& s) const {
   for (const posting* p = begin; p != end; ++p) {
-    const std::uint32_t r = p->rule;
-    if (s.group_admitted[group_of[r]] != s.epoch) continue;
+    if (s.group_admitted[p->group] != s.epoch) continue;
     s.field_hit[field] = s.epoch;
-    if (s.rule_seen[r] != s.epoch) {
-      s.rule_seen[r] = s.epoch;
-      s.rule_mask[r] = 0;
+    scratch::rule_mark& mark = s.rule_marks[p->rule];
+    if (mark.seen != s.epoch) {
+      mark.seen = s.epoch;
+      mark.mask = 0;
     }
-    const std::uint32_t before = s.rule_mask[r];
-    const std::uint32_t after = before | p->bit;
-    if (after == before) continue;
-    s.rule_mask[r] = after;
-    if (after == full_mask[r]) s.candidates.push_back(r);
+    const std::uint32_t after = mark.mask | p->bit;
+    if (after == mark.mask) continue;
+    mark.mask = after;
+    if (after == p->full) s.candidates.push_back(p->rule);
   }
 }
 
@@ -797,9 +872,9 @@ void rule_set::impl::hit(const posting* begin, const posting* end, std::uint32_t
 void rule_set::impl::admit_all_filtered(scratch& s) const {
   for (std::uint32_t r = 0; r < rules.size(); ++r) {
     if (full_mask[r] == 0 || s.group_admitted[group_of[r]] != s.epoch) continue;
-    if (s.rule_seen[r] == s.epoch && s.rule_mask[r] == full_mask[r]) continue;  // already a candidate
-    s.rule_seen[r] = s.epoch;
-    s.rule_mask[r] = full_mask[r];
+    scratch::rule_mark& mark = s.rule_marks[r];
+    if (mark.seen == s.epoch && mark.mask == full_mask[r]) continue;  // already a candidate
+    mark = {s.epoch, full_mask[r]};
     s.candidates.push_back(r);
   }
 }
@@ -809,10 +884,10 @@ void rule_set::impl::admit_all_filtered(scratch& s) const {
 void rule_set::impl::on_literal(std::uint32_t field, std::uint32_t literal, std::size_t end, scratch& s) const {
   const field_index& fi = fields[field];
   if (s.cache.recording) {
-    if (s.cache.recorded < scan_cache::k_literals) {
-      s.cache.found[2 * s.cache.recorded] = literal;
-      s.cache.found[2 * s.cache.recorded + 1] = static_cast<std::uint32_t>(end);
-    }
+    if (literal > scan_cache::k_max_literal || end > scan_cache::k_value)
+      s.cache.recorded = scan_cache::k_literals + 1;  // not kept
+    else if (s.cache.recorded < scan_cache::k_literals)
+      s.cache.found[s.cache.recorded] = literal << 8 | static_cast<std::uint32_t>(end);
     ++s.cache.recorded;
   }
   const std::size_t begin = end - fi.sub_len[literal];
@@ -849,6 +924,7 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
   bool ok = true;
   for (auto f : s.fields) {
     const field_index& fi = fields[f];
+    s.seen_from[f] = static_cast<std::uint32_t>(s.seen_list.size());
     s.seg_begin.clear();
     s.seg_end.clear();
     if (fi.name.empty()) {
@@ -877,17 +953,33 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     s.seg_end.push_back(static_cast<std::uint32_t>(value->size()));
     scan_cache::entry* cached = nullptr;
     std::uint64_t h = 0;
+    std::size_t cache_set = 0;
+    std::uint8_t victim = 0;
     // Fields of hash-like literals only (Hashes: a new value in every event, found with a
     // few lookups) would only push the others out.
     if (fi.has_scanner && value->size() <= scan_cache::k_value) {
-      if (s.cache.entries.empty()) s.cache.entries.resize(scan_cache::k_entries);
+      if (s.cache.entries.empty()) {
+        s.cache.entries.resize(scan_cache::k_entries);
+        s.cache.recent.resize(scan_cache::k_sets);
+        s.cache.admitted.resize(scan_cache::k_admitted);
+      }
       h = ci_hash{}(*value) ^ (std::uint64_t{f} * 0x9E3779B97F4A7C15ULL);
-      cached = &s.cache.entries[(h ^ (h >> 29)) & (scan_cache::k_entries - 1)];
-      if (cached->set == id && cached->hash == h && cached->field == f && cached->length == value->size() &&
-          std::memcmp(cached->value.data(), value->data(), value->size()) == 0) {
-        for (std::uint32_t i = 0; i < cached->count; ++i) on_literal(f, cached->found[2 * i], cached->found[2 * i + 1], s);
+      cache_set = (h ^ (h >> 29)) & (scan_cache::k_sets - 1);
+      scan_cache::entry* const ways = &s.cache.entries[cache_set * scan_cache::k_ways];
+      const auto holds = [&](const scan_cache::entry& e) {
+        return e.set == id && e.hash == h && e.field == f && e.length == value->size() &&
+               std::memcmp(e.value.data(), value->data(), value->size()) == 0;
+      };
+      const std::uint8_t way = holds(ways[0]) ? 0 : holds(ways[1]) ? 1 : 2;
+      if (way < scan_cache::k_ways) {
+        s.cache.recent[cache_set] = way;
+        const scan_cache::entry& e = ways[way];
+        for (std::uint32_t i = 0; i < e.count; ++i) on_literal(f, e.found[i] >> 8, e.found[i] & 0xFF, s);
         continue;
       }
+      // A miss replaces the way not used last (when the value is kept, below).
+      victim = static_cast<std::uint8_t>(1 - s.cache.recent[cache_set]);
+      cached = &ways[victim];
       s.cache.recording = true;
       s.cache.recorded = 0;
     }
@@ -895,16 +987,29 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     const bool scanned = !fi.has_scanner || scan_text(f, *value, s);
     ok = scanned && ok;
     s.cache.recording = false;
+    // Kept on the value's second miss: its tag is in `admitted` from the first.
+    if (cached != nullptr) {
+      std::uint32_t& tag = s.cache.admitted[(h >> 40) & (scan_cache::k_admitted - 1)];
+      const auto mine = static_cast<std::uint32_t>(h) | 1U;
+      if (tag != mine) {
+        tag = mine;
+        cached = nullptr;
+      }
+    }
     if (cached != nullptr && scanned && s.cache.recorded <= scan_cache::k_literals) {
+      s.cache.recent[cache_set] = victim;
       cached->set = id;
       cached->hash = h;
       cached->field = f;
       cached->length = static_cast<std::uint16_t>(value->size());
       cached->count = static_cast<std::uint16_t>(s.cache.recorded);
-      std::copy_n(s.cache.found.begin(), 2 * s.cache.recorded, cached->found.begin());
+      std::copy_n(s.cache.found.begin(), s.cache.recorded, cached->found.begin());
       std::memcpy(cached->value.data(), value->data(), value->size());
     }
   }
+  for (std::size_t i = 0; i < s.fields.size(); ++i)
+    s.seen_to[s.fields[i]] =
+        i + 1 < s.fields.size() ? s.seen_from[s.fields[i + 1]] : static_cast<std::uint32_t>(s.seen_list.size());
   if (!ok) {
     s.scan_ok = false;
     admit_all_filtered(s);
@@ -918,8 +1023,9 @@ namespace {
 // What the scan of this event says about a rule's value tests (see probe).
 class scan_oracle final : public detail::value_oracle {
  public:
-  scan_oracle(const std::vector<probe>& probes, const std::vector<std::uint32_t>& decided_field, const scratch& s)
-      : probes_(probes), decided_field_(decided_field), s_(s) {}
+  scan_oracle(const std::vector<probe>& probes, const std::vector<std::uint32_t>& decided_field,
+              const probed_conditions& probed, const scratch& s)
+      : probes_(probes), decided_field_(decided_field), probed_(probed), s_(s) {}
   [[nodiscard]] std::optional<bool> known(const field_condition& fc) const override {
     if (fc.decided == 0 || !s_.scan_ok || s_.field_queued[decided_field_[fc.decided]] != s_.epoch) return std::nullopt;
     return s_.decided_true[fc.decided] == s_.epoch;
@@ -931,10 +1037,39 @@ class scan_oracle final : public detail::value_oracle {
     if (s_.literal_seen[p.seen] != s_.epoch) return false;
     return p.definitive_true ? std::optional<bool>(true) : std::nullopt;
   }
+  [[nodiscard]] std::optional<bool> seen_values_match(const field_condition& fc, const sigma_event& ev) const override {
+    if (fc.probed == 0 || !s_.scan_ok) return std::nullopt;
+    const std::uint32_t f = probed_.field[fc.probed];
+    if (s_.field_queued[f] != s_.epoch) return std::nullopt;  // field not scanned
+    using value_t = probed_conditions::value;
+    const value_t* const begin = probed_.values.data() + probed_.begin[fc.probed];
+    const value_t* const end = probed_.values.data() + probed_.begin[fc.probed + 1];
+    const std::uint32_t* const seen = s_.seen_list.data() + s_.seen_from[f];
+    const std::uint32_t seen_count = s_.seen_to[f] - s_.seen_from[f];
+    std::optional<std::optional<std::string_view>> value;  // read once, when a value needs it
+    const auto matches = [&](const value_t& v) {
+      if (!value) value.emplace(ev.field(fc.field));
+      return v.m->matches(*value, ev);
+    };
+    // The shorter side: the field's seen literals looked up among the values, or the values
+    // checked against the seen marks.
+    if (seen_count < static_cast<std::size_t>(end - begin)) {
+      for (std::uint32_t i = 0; i < seen_count; ++i) {
+        const auto by_seen = [](const value_t& v, std::uint32_t id) { return v.seen < id; };
+        for (const value_t* v = std::lower_bound(begin, end, seen[i], by_seen); v != end && v->seen == seen[i]; ++v)
+          if (matches(*v)) return true;
+      }
+      return false;
+    }
+    for (const value_t* v = begin; v != end; ++v)
+      if (s_.literal_seen[v->seen] == s_.epoch && matches(*v)) return true;
+    return false;
+  }
 
  private:
   const std::vector<probe>& probes_;
   const std::vector<std::uint32_t>& decided_field_;
+  const probed_conditions& probed_;
   const scratch& s_;
 };
 
@@ -961,7 +1096,7 @@ void rule_set::impl::evaluate(std::span<const event_logsource> sources, const si
   scan_fields(ev, s);
   // Unfiltered rules and scan hits arrive group by group and literal by literal.
   std::sort(s.candidates.begin(), s.candidates.end());
-  const scan_oracle oracle(probes, decided_field, s);
+  const scan_oracle oracle(probes, decided_field, probed, s);
   std::erase_if(s.candidates, [&](std::uint32_t r) {
     ++counters.evaluated;
     return !detail::matches(rules[r], ev, &oracle);

@@ -24,6 +24,13 @@ class value_oracle {
   [[nodiscard]] virtual std::optional<bool> known(const value_matcher& m) const = 0;
   // The same for a whole field condition (every value of it answered by the scan).
   [[nodiscard]] virtual std::optional<bool> known(const field_condition& fc) const = 0;
+  // The same for a field condition whose values' literals the scan looked for
+  // (field_condition::probed, not |all): true when a value whose literal was seen in the
+  // field matches the field's value, false when none does (the field is read only then);
+  // nullopt when the scan cannot say. The values whose literal was not seen are false
+  // without being evaluated.
+  [[nodiscard]] virtual std::optional<bool> seen_values_match(const field_condition& fc,
+                                                              const sigma_event& ev) const = 0;
 };
 
 // sigma::matches() with the answers `oracle` knows taken as given (null: none).

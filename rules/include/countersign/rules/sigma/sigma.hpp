@@ -83,6 +83,10 @@ struct field_condition {
   // Set by the rule_set holding the rule: where the prefilter's scan answers the whole
   // condition (0: it does not). Not part of the condition's meaning.
   std::uint32_t decided = 0;
+  // Set likewise where every value is a test the scan looks for the literal of (a probe) but
+  // the scan does not decide the condition alone (0: none): only the values whose literal
+  // was seen need evaluating.
+  std::uint32_t probed = 0;
 };
 
 // A search identifier: OR over alternatives, each an AND of field conditions.
