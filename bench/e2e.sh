@@ -172,13 +172,17 @@ ${E2E_CONFIG:-}
 EOF
 }
 
-# Input processed, observations forwarded and observations judged, summed over instances.
+# Input processed, observations forwarded and observations done by the hash stage,
+# summed over instances. Done: judged, plus Defender execution rows the certificate join
+# keeps waiting (held) or could not keep (evicted); a held row judged later counts in
+# countersign_observations_total and in joined_late, so it is taken off once.
 progress() { # port...
-  local port p=0 f=0 j=0
+  local port p=0 f=0 j=0 join='countersign_certificate_join_total{outcome='
   for port in "$@"; do
     p=$((p + $(metric "$port" countersign_events_processed_total)))
     f=$((f + $(metric "$port" countersign_observations_forwarded_total)))
-    j=$((j + $(metric "$port" countersign_observations_total)))
+    j=$((j + $(metric "$port" countersign_observations_total) + $(metric "$port" "${join}\"held\"}") +
+      $(metric "$port" "${join}\"evicted\"}") - $(metric "$port" "${join}\"joined_late\"}")))
   done
   echo "$p $f $j"
 }
