@@ -75,23 +75,11 @@ std::string hostile(std::size_t i) {
   }
 }
 
-struct scenario_topics {
-  explicit scenario_topics(ct::kafka_client& kafka) {
-    kafka.create_topic(input, 4);
-    kafka.create_topic(alerts, 2);
-    kafka.create_topic(dead_letter, 1);
-  }
-  std::string input = ct::unique_name("chaos-events");
-  std::string alerts = ct::unique_name("chaos-alerts");
-  std::string dead_letter = ct::unique_name("chaos-dead-letter");
-  std::string group = ct::unique_name("chaos");
-};
-
 // One countersign instance with its own state dir and metrics port, restartable.
 class instance {
  public:
   // `state_dir` empty: one in `dir`. `state_extra`: more settings of the state section.
-  instance(const ct::temp_dir& dir, const scenario_topics& t, const std::string& name,
+  instance(const ct::temp_dir& dir, const ct::service_topics& t, const std::string& name,
            const std::string& state_dir = "", const std::string& state_extra = "")
       : dir_(dir), name_(name) {
     port_ = ct::free_port();
@@ -156,7 +144,7 @@ void run_scenario(fault f) {
   }
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  scenario_topics t(kafka);
+  const ct::service_topics t(kafka, "chaos");
   const auto events = fleet(f == fault::none ? 100 : 300);
   const std::size_t hostile_count = f == fault::none ? 2000 : 200;
   std::vector<std::string> all_hostile;

@@ -104,6 +104,17 @@ std::string unique_name(const std::string& prefix) {
   return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
+service_topics::service_topics(kafka_client& kafka, const std::string& label, int input_partitions,
+                               int alert_partitions)
+    : input(unique_name(label + "-events")),
+      alerts(unique_name(label + "-alerts")),
+      dead_letter(unique_name(label + "-dead-letter")),
+      group(unique_name(label)) {
+  kafka.create_topic(input, input_partitions);
+  kafka.create_topic(alerts, alert_partitions);
+  kafka.create_topic(dead_letter, 1);
+}
+
 temp_dir::temp_dir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "countersign-it-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) fail("mkdtemp failed");

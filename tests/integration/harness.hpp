@@ -104,6 +104,16 @@ class kafka_client {
   std::map<std::string, std::string> properties_;  // empty: the fixture broker
 };
 
+// One test's input, alerts and dead-letter topics (the last with one partition) and
+// consumer group, named `label`-... and unique to the run.
+struct service_topics {
+  service_topics(kafka_client& kafka, const std::string& label, int input_partitions = 4, int alert_partitions = 2);
+  std::string input;
+  std::string alerts;
+  std::string dead_letter;
+  std::string group;
+};
+
 // A countersign child process with stdout and stderr captured in files.
 class countersign_process {
  public:

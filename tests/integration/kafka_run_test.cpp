@@ -57,26 +57,12 @@ bool wait_metric(std::uint16_t port, const std::string& series, double at_least,
   return false;
 }
 
-// The topics and group of one test, created with the given partition counts (the
-// dead-letter topic has one partition).
-struct topics {
-  topics(ct::kafka_client& kafka, int input_partitions, int alert_partitions) {
-    kafka.create_topic(input, input_partitions);
-    kafka.create_topic(alerts, alert_partitions);
-    kafka.create_topic(dead_letter, 1);
-  }
-  std::string input = ct::unique_name("events");
-  std::string alerts = ct::unique_name("alerts");
-  std::string dead_letter = ct::unique_name("dead-letter");
-  std::string group = ct::unique_name("countersign");
-};
-
 }  // namespace
 
 TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_agrees) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 4, 2);
+  ct::service_topics t(kafka, "run", 4, 2);
   const auto lines = ct::read_lines(k_fixture);
   ASSERT_EQ(lines.size(), 15u);
   for (std::size_t i = 0; i < lines.size(); ++i) kafka.produce(t.input, "event-" + std::to_string(i), lines[i]);
@@ -142,7 +128,7 @@ TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_ag
 TEST(kafka_run, alert_outputs_write_each_format_with_routing_headers) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 2, 2);
+  ct::service_topics t(kafka, "run", 2, 2);
   const std::string ocsf_topic = t.alerts + ".ocsf", ecs_topic = t.alerts + ".ecs";
   kafka.create_topic(ocsf_topic, 1);
   kafka.create_topic(ecs_topic, 1);
@@ -230,7 +216,7 @@ TEST(kafka_run, alert_outputs_write_each_format_with_routing_headers) {
 TEST(kafka_run, malformed_input_is_counted_dead_lettered_and_never_stalls_the_partition) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 1, 1);
+  ct::service_topics t(kafka, "run", 1, 1);
 
   const std::string huge = R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"host-z"},"pad":")" +
                            std::string(10 * 1024 * 1024, 'x') + "\"}";
@@ -299,7 +285,7 @@ std::vector<std::string> fleet_chunk(int first_copy, int copies) {
 TEST(kafka_run, sigterm_mid_stream_then_restart_delivers_every_alert_exactly_once) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 4, 2);
+  ct::service_topics t(kafka, "run", 4, 2);
 
   const auto chunk1 = fleet_chunk(0, 200);
   const auto chunk2 = fleet_chunk(200, 400);
@@ -371,7 +357,7 @@ TEST(kafka_run, instances_beyond_the_partition_count_are_ready_members_with_noth
   // that takes over on the next rebalance), and its metrics say why it does no work.
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 1, 1);
+  ct::service_topics t(kafka, "run", 1, 1);
   std::vector<std::unique_ptr<ct::countersign_process>> instances;
   std::vector<std::uint16_t> ports;
   for (int i = 0; i < 3; ++i) {
@@ -450,7 +436,7 @@ TEST(kafka_run, bad_config_fails_at_startup_naming_file_line_and_key) {
 TEST(kafka_run, prevalence_state_is_kept_on_disk_and_grows_across_a_restart) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 2, 1);
+  ct::service_topics t(kafka, "run", 2, 1);
   const std::string state = dir.path() + "/state";
   const auto config_with_state = [&](std::uint16_t port) {
     // Static membership too: the restarted instance takes its partitions back.
@@ -582,7 +568,7 @@ std::set<std::string> sigma_ids(const std::vector<ct::record>& alerts) {
 TEST(kafka_run, sigma_rules_alert_and_reload_without_a_restart) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 2, 1);
+  ct::service_topics t(kafka, "run", 2, 1);
   const std::string rules = dir.path() + "/sigma";
   std::filesystem::create_directories(rules);
   std::ofstream(rules + "/a.yml") << sigma_rule("it-rule-a", "alpha-marker");
@@ -670,7 +656,7 @@ std::string timed_event(const std::string& host, int minute, const std::string& 
 TEST(kafka_run, a_correlation_fires_across_partitions_and_instances) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 4, 1);
+  ct::service_topics t(kafka, "run", 4, 1);
   const std::string rules = dir.path() + "/sigma";
   std::filesystem::create_directories(rules);
   std::ofstream(rules + "/corr.yml") << correlation_rules();
@@ -757,7 +743,7 @@ TEST(kafka_run, a_correlation_fires_across_partitions_and_instances) {
 TEST(kafka_run, correlation_windows_are_restored_from_the_changelog_by_the_next_owner) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 2, 1);
+  ct::service_topics t(kafka, "run", 2, 1);
   const std::string rules = dir.path() + "/sigma";
   std::filesystem::create_directories(rules);
   std::ofstream(rules + "/corr.yml") << correlation_rules();
@@ -835,7 +821,7 @@ TEST(kafka_run, every_documented_metric_is_exposed_and_the_flow_counters_move) {
 
   ct::temp_dir dir;
   ct::kafka_client kafka;
-  topics t(kafka, 2, 1);
+  ct::service_topics t(kafka, "run", 2, 1);
   const std::uint16_t port = ct::free_port();
   const std::string list = dir.write("cscb.csv", "# abuse.ch (test)\n\"2026-01-01 00:00:00\",\"7a1c\",\"\",\"SHA256\",\"Test\"\n");
   const auto cfg = dir.write(

@@ -49,22 +49,9 @@ struct sasl_broker {
   [[nodiscard]] const std::string& ca() const { return client.at("ssl.ca.location"); }
 };
 
-// One test's topics and group on the SASL_SSL broker.
-struct topics {
-  explicit topics(ct::kafka_client& kafka) {
-    kafka.create_topic(input, 4);
-    kafka.create_topic(alerts, 2);
-    kafka.create_topic(dead_letter, 1);
-  }
-  std::string input = ct::unique_name("sec-events");
-  std::string alerts = ct::unique_name("sec-alerts");
-  std::string dead_letter = ct::unique_name("sec-dead-letter");
-  std::string group = ct::unique_name("sec-countersign");
-};
-
 // A `countersign run` config for the SASL_SSL broker with kafka.security and no
 // password: that comes from the environment or `password_file`.
-std::string secure_config(const sasl_broker& broker, const topics& t, const std::string& mechanism,
+std::string secure_config(const sasl_broker& broker, const ct::service_topics& t, const std::string& mechanism,
                           std::uint16_t metrics_port, const std::string& password_file = "") {
   std::ostringstream y;
   y << "kafka:\n"
@@ -111,7 +98,7 @@ std::multiset<std::string> read_alerts(ct::kafka_client& kafka, const std::strin
 
 // Runs countersign against the broker and checks that it consumes everything, emits the
 // expected alerts and stops cleanly on SIGTERM; returns its stdout and stderr.
-std::string run_end_to_end(ct::kafka_client& kafka, const topics& t,
+std::string run_end_to_end(ct::kafka_client& kafka, const ct::service_topics& t,
                            const std::string& config, const std::map<std::string, std::string>& env,
                            const std::string& log_dir) {
   ct::countersign_process service({"run", "--config", config}, log_dir, env);
@@ -131,7 +118,7 @@ TEST(kafka_security, sasl_ssl_with_scram_processes_events_end_to_end) {
   ASSERT_EQ(broker.client.at("security.protocol"), "SASL_SSL");
   ct::temp_dir dir;
   ct::kafka_client kafka(broker.client);
-  const topics t(kafka);
+  const ct::service_topics t(kafka, "sec");
   produce_fixture(kafka, t.input);
 
   const auto cfg =
@@ -145,7 +132,7 @@ TEST(kafka_security, scram_sha_256_with_a_password_file_works_too) {
   const sasl_broker broker;
   ct::temp_dir dir;
   ct::kafka_client kafka(broker.client);
-  const topics t(kafka);
+  const ct::service_topics t(kafka, "sec");
   produce_fixture(kafka, t.input);
 
   // A mounted Secret: the password on the first line, with a trailing newline.
@@ -161,7 +148,7 @@ TEST(kafka_security, a_wrong_password_is_a_clear_error_and_a_nonzero_exit_not_a_
   ct::temp_dir dir;
   ct::kafka_client kafka(broker.client);
   // The topics exist and hold events: the only thing wrong is the password.
-  const topics t(kafka);
+  const ct::service_topics t(kafka, "sec");
   produce_fixture(kafka, t.input);
 
   const std::string wrong = "Wr0ng-" + ct::unique_name("pw") + "-x7Q";
