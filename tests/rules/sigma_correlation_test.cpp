@@ -127,6 +127,16 @@ const std::string k_chain_yaml =
     "---\n" +
     base_rule("logon_failed", "base-failed", "4625") + "---\n" + base_rule("logon_ok", "base-ok", "4624");
 
+// The events of that example: four failed logons of admin, 20 s apart, then a success
+// at two minutes.
+std::vector<ev> failures_then_success() {
+  std::vector<ev> events;
+  for (int i = 0; i < 4; ++i)
+    events.push_back({"logon_failed", k_t0 + i * 20 * k_s, {{"User", "admin"}}, "f" + std::to_string(i)});
+  events.push_back({"logon_ok", k_t0 + 2 * k_min, {{"User", "admin"}}, "ok"});
+  return events;
+}
+
 TEST(sigma_correlation_load, the_specifications_chained_example_loads_with_names_and_defaults) {
   const auto l = load(k_chain_yaml);
   ASSERT_TRUE(l.diags.empty()) << testing::PrintToString(texts(l.diags));
@@ -601,10 +611,7 @@ TEST(sigma_correlation_temporal_ordered, the_chained_example_fires_the_outer_rul
   ASSERT_TRUE(l.diags.empty()) << testing::PrintToString(texts(l.diags));
   memory_window_store store;
   correlation_evaluator e(l.set, store);
-  std::vector<ev> events;
-  for (int i = 0; i < 4; ++i)
-    events.push_back({"logon_failed", k_t0 + i * 20 * k_s, {{"User", "admin"}}, "f" + std::to_string(i)});
-  events.push_back({"logon_ok", k_t0 + 2 * k_min, {{"User", "admin"}}, "ok"});
+  const std::vector<ev> events = failures_then_success();
   const auto alerts = run(e, l, events);
   ASSERT_EQ(alerts.size(), 1U);
   EXPECT_EQ(alerts[0].rule->id, "corr-outer");
@@ -628,10 +635,7 @@ TEST(sigma_correlation_temporal_ordered, with_generate_true_the_inner_alert_is_r
   EXPECT_TRUE(l.set->raises_alert("base-ok", "logon_ok"));
   memory_window_store store;
   correlation_evaluator e(l.set, store);
-  std::vector<ev> events;
-  for (int i = 0; i < 4; ++i)
-    events.push_back({"logon_failed", k_t0 + i * 20 * k_s, {{"User", "admin"}}, "f" + std::to_string(i)});
-  events.push_back({"logon_ok", k_t0 + 2 * k_min, {{"User", "admin"}}, "ok"});
+  const std::vector<ev> events = failures_then_success();
   const auto alerts = run(e, l, events);
   ASSERT_EQ(alerts.size(), 2U);
   EXPECT_EQ(alerts[0].rule->id, "corr-inner");
