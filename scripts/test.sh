@@ -3,8 +3,10 @@
 #
 #   scripts/test.sh            setup; Release build with -Werror (LTO on the shipped binary
 #                              only); unit tests (in parallel); integration tests against a
-#                              real Kafka broker the tests start and stop, Kafka 3.9 then
-#                              Kafka 4.x (COUNTERSIGN_KAFKA_VERSION=4); the short chaos
+#                              real Kafka broker the tests start and stop, Kafka 3.9 with
+#                              one processing thread, then Kafka 4.x
+#                              (COUNTERSIGN_KAFKA_VERSION=4) with two
+#                              (COUNTERSIGN_TEST_THREADS=2); the short chaos
 #                              suite (scripts/chaos.sh, a broker of its own); the Helm
 #                              chart checks; then one clang build with ASan + UBSan that
 #                              runs the unit tests (not the quality and Sigma-differential
@@ -51,9 +53,11 @@ phase "integration tests (a real Kafka broker, 3.9)"
 COUNTERSIGN_KAFKA_VERSION=3.9 \
   ctest --test-dir "$ROOT/build/release" -L integration --output-on-failure --no-tests=error
 # The same tests against Kafka 4 (KRaft only, old protocol versions gone, stricter SCRAM);
-# the fixture's kafka.sh reads the version from the environment.
-phase "integration tests (a real Kafka broker, 4.x)"
-COUNTERSIGN_KAFKA_VERSION=4 \
+# the fixture's kafka.sh reads the version from the environment. This pass runs every
+# instance with two processing threads (processing.threads, through the harness), the
+# one above with one: each test passes both ways.
+phase "integration tests (a real Kafka broker, 4.x; two processing threads)"
+COUNTERSIGN_KAFKA_VERSION=4 COUNTERSIGN_TEST_THREADS=2 \
   ctest --test-dir "$ROOT/build/release" -L integration --output-on-failure --no-tests=error
 
 # Its own broker, which the scenarios kill, hang and restart; the short run.

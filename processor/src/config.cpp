@@ -10,15 +10,18 @@
 #include <countersign/state/prevalence_store.hpp>
 
 #include <fmt/format.h>
+#include <sched.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -595,6 +598,7 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       cfg.processing.drain_timeout_ms = p.duration("drain_timeout", cfg.processing.drain_timeout_ms, 0);
       cfg.processing.commit_interval_ms = p.duration("commit_interval", cfg.processing.commit_interval_ms, 10);
       cfg.processing.max_in_flight = p.count("max_in_flight", cfg.processing.max_in_flight, 1, 10'000'000);
+      cfg.processing.threads = p.count("threads", cfg.processing.threads, 0, k_max_processing_threads);
     }
     {
       auto t = top.child("topology");
@@ -759,6 +763,45 @@ std::expected<config, std::string> load_config(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_config(ss.str(), path);
+}
+
+namespace {
+
+// CPUs a cgroup quota allows (cgroup v2 cpu.max, else v1 cfs quota/period), rounded up;
+// nullopt when unlimited or unknown.
+std::optional<std::size_t> cgroup_cpus() {
+  const auto ratio = [](double quota, double period) -> std::optional<std::size_t> {
+    if (quota <= 0 || period <= 0) return std::nullopt;
+    return static_cast<std::size_t>(std::ceil(quota / period));
+  };
+  if (std::ifstream v2("/sys/fs/cgroup/cpu.max"); v2) {
+    std::string quota;
+    double period = 0;
+    if (v2 >> quota >> period && quota != "max") {
+      double q = 0;
+      const auto [end, ec] = std::from_chars(quota.data(), quota.data() + quota.size(), q);
+      if (ec == std::errc() && end == quota.data() + quota.size()) return ratio(q, period);
+    }
+    return std::nullopt;
+  }
+  std::ifstream quota("/sys/fs/cgroup/cpu/cpu.cfs_quota_us");
+  std::ifstream period("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+  double q = 0;
+  double p = 0;
+  if (quota >> q && period >> p) return ratio(q, p);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::size_t processing_threads(const processing_config& p) {
+  if (p.threads > 0) return std::min(p.threads, k_max_processing_threads);
+  std::size_t cpus = 1;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = static_cast<std::size_t>(std::max(1, CPU_COUNT(&set)));
+  if (const auto quota = cgroup_cpus()) cpus = std::min(cpus, std::max<std::size_t>(1, *quota));
+  return std::min(cpus, k_max_processing_threads);
 }
 
 }  // namespace countersign::processor

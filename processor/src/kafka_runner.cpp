@@ -117,6 +117,8 @@ struct kafka_runner::impl {
   std::vector<alert_output> outputs;  // kafka.alerts_topic, then alerts.outputs
   std::shared_ptr<metrics::health_state> health;
   metrics_bridge* metrics;
+  std::size_t thread;   // this processing thread, of
+  std::size_t threads;  // the process's processing threads (processing.threads)
   state::prevalence_store* store;
   pipeline ingest;
   hash_stage hashes;
@@ -178,12 +180,15 @@ struct kafka_runner::impl {
   std::vector<std::int64_t> table_target;  // ends to reach before deltas partitions may run
   std::uint64_t table_uncommitted = 0;
 
-  impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m, state::prevalence_store* s)
+  impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m, state::prevalence_store* s,
+       std::size_t thread_index, std::size_t thread_count)
       : cfg(c),
         topics(topics_of(c)),
         outputs(alert_outputs(c)),
         health(std::move(h)),
         metrics(m),
+        thread(thread_index),
+        threads(thread_count),
         store(s),
         ingest(c, forward_mode),
         hashes(c, s),
@@ -203,6 +208,11 @@ struct kafka_runner::impl {
     if (restorer) rd_kafka_destroy(restorer);
   }
 
+  // kafka.client_id, and kafka.group_instance_id when set, name one processing thread's
+  // clients: with several threads each gets a suffix (-1, -2, ...; the first keeps the name).
+  [[nodiscard]] std::string thread_name(const std::string& name) const {
+    return thread == 0 || name.empty() ? name : name + "-" + std::to_string(thread);
+  }
   std::expected<rd_kafka_t*, std::string> make_client(rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& defaults,
                                                       const std::map<std::string, std::string>& extra, std::string_view section,
                                                       bool group_member);
@@ -355,7 +365,7 @@ std::expected<void, std::string> kafka_runner::impl::create_producer() {
   // not duplicated by the broker. Keys are placed like the Java client places them.
   auto p = make_client(RD_KAFKA_PRODUCER,
                        {{"bootstrap.servers", k.bootstrap_servers},
-                        {"client.id", k.client_id},
+                        {"client.id", thread_name(k.client_id)},
                         {"acks", "all"},
                         {"enable.idempotence", "true"},
                         {"linger.ms", "20"},
@@ -537,7 +547,7 @@ std::expected<void, std::string> kafka_runner::impl::start_table(const std::atom
   const auto& k = cfg.kafka;
   const std::vector<std::pair<std::string, std::string>> reader = {
       {"bootstrap.servers", k.bootstrap_servers},
-      {"client.id", k.client_id},
+      {"client.id", thread_name(k.client_id)},
       {"group.id", k.group_id + ".readers"},  // never joined or committed: partitions are assigned
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
@@ -577,7 +587,7 @@ std::expected<void, std::string> kafka_runner::impl::start_table(const std::atom
   // read low: take no partitions until then.
   const auto started = clock_type::now();
   while (!table_reached(table_target) && !stop.load(std::memory_order_relaxed) && fatal.empty()) {
-    health->beat();
+    health->beat(thread);
     poll_table(5000);
   }
   stats.table_caught_up = table_reached(table_target);
@@ -758,7 +768,7 @@ void kafka_runner::impl::note_intel(const rules::intel_watcher::reload_report& r
 void kafka_runner::impl::update_readiness() {
   const bool ready = stats.table_caught_up && lifecycle.ready() && !state_stalled;
   stats.group_member = lifecycle.member();
-  health->set_ready(ready);
+  health->set_ready(thread, ready);
 }
 
 // ───────────────────────────── producing ─────────────────────────────
@@ -786,7 +796,7 @@ bool kafka_runner::impl::produce(const std::string& topic, std::int32_t partitio
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       // Back-pressure: serve delivery reports until the local queue has room.
       rd_kafka_poll(producer, 10);
-      health->beat();
+      health->beat(thread);
       continue;
     }
     if (headers) rd_kafka_headers_destroy(headers);
@@ -1091,7 +1101,7 @@ void kafka_runner::impl::note_state_failure(std::string_view what, const std::st
                   "uncommitted, /readyz 503, retrying with backoff)",
                   what, error);
     if (!paused) set_paused(true);
-    health->set_ready(false);
+    health->set_ready(thread, false);
   } else {
     state_backoff = std::min<std::chrono::milliseconds>(state_backoff * 2, std::chrono::seconds(30));
   }
@@ -1350,7 +1360,7 @@ std::expected<void, std::string> kafka_runner::impl::subscribe() {
   std::vector<std::pair<std::string, std::string>> defaults = {
       {"bootstrap.servers", k.bootstrap_servers},
       {"group.id", k.group_id},
-      {"client.id", k.client_id},
+      {"client.id", thread_name(k.client_id)},
       {"enable.auto.commit", "true"},
       {"auto.commit.interval.ms", std::to_string(cfg.processing.commit_interval_ms)},
       {"enable.auto.offset.store", "false"},
@@ -1359,7 +1369,7 @@ std::expected<void, std::string> kafka_runner::impl::subscribe() {
       {"enable.partition.eof", "false"},
       {"statistics.interval.ms", "5000"},  // consumer lag per partition, for metrics
   };
-  if (!k.group_instance_id.empty()) defaults.emplace_back("group.instance.id", k.group_instance_id);
+  if (!k.group_instance_id.empty()) defaults.emplace_back("group.instance.id", thread_name(k.group_instance_id));
   auto c = make_client(RD_KAFKA_CONSUMER, defaults, k.consumer, "consumer", true);
   if (!c) return std::unexpected(c.error());
   consumer = *c;
@@ -1385,18 +1395,18 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   if (auto r = create_producer(); !r) return r;
   if (auto r = ensure_topics(); !r) return stopping() ? stopped_early() : r;
   if (store) {
-    publish_bootstrap();
+    if (thread == 0) publish_bootstrap();  // once per process: the state directory is shared
     if (auto r = start_table(stop); !r) return stopping() ? stopped_early() : r;
   } else {
     stats.table_caught_up = true;
   }
   if (!fatal.empty()) return std::unexpected(fatal);
   if (stopping()) return stopped_early();
-  health->set_started();
+  health->set_started(thread);
   if (auto r = subscribe(); !r) return r;
-  spdlog::info("consuming {} input topic(s) from {} as group {}; internal topics {}.*", cfg.kafka.input_topics.size(),
-               cfg.kafka.bootstrap_servers, cfg.kafka.group_id,
-               topics.observations.substr(0, topics.observations.rfind('.')));
+  spdlog::info("consuming {} input topic(s) from {} as group {}; internal topics {}.*; processing thread {} of {}",
+               cfg.kafka.input_topics.size(), cfg.kafka.bootstrap_servers, cfg.kafka.group_id,
+               topics.observations.substr(0, topics.observations.rfind('.')), thread + 1, threads);
 
   note_intel(hashes.initial_intel_report());
   const auto intel_every = std::chrono::milliseconds(cfg.intel_reload_interval_ms);
@@ -1409,7 +1419,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   const std::size_t resume_below = cfg.processing.max_in_flight / 2;
 
   while (!stop.load(std::memory_order_relaxed) && fatal.empty()) {
-    health->beat();
+    health->beat(thread);
     if (!retries.empty()) produce_retries();
     if (store) retry_state();
     if (!paused && tracker.in_flight() >= cfg.processing.max_in_flight) set_paused(true);
@@ -1460,7 +1470,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
 
   // Shutdown: no more fetching; release held verdicts, send the state, wait for
   // outstanding acknowledgements, then commit.
-  health->set_ready(false);
+  health->set_ready(thread, false);
   ingest.flush(wall_ms());
   handle_deferred_outputs();
   flush_state();
@@ -1470,7 +1480,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     // Stalled: what waits for its state is acknowledged by no output; once the outputs
     // are delivered nothing more can arrive.
     if (state_stalled && retries.empty() && rd_kafka_outq_len(producer) == 0) break;
-    health->beat();
+    health->beat(thread);
     if (!retries.empty()) produce_retries();
     rd_kafka_poll(producer, 50);
     if (ledger.awaiting_flush() > 0) flush_state();
@@ -1499,8 +1509,9 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
 }
 
 kafka_runner::kafka_runner(const config& cfg, std::shared_ptr<metrics::health_state> health,
-                           metrics_bridge* metrics, state::prevalence_store* store)
-    : impl_(std::make_unique<impl>(cfg, std::move(health), metrics, store)) {}
+                           metrics_bridge* metrics, state::prevalence_store* store, std::size_t thread,
+                           std::size_t threads)
+    : impl_(std::make_unique<impl>(cfg, std::move(health), metrics, store, thread, threads)) {}
 
 kafka_runner::~kafka_runner() = default;
 

@@ -33,6 +33,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -93,9 +95,15 @@ int run_service(const cp::config& cfg) {
   // The HTTP endpoint comes first: opening a big state directory can take a while, and
   // an orchestrator's probes must find the port (`/healthz` counts start-up as alive,
   // `/readyz` says 503) instead of a closed socket.
+  const std::size_t threads = cp::processing_threads(cfg.processing);
   auto registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<countersign::metrics::health_state>();
-  cp::metrics_bridge bridge(registry);
+  health->set_parts(threads);
+  auto shared_metrics = std::make_shared<cp::metrics_threads>(threads);
+  std::vector<std::unique_ptr<cp::metrics_bridge>> bridges;
+  for (std::size_t i = 0; i < threads; ++i) {
+    bridges.push_back(std::make_unique<cp::metrics_bridge>(registry, i, shared_metrics));
+  }
   std::unique_ptr<countersign::metrics::http_endpoint> endpoint;
   if (!cfg.metrics.listen.empty()) {
     auto started = countersign::metrics::http_endpoint::start(cfg.metrics.listen, registry, health);
@@ -115,12 +123,50 @@ int run_service(const cp::config& cfg) {
     spdlog::info("stopped during start-up");
     return 0;
   }
-  cp::kafka_runner runner(cfg, health, &bridge, store->get());
-  if (auto r = runner.run(g_stop); !r) {
-    spdlog::error("{}", r.error());
-    return 1;
+  // One runner per processing thread, each a group member with partitions of its own
+  // (kafka_runner.hpp); the first uses the store opened above, the others sessions of it.
+  std::vector<std::unique_ptr<countersign::state::prevalence_store>> sessions;
+  std::vector<std::unique_ptr<cp::kafka_runner>> runners;
+  for (std::size_t i = 0; i < threads; ++i) {
+    countersign::state::prevalence_store* session = store->get();
+    if (session && i > 0) session = sessions.emplace_back((*store)->session()).get();
+    runners.push_back(std::make_unique<cp::kafka_runner>(cfg, health, bridges[i].get(), session, i, threads));
   }
-  return 0;
+  if (threads == 1) {
+    if (auto r = runners[0]->run(g_stop); !r) {
+      spdlog::error("{}", r.error());
+      return 1;
+    }
+    return 0;
+  }
+  spdlog::info("{} processing threads", threads);
+  // A signal stops every thread; so does any thread's fatal error (the process exits 1
+  // and its orchestrator restarts it whole, as with one thread).
+  std::atomic<bool> stop_all{false};
+  std::atomic<std::size_t> running{threads};
+  std::vector<std::string> errors(threads);
+  std::vector<std::thread> workers;
+  for (std::size_t i = 0; i < threads; ++i) {
+    workers.emplace_back([&, i] {
+      if (auto r = runners[i]->run(stop_all); !r) {
+        errors[i] = r.error();
+        stop_all.store(true);
+      }
+      running.fetch_sub(1);
+    });
+  }
+  while (!stop_all.load() && running.load() > 0) {
+    if (g_stop.load()) stop_all.store(true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (auto& w : workers) w.join();
+  int code = 0;
+  for (std::size_t i = 0; i < threads; ++i) {
+    if (errors[i].empty()) continue;
+    spdlog::error("processing thread {}: {}", i + 1, errors[i]);
+    code = 1;
+  }
+  return code;
 }
 
 int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {

@@ -13,8 +13,11 @@ prometheus::Counter* plain_counter(prometheus::Registry& r, const std::string& n
 
 }  // namespace
 
-metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
+metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry, std::size_t thread,
+                               std::shared_ptr<metrics_threads> threads)
     : registry_(std::move(registry)),
+      thread_(std::to_string(thread)),
+      threads_(threads ? std::move(threads) : std::make_shared<metrics_threads>()),
       consumed_(prometheus::BuildCounter()
                     .Name("countersign_events_consumed_total")
                     .Help("Input messages consumed, by topic")
@@ -104,7 +107,7 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
                                             "Outputs dropped after a permanent produce error");
   consume_errors_.counter = plain_counter(r, "countersign_consume_errors_total", "Errors reported by the consumer");
   rebalances_.counter = plain_counter(r, "countersign_rebalances_total", "Consumer group rebalances seen");
-  assigned_ = &prometheus::BuildGauge()
+  assigned_.gauge = &prometheus::BuildGauge()
                    .Name("countersign_assigned_partitions")
                    .Help("Input partitions currently assigned to this instance")
                    .Register(r)
@@ -128,7 +131,7 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   const auto gauge = [&r](const std::string& name, const std::string& help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
   };
-  restoring_ = gauge("countersign_state_restoring_partitions", "Assigned observations partitions still restoring");
+  restoring_.gauge = gauge("countersign_state_restoring_partitions", "Assigned observations partitions still restoring");
   restore_seconds_ = gauge("countersign_state_last_restore_seconds", "Duration of the latest partition restore");
   {
     auto& family = prometheus::BuildHistogram()
@@ -157,7 +160,7 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
                                "1 while RocksDB delays or stops writes (compaction behind), else 0");
   state_writable_ = gauge("countersign_state_writable",
                           "0 while a failed state write (disk full, RocksDB error) has paused consumption, else 1");
-  group_member_ = gauge("countersign_group_member",
+  group_member_.gauge = gauge("countersign_group_member",
                         "1 once the consumer group gave this instance an assignment (possibly of no partitions: "
                         "more instances than partitions), 0 before and after leaving the group");
   state_write_errors_.counter =
@@ -186,7 +189,7 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   sigma_withheld_.counter = plain_counter(
       r, "countersign_sigma_alerts_withheld_total",
       "Sigma rule matches not alerted because a correlation refers to the rule without generate: true");
-  correlation_windows_ = gauge("countersign_correlation_windows_open",
+  correlation_windows_.gauge = gauge("countersign_correlation_windows_open",
                                "Correlation groups with open windows, over the observations partitions this instance owns");
   correlation_matches_.counter = plain_counter(r, "countersign_correlation_matches_total",
                                                "Base-rule matches judged by correlations (one per correlation)");
@@ -202,7 +205,7 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry)
   correlation_unrouted_.counter = plain_counter(
       r, "countersign_correlation_unrouted_total",
       "Matches of a referenced rule not judged: a group-by or value_count field missing, no event time, or a stale rule");
-  table_caught_up_ = gauge("countersign_global_table_caught_up",
+  table_caught_up_.gauge = gauge("countersign_global_table_caught_up",
                            "1 once the global signer table has read the signers topic to its end seen at start");
   prometheus::BuildGauge()
       .Name("countersign_build_info")
@@ -250,7 +253,7 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   sigma_correlations_->Set(static_cast<double>(p.sigma.correlations));
   sigma_withheld_.sync(p.sigma.withheld);
   const auto& c = p.correlation;
-  correlation_windows_->Set(static_cast<double>(c.open_windows));
+  correlation_windows_.set(static_cast<double>(c.open_windows));
   correlation_matches_.sync(c.evaluator.matches);
   correlation_alerts_.sync(c.alerts);
   correlation_late_.sync(c.evaluator.late_dropped);
@@ -275,11 +278,15 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   state_updates_.sync(p.state_updates);
   state_errors_.sync(p.state_errors);
   learning_->Set(p.learning ? 1 : 0);
-  if (p.max_event_time_ms > 0) {
+  auto& newest = threads_->max_event_time_ms;
+  for (std::int64_t seen = newest.load(std::memory_order_relaxed);
+       p.max_event_time_ms > seen && !newest.compare_exchange_weak(seen, p.max_event_time_ms, std::memory_order_relaxed);) {
+  }
+  if (const std::int64_t max_event_time_ms = newest.load(std::memory_order_relaxed); max_event_time_ms > 0) {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    event_time_lag_->Set(static_cast<double>(now - p.max_event_time_ms) / 1000.0);
+    event_time_lag_->Set(static_cast<double>(now - max_event_time_ms) / 1000.0);
   }
   for (const auto& [id, n] : p.hits_by_detector) {
     labelled(detections_, detections_by_id_, "detector", std::string(id)).sync(n);
@@ -291,12 +298,12 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   produce_failures_.sync(r->produce_failures);
   consume_errors_.sync(r->consume_errors);
   rebalances_.sync(r->rebalances);
-  assigned_->Set(static_cast<double>(r->assigned_partitions));
+  assigned_.set(static_cast<double>(r->assigned_partitions));
   restored_.sync(r->restored_records);
   table_records_.sync(r->table_records);
-  restoring_->Set(static_cast<double>(r->restoring_partitions));
+  restoring_.set(static_cast<double>(r->restoring_partitions));
   restore_seconds_->Set(r->last_restore_seconds);
-  table_caught_up_->Set(r->table_caught_up ? 1 : 0);
+  table_caught_up_.set(r->table_caught_up, threads_->table_caught_up, threads_->count);
   intel_errors_.sync(r->intel_errors);
   stage_latency_[0].sync(r->ingest_latency);
   stage_latency_[1].sync(r->hash_latency);
@@ -307,7 +314,7 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   state_memory_[2]->Set(static_cast<double>(r->state_table_reader_bytes));
   state_write_stalled_->Set(r->state_write_stalled ? 1 : 0);
   state_writable_->Set(r->state_writable ? 1 : 0);
-  group_member_->Set(r->group_member ? 1 : 0);
+  group_member_.set(r->group_member, threads_->group_member, threads_->count);
   state_write_errors_.sync(r->state_write_errors);
   state_reads_.sync(r->state_reads);
   state_read_misses_.sync(r->state_read_misses);
@@ -330,7 +337,8 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
     auto it = consumer_lag_by_partition_.find(key);
     if (it == consumer_lag_by_partition_.end()) {
       it = consumer_lag_by_partition_
-               .emplace(key, &consumer_lag_.Add({{"topic", l.topic}, {"partition", std::to_string(l.partition)}}))
+               .emplace(key, &consumer_lag_.Add(
+                                 {{"topic", l.topic}, {"partition", std::to_string(l.partition)}, {"thread", thread_}}))
                .first;
     }
     it->second->Set(static_cast<double>(l.lag));

@@ -169,19 +169,35 @@ std::optional<window_parts> split_window_value(std::string_view stored) noexcept
   return window_parts{static_cast<std::int64_t>(e), stored.substr(8)};
 }
 
-struct prevalence_store::impl {
+// What every session of one database shares: RocksDB, its handles, and the counters
+// and horizons the compaction filters read.
+struct prevalence_store::shared_db {
   std::atomic<std::int64_t> watermark{std::numeric_limits<std::int64_t>::min()};
   std::atomic<std::int64_t> window_horizon{std::numeric_limits<std::int64_t>::min()};
   std::atomic<std::uint64_t> windows_dropped{0};
   std::atomic<std::uint64_t> dropped{0};
   mutable std::atomic<std::uint64_t> reads{0}, misses{0}, unreadable{0};
-  std::uint64_t merges_written = 0;
+  std::atomic<std::uint64_t> merges_written{0};
   std::string path;
   std::uint64_t min_free_bytes = 0;
   std::atomic<std::uint64_t> write_errors{0};
   std::atomic<bool> writable{true};
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // [0] default (meta), then the stores
+
+  ~shared_db() {
+    for (auto* h : handles) {
+      if (db && h) (void)db->DestroyColumnFamilyHandle(h);  // close errors are not actionable here
+    }
+    if (db) (void)db->Close();
+  }
+};
+
+// One session: the shared database and a write batch of its own.
+struct prevalence_store::impl {
+  std::shared_ptr<shared_db> shared;
+  shared_db& s;
+  rocksdb::DB* db;
   rocksdb::WriteBatch batch;
   std::size_t batch_merges = 0;
   std::int64_t batch_first = std::numeric_limits<std::int64_t>::max();
@@ -189,15 +205,11 @@ struct prevalence_store::impl {
   std::string scratch;
   std::string key_scratch;
 
-  rocksdb::ColumnFamilyHandle* cf(store_kind k) const { return handles[1 + static_cast<std::size_t>(k)]; }
-  rocksdb::ColumnFamilyHandle* windows() const { return handles[1 + k_store_count]; }
+  explicit impl(std::shared_ptr<shared_db> d) : shared(std::move(d)), s(*shared), db(shared->db.get()) {}
 
-  ~impl() {
-    for (auto* h : handles) {
-      if (db && h) (void)db->DestroyColumnFamilyHandle(h);  // close errors are not actionable here
-    }
-    if (db) (void)db->Close();
-  }
+  rocksdb::ColumnFamilyHandle* cf(store_kind k) const { return s.handles[1 + static_cast<std::size_t>(k)]; }
+  rocksdb::ColumnFamilyHandle* windows() const { return s.handles[1 + k_store_count]; }
+  rocksdb::ColumnFamilyHandle* meta() const { return s.handles[0]; }
 };
 
 prevalence_store::prevalence_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -209,6 +221,13 @@ std::optional<std::uint64_t> available_bytes(const std::string& path) {
   struct statvfs fs {};
   if (::statvfs(path.c_str(), &fs) != 0) return std::nullopt;
   return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+// Moves `value` forward to `to` (sessions on several threads advance it).
+void raise_to(std::atomic<std::int64_t>& value, std::int64_t to) noexcept {
+  std::int64_t cur = value.load(std::memory_order_relaxed);
+  while (to > cur && !value.compare_exchange_weak(cur, to, std::memory_order_relaxed)) {
+  }
 }
 
 // Why a write must not be tried now, or empty. Unknown free space (statvfs failed) does
@@ -231,7 +250,7 @@ std::expected<std::unique_ptr<prevalence_store>, std::string> prevalence_store::
   if (auto shortage = space_shortage(o.path, o.min_free_bytes); !shortage.empty()) {
     return std::unexpected("cannot open the state store at " + o.path + ": " + shortage);
   }
-  auto p = std::make_unique<impl>();
+  auto p = std::make_shared<shared_db>();
   p->path = o.path;
   p->min_free_bytes = o.min_free_bytes;
   auto cache = rocksdb::NewLRUCache(o.block_cache_bytes);
@@ -275,8 +294,8 @@ std::expected<std::unique_ptr<prevalence_store>, std::string> prevalence_store::
   if (!status.ok()) return std::unexpected("cannot open the state store at " + o.path + ": " + status.ToString());
   p->db.reset(raw);
 
-  auto store_ptr = std::unique_ptr<prevalence_store>(new prevalence_store(std::move(p)));
-  if (auto h = store_ptr->history()) store_ptr->impl_->watermark.store(h->last_seen_ms);
+  auto store_ptr = std::unique_ptr<prevalence_store>(new prevalence_store(std::make_unique<impl>(std::move(p))));
+  if (auto h = store_ptr->history()) store_ptr->impl_->s.watermark.store(h->last_seen_ms);
   return store_ptr;
 }
 
@@ -341,10 +360,7 @@ std::expected<std::size_t, std::string> prevalence_store::for_each_window(std::i
 }
 
 void prevalence_store::set_window_horizon(std::int64_t horizon_ms) noexcept {
-  auto& h = impl_->window_horizon;
-  std::int64_t cur = h.load(std::memory_order_relaxed);
-  while (horizon_ms > cur && !h.compare_exchange_weak(cur, horizon_ms, std::memory_order_relaxed)) {
-  }
+  raise_to(impl_->s.window_horizon, horizon_ms);
 }
 
 namespace {
@@ -354,12 +370,12 @@ std::string meta_key(std::string_view name) { return "meta/" + std::string(name)
 void prevalence_store::put_meta(std::string_view name, std::int64_t value) {
   std::string encoded(8, '\0');
   for (int i = 0; i < 8; ++i) encoded[static_cast<std::size_t>(i)] = static_cast<char>(static_cast<std::uint64_t>(value) >> (56 - 8 * i));
-  (void)impl_->batch.Put(impl_->handles[0], meta_key(name), encoded);
+  (void)impl_->batch.Put(impl_->meta(), meta_key(name), encoded);
 }
 
 std::optional<std::int64_t> prevalence_store::get_meta(std::string_view name) const {
   std::string value;
-  const auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->handles[0], meta_key(name), &value);
+  const auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta(), meta_key(name), &value);
   if (!status.ok() || value.size() != 8) return std::nullopt;
   std::uint64_t v = 0;
   for (const char c : value) v = (v << 8) | static_cast<unsigned char>(c);
@@ -381,26 +397,26 @@ std::expected<void, std::string> prevalence_store::commit() {
     span.last_seen_ms = p.batch_last;
     p.scratch.clear();
     span.encode(p.scratch);
-    if (auto s = p.batch.Merge(p.handles[0], std::string(k_history_key), p.scratch); !s.ok()) {
+    if (auto s = p.batch.Merge(p.meta(), std::string(k_history_key), p.scratch); !s.ok()) {
       return std::unexpected("state batch: " + s.ToString());
     }
   }
   if (p.batch.Count() == 0) return {};
-  if (auto shortage = space_shortage(p.path, p.min_free_bytes); !shortage.empty()) {
-    p.write_errors.fetch_add(1, std::memory_order_relaxed);
-    p.writable.store(false, std::memory_order_relaxed);
+  if (auto shortage = space_shortage(p.s.path, p.s.min_free_bytes); !shortage.empty()) {
+    p.s.write_errors.fetch_add(1, std::memory_order_relaxed);
+    p.s.writable.store(false, std::memory_order_relaxed);
     return std::unexpected(std::move(shortage));
   }
   rocksdb::WriteOptions write;
   const auto status = p.db->Write(write, &p.batch);
   if (!status.ok()) {
-    p.write_errors.fetch_add(1, std::memory_order_relaxed);
-    p.writable.store(false, std::memory_order_relaxed);
+    p.s.write_errors.fetch_add(1, std::memory_order_relaxed);
+    p.s.writable.store(false, std::memory_order_relaxed);
     return std::unexpected("state write failed: " + status.ToString());
   }
-  p.writable.store(true, std::memory_order_relaxed);
-  p.merges_written += p.batch_merges;
-  if (p.batch_last > p.watermark.load(std::memory_order_relaxed)) p.watermark.store(p.batch_last);
+  p.s.writable.store(true, std::memory_order_relaxed);
+  p.s.merges_written.fetch_add(p.batch_merges, std::memory_order_relaxed);
+  raise_to(p.s.watermark, p.batch_last);
   p.batch.Clear();
   p.batch_merges = 0;
   p.batch_first = std::numeric_limits<std::int64_t>::max();
@@ -408,9 +424,13 @@ std::expected<void, std::string> prevalence_store::commit() {
   return {};
 }
 
+std::unique_ptr<prevalence_store> prevalence_store::session() const {
+  return std::unique_ptr<prevalence_store>(new prevalence_store(std::make_unique<impl>(impl_->shared)));
+}
+
 std::expected<void, std::string> prevalence_store::recover() {
   auto& p = *impl_;
-  if (auto shortage = space_shortage(p.path, p.min_free_bytes); !shortage.empty()) return std::unexpected(std::move(shortage));
+  if (auto shortage = space_shortage(p.s.path, p.s.min_free_bytes); !shortage.empty()) return std::unexpected(std::move(shortage));
   // OK when there is no background error; Busy while RocksDB's own recovery (its
   // SstFileManager retries every few seconds once space returns) is running.
   const auto status = p.db->Resume();
@@ -419,14 +439,14 @@ std::expected<void, std::string> prevalence_store::recover() {
   return {};
 }
 
-bool prevalence_store::writable() const noexcept { return impl_->writable.load(std::memory_order_relaxed); }
+bool prevalence_store::writable() const noexcept { return impl_->s.writable.load(std::memory_order_relaxed); }
 
-std::optional<std::uint64_t> prevalence_store::free_bytes() const { return available_bytes(impl_->path); }
+std::optional<std::uint64_t> prevalence_store::free_bytes() const { return available_bytes(impl_->s.path); }
 
 std::optional<prevalence_value> prevalence_store::get(store_kind kind, std::int32_t partition,
                                                       std::string_view key) const {
   auto& p = *impl_;
-  p.reads.fetch_add(1, std::memory_order_relaxed);
+  p.s.reads.fetch_add(1, std::memory_order_relaxed);
   // Reused buffers: reads run per observation. Per thread, since reads may come from
   // any thread (writes belong to one).
   thread_local std::string read_key;
@@ -434,16 +454,16 @@ std::optional<prevalence_value> prevalence_store::get(store_kind kind, std::int3
   assign_store_key(read_key, partition, key);
   const auto status = p.db->Get(rocksdb::ReadOptions(), p.cf(kind), read_key, &value);
   if (status.IsNotFound()) {
-    p.misses.fetch_add(1, std::memory_order_relaxed);
+    p.s.misses.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
   if (!status.ok()) {
-    p.unreadable.fetch_add(1, std::memory_order_relaxed);
+    p.s.unreadable.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
   auto decoded = prevalence_value::decode(value);
   if (!decoded) {
-    p.unreadable.fetch_add(1, std::memory_order_relaxed);
+    p.s.unreadable.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
   return std::move(*decoded);
@@ -451,7 +471,7 @@ std::optional<prevalence_value> prevalence_store::get(store_kind kind, std::int3
 
 std::optional<prevalence_value> prevalence_store::history() const {
   std::string value;
-  const auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->handles[0], std::string(k_history_key), &value);
+  const auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta(), std::string(k_history_key), &value);
   if (!status.ok()) return std::nullopt;
   auto decoded = prevalence_value::decode(value);
   if (!decoded) return std::nullopt;
@@ -511,23 +531,23 @@ std::optional<prevalence_record> prevalence_store::company_signer(std::string_vi
 prevalence_store::stats prevalence_store::current_stats() const {
   const auto& p = *impl_;
   stats s;
-  s.merges_written = p.merges_written;
-  s.reads = p.reads.load(std::memory_order_relaxed);
-  s.read_misses = p.misses.load(std::memory_order_relaxed);
-  s.unreadable = p.unreadable.load(std::memory_order_relaxed);
-  s.dropped_by_retention = p.dropped.load(std::memory_order_relaxed);
-  s.windows_expired = p.windows_dropped.load(std::memory_order_relaxed);
-  s.write_errors = p.write_errors.load(std::memory_order_relaxed);
-  s.writable = p.writable.load(std::memory_order_relaxed);
-  for (std::size_t i = 1; i < p.handles.size(); ++i) {
+  s.merges_written = p.s.merges_written.load(std::memory_order_relaxed);
+  s.reads = p.s.reads.load(std::memory_order_relaxed);
+  s.read_misses = p.s.misses.load(std::memory_order_relaxed);
+  s.unreadable = p.s.unreadable.load(std::memory_order_relaxed);
+  s.dropped_by_retention = p.s.dropped.load(std::memory_order_relaxed);
+  s.windows_expired = p.s.windows_dropped.load(std::memory_order_relaxed);
+  s.write_errors = p.s.write_errors.load(std::memory_order_relaxed);
+  s.writable = p.s.writable.load(std::memory_order_relaxed);
+  for (std::size_t i = 1; i < p.s.handles.size(); ++i) {
     std::uint64_t bytes = 0;
-    if (p.db->GetIntProperty(p.handles[i], "rocksdb.live-sst-files-size", &bytes)) s.sst_bytes += bytes;
-    if (p.db->GetIntProperty(p.handles[i], "rocksdb.cur-size-all-mem-tables", &bytes)) s.memtable_bytes += bytes;
-    if (p.db->GetIntProperty(p.handles[i], "rocksdb.estimate-table-readers-mem", &bytes)) s.table_reader_bytes += bytes;
+    if (p.db->GetIntProperty(p.s.handles[i], "rocksdb.live-sst-files-size", &bytes)) s.sst_bytes += bytes;
+    if (p.db->GetIntProperty(p.s.handles[i], "rocksdb.cur-size-all-mem-tables", &bytes)) s.memtable_bytes += bytes;
+    if (p.db->GetIntProperty(p.s.handles[i], "rocksdb.estimate-table-readers-mem", &bytes)) s.table_reader_bytes += bytes;
   }
   // One cache serves every store (not the small metadata family): its usage is the same
   // through any of them, and includes what the write buffer manager reserves for memtables.
-  if (std::uint64_t bytes = 0; p.handles.size() > 1 && p.db->GetIntProperty(p.handles[1], "rocksdb.block-cache-usage", &bytes)) {
+  if (std::uint64_t bytes = 0; p.s.handles.size() > 1 && p.db->GetIntProperty(p.s.handles[1], "rocksdb.block-cache-usage", &bytes)) {
     s.block_cache_bytes = bytes;
   }
   std::uint64_t delayed = 0;
@@ -539,11 +559,11 @@ prevalence_store::stats prevalence_store::current_stats() const {
 
 std::expected<void, std::string> prevalence_store::compact_all() {
   auto& p = *impl_;
-  for (std::size_t i = 1; i < p.handles.size(); ++i) {
-    if (auto s = p.db->Flush(rocksdb::FlushOptions(), p.handles[i]); !s.ok()) return std::unexpected(s.ToString());
+  for (std::size_t i = 1; i < p.s.handles.size(); ++i) {
+    if (auto s = p.db->Flush(rocksdb::FlushOptions(), p.s.handles[i]); !s.ok()) return std::unexpected(s.ToString());
     rocksdb::CompactRangeOptions options;
     options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    if (auto s = p.db->CompactRange(options, p.handles[i], nullptr, nullptr); !s.ok()) {
+    if (auto s = p.db->CompactRange(options, p.s.handles[i], nullptr, nullptr); !s.ok()) {
       return std::unexpected(s.ToString());
     }
   }

@@ -529,6 +529,14 @@ std::map<std::string, std::string> read_client_properties(const std::string& pat
   return out;
 }
 
+std::size_t processing_threads() {
+  const char* env = std::getenv("COUNTERSIGN_TEST_THREADS");
+  if (env == nullptr || *env == '\0') return 1;
+  const std::size_t n = std::strtoul(env, nullptr, 10);
+  if (n == 0) fail(std::string("COUNTERSIGN_TEST_THREADS must be a positive number, not ") + env);
+  return n;
+}
+
 std::string service_config(const std::string& input_topic, const std::string& alerts_topic,
                            const std::string& dead_letter_topic, const std::string& group,
                            std::uint16_t metrics_port) {
@@ -547,6 +555,7 @@ std::string service_config(const std::string& input_topic, const std::string& al
     << "processing:\n"
     << "  commit_interval: 200ms\n"
     << "  drain_timeout: 30s\n"
+    << "  threads: " << processing_threads() << "\n"
     << "detectors:\n"
     << "  signature_untrusted:\n"
     << "    internal_pki_issuers: [\"Contoso Internal Code Signing CA\", \"Fabrikam Internal Code Signing CA\"]\n";
@@ -582,14 +591,49 @@ alert_summary summarize_alert(const std::string& json) {
   return s;
 }
 
+namespace {
+
+// A sample's name and labels, from `name{a="x",b="y"}` (labels sorted by name).
+std::pair<std::string, std::map<std::string, std::string>> parse_series(std::string_view series) {
+  const auto brace = series.find('{');
+  std::pair<std::string, std::map<std::string, std::string>> out{std::string(series.substr(0, brace)), {}};
+  if (brace == std::string_view::npos) return out;
+  std::size_t i = brace + 1;
+  while (i < series.size() && series[i] != '}') {
+    const auto eq = series.find('=', i);
+    if (eq == std::string_view::npos || eq + 1 >= series.size() || series[eq + 1] != '"') break;
+    std::string value;
+    std::size_t j = eq + 2;
+    for (; j < series.size() && series[j] != '"'; ++j) {
+      if (series[j] == '\\' && j + 1 < series.size()) ++j;
+      value += series[j];
+    }
+    out.second[std::string(series.substr(i, eq - i))] = std::move(value);
+    i = j + 1;
+    if (i < series.size() && series[i] == ',') ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<double> metric_value(const std::string& exposition, const std::string& series) {
+  const auto [name, labels] = parse_series(series);
+  std::optional<double> sum;
   std::istringstream in(exposition);
   for (std::string line; std::getline(in, line);) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
-      return std::strtod(line.c_str() + series.size() + 1, nullptr);
-    }
+    if (line.empty() || line[0] == '#' || !line.starts_with(name)) continue;
+    const auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    const auto [line_name, line_labels] = parse_series(std::string_view(line).substr(0, space));
+    if (line_name != name) continue;
+    const bool included = std::ranges::all_of(labels, [&](const auto& l) {
+      const auto it = line_labels.find(l.first);
+      return it != line_labels.end() && it->second == l.second;
+    });
+    if (included) sum = sum.value_or(0) + std::strtod(line.c_str() + space + 1, nullptr);
   }
-  return std::nullopt;
+  return sum;
 }
 
 }  // namespace countersign::testing

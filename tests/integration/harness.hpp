@@ -156,6 +156,9 @@ run_result run_countersign(const std::vector<std::string>& args, const std::stri
 // sasl.password, ssl.ca.location. Throws if the file is missing or empty.
 std::map<std::string, std::string> read_client_properties(const std::string& path);
 
+// processing.threads of the configs the tests write: COUNTERSIGN_TEST_THREADS (default 1),
+// so the whole integration suite runs with one or several processing threads.
+std::size_t processing_threads();
 // The config of a test instance: unique topics and group, metrics on `metrics_port`.
 std::string service_config(const std::string& input_topic, const std::string& alerts_topic,
                            const std::string& dead_letter_topic, const std::string& group,
@@ -171,7 +174,9 @@ struct alert_summary {
 alert_summary summarize_alert(const std::string& json);
 
 // Reads a Prometheus text exposition sample value, e.g. metric_value(text,
-// "countersign_input_rejected_total{reason=\"empty\"}"); nullopt if absent.
+// "countersign_input_rejected_total{reason=\"empty\"}"): the sum of the samples of that
+// name whose labels include the given ones (so a `thread` label of several processing
+// threads is summed over); nullopt if none.
 std::optional<double> metric_value(const std::string& exposition, const std::string& series);
 
 }  // namespace countersign::testing

@@ -57,6 +57,18 @@ bool wait_metric(std::uint16_t port, const std::string& series, double at_least,
   return false;
 }
 
+// Polls /readyz until 200. Caught-up input does not mean a settled group: with several
+// processing threads a member that joined later takes its partitions (and restores them)
+// after the first has done the work.
+bool wait_ready(std::uint16_t port, std::chrono::seconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (ct::http_get(port, "/readyz").first == 200) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_agrees) {
@@ -102,7 +114,7 @@ TEST(kafka_run, fixture_events_produce_exactly_the_expected_alerts_and_replay_ag
   EXPECT_GT(ct::metric_value(metrics, "countersign_event_time_lag_seconds").value_or(0), 0.0)
       << "the fixture's events are days old";
   EXPECT_EQ(ct::http_get(port, "/healthz").first, 200);
-  EXPECT_EQ(ct::http_get(port, "/readyz").first, 200);
+  EXPECT_TRUE(wait_ready(port, 30s));
 
   service.terminate();
   EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
@@ -349,6 +361,57 @@ TEST(kafka_run, sigterm_mid_stream_then_restart_delivers_every_alert_exactly_onc
   for (const auto& r : alerts) got.insert(summarize(r.value).id);
   EXPECT_EQ(got.size(), expected.size()) << "a graceful stop commits what it finished: no alert twice";
   EXPECT_TRUE(got == expected);
+}
+
+// processing.threads: 2 whatever COUNTERSIGN_TEST_THREADS says. Each thread is a group
+// member of its own: both get partitions, the alerts are the fixture's, and the process
+// is ready and stops cleanly as one.
+TEST(kafka_run, two_processing_threads_split_the_partitions_and_raise_the_fixture_alerts) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  ct::service_topics t(kafka, "threads", 4, 2);
+  const auto lines = ct::read_lines(k_fixture);
+  for (std::size_t i = 0; i < lines.size(); ++i) kafka.produce(t.input, "event-" + std::to_string(i), lines[i]);
+  kafka.flush();
+
+  const std::uint16_t port = ct::free_port();
+  std::string yaml = ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port);
+  const std::string threads_line = "  threads: " + std::to_string(ct::processing_threads()) + "\n";
+  ASSERT_NE(yaml.find(threads_line), std::string::npos);
+  yaml.replace(yaml.find(threads_line), threads_line.size(), "  threads: 2\n");
+  const auto cfg = dir.write("countersign.yaml", yaml);
+  ct::countersign_process service({"run", "--config", cfg}, dir.path());
+
+  ASSERT_TRUE(kafka.wait_topology_caught_up(t.group, t.input, t.group, 120s, [&] { return service.running(); }))
+      << service.stderr_text();
+  const auto alerts = kafka.read_all(t.alerts, expected_alerts().size(), 30s);
+  std::multiset<std::string> got;
+  for (const auto& r : alerts) {
+    const auto s = summarize(r.value);
+    got.insert(s.detectors + "\t" + s.host);
+  }
+  EXPECT_EQ(got, expected_alerts());
+
+  // Both threads own partitions: each publishes the lag of its own (statistics every 500 ms).
+  bool both = false;
+  for (const auto end = std::chrono::steady_clock::now() + 20s; !both && std::chrono::steady_clock::now() < end;) {
+    const auto text = metrics_text(port);
+    both = ct::metric_value(text, "countersign_consumer_lag{thread=\"0\"}").has_value() &&
+           ct::metric_value(text, "countersign_consumer_lag{thread=\"1\"}").has_value();
+    if (!both) std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(both) << metrics_text(port);
+  ASSERT_TRUE(wait_metric(port, "countersign_messages_produced_total{topic=\"" + t.alerts + "\"}",
+                          static_cast<double>(expected_alerts().size()), 10s));
+  const auto metrics = metrics_text(port);
+  EXPECT_EQ(ct::metric_value(metrics, "countersign_events_consumed_total{topic=\"" + t.input + "\"}"),
+            static_cast<double>(lines.size()));
+  EXPECT_TRUE(wait_ready(port, 30s));
+  EXPECT_EQ(ct::metric_value(metrics_text(port), "countersign_group_member"), 1.0);
+  EXPECT_NE(service.stderr_text().find("processing thread 2 of 2"), std::string::npos);
+
+  service.terminate();
+  EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
 }
 
 TEST(kafka_run, instances_beyond_the_partition_count_are_ready_members_with_nothing_assigned) {
@@ -678,12 +741,17 @@ TEST(kafka_run, a_correlation_fires_across_partitions_and_instances) {
   ct::countersign_process a({"run", "--config", cfg_a}, dir.path());
   ct::countersign_process b({"run", "--config", cfg_b}, dir.path());
   // Both instances own partitions before any input arrives, so the split is what processes it.
+  // (With several processing threads an instance's clients are named -corr-a, -corr-a-1, ...)
   const auto both_assigned = [&] {
-    std::size_t owners = 0;
+    std::set<char> owners;
+    const std::string prefix = "countersign-it-corr-";
     for (const auto& [client, parts] : kafka.group_assignment(t.group)) {
-      if (!parts.empty() && client.find("countersign-it-corr-") != std::string::npos) ++owners;
+      const auto at = client.find(prefix);
+      if (!parts.empty() && at != std::string::npos && at + prefix.size() < client.size()) {
+        owners.insert(client[at + prefix.size()]);
+      }
     }
-    return owners == 2;
+    return owners.size() == 2;
   };
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (!both_assigned() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(200ms);

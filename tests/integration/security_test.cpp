@@ -73,6 +73,7 @@ std::string secure_config(const sasl_broker& broker, const ct::service_topics& t
     << "processing:\n"
     << "  commit_interval: 200ms\n"
     << "  drain_timeout: 30s\n"
+    << "  threads: " << ct::processing_threads() << "\n"
     << "detectors:\n"
     << "  signature_untrusted:\n"
     << "    internal_pki_issuers: [\"Contoso Internal Code Signing CA\", \"Fabrikam Internal Code Signing CA\"]\n";

@@ -166,6 +166,34 @@ TEST(health_state, start_up_counts_as_alive_until_the_start_up_limit) {
   EXPECT_FALSE(stuck.alive()) << "a start-up longer than its limit is not alive";
 }
 
+// processing.threads: each thread reports as a part; the process is ready, started and
+// alive only as a whole.
+TEST(health_state, every_processing_thread_must_be_started_ready_and_beating) {
+  health_state h(std::chrono::milliseconds(200), std::chrono::hours(1));
+  h.set_parts(2);
+  h.set_started(0);
+  EXPECT_FALSE(h.started()) << "one of two threads started";
+  h.set_started(1);
+  EXPECT_TRUE(h.started());
+  h.set_ready(0, true);
+  EXPECT_FALSE(h.ready()) << "the second thread is still restoring";
+  h.set_ready(1, true);
+  EXPECT_TRUE(h.ready());
+  h.set_ready(1, false);
+  EXPECT_FALSE(h.ready());
+  h.set_ready(1, true);
+  // Thread 1 stops beating (wedged); thread 0 beating does not keep the process alive.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (h.alive() && std::chrono::steady_clock::now() < deadline) {
+    h.beat(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_FALSE(h.alive()) << "a wedged thread must fail /healthz";
+  h.beat(1);
+  h.beat(0);
+  EXPECT_TRUE(h.alive());
+}
+
 TEST(http_endpoint, readyz_is_503_until_set_ready) {
   auto health = std::make_shared<health_state>(std::chrono::hours(1));
   auto endpoint = start_or_fail(std::make_shared<prometheus::Registry>(), health);

@@ -209,6 +209,7 @@ processing:
   drain_timeout: 10s
   commit_interval: 250ms
   max_in_flight: 500
+  threads: 3
 topology:
   topic_prefix: cs-internal
   partitions: 12
@@ -259,6 +260,8 @@ log:
   EXPECT_EQ(c.processing.drain_timeout_ms, 10'000);
   EXPECT_EQ(c.processing.commit_interval_ms, 250);
   EXPECT_EQ(c.processing.max_in_flight, 500U);
+  EXPECT_EQ(c.processing.threads, 3U);
+  EXPECT_EQ(processing_threads(c.processing), 3U);
   const auto& d = c.detectors;
   EXPECT_FALSE(d.revoked.enabled);
   EXPECT_EQ(d.revoked.level, rules::severity::critical);

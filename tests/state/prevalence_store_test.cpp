@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 
 namespace countersign::state {
 namespace {
@@ -70,6 +71,62 @@ TEST(prevalence_store, stores_and_partitions_keep_their_records_apart) {
   EXPECT_FALSE(store->get(store_kind::issuer, 0, "k").has_value());
   EXPECT_NE(store_key(0, "k"), store_key(1, "k"));
   EXPECT_EQ(store_key(0x01020304, "k"), std::string("\x01\x02\x03\x04k", 5));
+}
+
+// processing.threads: one database, a session per thread, each with its own batch.
+TEST(prevalence_store, sessions_on_threads_share_one_database_with_batches_of_their_own) {
+  temp_store_dir dir;
+  auto store = open_or_fail(dir.options());
+  ASSERT_NE(store, nullptr);
+  auto second = store->session();
+  ASSERT_NE(second, nullptr);
+
+  // A batch is its session's: queued merges are neither pending in nor written by the other.
+  second->add(store_kind::hash, 1, "queued", seen(k_t0, 1));
+  EXPECT_EQ(second->pending(), 1U);
+  EXPECT_EQ(store->pending(), 0U);
+  ASSERT_TRUE(store->commit().has_value());
+  EXPECT_FALSE(store->get(store_kind::hash, 1, "queued").has_value());
+  ASSERT_TRUE(second->commit().has_value());
+  EXPECT_TRUE(store->get(store_kind::hash, 1, "queued").has_value());
+
+  // Two threads: partitions of their own, and the same global record (as the global
+  // table readers of every thread merge the same snapshots).
+  constexpr std::uint64_t k_hosts = 30;  // 60 in all: the host sets stay exact
+  const auto writer = [&](prevalence_store* s, std::int32_t partition, std::uint64_t first_host) {
+    for (std::uint64_t i = 0; i < k_hosts; ++i) {
+      const auto t = k_t0 + static_cast<std::int64_t>(first_host + i);
+      s->add(store_kind::hash, partition, "h" + std::to_string(i), seen(t, first_host + i));
+      s->add(store_kind::signer, k_global_partition, "acme", seen(t, first_host + i));
+      s->observe_time(t);
+      if (i % 4 == 3) {
+        ASSERT_TRUE(s->commit().has_value());
+      }
+    }
+    ASSERT_TRUE(s->commit().has_value());
+  };
+  std::thread a(writer, store.get(), 2, 0);
+  std::thread b(writer, second.get(), 3, k_hosts);
+  a.join();
+  b.join();
+  EXPECT_EQ(store->get(store_kind::signer, k_global_partition, "acme")->view().hosts, 2 * k_hosts);
+  EXPECT_EQ(second->get(store_kind::hash, 2, "h7")->view().hosts, 1U);
+  EXPECT_EQ(store->get(store_kind::hash, 3, "h7")->view().hosts, 1U);
+  const auto history = store->history();
+  ASSERT_TRUE(history.has_value());
+  EXPECT_EQ(history->first_seen_ms, k_t0);
+  EXPECT_EQ(history->last_seen_ms, k_t0 + static_cast<std::int64_t>(2 * k_hosts - 1));
+  EXPECT_EQ(store->current_stats().merges_written, second->current_stats().merges_written);
+
+  // The database stays open while any session lives, and reopens once all are gone.
+  store.reset();
+  second->add(store_kind::hash, 4, "late", seen(k_t0, 9));
+  ASSERT_TRUE(second->commit().has_value());
+  second.reset();
+  auto reopened = open_or_fail(dir.options());
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_TRUE(reopened->get(store_kind::hash, 4, "late").has_value());
+  EXPECT_EQ(reopened->get(store_kind::signer, k_global_partition, "acme")->view().hosts, 2 * k_hosts);
 }
 
 TEST(prevalence_store, raw_merges_meta_values_and_record_iteration) {

@@ -104,8 +104,19 @@ struct alerts_config {
 struct processing_config {
   std::int64_t drain_timeout_ms = 30'000;   // SIGTERM: longest wait for acks
   std::int64_t commit_interval_ms = 1'000;  // how often acknowledged offsets are committed
-  std::size_t max_in_flight = 100'000;      // consumed messages awaiting acks before pausing
+  std::size_t max_in_flight = 100'000;      // consumed messages awaiting acks before pausing (per thread)
+  // Processing threads of `run`, each a group member owning its own partitions end to end
+  // (0: the cores the process may use, see processing_threads()).
+  std::size_t threads = 0;
 };
+
+// Upper bound of processing.threads.
+inline constexpr std::size_t k_max_processing_threads = 64;
+
+// processing.threads resolved: the setting, or when 0 the CPUs the process may run on
+// (its affinity mask, capped by a cgroup CPU quota rounded up), at most
+// k_max_processing_threads.
+[[nodiscard]] std::size_t processing_threads(const processing_config& p);
 
 struct state_config {
   std::string dir;                                  // empty: no prevalence state

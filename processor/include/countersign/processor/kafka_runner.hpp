@@ -25,7 +25,9 @@
 // records (changelog, deltas, snapshots) of its flush are acknowledged (at-least-once
 // end to end; state merges are idempotent, alerts carry deterministic ids). A failed
 // delivery is produced again unless the error is permanent (then counted and logged);
-// a bad message never blocks its partition. One thread runs everything. SIGTERM (via
+// a bad message never blocks its partition. One thread runs everything of a runner;
+// processing.threads runs several runners in one process (main.cpp), each a member of
+// the group with partitions of its own, sharing the state store. SIGTERM (via
 // `stop`) stops fetching, flushes, waits for acknowledgements up to
 // processing.drain_timeout, commits, closes.
 
@@ -43,8 +45,12 @@ namespace countersign::processor {
 
 class kafka_runner {
  public:
+  // Processing thread `thread` of `threads` (processing.threads): its own clients (a group
+  // member of its own), pipeline and stages; `store` is a session of the process's state
+  // store (prevalence_store::session) and `health` has one part per thread.
   kafka_runner(const config& cfg, std::shared_ptr<metrics::health_state> health,
-               metrics_bridge* metrics, state::prevalence_store* store = nullptr);
+               metrics_bridge* metrics, state::prevalence_store* store = nullptr, std::size_t thread = 0,
+               std::size_t threads = 1);
   ~kafka_runner();
   kafka_runner(const kafka_runner&) = delete;
   kafka_runner& operator=(const kafka_runner&) = delete;

@@ -10,7 +10,8 @@
 // horizon, measured against the newest event time the store has seen.
 //
 // Thread safety: RocksDB is thread-safe; this class adds a write batch that belongs to
-// the one processing thread that calls add()/commit().
+// the one processing thread that calls add()/commit(). Each further processing thread
+// takes a session() of its own: the same database, cache and counters, another batch.
 
 #include <countersign/state/prevalence_value.hpp>
 #include <countersign/state/prevalence_view.hpp>
@@ -95,7 +96,11 @@ class prevalence_store final : public prevalence_view {
   // which it reports as busy). Success means a commit may be tried again; it does not
   // write the queued batch.
   [[nodiscard]] std::expected<void, std::string> recover();
-  // False from a failed commit until a commit succeeds.
+  // Another writer on the same database, for another thread: its own write batch, the
+  // same RocksDB, block cache, write buffers, counters and retention horizon. Reads see
+  // what any session committed. The database closes when the last session is gone.
+  [[nodiscard]] std::unique_ptr<prevalence_store> session() const;
+  // False from a failed commit until a commit succeeds (in any session).
   [[nodiscard]] bool writable() const noexcept;
   // Bytes available to the process on the filesystem of the store (nullopt: unknown).
   [[nodiscard]] std::optional<std::uint64_t> free_bytes() const;
@@ -170,6 +175,7 @@ class prevalence_store final : public prevalence_view {
   [[nodiscard]] std::expected<void, std::string> compact_all();
 
  private:
+  struct shared_db;
   struct impl;
   explicit prevalence_store(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
