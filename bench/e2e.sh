@@ -12,10 +12,14 @@
 #   cs-1           one `countersign run`, prevalence state, every detector, simulated
 #                  fleet events (bench/fleet_sim, every schema, EVENTS of them);
 #   cs-2           two instances (own processes and state dirs, one group) on the same events;
+#   cs-1t2         one instance with two processing threads (processing.threads: 2; every
+#                  other row runs one thread per instance) on the same events;
 #   state-100k     one instance on generated ECS events over 100,000 distinct file hashes;
 #   state-1m       the same over 1,000,000 distinct hashes (1.2 M events);
 #   sigma-10,      one instance on the fleet events with 10 / 1,000 generated Sigma rules
-#   sigma-1000     (only once the config has `sigma.rules_dir`; skipped otherwise).
+#   sigma-1000     (only once the config has `sigma.rules_dir`; skipped otherwise);
+#   sigma-sigmahq  the same with the whole SigmaHQ Windows folder (E2E_SIGMAHQ, default
+#                  ../shared/sigmahq/rules/windows beside the repository; skipped if absent).
 # Throughput is the drain of a pre-loaded topic: from the first processed message until
 # every input message and every observation is processed (countersign's metrics, read
 # every 0.1 s, published every 1 s). Then, with the backlog gone, a live phase produces
@@ -45,7 +49,7 @@ source "$ROOT/scripts/lib/common.sh"
 [[ "${1:-}" == -h || "${1:-}" == --help ]] && { header_comment "${BASH_SOURCE[0]}"; exit 0; }
 
 EVENTS="${1:-500000}"
-ROWS=",${E2E_ROWS:-ceiling,cs-1,cs-2,state-100k,state-1m,sigma-10,sigma-1000},"
+ROWS=",${E2E_ROWS:-ceiling,cs-1,cs-2,cs-1t2,state-100k,state-1m,sigma-10,sigma-1000,sigma-sigmahq},"
 LIVE_RATE="${LIVE_RATE:-2000}"
 LIVE_SECONDS="${LIVE_SECONDS:-15}"
 BUILD="$(realpath -m "${COUNTERSIGN_BUILD:-$ROOT/build/release}")"
@@ -149,7 +153,7 @@ record() { # row input events seconds eps ceiling cpu rss instances alerts lat_n
 }
 
 # ───────────── countersign runs ─────────────
-write_config() { # file group port state_dir input_topics alerts_topic extra_yaml
+write_config() { # file group port state_dir input_topics alerts_topic extra_yaml threads
   cp "$ROOT/bench/fleet_sim/sim_config.yaml" "$1"
   sed -i "s#^  dir: \"\"#  dir: \"$4\"#" "$1"
   cat >>"$1" <<EOF
@@ -165,6 +169,8 @@ metrics:
 topology:
   partitions: 4
 ${E2E_TOPOLOGY:+  $E2E_TOPOLOGY}
+processing:
+  threads: ${8:-1}
 log:
   format: text
 $7
@@ -188,8 +194,8 @@ progress() { # port...
 }
 
 # One countersign row: N instances on `topic` (already loaded), then the live phase.
-run_countersign() { # row topic instances extra_yaml
-  local row="$1" topic="$2" n="$3" extra="${4:-}" i port group="bench-$1" live="bench.live.$1" alerts="bench.alerts.$1"
+run_countersign() { # row topic instances extra_yaml threads
+  local row="$1" topic="$2" n="$3" extra="${4:-}" threads="${5:-1}" i port group="bench-$1" live="bench.live.$1" alerts="bench.alerts.$1"
   local ports=() target processed forwarded judged t0="" t1 perf_pid="" cpu0=0 cpu1=0 rss=0 r a total_alerts=0
   local b0=0 b1 busy0=0 total0=0 busy1 total1
   target="${TOPIC_EVENTS[$topic]}"
@@ -197,7 +203,7 @@ run_countersign() { # row topic instances extra_yaml
   for ((i = 0; i < n; i++)); do
     port="$(free_port)"
     ports+=("$port")
-    write_config "$WORK/$row-$i.yaml" "$group" "$port" "$WORK/$row-state-$i" "$topic, $live" "$alerts" "$extra"
+    write_config "$WORK/$row-$i.yaml" "$group" "$port" "$WORK/$row-state-$i" "$topic, $live" "$alerts" "$extra" "$threads"
     (cd "$FLEET/sim" && exec "$BIN" run --config "$WORK/$row-$i.yaml" 2>"$WORK/$row-$i.log") &
     PIDS+=($!)
   done
@@ -287,6 +293,7 @@ want ceiling && record ceiling bench.fleet "$FLEET_EVENTS" "$(calc "$FLEET_EVENT
   "${TOPIC_CEILING_BROKER[bench.fleet]}" "${TOPIC_CEILING_BUSY[bench.fleet]}"
 want cs-1 && run_countersign cs-1 bench.fleet 1
 want cs-2 && run_countersign cs-2 bench.fleet 2
+want cs-1t2 && run_countersign cs-1t2 bench.fleet 1 "" 2
 if want state-100k; then
   load bench.gen.100k --generate "$((EVENTS > 200000 ? EVENTS : 200000))" --hashes 100000 --hosts 5000
   ceiling bench.gen.100k
@@ -307,6 +314,15 @@ for rules in 10 1000; do
   run_countersign "sigma-$rules" bench.fleet 1 "sigma:
   rules_dir: \"$WORK/sigma-$rules\""
 done
+SIGMAHQ="$(realpath -m "${E2E_SIGMAHQ:-$ROOT/../shared/sigmahq/rules/windows}")"
+if want sigma-sigmahq; then
+  if [[ -d "$SIGMAHQ" ]]; then
+    run_countersign sigma-sigmahq bench.fleet 1 "sigma:
+  rules_dir: \"$SIGMAHQ\""
+  else
+    log "sigma-sigmahq: skipped ($SIGMAHQ does not exist)"
+  fi
+fi
 
 printf '\n%-11s %-9s %9s %8s %10s %10s %6s %8s %8s %5s %7s %5s %6s %7s %7s %7s\n' row input events seconds events/s ceiling ratio "CPU s/M" \
   "brkr s/M" "busy%" "RSS MiB" inst alerts "lat. n" "p50 ms" "p99 ms"
