@@ -208,6 +208,10 @@ struct kafka_runner::impl {
     if (restorer) rd_kafka_destroy(restorer);
   }
 
+  // Log lines about this thread's partitions say which thread, when there are several.
+  [[nodiscard]] std::string thread_note() const {
+    return threads > 1 ? " (processing thread " + std::to_string(thread + 1) + ")" : std::string();
+  }
   // kafka.client_id, and kafka.group_instance_id when set, name one processing thread's
   // clients: with several threads each gets a suffix (-1, -2, ...; the first keeps the name).
   [[nodiscard]] std::string thread_name(const std::string& name) const {
@@ -675,7 +679,7 @@ void kafka_runner::impl::step_restore() {
     }
     const std::int64_t from = state::changelog_restore_start(*store, p, high);
     active_restore = restore_task{p, high, clock_type::now(), 0};
-    spdlog::info("restoring {}/{} from offset {} to {}", topics.changelog, p, from, high);
+    spdlog::info("restoring {}/{} from offset {} to {}{}", topics.changelog, p, from, high, thread_note());
     if (from >= high) {
       finish_restore();
       return;
@@ -1253,7 +1257,7 @@ void kafka_runner::impl::on_assign(rd_kafka_t* rk, rd_kafka_topic_partition_list
   if (paused) rd_kafka_pause_partitions(rk, parts);
   else if (hold->cnt > 0) rd_kafka_pause_partitions(rk, hold);
   rd_kafka_topic_partition_list_destroy(hold);
-  spdlog::info("assigned {} partition(s), {} in total", parts->cnt, stats.assigned_partitions);
+  spdlog::info("assigned {} partition(s), {} in total{}", parts->cnt, stats.assigned_partitions, thread_note());
 }
 
 void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
@@ -1289,7 +1293,7 @@ void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_k
     stats.assigned_partitions = 0;
   }
   if (stats.assigned_partitions < 0) stats.assigned_partitions = 0;
-  spdlog::info("revoked {} partition(s), {} left", parts->cnt, stats.assigned_partitions);
+  spdlog::info("revoked {} partition(s), {} left{}", parts->cnt, stats.assigned_partitions, thread_note());
 }
 
 // Served by consumer polls on the processing thread. The hash stage keeps the rows a
