@@ -838,6 +838,9 @@ TEST(kafka_run, correlation_windows_are_restored_from_the_changelog_by_the_next_
   {
     const std::uint16_t port = ct::free_port();
     ct::countersign_process first({"run", "--config", config_of("first", port)}, dir.path());
+    // Every processing thread has its partitions before the matches come: a rebalance
+    // after them would move the windows out of memory (they stay in the state store).
+    ASSERT_TRUE(wait_ready(port, 60s)) << first.stderr_text();
     send(0);
     send(1);
     ASSERT_TRUE(kafka.wait_topology_caught_up(t.group, t.input, t.group, 120s, [&] { return first.running(); }))
