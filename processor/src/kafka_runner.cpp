@@ -339,7 +339,10 @@ std::expected<rd_kafka_t*, std::string> kafka_runner::impl::make_client(
   // consumers are not group members, so group settings stay with the group consumer.
   for (const auto& [key, value] : extra) {
     if (!group_member && (key.starts_with("group.") || key == "partition.assignment.strategy")) continue;
-    if (auto r = apply(key, value); !r) {
+    // Set here instead of through kafka.client_id / group_instance_id: still one per thread
+    // (two members with one group.instance.id fence each other).
+    const bool per_thread = key == "group.instance.id" || key == "client.id";
+    if (auto r = apply(key, per_thread ? thread_name(value) : value); !r) {
       rd_kafka_conf_destroy(conf);
       return std::unexpected(r.error());
     }

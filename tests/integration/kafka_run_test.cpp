@@ -384,6 +384,11 @@ TEST(kafka_run, two_processing_threads_split_the_partitions_and_raise_the_fixtur
   const std::string threads_line = "  threads: " + std::to_string(ct::processing_threads()) + "\n";
   ASSERT_NE(yaml.find(threads_line), std::string::npos);
   yaml.replace(yaml.find(threads_line), threads_line.size(), "  threads: 2\n");
+  // Static membership set as a raw librdkafka property: each thread must still get an id
+  // of its own (two members with one group.instance.id fence each other).
+  const std::string consumer_line = "  consumer:\n";
+  ASSERT_NE(yaml.find(consumer_line), std::string::npos);
+  yaml.insert(yaml.find(consumer_line) + consumer_line.size(), "    group.instance.id: \"" + t.group + "-static\"\n");
   const auto cfg = dir.write("countersign.yaml", yaml);
   ct::countersign_process service({"run", "--config", cfg}, dir.path());
 
