@@ -123,7 +123,7 @@ int run_service(const cp::config& cfg) {
   return 0;
 }
 
-int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
+int run_replay(const cp::config& cfg, const std::vector<std::string>& files, unsigned threads) {
   setup_logging(cfg);
   std::ios::sync_with_stdio(false);
   auto store = open_state(cfg);
@@ -132,7 +132,7 @@ int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
     return 2;
   }
   const auto summary = cp::run_replay(cfg, files, std::cout, std::cerr, store->get(),
-                                      cp::progress_meter::stderr_is_terminal());
+                                      cp::progress_meter::stderr_is_terminal(), threads);
   const auto& s = summary.stats;
   std::uint64_t rejected = 0;
   for (auto n : s.rejected) rejected += n;
@@ -378,6 +378,10 @@ int main(int argc, char** argv) {
   std::string replay_format;
   replay->add_option("--format", replay_format, "Alert format: countersign, ocsf or ecs (overrides alerts.format)")
       ->check(CLI::IsMember({"countersign", "ocsf", "ecs"}));
+  unsigned replay_threads = 1;
+  replay->add_option("--threads", replay_threads,
+                     "Threads that parse and evaluate Sigma rules (default 1); the output is the same for any number")
+      ->check(CLI::Range(1U, 64U));
 
   auto* state = app.add_subcommand("state", "Look into a prevalence store");
   state->require_subcommand(1);
@@ -448,5 +452,5 @@ int main(int argc, char** argv) {
   if (!state_dir.empty()) cfg->state.dir = state_dir;
   if (const auto f = countersign::rules::parse_alert_format(replay_format)) cfg->alerts.format = *f;
   if (run->parsed()) return run_service(*cfg);
-  return run_replay(*cfg, files);
+  return run_replay(*cfg, files, replay_threads);
 }

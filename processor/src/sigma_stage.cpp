@@ -912,6 +912,22 @@ sigma_stage::sigma_stage(const config& cfg)
   next_reload_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(reload_interval_ms_);
 }
 
+sigma_stage::sigma_stage(const config& cfg, const sigma_stage& rules_of)
+    : library_(cfg.sigma),
+      set_(rules_of.set_),
+      correlations_(rules_of.correlations_),
+      names_(rules_of.names_),
+      reload_interval_ms_(0),
+      suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      formats_(alert_formats(cfg)),
+      suppression_by_level_(cfg.sigma.suppression),
+      suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
+      defer_suppression_(true),
+      suppression_(1),
+      doc_(cfg.sigma.max_fields) {
+  doc_.keep_only(names_);
+}
+
 std::size_t sigma_stage::rules() const { return set_ ? set_->size() : 0; }
 
 void sigma_stage::note(const sigma_library::reload_report& report) {
@@ -939,7 +955,8 @@ void sigma_stage::note(const sigma_library::reload_report& report) {
     set_ = library_.current();
     correlations_ = library_.correlations();
     if (correlations_->size() > 0) spdlog::info("sigma: {} correlation rules in use", correlations_->size());
-    doc_.keep_only(set_ ? document_names(*set_, *correlations_) : nullptr);
+    names_ = set_ ? document_names(*set_, *correlations_) : nullptr;
+    doc_.keep_only(names_);
     ++stats_.reloads;
   }
   stats_.rules = set_ ? set_->size() : 0;
@@ -950,7 +967,8 @@ void sigma_stage::note(const sigma_library::reload_report& report) {
 // counted value) for the partition that owns their group. The identity is where the
 // event came from, so a redelivered record is recognised as one already counted.
 void sigma_stage::route_correlated(const sigma_view& view, const rules::observation* obs, const source_position& where,
-                                   int record, std::optional<std::int64_t> now_ms) {
+                                   int record, std::optional<std::int64_t> now_ms,
+                                   std::vector<rules::sigma::routed_match>& routed) {
   std::optional<std::int64_t> time = obs ? obs->event_time_ms : std::nullopt;
   if (!time) time = synthetic_time(view);
   if (!time) time = now_ms;
@@ -962,9 +980,9 @@ void sigma_stage::route_correlated(const sigma_view& view, const rules::observat
       continue;
     }
     const rules::sigma::base_match m{r->id, r->name, *time, identity_, &view};
-    const std::size_t before = routed_.size();
-    stats_.correlation_missing_field += rules::sigma::route_match(*correlations_, m, routed_);
-    stats_.correlation_routed += routed_.size() - before;
+    const std::size_t before = routed.size();
+    stats_.correlation_missing_field += rules::sigma::route_match(*correlations_, m, routed);
+    stats_.correlation_routed += routed.size() - before;
   }
 }
 
@@ -989,8 +1007,9 @@ void sigma_stage::maybe_reload() {
 void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t capacity, schema_profile profile,
                            const observation_batch& batch, const source_position& where,
                            std::optional<std::int64_t> now_ms, std::uint64_t token,
-                           std::vector<emitted_alert>& out, std::size_t& count) {
-  routed_.clear();
+                           std::vector<emitted_alert>& out, std::size_t& count,
+                           std::vector<rules::sigma::routed_match>& routed) {
+  routed.clear();
   if (!set_ || set_->size() == 0) return;
   doc_.reset(padded, size, capacity, profile);
   const int records = profile == schema_profile::defender ? doc_.records() : 0;
@@ -1016,7 +1035,7 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     stats_.matches += hits_.size();
     if (doc_.truncated()) ++stats_.truncated;
     if (hits_.empty()) continue;
-    if (correlations_->size() > 0) route_correlated(view, obs, where, record, now_ms);
+    if (correlations_->size() > 0) route_correlated(view, obs, where, record, now_ms, routed);
 
     // The envelope: the event's observation, with what the fields say where it is
     // silent (a Security or registry record names its process in its own fields).
@@ -1091,7 +1110,7 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
                                                          env->event_time_ms.value_or(0));
     for (auto& h : hits) h.group_key = group_key;
     const std::string id = rules::alert_id(hits, *env, suppression_window_ms_);
-    if (suppression_enabled_ && !suppression_.first_time(id)) {
+    if (!defer_suppression_ && suppression_enabled_ && !suppression_.first_time(id)) {
       ++stats_.suppressed;
       continue;
     }
@@ -1103,8 +1122,22 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     std::vector<std::string_view> tech(techniques.begin(), techniques.end());
     render_emitted_alert({*env, hits, id, now_ms.value_or(env->event_time_ms.value_or(0)), nullptr, tech, k_version},
                          formats_, a);
+    if (!defer_suppression_) ++stats_.alerts;
+  }
+}
+
+void sigma_stage::admit(std::vector<emitted_alert>& out, std::size_t from, std::size_t& count) {
+  std::size_t kept = from;
+  for (std::size_t i = from; i < count; ++i) {
+    if (suppression_enabled_ && !suppression_.first_time(out[i].id)) {
+      ++stats_.suppressed;
+      continue;
+    }
+    if (kept != i) std::swap(out[kept], out[i]);  // slots keep their buffers
+    ++kept;
     ++stats_.alerts;
   }
+  count = kept;
 }
 
 // ---------------------------------------------------------------------------------------
