@@ -98,18 +98,25 @@ class prepare_pool {
     }
     work_ready_.notify_one();
   }
-  // The oldest submitted chunk, prepared (only when pending()).
+  // The oldest submitted chunk, prepared (only when pending()). While a worker prepares
+  // it, this thread prepares the next chunk nobody has taken, if there is one.
   chunk& oldest() {
     chunk& c = slots_[committed_ % slots_.size()];
     std::unique_lock lock(mutex_);
-    if (claimed_ == committed_) {  // no worker has it: prepare it here
-      ++claimed_;
-      lock.unlock();
-      c.prepare(*own_);
-      return c;
+    for (;;) {
+      if (c.done) return c;
+      const bool mine = claimed_ == committed_;  // no worker has the oldest
+      if (claimed_ < filled_) {
+        chunk& next = slots_[claimed_++ % slots_.size()];
+        lock.unlock();
+        next.prepare(*own_);
+        lock.lock();
+        next.done = true;
+        if (mine) return c;
+        continue;
+      }
+      done_.wait(lock, [&c] { return c.done; });
     }
-    done_.wait(lock, [&c] { return c.done; });
-    return c;
   }
   void release_oldest() {
     std::lock_guard lock(mutex_);

@@ -152,14 +152,16 @@ std::vector<std::string> every_fixture() {
   return shared;
 }
 
-// The fixtures' Sigma rules (tests/data/windows/sigma) besides the shipped ones (which
-// hold the correlations sigma/correlations.ndjson fires), the user profile of
+// The fixtures' Sigma rules (tests/data/windows/sigma) and every shipped one (with the
+// correlations sigma/correlations.ndjson fires), the user profile of
 // tests/data/user_profiles, prevalence from the first event.
 config fixture_config() {
-  return config_or_fail("learning:\n  min_history: 0s\n"
-                        "detectors:\n  signature_untrusted:\n    internal_pki_issuers: [\"Contoso Internal Code Signing CA\"]\n"
-                        "input:\n  profiles_file: " + k_data + "/user_profiles/acme_edr.yaml\n"
-                        "sigma:\n  reload_interval: 0s\n  rules_dir: " + k_data + "/windows/sigma\n");
+  return config_or_fail(
+      "learning:\n  min_history: 0s\n"
+      "detectors:\n  signature_untrusted:\n    internal_pki_issuers: [\"Contoso Internal Code Signing CA\"]\n"
+      "input:\n  profiles_file: " + k_data + "/user_profiles/acme_edr.yaml\n"
+      "sigma:\n  reload_interval: 0s\n  rules_dir: " + k_data + "/windows/sigma\n"
+      "  builtin: [clock_rollback.yml, codeintegrity_enforcement.yml, t1588_003_signed_code.yml, correlations_signing.yml]\n");
 }
 
 TEST(replay_threads, every_fixture_shape_gives_the_same_alerts_diagnostics_summary_and_state) {
