@@ -74,16 +74,14 @@ class prepare_pool {
   prepare_pool(pipeline& pipe, unsigned threads) : slots_(k_slots_per_thread * threads) {
     own_ = pipe.make_preparer();
     for (unsigned i = 1; i < threads; ++i) preparers_.push_back(pipe.make_preparer());
-    for (auto& p : preparers_) workers_.emplace_back([this, prep = p.get()] { work(*prep); });
-  }
-  ~prepare_pool() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
+    try {
+      for (auto& p : preparers_) workers_.emplace_back([this, prep = p.get()] { work(*prep); });
+    } catch (...) {
+      stop();  // the threads started so far
+      throw;
     }
-    work_ready_.notify_all();
-    for (auto& t : workers_) t.join();
   }
+  ~prepare_pool() { stop(); }
   prepare_pool(const prepare_pool&) = delete;
   prepare_pool& operator=(const prepare_pool&) = delete;
 
@@ -129,6 +127,14 @@ class prepare_pool {
   }
 
  private:
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    work_ready_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
   void work(message_preparer& prep) {
     std::unique_lock lock(mutex_);
     for (;;) {

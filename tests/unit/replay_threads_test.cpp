@@ -246,6 +246,21 @@ TEST(replay_threads, rejects_blank_lines_and_an_unreadable_file_are_reported_in_
   EXPECT_GE(one.alert_lines, 10U);
 }
 
+TEST(replay_threads, a_file_that_stops_early_is_reported_after_its_records_and_before_the_next_file) {
+  const auto samples = std::filesystem::path(COUNTERSIGN_SHARED_DIR) / "samples" / "evtx";
+  if (!std::filesystem::is_directory(samples)) GTEST_SKIP() << "no evtx samples at " << samples;
+  std::ifstream in(samples / "image_load_side_load_vcruntime140.evtx", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  temp_dir dir;
+  const auto cut = dir.write("cut.evtx", bytes.substr(0, 20'000));
+  const auto events = k_data + "/ecs/process_events.ndjson";
+  const replay_output one = expect_same_on_any_thread_count(
+      fixture_config(), {events, cut, (samples / "win_security_explicit_credential_local_logon.evtx").string(), events},
+      true);
+  EXPECT_THAT(one.diagnostics, HasSubstr(cut + ": record 1 and later are missing: the file is truncated"));
+  EXPECT_THAT(one.summary, HasSubstr("read_errors 1\n"));
+}
+
 TEST(replay_threads, sigma_suppression_and_correlations_across_many_chunks) {
   // The Sigma fixture and the correlation fixture, over and over: the first pass alerts,
   // later ones are suppressed (per event id within the window) by the ordered phase.
