@@ -125,12 +125,15 @@ int run_service(const cp::config& cfg) {
   }
   // One runner per processing thread, each a group member with partitions of its own
   // (kafka_runner.hpp); the first uses the store opened above, the others sessions of it.
+  // They share one Sigma library: rule sets loaded and reloaded once, not once per thread.
   std::vector<std::unique_ptr<countersign::state::prevalence_store>> sessions;
   std::vector<std::unique_ptr<cp::kafka_runner>> runners;
+  auto sigma_rules = threads > 1 && cfg.sigma.enabled ? std::make_shared<cp::shared_sigma_library>(cfg.sigma) : nullptr;
   for (std::size_t i = 0; i < threads; ++i) {
     countersign::state::prevalence_store* session = store->get();
     if (session && i > 0) session = sessions.emplace_back((*store)->session()).get();
-    runners.push_back(std::make_unique<cp::kafka_runner>(cfg, health, bridges[i].get(), session, i, threads));
+    runners.push_back(
+        std::make_unique<cp::kafka_runner>(cfg, health, bridges[i].get(), session, i, threads, sigma_rules));
   }
   if (threads == 1) {
     if (auto r = runners[0]->run(g_stop); !r) {
@@ -169,7 +172,7 @@ int run_service(const cp::config& cfg) {
   return code;
 }
 
-int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
+int run_replay(const cp::config& cfg, const std::vector<std::string>& files, unsigned threads) {
   setup_logging(cfg);
   std::ios::sync_with_stdio(false);
   auto store = open_state(cfg);
@@ -178,7 +181,7 @@ int run_replay(const cp::config& cfg, const std::vector<std::string>& files) {
     return 2;
   }
   const auto summary = cp::run_replay(cfg, files, std::cout, std::cerr, store->get(),
-                                      cp::progress_meter::stderr_is_terminal());
+                                      cp::progress_meter::stderr_is_terminal(), threads);
   const auto& s = summary.stats;
   std::uint64_t rejected = 0;
   for (auto n : s.rejected) rejected += n;
@@ -424,6 +427,10 @@ int main(int argc, char** argv) {
   std::string replay_format;
   replay->add_option("--format", replay_format, "Alert format: countersign, ocsf or ecs (overrides alerts.format)")
       ->check(CLI::IsMember({"countersign", "ocsf", "ecs"}));
+  unsigned replay_threads = 1;
+  replay->add_option("--threads", replay_threads,
+                     "Threads that parse and evaluate Sigma rules (default 1); the output is the same for any number")
+      ->check(CLI::Range(1U, 64U));
 
   auto* state = app.add_subcommand("state", "Look into a prevalence store");
   state->require_subcommand(1);
@@ -494,5 +501,5 @@ int main(int argc, char** argv) {
   if (!state_dir.empty()) cfg->state.dir = state_dir;
   if (const auto f = countersign::rules::parse_alert_format(replay_format)) cfg->alerts.format = *f;
   if (run->parsed()) return run_service(*cfg);
-  return run_replay(*cfg, files);
+  return run_replay(*cfg, files, replay_threads);
 }

@@ -24,32 +24,63 @@ int rank(outcome o) {
   return 0;
 }
 
+// The counters of `from` added to `to` (not the gauges: rules, correlations, reloads).
+void add_counters(sigma_stats& to, const sigma_stats& from) {
+  to.events += from.events;
+  to.considered += from.considered;
+  to.evaluated += from.evaluated;
+  to.matches += from.matches;
+  to.alerts += from.alerts;
+  to.suppressed += from.suppressed;
+  to.truncated += from.truncated;
+  to.withheld += from.withheld;
+  to.correlation_routed += from.correlation_routed;
+  to.correlation_missing_field += from.correlation_missing_field;
+  to.correlation_no_time += from.correlation_no_time;
+}
+
 }  // namespace
 
 pipeline::pipeline(const config& cfg, state::prevalence_store* store)
-    : pipeline(cfg, std::make_unique<hash_stage>(cfg, store)) {}
+    : pipeline(cfg, std::make_unique<hash_stage>(cfg, store), nullptr) {}
 
-pipeline::pipeline(const config& cfg, forward_mode_t) : pipeline(cfg, std::unique_ptr<hash_stage>()) {}
+pipeline::pipeline(const config& cfg, forward_mode_t, std::shared_ptr<shared_sigma_library> sigma_rules)
+    : pipeline(cfg, std::unique_ptr<hash_stage>(), std::move(sigma_rules)) {}
 
-pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local)
+namespace {
+
+std::unique_ptr<sigma_stage> make_sigma_stage(const config& cfg, std::shared_ptr<shared_sigma_library> shared) {
+  if (!cfg.sigma.enabled) return nullptr;
+  if (shared) return std::make_unique<sigma_stage>(cfg, std::move(shared));
+  return std::make_unique<sigma_stage>(cfg);
+}
+
+}  // namespace
+
+message_preparer::message_preparer(const config& cfg, std::unique_ptr<sigma_stage> sigma)
     : parser_(parser_limits{cfg.input.max_message_bytes, cfg.input.max_field_bytes}),
+      sigma_(std::move(sigma)),
+      strict_all_(cfg.input.unknown_shapes == unknown_shape_policy::reject),
+      strict_by_topic_(cfg.input.unknown_shapes_by_topic) {
+  user_profile_pins_.insert(cfg.input.user_profile_pins.begin(), cfg.input.user_profile_pins.end());
+}
+
+pipeline::pipeline(const config& cfg, std::unique_ptr<hash_stage> local, std::shared_ptr<shared_sigma_library> sigma_rules)
+    : cfg_(cfg),
+      preparer_(cfg, make_sigma_stage(cfg, std::move(sigma_rules))),
       profiles_(cfg.input.profiles_file),
       profiles_reload_interval_ms_(cfg.input.profiles_reload_interval_ms),
       joiner_(cfg.input.codeintegrity_join),
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
       suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
       local_(std::move(local)),
-      sigma_(cfg.sigma.enabled ? std::make_unique<sigma_stage>(cfg) : nullptr),
       partitions_(cfg.topology.partitions),
       recent_(cfg.state.recent_pairs),
-      strict_all_(cfg.input.unknown_shapes == unknown_shape_policy::reject),
       certificate_join_(cfg.input.certificate_join.enabled),
       release_([this](rules::observation& verdict, std::uint64_t token) { on_release(verdict, token); }) {
   // Correlation windows in memory: replay judges a finite input, and run keeps its
   // windows in the runner's stage, on the partitions it owns.
-  if (local_ && sigma_) correlations_ = std::make_unique<correlation_stage>(cfg, nullptr);
-  strict_by_topic_ = cfg.input.unknown_shapes_by_topic;
-  user_profile_pins_.insert(cfg.input.user_profile_pins.begin(), cfg.input.user_profile_pins.end());
+  if (local_ && sigma()) correlations_ = std::make_unique<correlation_stage>(cfg, nullptr);
   note(profiles_.reload());
   next_profiles_reload_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(profiles_reload_interval_ms_);
 }
@@ -60,7 +91,7 @@ void pipeline::note(const user_profile_library::reload_report& report) {
     else spdlog::warn("input profiles: {}", d.text());
   }
   if (report.changed) {
-    parser_.set_user_profiles(profiles_.current());
+    preparer_.parser().set_user_profiles(profiles_.current());
     spdlog::info("input profiles: {} in use", profiles_.current()->size());
   }
 }
@@ -73,7 +104,7 @@ void pipeline::maybe_reload_profiles() {
   note(profiles_.reload());
 }
 
-bool pipeline::strict(std::string_view topic) {
+bool message_preparer::strict(std::string_view topic) {
   if (strict_by_topic_.empty()) return strict_all_;
   if (topic != strict_last_topic_) {
     strict_last_topic_.assign(topic);
@@ -90,7 +121,10 @@ void pipeline::count_out_of_scope(scope_reason r) {
 
 pipeline_stats pipeline::stats() const {
   pipeline_stats s = local_ ? combined(stats_, local_->stats()) : stats_;
-  if (sigma_) s.sigma = sigma_->stats();
+  if (const auto* sg = preparer_.sigma()) {
+    s.sigma = sg->stats();
+    add_counters(s.sigma, preparer_stats_);
+  }
   if (correlations_) s.correlation = correlations_->stats();
   return s;
 }
@@ -170,58 +204,103 @@ outcome pipeline::route(rules::observation& obs, std::uint64_t token, bool defer
   return outcome::no_alert;
 }
 
-process_result pipeline::process(std::string_view payload, const source_position& where,
-                                 std::optional<std::int64_t> now_ms, std::uint64_t token,
-                                 rules::schema_profile forced) {
-  begin_call();
-  ++stats_.events;
+std::unique_ptr<message_preparer> pipeline::make_preparer() const {
+  const sigma_stage* sg = preparer_.sigma();
+  auto p = std::make_unique<message_preparer>(cfg_, sg ? std::make_unique<sigma_stage>(cfg_, *sg) : nullptr);
+  p->parser().set_user_profiles(profiles_.current());
+  return p;
+}
+
+void pipeline::add_preparer_stats(const message_preparer& p) {
+  if (p.sigma() == nullptr) return;
+  add_counters(preparer_stats_, p.sigma()->stats());
+}
+
+void message_preparer::prepare(std::string_view payload, const source_position& where,
+                               std::optional<std::int64_t> now_ms, std::uint64_t token,
+                               rules::schema_profile forced, prepared_message& out) {
+  out.rejected = false;
+  out.unknown_shape = false;
+  out.fields_truncated = 0;
+  out.sigma_count = 0;
+  out.sigma_admitted = sigma_ == nullptr || !sigma_->defers_suppression();
+  out.routed.clear();
   std::string_view pinned_profile;
   if (forced == rules::schema_profile::user && !user_profile_pins_.empty()) {
     if (const auto it = user_profile_pins_.find(where.topic); it != user_profile_pins_.end()) pinned_profile = it->second;
   }
-  auto parsed = parser_.parse(payload, batch_, forced, pinned_profile);
-  bool unknown_shape = false;
+  auto parsed = parser_.parse(payload, out.batch, forced, pinned_profile);
   if (!parsed && parsed.error().reason == reject_reason::unknown_schema && forced == rules::schema_profile::unknown &&
       !strict(where.topic)) {
     // (A topic pinned to a profile rejects what does not fit it, as it always did.)
     // A well-formed object no profile reads: not bad input. Sigma sees it by its own
     // field names; it is counted out of scope, not dead-lettered.
-    unknown_shape = true;
-    batch_.clear();
+    out.unknown_shape = true;
+    out.batch.clear();
     parsed = rules::schema_profile::unknown;
   }
   if (!parsed) {
-    ++stats_.rejected[static_cast<std::size_t>(parsed.error().reason)];
-    error_detail_ = std::move(parsed.error().detail);
-    return {outcome::rejected, parsed.error().reason, error_detail_, 0, 0, 0};
+    out.rejected = true;
+    out.reason = parsed.error().reason;
+    out.detail = std::move(parsed.error().detail);
+    out.batch.clear();
+    return;
   }
-  ++stats_.events_by_schema[static_cast<std::size_t>(*parsed)];
-  stats_.fields_truncated += parser_.last_truncated_fields();
-
-  process_result result{outcome::out_of_scope, {}, {}, 0, 0, 0};
-  if (unknown_shape) count_out_of_scope(scope_reason::unknown_schema);
-  const auto note = [&result](outcome o) {
-    if (rank(o) > rank(result.kind)) result.kind = o;
-  };
-  for (auto& obs : batch_.items()) {
+  out.schema = *parsed;
+  out.fields_truncated = parser_.last_truncated_fields();
+  for (auto& obs : out.batch.items()) {
     obs.source.topic.assign(where.topic);
     obs.source.partition = where.partition;
     obs.source.offset = where.offset;
+  }
+  // Sigma first: the join (commit) takes verdicts and signatures out of the batch.
+  if (sigma_) {
+    const auto m = parser_.last_message();
+    sigma_->evaluate(m.data, m.size, m.capacity, *parsed, out.batch, where, now_ms, token, out.sigma_alerts,
+                     out.sigma_count, out.routed);
+  }
+}
+
+process_result pipeline::process(std::string_view payload, const source_position& where,
+                                 std::optional<std::int64_t> now_ms, std::uint64_t token,
+                                 rules::schema_profile forced) {
+  preparer_.prepare(payload, where, now_ms, token, forced, prepared_);
+  return commit(prepared_, now_ms, token);
+}
+
+process_result pipeline::commit(prepared_message& m, std::optional<std::int64_t> now_ms, std::uint64_t token) {
+  begin_call();
+  ++stats_.events;
+  if (m.rejected) {
+    ++stats_.rejected[static_cast<std::size_t>(m.reason)];
+    return {outcome::rejected, m.reason, m.detail, 0, 0, 0};
+  }
+  ++stats_.events_by_schema[static_cast<std::size_t>(m.schema)];
+  stats_.fields_truncated += m.fields_truncated;
+
+  process_result result{outcome::out_of_scope, {}, {}, 0, 0, 0};
+  if (m.unknown_shape) count_out_of_scope(scope_reason::unknown_schema);
+  const auto note = [&result](outcome o) {
+    if (rank(o) > rank(result.kind)) result.kind = o;
+  };
+  for (const auto& obs : m.batch.items()) {
     if (obs.event_time_ms) max_event_time_ms_ = std::max(max_event_time_ms_, *obs.event_time_ms);
   }
   stats_.max_event_time_ms = max_event_time_ms_;
-  // Sigma first: the join below takes verdicts and signatures out of the batch.
-  if (sigma_) {
-    const auto m = parser_.last_message();
-    sigma_->evaluate(m.data, m.size, m.capacity, *parsed, batch_, where, now_ms, token, sigma_alerts_, sigma_count_);
-    if (!sigma_->routed().empty()) hand_over_correlated(token, now_ms);
+  if (auto* sg = sigma()) {
+    // The slots change hands: the message's alerts become this call's.
+    std::swap(m.sigma_alerts, sigma_alerts_);
+    sigma_count_ = m.sigma_count;
+    m.sigma_count = 0;
+    if (!m.sigma_admitted) sg->admit(sigma_alerts_, 0, sigma_count_);
+    if (!m.routed.empty()) hand_over_correlated(m.routed, token, now_ms);
     result.alerts += static_cast<std::uint32_t>(sigma_count_);
     if (sigma_count_ > 0) note(outcome::alert);
   }
   // The join clock: wall time when running, the stream's event time when replaying.
   const std::int64_t clock = now_ms.value_or(max_event_time_ms_);
   release_now_ = now_ms;
-  for (auto& obs : batch_.items()) {
+  for (auto& obs : m.batch.items()) {
     if (obs.kind == rules::event_kind::signature_info) {
       joiner_.add_signature(obs, clock, release_);
       note(outcome::out_of_scope);
@@ -247,11 +326,12 @@ process_result pipeline::process(std::string_view payload, const source_position
 
 // The same placement as observations (murmur2 of the key over topology.partitions), so
 // replay's partitions, and their watermarks, are run's.
-void pipeline::hand_over_correlated(std::uint64_t token, std::optional<std::int64_t> now_ms) {
-  for (const auto& m : sigma_->routed()) {
+void pipeline::hand_over_correlated(const std::vector<rules::sigma::routed_match>& routed, std::uint64_t token,
+                                    std::optional<std::int64_t> now_ms) {
+  for (const auto& m : routed) {
     const std::int32_t partition = kafka_partition(m.key, partitions_);
     if (correlations_) {
-      correlations_->set_rules(sigma_->correlations());
+      correlations_->set_rules(sigma()->correlations());
       correlations_->process(partition, m, now_ms, sigma_alerts_, sigma_count_);
       continue;
     }

@@ -912,6 +912,64 @@ sigma_stage::sigma_stage(const config& cfg)
   next_reload_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(reload_interval_ms_);
 }
 
+sigma_stage::sigma_stage(const config& cfg, const sigma_stage& rules_of)
+    : library_(cfg.sigma),
+      set_(rules_of.set_),
+      correlations_(rules_of.correlations_),
+      names_(rules_of.names_),
+      reload_interval_ms_(0),
+      suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      formats_(alert_formats(cfg)),
+      suppression_by_level_(cfg.sigma.suppression),
+      suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
+      defer_suppression_(true),
+      suppression_(1),
+      doc_(cfg.sigma.max_fields) {
+  doc_.keep_only(names_);
+}
+
+sigma_stage::sigma_stage(const config& cfg, std::shared_ptr<shared_sigma_library> shared)
+    : library_(cfg.sigma),
+      shared_(std::move(shared)),
+      reload_interval_ms_(cfg.sigma.rules_dir.empty() ? 0 : cfg.sigma.reload_interval_ms),
+      suppression_window_ms_(cfg.alerts.suppression_window_ms),
+      formats_(alert_formats(cfg)),
+      suppression_by_level_(cfg.sigma.suppression),
+      suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
+      suppression_(std::max<std::size_t>(1, cfg.alerts.suppression_cache_entries)),
+      doc_(cfg.sigma.max_fields) {
+  apply(shared_->poll(reload_interval_ms_));
+  next_reload_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(reload_interval_ms_);
+}
+
+shared_sigma_library::update shared_sigma_library::poll(std::int64_t interval_ms) {
+  const std::lock_guard lock(mutex_);
+  update u;
+  const auto now = std::chrono::steady_clock::now();
+  if (!loaded_ || (interval_ms > 0 && now >= next_read_)) {
+    u.report = library_.reload();
+    if (!loaded_ || u.report->changed) ++generation_;
+    loaded_ = true;
+    next_read_ = now + std::chrono::milliseconds(interval_ms);
+  }
+  u.generation = generation_;
+  u.set = library_.current();
+  u.correlations = library_.correlations();
+  return u;
+}
+
+void sigma_stage::apply(const shared_sigma_library::update& u) {
+  if (u.report) {
+    note(*u.report);
+  } else {
+    stats_.rules = set_ ? set_->size() : 0;
+  }
+  if (u.generation != generation_) {
+    generation_ = u.generation;
+    use(u.set, u.correlations);
+  }
+}
+
 std::size_t sigma_stage::rules() const { return set_ ? set_->size() : 0; }
 
 void sigma_stage::note(const sigma_library::reload_report& report) {
@@ -935,13 +993,19 @@ void sigma_stage::note(const sigma_library::reload_report& report) {
   }
   last_report_ = report;
   stats_.reload_errors += report.failed_files;
-  if (report.changed) {
-    set_ = library_.current();
-    correlations_ = library_.correlations();
-    if (correlations_->size() > 0) spdlog::info("sigma: {} correlation rules in use", correlations_->size());
-    doc_.keep_only(set_ ? document_names(*set_, *correlations_) : nullptr);
-    ++stats_.reloads;
-  }
+  if (report.changed && report.correlations > 0) spdlog::info("sigma: {} correlation rules in use", report.correlations);
+  if (report.changed && !shared_) use(library_.current(), library_.correlations());
+  stats_.rules = report.rules;
+  stats_.correlations = report.correlations;
+}
+
+void sigma_stage::use(std::shared_ptr<const rules::sigma::rule_set> set,
+                      std::shared_ptr<const rules::sigma::correlation_set> correlations) {
+  set_ = std::move(set);
+  correlations_ = std::move(correlations);
+  names_ = set_ ? document_names(*set_, *correlations_) : nullptr;
+  doc_.keep_only(names_);
+  ++stats_.reloads;
   stats_.rules = set_ ? set_->size() : 0;
   stats_.correlations = correlations_ ? correlations_->size() : 0;
 }
@@ -950,7 +1014,8 @@ void sigma_stage::note(const sigma_library::reload_report& report) {
 // counted value) for the partition that owns their group. The identity is where the
 // event came from, so a redelivered record is recognised as one already counted.
 void sigma_stage::route_correlated(const sigma_view& view, const rules::observation* obs, const source_position& where,
-                                   int record, std::optional<std::int64_t> now_ms) {
+                                   int record, std::optional<std::int64_t> now_ms,
+                                   std::vector<rules::sigma::routed_match>& routed) {
   std::optional<std::int64_t> time = obs ? obs->event_time_ms : std::nullopt;
   if (!time) time = synthetic_time(view);
   if (!time) time = now_ms;
@@ -962,9 +1027,9 @@ void sigma_stage::route_correlated(const sigma_view& view, const rules::observat
       continue;
     }
     const rules::sigma::base_match m{r->id, r->name, *time, identity_, &view};
-    const std::size_t before = routed_.size();
-    stats_.correlation_missing_field += rules::sigma::route_match(*correlations_, m, routed_);
-    stats_.correlation_routed += routed_.size() - before;
+    const std::size_t before = routed.size();
+    stats_.correlation_missing_field += rules::sigma::route_match(*correlations_, m, routed);
+    stats_.correlation_routed += routed.size() - before;
   }
 }
 
@@ -983,14 +1048,16 @@ void sigma_stage::maybe_reload() {
   const auto now = std::chrono::steady_clock::now();
   if (now < next_reload_) return;
   next_reload_ = now + std::chrono::milliseconds(reload_interval_ms_);
-  note(library_.reload());
+  if (shared_) apply(shared_->poll(reload_interval_ms_));
+  else note(library_.reload());
 }
 
 void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t capacity, schema_profile profile,
                            const observation_batch& batch, const source_position& where,
                            std::optional<std::int64_t> now_ms, std::uint64_t token,
-                           std::vector<emitted_alert>& out, std::size_t& count) {
-  routed_.clear();
+                           std::vector<emitted_alert>& out, std::size_t& count,
+                           std::vector<rules::sigma::routed_match>& routed) {
+  routed.clear();
   if (!set_ || set_->size() == 0) return;
   doc_.reset(padded, size, capacity, profile);
   const int records = profile == schema_profile::defender ? doc_.records() : 0;
@@ -1016,7 +1083,7 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     stats_.matches += hits_.size();
     if (doc_.truncated()) ++stats_.truncated;
     if (hits_.empty()) continue;
-    if (correlations_->size() > 0) route_correlated(view, obs, where, record, now_ms);
+    if (correlations_->size() > 0) route_correlated(view, obs, where, record, now_ms, routed);
 
     // The envelope: the event's observation, with what the fields say where it is
     // silent (a Security or registry record names its process in its own fields).
@@ -1091,7 +1158,7 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
                                                          env->event_time_ms.value_or(0));
     for (auto& h : hits) h.group_key = group_key;
     const std::string id = rules::alert_id(hits, *env, suppression_window_ms_);
-    if (suppression_enabled_ && !suppression_.first_time(id)) {
+    if (!defer_suppression_ && suppression_enabled_ && !suppression_.first_time(id)) {
       ++stats_.suppressed;
       continue;
     }
@@ -1103,8 +1170,22 @@ void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t cap
     std::vector<std::string_view> tech(techniques.begin(), techniques.end());
     render_emitted_alert({*env, hits, id, now_ms.value_or(env->event_time_ms.value_or(0)), nullptr, tech, k_version},
                          formats_, a);
+    if (!defer_suppression_) ++stats_.alerts;
+  }
+}
+
+void sigma_stage::admit(std::vector<emitted_alert>& out, std::size_t from, std::size_t& count) {
+  std::size_t kept = from;
+  for (std::size_t i = from; i < count; ++i) {
+    if (suppression_enabled_ && !suppression_.first_time(out[i].id)) {
+      ++stats_.suppressed;
+      continue;
+    }
+    if (kept != i) std::swap(out[kept], out[i]);  // slots keep their buffers
+    ++kept;
     ++stats_.alerts;
   }
+  count = kept;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -496,6 +496,48 @@ TEST(sigma_reload, the_stage_picks_up_a_new_rule_without_a_restart) {
   EXPECT_EQ(p.stats().sigma.rules, 2U);
 }
 
+// processing.threads: the pipelines of two threads share one library. One load, one
+// re-read per change (reported to the thread that did it), the same immutable rule set
+// in both, and each thread picks the new set up on its own next poll.
+TEST(sigma_reload, processing_threads_share_one_library_and_pick_up_a_reload) {
+  rule_dir dir;
+  dir.write("a.yml", rule_text("a", "first-marker"));
+  auto cfg = config_or_fail("sigma:\n  builtin: []\n  reload_interval: 0s\n  rules_dir: " + dir.path() + "\n");
+  cfg.sigma.reload_interval_ms = 1;
+  auto shared = std::make_shared<shared_sigma_library>(cfg.sigma);
+  pipeline one(cfg, forward_mode, shared);
+  pipeline two(cfg, forward_mode, shared);
+  const auto first = shared->poll(0);
+  EXPECT_FALSE(first.report.has_value()) << "loaded once, by the first stage";
+  EXPECT_EQ(first.set->size(), 1U);
+  EXPECT_EQ(one.stats().sigma.rules, 1U);
+  EXPECT_EQ(two.stats().sigma.rules, 1U);
+  const auto event = [](const std::string& cmd) {
+    return R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"name":"WS-R"},"process":{"executable":"C:\\x.exe","command_line":")" +
+           cmd + R"("},"event":{"category":["process"],"type":["start"]}})";
+  };
+  (void)two.process(event("run first-marker"), {"t", 0, 1}, std::nullopt);
+  ASSERT_EQ(two.sigma_alerts().size(), 1U);
+
+  dir.write("b.yml", rule_text("b", "second-marker"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  one.sigma()->maybe_reload();  // re-reads the folder for both
+  const auto after = shared->poll(0);
+  EXPECT_NE(after.generation, first.generation);
+  EXPECT_EQ(after.set->size(), 2U);
+  EXPECT_EQ(one.stats().sigma.rules, 2U);
+  EXPECT_EQ(two.stats().sigma.rules, 1U) << "the other thread keeps its set until it polls";
+  (void)two.process(event("run second-marker"), {"t", 0, 2}, std::nullopt);
+  EXPECT_TRUE(two.sigma_alerts().empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  two.sigma()->maybe_reload();
+  EXPECT_EQ(two.stats().sigma.rules, 2U);
+  (void)two.process(event("run second-marker"), {"t", 0, 3}, std::nullopt);
+  ASSERT_EQ(two.sigma_alerts().size(), 1U);
+  EXPECT_EQ(detection_ids(two.sigma_alerts()[0].json), std::set<std::string>{"b"});
+  EXPECT_EQ(one.stats().sigma.reloads, two.stats().sigma.reloads);
+}
+
 // The stage stores only the fields its rules name, unless a rule searches keywords: then
 // a value in any field must match, and a reload that adds such a rule drops the filter.
 TEST(sigma_reload, a_keyword_rule_sees_fields_no_other_rule_names) {

@@ -35,6 +35,7 @@
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/metrics_bridge.hpp>
 #include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/sigma_stage.hpp>
 
 #include <atomic>
 #include <expected>
@@ -47,10 +48,11 @@ class kafka_runner {
  public:
   // Processing thread `thread` of `threads` (processing.threads): its own clients (a group
   // member of its own), pipeline and stages; `store` is a session of the process's state
-  // store (prevalence_store::session) and `health` has one part per thread.
+  // store (prevalence_store::session), `health` has one part per thread, and
+  // `sigma_rules` (null: its own) is the process's Sigma library.
   kafka_runner(const config& cfg, std::shared_ptr<metrics::health_state> health,
                metrics_bridge* metrics, state::prevalence_store* store = nullptr, std::size_t thread = 0,
-               std::size_t threads = 1);
+               std::size_t threads = 1, std::shared_ptr<shared_sigma_library> sigma_rules = nullptr);
   ~kafka_runner();
   kafka_runner(const kafka_runner&) = delete;
   kafka_runner& operator=(const kafka_runner&) = delete;

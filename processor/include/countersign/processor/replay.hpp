@@ -30,8 +30,13 @@ struct replay_summary {
 // reported on `diagnostics` as FILE:POSITION: reason (line, or evtx record number; the
 // first 20 per reason, then counted). A file that stops early is reported by name and
 // record, and the next file still runs. `progress` shows a progress line on stderr.
+// `threads` > 1 parses and evaluates Sigma rules on that many threads (the calling one
+// included) and runs everything that depends on earlier messages (Code Integrity join,
+// repeat filter, hash stage, suppression, correlations) on the calling thread in input
+// order: alerts, diagnostics, summary and state are those of one thread.
 [[nodiscard]] replay_summary run_replay(const config& cfg, const std::vector<std::string>& files,
                                         std::ostream& alerts, std::ostream& diagnostics,
-                                        state::prevalence_store* store = nullptr, bool progress = false);
+                                        state::prevalence_store* store = nullptr, bool progress = false,
+                                        unsigned threads = 1);
 
 }  // namespace countersign::processor

@@ -32,6 +32,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,35 @@ class sigma_library {
   std::shared_ptr<const rules::sigma::rule_set> current_;
   std::shared_ptr<const rules::sigma::correlation_set> correlations_;
   bool loaded_ = false;
+};
+
+// One sigma_library for the processing threads of a process (`run` with several
+// processing.threads): loaded once, re-read by whichever thread polls first after the
+// reload interval (under a lock; the others keep evaluating with the sets they hold), and
+// its immutable rule and correlation sets handed whole to every thread's stage, which
+// picks up a new generation on its next poll. Thread-safe.
+class shared_sigma_library {
+ public:
+  explicit shared_sigma_library(const sigma_config& cfg) : library_(cfg) {}
+
+  struct update {
+    std::uint64_t generation = 0;  // changes with every new set
+    std::shared_ptr<const rules::sigma::rule_set> set;
+    std::shared_ptr<const rules::sigma::correlation_set> correlations;
+    std::optional<sigma_library::reload_report> report;  // when this poll (re)loaded
+  };
+  // Loads on the first poll, re-reads when `interval_ms` (> 0) has passed since the last
+  // read; returns the sets in use.
+  [[nodiscard]] update poll(std::int64_t interval_ms);
+
+ private:
+  std::mutex mutex_;
+  sigma_library library_;
+  std::shared_ptr<shared_sigma_library> shared_;  // null: library_ is this stage's own
+  std::uint64_t generation_ = 0;                  // of shared_'s sets in use
+  bool loaded_ = false;
+  std::chrono::steady_clock::time_point next_read_{};
+  std::uint64_t generation_ = 0;
 };
 
 // Loads the named shipped rule files and `dir` once (rules check, tests): every diagnostic.
@@ -262,37 +292,56 @@ struct check_counts {
 class sigma_stage {
  public:
   explicit sigma_stage(const config& cfg);
+  // A processing thread's stage on the rules of `shared` (loaded and reloaded once per
+  // process); suppression and everything else are its own.
+  sigma_stage(const config& cfg, std::shared_ptr<shared_sigma_library> shared);
+  // A stage for another thread (replay --threads): it shares the rules of `rules_of`
+  // (immutable; nothing is loaded or copied) and leaves suppression, the one thing kept
+  // across messages, to the owner's admit(), called in input order. Its stats count
+  // the evaluation only (events, considered, matches, withheld, correlation_*).
+  sigma_stage(const config& cfg, const sigma_stage& rules_of);
 
   // Evaluates the rules over the message just parsed (`padded` as for sigma_document)
-  // and appends an alert per matching event to `out` (slots reused from `count`).
+  // and appends an alert per matching event to `out` (slots reused from `count`), and
+  // the matches correlations need to `routed` (cleared first): one per (match,
+  // correlation), keyed by the correlation's group (correlation_stage.hpp).
   void evaluate(const char* padded, std::size_t size, std::size_t capacity, rules::schema_profile profile,
                 const observation_batch& batch, const source_position& where,
                 std::optional<std::int64_t> now_ms, std::uint64_t token,
-                std::vector<emitted_alert>& out, std::size_t& count);
+                std::vector<emitted_alert>& out, std::size_t& count,
+                std::vector<rules::sigma::routed_match>& routed);
+  // Whether evaluate() leaves suppression to admit() (a stage made for another thread).
+  [[nodiscard]] bool defers_suppression() const noexcept { return defer_suppression_; }
+  // Suppression of alerts another thread's stage rendered: keeps, in order, those of
+  // out[from, count) whose id is not a repeat within the window, counted as
+  // evaluate() counts them; `count` becomes the end of the kept ones.
+  void admit(std::vector<emitted_alert>& out, std::size_t from, std::size_t& count);
   // Re-reads the rule folder when the reload interval has passed (steady clock); the
   // runner calls it from its loop, traffic or not. Replay loads the rules once.
   void maybe_reload();
   [[nodiscard]] const sigma_stats& stats() const noexcept { return stats_; }
   [[nodiscard]] const sigma_library::reload_report& last_report() const noexcept { return last_report_; }
   [[nodiscard]] std::size_t rules() const;
-  // Matches of the last evaluate() that correlations need, one per (match, correlation),
-  // keyed by the correlation's group (correlation_stage.hpp routes and judges them).
-  [[nodiscard]] const std::vector<rules::sigma::routed_match>& routed() const noexcept { return routed_; }
   // The correlation rules in use (changes with a reload).
   [[nodiscard]] const std::shared_ptr<const rules::sigma::correlation_set>& correlations() const noexcept {
     return correlations_;
   }
 
  private:
+  // Logs a (re)load and counts its failures.
   void note(const sigma_library::reload_report& report);
+  // Takes new sets into use.
+  void use(std::shared_ptr<const rules::sigma::rule_set> set,
+           std::shared_ptr<const rules::sigma::correlation_set> correlations);
+  void apply(const shared_sigma_library::update& u);
   void route_correlated(const sigma_view& view, const rules::observation* obs, const source_position& where, int record,
-                        std::optional<std::int64_t> now_ms);
+                        std::optional<std::int64_t> now_ms, std::vector<rules::sigma::routed_match>& routed);
   [[nodiscard]] std::optional<std::int64_t> synthetic_time(const sigma_view& view) const;
 
   sigma_library library_;
   std::shared_ptr<const rules::sigma::rule_set> set_;
   std::shared_ptr<const rules::sigma::correlation_set> correlations_ = std::make_shared<rules::sigma::correlation_set>();
-  std::vector<rules::sigma::routed_match> routed_;
+  std::shared_ptr<const sigma_document::name_filter> names_;  // what doc_ keeps, for sharing stages
   std::string identity_;
   std::int64_t reload_interval_ms_;
   std::chrono::steady_clock::time_point next_reload_;
@@ -300,6 +349,7 @@ class sigma_stage {
   alert_format_set formats_;  // rendered besides countersign.alert/v1
   std::array<sigma_config::grouping, 5> suppression_by_level_;  // by rules::severity
   bool suppression_enabled_;
+  bool defer_suppression_ = false;  // admit() of the owner applies it
   state::suppression_cache suppression_;
   sigma_document doc_;
   std::vector<const rules::sigma::rule*> hits_;
