@@ -108,8 +108,6 @@ class shared_sigma_library {
  private:
   std::mutex mutex_;
   sigma_library library_;
-  std::shared_ptr<shared_sigma_library> shared_;  // null: library_ is this stage's own
-  std::uint64_t generation_ = 0;                  // of shared_'s sets in use
   bool loaded_ = false;
   std::chrono::steady_clock::time_point next_read_{};
   std::uint64_t generation_ = 0;
@@ -339,6 +337,8 @@ class sigma_stage {
   [[nodiscard]] std::optional<std::int64_t> synthetic_time(const sigma_view& view) const;
 
   sigma_library library_;
+  std::shared_ptr<shared_sigma_library> shared_;  // null: library_ is this stage's own
+  std::uint64_t generation_ = 0;                  // of shared_'s sets in use
   std::shared_ptr<const rules::sigma::rule_set> set_;
   std::shared_ptr<const rules::sigma::correlation_set> correlations_ = std::make_shared<rules::sigma::correlation_set>();
   std::shared_ptr<const sigma_document::name_filter> names_;  // what doc_ keeps, for sharing stages
