@@ -323,6 +323,40 @@ TEST(sigma_rule_set, keyword_rules_are_filtered_by_their_literals_over_every_val
   EXPECT_EQ(evaluate_ids(rs, src, event_of({{"A", "x"}, {"B", "run MimiKatz.exe"}})), std::vector<std::string>{"mimikatz"});
 }
 
+TEST(sigma_rule_set, keywords_in_values_a_field_scan_covered_are_found_there) {
+  // A value scanned for a field is scanned for the keyword literals too and left out of the
+  // keyword scan; a cached scan of the value replays its keywords only when it looked for
+  // them (the value first scanned for an event whose logsource admits no keyword rule).
+  const auto rs = load_set(doc("kw", "  product: windows\n  service: security\n",
+                               "  keywords:\n    - 'mimikatz'\n    - 'sekurlsa::'", "keywords") +
+                           doc("ps", "  product: windows\n", "  sel:\n    CommandLine|contains: 'powershell'"));
+  const event_logsource no_keywords{"process_creation", "windows", "sysmon"};
+  const event_logsource keywords{"", "windows", "security"};
+  const std::vector<std::string> both{"kw", "ps"}, ps{"ps"}, kw{"kw"};
+  for (int round = 0; round < 3; ++round) {
+    const std::string n = std::to_string(round);
+    // Kept in the scan cache without keywords (on its second scan), then asked with them.
+    const auto first = event_of({{"CommandLine", "powershell mimikatz " + n}});
+    EXPECT_EQ(evaluate_ids(rs, no_keywords, first), ps);
+    EXPECT_EQ(evaluate_ids(rs, no_keywords, first), ps);
+    EXPECT_EQ(evaluate_ids(rs, keywords, first), both);
+    EXPECT_EQ(evaluate_ids(rs, keywords, first), both);
+    // Kept with keywords, replayed from the third scan on.
+    for (int again = 0; again < 3; ++again) {
+      EXPECT_EQ(evaluate_ids(rs, keywords, event_of({{"CommandLine", "powershell -c SEKURLSA::x"}})), both);
+      EXPECT_EQ(evaluate_ids(rs, keywords, event_of({{"CommandLine", "cmd /c mimikatz"}})), kw);
+      EXPECT_EQ(evaluate_ids(rs, no_keywords, event_of({{"CommandLine", "cmd /c mimikatz"}})),
+                std::vector<std::string>{});
+      EXPECT_EQ(evaluate_ids(rs, keywords, event_of({{"CommandLine", "powershell -c x"}})), ps);
+    }
+    // In a value no field scan looks at, and not across two values.
+    EXPECT_EQ(evaluate_ids(rs, keywords, event_of({{"CommandLine", "powershell x"}, {"Other", "sekurlsa::logon"}})),
+              both);
+    EXPECT_TRUE(evaluate_ids(rs, keywords, event_of({{"CommandLine", "cmd mimi"}, {"Other", "katz"}})).empty());
+    EXPECT_TRUE(evaluate_ids(rs, keywords, event_of({{"Other", "mimi"}, {"CommandLine", "katz"}})).empty());
+  }
+}
+
 TEST(sigma_rule_set, prefilter_stats_count_scans_and_hits_per_field) {
   const auto rs = load_set(doc("cmd", k_process, "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: 'whoami'"));
   prefilter_stats stats;
