@@ -357,6 +357,40 @@ TEST(sigma_rule_set, keywords_in_values_a_field_scan_covered_are_found_there) {
   }
 }
 
+TEST(sigma_rule_set, a_regex_is_false_without_its_atoms_and_decided_by_re2_with_them) {
+  // The regexes' atoms are looked for in PipeName (a regex whose every atom clause has an
+  // atom seen there is run; one with a clause of none seen is false without running it).
+  // Each rule becomes a candidate through its other selection's literals too, so the
+  // regex is asked with its atoms present and absent.
+  const std::string pipe = "  category: pipe_created\n  product: windows\n";
+  const auto rs = load_set(
+      doc("alt", pipe,
+          "  sel_a:\n    PipeName|contains|all:\n      - 'xyz'\n      - 'qqq'\n"
+          "  sel_b:\n    PipeName|re: '(?:foo|bar)[0-9]+baz'",
+          "sel_a or sel_b") +
+      doc("caseless", pipe,
+          "  sel_a:\n    PipeName|contains: 'mojo'\n    Image|contains: 'chrome'\n"
+          "  sel_b:\n    PipeName|re: '(?i)MOJO\\.[0-9]+\\.DEAD'",
+          "sel_a or sel_b"));
+  const event_logsource src{"pipe_created", "windows", "sysmon"};
+  const auto ids = [&](const std::string& pipe_name, const std::string& image = "C:\\x\\svc.exe") {
+    return evaluate_ids(rs, src, event_of({{"PipeName", pipe_name}, {"Image", image}}));
+  };
+  const std::vector<std::string> alt{"alt"}, caseless{"caseless"}, none;
+  for (int round = 0; round < 3; ++round) {  // scanned, then kept in and replayed from the scan cache
+    EXPECT_EQ(ids("\\xyz_bar12baz"), alt);            // one atom of the alternation is enough
+    EXPECT_EQ(ids("\\foo3baz_xyz"), alt);
+    EXPECT_EQ(ids("\\xyz_bar12ba_qqq"), alt);         // sel_a
+    EXPECT_EQ(ids("\\xyz_bar12bax"), none);           // atom baz missing
+    EXPECT_EQ(ids("\\xyz_FOO3baz"), none);            // atoms seen (scan ignores case), RE2: no
+    EXPECT_EQ(ids("\\xyz_fo3baz"), none);             // no atom of (foo|bar)
+    EXPECT_EQ(ids("\\Mojo.5688.dead"), caseless);     // (?i): atoms seen in another case
+    EXPECT_EQ(ids("\\mojo.5688.beef", "chrome.exe"), caseless);
+    EXPECT_EQ(ids("\\mojo.5688.beef"), none);         // dead missing: false without RE2
+    EXPECT_EQ(ids("\\mojo.x.dead"), none);            // atoms seen, RE2: no
+  }
+}
+
 TEST(sigma_rule_set, prefilter_stats_count_scans_and_hits_per_field) {
   const auto rs = load_set(doc("cmd", k_process, "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: 'whoami'"));
   prefilter_stats stats;

@@ -576,10 +576,24 @@ struct probed_conditions {
 // A value test the scan answers: the seen mark of its literal in its field. A contains
 // test (*lit*) or an equality is false when the literal was not seen in a scanned field,
 // and true when it was, unless it is case-sensitive (|cased: evaluated then).
+//
+// A regex test is probed by its RE2 prefilter atoms (fifth round): clauses
+// [clause_from, clause_to) of rule_set::impl::regex_atoms, each a list of atoms of which
+// one must occur for the regex to match (regex_cnf). The test is false when the field was
+// scanned and some clause has no atom seen in it; otherwise RE2 decides. `seen` is unused
+// then, and such a test makes no condition decided or probed.
 struct probe {
   std::uint32_t field;
   std::uint32_t seen;
   bool definitive_true;
+  std::uint32_t clause_from = 0, clause_to = 0;  // a regex probe when clause_to > clause_from
+  [[nodiscard]] bool regex() const noexcept { return clause_to > clause_from; }
+};
+
+// The atom clauses of regex probes: clause c's atoms (seen ids, scratch::literal_seen)
+// are atoms[begin[c] .. begin[c + 1]).
+struct regex_clauses {
+  std::vector<std::uint32_t> begin{0}, atoms;
 };
 
 struct rule_set::impl {
@@ -600,6 +614,7 @@ struct rule_set::impl {
   // makes true are decided_by[decided_begin[seen] .. decided_begin[seen + 1]).
   std::vector<std::uint32_t> decided_field, decided_begin, decided_by;
   probed_conditions probed;
+  regex_clauses regex_atoms;
   std::uint32_t seen_ids = 0;  // literals of every field, substring and exact
   // The keyword pseudo-field ("": every value of the event; max: no keyword rule).
   std::uint32_t keyword_field = std::numeric_limits<std::uint32_t>::max();
@@ -692,6 +707,15 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     bool anchored = false;
   };
   std::vector<pending> pendings, anchored;
+  // A regex test of a field that is scanned: its atom clauses (regex_cnf), whose atoms are
+  // looked for in the field too. One of more than k_max_regex_atoms atoms is not probed.
+  constexpr std::size_t k_max_regex_atoms = 256;
+  struct regex_pending {
+    value_matcher* m;
+    std::uint32_t field;
+    std::vector<clause> clauses;
+  };
+  std::vector<regex_pending> regexes;
   probes.emplace_back();  // index 0: no probe
   for (auto& r : rules)
     for (auto& search : r.searches)
@@ -700,6 +724,16 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
           for (auto& variants : fc.values)
             for (auto& m : variants) {
               m.probe = 0;
+              if (m.k == value_matcher::kind::regex && m.re && !fc.field.empty()) {
+                const auto f = field_ids.find(fc.field);
+                if (f == field_ids.end()) continue;
+                cnf c = value_cnf(fc.field, m);
+                std::size_t atoms = 0;
+                if (c)
+                  for (const auto& cl : *c) atoms += cl.size();
+                if (c && atoms <= k_max_regex_atoms) regexes.push_back({&m, f->second, std::move(*c)});
+                continue;
+              }
               if (m.k != value_matcher::kind::glob) continue;
               const auto& ps = m.pieces;
               using pt = value_matcher::piece::type;
@@ -724,6 +758,9 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
               pendings.push_back({&m, f->second, std::move(text), exact});
             }
   for (const auto& p : pendings) literals[p.field].try_emplace({p.text, p.exact});
+  for (const auto& r : regexes)
+    for (const auto& cl : r.clauses)
+      for (const auto& n : cl) literals[r.field].try_emplace({n.text, false});
   for (auto& p : anchored)
     if (literals[p.field].contains({p.text, false})) pendings.push_back(std::move(p));
   for (auto& g : groups) {
@@ -793,6 +830,18 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     p.m->probe = static_cast<std::uint32_t>(probes.size());
     probes.push_back(probe{p.field, seen, !p.m->cased && !p.anchored});
   }
+  for (const auto& r : regexes) {
+    const field_index& fi = fields[r.field];
+    probe pr{r.field, 0, false};
+    pr.clause_from = static_cast<std::uint32_t>(regex_atoms.begin.size() - 1);
+    for (const auto& cl : r.clauses) {
+      for (const auto& n : cl) regex_atoms.atoms.push_back(fi.sub_base + substring_index[r.field].find(n.text)->second);
+      regex_atoms.begin.push_back(static_cast<std::uint32_t>(regex_atoms.atoms.size()));
+    }
+    pr.clause_to = static_cast<std::uint32_t>(regex_atoms.begin.size() - 1);
+    r.m->probe = static_cast<std::uint32_t>(probes.size());
+    probes.push_back(pr);
+  }
   decide_conditions();
 }
 
@@ -818,7 +867,9 @@ void rule_set::impl::decide_conditions() {
             // values cost about 5,100 cycles per evaluation when each was asked in turn.
             const bool all_probed = !fc.field.empty() && std::ranges::all_of(fc.values, [&](const auto& variants) {
               return !variants.empty() &&
-                     std::ranges::all_of(variants, [&](const value_matcher& m) { return m.probe != 0; });
+                     std::ranges::all_of(variants, [&](const value_matcher& m) {
+                       return m.probe != 0 && !probes[m.probe].regex();
+                     });
             });
             fc.probed = 0;
             if (!all_probed) continue;
@@ -1154,8 +1205,8 @@ namespace {
 class scan_oracle final : public detail::value_oracle {
  public:
   scan_oracle(const std::vector<probe>& probes, const std::vector<std::uint32_t>& decided_field,
-              const probed_conditions& probed, const scratch& s)
-      : probes_(probes), decided_field_(decided_field), probed_(probed), s_(s) {}
+              const probed_conditions& probed, const regex_clauses& regex_atoms, const scratch& s)
+      : probes_(probes), decided_field_(decided_field), probed_(probed), regex_atoms_(regex_atoms), s_(s) {}
   [[nodiscard]] std::optional<bool> known(const field_condition& fc) const override {
     if (fc.decided == 0 || !s_.scan_ok || s_.field_queued[decided_field_[fc.decided]] != s_.epoch) return std::nullopt;
     return s_.decided_true[fc.decided] == s_.epoch;
@@ -1164,6 +1215,15 @@ class scan_oracle final : public detail::value_oracle {
     if (m.probe == 0) return std::nullopt;
     const probe& p = probes_[m.probe];
     if (!s_.scan_ok || s_.field_queued[p.field] != s_.epoch) return std::nullopt;  // field not scanned
+    if (p.regex()) {
+      for (std::uint32_t c = p.clause_from; c < p.clause_to; ++c) {
+        bool any = false;
+        for (std::uint32_t a = regex_atoms_.begin[c]; a < regex_atoms_.begin[c + 1] && !any; ++a)
+          any = s_.literal_seen[regex_atoms_.atoms[a]] == s_.epoch;
+        if (!any) return false;  // no atom of this clause in the value: RE2 would say no
+      }
+      return std::nullopt;
+    }
     if (s_.literal_seen[p.seen] != s_.epoch) return false;
     return p.definitive_true ? std::optional<bool>(true) : std::nullopt;
   }
@@ -1200,6 +1260,7 @@ class scan_oracle final : public detail::value_oracle {
   const std::vector<probe>& probes_;
   const std::vector<std::uint32_t>& decided_field_;
   const probed_conditions& probed_;
+  const regex_clauses& regex_atoms_;
   const scratch& s_;
 };
 
@@ -1226,7 +1287,7 @@ void rule_set::impl::evaluate(std::span<const event_logsource> sources, const si
   scan_fields(ev, s);
   // Unfiltered rules and scan hits arrive group by group and literal by literal.
   std::sort(s.candidates.begin(), s.candidates.end());
-  const scan_oracle oracle(probes, decided_field, probed, s);
+  const scan_oracle oracle(probes, decided_field, probed, regex_atoms, s);
   std::erase_if(s.candidates, [&](std::uint32_t r) {
     ++counters.evaluated;
     return !detail::matches(rules[r], ev, &oracle);
