@@ -391,6 +391,29 @@ TEST(sigma_rule_set, a_regex_is_false_without_its_atoms_and_decided_by_re2_with_
   }
 }
 
+TEST(sigma_rule_set, evaluation_reads_the_value_the_scan_read_for_the_same_event) {
+  // A test the scan does not answer reads the field's value as scan_fields read it for this
+  // event (field_condition::scanned): a value of the event before, or a value where the
+  // field is missing, would give other answers in the sequence below.
+  const auto rs = load_set(doc("cl", k_process,
+                               "  sel:\n    CommandLine|re: 'run[0-9]+x'\n  filter:\n    CommandLine|re: 'run1'",
+                               "sel and not filter") +
+                           doc("absent", k_process,
+                               "  sel:\n    Image|endswith: '\\a.exe'\n  filter:\n    CommandLine|re: '^[a-z]*$'",
+                               "sel and not filter"));
+  const event_logsource src{"process_creation", "windows", "sysmon"};
+  const std::vector<std::string> cl{"cl"}, absent{"absent"}, none;
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "run22x"}})), cl);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "run12x"}})), none);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "run22x"}})), cl);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\a.exe"}, {"CommandLine", "abc"}})), none);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\a.exe"}})), absent);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\a.exe"}, {"CommandLine", std::nullopt}})), absent);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\a.exe"}, {"CommandLine", "ABC"}})), absent);
+  }
+}
+
 TEST(sigma_rule_set, prefilter_stats_count_scans_and_hits_per_field) {
   const auto rs = load_set(doc("cmd", k_process, "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: 'whoami'"));
   prefilter_stats stats;

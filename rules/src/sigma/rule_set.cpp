@@ -478,6 +478,9 @@ struct scratch {
   std::vector<queued_value> queued;
   // The values whose field scan also looked for the keyword literals (scan_fields).
   std::vector<std::string_view> covered;
+  // Per field: its value as scan_fields read it, valid where field_queued == epoch (not
+  // for the keyword field).
+  std::vector<std::optional<std::string_view>> value_of;
 
   void begin(std::size_t rules, std::size_t groups, std::size_t field_count, std::size_t literals,
              std::size_t decided) {
@@ -498,6 +501,7 @@ struct scratch {
     if (seen_from.size() < field_count) {
       seen_from.resize(field_count, 0);
       seen_to.resize(field_count, 0);
+      value_of.resize(field_count);
     }
 
   }
@@ -758,6 +762,13 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
               pendings.push_back({&m, f->second, std::move(text), exact});
             }
   for (const auto& p : pendings) literals[p.field].try_emplace({p.text, p.exact});
+  for (auto& r : rules)
+    for (auto& search : r.searches)
+      for (auto& alternative : search.alternatives)
+        for (auto& fc : alternative) {
+          const auto f = fc.field.empty() ? field_ids.end() : field_ids.find(fc.field);
+          fc.scanned = f == field_ids.end() ? 0 : f->second + 1;
+        }
   for (const auto& r : regexes)
     for (const auto& cl : r.clauses)
       for (const auto& n : cl) literals[r.field].try_emplace({n.text, false});
@@ -1062,6 +1073,7 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     q = {};
     if (fi.name.empty()) continue;
     q.value = ev.field(fi.name);
+    s.value_of[f] = q.value;
     if (!q.value) continue;
     const std::size_t size = q.value->size();
     q.exact = fi.exact_lengths.test(std::min(size, fi.exact_lengths.size() - 1));
@@ -1227,6 +1239,12 @@ class scan_oracle final : public detail::value_oracle {
     if (s_.literal_seen[p.seen] != s_.epoch) return false;
     return p.definitive_true ? std::optional<bool>(true) : std::nullopt;
   }
+  [[nodiscard]] std::optional<std::optional<std::string_view>> value(const field_condition& fc) const override {
+    if (fc.scanned == 0) return std::nullopt;
+    const std::uint32_t f = fc.scanned - 1;
+    if (s_.field_queued[f] != s_.epoch) return std::nullopt;  // not read for this event
+    return s_.value_of[f];
+  }
   [[nodiscard]] std::optional<bool> seen_values_match(const field_condition& fc, const sigma_event& ev) const override {
     if (fc.probed == 0 || !s_.scan_ok) return std::nullopt;
     const std::uint32_t f = probed_.field[fc.probed];
@@ -1238,7 +1256,7 @@ class scan_oracle final : public detail::value_oracle {
     const std::uint32_t seen_count = s_.seen_to[f] - s_.seen_from[f];
     std::optional<std::optional<std::string_view>> value;  // read once, when a value needs it
     const auto matches = [&](const value_t& v) {
-      if (!value) value.emplace(ev.field(fc.field));
+      if (!value) value.emplace(s_.value_of[f]);  // the field was scanned: read then
       return v.m->matches(*value, ev);
     };
     // The shorter side: the field's seen literals looked up among the values, or the values
