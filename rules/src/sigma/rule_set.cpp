@@ -387,8 +387,8 @@ constexpr std::size_t k_max_sources = 64;  // per pass of rule_set::impl::evalua
 // on_literal (the marks and postings are the event's own), instead of scanning.
 // Two-way set-associative (fourth round; was direct-mapped), the way not used last
 // replaced; values longer than k_value or holding
-// more than k_literals literals are not kept. 16,384 entries of 352 bytes: 5.5 MiB per
-// thread, allocated on its first scan. Measured on the bench mix against no cache (see
+// more than k_literals literals are not kept. 16,384 entries of 360 bytes: 5.6 MiB per
+// thread (and 264 KiB of tags), allocated on its first scan. Measured on the bench mix against no cache (see
 // docs/benchmarks.md, third round): 16,384 entries +7.6-10.5% over whole passes of
 // 100,000 events; on alternating 1,000-event chunks, which overstate it, 1,024 entries
 // +7%, 4,096 +11%, 16,384 +19-25%, 65,536 +22%.
