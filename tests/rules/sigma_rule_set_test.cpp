@@ -323,6 +323,97 @@ TEST(sigma_rule_set, keyword_rules_are_filtered_by_their_literals_over_every_val
   EXPECT_EQ(evaluate_ids(rs, src, event_of({{"A", "x"}, {"B", "run MimiKatz.exe"}})), std::vector<std::string>{"mimikatz"});
 }
 
+TEST(sigma_rule_set, keywords_in_values_a_field_scan_covered_are_found_there) {
+  // A value scanned for a field is scanned for the keyword literals too and left out of the
+  // keyword scan; a cached scan of the value replays its keywords only when it looked for
+  // them (the value first scanned for an event whose logsource admits no keyword rule).
+  const auto rs = load_set(doc("kw", "  product: windows\n  service: security\n",
+                               "  keywords:\n    - 'mimikatz'\n    - 'sekurlsa::'", "keywords") +
+                           doc("ps", "  product: windows\n", "  sel:\n    CommandLine|contains: 'powershell'"));
+  const event_logsource no_keywords{"process_creation", "windows", "sysmon"};
+  const event_logsource keywords{"", "windows", "security"};
+  const std::vector<std::string> both{"kw", "ps"}, ps{"ps"}, kw{"kw"};
+  for (int round = 0; round < 3; ++round) {
+    const std::string n = std::to_string(round);
+    // Kept in the scan cache without keywords (on its second scan), then asked with them.
+    const auto first = event_of({{"CommandLine", "powershell mimikatz " + n}});
+    EXPECT_EQ(evaluate_ids(rs, no_keywords, first), ps);
+    EXPECT_EQ(evaluate_ids(rs, no_keywords, first), ps);
+    EXPECT_EQ(evaluate_ids(rs, keywords, first), both);
+    EXPECT_EQ(evaluate_ids(rs, keywords, first), both);
+    // Kept with keywords, replayed from the third scan on.
+    for (int again = 0; again < 3; ++again) {
+      EXPECT_EQ(evaluate_ids(rs, keywords, event_of({{"CommandLine", "powershell -c SEKURLSA::x"}})), both);
+      EXPECT_EQ(evaluate_ids(rs, keywords, event_of({{"CommandLine", "cmd /c mimikatz"}})), kw);
+      EXPECT_EQ(evaluate_ids(rs, no_keywords, event_of({{"CommandLine", "cmd /c mimikatz"}})),
+                std::vector<std::string>{});
+      EXPECT_EQ(evaluate_ids(rs, keywords, event_of({{"CommandLine", "powershell -c x"}})), ps);
+    }
+    // In a value no field scan looks at, and not across two values.
+    EXPECT_EQ(evaluate_ids(rs, keywords, event_of({{"CommandLine", "powershell x"}, {"Other", "sekurlsa::logon"}})),
+              both);
+    EXPECT_TRUE(evaluate_ids(rs, keywords, event_of({{"CommandLine", "cmd mimi"}, {"Other", "katz"}})).empty());
+    EXPECT_TRUE(evaluate_ids(rs, keywords, event_of({{"Other", "mimi"}, {"CommandLine", "katz"}})).empty());
+  }
+}
+
+TEST(sigma_rule_set, a_regex_is_false_without_its_atoms_and_decided_by_re2_with_them) {
+  // The regexes' atoms are looked for in PipeName (a regex whose every atom clause has an
+  // atom seen there is run; one with a clause of none seen is false without running it).
+  // Each rule becomes a candidate through its other selection's literals too, so the
+  // regex is asked with its atoms present and absent.
+  const std::string pipe = "  category: pipe_created\n  product: windows\n";
+  const auto rs = load_set(
+      doc("alt", pipe,
+          "  sel_a:\n    PipeName|contains|all:\n      - 'xyz'\n      - 'qqq'\n"
+          "  sel_b:\n    PipeName|re: '(?:foo|bar)[0-9]+baz'",
+          "sel_a or sel_b") +
+      doc("caseless", pipe,
+          "  sel_a:\n    PipeName|contains: 'mojo'\n    Image|contains: 'chrome'\n"
+          "  sel_b:\n    PipeName|re: '(?i)MOJO\\.[0-9]+\\.DEAD'",
+          "sel_a or sel_b"));
+  const event_logsource src{"pipe_created", "windows", "sysmon"};
+  const auto ids = [&](const std::string& pipe_name, const std::string& image = "C:\\x\\svc.exe") {
+    return evaluate_ids(rs, src, event_of({{"PipeName", pipe_name}, {"Image", image}}));
+  };
+  const std::vector<std::string> alt{"alt"}, caseless{"caseless"}, none;
+  for (int round = 0; round < 3; ++round) {  // scanned, then kept in and replayed from the scan cache
+    EXPECT_EQ(ids("\\xyz_bar12baz"), alt);            // one atom of the alternation is enough
+    EXPECT_EQ(ids("\\foo3baz_xyz"), alt);
+    EXPECT_EQ(ids("\\xyz_bar12ba_qqq"), alt);         // sel_a
+    EXPECT_EQ(ids("\\xyz_bar12bax"), none);           // atom baz missing
+    EXPECT_EQ(ids("\\xyz_FOO3baz"), none);            // atoms seen (scan ignores case), RE2: no
+    EXPECT_EQ(ids("\\xyz_fo3baz"), none);             // no atom of (foo|bar)
+    EXPECT_EQ(ids("\\Mojo.5688.dead"), caseless);     // (?i): atoms seen in another case
+    EXPECT_EQ(ids("\\mojo.5688.beef", "chrome.exe"), caseless);
+    EXPECT_EQ(ids("\\mojo.5688.beef"), none);         // dead missing: false without RE2
+    EXPECT_EQ(ids("\\mojo.x.dead"), none);            // atoms seen, RE2: no
+  }
+}
+
+TEST(sigma_rule_set, evaluation_reads_the_value_the_scan_read_for_the_same_event) {
+  // A test the scan does not answer reads the field's value as scan_fields read it for this
+  // event (field_condition::scanned): a value of the event before, or a value where the
+  // field is missing, would give other answers in the sequence below.
+  const auto rs = load_set(doc("cl", k_process,
+                               "  sel:\n    CommandLine|re: 'run[0-9]+x'\n  filter:\n    CommandLine|re: 'run1'",
+                               "sel and not filter") +
+                           doc("absent", k_process,
+                               "  sel:\n    Image|endswith: '\\a.exe'\n  filter:\n    CommandLine|re: '^[a-z]*$'",
+                               "sel and not filter"));
+  const event_logsource src{"process_creation", "windows", "sysmon"};
+  const std::vector<std::string> cl{"cl"}, absent{"absent"}, none;
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "run22x"}})), cl);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "run12x"}})), none);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"CommandLine", "run22x"}})), cl);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\a.exe"}, {"CommandLine", "abc"}})), none);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\a.exe"}})), absent);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\a.exe"}, {"CommandLine", std::nullopt}})), absent);
+    EXPECT_EQ(evaluate_ids(rs, src, event_of({{"Image", "C:\\a.exe"}, {"CommandLine", "ABC"}})), absent);
+  }
+}
+
 TEST(sigma_rule_set, prefilter_stats_count_scans_and_hits_per_field) {
   const auto rs = load_set(doc("cmd", k_process, "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: 'whoami'"));
   prefilter_stats stats;

@@ -150,8 +150,13 @@ bool eval_field(const field_condition& fc, const sigma_event& ev, const value_or
     if (const auto k = oracle->known(fc)) return *k;
   if (oracle != nullptr && fc.probed != 0 && !fc.all)
     if (const auto k = oracle->seen_values_match(fc, ev)) return *k;
-  // The field is read when a test needs its value, once.
+  // The field is read when a test needs its value, once (from the oracle when it has it).
   std::optional<std::optional<std::string_view>> value;
+  const auto read = [&] {
+    if (oracle != nullptr)
+      if (auto v = oracle->value(fc)) return *v;
+    return ev.field(fc.field);
+  };
   auto group_ok = [&](const std::vector<value_matcher>& group) {
     for (const auto& m : group) {
       if (oracle != nullptr) {
@@ -160,7 +165,7 @@ bool eval_field(const field_condition& fc, const sigma_event& ev, const value_or
           continue;
         }
       }
-      if (!value) value.emplace(ev.field(fc.field));
+      if (!value) value.emplace(read());
       if (m.matches(*value, ev)) return true;
     }
     return false;

@@ -18,7 +18,10 @@
 //                                                the decided conditions; hits per source
 //
 // A value of a field scanned before on the thread (the same rule set) replays what that
-// scan found (scan_cache); hash-like literals are found by hash lookups (hex_literals).
+// scan found (scan_cache); hash-like literals are found by hash lookups (hex_literals). A
+// field's value is scanned for the keyword literals too (with the keyword scanner, results
+// cached with the field's), and the keyword scan joins only the values no field scan
+// covered.
 //
 // Invariant: the prefilter is a necessary condition only. A rule is skipped only when
 // some clause of it has no hit, and clauses are derived so that every event satisfying
@@ -37,6 +40,7 @@
 #include <atomic>
 #include <bit>
 #include <bitset>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -69,6 +73,10 @@ constexpr std::size_t k_max_clauses = 8;
 // detail::hex_literals instead of its scanner (fewer: one more pass over the value for
 // little).
 constexpr std::size_t k_min_hex_literals = 64;
+// What a field's scan reports is a code: a literal of the field (its local id), or a
+// keyword literal (its local id in the keyword field, with this bit). A field of this many
+// literals or more does not look for the keyword literals.
+constexpr std::uint32_t k_keyword_bit = std::uint32_t{1} << 23;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -134,13 +142,18 @@ class exact_values {
       slots_[at] = {static_cast<std::uint32_t>(h >> 32), i + 1};
     }
   }
-  [[nodiscard]] std::optional<std::uint32_t> find(std::string_view value) const {
+  [[nodiscard]] std::optional<std::uint32_t> find(std::string_view value) const { return find(value, ci_hash{}(value)); }
+  // `h`: ci_hash{}(value), computed once by the caller for this and the scan cache.
+  [[nodiscard]] std::optional<std::uint32_t> find(std::string_view value, std::uint64_t h) const {
     if (texts_.empty()) return std::nullopt;
-    const std::uint64_t h = ci_hash{}(value);
     const auto tag = static_cast<std::uint32_t>(h >> 32);
     for (std::size_t at = h & mask_; slots_[at].id != 0; at = (at + 1) & mask_)
       if (slots_[at].tag == tag && iequal(texts_[slots_[at].id - 1], value)) return slots_[at].id - 1;
     return std::nullopt;
+  }
+  // The slot find(value, h) reads first, fetched ahead (scan_fields' first pass).
+  void prefetch(std::uint64_t h) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[h & mask_]);
   }
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     std::size_t bytes = slots_.capacity() * sizeof(slot) + texts_.capacity() * sizeof(std::string);
@@ -374,8 +387,8 @@ constexpr std::size_t k_max_sources = 64;  // per pass of rule_set::impl::evalua
 // on_literal (the marks and postings are the event's own), instead of scanning.
 // Two-way set-associative (fourth round; was direct-mapped), the way not used last
 // replaced; values longer than k_value or holding
-// more than k_literals literals are not kept. 16,384 entries of 352 bytes: 5.5 MiB per
-// thread, allocated on its first scan. Measured on the bench mix against no cache (see
+// more than k_literals literals are not kept. 16,384 entries of 360 bytes: 5.6 MiB per
+// thread (and 264 KiB of tags), allocated on its first scan. Measured on the bench mix against no cache (see
 // docs/benchmarks.md, third round): 16,384 entries +7.6-10.5% over whole passes of
 // 100,000 events; on alternating 1,000-event chunks, which overstate it, 1,024 entries
 // +7%, 4,096 +11%, 16,384 +19-25%, 65,536 +22%.
@@ -397,6 +410,7 @@ struct scan_cache {
   // (literal, end) in one word: end <= k_value < 256; a literal id of 2^24 or more is
   // never kept (no field has that many literals in practice).
   static constexpr std::uint32_t k_max_literal = (std::uint32_t{1} << 24) - 1;
+  static_assert(k_keyword_bit <= k_max_literal);
   static_assert(k_value < 256);
   struct entry {
     std::uint64_t set = 0;  // rule_set::impl::id; 0: empty
@@ -404,10 +418,15 @@ struct scan_cache {
     std::uint32_t field = 0;
     std::uint16_t length = 0;
     std::uint16_t count = 0;
-    std::array<std::uint32_t, k_literals> found{};  // literal << 8 | end
+    bool keywords = false;  // `found` holds the keyword literals in the value too
+    std::array<std::uint32_t, k_literals> found{};  // code << 8 | end (code: see on_found)
     std::array<char, k_value> value{};
   };
   std::vector<entry> entries;             // set i: entries[k_ways * i, k_ways * (i + 1))
+  // Per entry: its `hash` (0: empty), 128 KiB beside the 5.5 MiB of entries, so a value
+  // not kept (most lookups) reads one line of this instead of both ways' entries (fifth
+  // round: those two cache misses were a quarter of scan_fields' samples).
+  std::vector<std::uint64_t> tags;
   std::vector<std::uint8_t> recent;       // per set: the way hit or filled last
   std::vector<std::uint32_t> admitted;  // per slot: tag of the last value that missed there
   // The scan in progress records what it finds here (on_literal) when `recording`.
@@ -447,6 +466,21 @@ struct scratch {
   // field_queued[f] == epoch.
   std::vector<std::uint32_t> seen_list, seen_from, seen_to;
   bool scan_ok = true;
+  // Per queued field (fields[i]), from scan_fields' first pass: its value, and the value's
+  // ci_hash when the exact table or the scan cache is asked about it.
+  struct queued_value {
+    std::optional<std::string_view> value;
+    std::uint64_t hash = 0;
+    bool exact = false;  // look the value up among the field's exact values
+    bool cache = false;  // look the value up in the scan cache (hash: the cache key)
+    int way = -1;        // the cache way whose tag holds the key (-1: none)
+  };
+  std::vector<queued_value> queued;
+  // The values whose field scan also looked for the keyword literals (scan_fields).
+  std::vector<std::string_view> covered;
+  // Per field: its value as scan_fields read it, valid where field_queued == epoch (not
+  // for the keyword field).
+  std::vector<std::optional<std::string_view>> value_of;
 
   void begin(std::size_t rules, std::size_t groups, std::size_t field_count, std::size_t literals,
              std::size_t decided) {
@@ -467,6 +501,7 @@ struct scratch {
     if (seen_from.size() < field_count) {
       seen_from.resize(field_count, 0);
       seen_to.resize(field_count, 0);
+      value_of.resize(field_count);
     }
 
   }
@@ -512,6 +547,9 @@ struct field_index {
   detail::literal_scanner scanner;   // its substring literals but the hash-like ones in `hex`
   bool has_scanner = false;
   std::vector<std::uint32_t> scanner_ids;  // scanner pattern i is substring literal scanner_ids[i]
+  // Its value's scan also looks for the keyword literals (with the keyword field's scanner;
+  // see scan_fields), reporting them with k_keyword_bit.
+  bool covers_keywords = false;
   detail::hex_literals hex;
   std::vector<std::uint32_t> sub_len;  // per substring literal
   std::vector<std::uint32_t> sub_begin;
@@ -542,10 +580,24 @@ struct probed_conditions {
 // A value test the scan answers: the seen mark of its literal in its field. A contains
 // test (*lit*) or an equality is false when the literal was not seen in a scanned field,
 // and true when it was, unless it is case-sensitive (|cased: evaluated then).
+//
+// A regex test is probed by its RE2 prefilter atoms (fifth round): clauses
+// [clause_from, clause_to) of rule_set::impl::regex_atoms, each a list of atoms of which
+// one must occur for the regex to match (regex_cnf). The test is false when the field was
+// scanned and some clause has no atom seen in it; otherwise RE2 decides. `seen` is unused
+// then, and such a test makes no condition decided or probed.
 struct probe {
   std::uint32_t field;
   std::uint32_t seen;
   bool definitive_true;
+  std::uint32_t clause_from = 0, clause_to = 0;  // a regex probe when clause_to > clause_from
+  [[nodiscard]] bool regex() const noexcept { return clause_to > clause_from; }
+};
+
+// The atom clauses of regex probes: clause c's atoms (seen ids, scratch::literal_seen)
+// are atoms[begin[c] .. begin[c + 1]).
+struct regex_clauses {
+  std::vector<std::uint32_t> begin{0}, atoms;
 };
 
 struct rule_set::impl {
@@ -566,7 +618,10 @@ struct rule_set::impl {
   // makes true are decided_by[decided_begin[seen] .. decided_begin[seen + 1]).
   std::vector<std::uint32_t> decided_field, decided_begin, decided_by;
   probed_conditions probed;
+  regex_clauses regex_atoms;
   std::uint32_t seen_ids = 0;  // literals of every field, substring and exact
+  // The keyword pseudo-field ("": every value of the event; max: no keyword rule).
+  std::uint32_t keyword_field = std::numeric_limits<std::uint32_t>::max();
 
   impl(std::vector<rule> rs, const rule_set_options& options);
   [[nodiscard]] bool admits(const source_group& g, const event_logsource& src) const {
@@ -577,7 +632,10 @@ struct rule_set::impl {
   void admit_groups(const event_logsource& src, std::size_t k, scratch& s, std::uint64_t& considered) const;
   void scan_fields(const sigma_event& ev, scratch& s) const;
   void on_literal(std::uint32_t field, std::uint32_t literal, std::size_t end, scratch& s) const;
+  void on_found(std::uint32_t field, std::uint32_t code, std::size_t end, scratch& s) const;
   [[nodiscard]] bool scan_text(std::uint32_t field, std::string_view text, scratch& s) const;
+  [[nodiscard]] bool scan_text(std::uint32_t scanner_field, std::uint32_t field, std::uint32_t bit, std::string_view text,
+                               scratch& s) const;
   void decide_conditions();
   // Literal `seen` (a scratch::literal_seen index) occurred: marks it, and the field
   // conditions it decides. False when it was already marked.
@@ -653,6 +711,15 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     bool anchored = false;
   };
   std::vector<pending> pendings, anchored;
+  // A regex test of a field that is scanned: its atom clauses (regex_cnf), whose atoms are
+  // looked for in the field too. One of more than k_max_regex_atoms atoms is not probed.
+  constexpr std::size_t k_max_regex_atoms = 256;
+  struct regex_pending {
+    value_matcher* m;
+    std::uint32_t field;
+    std::vector<clause> clauses;
+  };
+  std::vector<regex_pending> regexes;
   probes.emplace_back();  // index 0: no probe
   for (auto& r : rules)
     for (auto& search : r.searches)
@@ -661,6 +728,16 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
           for (auto& variants : fc.values)
             for (auto& m : variants) {
               m.probe = 0;
+              if (m.k == value_matcher::kind::regex && m.re && !fc.field.empty()) {
+                const auto f = field_ids.find(fc.field);
+                if (f == field_ids.end()) continue;
+                cnf c = value_cnf(fc.field, m);
+                std::size_t atoms = 0;
+                if (c)
+                  for (const auto& cl : *c) atoms += cl.size();
+                if (c && atoms <= k_max_regex_atoms) regexes.push_back({&m, f->second, std::move(*c)});
+                continue;
+              }
               if (m.k != value_matcher::kind::glob) continue;
               const auto& ps = m.pieces;
               using pt = value_matcher::piece::type;
@@ -685,6 +762,16 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
               pendings.push_back({&m, f->second, std::move(text), exact});
             }
   for (const auto& p : pendings) literals[p.field].try_emplace({p.text, p.exact});
+  for (auto& r : rules)
+    for (auto& search : r.searches)
+      for (auto& alternative : search.alternatives)
+        for (auto& fc : alternative) {
+          const auto f = fc.field.empty() ? field_ids.end() : field_ids.find(fc.field);
+          fc.scanned = f == field_ids.end() ? 0 : f->second + 1;
+        }
+  for (const auto& r : regexes)
+    for (const auto& cl : r.clauses)
+      for (const auto& n : cl) literals[r.field].try_emplace({n.text, false});
   for (auto& p : anchored)
     if (literals[p.field].contains({p.text, false})) pendings.push_back(std::move(p));
   for (auto& g : groups) {
@@ -718,7 +805,9 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     fi.sub_begin.push_back(static_cast<std::uint32_t>(fi.sub_postings.size()));
     const auto hash_like = [](const auto& l) { return detail::hex_literals::run_of(l.second).second != 0; };
     std::vector<std::pair<std::uint32_t, std::string>> hex;
-    if (static_cast<std::size_t>(std::ranges::count_if(substrings, hash_like)) >= k_min_hex_literals) {
+    // Not the keyword field's: its scan is over values joined, where a hex run could go on
+    // across two values.
+    if (!fi.name.empty() && static_cast<std::size_t>(std::ranges::count_if(substrings, hash_like)) >= k_min_hex_literals) {
       std::vector<std::pair<std::uint32_t, std::string>> rest;
       for (auto& l : substrings) (hash_like(l) ? hex : rest).push_back(std::move(l));
       substrings = std::move(rest);
@@ -733,6 +822,12 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
     }
   }
   for (const auto& fi : fields) scanners.push_back(&fi.scanner);
+  if (const auto kw = field_ids.find(""); kw != field_ids.end()) {
+    keyword_field = kw->second;
+    for (auto& fi : fields)
+      fi.covers_keywords = fields[keyword_field].has_scanner && !fi.name.empty() && fi.has_scanner &&
+                           fi.sub_len.size() < k_keyword_bit;
+  }
   for (auto& fi : fields) {
     fi.sub_base = seen_ids;
     seen_ids += static_cast<std::uint32_t>(fi.sub_begin.size() - 1);
@@ -745,6 +840,18 @@ rule_set::impl::impl(std::vector<rule> rs, const rule_set_options& options) : ru
                                        : fi.sub_base + substring_index[p.field].find(p.text)->second;
     p.m->probe = static_cast<std::uint32_t>(probes.size());
     probes.push_back(probe{p.field, seen, !p.m->cased && !p.anchored});
+  }
+  for (const auto& r : regexes) {
+    const field_index& fi = fields[r.field];
+    probe pr{r.field, 0, false};
+    pr.clause_from = static_cast<std::uint32_t>(regex_atoms.begin.size() - 1);
+    for (const auto& cl : r.clauses) {
+      for (const auto& n : cl) regex_atoms.atoms.push_back(fi.sub_base + substring_index[r.field].find(n.text)->second);
+      regex_atoms.begin.push_back(static_cast<std::uint32_t>(regex_atoms.atoms.size()));
+    }
+    pr.clause_to = static_cast<std::uint32_t>(regex_atoms.begin.size() - 1);
+    r.m->probe = static_cast<std::uint32_t>(probes.size());
+    probes.push_back(pr);
   }
   decide_conditions();
 }
@@ -771,7 +878,9 @@ void rule_set::impl::decide_conditions() {
             // values cost about 5,100 cycles per evaluation when each was asked in turn.
             const bool all_probed = !fc.field.empty() && std::ranges::all_of(fc.values, [&](const auto& variants) {
               return !variants.empty() &&
-                     std::ranges::all_of(variants, [&](const value_matcher& m) { return m.probe != 0; });
+                     std::ranges::all_of(variants, [&](const value_matcher& m) {
+                       return m.probe != 0 && !probes[m.probe].regex();
+                     });
             });
             fc.probed = 0;
             if (!all_probed) continue;
@@ -883,13 +992,6 @@ void rule_set::impl::admit_all_filtered(scratch& s) const {
 // `end`: it counts if one segment (one value) holds all of it, the first time only.
 void rule_set::impl::on_literal(std::uint32_t field, std::uint32_t literal, std::size_t end, scratch& s) const {
   const field_index& fi = fields[field];
-  if (s.cache.recording) {
-    if (literal > scan_cache::k_max_literal || end > scan_cache::k_value)
-      s.cache.recorded = scan_cache::k_literals + 1;  // not kept
-    else if (s.cache.recorded < scan_cache::k_literals)
-      s.cache.found[s.cache.recorded] = literal << 8 | static_cast<std::uint32_t>(end);
-    ++s.cache.recorded;
-  }
   const std::size_t begin = end - fi.sub_len[literal];
   // The segment holding the occurrence's first byte: the last one starting at or before it.
   const auto at = std::upper_bound(s.seg_begin.begin(), s.seg_begin.end(), begin) - s.seg_begin.begin() - 1;
@@ -899,83 +1001,145 @@ void rule_set::impl::on_literal(std::uint32_t field, std::uint32_t literal, std:
   hit(base + fi.sub_begin[literal], base + fi.sub_begin[literal + 1], field, s);
 }
 
+// What the scan of `field`'s value (or the keyword field's text) reported, `code` as
+// k_keyword_bit describes, recorded for the scan cache when it is recording.
+void rule_set::impl::on_found(std::uint32_t field, std::uint32_t code, std::size_t end, scratch& s) const {
+  if (s.cache.recording) {
+    if (code > scan_cache::k_max_literal || end > scan_cache::k_value)
+      s.cache.recorded = scan_cache::k_literals + 1;  // not kept
+    else if (s.cache.recorded < scan_cache::k_literals)
+      s.cache.found[s.cache.recorded] = code << 8 | static_cast<std::uint32_t>(end);
+    ++s.cache.recorded;
+  }
+  if ((code & k_keyword_bit) != 0 && fields[field].covers_keywords)
+    on_literal(keyword_field, code & ~k_keyword_bit, end, s);
+  else
+    on_literal(field, code, end, s);
+}
+
 // One scan of `text` (its segments set in scratch) for the substring literals of `field`.
 // False when the scan failed.
 bool rule_set::impl::scan_text(std::uint32_t field, std::string_view text, scratch& s) const {
+  return scan_text(field, field, 0, text, s);
+}
+
+// The same with the scanner of `scanner_field`, what it finds reported as found by the scan
+// of `field` (on_found), each code or-ed with `bit`.
+bool rule_set::impl::scan_text(std::uint32_t scanner_field, std::uint32_t field, std::uint32_t bit,
+                               std::string_view text, scratch& s) const {
   if (text.size() > std::numeric_limits<std::uint32_t>::max()) return false;
   struct context {
     const impl* self;
-    std::uint32_t field;
+    const std::vector<std::uint32_t>* ids;
+    std::uint32_t field, bit;
     scratch* s;
-  } ctx{this, field, &s};
-  return fields[field].scanner.scan(
+  } ctx{this, &fields[scanner_field].scanner_ids, field, bit, &s};
+  return fields[scanner_field].scanner.scan(
       text,
       [](std::uint32_t literal, std::size_t end, void* c) {
         const auto& x = *static_cast<const context*>(c);
-        const auto& ids = x.self->fields[x.field].scanner_ids;
-        x.self->on_literal(x.field, ids.empty() ? literal : ids[literal], end, *x.s);
+        x.self->on_found(x.field, (x.ids->empty() ? literal : (*x.ids)[literal]) | x.bit, end, *x.s);
       },
       &ctx, s.hs);
 }
 
 // Every queued field: its exact value looked up, its value scanned for its substring
 // literals; the keyword field's: every value of the event, joined, in one scan.
+//
+// Two passes (fifth round): the first reads every queued field's value, hashes it once
+// (the exact table and the scan cache both use ci_hash) and prefetches what the second
+// will read: the exact-table slot, the cache's tags and admission slot, and then the
+// entry a tag says holds the value. perf put most of scan_fields' samples on those loads
+// taken one after the other (a cache miss each, field by field); issued together, they
+// overlap.
 void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
   bool ok = true;
-  for (auto f : s.fields) {
+  s.covered.clear();
+  // The keyword field is scanned last, over the values the field scans did not cover.
+  const bool keyword_queued = keyword_field != std::numeric_limits<std::uint32_t>::max() &&
+                              s.field_queued[keyword_field] == s.epoch;
+  if (s.cache.entries.empty()) {
+    s.cache.entries.resize(scan_cache::k_entries);
+    s.cache.tags.resize(scan_cache::k_entries);
+    s.cache.recent.resize(scan_cache::k_sets);
+    s.cache.admitted.resize(scan_cache::k_admitted);
+  }
+  const auto cache_set_of = [](std::uint64_t key) { return (key ^ (key >> 29)) & (scan_cache::k_sets - 1); };
+  if (s.queued.size() < s.fields.size()) s.queued.resize(s.fields.size());
+  for (std::size_t i = 0; i < s.fields.size(); ++i) {
+    const std::uint32_t f = s.fields[i];
     const field_index& fi = fields[f];
+    scratch::queued_value& q = s.queued[i];
+    q = {};
+    if (fi.name.empty()) continue;
+    q.value = ev.field(fi.name);
+    s.value_of[f] = q.value;
+    if (!q.value) continue;
+    const std::size_t size = q.value->size();
+    q.exact = fi.exact_lengths.test(std::min(size, fi.exact_lengths.size() - 1));
+    // Fields of hash-like literals only (Hashes: a new value in every event, found with a
+    // few lookups) would only push the others out of the cache.
+    q.cache = fi.has_scanner && size <= scan_cache::k_value;
+    if (!q.exact && !q.cache) continue;
+    q.hash = ci_hash{}(*q.value);
+    if (q.exact) fi.exact.prefetch(q.hash);
+    if (q.cache) {
+      q.hash ^= std::uint64_t{f} * 0x9E3779B97F4A7C15ULL;  // the cache key: value and field
+      __builtin_prefetch(&s.cache.tags[cache_set_of(q.hash) * scan_cache::k_ways]);
+    }
+  }
+  for (std::size_t i = 0; i < s.fields.size(); ++i) {
+    scratch::queued_value& q = s.queued[i];
+    if (!q.cache) continue;
+    const std::size_t set = cache_set_of(q.hash);
+    const std::uint64_t* tags = &s.cache.tags[set * scan_cache::k_ways];
+    q.way = tags[0] == q.hash ? 0 : tags[1] == q.hash ? 1 : -1;
+    if (q.way < 0) {
+      __builtin_prefetch(&s.cache.admitted[(q.hash >> 40) & (scan_cache::k_admitted - 1)]);
+      continue;
+    }
+    const char* e = reinterpret_cast<const char*>(&s.cache.entries[set * scan_cache::k_ways + static_cast<std::size_t>(q.way)]);
+    const std::size_t bytes = offsetof(scan_cache::entry, value) + q.value->size();
+    for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(e + at);
+  }
+  for (std::size_t i = 0; i < s.fields.size(); ++i) {
+    const std::uint32_t f = s.fields[i];
+    const field_index& fi = fields[f];
+    const scratch::queued_value& q = s.queued[i];
     s.seen_from[f] = static_cast<std::uint32_t>(s.seen_list.size());
     s.seg_begin.clear();
     s.seg_end.clear();
-    if (fi.name.empty()) {
-      if (s.stats != nullptr) ++s.stats->fields[f].scanned;
-      s.text.clear();
-      ev.for_each_value([&s](std::string_view v) {
-        s.seg_begin.push_back(static_cast<std::uint32_t>(s.text.size()));
-        s.text.append(v);
-        s.seg_end.push_back(static_cast<std::uint32_t>(s.text.size()));
-      });
-      ok = (s.seg_begin.empty() || scan_text(f, s.text, s)) && ok;
-      continue;
-    }
-    const auto value = ev.field(fi.name);
+    if (f == keyword_field) continue;
     // Every needle is a glob literal or regex atom: a missing field cannot hold one (its
     // probes answer false, as the tests would).
-    if (!value) continue;
+    if (!q.value) continue;
+    const std::string_view value = *q.value;
     if (s.stats != nullptr) ++s.stats->fields[f].scanned;
-    if (fi.exact_lengths.test(std::min(value->size(), fi.exact_lengths.size() - 1)))
-      if (const auto at = fi.exact.find(*value); at && see(fi.exact_base + *at, s)) {
+    if (q.exact) {
+      const std::uint64_t h = q.cache ? q.hash ^ (std::uint64_t{f} * 0x9E3779B97F4A7C15ULL) : q.hash;
+      if (const auto at = fi.exact.find(value, h); at && see(fi.exact_base + *at, s)) {
         const posting* base = fi.exact_postings.data();
         hit(base + fi.exact_begin[*at], base + fi.exact_begin[*at + 1], f, s);
       }
+    }
     if (fi.sub_len.empty()) continue;
     s.seg_begin.push_back(0);
-    s.seg_end.push_back(static_cast<std::uint32_t>(value->size()));
+    s.seg_end.push_back(static_cast<std::uint32_t>(value.size()));
     scan_cache::entry* cached = nullptr;
-    std::uint64_t h = 0;
     std::size_t cache_set = 0;
     std::uint8_t victim = 0;
-    // Fields of hash-like literals only (Hashes: a new value in every event, found with a
-    // few lookups) would only push the others out.
-    if (fi.has_scanner && value->size() <= scan_cache::k_value) {
-      if (s.cache.entries.empty()) {
-        s.cache.entries.resize(scan_cache::k_entries);
-        s.cache.recent.resize(scan_cache::k_sets);
-        s.cache.admitted.resize(scan_cache::k_admitted);
-      }
-      h = ci_hash{}(*value) ^ (std::uint64_t{f} * 0x9E3779B97F4A7C15ULL);
-      cache_set = (h ^ (h >> 29)) & (scan_cache::k_sets - 1);
+    if (q.cache) {
+      cache_set = cache_set_of(q.hash);
       scan_cache::entry* const ways = &s.cache.entries[cache_set * scan_cache::k_ways];
-      const auto holds = [&](const scan_cache::entry& e) {
-        return e.set == id && e.hash == h && e.field == f && e.length == value->size() &&
-               std::memcmp(e.value.data(), value->data(), value->size()) == 0;
-      };
-      const std::uint8_t way = holds(ways[0]) ? 0 : holds(ways[1]) ? 1 : 2;
-      if (way < scan_cache::k_ways) {
-        s.cache.recent[cache_set] = way;
-        const scan_cache::entry& e = ways[way];
-        for (std::uint32_t i = 0; i < e.count; ++i) on_literal(f, e.found[i] >> 8, e.found[i] & 0xFF, s);
-        continue;
+      if (q.way >= 0) {
+        const scan_cache::entry& e = ways[q.way];
+        if (e.set == id && e.field == f && e.length == value.size() &&
+            std::memcmp(e.value.data(), value.data(), value.size()) == 0) {
+          s.cache.recent[cache_set] = static_cast<std::uint8_t>(q.way);
+          for (std::uint32_t k = 0; k < e.count; ++k) on_found(f, e.found[k] >> 8, e.found[k] & 0xFF, s);
+          if (e.keywords) s.covered.push_back(value);
+          continue;
+        }
       }
       // A miss replaces the way not used last (when the value is kept, below).
       victim = static_cast<std::uint8_t>(1 - s.cache.recent[cache_set]);
@@ -983,14 +1147,20 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
       s.cache.recording = true;
       s.cache.recorded = 0;
     }
-    fi.hex.scan(*value, [&](std::uint32_t literal, std::size_t end) { on_literal(f, literal, end, s); });
-    const bool scanned = !fi.has_scanner || scan_text(f, *value, s);
+    fi.hex.scan(value, [&](std::uint32_t literal, std::size_t end) { on_found(f, literal, end, s); });
+    const bool scanned = !fi.has_scanner || scan_text(f, value, s);
     ok = scanned && ok;
+    // The keyword literals in this value, with the keyword field's scanner (the value is in
+    // cache now; the scanner, used by every event, too): the keyword scan below skips it.
+    // Kept in the cache entry with the field's own literals.
+    const bool keywords = keyword_queued && fi.covers_keywords && scanned &&
+                          scan_text(keyword_field, f, k_keyword_bit, value, s);
+    if (keywords) s.covered.push_back(value);
     s.cache.recording = false;
     // Kept on the value's second miss: its tag is in `admitted` from the first.
     if (cached != nullptr) {
-      std::uint32_t& tag = s.cache.admitted[(h >> 40) & (scan_cache::k_admitted - 1)];
-      const auto mine = static_cast<std::uint32_t>(h) | 1U;
+      std::uint32_t& tag = s.cache.admitted[(q.hash >> 40) & (scan_cache::k_admitted - 1)];
+      const auto mine = static_cast<std::uint32_t>(q.hash) | 1U;
       if (tag != mine) {
         tag = mine;
         cached = nullptr;
@@ -998,18 +1168,41 @@ void rule_set::impl::scan_fields(const sigma_event& ev, scratch& s) const {
     }
     if (cached != nullptr && scanned && s.cache.recorded <= scan_cache::k_literals) {
       s.cache.recent[cache_set] = victim;
+      s.cache.tags[cache_set * scan_cache::k_ways + victim] = q.hash;
       cached->set = id;
-      cached->hash = h;
+      cached->hash = q.hash;
       cached->field = f;
-      cached->length = static_cast<std::uint16_t>(value->size());
+      cached->length = static_cast<std::uint16_t>(value.size());
       cached->count = static_cast<std::uint16_t>(s.cache.recorded);
+      cached->keywords = keywords;
       std::copy_n(s.cache.found.begin(), s.cache.recorded, cached->found.begin());
-      std::memcpy(cached->value.data(), value->data(), value->size());
+      std::memcpy(cached->value.data(), value.data(), value.size());
     }
   }
   for (std::size_t i = 0; i < s.fields.size(); ++i)
     s.seen_to[s.fields[i]] =
         i + 1 < s.fields.size() ? s.seen_from[s.fields[i + 1]] : static_cast<std::uint32_t>(s.seen_list.size());
+  // The keyword field last: every value of the event that no field scan above covered
+  // (the same view: the same bytes), joined, in one scan. A field scan covers a value when
+  // its scanner also holds the keyword literals (every field with a scanner); ScriptBlockText,
+  // image paths and command lines are no longer read and scanned a second time.
+  if (keyword_queued) {
+    const std::uint32_t f = keyword_field;
+    s.seen_from[f] = static_cast<std::uint32_t>(s.seen_list.size());
+    s.seg_begin.clear();
+    s.seg_end.clear();
+    if (s.stats != nullptr) ++s.stats->fields[f].scanned;
+    s.text.clear();
+    ev.for_each_value([&s](std::string_view v) {
+      for (const auto c : s.covered)
+        if (c.data() == v.data() && c.size() == v.size()) return;
+      s.seg_begin.push_back(static_cast<std::uint32_t>(s.text.size()));
+      s.text.append(v);
+      s.seg_end.push_back(static_cast<std::uint32_t>(s.text.size()));
+    });
+    ok = (s.seg_begin.empty() || scan_text(f, s.text, s)) && ok;
+    s.seen_to[f] = static_cast<std::uint32_t>(s.seen_list.size());
+  }
   if (!ok) {
     s.scan_ok = false;
     admit_all_filtered(s);
@@ -1024,8 +1217,8 @@ namespace {
 class scan_oracle final : public detail::value_oracle {
  public:
   scan_oracle(const std::vector<probe>& probes, const std::vector<std::uint32_t>& decided_field,
-              const probed_conditions& probed, const scratch& s)
-      : probes_(probes), decided_field_(decided_field), probed_(probed), s_(s) {}
+              const probed_conditions& probed, const regex_clauses& regex_atoms, const scratch& s)
+      : probes_(probes), decided_field_(decided_field), probed_(probed), regex_atoms_(regex_atoms), s_(s) {}
   [[nodiscard]] std::optional<bool> known(const field_condition& fc) const override {
     if (fc.decided == 0 || !s_.scan_ok || s_.field_queued[decided_field_[fc.decided]] != s_.epoch) return std::nullopt;
     return s_.decided_true[fc.decided] == s_.epoch;
@@ -1034,8 +1227,23 @@ class scan_oracle final : public detail::value_oracle {
     if (m.probe == 0) return std::nullopt;
     const probe& p = probes_[m.probe];
     if (!s_.scan_ok || s_.field_queued[p.field] != s_.epoch) return std::nullopt;  // field not scanned
+    if (p.regex()) {
+      for (std::uint32_t c = p.clause_from; c < p.clause_to; ++c) {
+        bool any = false;
+        for (std::uint32_t a = regex_atoms_.begin[c]; a < regex_atoms_.begin[c + 1] && !any; ++a)
+          any = s_.literal_seen[regex_atoms_.atoms[a]] == s_.epoch;
+        if (!any) return false;  // no atom of this clause in the value: RE2 would say no
+      }
+      return std::nullopt;
+    }
     if (s_.literal_seen[p.seen] != s_.epoch) return false;
     return p.definitive_true ? std::optional<bool>(true) : std::nullopt;
+  }
+  [[nodiscard]] std::optional<std::optional<std::string_view>> value(const field_condition& fc) const override {
+    if (fc.scanned == 0) return std::nullopt;
+    const std::uint32_t f = fc.scanned - 1;
+    if (s_.field_queued[f] != s_.epoch) return std::nullopt;  // not read for this event
+    return s_.value_of[f];
   }
   [[nodiscard]] std::optional<bool> seen_values_match(const field_condition& fc, const sigma_event& ev) const override {
     if (fc.probed == 0 || !s_.scan_ok) return std::nullopt;
@@ -1048,7 +1256,7 @@ class scan_oracle final : public detail::value_oracle {
     const std::uint32_t seen_count = s_.seen_to[f] - s_.seen_from[f];
     std::optional<std::optional<std::string_view>> value;  // read once, when a value needs it
     const auto matches = [&](const value_t& v) {
-      if (!value) value.emplace(ev.field(fc.field));
+      if (!value) value.emplace(s_.value_of[f]);  // the field was scanned: read then
       return v.m->matches(*value, ev);
     };
     // The shorter side: the field's seen literals looked up among the values, or the values
@@ -1070,6 +1278,7 @@ class scan_oracle final : public detail::value_oracle {
   const std::vector<probe>& probes_;
   const std::vector<std::uint32_t>& decided_field_;
   const probed_conditions& probed_;
+  const regex_clauses& regex_atoms_;
   const scratch& s_;
 };
 
@@ -1096,7 +1305,7 @@ void rule_set::impl::evaluate(std::span<const event_logsource> sources, const si
   scan_fields(ev, s);
   // Unfiltered rules and scan hits arrive group by group and literal by literal.
   std::sort(s.candidates.begin(), s.candidates.end());
-  const scan_oracle oracle(probes, decided_field, probed, s);
+  const scan_oracle oracle(probes, decided_field, probed, regex_atoms, s);
   std::erase_if(s.candidates, [&](std::uint32_t r) {
     ++counters.evaluated;
     return !detail::matches(rules[r], ev, &oracle);

@@ -31,6 +31,9 @@ class value_oracle {
   // without being evaluated.
   [[nodiscard]] virtual std::optional<bool> seen_values_match(const field_condition& fc,
                                                               const sigma_event& ev) const = 0;
+  // The condition's field value as the scan read it from this event (nullopt inside:
+  // missing or null), or nullopt when the scan did not read it (ask the event).
+  [[nodiscard]] virtual std::optional<std::optional<std::string_view>> value(const field_condition& fc) const = 0;
 };
 
 // sigma::matches() with the answers `oracle` knows taken as given (null: none).

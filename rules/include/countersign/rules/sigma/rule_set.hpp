@@ -16,7 +16,7 @@
 // The result is exactly that of sigma::matches() over every admitted rule.
 // Immutable once built; share it across threads with shared_ptr<const rule_set>.
 // evaluate() keeps its scratch (marks, candidate list, the per-logsource admission cache,
-// the Hyperscan scratch, a cache of recent values' scan results of 5.6 MiB) in
+// the Hyperscan scratch, a cache of recent values' scan results of 5.9 MiB) in
 // thread_local storage that only grows, so it allocates nothing per event once warm; it must not be re-entered from the sigma_event callbacks of the
 // same thread. Construction throws on a Hyperscan compile or allocation failure (rule
 // load time). A moved-from rule_set may only be assigned to or destroyed.

@@ -87,6 +87,9 @@ struct field_condition {
   // the scan does not decide the condition alone (0: none): only the values whose literal
   // was seen need evaluating.
   std::uint32_t probed = 0;
+  // Set likewise to 1 + the index of the field among those the prefilter reads (0: none),
+  // so that evaluation reuses the value the scan read instead of asking the event again.
+  std::uint32_t scanned = 0;
 };
 
 // A search identifier: OR over alternatives, each an AND of field conditions.
