@@ -286,6 +286,9 @@ struct kafka_runner::impl {
     if (topic == topics.deltas) return topic_role::deltas;
     return topic_role::input;
   }
+  // The group's rebalance protocol as of the last rebalance (subscribe() sets it from the
+  // assignment strategy, cooperative-sticky unless kafka.consumer says otherwise).
+  bool cooperative_protocol = true;
   void on_assign(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts, bool cooperative);
   void on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, bool cooperative);
 
@@ -1318,9 +1321,13 @@ void kafka_runner::impl::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   auto* self = static_cast<impl*>(opaque);
   ++self->stats.rebalances;
   self->last_rkt = nullptr;  // slot references may change
-  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) self->on_assign(rk, parts, cooperative);
-  else self->on_revoke(rk, err, parts, cooperative);
+  // NULL when librdkafka cannot answer (seen while a consumer closes as another member
+  // of the group leaves): keep the protocol of the last rebalance.
+  if (const char* protocol = rd_kafka_rebalance_protocol(rk)) {
+    self->cooperative_protocol = std::strcmp(protocol, "COOPERATIVE") == 0;
+  }
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) self->on_assign(rk, parts, self->cooperative_protocol);
+  else self->on_revoke(rk, err, parts, self->cooperative_protocol);
 }
 
 void kafka_runner::impl::on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
@@ -1377,6 +1384,9 @@ std::expected<void, std::string> kafka_runner::impl::subscribe() {
       {"statistics.interval.ms", "5000"},  // consumer lag per partition, for metrics
   };
   if (!k.group_instance_id.empty()) defaults.emplace_back("group.instance.id", thread_name(k.group_instance_id));
+  if (const auto it = k.consumer.find("partition.assignment.strategy"); it != k.consumer.end()) {
+    cooperative_protocol = it->second.find("cooperative") != std::string::npos;
+  }
   auto c = make_client(RD_KAFKA_CONSUMER, defaults, k.consumer, "consumer", true);
   if (!c) return std::unexpected(c.error());
   consumer = *c;
