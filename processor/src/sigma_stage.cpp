@@ -899,18 +899,7 @@ std::shared_ptr<const sigma_document::name_filter> document_names(const rules::s
 
 }  // namespace
 
-sigma_stage::sigma_stage(const config& cfg)
-    : library_(cfg.sigma),
-      reload_interval_ms_(cfg.sigma.rules_dir.empty() ? 0 : cfg.sigma.reload_interval_ms),
-      suppression_window_ms_(cfg.alerts.suppression_window_ms),
-      formats_(alert_formats(cfg)),
-      suppression_by_level_(cfg.sigma.suppression),
-      suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
-      suppression_(std::max<std::size_t>(1, cfg.alerts.suppression_cache_entries)),
-      doc_(cfg.sigma.max_fields) {
-  note(library_.reload());
-  next_reload_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(reload_interval_ms_);
-}
+sigma_stage::sigma_stage(const config& cfg) : sigma_stage(cfg, std::shared_ptr<shared_sigma_library>()) {}
 
 sigma_stage::sigma_stage(const config& cfg, const sigma_stage& rules_of)
     : library_(cfg.sigma),
@@ -938,7 +927,8 @@ sigma_stage::sigma_stage(const config& cfg, std::shared_ptr<shared_sigma_library
       suppression_enabled_(cfg.alerts.suppression_cache_entries > 0),
       suppression_(std::max<std::size_t>(1, cfg.alerts.suppression_cache_entries)),
       doc_(cfg.sigma.max_fields) {
-  apply(shared_->poll(reload_interval_ms_));
+  if (shared_) apply(shared_->poll(reload_interval_ms_));
+  else note(library_.reload());
   next_reload_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(reload_interval_ms_);
 }
 

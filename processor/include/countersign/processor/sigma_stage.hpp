@@ -291,7 +291,8 @@ class sigma_stage {
  public:
   explicit sigma_stage(const config& cfg);
   // A processing thread's stage on the rules of `shared` (loaded and reloaded once per
-  // process); suppression and everything else are its own.
+  // process; null: a library of its own, as above); suppression and everything else are
+  // its own.
   sigma_stage(const config& cfg, std::shared_ptr<shared_sigma_library> shared);
   // A stage for another thread (replay --threads): it shares the rules of `rules_of`
   // (immutable; nothing is loaded or copied) and leaves suppression, the one thing kept
