@@ -212,8 +212,8 @@ struct kafka_runner::impl {
   [[nodiscard]] std::string thread_note() const {
     return threads > 1 ? " (processing thread " + std::to_string(thread + 1) + ")" : std::string();
   }
-  // kafka.client_id, and kafka.group_instance_id when set, name one processing thread's
-  // clients: with several threads each gets a suffix (-1, -2, ...; the first keeps the name).
+  // A client name (client.id, group.instance.id) of this processing thread: with several
+  // threads each gets a suffix (-1, -2, ...; the first keeps the name). make_client applies it.
   [[nodiscard]] std::string thread_name(const std::string& name) const {
     return thread == 0 || name.empty() ? name : name + "-" + std::to_string(thread);
   }
@@ -322,8 +322,11 @@ std::expected<rd_kafka_t*, std::string> kafka_runner::impl::make_client(
     rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& defaults,
     const std::map<std::string, std::string>& extra, std::string_view section, bool group_member) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  // Client names, from kafka.client_id / group_instance_id or set as raw properties, are
+  // one per processing thread (two members with one group.instance.id fence each other).
   const auto apply = [&](const std::string& key, const std::string& value) -> std::expected<void, std::string> {
-    return set_property(conf, key, value, section);
+    const bool per_thread = key == "client.id" || key == "group.instance.id";
+    return set_property(conf, key, per_thread ? thread_name(value) : value, section);
   };
   for (const auto& [key, value] : defaults) {
     if (auto r = apply(key, value); !r) {
@@ -342,10 +345,7 @@ std::expected<rd_kafka_t*, std::string> kafka_runner::impl::make_client(
   // consumers are not group members, so group settings stay with the group consumer.
   for (const auto& [key, value] : extra) {
     if (!group_member && (key.starts_with("group.") || key == "partition.assignment.strategy")) continue;
-    // Set here instead of through kafka.client_id / group_instance_id: still one per thread
-    // (two members with one group.instance.id fence each other).
-    const bool per_thread = key == "group.instance.id" || key == "client.id";
-    if (auto r = apply(key, per_thread ? thread_name(value) : value); !r) {
+    if (auto r = apply(key, value); !r) {
       rd_kafka_conf_destroy(conf);
       return std::unexpected(r.error());
     }
@@ -375,7 +375,7 @@ std::expected<void, std::string> kafka_runner::impl::create_producer() {
   // not duplicated by the broker. Keys are placed like the Java client places them.
   auto p = make_client(RD_KAFKA_PRODUCER,
                        {{"bootstrap.servers", k.bootstrap_servers},
-                        {"client.id", thread_name(k.client_id)},
+                        {"client.id", k.client_id},
                         {"acks", "all"},
                         {"enable.idempotence", "true"},
                         {"linger.ms", "20"},
@@ -557,7 +557,7 @@ std::expected<void, std::string> kafka_runner::impl::start_table(const std::atom
   const auto& k = cfg.kafka;
   const std::vector<std::pair<std::string, std::string>> reader = {
       {"bootstrap.servers", k.bootstrap_servers},
-      {"client.id", thread_name(k.client_id)},
+      {"client.id", k.client_id},
       {"group.id", k.group_id + ".readers"},  // never joined or committed: partitions are assigned
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
@@ -1374,7 +1374,7 @@ std::expected<void, std::string> kafka_runner::impl::subscribe() {
   std::vector<std::pair<std::string, std::string>> defaults = {
       {"bootstrap.servers", k.bootstrap_servers},
       {"group.id", k.group_id},
-      {"client.id", thread_name(k.client_id)},
+      {"client.id", k.client_id},
       {"enable.auto.commit", "true"},
       {"auto.commit.interval.ms", std::to_string(cfg.processing.commit_interval_ms)},
       {"enable.auto.offset.store", "false"},
@@ -1383,7 +1383,7 @@ std::expected<void, std::string> kafka_runner::impl::subscribe() {
       {"enable.partition.eof", "false"},
       {"statistics.interval.ms", "5000"},  // consumer lag per partition, for metrics
   };
-  if (!k.group_instance_id.empty()) defaults.emplace_back("group.instance.id", thread_name(k.group_instance_id));
+  if (!k.group_instance_id.empty()) defaults.emplace_back("group.instance.id", k.group_instance_id);
   if (const auto it = k.consumer.find("partition.assignment.strategy"); it != k.consumer.end()) {
     cooperative_protocol = it->second.find("cooperative") != std::string::npos;
   }

@@ -949,11 +949,7 @@ shared_sigma_library::update shared_sigma_library::poll(std::int64_t interval_ms
 }
 
 void sigma_stage::apply(const shared_sigma_library::update& u) {
-  if (u.report) {
-    note(*u.report);
-  } else {
-    stats_.rules = set_ ? set_->size() : 0;
-  }
+  if (u.report) note(*u.report);
   if (u.generation != generation_) {
     generation_ = u.generation;
     use(u.set, u.correlations);
@@ -985,8 +981,6 @@ void sigma_stage::note(const sigma_library::reload_report& report) {
   stats_.reload_errors += report.failed_files;
   if (report.changed && report.correlations > 0) spdlog::info("sigma: {} correlation rules in use", report.correlations);
   if (report.changed && !shared_) use(library_.current(), library_.correlations());
-  stats_.rules = report.rules;
-  stats_.correlations = report.correlations;
 }
 
 void sigma_stage::use(std::shared_ptr<const rules::sigma::rule_set> set,
