@@ -608,6 +608,7 @@ std::expected<config, std::string> build(const YAML::Node& root, const std::stri
       c.replication_factor = static_cast<std::int32_t>(t.integer("replication_factor", c.replication_factor, -1, 32));
       if (c.replication_factor == 0) errors.push_back(name + ": topology.replication_factor: must be -1 (broker default) or at least 1");
       c.flush_interval_ms = t.duration("flush_interval", c.flush_interval_ms, 10);
+      c.batch_bytes = t.integer("batch_bytes", c.batch_bytes, 0, k_max_batch_bytes);
     }
     {
       auto st = top.child("state");

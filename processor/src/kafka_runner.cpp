@@ -8,6 +8,7 @@
 #include <countersign/processor/transport/kafka_errors.hpp>
 #include <countersign/processor/transport/partition_lifecycle.hpp>
 #include <countersign/state/changelog.hpp>
+#include <countersign/state/record_batch.hpp>
 
 #include <librdkafka/rdkafka.h>
 #include <simdjson.h>
@@ -93,6 +94,9 @@ rd_kafka_resp_err_t query_end(rd_kafka_t* rk, const std::string& topic, std::int
 // Marks an observations-topic record that carries a whole hash record (a replayed
 // state directory being published) instead of an observation.
 constexpr const char* k_record_header = "countersign.record";
+// Its value on a record that holds several internal records (state/record_batch.hpp):
+// observations of one observations partition, or deltas of one deltas partition.
+constexpr std::string_view k_batch_record_kind = "batch";
 // The producer's local queue bound by default (128 MiB; `kafka.producer` may change it).
 // The Helm chart counts it in its memory floor.
 constexpr int k_producer_queue_kbytes = 131'072;
@@ -109,6 +113,16 @@ struct partition_list {
   partition_list& operator=(const partition_list&) = delete;
 };
 
+// Whether a record holds several internal records (state/record_batch.hpp).
+bool is_batch(const rd_kafka_message_t* m) {
+  rd_kafka_headers_t* headers = nullptr;
+  const void* kind = nullptr;
+  std::size_t size = 0;
+  return rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+         rd_kafka_header_get_last(headers, k_record_header, &kind, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+         std::string_view(static_cast<const char*>(kind), kind ? size : 0) == k_batch_record_kind;
+}
+
 }  // namespace
 
 struct kafka_runner::impl {
@@ -124,6 +138,18 @@ struct kafka_runner::impl {
   hash_stage hashes;
   correlation_stage correlations;  // the windows of the observations partitions owned
   std::vector<emitted_alert> correlation_alerts;
+  // Observations bound for one observations partition, sent as one record at the end of
+  // each consume turn or when `topology.batch_bytes` is reached (0: a record each).
+  struct outgoing_batch {
+    state::record_batch_writer records;
+    transport::ack_group* group = nullptr;  // the consumed messages behind the records
+    partition_slot_ref last_ref{};          // the last member, joined once for all its records
+    std::int64_t last_offset = -1;
+  };
+  std::vector<outgoing_batch> observation_batches;  // by observations partition
+  std::vector<std::int32_t> open_batches;           // partitions with records waiting
+  std::int32_t delta_partitions = 0;
+  std::vector<state::record_batch_writer> delta_batches;  // by deltas partition, within a flush
   std::optional<signer_stage> signers;  // with a store
   runner_stats stats;
   offset_tracker tracker;
@@ -234,6 +260,7 @@ struct kafka_runner::impl {
   void handle(const rd_kafka_message_t* m);
   void handle_input(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view topic);
   void handle_observation(const rd_kafka_message_t* m, partition_slot_ref ref);
+  void handle_observations(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload, bool batch);
   void handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref);
   void handle_hash_record(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload);
   // Correlations (correlation_stage.hpp): matches routed by group through the
@@ -241,6 +268,13 @@ struct kafka_runner::impl {
   std::uint32_t forward_correlated(partition_slot_ref ref, std::int64_t offset);
   void handle_correlation_match(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload);
   void handle_deferred_outputs();
+  // One observation of consumed message (ref, offset), into its partition's batch (or
+  // produced on its own): the acknowledgements the message now waits for, 0 or 1.
+  std::uint32_t forward_observation(const forwarded_observation& f, partition_slot_ref ref, std::int64_t offset);
+  outgoing_batch& batch_for(std::int32_t partition, std::size_t adding);
+  void send_observation_batches();
+  void send_batch(const std::string& topic, std::int32_t partition, std::string_view bytes, delivery_ticket* ticket);
+  void finish_message(partition_slot_ref ref, std::int64_t offset, std::uint32_t pending);
   std::uint32_t produce_alerts(std::span<const emitted_alert> alerts, partition_slot_ref ref, std::int64_t offset);
   void dead_letter(const rd_kafka_message_t* m, std::string_view topic, std::string_view reason, std::string_view detail,
                    std::string_view stage, partition_slot_ref ref, std::uint32_t& pending);
@@ -508,6 +542,9 @@ std::expected<void, std::string> kafka_runner::impl::ensure_topics() {
     auto signers_count = partition_count(topics.signers);
     if (!signers_count) return std::unexpected(signers_count.error());
     table_partitions = *signers_count;
+    auto deltas_count = partition_count(topics.deltas);
+    if (!deltas_count) return std::unexpected(deltas_count.error());
+    delta_partitions = *deltas_count;
   }
   return {};
 }
@@ -870,6 +907,10 @@ void kafka_runner::impl::handle(const rd_kafka_message_t* m) {
   }
   const auto started = clock_type::now();
   const auto took = [&started] { return std::chrono::duration<double>(clock_type::now() - started).count(); };
+  // Tracked from the start with one acknowledgement for its own processing, which
+  // finish_message() gives: a delivery report served while it is processed (the
+  // producer's queue full, a batch sent) then finds it.
+  tracker.consumed(last_ref, m->offset, 1);
   switch (last_role) {
     case topic_role::input:
       handle_input(m, last_ref, topic);
@@ -895,13 +936,7 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
   std::uint32_t pending = 0;
   pending += produce_alerts(ingest.sigma_alerts(), ref, m->offset);
   for (const auto& f : ingest.forwards()) {
-    if (f.deferred) continue;
-    auto* ticket = ledger.for_message(ref, m->offset);
-    if (produce(topics.observations, f.partition, f.key, f.record, nullptr, ticket)) {
-      ++pending;
-    } else {
-      transport::delivery_ledger::discard(ticket);
-    }
+    if (!f.deferred) pending += forward_observation(f, ref, m->offset);
   }
   pending += forward_correlated(ref, m->offset);
   if (res.kind == outcome::rejected) {
@@ -911,8 +946,75 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
     pending += res.deferred;
     ledger.hold(token, ref, m->offset);
   }
-  tracker.consumed(ref, m->offset, pending);
+  finish_message(ref, m->offset, pending);
   handle_deferred_outputs();
+}
+
+void kafka_runner::impl::finish_message(partition_slot_ref ref, std::int64_t offset, std::uint32_t pending) {
+  if (pending > 0) tracker.add_pending(ref, offset, pending);
+  tracker.acked(ref, offset);
+}
+
+std::uint32_t kafka_runner::impl::forward_observation(const forwarded_observation& f, partition_slot_ref ref,
+                                                      std::int64_t offset) {
+  if (cfg.topology.batch_bytes == 0) {
+    auto* ticket = ledger.for_message(ref, offset);
+    if (produce(topics.observations, f.partition, f.key, f.record, nullptr, ticket)) return 1;
+    transport::delivery_ledger::discard(ticket);
+    return 0;
+  }
+  outgoing_batch& b = batch_for(f.partition, f.key.size() + f.record.size());
+  b.records.add(f.key, f.record);
+  if (b.last_offset == offset && b.last_ref.slot == ref.slot && b.last_ref.generation == ref.generation) return 0;
+  ledger.join_batch(b.group, ref, offset);
+  b.last_ref = ref;
+  b.last_offset = offset;
+  return 1;
+}
+
+// The batch of `partition`, with room for `adding` more bytes: a batch that would grow
+// past topology.batch_bytes is sent first (a record larger than that goes alone).
+kafka_runner::impl::outgoing_batch& kafka_runner::impl::batch_for(std::int32_t partition, std::size_t adding) {
+  const auto p = static_cast<std::size_t>(partition);
+  if (p >= observation_batches.size()) observation_batches.resize(p + 1);
+  outgoing_batch& b = observation_batches[p];
+  if (!b.records.empty() &&
+      (b.records.full() || b.records.size_bytes() + adding > static_cast<std::size_t>(cfg.topology.batch_bytes))) {
+    send_batch(topics.observations, partition, b.records.bytes(), ledger.for_flush(b.group));
+    ledger.close_flush(b.group, true);
+    b.group = nullptr;
+    b.records.clear();
+    // Still listed in open_batches: sent again only if it has records by then.
+  }
+  if (b.group == nullptr) {
+    b.group = ledger.open_batch();
+    b.last_offset = -1;
+    open_batches.push_back(partition);
+  }
+  return b;
+}
+
+// At the end of each consume turn, before a flush of the offsets, a rebalance and at
+// shutdown: every waiting batch goes out.
+void kafka_runner::impl::send_observation_batches() {
+  for (const std::int32_t partition : open_batches) {
+    outgoing_batch& b = observation_batches[static_cast<std::size_t>(partition)];
+    if (b.group == nullptr) continue;
+    if (!b.records.empty()) send_batch(topics.observations, partition, b.records.bytes(), ledger.for_flush(b.group));
+    ledger.close_flush(b.group, true);
+    b.group = nullptr;
+    b.records.clear();
+  }
+  open_batches.clear();
+}
+
+void kafka_runner::impl::send_batch(const std::string& topic, std::int32_t partition, std::string_view bytes,
+                                    delivery_ticket* ticket) {
+  rd_kafka_headers_t* h = rd_kafka_headers_new(1);
+  rd_kafka_header_add(h, k_record_header, -1, k_batch_record_kind.data(), static_cast<ssize_t>(k_batch_record_kind.size()));
+  ++stats.internal_batches;
+  // Refused: dropped and counted by produce(); the batch's messages are not held for it.
+  if (!produce(topic, partition, {}, bytes, h, ticket)) ledger.release(ticket);
 }
 
 // Observations of verdicts released from the Code Integrity join, and the releases
@@ -920,6 +1022,11 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
 void kafka_runner::impl::handle_deferred_outputs() {
   for (const auto& f : ingest.forwards()) {
     if (!f.deferred) continue;
+    if (cfg.topology.batch_bytes > 0) {
+      outgoing_batch& b = batch_for(f.partition, f.key.size() + f.record.size());
+      if (ledger.join_held(b.group, f.token)) b.records.add(f.key, f.record);
+      continue;
+    }
     auto* ticket = ledger.for_held(f.token);
     if (ticket == nullptr) continue;
     if (!produce(topics.observations, f.partition, f.key, f.record, nullptr, ticket)) ledger.release(ticket);
@@ -955,17 +1062,53 @@ void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partiti
   std::size_t kind_size = 0;
   if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
       rd_kafka_header_get_last(headers, k_record_header, &kind, &kind_size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (std::string_view(static_cast<const char*>(kind), kind ? kind_size : 0) == k_correlation_record_kind) {
+    const std::string_view kind_name(static_cast<const char*>(kind), kind ? kind_size : 0);
+    if (kind_name == k_correlation_record_kind) {
       handle_correlation_match(m, ref, payload);
+    } else if (kind_name == k_batch_record_kind) {
+      handle_observations(m, ref, payload, true);
     } else {
       handle_hash_record(m, ref, payload);
     }
     return;
   }
-  const outcome o = hashes.process(payload, m->partition, 0, wall_ms(), m->offset);
-  std::uint32_t pending = produce_alerts(hashes.alerts(), ref, m->offset);
-  if (o == outcome::rejected) {
-    dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record), "observation does not decode",
+  handle_observations(m, ref, payload, false);
+}
+
+// One observation, or a batch of them (state/record_batch.hpp). Each is judged at its
+// position (offset and index in the batch), which the Code Integrity join keeps to
+// tell a redelivered certificate row from the next one.
+void kafka_runner::impl::handle_observations(const rd_kafka_message_t* m, partition_slot_ref ref,
+                                             std::string_view payload, bool batch) {
+  std::uint32_t pending = 0;
+  std::size_t bad = 0;
+  std::size_t count = 0;
+  const auto judge = [&](std::string_view observation, std::size_t index) {
+    ++count;
+    const outcome o = hashes.process(observation, m->partition, 0, wall_ms(), state::batch_position(m->offset, index));
+    pending += produce_alerts(hashes.alerts(), ref, m->offset);
+    if (o == outcome::rejected) ++bad;
+  };
+  bool framed = true;
+  if (batch) {
+    state::record_batch_reader reader(payload);
+    std::string_view key;
+    std::string_view value;
+    while (reader.next(key, value)) judge(value, reader.index() - 1);
+    framed = reader.ok();
+    if (!framed) ++stats.bad_internal_records;
+  } else {
+    judge(payload, 0);
+  }
+  // The whole record goes to the dead-letter topic; the detail says how much of it was
+  // not judged (the observations of a batch that decode were).
+  if (!framed) {
+    dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record),
+                "observation batch is malformed after " + std::to_string(count) + " record(s)", "hash", ref, pending);
+  } else if (bad > 0) {
+    dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record),
+                batch ? std::to_string(bad) + " of " + std::to_string(count) + " observations do not decode"
+                      : std::string("observation does not decode"),
                 "hash", ref, pending);
   }
   if (store) {
@@ -973,7 +1116,7 @@ void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partiti
     ++pending;
     ledger.await_flush(ref, m->offset);
   }
-  tracker.consumed(ref, m->offset, pending);
+  finish_message(ref, m->offset, pending);
   if (hashes.should_flush()) flush_state();
 }
 
@@ -990,7 +1133,7 @@ void kafka_runner::impl::handle_hash_record(const rd_kafka_message_t* m, partiti
     dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record), "hash record does not decode",
                 "hash", ref, pending);
   }
-  tracker.consumed(ref, m->offset, pending);
+  finish_message(ref, m->offset, pending);
 }
 
 // Each routed match is one acknowledgement its input message waits for.
@@ -1029,23 +1172,41 @@ void kafka_runner::impl::handle_correlation_match(const rd_kafka_message_t* m, p
     dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record),
                 "correlation match does not decode", "correlation", ref, pending);
   }
-  tracker.consumed(ref, m->offset, pending);
+  finish_message(ref, m->offset, pending);
   if (hashes.should_flush() || correlations.pending() >= cfg.state.combine_max_keys) flush_state();
 }
 
+// One delta, or a batch of them (state/record_batch.hpp): the deltas that decode are
+// merged; the record goes to the dead-letter topic when any does not.
 void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slot_ref ref) {
   const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+  std::size_t applied = 0;
+  std::size_t bad = 0;
+  bool framed = true;
+  if (is_batch(m)) {
+    state::record_batch_reader reader(payload);
+    std::string_view k;
+    std::string_view v;
+    while (reader.next(k, v)) ++(signers->apply_delta(k, v) ? applied : bad);
+    framed = reader.ok();
+  } else {
+    ++(signers->apply_delta(key, payload) ? applied : bad);
+  }
   std::uint32_t pending = 0;
-  if (signers->apply_delta(key, payload)) {
+  if (applied > 0) {
     ++pending;  // committed once the merged snapshot is on the signers topic
     ledger.await_flush(ref, m->offset);
-  } else {
-    ++stats.bad_internal_records;
-    dead_letter(m, topics.deltas, to_string(reject_reason::bad_internal_record), "delta does not decode", "signer",
-                ref, pending);
   }
-  tracker.consumed(ref, m->offset, pending);
+  if (bad > 0 || !framed) {
+    stats.bad_internal_records += bad + (framed ? 0 : 1);
+    dead_letter(m, topics.deltas, to_string(reject_reason::bad_internal_record),
+                !framed ? "delta batch is malformed after " + std::to_string(applied + bad) + " record(s)"
+                : bad + applied > 1 ? std::to_string(bad) + " of " + std::to_string(bad + applied) + " deltas do not decode"
+                                    : std::string("delta does not decode"),
+                "signer", ref, pending);
+  }
+  finish_message(ref, m->offset, pending);
 }
 
 // Sends the combined state: hash records to the changelog, deltas to the signer stage,
@@ -1056,29 +1217,54 @@ bool kafka_runner::impl::flush_state() {
   if (!store) return true;
   // Stalled: the messages wait in the ledger until retry_state() writes again.
   if (state_stalled && !state_retrying) return false;
-  transport::flush_epoch* epoch = ledger.open_flush();
+  transport::ack_group* epoch = ledger.open_flush();
   const auto send = [&](const std::string& topic, std::int32_t partition, std::string_view key, std::string_view value) {
     auto* ticket = ledger.for_flush(epoch);
     if (!produce(topic, partition, key, value, nullptr, ticket)) ledger.release(ticket);
   };
+  // Deltas go out in one batch record per deltas partition (topology.batch_bytes),
+  // placed by each delta's key as the producer's partitioner places a record alone.
+  const auto send_deltas = [&](std::size_t p) {
+    auto& w = delta_batches[p];
+    if (w.empty()) return;
+    send_batch(topics.deltas, static_cast<std::int32_t>(p), w.bytes(), ledger.for_flush(epoch));
+    w.clear();
+  };
+  const auto batch_delta = [&](const std::string& topic_key, std::string_view delta) {
+    const auto p = static_cast<std::size_t>(kafka_partition(topic_key, delta_partitions));
+    auto& w = delta_batches[p];
+    if (!w.empty() && (w.full() || w.size_bytes() + topic_key.size() + delta.size() >
+                                       static_cast<std::size_t>(cfg.topology.batch_bytes))) {
+      send_deltas(p);
+    }
+    w.add(topic_key, delta);
+  };
+  const bool batching = cfg.topology.batch_bytes > 0 && delta_partitions > 0;
+  if (batching) delta_batches.resize(static_cast<std::size_t>(delta_partitions));
   struct sink final : state_sink {
     const decltype(send)& out;
     const internal_topics& t;
-    sink(const decltype(send)& o, const internal_topics& tt) : out(o), t(tt) {}
+    const decltype(batch_delta)* batch;  // null: a record per delta
+    sink(const decltype(send)& o, const internal_topics& tt, const decltype(batch_delta)* b) : out(o), t(tt), batch(b) {}
     void changelog(std::int32_t partition, std::string_view key, std::string_view record) override {
       out(t.changelog, partition, key, record);
     }
     void delta(state::store_kind kind, std::string_view key, std::string_view delta) override {
-      out(t.deltas, RD_KAFKA_PARTITION_UA, entity_topic_key(kind, key), delta);
+      if (batch) (*batch)(entity_topic_key(kind, key), delta);
+      else out(t.deltas, RD_KAFKA_PARTITION_UA, entity_topic_key(kind, key), delta);
     }
-  } to_topics(send, topics);
+  } to_topics(send, topics, batching ? &batch_delta : nullptr);
   // Window records first: the hash stage's flush commits the store's batch they join.
   correlations.flush([&](std::int32_t partition, std::string_view key, const std::string* stored) {
     send(topics.changelog, partition, state::window_changelog_key(key),
          stored ? std::string_view(*stored) : std::string_view());
   });
   bool ok = true;
-  if (auto r = hashes.flush(&to_topics); !r) {
+  auto flushed = hashes.flush(&to_topics);
+  if (batching) {
+    for (std::size_t p = 0; p < delta_batches.size(); ++p) send_deltas(p);
+  }
+  if (auto& r = flushed; !r) {
     ok = false;
     note_state_failure("hash state", r.error());
   } else if (store->pending() > 0) {  // window records without hash records to carry them
@@ -1273,6 +1459,7 @@ void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_k
   // commit on unassign. Unacknowledged work is left to the next owner (at-least-once).
   // Lost (session timeout, fenced): not a member until the group assigns again.
   if (rd_kafka_assignment_lost(rk)) lifecycle.left();
+  send_observation_batches();
   flush_state();
   if (producer) (void)rd_kafka_flush(producer, static_cast<int>(std::min<std::int64_t>(cfg.processing.drain_timeout_ms, 30'000)));
   store_offsets();
@@ -1311,7 +1498,7 @@ void kafka_runner::impl::on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafk
   for (int i = 0; i < offsets->cnt; ++i) {
     const auto& e = offsets->elems[i];
     if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0 && self->topics.observations == e.topic) {
-      self->hashes.committed(e.partition, e.offset);
+      self->hashes.committed(e.partition, state::batch_position(e.offset, 0));
     }
   }
 }
@@ -1455,6 +1642,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
       }
       rd_kafka_message_destroy(m);
     }
+    send_observation_batches();
     rd_kafka_poll(producer, 0);
     if (store) {
       poll_table(1000);
@@ -1490,6 +1678,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   health->set_ready(thread, false);
   ingest.flush(wall_ms());
   handle_deferred_outputs();
+  send_observation_batches();
   flush_state();
   spdlog::info("stopping: {} message(s) await acknowledgement", tracker.in_flight());
   const auto deadline = clock_type::now() + std::chrono::milliseconds(cfg.processing.drain_timeout_ms);

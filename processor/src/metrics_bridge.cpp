@@ -105,6 +105,8 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry, s
                                            "Outputs produced again after a failed delivery");
   produce_failures_.counter = plain_counter(r, "countersign_produce_failures_total",
                                             "Outputs dropped after a permanent produce error");
+  internal_batches_.counter = plain_counter(r, "countersign_internal_batches_total",
+                                            "Batch records produced to the observations and deltas topics");
   consume_errors_.counter = plain_counter(r, "countersign_consume_errors_total", "Errors reported by the consumer");
   rebalances_.counter = plain_counter(r, "countersign_rebalances_total", "Consumer group rebalances seen");
   assigned_.gauge = &prometheus::BuildGauge()
@@ -296,6 +298,7 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   for (const auto& [topic, n] : r->produced_by_topic) labelled(produced_, produced_by_topic_, "topic", topic).sync(n);
   produce_retries_.sync(r->produce_retries);
   produce_failures_.sync(r->produce_failures);
+  internal_batches_.sync(r->internal_batches);
   consume_errors_.sync(r->consume_errors);
   rebalances_.sync(r->rebalances);
   assigned_.set(static_cast<double>(r->assigned_partitions));

@@ -259,17 +259,22 @@ void kafka_client::create_topic(const std::string& topic, int partitions) {
 }
 
 void kafka_client::produce(const std::string& topic, const std::string& key, const std::string& value,
-                           std::int32_t partition) {
+                           std::int32_t partition, const std::map<std::string, std::string>& headers) {
   for (;;) {
+    rd_kafka_headers_t* h = rd_kafka_headers_new(headers.size());
+    for (const auto& [name, v] : headers) {
+      rd_kafka_header_add(h, name.data(), static_cast<ssize_t>(name.size()), v.data(), static_cast<ssize_t>(v.size()));
+    }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wold-style-cast"
     const auto err = rd_kafka_producev(
         producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
         RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
 #pragma GCC diagnostic pop
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the headers belong to the message now
+    rd_kafka_headers_destroy(h);
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) fail(std::string("produce: ") + rd_kafka_err2str(err));
     rd_kafka_poll(producer_, 50);
   }

@@ -71,7 +71,7 @@ class kafka_client {
   void create_topic(const std::string& topic, int partitions);
   // partition -1: by key (librdkafka's default partitioner).
   void produce(const std::string& topic, const std::string& key, const std::string& value,
-               std::int32_t partition = -1);
+               std::int32_t partition = -1, const std::map<std::string, std::string>& headers = {});
   // Waits for every produced record's delivery; throws after `timeout`.
   void flush(std::chrono::milliseconds timeout = 30s);
   // Reads the whole topic from the beginning: waits until at least `min_count` records

@@ -288,6 +288,67 @@ TEST(kafka_run, malformed_input_is_counted_dead_lettered_and_never_stalls_the_pa
   EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
 }
 
+// Internal records are written by countersign, yet a topic can hold anything: a record
+// from a newer build, a partial write, someone's test. Each kind of broken observation
+// and delta record is dead-lettered with what was wrong, the partition moves on, and a
+// good event after them is judged.
+TEST(kafka_run, broken_internal_records_are_dead_lettered_and_never_stall_their_partition) {
+  ct::temp_dir dir;
+  ct::kafka_client kafka;
+  ct::service_topics t(kafka, "poison", 1, 1);
+  const std::uint16_t port = ct::free_port();
+  const auto cfg = dir.write("countersign.yaml", ct::service_config(t.input, t.alerts, t.dead_letter, t.group, port) +
+                                                     "state:\n  dir: \"" + dir.path() + "/state\"\n" +
+                                                     "topology:\n  partitions: 1\nlearning:\n  min_history: 0s\n");
+  ct::countersign_process service({"run", "--config", cfg}, dir.path());
+  ASSERT_TRUE(wait_ready(port, 60s)) << service.stderr_text();
+
+  const std::string observations = t.group + ".observations";
+  const std::string deltas = t.group + ".signer-deltas";
+  const std::map<std::string, std::string> batch = {{"countersign.record", "batch"}};
+  // A batch of two records, neither an observation: framed, so both are tried.
+  const std::string two_bad = std::string("\x01") + "\x01k\x03xyz" + "\x01k\x02zz";
+  // A length past the end after one record.
+  const std::string cut = std::string("\x01") + "\x01k\x03xyz" + "\x01k\x7f";
+  struct expected {
+    std::string topic, stage, detail;
+  };
+  const std::vector<expected> want = {
+      {observations, "hash", "2 of 2 observations do not decode"},
+      {observations, "hash", "observation batch is malformed after 1 record(s)"},
+      {observations, "hash", "observation does not decode"},
+      {deltas, "signer", "delta batch is malformed after 1 record(s)"},
+      {deltas, "signer", "delta does not decode"},
+  };
+  kafka.produce(observations, "", two_bad, 0, batch);
+  kafka.produce(observations, "", cut, 0, batch);
+  kafka.produce(observations, "sha256:00", "not an observation", 0);
+  kafka.produce(deltas, "", cut, 0, batch);
+  kafka.produce(deltas, "\x02t:00", "not a delta", 0);
+  kafka.produce(t.input, "good", ct::read_lines(k_fixture).at(1), 0);  // revoked signature on host-a
+  kafka.flush();
+
+  const auto alerts = kafka.read_all(t.alerts, 1, 30s);
+  ASSERT_EQ(alerts.size(), 1u) << service.stderr_text();
+  // With state, the first file of its signer on the fleet is also rare.
+  EXPECT_NE(summarize(alerts[0].value).detectors.find("cs.signature.revoked"), std::string::npos);
+  const auto dead = kafka.read_all(t.dead_letter, want.size(), 30s);
+  ASSERT_EQ(dead.size(), want.size()) << service.stderr_text();
+  std::multiset<std::string> got_details;
+  std::multiset<std::string> want_details;
+  for (const auto& w : want) want_details.insert(w.topic + " " + w.stage + " " + w.detail);
+  for (const auto& r : dead) {
+    EXPECT_EQ(r.headers.at("countersign.reason"), "bad_internal_record");
+    got_details.insert(r.headers.at("countersign.source.topic") + " " + r.headers.at("countersign.stage") + " " +
+                       r.headers.at("countersign.detail"));
+  }
+  EXPECT_EQ(got_details, want_details);
+  EXPECT_TRUE(kafka.wait_caught_up(t.group, observations)) << "an observations partition stalled";
+  EXPECT_TRUE(kafka.wait_caught_up(t.group, deltas)) << "a deltas partition stalled";
+  service.terminate();
+  EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
+}
+
 namespace {
 
 // The fixture as a fleet: `copies` copies with host ids suffixed, so every copy alerts.

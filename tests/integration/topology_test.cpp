@@ -16,6 +16,7 @@
 #include "harness.hpp"
 
 #include <countersign/state/prevalence_value.hpp>
+#include <countersign/state/record_batch.hpp>
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -704,6 +705,31 @@ distribution distribution_of(const std::vector<ct::record>& records, int partiti
   return d;
 }
 
+// The internal records of `records`: a batch record (header countersign.record: batch,
+// state/record_batch.hpp) stands for each record in it, on its partition.
+std::vector<ct::record> unbatched(const std::vector<ct::record>& records) {
+  std::vector<ct::record> out;
+  for (const auto& r : records) {
+    const auto kind = r.headers.find("countersign.record");
+    if (kind == r.headers.end() || kind->second != "batch") {
+      out.push_back(r);
+      continue;
+    }
+    countersign::state::record_batch_reader reader(r.value);
+    std::string_view key;
+    std::string_view value;
+    while (reader.next(key, value)) {
+      ct::record inner = r;
+      inner.key = std::string(key);
+      inner.value = std::string(value);
+      inner.headers.erase("countersign.record");
+      out.push_back(std::move(inner));
+    }
+    EXPECT_TRUE(reader.ok()) << "a malformed batch at " << r.partition << "@" << r.offset;
+  }
+  return out;
+}
+
 void print_distribution(const std::string& role, const std::string& topic, const distribution& d) {
   std::cout << "distribution " << role;
   for (std::size_t p = 0; p < d.per_partition.size(); ++p) std::cout << " p" << p << "=" << d.per_partition[p];
@@ -850,9 +876,16 @@ TEST(topology, hot_signer_does_not_concentrate_internal_topics) {
   }
 
   const auto input = kafka.read_all(t.input, fleet().events.size(), 30s);
-  const auto observations = kafka.read_all(t.observations(), 1, 30s);
+  const auto observation_records = kafka.read_all(t.observations(), 1, 30s);
   const auto changelog = kafka.read_all(t.changelog(), 1, 30s);
-  const auto deltas = kafka.read_all(t.deltas(), 1, 30s);
+  const auto delta_records = kafka.read_all(t.deltas(), 1, 30s);
+  const auto observations = unbatched(observation_records);
+  const auto deltas = unbatched(delta_records);
+  std::cout << "batches: " << observations.size() << " observations in " << observation_records.size()
+            << " records, " << deltas.size() << " deltas in " << delta_records.size() << " records\n";
+  // topology.batch_bytes is on by default: many observations and deltas share a record.
+  EXPECT_LT(observation_records.size() * 2, observations.size());
+  EXPECT_LT(delta_records.size(), deltas.size());
   const auto table = kafka.read_all(t.signers(), 1, 30s);
 
   const auto d_input = distribution_of(input, k_partitions);

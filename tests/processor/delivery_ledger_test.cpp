@@ -54,7 +54,7 @@ TEST(delivery_ledger, state_changes_are_done_only_when_the_whole_flush_is_acknow
     l.await_flush(ref, o);
   }
   EXPECT_EQ(l.awaiting_flush(), 3U);
-  flush_epoch* e = l.open_flush();
+  ack_group* e = l.open_flush();
   EXPECT_EQ(l.awaiting_flush(), 0U);
   auto* changelog = l.for_flush(e);
   auto* delta = l.for_flush(e);
@@ -71,7 +71,7 @@ TEST(delivery_ledger, a_flush_with_no_records_completes_when_closed) {
   const auto ref = t.assign("countersign.signer-deltas", 0);
   t.consumed(ref, 10, 1);
   l.await_flush(ref, 10);
-  flush_epoch* e = l.open_flush();
+  ack_group* e = l.open_flush();
   EXPECT_EQ(committable(t), std::nullopt);
   l.close_flush(e, true);
   EXPECT_EQ(committable(t), 11);
@@ -85,14 +85,14 @@ TEST(delivery_ledger, a_flush_whose_state_was_not_written_keeps_its_messages_for
   const auto ref = t.assign("countersign.observations", 0);
   t.consumed(ref, 0, 1);
   l.await_flush(ref, 0);
-  flush_epoch* failed = l.open_flush();
+  ack_group* failed = l.open_flush();
   auto* sent = l.for_flush(failed);
   l.close_flush(failed, false);
   l.release(sent);
   EXPECT_EQ(committable(t), std::nullopt);
   EXPECT_EQ(l.awaiting_flush(), 1U);
 
-  flush_epoch* retry = l.open_flush();
+  ack_group* retry = l.open_flush();
   l.close_flush(retry, true);
   EXPECT_EQ(committable(t), 1);
 }
@@ -103,7 +103,7 @@ TEST(delivery_ledger, a_flush_record_delivered_before_the_flush_closes_does_not_
   const auto ref = t.assign("countersign.observations", 0);
   t.consumed(ref, 0, 1);
   l.await_flush(ref, 0);
-  flush_epoch* e = l.open_flush();
+  ack_group* e = l.open_flush();
   l.release(l.for_flush(e));  // acknowledged at once, while the flush is still producing
   EXPECT_EQ(committable(t), std::nullopt);
   l.close_flush(e, true);
@@ -139,6 +139,60 @@ TEST(delivery_ledger, acknowledgements_for_a_revoked_partition_do_not_commit_for
   t.consumed(new_ref, 0, 1);
   l.release(late);  // from the old assignment: ignored
   EXPECT_EQ(committable(t), std::nullopt);
+}
+
+TEST(delivery_ledger, messages_in_a_batch_are_done_with_the_batch_record) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto a = t.assign("events", 0);
+  const auto b = t.assign("events", 1);
+  ack_group* batch = l.open_batch();
+  l.join_batch(batch, a, 0);
+  l.join_batch(batch, a, 1);
+  l.join_batch(batch, b, 7);
+  auto* alert = l.for_message(a, 1);
+  t.consumed(a, 0, 1);
+  t.consumed(a, 1, 2);  // its observation in the batch and an alert
+  t.consumed(b, 7, 1);
+  auto* record = l.for_flush(batch);
+  l.close_flush(batch, true);
+  EXPECT_TRUE(t.take_committable().empty()) << "the batch record is not delivered yet";
+  l.release(record);
+  const auto points = t.take_committable();
+  ASSERT_EQ(points.size(), 2U);
+  for (const auto& p : points) EXPECT_EQ(p.next_offset, p.partition == 0 ? 1 : 8) << p.partition;
+  l.release(alert);
+  EXPECT_EQ(committable(t), 2);
+}
+
+TEST(delivery_ledger, a_refused_batch_record_releases_its_members) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("events", 0);
+  ack_group* batch = l.open_batch();
+  l.join_batch(batch, ref, 0);
+  t.consumed(ref, 0, 1);
+  l.release(l.for_flush(batch));  // the producer refused it: dropped and counted, not awaited
+  EXPECT_EQ(committable(t), std::nullopt) << "open until the batch is closed";
+  l.close_flush(batch, true);
+  EXPECT_EQ(committable(t), 1);
+}
+
+TEST(delivery_ledger, a_held_message_joins_a_batch_with_one_more_acknowledgement) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("events", 0);
+  t.consumed(ref, 3, 1);  // one held verdict
+  l.hold(9, ref, 3);
+  ack_group* batch = l.open_batch();
+  EXPECT_FALSE(l.join_held(batch, 10)) << "unknown token";
+  ASSERT_TRUE(l.join_held(batch, 9));  // the released verdict's observation
+  l.release_held(9);
+  auto* record = l.for_flush(batch);
+  l.close_flush(batch, true);
+  EXPECT_EQ(committable(t), std::nullopt);
+  l.release(record);
+  EXPECT_EQ(committable(t), 4);
 }
 
 }  // namespace

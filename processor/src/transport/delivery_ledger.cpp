@@ -2,9 +2,9 @@
 
 namespace countersign::processor::transport {
 
-// The consumed messages whose state went out in one flush: done when every record of
-// the flush is acknowledged.
-struct flush_epoch {
+// The consumed messages whose state went out in one flush, or whose records went out in
+// one batch: done when every record of the flush (the batch's one) is acknowledged.
+struct ack_group {
   std::vector<std::pair<partition_slot_ref, std::int64_t>> members;
   std::uint32_t remaining = 1;  // records in flight, plus 1 until the flush is closed
 };
@@ -20,18 +20,18 @@ void delivery_ledger::release(delivery_ticket* ticket) {
   delete ticket;
 }
 
-flush_epoch* delivery_ledger::open_flush() {
-  auto* epoch = new flush_epoch;
+ack_group* delivery_ledger::open_flush() {
+  auto* epoch = new ack_group;
   epoch->members.swap(waiting_);
   return epoch;
 }
 
-delivery_ticket* delivery_ledger::for_flush(flush_epoch* epoch) {
+delivery_ticket* delivery_ledger::for_flush(ack_group* epoch) {
   ++epoch->remaining;
   return new delivery_ticket{{}, -1, epoch};
 }
 
-void delivery_ledger::close_flush(flush_epoch* epoch, bool written) {
+void delivery_ledger::close_flush(ack_group* epoch, bool written) {
   if (!written) {
     waiting_.insert(waiting_.end(), epoch->members.begin(), epoch->members.end());
     epoch->members.clear();
@@ -39,10 +39,24 @@ void delivery_ledger::close_flush(flush_epoch* epoch, bool written) {
   epoch_ack(epoch);
 }
 
-void delivery_ledger::epoch_ack(flush_epoch* epoch) {
+void delivery_ledger::epoch_ack(ack_group* epoch) {
   if (--epoch->remaining > 0) return;
   for (const auto& [ref, offset] : epoch->members) tracker_.acked(ref, offset);
   delete epoch;
+}
+
+ack_group* delivery_ledger::open_batch() { return new ack_group; }
+
+void delivery_ledger::join_batch(ack_group* batch, partition_slot_ref ref, std::int64_t offset) {
+  batch->members.emplace_back(ref, offset);
+}
+
+bool delivery_ledger::join_held(ack_group* batch, std::uint64_t token) {
+  const auto it = held_.find(token);
+  if (it == held_.end()) return false;
+  tracker_.add_pending(it->second.ref, it->second.offset, 1);
+  batch->members.emplace_back(it->second.ref, it->second.offset);
+  return true;
 }
 
 delivery_ticket* delivery_ledger::for_held(std::uint64_t token) {

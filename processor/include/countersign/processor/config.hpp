@@ -112,6 +112,9 @@ struct processing_config {
 
 // Upper bound of processing.threads.
 inline constexpr std::size_t k_max_processing_threads = 64;
+// topology.batch_bytes at most: below librdkafka's and the broker's default largest
+// message (message.max.bytes, 1,000,000 and 1,048,588) with room for the record's framing.
+inline constexpr std::int64_t k_max_batch_bytes = 900'000;
 
 // processing.threads resolved: the setting, or when 0 the CPUs the process may run on
 // (its affinity mask, capped by a cgroup CPU quota rounded up), at most
@@ -135,6 +138,10 @@ struct topology_config {
   std::int32_t partitions = 6;           // of every internal topic; replay uses it too
   std::int32_t replication_factor = -1;  // -1: the broker's default
   std::int64_t flush_interval_ms = 500;  // how long state deltas are combined before they are sent
+  // Observations and signer deltas bound for one partition go out as one record of up
+  // to this many bytes (state/record_batch.hpp); 0: one record each, the only form
+  // builds before batches read (for a rolling upgrade from one).
+  std::int64_t batch_bytes = 262'144;
 };
 
 // Sigma rules evaluated at ingest (docs/sigma.md).

@@ -102,7 +102,7 @@ class metrics_bridge {
   prometheus::Family<prometheus::Gauge>& consumer_lag_;
   std::map<std::string, prometheus::Gauge*> consumer_lag_by_partition_;
   prometheus::Gauge* event_time_lag_ = nullptr;
-  mirrored produce_retries_, produce_failures_, consume_errors_, rebalances_;
+  mirrored produce_retries_, produce_failures_, consume_errors_, rebalances_, internal_batches_;
   summed assigned_;
   mirrored repeats_, fields_truncated_, forwarded_, restored_, table_records_, intel_errors_;
   prometheus::Gauge* intel_records_ = nullptr;

@@ -31,6 +31,7 @@ struct runner_stats {
   std::vector<std::pair<std::string, std::uint64_t>> produced_by_topic;  // acknowledged
   std::uint64_t produce_retries = 0;   // outputs produced again after a failed delivery
   std::uint64_t produce_failures = 0;  // outputs dropped on a permanent error (logged)
+  std::uint64_t internal_batches = 0;  // batch records produced (observations, deltas)
   std::uint64_t consume_errors = 0;
   std::uint64_t rebalances = 0;
   std::int64_t assigned_partitions = 0;

@@ -3,6 +3,9 @@
 //
 // * an output it caused (an alert, an observation, a dead-letter copy): one ticket per
 //   produced record, released by its delivery report (or a permanent failure);
+// * an internal record in a batch (observations or deltas bound for one partition, sent
+//   as one Kafka record): the batch is a group whose members are done when its one
+//   record is acknowledged;
 // * the state it changed (observations, deltas): it waits for the next flush, and the
 //   flush is one epoch whose records (changelog, deltas, signer snapshots) are tickets
 //   too; the epoch's members are done when its last record is acknowledged;
@@ -22,13 +25,15 @@
 
 namespace countersign::processor::transport {
 
-struct flush_epoch;
+// Consumed messages released together: those whose state went out in one flush (done
+// when every record of the flush is acknowledged), or those with a record in one batch.
+struct ack_group;
 
-// What one produced record acknowledges: one consumed message, or a record of a flush.
+// What one produced record acknowledges: one consumed message, or a record of a group.
 struct delivery_ticket {
   partition_slot_ref ref;
   std::int64_t offset = -1;
-  flush_epoch* epoch = nullptr;
+  ack_group* epoch = nullptr;
 };
 
 class delivery_ledger {
@@ -52,13 +57,13 @@ class delivery_ledger {
   void await_flush(partition_slot_ref ref, std::int64_t offset) { waiting_.emplace_back(ref, offset); }
   [[nodiscard]] std::size_t awaiting_flush() const { return waiting_.size(); }
   // Starts a flush: the waiting messages become its members.
-  flush_epoch* open_flush();
+  ack_group* open_flush();
   // A ticket for one record of the flush; released like any other (also when the
   // producer refused it: the flush does not wait for what will never be delivered).
-  delivery_ticket* for_flush(flush_epoch* epoch);
+  delivery_ticket* for_flush(ack_group* epoch);
   // Ends the flush. Not `written`: the state did not reach the store, so its members
   // wait for the next flush. Otherwise they are done once every record is released.
-  void close_flush(flush_epoch* epoch, bool written);
+  void close_flush(ack_group* epoch, bool written);
 
   // A message (counted with `verdicts` pending acknowledgements for them) holds Code
   // Integrity verdicts under `token` until each is released or forwarded.
@@ -71,8 +76,18 @@ class delivery_ledger {
   void release_held(std::uint64_t token);
   [[nodiscard]] std::size_t holding() const { return held_.size(); }
 
+  // A batch of internal records: one Kafka record that carries outputs of several
+  // consumed messages. Each message joins it with one pending acknowledgement, which
+  // the caller counts (join_held adds it itself: the held message was counted before).
+  // When the batch is produced, `for_flush(batch)` is its record's ticket and
+  // `close_flush(batch, true)` ends it; its members are done with that delivery.
+  ack_group* open_batch();
+  void join_batch(ack_group* batch, partition_slot_ref ref, std::int64_t offset);
+  // False, and nothing joined, when the token is unknown.
+  bool join_held(ack_group* batch, std::uint64_t token);
+
  private:
-  void epoch_ack(flush_epoch* epoch);
+  void epoch_ack(ack_group* epoch);
 
   offset_tracker& tracker_;
   std::vector<std::pair<partition_slot_ref, std::int64_t>> waiting_;

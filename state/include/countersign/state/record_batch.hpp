@@ -1,0 +1,65 @@
+#pragma once
+// Several internal records in one Kafka record. Observations bound for one observations
+// partition, and signer deltas bound for one deltas partition, are sent together: one
+// produce, one delivery report, one fetched message and one offset instead of one per
+// record, which is where the broker's and librdkafka's cost per record goes.
+//
+// Format: a version byte (1), then for each record its key and value, each a LEB128
+// length and the bytes. A batch record carries the header `countersign.record: batch`
+// (the runner's); a record without it is a single internal record, as earlier versions
+// wrote them, and still read.
+//
+// No Kafka: the runner hands the bytes in and out.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace countersign::state {
+
+inline constexpr std::uint8_t k_record_batch_version = 1;
+// At most this many records in one batch: a record's position in its batch fits in the
+// low 16 bits of `batch_position`.
+inline constexpr std::size_t k_record_batch_max_records = 65'535;
+
+// Kafka offset and index in its batch in one number that orders like the records:
+// offset * 65536 + index. A record that is not in a batch has index 0.
+[[nodiscard]] constexpr std::int64_t batch_position(std::int64_t offset, std::size_t index) noexcept {
+  return offset * 65'536 + static_cast<std::int64_t>(index);
+}
+
+class record_batch_writer {
+ public:
+  void add(std::string_view key, std::string_view value);
+  [[nodiscard]] std::size_t records() const noexcept { return records_; }
+  [[nodiscard]] std::size_t size_bytes() const noexcept { return bytes_.size(); }
+  [[nodiscard]] bool empty() const noexcept { return records_ == 0; }
+  [[nodiscard]] bool full() const noexcept { return records_ >= k_record_batch_max_records; }
+  [[nodiscard]] std::string_view bytes() const noexcept { return bytes_; }
+  // Empty again; the buffer's capacity is kept for the next batch.
+  void clear() noexcept;
+
+ private:
+  std::string bytes_;
+  std::size_t records_ = 0;
+};
+
+// Reads a batch record by record. A malformed batch (unknown version, a length past the
+// end) ends the reading with `ok()` false; the records read before it stand.
+class record_batch_reader {
+ public:
+  explicit record_batch_reader(std::string_view bytes) noexcept;
+  // The next record; false at the end or at a malformed record.
+  bool next(std::string_view& key, std::string_view& value) noexcept;
+  [[nodiscard]] bool ok() const noexcept { return ok_; }
+  // Records returned so far.
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+
+ private:
+  std::string_view rest_;
+  std::size_t index_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace countersign::state
