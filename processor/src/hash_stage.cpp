@@ -33,8 +33,24 @@ pipeline_stats combined(const pipeline_stats& ingest, const pipeline_stats& judg
   return s;
 }
 
-hash_stage::hash_stage(const config& cfg, state::prevalence_store* store)
+shared_intel_library::update shared_intel_library::poll(std::int64_t min_spacing_ms) {
+  const std::lock_guard lock(mutex_);
+  update u;
+  const auto now = std::chrono::steady_clock::now();
+  if (!loaded_ || (min_spacing_ms > 0 && now >= next_read_)) {
+    u.report = watcher_.reload();
+    if (!loaded_ || u.report->changed) ++generation_;
+    loaded_ = true;
+    next_read_ = now + std::chrono::milliseconds(min_spacing_ms);
+  }
+  u.generation = generation_;
+  u.intel = watcher_.current();
+  return u;
+}
+
+hash_stage::hash_stage(const config& cfg, state::prevalence_store* store, std::shared_ptr<shared_intel_library> intel)
     : detectors_(cfg.detectors),
+      intel_interval_ms_(cfg.intel_reload_interval_ms),
       suppression_(cfg.alerts.suppression_cache_entries),
       suppression_window_ms_(cfg.alerts.suppression_window_ms),
       formats_(alert_formats(cfg)),
@@ -44,7 +60,7 @@ hash_stage::hash_stage(const config& cfg, state::prevalence_store* store)
       join_(cfg.input.certificate_join) {
   hits_.reserve(8);
   if (!cfg.intel_lists.empty()) {
-    intel_ = std::make_unique<rules::intel_watcher>(cfg.intel_lists);
+    intel_ = intel ? std::move(intel) : std::make_shared<shared_intel_library>(cfg.intel_lists);
     initial_intel_ = reload_intel();
   }
   if (store_) {
@@ -291,8 +307,17 @@ outcome hash_stage::process(std::string_view encoded, std::int32_t partition, st
 
 rules::intel_watcher::reload_report hash_stage::reload_intel() {
   if (!intel_) return {};
-  auto report = intel_->reload();
-  if (report.changed) detectors_.set_intel(intel_->current());
+  // Half the interval: each thread asks once per interval, at its own moment; the one
+  // that comes first reads, the others take what it read.
+  auto u = intel_->poll(intel_interval_ms_ / 2);
+  rules::intel_watcher::reload_report report = u.report.value_or(rules::intel_watcher::reload_report{});
+  // A list another thread read is new here too: log and count its size once per thread.
+  if (u.generation != intel_generation_) {
+    intel_generation_ = u.generation;
+    detectors_.set_intel(u.intel);
+    report.changed = true;
+    report.records = u.intel ? u.intel->size() : 0;
+  }
   return report;
 }
 

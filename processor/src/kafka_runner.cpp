@@ -207,7 +207,7 @@ struct kafka_runner::impl {
   std::uint64_t table_uncommitted = 0;
 
   impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m, state::prevalence_store* s,
-       std::size_t thread_index, std::size_t thread_count, std::shared_ptr<shared_sigma_library> sigma_rules)
+       std::size_t thread_index, std::size_t thread_count, shared_content shared)
       : cfg(c),
         topics(topics_of(c)),
         outputs(alert_outputs(c)),
@@ -216,8 +216,8 @@ struct kafka_runner::impl {
         thread(thread_index),
         threads(thread_count),
         store(s),
-        ingest(c, forward_mode, std::move(sigma_rules)),
-        hashes(c, s),
+        ingest(c, forward_mode, std::move(shared.sigma)),
+        hashes(c, s, std::move(shared.intel)),
         correlations(c, s),
         lifecycle(s != nullptr) {
     if (store) signers.emplace(*store);
@@ -1716,8 +1716,8 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
 
 kafka_runner::kafka_runner(const config& cfg, std::shared_ptr<metrics::health_state> health,
                            metrics_bridge* metrics, state::prevalence_store* store, std::size_t thread,
-                           std::size_t threads, std::shared_ptr<shared_sigma_library> sigma_rules)
-    : impl_(std::make_unique<impl>(cfg, std::move(health), metrics, store, thread, threads, std::move(sigma_rules))) {}
+                           std::size_t threads, shared_content shared)
+    : impl_(std::make_unique<impl>(cfg, std::move(health), metrics, store, thread, threads, std::move(shared))) {}
 
 kafka_runner::~kafka_runner() = default;
 

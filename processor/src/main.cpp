@@ -125,15 +125,18 @@ int run_service(const cp::config& cfg) {
   }
   // One runner per processing thread, each a group member with partitions of its own
   // (kafka_runner.hpp); the first uses the store opened above, the others sessions of it.
-  // They share one Sigma library: rule sets loaded and reloaded once, not once per thread.
+  // They share one Sigma library and one set of intel lists: loaded and reloaded once,
+  // not once per thread.
   std::vector<std::unique_ptr<countersign::state::prevalence_store>> sessions;
   std::vector<std::unique_ptr<cp::kafka_runner>> runners;
-  auto sigma_rules = threads > 1 && cfg.sigma.enabled ? std::make_shared<cp::shared_sigma_library>(cfg.sigma) : nullptr;
+  cp::shared_content shared;
+  if (threads > 1 && cfg.sigma.enabled) shared.sigma = std::make_shared<cp::shared_sigma_library>(cfg.sigma);
+  if (threads > 1 && !cfg.intel_lists.empty()) shared.intel = std::make_shared<cp::shared_intel_library>(cfg.intel_lists);
   for (std::size_t i = 0; i < threads; ++i) {
     countersign::state::prevalence_store* session = store->get();
     if (session && i > 0) session = sessions.emplace_back((*store)->session()).get();
     runners.push_back(
-        std::make_unique<cp::kafka_runner>(cfg, health, bridges[i].get(), session, i, threads, sigma_rules));
+        std::make_unique<cp::kafka_runner>(cfg, health, bridges[i].get(), session, i, threads, shared));
   }
   if (threads == 1) {
     if (auto r = runners[0]->run(g_stop); !r) {

@@ -20,6 +20,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <unistd.h>
 #include <vector>
@@ -177,6 +178,44 @@ TEST(abused_certificate_lists, a_listed_thumbprint_alerts_and_a_broken_list_is_r
   EXPECT_NE(p.alerts()[0].json.find("TestStealer"), std::string::npos);
   (void)p.process(run_of(1, 4, 6), {"in", 0, 2}, std::nullopt, 0);
   EXPECT_TRUE(p.alerts().empty()) << "another signer is not on the list";
+  std::filesystem::remove_all(dir);
+}
+
+// Processing threads share one shared_intel_library: one of them reads a changed list,
+// the others take the list it built (each reports it once, as a change).
+TEST(abused_certificate_lists, threads_sharing_the_lists_take_a_list_another_thread_read) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("countersign-intel-shared-" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  const auto write_list = [&](int entries) {
+    std::ofstream list(dir + "/abusech.csv");
+    for (int i = 0; i < entries; ++i) {
+      char thumb[65];
+      std::snprintf(thumb, sizeof thumb, "%064x", 0xdef000 + i);
+      list << "\"2026-10-01 08:00:00\",\"7a1c\",\"" << thumb << "\",\"SHA256\",\"TestStealer\"\n";
+    }
+  };
+  write_list(1);
+  const config cfg = config_or_fail("detectors:\n  abused_certificate:\n    reload_interval: 1s\n    lists:\n"
+                                    "      - {path: \"" + dir + "/abusech.csv\", format: abusech-csv}\n");
+  auto shared = std::make_shared<shared_intel_library>(cfg.intel_lists);
+  hash_stage first(cfg, nullptr, shared);
+  hash_stage second(cfg, nullptr, shared);
+  EXPECT_TRUE(first.initial_intel_report().changed);
+  EXPECT_TRUE(second.initial_intel_report().changed) << "the list the first thread read is new to the second";
+  EXPECT_EQ(first.initial_intel_report().records, 1U);
+  EXPECT_EQ(second.initial_intel_report().records, 1U);
+
+  write_list(3);  // another size: the watcher sees the change
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past half the 1 s interval
+  const auto read = first.reload_intel();
+  EXPECT_TRUE(read.changed);
+  EXPECT_EQ(read.records, 3U);
+  const auto taken = second.reload_intel();
+  EXPECT_TRUE(taken.changed) << "the second thread takes the list the first one read";
+  EXPECT_EQ(taken.records, 3U);
+  const auto again = second.reload_intel();
+  EXPECT_FALSE(again.changed) << "a list is taken once";
   std::filesystem::remove_all(dir);
 }
 

@@ -36,10 +36,12 @@
 #include <countersign/state/prevalence_store.hpp>
 #include <countersign/state/suppression_cache.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -61,10 +63,36 @@ class state_sink {
 // The Kafka key of a signer delta or snapshot: one byte of store kind, then the key.
 [[nodiscard]] std::string entity_topic_key(state::store_kind kind, std::string_view key);
 
+// The abused-certificate lists (`intel_lists`) of a process, read once and shared by its
+// processing threads: each hash stage takes a new list when the generation changes. The
+// lists are immutable once built, so a stage judges with whole lists only.
+class shared_intel_library {
+ public:
+  explicit shared_intel_library(std::vector<rules::intel_source> sources) : watcher_(std::move(sources)) {}
+
+  struct update {
+    std::uint64_t generation = 0;  // changes with every new list
+    std::shared_ptr<const rules::cert_intel> intel;
+    std::optional<rules::intel_watcher::reload_report> report;  // when this poll read the files
+  };
+  // Reads the files on the first poll, and again when `min_spacing_ms` (> 0) has passed
+  // since the last read by any thread; returns the list in use.
+  [[nodiscard]] update poll(std::int64_t min_spacing_ms);
+
+ private:
+  std::mutex mutex_;
+  rules::intel_watcher watcher_;
+  bool loaded_ = false;
+  std::chrono::steady_clock::time_point next_read_{};
+  std::uint64_t generation_ = 0;
+};
+
 class hash_stage {
  public:
   // `store` may be null (no state: detectors use their stateless conditions only).
-  hash_stage(const config& cfg, state::prevalence_store* store);
+  // `intel`: the process's shared lists (several processing threads); null with
+  // `intel_lists` set: the stage reads them itself.
+  hash_stage(const config& cfg, state::prevalence_store* store, std::shared_ptr<shared_intel_library> intel = nullptr);
 
   // Clears the alert outputs; call before each message.
   void begin() noexcept { alert_count_ = 0; }
@@ -72,18 +100,23 @@ class hash_stage {
   // skips the state update of a fact the caller knows was just merged.
   outcome judge(rules::observation& obs, std::int32_t partition, std::uint64_t token, bool deferred,
                 std::optional<std::int64_t> now_ms, bool new_fact = true);
-  // Decodes an observations-topic record and judges it; `rejected` when it does not decode.
-  // `offset` is the record's offset in its partition (run), which lets the rows a
-  // certificate row releases be judged again if that row is delivered again.
+  // Decodes an observation and judges it; `rejected` when it does not decode. `position`
+  // is where it sits in its partition (run: state::batch_position of the record's
+  // offset and its index in a batch), which lets the rows a certificate row releases be
+  // judged again if that row is delivered again.
   outcome process(std::string_view encoded, std::int32_t partition, std::uint64_t token,
-                  std::optional<std::int64_t> now_ms, std::optional<std::int64_t> offset = std::nullopt);
-  // The observations partition's offsets below `next_offset` are committed: their
-  // records will not be delivered again, so the rows their certificate rows released
-  // can leave the hash records (with the next row of the same file).
-  void committed(std::int32_t partition, std::int64_t next_offset);
+                  std::optional<std::int64_t> now_ms, std::optional<std::int64_t> position = std::nullopt);
+  // The observations partition's positions below `next` (state::batch_position of the
+  // committed offset) are committed: their records will not be delivered again, so the
+  // rows their certificate rows released can leave the hash records (with the next row
+  // of the same file).
+  void committed(std::int32_t partition, std::int64_t next);
 
   // Re-reads the abused-certificate lists that changed (the first call loads them all;
-  // the constructor makes it). A list that fails keeps its previous records.
+  // the constructor makes it), unless another thread sharing them read them less than
+  // half an `intel_reload_interval` ago, and takes a new list read by any thread. A list
+  // that fails keeps its previous records. The report is empty when this call read no
+  // file.
   rules::intel_watcher::reload_report reload_intel();
   [[nodiscard]] const rules::intel_watcher::reload_report& initial_intel_report() const noexcept { return initial_intel_; }
 
@@ -127,7 +160,9 @@ class hash_stage {
                     std::optional<std::int64_t> now_ms, bool new_fact);
 
   rules::detector_set detectors_;
-  std::unique_ptr<rules::intel_watcher> intel_;  // null without lists
+  std::shared_ptr<shared_intel_library> intel_;  // null without lists
+  std::int64_t intel_interval_ms_;
+  std::uint64_t intel_generation_ = 0;  // of the list the detectors use
   rules::intel_watcher::reload_report initial_intel_;
   state::suppression_cache suppression_;
   std::int64_t suppression_window_ms_;

@@ -33,6 +33,7 @@
 
 #include <countersign/metrics/health.hpp>
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/hash_stage.hpp>
 #include <countersign/processor/metrics_bridge.hpp>
 #include <countersign/processor/pipeline.hpp>
 #include <countersign/processor/sigma_stage.hpp>
@@ -44,15 +45,22 @@
 
 namespace countersign::processor {
 
+// What the processing threads of a process share besides the store: rule sets and lists
+// read once and swapped whole on reload. Null members: each runner reads its own.
+struct shared_content {
+  std::shared_ptr<shared_sigma_library> sigma;
+  std::shared_ptr<shared_intel_library> intel;
+};
+
 class kafka_runner {
  public:
   // Processing thread `thread` of `threads` (processing.threads): its own clients (a group
   // member of its own), pipeline and stages; `store` is a session of the process's state
-  // store (prevalence_store::session), `health` has one part per thread, and
-  // `sigma_rules` (null: its own) is the process's Sigma library.
+  // store (prevalence_store::session), `health` has one part per thread, and `shared`
+  // the process's Sigma library and intel lists.
   kafka_runner(const config& cfg, std::shared_ptr<metrics::health_state> health,
                metrics_bridge* metrics, state::prevalence_store* store = nullptr, std::size_t thread = 0,
-               std::size_t threads = 1, std::shared_ptr<shared_sigma_library> sigma_rules = nullptr);
+               std::size_t threads = 1, shared_content shared = {});
   ~kafka_runner();
   kafka_runner(const kafka_runner&) = delete;
   kafka_runner& operator=(const kafka_runner&) = delete;
