@@ -4,9 +4,11 @@
 #include "printers.hpp"
 
 #include <countersign/rules/observation_codec.hpp>
+#include <countersign/rules/observation_fields.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -32,8 +34,9 @@ constexpr std::int64_t k_now = 1'795'927'420'000;  // 2026-11-29T04:43:40Z
 
 // Compile-time guard: structured bindings need exactly one name per member, so this stops
 // compiling when a struct gains or loses a field. Whoever lands here adds the field to
-// transfer() in rules/src/observation_codec.cpp (with a new format version) and to the
-// lists below.
+// k_observation_fields in rules/observation_fields.hpp (with a new codec format version)
+// and to the lists below, which stay written out by hand so that the tests do not take
+// the table's word for what an observation holds.
 [[maybe_unused]] void every_field_is_listed(observation& o) {
   [[maybe_unused]] auto& [kind, event_time_ms, host_id, host_name, host_hash, user_name, image_path,
                           process_path, sha256, sha1, pe, signature, ci, source] = o;
@@ -628,6 +631,61 @@ TEST(observation_codec, the_recorded_bytes_decode_to_the_fully_populated_observa
   const auto r = decode_observation(bytes, o);
   ASSERT_TRUE(r.has_value()) << to_string(r.error());
   expect_same(golden_observation(), o);
+}
+
+// The table has one row per field of the observation: the rows reach distinct members,
+// and every member the hand-written lists name is reached by a row.
+TEST(observation_fields, every_field_of_the_observation_is_one_row) {
+  observation o;
+  std::vector<const void*> rows;
+  for_each_observation_field([&](const auto& row) { rows.push_back(&row.of(o)); });
+  ASSERT_EQ(rows.size(), k_observation_field_count);
+  std::vector<const void*> listed;
+  for (const auto& [name, f] : text_fields(o)) listed.push_back(f);
+  for (const auto& [name, f] : int_fields(o)) listed.push_back(f);
+  for (const auto& [name, f] : bool_fields(o)) listed.push_back(f);
+  for (const void* f : {static_cast<const void*>(&o.kind), static_cast<const void*>(&o.host_hash),
+                        static_cast<const void*>(&o.signature.status), static_cast<const void*>(&o.ci.klass),
+                        static_cast<const void*>(&o.ci.joined_signatures), static_cast<const void*>(&o.source.schema),
+                        static_cast<const void*>(&o.source.topic), static_cast<const void*>(&o.source.partition),
+                        static_cast<const void*>(&o.source.offset)}) {
+    listed.push_back(f);
+  }
+  auto sorted_rows = rows;
+  std::ranges::sort(sorted_rows);
+  EXPECT_EQ(std::ranges::adjacent_find(sorted_rows), sorted_rows.end()) << "two rows reach one member";
+  std::ranges::sort(listed);
+  EXPECT_EQ(sorted_rows, listed);
+}
+
+TEST(observation_fields, names_are_unique_and_found_by_index) {
+  for (std::size_t i = 0; i < k_observation_field_count; ++i) {
+    const auto name = k_observation_field_info[i].name;
+    EXPECT_EQ(observation_field_index(name), i) << name;
+  }
+  EXPECT_EQ(observation_field_index("signature.colour"), k_observation_field_count);
+  EXPECT_EQ(observation_field_index("pe.company"), observation_field_row("pe.company"));
+}
+
+TEST(observation_fields, a_row_is_reached_as_its_own_type_only) {
+  observation o;
+  const std::size_t company = observation_field_index("pe.company");
+  EXPECT_EQ(observation_field_as<text_field>(o, company), &o.pe.company);
+  EXPECT_EQ(observation_field_as<std::optional<bool>>(o, company), nullptr);
+  const std::size_t not_after = observation_field_index("signature.not_after");
+  EXPECT_EQ(observation_field_as<std::optional<std::int64_t>>(o, not_after), &o.signature.not_after_ms);
+  EXPECT_EQ(observation_field_as<text_field>(o, not_after), nullptr);
+  EXPECT_EQ(observation_field_as<std::optional<bool>>(o, observation_field_index("ci.user_writable")),
+            &o.ci.user_writable);
+  EXPECT_EQ(observation_field_as<text_field>(o, k_observation_field_count), nullptr);
+}
+
+TEST(observation_fields, reset_restores_every_field_and_keeps_text_capacity) {
+  observation o = full_observation();
+  const auto capacity = o.image_path.value.capacity();
+  o.reset();
+  expect_same(observation{}, o);
+  EXPECT_EQ(o.image_path.value.capacity(), capacity);
 }
 
 TEST(observation_codec, errors_have_names) {

@@ -1,9 +1,11 @@
 #pragma once
-// The one list of the observation's fields (docs/design.md section 3). Everything that
-// handles the fields one by one is driven from it:
+// The one list of the observation's fields (docs/design.md section 3). What handles the
+// fields one by one is driven from it:
 //
 //   observation::reset()        every field back to its declared default
 //   observation_codec.cpp       the wire layout: fields in this order, encoding by type
+//   alert.cpp                   countersign.alert/v1's host, process.hash, process.pe and
+//                               source blocks, by `alert` key
 //   processor inspect           the field-fill report, by `name`
 //   processor user profiles     the `fields:` names a profile may map and how a source
 //                               value is converted (`form`)
@@ -11,9 +13,12 @@
 //
 // Adding a field: declare it in observation.hpp, add a row here (at the end of its
 // group; the position is its place on the wire, so a new row needs a new codec version),
-// and teach the built-in walkers (processor/src/profiles/) to fill it. The alert
-// renderers (rules/src/alert*.cpp) are not driven from here: their key order and nesting
-// are published formats (docs/alerts.md); decide there whether alerts carry the field.
+// and teach the built-in walkers (processor/src/profiles/) to fill it. Not driven from
+// here, because their key order or shape is a published format of its own
+// (docs/alerts.md): the alert's code_signature and codeintegrity blocks (their order is
+// not the wire order), the OCSF and ECS renderings; an `alert` key given to a field in
+// those blocks must be written there by hand (tests/rules/alert_test.cpp checks the keys
+// against a rendered alert both ways).
 
 #include <countersign/rules/observation.hpp>
 
@@ -46,7 +51,8 @@ enum class value_form : std::uint8_t {
 // on the kind (Image, ImageLoaded, ...) are sigma_view's own.
 template <auto... Members>
 struct observation_field {
-  std::string_view name;  // as profiles and `countersign inspect` spell it
+  std::string_view name;   // as profiles and `countersign inspect` spell it
+  std::string_view alert;  // its key in countersign.alert/v1 (docs/alerts.md); empty: not in alerts
   value_form form = value_form::none;
   std::array<std::string_view, 2> sigma{};
 
@@ -59,61 +65,61 @@ struct observation_field {
 
 // clang-format off
 inline constexpr std::tuple k_observation_fields{
-    observation_field<&observation::kind>{"kind"},
-    observation_field<&observation::event_time_ms>{"event_time", value_form::time},
-    observation_field<&observation::host_id>{"host_id", value_form::text},
-    observation_field<&observation::host_name>{"host_name", value_form::text, {"Computer"}},
-    observation_field<&observation::host_hash>{"host_hash"},
-    observation_field<&observation::user_name>{"user_name", value_form::text, {"User"}},
-    observation_field<&observation::image_path>{"image_path", value_form::text},
-    observation_field<&observation::process_path>{"process_path", value_form::text},
-    observation_field<&observation::sha256>{"sha256", value_form::hex, {"sha256", "SHA256"}},
-    observation_field<&observation::sha1>{"sha1", value_form::hex, {"sha1", "SHA1"}},
+    observation_field<&observation::kind>{"kind", ""},
+    observation_field<&observation::event_time_ms>{"event_time", "time", value_form::time},
+    observation_field<&observation::host_id>{"host_id", "host.id", value_form::text},
+    observation_field<&observation::host_name>{"host_name", "host.name", value_form::text, {"Computer"}},
+    observation_field<&observation::host_hash>{"host_hash", ""},
+    observation_field<&observation::user_name>{"user_name", "user.name", value_form::text, {"User"}},
+    observation_field<&observation::image_path>{"image_path", "process.executable", value_form::text},
+    observation_field<&observation::process_path>{"process_path", "", value_form::text},
+    observation_field<&observation::sha256>{"sha256", "process.hash.sha256", value_form::hex, {"sha256", "SHA256"}},
+    observation_field<&observation::sha1>{"sha1", "process.hash.sha1", value_form::hex, {"sha1", "SHA1"}},
 
-    observation_field<&observation::pe, &pe_info::original_file_name>{"pe.original_file_name", value_form::text, {"OriginalFileName"}},
-    observation_field<&observation::pe, &pe_info::company>{"pe.company", value_form::text, {"Company"}},
-    observation_field<&observation::pe, &pe_info::product>{"pe.product", value_form::text, {"Product"}},
-    observation_field<&observation::pe, &pe_info::description>{"pe.description", value_form::text, {"Description"}},
-    observation_field<&observation::pe, &pe_info::file_version>{"pe.file_version", value_form::text, {"FileVersion"}},
+    observation_field<&observation::pe, &pe_info::original_file_name>{"pe.original_file_name", "process.pe.original_file_name", value_form::text, {"OriginalFileName"}},
+    observation_field<&observation::pe, &pe_info::company>{"pe.company", "process.pe.company", value_form::text, {"Company"}},
+    observation_field<&observation::pe, &pe_info::product>{"pe.product", "process.pe.product", value_form::text, {"Product"}},
+    observation_field<&observation::pe, &pe_info::description>{"pe.description", "process.pe.description", value_form::text, {"Description"}},
+    observation_field<&observation::pe, &pe_info::file_version>{"pe.file_version", "process.pe.file_version", value_form::text, {"FileVersion"}},
 
-    observation_field<&observation::signature, &code_signature::exists>{"signature.exists", value_form::boolean},
-    observation_field<&observation::signature, &code_signature::status>{"signature.status", value_form::status},
-    observation_field<&observation::signature, &code_signature::status_raw>{"signature.status_raw"},
-    observation_field<&observation::signature, &code_signature::trusted>{"signature.trusted", value_form::boolean},
-    observation_field<&observation::signature, &code_signature::subject>{"signature.subject", value_form::text},
-    observation_field<&observation::signature, &code_signature::subject_cn>{"signature.subject_cn", value_form::text},
-    observation_field<&observation::signature, &code_signature::subject_o>{"signature.subject_o", value_form::text},
-    observation_field<&observation::signature, &code_signature::thumbprint>{"signature.thumbprint", value_form::hex, {"SignatureThumbprint"}},
-    observation_field<&observation::signature, &code_signature::issuer>{"signature.issuer", value_form::text},
-    observation_field<&observation::signature, &code_signature::issuer_cn>{"signature.issuer_cn", value_form::text},
-    observation_field<&observation::signature, &code_signature::serial>{"signature.serial", value_form::hex},
-    observation_field<&observation::signature, &code_signature::not_before_ms>{"signature.not_before", value_form::time},
-    observation_field<&observation::signature, &code_signature::not_after_ms>{"signature.not_after", value_form::time},
-    observation_field<&observation::signature, &code_signature::signing_time_ms>{"signature.signing_time", value_form::time},
-    observation_field<&observation::signature, &code_signature::signature_type>{"signature.signature_type", value_form::text},
+    observation_field<&observation::signature, &code_signature::exists>{"signature.exists", "", value_form::boolean},
+    observation_field<&observation::signature, &code_signature::status>{"signature.status", "process.code_signature.status", value_form::status},
+    observation_field<&observation::signature, &code_signature::status_raw>{"signature.status_raw", "process.code_signature.status_raw"},
+    observation_field<&observation::signature, &code_signature::trusted>{"signature.trusted", "process.code_signature.trusted", value_form::boolean},
+    observation_field<&observation::signature, &code_signature::subject>{"signature.subject", "process.code_signature.subject_name", value_form::text},
+    observation_field<&observation::signature, &code_signature::subject_cn>{"signature.subject_cn", "", value_form::text},
+    observation_field<&observation::signature, &code_signature::subject_o>{"signature.subject_o", "", value_form::text},
+    observation_field<&observation::signature, &code_signature::thumbprint>{"signature.thumbprint", "process.code_signature.thumbprint", value_form::hex, {"SignatureThumbprint"}},
+    observation_field<&observation::signature, &code_signature::issuer>{"signature.issuer", "process.code_signature.issuer", value_form::text},
+    observation_field<&observation::signature, &code_signature::issuer_cn>{"signature.issuer_cn", "", value_form::text},
+    observation_field<&observation::signature, &code_signature::serial>{"signature.serial", "process.code_signature.serial_number", value_form::hex},
+    observation_field<&observation::signature, &code_signature::not_before_ms>{"signature.not_before", "process.code_signature.not_before", value_form::time},
+    observation_field<&observation::signature, &code_signature::not_after_ms>{"signature.not_after", "process.code_signature.not_after", value_form::time},
+    observation_field<&observation::signature, &code_signature::signing_time_ms>{"signature.signing_time", "process.code_signature.timestamp", value_form::time},
+    observation_field<&observation::signature, &code_signature::signature_type>{"signature.signature_type", "", value_form::text},
 
-    observation_field<&observation::ci, &codeintegrity_info::event_id>{"ci.event_id", value_form::integer, {"EventID"}},
-    observation_field<&observation::ci, &codeintegrity_info::klass>{"ci.klass"},
-    observation_field<&observation::ci, &codeintegrity_info::activity_id>{"ci.activity_id", value_form::activity_id},
-    observation_field<&observation::ci, &codeintegrity_info::process_name>{"ci.process_name", value_form::text},
-    observation_field<&observation::ci, &codeintegrity_info::policy_name>{"ci.policy_name", value_form::text, {"PolicyName", "PolicyNameBuffer"}},
-    observation_field<&observation::ci, &codeintegrity_info::policy_id>{"ci.policy_id", value_form::text, {"PolicyID", "PolicyIdBuffer"}},
-    observation_field<&observation::ci, &codeintegrity_info::policy_guid>{"ci.policy_guid", value_form::text},
-    observation_field<&observation::ci, &codeintegrity_info::requested_signing_level>{"ci.requested_signing_level", value_form::integer, {"RequestedPolicy"}},
-    observation_field<&observation::ci, &codeintegrity_info::validated_signing_level>{"ci.validated_signing_level", value_form::integer, {"ValidatedPolicy"}},
-    observation_field<&observation::ci, &codeintegrity_info::status>{"ci.status", value_form::hex},
-    observation_field<&observation::ci, &codeintegrity_info::verification_error>{"ci.verification_error", value_form::integer},
-    observation_field<&observation::ci, &codeintegrity_info::signature_index>{"ci.signature_index", value_form::integer},
-    observation_field<&observation::ci, &codeintegrity_info::total_signature_count>{"ci.total_signature_count", value_form::integer},
-    observation_field<&observation::ci, &codeintegrity_info::publisher_tbs_hash>{"ci.publisher_tbs_hash", value_form::hex},
-    observation_field<&observation::ci, &codeintegrity_info::issuer_tbs_hash>{"ci.issuer_tbs_hash", value_form::hex},
-    observation_field<&observation::ci, &codeintegrity_info::user_writable>{"ci.user_writable", value_form::boolean},
-    observation_field<&observation::ci, &codeintegrity_info::joined_signatures>{"ci.joined_signatures"},
+    observation_field<&observation::ci, &codeintegrity_info::event_id>{"ci.event_id", "codeintegrity.event_id", value_form::integer, {"EventID"}},
+    observation_field<&observation::ci, &codeintegrity_info::klass>{"ci.klass", "codeintegrity.class"},
+    observation_field<&observation::ci, &codeintegrity_info::activity_id>{"ci.activity_id", "codeintegrity.activity_id", value_form::activity_id},
+    observation_field<&observation::ci, &codeintegrity_info::process_name>{"ci.process_name", "codeintegrity.process", value_form::text},
+    observation_field<&observation::ci, &codeintegrity_info::policy_name>{"ci.policy_name", "codeintegrity.policy_name", value_form::text, {"PolicyName", "PolicyNameBuffer"}},
+    observation_field<&observation::ci, &codeintegrity_info::policy_id>{"ci.policy_id", "codeintegrity.policy_id", value_form::text, {"PolicyID", "PolicyIdBuffer"}},
+    observation_field<&observation::ci, &codeintegrity_info::policy_guid>{"ci.policy_guid", "codeintegrity.policy_guid", value_form::text},
+    observation_field<&observation::ci, &codeintegrity_info::requested_signing_level>{"ci.requested_signing_level", "codeintegrity.requested_signing_level", value_form::integer, {"RequestedPolicy"}},
+    observation_field<&observation::ci, &codeintegrity_info::validated_signing_level>{"ci.validated_signing_level", "codeintegrity.validated_signing_level", value_form::integer, {"ValidatedPolicy"}},
+    observation_field<&observation::ci, &codeintegrity_info::status>{"ci.status", "codeintegrity.status", value_form::hex},
+    observation_field<&observation::ci, &codeintegrity_info::verification_error>{"ci.verification_error", "codeintegrity.verification_error", value_form::integer},
+    observation_field<&observation::ci, &codeintegrity_info::signature_index>{"ci.signature_index", "", value_form::integer},
+    observation_field<&observation::ci, &codeintegrity_info::total_signature_count>{"ci.total_signature_count", "", value_form::integer},
+    observation_field<&observation::ci, &codeintegrity_info::publisher_tbs_hash>{"ci.publisher_tbs_hash", "", value_form::hex},
+    observation_field<&observation::ci, &codeintegrity_info::issuer_tbs_hash>{"ci.issuer_tbs_hash", "", value_form::hex},
+    observation_field<&observation::ci, &codeintegrity_info::user_writable>{"ci.user_writable", "codeintegrity.user_writable", value_form::boolean},
+    observation_field<&observation::ci, &codeintegrity_info::joined_signatures>{"ci.joined_signatures", "codeintegrity.joined_signatures"},
 
-    observation_field<&observation::source, &provenance::schema>{"source.schema"},
-    observation_field<&observation::source, &provenance::topic>{"source.topic"},
-    observation_field<&observation::source, &provenance::partition>{"source.partition"},
-    observation_field<&observation::source, &provenance::offset>{"source.offset"},
+    observation_field<&observation::source, &provenance::schema>{"source.schema", "source.schema"},
+    observation_field<&observation::source, &provenance::topic>{"source.topic", "source.topic"},
+    observation_field<&observation::source, &provenance::partition>{"source.partition", "source.partition"},
+    observation_field<&observation::source, &provenance::offset>{"source.offset", "source.offset"},
 };
 // clang-format on
 
@@ -132,12 +138,13 @@ constexpr void for_each_observation_field(Fn&& fn) {
 // Row i's properties, indexable at run time.
 struct observation_field_info {
   std::string_view name;
+  std::string_view alert;
   value_form form = value_form::none;
   std::array<std::string_view, 2> sigma{};
 };
 
 inline constexpr std::array<observation_field_info, k_observation_field_count> k_observation_field_info =
-    std::apply([](const auto&... row) { return std::array{observation_field_info{row.name, row.form, row.sigma}...}; },
+    std::apply([](const auto&... row) { return std::array{observation_field_info{row.name, row.alert, row.form, row.sigma}...}; },
                k_observation_fields);
 
 // The index of the row called `name`; k_observation_field_count when there is none.
