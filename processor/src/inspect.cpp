@@ -205,44 +205,48 @@ std::string lower(std::string_view s) {
 
 bool has(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
 
+// `name`, which must be a field profiles may map (rules/observation_fields.hpp); any
+// other name fails the build, so a suggestion cannot name a field the loader refuses.
+consteval std::string_view mappable(std::string_view name) { return rules::mappable_observation_field(name); }
+
 // The Observation field a key name suggests; empty for none. `leaf` is the last path
 // component, lower-cased, `full` the whole path lower-cased.
 std::string_view guess_field(std::string_view leaf, std::string_view full) {
   const bool parent = has(full, "parent");
-  if (has(leaf, "sha256")) return "sha256";
-  if (has(leaf, "sha1")) return "sha1";
-  if (has(leaf, "thumbprint")) return "signature.thumbprint";
-  if (has(leaf, "serial")) return "signature.serial";
-  if (has(leaf, "issuer")) return "signature.issuer";
+  if (has(leaf, "sha256")) return mappable("sha256");
+  if (has(leaf, "sha1")) return mappable("sha1");
+  if (has(leaf, "thumbprint")) return mappable("signature.thumbprint");
+  if (has(leaf, "serial")) return mappable("signature.serial");
+  if (has(leaf, "issuer")) return mappable("signature.issuer");
   if (has(leaf, "notbefore") || has(leaf, "not_before") || has(leaf, "validfrom") || has(leaf, "valid_from")) {
-    return "signature.not_before";
+    return mappable("signature.not_before");
   }
   if (has(leaf, "notafter") || has(leaf, "not_after") || has(leaf, "validto") || has(leaf, "valid_to") ||
       has(leaf, "expir")) {
-    return "signature.not_after";
+    return mappable("signature.not_after");
   }
   if (has(leaf, "signer") || has(leaf, "publisher") || has(leaf, "subject") || leaf == "signature") {
-    return "signature.subject";
+    return mappable("signature.subject");
   }
   if (has(leaf, "signaturestatus") || has(leaf, "signature_status") || has(leaf, "signedstatus") ||
       has(leaf, "verified") || (has(full, "sign") && has(leaf, "status"))) {
-    return "signature.status";
+    return mappable("signature.status");
   }
-  if (leaf == "signed" || leaf == "issigned" || leaf == "is_signed") return "signature.exists";
+  if (leaf == "signed" || leaf == "issigned" || leaf == "is_signed") return mappable("signature.exists");
   if (leaf == "host" || leaf == "hostname" || leaf == "host_name" || leaf == "computer" || leaf == "computername" ||
       leaf == "devicename" || leaf == "machine" || leaf == "machinename") {
-    return "host_name";
+    return mappable("host_name");
   }
-  if (leaf == "timestamp" || leaf == "@timestamp" || has(leaf, "time")) return "event_time";
-  if (leaf == "user" || leaf == "username" || leaf == "user_name" || leaf == "account") return "user_name";
-  if (has(leaf, "originalfilename") || has(leaf, "original_file_name")) return "pe.original_file_name";
-  if (has(leaf, "company")) return "pe.company";
-  if (has(leaf, "product")) return "pe.product";
-  if (has(leaf, "fileversion") || has(leaf, "file_version")) return "pe.file_version";
-  if (has(leaf, "description")) return "pe.description";
+  if (leaf == "timestamp" || leaf == "@timestamp" || has(leaf, "time")) return mappable("event_time");
+  if (leaf == "user" || leaf == "username" || leaf == "user_name" || leaf == "account") return mappable("user_name");
+  if (has(leaf, "originalfilename") || has(leaf, "original_file_name")) return mappable("pe.original_file_name");
+  if (has(leaf, "company")) return mappable("pe.company");
+  if (has(leaf, "product")) return mappable("pe.product");
+  if (has(leaf, "fileversion") || has(leaf, "file_version")) return mappable("pe.file_version");
+  if (has(leaf, "description")) return mappable("pe.description");
   if (!parent && (has(leaf, "path") || has(leaf, "image") || has(leaf, "executable") || leaf == "filename" ||
                   leaf == "file_name")) {
-    return "image_path";
+    return mappable("image_path");
   }
   return {};
 }

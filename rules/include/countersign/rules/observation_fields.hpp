@@ -164,6 +164,13 @@ void no_such_observation_field();  // never defined: calling it at compile time 
   return i;
 }
 
+// `name` when it is a field profiles may map (a row with a form); any other name does not
+// compile.
+[[nodiscard]] consteval std::string_view mappable_observation_field(std::string_view name) {
+  if (k_observation_field_info[observation_field_row(name)].form == value_form::none) no_such_observation_field();
+  return name;
+}
+
 namespace detail {
 
 template <class T, class Row>
