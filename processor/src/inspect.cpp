@@ -14,6 +14,7 @@
 #include <countersign/processor/record_reader.hpp>
 #include <countersign/processor/user_profiles.hpp>
 #include <countersign/rules/json_writer.hpp>
+#include <countersign/rules/observation_fields.hpp>
 
 #include <simdjson.h>
 
@@ -46,62 +47,51 @@ fill_state of(const std::optional<T>& v) {
   return v ? fill_state::filled : fill_state::missing;
 }
 
+// A field is filled when it differs from what reset() leaves: a non-empty text, a
+// present value, an enum or count moved off its default.
+template <class T>
+fill_state fill_of(const T& v, const T& unset) {
+  return v == unset ? fill_state::missing : fill_state::filled;
+}
+fill_state fill_of(const text_field& f, const text_field& /*unset*/) { return of(f); }
+template <typename T>
+fill_state fill_of(const std::optional<T>& v, const std::optional<T>& /*unset*/) {
+  return of(v);
+}
+
 struct field_probe {
   std::string_view name;
   fill_state (*probe)(const observation&);
 };
 
-// The Observation as docs/design.md section 3 lists it; provenance is left out (always set).
-constexpr std::array<field_probe, 46> k_fields = {{
-    {"kind", [](const observation& o) { return o.kind == rules::event_kind::unknown ? fill_state::missing : fill_state::filled; }},
-    {"event_time", [](const observation& o) { return of(o.event_time_ms); }},
-    {"host_id", [](const observation& o) { return of(o.host_id); }},
-    {"host_name", [](const observation& o) { return of(o.host_name); }},
-    {"user_name", [](const observation& o) { return of(o.user_name); }},
-    {"image_path", [](const observation& o) { return of(o.image_path); }},
-    {"process_path", [](const observation& o) { return of(o.process_path); }},
-    {"sha256", [](const observation& o) { return of(o.sha256); }},
-    {"sha1", [](const observation& o) { return of(o.sha1); }},
-    {"pe.original_file_name", [](const observation& o) { return of(o.pe.original_file_name); }},
-    {"pe.company", [](const observation& o) { return of(o.pe.company); }},
-    {"pe.product", [](const observation& o) { return of(o.pe.product); }},
-    {"pe.description", [](const observation& o) { return of(o.pe.description); }},
-    {"pe.file_version", [](const observation& o) { return of(o.pe.file_version); }},
-    {"signature.exists", [](const observation& o) { return of(o.signature.exists); }},
-    {"signature.status", [](const observation& o) {
-       return o.signature.status == rules::signature_status::missing ? fill_state::missing : fill_state::filled;
-     }},
-    {"signature.status_raw", [](const observation& o) { return of(o.signature.status_raw); }},
-    {"signature.trusted", [](const observation& o) { return of(o.signature.trusted); }},
-    {"signature.subject", [](const observation& o) { return of(o.signature.subject); }},
-    {"signature.subject_cn", [](const observation& o) { return of(o.signature.subject_cn); }},
-    {"signature.subject_o", [](const observation& o) { return of(o.signature.subject_o); }},
-    {"signature.thumbprint", [](const observation& o) { return of(o.signature.thumbprint); }},
-    {"signature.issuer", [](const observation& o) { return of(o.signature.issuer); }},
-    {"signature.issuer_cn", [](const observation& o) { return of(o.signature.issuer_cn); }},
-    {"signature.serial", [](const observation& o) { return of(o.signature.serial); }},
-    {"signature.not_before", [](const observation& o) { return of(o.signature.not_before_ms); }},
-    {"signature.not_after", [](const observation& o) { return of(o.signature.not_after_ms); }},
-    {"signature.signing_time", [](const observation& o) { return of(o.signature.signing_time_ms); }},
-    {"signature.signature_type", [](const observation& o) { return of(o.signature.signature_type); }},
-    {"ci.event_id", [](const observation& o) { return of(o.ci.event_id); }},
-    {"ci.activity_id", [](const observation& o) { return of(o.ci.activity_id); }},
-    {"ci.process_name", [](const observation& o) { return of(o.ci.process_name); }},
-    {"ci.policy_name", [](const observation& o) { return of(o.ci.policy_name); }},
-    {"ci.policy_id", [](const observation& o) { return of(o.ci.policy_id); }},
-    {"ci.policy_guid", [](const observation& o) { return of(o.ci.policy_guid); }},
-    {"ci.requested_signing_level", [](const observation& o) { return of(o.ci.requested_signing_level); }},
-    {"ci.validated_signing_level", [](const observation& o) { return of(o.ci.validated_signing_level); }},
-    {"ci.status", [](const observation& o) { return of(o.ci.status); }},
-    {"ci.verification_error", [](const observation& o) { return of(o.ci.verification_error); }},
-    {"ci.signature_index", [](const observation& o) { return of(o.ci.signature_index); }},
-    {"ci.total_signature_count", [](const observation& o) { return of(o.ci.total_signature_count); }},
-    {"ci.publisher_tbs_hash", [](const observation& o) { return of(o.ci.publisher_tbs_hash); }},
-    {"ci.issuer_tbs_hash", [](const observation& o) { return of(o.ci.issuer_tbs_hash); }},
-    {"ci.user_writable", [](const observation& o) { return of(o.ci.user_writable); }},
-    {"ci.joined_signatures", [](const observation& o) { return o.ci.joined_signatures > 0 ? fill_state::filled : fill_state::missing; }},
-    {"host_hash", [](const observation& o) { return o.host_hash != 0 ? fill_state::filled : fill_state::missing; }},
-}};
+// Whether the report lists a field: provenance is always set, and ci.klass is read off
+// ci.event_id, which is listed.
+constexpr bool reported(std::string_view name) {
+  return !name.starts_with("source.") && name != "ci.klass";
+}
+
+// The observation's fields (rules/observation_fields.hpp) in their order, host_hash last
+// where the report has always had it.
+constexpr auto k_fields = [] {
+  constexpr auto all = std::apply(
+      [](const auto&... row) {
+        return std::array{field_probe{row.name, [](const observation& o) {
+                                        using row_t = std::remove_cvref_t<decltype(row)>;
+                                        return fill_of(row_t::of(o), row_t::of(rules::k_unset_observation));
+                                      }}...};
+      },
+      rules::k_observation_fields);
+  constexpr std::size_t n = std::ranges::count_if(all, [](const field_probe& f) { return reported(f.name); });
+  std::array<field_probe, n> out{};
+  std::size_t at = 0;
+  for (const auto& f : all) {
+    if (reported(f.name) && f.name != "host_hash") out[at++] = f;
+  }
+  for (const auto& f : all) {
+    if (f.name == "host_hash") out[at++] = f;
+  }
+  return out;
+}();
 
 constexpr std::array<std::string_view, k_fields.size()> k_field_names = [] {
   std::array<std::string_view, k_fields.size()> out{};
@@ -215,44 +205,48 @@ std::string lower(std::string_view s) {
 
 bool has(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
 
+// `name`, which must be a field profiles may map (rules/observation_fields.hpp); any
+// other name fails the build, so a suggestion cannot name a field the loader refuses.
+consteval std::string_view mappable(std::string_view name) { return rules::mappable_observation_field(name); }
+
 // The Observation field a key name suggests; empty for none. `leaf` is the last path
 // component, lower-cased, `full` the whole path lower-cased.
 std::string_view guess_field(std::string_view leaf, std::string_view full) {
   const bool parent = has(full, "parent");
-  if (has(leaf, "sha256")) return "sha256";
-  if (has(leaf, "sha1")) return "sha1";
-  if (has(leaf, "thumbprint")) return "signature.thumbprint";
-  if (has(leaf, "serial")) return "signature.serial";
-  if (has(leaf, "issuer")) return "signature.issuer";
+  if (has(leaf, "sha256")) return mappable("sha256");
+  if (has(leaf, "sha1")) return mappable("sha1");
+  if (has(leaf, "thumbprint")) return mappable("signature.thumbprint");
+  if (has(leaf, "serial")) return mappable("signature.serial");
+  if (has(leaf, "issuer")) return mappable("signature.issuer");
   if (has(leaf, "notbefore") || has(leaf, "not_before") || has(leaf, "validfrom") || has(leaf, "valid_from")) {
-    return "signature.not_before";
+    return mappable("signature.not_before");
   }
   if (has(leaf, "notafter") || has(leaf, "not_after") || has(leaf, "validto") || has(leaf, "valid_to") ||
       has(leaf, "expir")) {
-    return "signature.not_after";
+    return mappable("signature.not_after");
   }
   if (has(leaf, "signer") || has(leaf, "publisher") || has(leaf, "subject") || leaf == "signature") {
-    return "signature.subject";
+    return mappable("signature.subject");
   }
   if (has(leaf, "signaturestatus") || has(leaf, "signature_status") || has(leaf, "signedstatus") ||
       has(leaf, "verified") || (has(full, "sign") && has(leaf, "status"))) {
-    return "signature.status";
+    return mappable("signature.status");
   }
-  if (leaf == "signed" || leaf == "issigned" || leaf == "is_signed") return "signature.exists";
+  if (leaf == "signed" || leaf == "issigned" || leaf == "is_signed") return mappable("signature.exists");
   if (leaf == "host" || leaf == "hostname" || leaf == "host_name" || leaf == "computer" || leaf == "computername" ||
       leaf == "devicename" || leaf == "machine" || leaf == "machinename") {
-    return "host_name";
+    return mappable("host_name");
   }
-  if (leaf == "timestamp" || leaf == "@timestamp" || has(leaf, "time")) return "event_time";
-  if (leaf == "user" || leaf == "username" || leaf == "user_name" || leaf == "account") return "user_name";
-  if (has(leaf, "originalfilename") || has(leaf, "original_file_name")) return "pe.original_file_name";
-  if (has(leaf, "company")) return "pe.company";
-  if (has(leaf, "product")) return "pe.product";
-  if (has(leaf, "fileversion") || has(leaf, "file_version")) return "pe.file_version";
-  if (has(leaf, "description")) return "pe.description";
+  if (leaf == "timestamp" || leaf == "@timestamp" || has(leaf, "time")) return mappable("event_time");
+  if (leaf == "user" || leaf == "username" || leaf == "user_name" || leaf == "account") return mappable("user_name");
+  if (has(leaf, "originalfilename") || has(leaf, "original_file_name")) return mappable("pe.original_file_name");
+  if (has(leaf, "company")) return mappable("pe.company");
+  if (has(leaf, "product")) return mappable("pe.product");
+  if (has(leaf, "fileversion") || has(leaf, "file_version")) return mappable("pe.file_version");
+  if (has(leaf, "description")) return mappable("pe.description");
   if (!parent && (has(leaf, "path") || has(leaf, "image") || has(leaf, "executable") || leaf == "filename" ||
                   leaf == "file_name")) {
-    return "image_path";
+    return mappable("image_path");
   }
   return {};
 }

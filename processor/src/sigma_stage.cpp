@@ -1,6 +1,7 @@
 #include <countersign/processor/sigma_stage.hpp>
 #include <countersign/processor/version.hpp>
 #include <countersign/rules/alert.hpp>
+#include <countersign/rules/observation_fields.hpp>
 #include <countersign/rules/sigma/correlation.hpp>
 #include <countersign/rules/sigma/detail.hpp>
 #include <countersign/rules/time.hpp>
@@ -195,29 +196,25 @@ sigma_view::sigma_view(const sigma_document& doc, schema_profile profile, const 
 
 std::string_view sigma_view::keep(std::string value) const { return derived_.emplace_back(std::move(value)); }
 
+// Every field with a Sigma name is one from_observation writes as text.
+static_assert(std::apply(
+    [](const auto&... row) {
+      return ((row.sigma[0].empty() ||
+               std::is_same_v<typename std::remove_cvref_t<decltype(row)>::type, rules::text_field> ||
+               std::is_same_v<typename std::remove_cvref_t<decltype(row)>::type, std::optional<std::int64_t>>) &&
+              ...);
+    },
+    rules::k_observation_fields));
+
 std::optional<std::string_view> sigma_view::from_observation(std::string_view name) const {
   if (obs_ == nullptr) return std::nullopt;
   const auto& o = *obs_;
   const bool load = o.kind == event_kind::image_load || o.kind == event_kind::driver_load;
   const bool ci = o.kind == event_kind::code_integrity || o.kind == event_kind::signature_info;
-  if (name == "Computer") return text(o.host_name);
-  if (name == "User") return text(o.user_name);
   if (name == "Image") return load || ci ? text(o.process_path) : text(o.image_path);
   if (name == "ImageLoaded") return load ? text(o.image_path) : std::nullopt;
   if (name == "FileNameBuffer" || name == "File Name") return ci ? text(o.image_path) : std::nullopt;
   if (name == "ProcessNameBuffer" || name == "Process Name") return ci ? text(o.ci.process_name) : std::nullopt;
-  if (name == "PolicyName" || name == "PolicyNameBuffer") return text(o.ci.policy_name);
-  if (name == "PolicyID" || name == "PolicyIdBuffer") return text(o.ci.policy_id);
-  if (name == "RequestedPolicy" && o.ci.requested_signing_level) return keep(std::to_string(*o.ci.requested_signing_level));
-  if (name == "ValidatedPolicy" && o.ci.validated_signing_level) return keep(std::to_string(*o.ci.validated_signing_level));
-  if (name == "EventID" && o.ci.event_id) return keep(std::to_string(*o.ci.event_id));
-  if (name == "OriginalFileName") return text(o.pe.original_file_name);
-  if (name == "Company") return text(o.pe.company);
-  if (name == "Product") return text(o.pe.product);
-  if (name == "Description") return text(o.pe.description);
-  if (name == "FileVersion") return text(o.pe.file_version);
-  if (name == "sha256" || name == "SHA256") return text(o.sha256);
-  if (name == "sha1" || name == "SHA1") return text(o.sha1);
   if (name == "Hashes") {
     // Sysmon's form: "SHA1=...,MD5=...,SHA256=...,IMPHASH=..." (upper-case hex).
     std::string out;
@@ -247,8 +244,20 @@ std::optional<std::string_view> sigma_view::from_observation(std::string_view na
   }
   if (name == "Signature") return sig.subject_cn.present ? text(sig.subject_cn) : text(sig.subject);
   if (name == "SignatureIssuer") return sig.issuer_cn.present ? text(sig.issuer_cn) : text(sig.issuer);
-  if (name == "SignatureThumbprint") return text(sig.thumbprint);
-  return std::nullopt;
+  // The rest read one field as it is: the `sigma` names of rules::k_observation_fields.
+  std::optional<std::string_view> value;
+  bool found = name.empty();
+  rules::for_each_observation_field([&](const auto& row) {
+    if (found || (row.sigma[0] != name && row.sigma[1] != name)) return;
+    found = true;
+    const auto& v = row.of(o);
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(v)>, rules::text_field>) {
+      value = text(v);
+    } else if constexpr (std::is_same_v<std::remove_cvref_t<decltype(v)>, std::optional<std::int64_t>>) {
+      if (v) value = keep(std::to_string(*v));
+    }
+  });
+  return value;
 }
 
 std::optional<std::string_view> sigma_view::field(std::string_view name) const {
@@ -1206,21 +1215,23 @@ std::string probe_record(schema_profile profile, std::string_view channel, std::
   return out + "}";
 }
 
-// An observation with every fact sigma_view reads set, of kind `kind`.
+// An observation with every fact sigma_view reads set, of kind `kind`: the fields with
+// Sigma names, and those the kind-dependent names read.
 rules::observation full_observation(event_kind kind) {
   rules::observation o;
   o.kind = kind;
-  for (auto* f : {&o.host_name, &o.user_name, &o.image_path, &o.process_path, &o.sha256, &o.sha1,
-                  &o.pe.original_file_name, &o.pe.company, &o.pe.product, &o.pe.description, &o.pe.file_version,
-                  &o.signature.subject_cn, &o.signature.issuer_cn, &o.signature.thumbprint, &o.ci.process_name,
-                  &o.ci.policy_name, &o.ci.policy_id}) {
+  rules::for_each_observation_field([&o](const auto& row) {
+    if (row.sigma[0].empty()) return;
+    auto& v = row.of(o);
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(v)>, rules::text_field>) v.set("x");
+    else if constexpr (std::is_same_v<std::remove_cvref_t<decltype(v)>, std::optional<std::int64_t>>) v = 1;
+  });
+  for (auto* f : {&o.image_path, &o.process_path, &o.signature.subject_cn, &o.signature.issuer_cn, &o.ci.process_name}) {
     f->set("x");
   }
   o.signature.exists = true;
   o.signature.status = rules::signature_status::valid;
   o.ci.event_id = 3033;
-  o.ci.requested_signing_level = 1;
-  o.ci.validated_signing_level = 1;
   return o;
 }
 

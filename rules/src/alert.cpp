@@ -1,6 +1,7 @@
 #include <countersign/rules/alert.hpp>
 #include "alert_parts.hpp"
 #include <countersign/rules/json_writer.hpp>
+#include <countersign/rules/observation_fields.hpp>
 #include <countersign/rules/time.hpp>
 
 #define XXH_INLINE_ALL
@@ -8,6 +9,8 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
+#include <type_traits>
 
 namespace countersign::rules {
 namespace {
@@ -22,6 +25,43 @@ void optional_time(json_writer& w, std::string_view key, const std::optional<std
   scratch.clear();
   format_rfc3339_ms(*t, scratch);
   w.field(key, scratch);
+}
+
+// One field under its countersign.alert/v1 key: text and optional values when the source
+// carried them, enums by name, counts and provenance always. A uint64 (host_hash) has no
+// JSON form here; the table gives it no alert key.
+template <class Row>
+void write_value(json_writer& w, std::string_view key, const Row& row, const observation& obs, std::string& scratch) {
+  const auto& v = Row::of(obs);
+  using V = typename Row::type;
+  if constexpr (std::is_same_v<V, text_field>) {
+    optional_field(w, key, v);
+  } else if constexpr (std::is_same_v<V, std::optional<std::int64_t>>) {
+    if (row.form == value_form::time) optional_time(w, key, v, scratch);
+    else if (v) w.field(key, *v);
+  } else if constexpr (std::is_same_v<V, std::optional<bool>>) {
+    if (v) w.field_bool(key, *v);
+  } else if constexpr (std::is_enum_v<V>) {
+    w.field(key, to_string(v));
+  } else if constexpr (std::is_same_v<V, std::string>) {
+    w.field(key, v);
+  } else if constexpr (std::is_integral_v<V> && !std::is_same_v<V, std::uint64_t>) {
+    w.field(key, static_cast<std::int64_t>(v));
+  }
+}
+
+// The fields whose alert key is `block`.<key>, in the table's order (rules/
+// observation_fields.hpp). The blocks written so are those whose key order in
+// countersign.alert/v1 is the table's: host, process.hash, process.pe, source. The
+// signature and Code Integrity blocks keep their published order below, which is not the
+// wire order the table fixes.
+void write_fields(json_writer& w, std::string_view block, const observation& obs, std::string& scratch) {
+  for_each_observation_field([&](const auto& row) {
+    if (row.alert.size() <= block.size() || !row.alert.starts_with(block) || row.alert[block.size()] != '.') return;
+    const auto key = row.alert.substr(block.size() + 1);
+    if (key.find('.') != std::string_view::npos) return;  // a nested block's
+    write_value(w, key, row, obs, scratch);
+  });
 }
 
 }  // namespace
@@ -105,8 +145,7 @@ void render_alert(const observation& obs, std::span<const hit> hits, std::string
   w.end_array();
 
   w.key("host").begin_object();
-  optional_field(w, "id", obs.host_id);
-  optional_field(w, "name", obs.host_name);
+  write_fields(w, "host", obs, scratch);
   w.end_object();
   if (obs.user_name.present) {
     w.key("user").begin_object().field("name", obs.user_name.view()).end_object();
@@ -115,15 +154,10 @@ void render_alert(const observation& obs, std::span<const hit> hits, std::string
   w.key("process").begin_object();
   optional_field(w, "executable", obs.image_path);
   w.key("hash").begin_object();
-  optional_field(w, "sha256", obs.sha256);
-  optional_field(w, "sha1", obs.sha1);
+  write_fields(w, "process.hash", obs, scratch);
   w.end_object();
   w.key("pe").begin_object();
-  optional_field(w, "original_file_name", obs.pe.original_file_name);
-  optional_field(w, "company", obs.pe.company);
-  optional_field(w, "product", obs.pe.product);
-  optional_field(w, "description", obs.pe.description);
-  optional_field(w, "file_version", obs.pe.file_version);
+  write_fields(w, "process.pe", obs, scratch);
   w.end_object();
   const auto& sig = obs.signature;
   w.key("code_signature").begin_object();
@@ -149,7 +183,7 @@ void render_alert(const observation& obs, std::span<const hit> hits, std::string
     detail::write_prevalence(w, *prevalence, scratch);
   }
   w.key("source");
-  detail::write_source(w, obs.source);
+  detail::write_source(w, obs);
   w.end_object();
 }
 
@@ -203,12 +237,10 @@ void write_codeintegrity(json_writer& w, const codeintegrity_info& ci) {
   w.end_object();
 }
 
-void write_source(json_writer& w, const provenance& source) {
+void write_source(json_writer& w, const observation& obs) {
+  std::string no_times;  // the source block has none; never allocates
   w.begin_object();
-  w.field("schema", to_string(source.schema));
-  w.field("topic", source.topic);
-  w.field("partition", static_cast<std::int64_t>(source.partition));
-  w.field("offset", source.offset);
+  write_fields(w, "source", obs, no_times);
   w.end_object();
 }
 

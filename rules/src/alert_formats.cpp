@@ -102,7 +102,7 @@ void write_passthrough(json_writer& w, const alert_content& c, std::string& scra
     detail::write_prevalence(w, *c.prevalence, scratch);
   }
   w.key("source");
-  detail::write_source(w, c.obs.source);
+  detail::write_source(w, c.obs);
 }
 
 // An image or driver load judges the loaded file; its process is someone else.

@@ -14,6 +14,7 @@ void write_detection(json_writer& w, const hit& h);
 // `scratch` holds formatted times between calls.
 void write_prevalence(json_writer& w, const alert_prevalence& p, std::string& scratch);
 void write_codeintegrity(json_writer& w, const codeintegrity_info& ci);
-void write_source(json_writer& w, const provenance& source);
+// The observation's provenance (its `source.*` fields).
+void write_source(json_writer& w, const observation& obs);
 
 }  // namespace countersign::rules::detail

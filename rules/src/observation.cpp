@@ -1,4 +1,5 @@
 #include <countersign/rules/observation.hpp>
+#include <countersign/rules/observation_fields.hpp>
 #include <countersign/rules/severity.hpp>
 
 namespace countersign::rules {
@@ -96,49 +97,21 @@ std::optional<severity> parse_severity(std::string_view s) noexcept {
   return std::nullopt;
 }
 
+namespace {
+
+void reset_value(text_field& v, const text_field& /*unset*/) noexcept { v.reset(); }
+void reset_value(std::string& v, const std::string& /*unset*/) noexcept { v.clear(); }
+template <class T>
+void reset_value(T& v, const T& unset) noexcept {
+  v = unset;
+}
+
+}  // namespace
+
+// Text keeps its capacity (clear(), not a fresh string): a reused observation stops
+// allocating once it has seen its longest values.
 void observation::reset() noexcept {
-  kind = event_kind::unknown;
-  event_time_ms.reset();
-  host_id.reset();
-  host_name.reset();
-  host_hash = 0;
-  user_name.reset();
-  image_path.reset();
-  process_path.reset();
-  sha256.reset();
-  sha1.reset();
-  for (text_field* f : {&pe.original_file_name, &pe.company, &pe.product, &pe.description,
-                        &pe.file_version}) {
-    f->reset();
-  }
-  auto& sig = signature;
-  sig.exists.reset();
-  sig.status = signature_status::missing;
-  sig.trusted.reset();
-  for (text_field* f : {&sig.status_raw, &sig.subject, &sig.subject_cn, &sig.subject_o,
-                        &sig.thumbprint, &sig.issuer, &sig.issuer_cn, &sig.serial,
-                        &sig.signature_type}) {
-    f->reset();
-  }
-  sig.not_before_ms.reset();
-  sig.not_after_ms.reset();
-  sig.signing_time_ms.reset();
-  ci.event_id.reset();
-  ci.klass = ci_class::none;
-  for (text_field* f : {&ci.activity_id, &ci.process_name, &ci.policy_name, &ci.policy_id,
-                        &ci.policy_guid, &ci.status, &ci.publisher_tbs_hash, &ci.issuer_tbs_hash}) {
-    f->reset();
-  }
-  for (auto* v : {&ci.requested_signing_level, &ci.validated_signing_level, &ci.verification_error,
-                  &ci.signature_index, &ci.total_signature_count}) {
-    v->reset();
-  }
-  ci.user_writable.reset();
-  ci.joined_signatures = 0;
-  source.schema = schema_profile::unknown;
-  source.topic.clear();
-  source.partition = -1;
-  source.offset = -1;
+  for_each_observation_field([this](const auto& row) { reset_value(row.of(*this), row.of(k_unset_observation)); });
 }
 
 }  // namespace countersign::rules

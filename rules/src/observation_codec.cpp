@@ -2,19 +2,22 @@
 //
 // Version 1:
 //   byte    version (1)
-//   then every field of `observation` in declaration order, nested structs inline:
+//   then every field of `observation` in the order of k_observation_fields
+//   (rules/observation_fields.hpp), nested structs inline, each encoded by its type:
 //     text_field        varint of (length + 1), then the bytes; 0 alone means missing
 //     optional<int64>   byte 0 missing, or byte 1 then the zigzag varint
 //     optional<bool>    byte 0 missing, 1 false, 2 true
 //     enum              one byte, the enumerator's value
-//     host_hash         8 bytes, little-endian
-//     joined_signatures varint
-//     topic             varint length, then the bytes
-//     partition, offset zigzag varint
+//     uint64 (host_hash) 8 bytes, little-endian
+//     uint32 (joined_signatures) varint
+//     string (topic)    varint length, then the bytes
+//     int32, int64 (partition, offset) zigzag varint
 // A field absent from the source costs one byte, so a typical observation is dominated
 // by its strings. Adding, removing or reordering a field needs a new version.
 
 #include <countersign/rules/observation_codec.hpp>
+
+#include <countersign/rules/observation_fields.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace countersign::rules {
@@ -239,70 +243,29 @@ class reader {
   std::optional<observation_decode_error> error_;
 };
 
+// One field in either direction, encoded by its type. A field of a type with no
+// encoding here does not compile: give the type one, with a new format version.
+template <class Io, class T>
+void transfer_value(Io& io, T& v) {
+  using V = std::remove_const_t<T>;
+  if constexpr (std::is_same_v<V, text_field>) io.text(v);
+  else if constexpr (std::is_same_v<V, std::optional<std::int64_t>>) io.optional_int(v);
+  else if constexpr (std::is_same_v<V, std::optional<bool>>) io.optional_bool(v);
+  else if constexpr (std::is_enum_v<V>) io.enumeration(v, last_enumerator(V{}));
+  else if constexpr (std::is_same_v<V, std::uint64_t>) io.fixed64(v);  // host_hash: uniform, a varint would be longer
+  else if constexpr (std::is_same_v<V, std::uint32_t>) io.uint32(v);
+  else if constexpr (std::is_same_v<V, std::int32_t>) io.int32(v);
+  else if constexpr (std::is_same_v<V, std::int64_t>) io.int64(v);
+  else if constexpr (std::is_same_v<V, std::string>) io.string(v);
+  else static_assert(sizeof(V) == 0, "a field type the observation codec has no encoding for");
+}
+
 // The layout, once for both directions so that encoder and decoder cannot drift apart:
-// `Obs` is `const observation` with a writer and `observation` with a reader. The last
-// enumerator of each enum bounds what the reader accepts; extend it with the enum.
+// `Obs` is `const observation` with a writer and `observation` with a reader. The fields
+// and their order are k_observation_fields (rules/observation_fields.hpp).
 template <class Io, class Obs>
 void transfer(Io& io, Obs& obs) {
-  io.enumeration(obs.kind, event_kind::policy);
-  io.optional_int(obs.event_time_ms);
-  io.text(obs.host_id);
-  io.text(obs.host_name);
-  io.fixed64(obs.host_hash);
-  io.text(obs.user_name);
-  io.text(obs.image_path);
-  io.text(obs.process_path);
-  io.text(obs.sha256);
-  io.text(obs.sha1);
-
-  auto& pe = obs.pe;
-  io.text(pe.original_file_name);
-  io.text(pe.company);
-  io.text(pe.product);
-  io.text(pe.description);
-  io.text(pe.file_version);
-
-  auto& sig = obs.signature;
-  io.optional_bool(sig.exists);
-  io.enumeration(sig.status, signature_status::other);
-  io.text(sig.status_raw);
-  io.optional_bool(sig.trusted);
-  io.text(sig.subject);
-  io.text(sig.subject_cn);
-  io.text(sig.subject_o);
-  io.text(sig.thumbprint);
-  io.text(sig.issuer);
-  io.text(sig.issuer_cn);
-  io.text(sig.serial);
-  io.optional_int(sig.not_before_ms);
-  io.optional_int(sig.not_after_ms);
-  io.optional_int(sig.signing_time_ms);
-  io.text(sig.signature_type);
-
-  auto& ci = obs.ci;
-  io.optional_int(ci.event_id);
-  io.enumeration(ci.klass, ci_class::policy);
-  io.text(ci.activity_id);
-  io.text(ci.process_name);
-  io.text(ci.policy_name);
-  io.text(ci.policy_id);
-  io.text(ci.policy_guid);
-  io.optional_int(ci.requested_signing_level);
-  io.optional_int(ci.validated_signing_level);
-  io.text(ci.status);
-  io.optional_int(ci.verification_error);
-  io.optional_int(ci.signature_index);
-  io.optional_int(ci.total_signature_count);
-  io.text(ci.publisher_tbs_hash);
-  io.text(ci.issuer_tbs_hash);
-  io.optional_bool(ci.user_writable);
-  io.uint32(ci.joined_signatures);
-
-  auto& src = obs.source;
-  io.enumeration(src.schema, schema_profile::user);
-  io.string(src.topic);
-  io.int32(src.partition);
-  io.int64(src.offset);
+  for_each_observation_field([&](const auto& row) { transfer_value(io, row.of(obs)); });
 }
 
 }  // namespace

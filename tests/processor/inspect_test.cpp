@@ -35,6 +35,24 @@ std::size_t field_index(std::string_view name) {
   return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin());
 }
 
+// The report's rows, in order, as they were before the list moved to
+// rules/observation_fields.hpp: provenance and ci.klass left out, host_hash last.
+TEST(inspect, reports_the_observation_fields_in_their_order) {
+  const auto names = inspect_field_names();
+  EXPECT_THAT(std::vector<std::string_view>(names.begin(), names.end()),
+              ElementsAre("kind", "event_time", "host_id", "host_name", "user_name", "image_path", "process_path",
+                          "sha256", "sha1", "pe.original_file_name", "pe.company", "pe.product", "pe.description",
+                          "pe.file_version", "signature.exists", "signature.status", "signature.status_raw",
+                          "signature.trusted", "signature.subject", "signature.subject_cn", "signature.subject_o",
+                          "signature.thumbprint", "signature.issuer", "signature.issuer_cn", "signature.serial",
+                          "signature.not_before", "signature.not_after", "signature.signing_time",
+                          "signature.signature_type", "ci.event_id", "ci.activity_id", "ci.process_name",
+                          "ci.policy_name", "ci.policy_id", "ci.policy_guid", "ci.requested_signing_level",
+                          "ci.validated_signing_level", "ci.status", "ci.verification_error", "ci.signature_index",
+                          "ci.total_signature_count", "ci.publisher_tbs_hash", "ci.issuer_tbs_hash",
+                          "ci.user_writable", "ci.joined_signatures", "host_hash"));
+}
+
 TEST(inspect, reports_profiles_rejects_and_unknown_shapes_of_a_mixed_sample) {
   const auto r = run_inspect(defaults(), {k_mixed});
   EXPECT_FALSE(r.failed());

@@ -99,6 +99,50 @@ TEST(sigma_fields, elastic_defend_process_resolves_sysmon_names_from_ecs_fields)
   EXPECT_THAT(logsources(v), ElementsAre("process_creation/windows/"));
 }
 
+// The Sigma names that read one observation field as it is, for every event kind (the
+// names as they were before they moved to rules/observation_fields.hpp). The document
+// carries none of them, so every value comes from the observation.
+TEST(sigma_fields, plain_sigma_names_read_their_observation_field_for_every_kind) {
+  view_harness h;
+  h(R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"id":"h1"}})");
+  rules::observation o;
+  o.host_name.set("WS-1");
+  o.user_name.set("alice");
+  o.sha256.set("aa");
+  o.sha1.set("bb");
+  o.pe.original_file_name.set("ofn");
+  o.pe.company.set("co");
+  o.pe.product.set("pr");
+  o.pe.description.set("de");
+  o.pe.file_version.set("fv");
+  o.signature.thumbprint.set("cc");
+  o.ci.policy_name.set("pol");
+  o.ci.policy_id.set("pid");
+  o.ci.event_id = 3077;
+  o.ci.requested_signing_level = 12;
+  o.ci.validated_signing_level = -1;
+  const std::vector<std::pair<std::string_view, std::string_view>> expected = {
+      {"Computer", "WS-1"}, {"User", "alice"}, {"sha256", "aa"}, {"SHA256", "aa"}, {"sha1", "bb"}, {"SHA1", "bb"},
+      {"OriginalFileName", "ofn"}, {"Company", "co"}, {"Product", "pr"}, {"Description", "de"},
+      {"FileVersion", "fv"}, {"SignatureThumbprint", "cc"}, {"PolicyName", "pol"}, {"PolicyNameBuffer", "pol"},
+      {"PolicyID", "pid"}, {"PolicyIdBuffer", "pid"}, {"EventID", "3077"}, {"RequestedPolicy", "12"},
+      {"ValidatedPolicy", "-1"}};
+  for (const auto kind : {rules::event_kind::process_start, rules::event_kind::image_load,
+                          rules::event_kind::code_integrity, rules::event_kind::unknown}) {
+    o.kind = kind;
+    h.view.emplace(h.doc, schema_profile::ecs, &o, -1);
+    for (const auto& [name, want] : expected) EXPECT_EQ(value(*h.view, name), want) << name << " " << to_string(kind);
+  }
+  // Absent: missing, present but empty: empty; integers only when present.
+  rules::observation empty;
+  empty.pe.company.set("");
+  h.view.emplace(h.doc, schema_profile::ecs, &empty, -1);
+  EXPECT_EQ(value(*h.view, "Company"), "");
+  for (const std::string_view name : {"Product", "EventID", "RequestedPolicy", "Computer", "host_name", "kind"}) {
+    EXPECT_EQ(value(*h.view, name), "<missing>") << name;
+  }
+}
+
 TEST(sigma_fields, winlogbeat_event_data_is_read_by_its_plain_name_first) {
   view_harness h;
   const auto& v = h(R"({"@timestamp":"2026-11-20T10:00:00Z","host":{"name":"WS-2"},

@@ -528,6 +528,117 @@ profiles:
   EXPECT_EQ(h.one(*set, line_containing(k_differential, R"("pid":"4101")")).kind, event_kind::image_load);
 }
 
+// Every observation field a profile may map by name, each from a key of its own, lands in
+// that field and in no other (the names and conversions as they were before the list of
+// targets moved to rules/observation_fields.hpp).
+TEST(user_profile, every_mappable_field_lands_in_its_own_field) {
+  const auto set = load_clean(R"(profiles:
+  - name: all
+    match: {keys: [all]}
+    kind: image_load
+    fields:
+      host_id: k.host_id
+      host_name: k.host_name
+      user_name: k.user_name
+      event_time: k.event_time
+      image_path: k.image_path
+      process_path: k.process_path
+      sha256: k.sha256
+      sha1: k.sha1
+      pe.original_file_name: k.ofn
+      pe.company: k.company
+      pe.product: k.product
+      pe.description: k.description
+      pe.file_version: k.file_version
+      signature.exists: k.exists
+      signature.status: k.status
+      signature.trusted: k.trusted
+      signature.subject: k.subject
+      signature.subject_cn: k.subject_cn
+      signature.subject_o: k.subject_o
+      signature.issuer: k.issuer
+      signature.issuer_cn: k.issuer_cn
+      signature.thumbprint: k.thumbprint
+      signature.serial: k.serial
+      signature.not_before: k.not_before
+      signature.not_after: k.not_after
+      signature.signing_time: k.signing_time
+      signature.signature_type: k.signature_type
+      ci.event_id: k.event_id
+      ci.activity_id: k.activity_id
+      ci.process_name: k.process_name
+      ci.policy_name: k.policy_name
+      ci.policy_id: k.policy_id
+      ci.policy_guid: k.policy_guid
+      ci.requested_signing_level: k.requested
+      ci.validated_signing_level: k.validated
+      ci.status: k.ci_status
+      ci.verification_error: k.verification_error
+      ci.signature_index: k.signature_index
+      ci.total_signature_count: k.total_signature_count
+      ci.publisher_tbs_hash: k.publisher_tbs_hash
+      ci.issuer_tbs_hash: k.issuer_tbs_hash
+      ci.user_writable: k.user_writable
+)");
+  ASSERT_EQ(set->size(), 1U);
+  harness h;
+  const auto& o = h.one(*set, R"({"all":1,"k":{"host_id":"hid","host_name":"hn","user_name":"un",
+    "event_time":"2026-11-20T10:00:00Z","image_path":"ip","process_path":"pp","sha256":"AA","sha1":"BB",
+    "ofn":"ofn","company":"co","product":"pr","description":"de","file_version":"fv","exists":"true",
+    "status":"Valid","trusted":"false","subject":"su","subject_cn":"scn","subject_o":"so","issuer":"is",
+    "issuer_cn":"icn","thumbprint":"CC:DD","serial":"EE","not_before":"2025-03-01T00:00:00Z",
+    "not_after":"2027-03-01T00:00:00Z","signing_time":"2024-01-01T00:00:00Z","signature_type":"st",
+    "event_id":3077,"activity_id":"{AB-CD}","process_name":"pn","policy_name":"pol","policy_id":"pid",
+    "policy_guid":"pg","requested":12,"validated":1,"ci_status":"0XC0000428","verification_error":-2,
+    "signature_index":3,"total_signature_count":4,"publisher_tbs_hash":"FF","issuer_tbs_hash":"0A",
+    "user_writable":"true"}})");
+  EXPECT_EQ(o.kind, event_kind::image_load);
+  EXPECT_EQ(o.host_id.value, "hid");
+  EXPECT_EQ(o.host_name.value, "hn");
+  EXPECT_EQ(o.user_name.value, "un");
+  EXPECT_EQ(o.event_time_ms, k_t0);
+  EXPECT_EQ(o.image_path.value, "ip");
+  EXPECT_EQ(o.process_path.value, "pp");
+  EXPECT_EQ(o.sha256.value, "aa");
+  EXPECT_EQ(o.sha1.value, "bb");
+  EXPECT_EQ(o.pe.original_file_name.value, "ofn");
+  EXPECT_EQ(o.pe.company.value, "co");
+  EXPECT_EQ(o.pe.product.value, "pr");
+  EXPECT_EQ(o.pe.description.value, "de");
+  EXPECT_EQ(o.pe.file_version.value, "fv");
+  EXPECT_EQ(o.signature.exists, true);
+  EXPECT_EQ(o.signature.status, signature_status::valid);
+  EXPECT_EQ(o.signature.status_raw.value, "Valid");
+  EXPECT_EQ(o.signature.trusted, false);
+  EXPECT_EQ(o.signature.subject.value, "su");
+  EXPECT_EQ(o.signature.subject_cn.value, "scn");
+  EXPECT_EQ(o.signature.subject_o.value, "so");
+  EXPECT_EQ(o.signature.issuer.value, "is");
+  EXPECT_EQ(o.signature.issuer_cn.value, "icn");
+  EXPECT_EQ(o.signature.thumbprint.value, "ccdd");
+  EXPECT_EQ(o.signature.serial.value, "ee");
+  EXPECT_EQ(o.signature.not_before_ms, k_2025_03_01);
+  EXPECT_EQ(o.signature.not_after_ms, k_2027_03_01);
+  EXPECT_EQ(o.signature.signing_time_ms, k_2024_01_01);
+  EXPECT_EQ(o.signature.signature_type.value, "st");
+  EXPECT_EQ(o.ci.event_id, 3077);
+  EXPECT_EQ(o.ci.klass, rules::ci_class::block);
+  EXPECT_EQ(o.ci.activity_id.value, "ab-cd");
+  EXPECT_EQ(o.ci.process_name.value, "pn");
+  EXPECT_EQ(o.ci.policy_name.value, "pol");
+  EXPECT_EQ(o.ci.policy_id.value, "pid");
+  EXPECT_EQ(o.ci.policy_guid.value, "pg");
+  EXPECT_EQ(o.ci.requested_signing_level, 12);
+  EXPECT_EQ(o.ci.validated_signing_level, 1);
+  EXPECT_EQ(o.ci.status.value, "0xc0000428");
+  EXPECT_EQ(o.ci.verification_error, -2);
+  EXPECT_EQ(o.ci.signature_index, 3);
+  EXPECT_EQ(o.ci.total_signature_count, 4);
+  EXPECT_EQ(o.ci.publisher_tbs_hash.value, "ff");
+  EXPECT_EQ(o.ci.issuer_tbs_hash.value, "0a");
+  EXPECT_EQ(o.ci.user_writable, true);
+}
+
 // ---------------------------------------------------------------------------------------
 // Diagnostics
 
@@ -540,22 +651,36 @@ profile_diagnostic only_diagnostic(std::string_view yaml) {
   return res.diagnostics.empty() ? profile_diagnostic{} : res.diagnostics[0];
 }
 
-TEST(user_profile_diagnostics, unknown_observation_field_is_reported_with_line_and_profile) {
-  const auto d = only_diagnostic(R"(profiles:
+// A profile whose third mapping, on line 8, names `field`.
+std::string profile_mapping(std::string_view field) {
+  return std::string(R"(profiles:
   - name: p1
     match: {keys: [a]}
     kind: process_start
     fields:
       host_name: a
       event_time: t
-      signature.colour: c
-)");
+      )") + std::string(field) + ": c\n";
+}
+
+TEST(user_profile_diagnostics, unknown_observation_field_is_reported_with_line_and_profile) {
+  const auto d = only_diagnostic(profile_mapping("signature.colour"));
   EXPECT_EQ(d.file, "broken.yaml");
   EXPECT_EQ(d.line, 8);
   EXPECT_EQ(d.profile, "p1");
   EXPECT_THAT(d.message, HasSubstr("unknown observation field 'signature.colour'"));
   EXPECT_TRUE(d.error);
   EXPECT_EQ(d.text().substr(0, 26), "broken.yaml:8: profile p1:");
+}
+
+// Fields the parser, the CI join or the pipeline set are not `fields` names.
+TEST(user_profile_diagnostics, fields_no_profile_maps_are_unknown) {
+  for (const std::string_view field : {"kind", "host_hash", "signature.status_raw", "ci.klass", "ci.joined_signatures",
+                                       "source.schema", "source.topic", "source.partition", "source.offset"}) {
+    SCOPED_TRACE(field);
+    const auto d = only_diagnostic(profile_mapping(field));
+    EXPECT_THAT(d.message, HasSubstr("unknown observation field '" + std::string(field) + "'"));
+  }
 }
 
 TEST(user_profile_diagnostics, bad_path_is_reported_with_line) {

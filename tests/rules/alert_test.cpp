@@ -4,6 +4,7 @@
 #include "printers.hpp"
 
 #include <countersign/rules/alert.hpp>
+#include <countersign/rules/observation_fields.hpp>
 #include <countersign/rules/time.hpp>
 
 #include <gmock/gmock.h>
@@ -205,6 +206,57 @@ struct renderer {
   std::string out;
   simdjson::dom::parser parser;
 };
+
+// The `alert` column of rules/observation_fields.hpp against the renderer, both ways: a
+// field the table places in alerts is there, under that key, with its value; and every
+// observation fact in an alert (host, user, process, codeintegrity, source, time) is a
+// row's key.
+void collect_leaves(simdjson::dom::element e, const std::string& path, std::vector<std::string>& out) {
+  simdjson::dom::object obj;
+  if (e.get_object().get(obj) != simdjson::SUCCESS) {
+    out.push_back(path);
+    return;
+  }
+  for (simdjson::dom::key_value_pair field : obj) {
+    collect_leaves(field.value, path.empty() ? std::string(field.key) : path + "." + std::string(field.key), out);
+  }
+}
+
+TEST(render_alert, the_observation_field_table_names_every_key_of_the_observation_in_alerts) {
+  observation o;
+  for (std::size_t i = 0; i < k_observation_field_count; ++i) {
+    const auto name = k_observation_field_info[i].name;
+    if (auto* t = observation_field_as<text_field>(o, i)) t->set(std::string("v-") + std::string(name));
+    if (auto* n = observation_field_as<std::optional<std::int64_t>>(o, i)) *n = k_now + static_cast<std::int64_t>(i);
+    if (auto* b = observation_field_as<std::optional<bool>>(o, i)) *b = true;
+  }
+  ASSERT_TRUE(o.ci.present());
+  renderer r;
+  const auto doc = r.render(o, {make_hit("cs.signature.revoked", severity::high)});
+
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < k_observation_field_count; ++i) {
+    const auto& row = k_observation_field_info[i];
+    if (row.alert.empty()) continue;
+    keys.emplace_back(row.alert);
+    std::string pointer = "/" + std::string(row.alert);
+    std::ranges::replace(pointer, '.', '/');
+    ASSERT_TRUE(has(doc, pointer)) << row.name << " at " << pointer;
+    if (observation_field_as<text_field>(o, i) != nullptr) {
+      EXPECT_EQ(str(doc, pointer), std::string("v-") + std::string(row.name)) << pointer;
+    }
+  }
+
+  std::vector<std::string> leaves{"time"};
+  for (const std::string block : {"host", "user", "process", "codeintegrity", "source"}) {
+    simdjson::dom::element e;
+    ASSERT_EQ(doc.at_pointer("/" + block).get(e), simdjson::SUCCESS) << block;
+    collect_leaves(e, block, leaves);
+  }
+  std::ranges::sort(keys);
+  std::ranges::sort(leaves);
+  EXPECT_EQ(leaves, keys);
+}
 
 TEST(render_alert, writes_the_v1_envelope) {
   renderer r;

@@ -4,9 +4,11 @@
 #include "printers.hpp"
 
 #include <countersign/rules/observation_codec.hpp>
+#include <countersign/rules/observation_fields.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -32,8 +34,9 @@ constexpr std::int64_t k_now = 1'795'927'420'000;  // 2026-11-29T04:43:40Z
 
 // Compile-time guard: structured bindings need exactly one name per member, so this stops
 // compiling when a struct gains or loses a field. Whoever lands here adds the field to
-// transfer() in rules/src/observation_codec.cpp (with a new format version) and to the
-// lists below.
+// k_observation_fields in rules/observation_fields.hpp (with a new codec format version)
+// and to the lists below, which stay written out by hand so that the tests do not take
+// the table's word for what an observation holds.
 [[maybe_unused]] void every_field_is_listed(observation& o) {
   [[maybe_unused]] auto& [kind, event_time_ms, host_id, host_name, host_hash, user_name, image_path,
                           process_path, sha256, sha1, pe, signature, ci, source] = o;
@@ -525,6 +528,164 @@ TEST(observation_codec, arbitrary_bytes_never_crash_and_what_decodes_re_encodes)
     }
     if (::testing::Test::HasFailure()) return;
   }
+}
+
+// Every field set by hand (not through the lists above, so that a list and the codec
+// cannot agree on a mistake): kind, enums and presence flags at non-default values, one
+// string present but empty, one long enough for a two-byte length, negative integers.
+observation golden_observation() {
+  observation o;
+  o.kind = event_kind::driver_load;
+  o.event_time_ms = k_now;
+  o.host_id.set("host-1");
+  o.host_name.set("WS-01");
+  o.host_hash = 0x0123'4567'89ab'cdefULL;
+  o.user_name.set("");
+  o.image_path.set("C:\\Windows\\System32\\drivers\\" + std::string(130, 'd') + ".sys");
+  o.process_path.set("C:\\Windows\\System32\\services.exe");
+  o.sha256.set(std::string(64, 'a'));
+  o.sha1.set(std::string(40, 'b'));
+  o.pe.original_file_name.set("ofn.sys");
+  o.pe.company.set("Company");
+  o.pe.product.set("Product");
+  o.pe.description.set("Description");
+  o.pe.file_version.set("1.2.3.4");
+  o.signature.exists = true;
+  o.signature.status = signature_status::revoked;
+  o.signature.status_raw.set("Revoked");
+  o.signature.trusted = false;
+  o.signature.subject.set("CN=Signer, O=Org");
+  o.signature.subject_cn.set("Signer");
+  o.signature.subject_o.set("Org");
+  o.signature.thumbprint.set(std::string(40, 'c'));
+  o.signature.issuer.set("CN=Issuing CA");
+  o.signature.issuer_cn.set("Issuing CA");
+  o.signature.serial.set("0a0b");
+  o.signature.not_before_ms = -86'400'000;
+  o.signature.not_after_ms = k_now + 1;
+  o.signature.signing_time_ms = 0;
+  o.signature.signature_type.set("Authenticode");
+  o.ci.event_id = 3033;
+  o.ci.klass = ci_class::block;
+  o.ci.activity_id.set("6a1b5d2e-0000-0000-0000-000000000001");
+  o.ci.process_name.set("System");
+  o.ci.policy_name.set("Policy");
+  o.ci.policy_id.set("{policy-id}");
+  o.ci.policy_guid.set("{guid}");
+  o.ci.requested_signing_level = 12;
+  o.ci.validated_signing_level = 1;
+  o.ci.status.set("0xc0000428");
+  o.ci.verification_error = -2;
+  o.ci.signature_index = 0;
+  o.ci.total_signature_count = 2;
+  o.ci.publisher_tbs_hash.set("dd");
+  o.ci.issuer_tbs_hash.set("ee");
+  o.ci.user_writable = true;
+  o.ci.joined_signatures = 300;
+  o.source.schema = schema_profile::evtx;
+  o.source.topic = "edr.ci";
+  o.source.partition = -7;
+  o.source.offset = 1'234'567;
+  return o;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char k_digits[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : bytes) {
+    out.push_back(k_digits[static_cast<std::uint8_t>(c) >> 4]);
+    out.push_back(k_digits[static_cast<std::uint8_t>(c) & 0xf]);
+  }
+  return out;
+}
+
+// Bytes the codec wrote before its field list moved to rules/observation_fields.hpp
+// (commit c20fe20). Records in Kafka topics and RocksDB were written so; they must keep
+// decoding, and the encoder must keep writing them.
+constexpr std::string_view k_golden_hex =
+    "010301c0b1edd9c46807686f73742d310657532d3031efcdab896745230101a301433a5c57696e646f77735c53797374"
+    "656d33325c647269766572735c6464646464646464646464646464646464646464646464646464646464646464646464"
+    "646464646464646464646464646464646464646464646464646464646464646464646464646464646464646464646464"
+    "64646464646464646464646464646464646464646464646464646464646464646464646464646464646464646464642e"
+    "73797321433a5c57696e646f77735c53797374656d33325c73657276696365732e657865416161616161616161616161"
+    "616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161"
+    "61616161612962626262626262626262626262626262626262626262626262626262626262626262626262626262086f"
+    "666e2e73797308436f6d70616e790850726f647563740c4465736372697074696f6e08312e322e332e34020308526576"
+    "6f6b65640111434e3d5369676e65722c204f3d4f7267075369676e6572044f7267296363636363636363636363636363"
+    "63636363636363636363636363636363636363636363636363630e434e3d49737375696e672043410b49737375696e67"
+    "204341053061306201ffefb25201c2b1edd9c46801000d41757468656e7469636f646501b22f01253661316235643265"
+    "2d303030302d303030302d303030302d3030303030303030303030310753797374656d07506f6c6963790c7b706f6c69"
+    "63792d69647d077b677569647d011801020b3078633030303034323801030100010403646403656502ac020606656472"
+    "2e63690d8eda9601";
+
+TEST(observation_codec, a_fully_populated_observation_encodes_to_the_recorded_bytes) {
+  EXPECT_EQ(to_hex(encoded(golden_observation())), k_golden_hex);
+}
+
+TEST(observation_codec, the_recorded_bytes_decode_to_the_fully_populated_observation) {
+  std::string bytes;
+  for (std::size_t i = 0; i + 1 < k_golden_hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(std::string(k_golden_hex.substr(i, 2)), nullptr, 16)));
+  }
+  observation o;
+  const auto r = decode_observation(bytes, o);
+  ASSERT_TRUE(r.has_value()) << to_string(r.error());
+  expect_same(golden_observation(), o);
+}
+
+// The table has one row per field of the observation: the rows reach distinct members,
+// and every member the hand-written lists name is reached by a row.
+TEST(observation_fields, every_field_of_the_observation_is_one_row) {
+  observation o;
+  std::vector<const void*> rows;
+  for_each_observation_field([&](const auto& row) { rows.push_back(&row.of(o)); });
+  ASSERT_EQ(rows.size(), k_observation_field_count);
+  std::vector<const void*> listed;
+  for (const auto& [name, f] : text_fields(o)) listed.push_back(f);
+  for (const auto& [name, f] : int_fields(o)) listed.push_back(f);
+  for (const auto& [name, f] : bool_fields(o)) listed.push_back(f);
+  for (const void* f : {static_cast<const void*>(&o.kind), static_cast<const void*>(&o.host_hash),
+                        static_cast<const void*>(&o.signature.status), static_cast<const void*>(&o.ci.klass),
+                        static_cast<const void*>(&o.ci.joined_signatures), static_cast<const void*>(&o.source.schema),
+                        static_cast<const void*>(&o.source.topic), static_cast<const void*>(&o.source.partition),
+                        static_cast<const void*>(&o.source.offset)}) {
+    listed.push_back(f);
+  }
+  auto sorted_rows = rows;
+  std::ranges::sort(sorted_rows);
+  EXPECT_EQ(std::ranges::adjacent_find(sorted_rows), sorted_rows.end()) << "two rows reach one member";
+  std::ranges::sort(listed);
+  EXPECT_EQ(sorted_rows, listed);
+}
+
+TEST(observation_fields, names_are_unique_and_found_by_index) {
+  for (std::size_t i = 0; i < k_observation_field_count; ++i) {
+    const auto name = k_observation_field_info[i].name;
+    EXPECT_EQ(observation_field_index(name), i) << name;
+  }
+  EXPECT_EQ(observation_field_index("signature.colour"), k_observation_field_count);
+  EXPECT_EQ(observation_field_index("pe.company"), observation_field_row("pe.company"));
+}
+
+TEST(observation_fields, a_row_is_reached_as_its_own_type_only) {
+  observation o;
+  const std::size_t company = observation_field_index("pe.company");
+  EXPECT_EQ(observation_field_as<text_field>(o, company), &o.pe.company);
+  EXPECT_EQ(observation_field_as<std::optional<bool>>(o, company), nullptr);
+  const std::size_t not_after = observation_field_index("signature.not_after");
+  EXPECT_EQ(observation_field_as<std::optional<std::int64_t>>(o, not_after), &o.signature.not_after_ms);
+  EXPECT_EQ(observation_field_as<text_field>(o, not_after), nullptr);
+  EXPECT_EQ(observation_field_as<std::optional<bool>>(o, observation_field_index("ci.user_writable")),
+            &o.ci.user_writable);
+  EXPECT_EQ(observation_field_as<text_field>(o, k_observation_field_count), nullptr);
+}
+
+TEST(observation_fields, reset_restores_every_field_and_keeps_text_capacity) {
+  observation o = full_observation();
+  const auto capacity = o.image_path.value.capacity();
+  o.reset();
+  expect_same(observation{}, o);
+  EXPECT_EQ(o.image_path.value.capacity(), capacity);
 }
 
 TEST(observation_codec, errors_have_names) {

@@ -21,6 +21,7 @@
 #include "walk.hpp"
 
 #include <countersign/processor/normalize.hpp>
+#include <countersign/rules/observation_fields.hpp>
 #include <countersign/rules/time.hpp>
 
 #include <yaml-cpp/yaml.h>
@@ -48,137 +49,32 @@ using rules::text_field;
 namespace {
 
 // ---------------------------------------------------------------------------------------
-// Targets: the observation fields a profile can fill.
+// Targets: the observation fields a profile can fill, by their row in
+// rules::k_observation_fields; the row's `form` says how a source value is converted
+// (value_form::none: not a `fields` name).
 
-enum class value_type : std::uint8_t { text, hex, activity_id, time, boolean, integer, status };
+using rules::value_form;
+using target = std::uint8_t;
 
-enum class target : std::uint8_t {
-  host_id, host_name, user_name, event_time, image_path, process_path, sha256, sha1,
-  pe_original_file_name, pe_company, pe_product, pe_description, pe_file_version,
-  sig_exists, sig_status, sig_trusted, sig_subject, sig_subject_cn, sig_subject_o, sig_issuer,
-  sig_issuer_cn, sig_thumbprint, sig_serial, sig_not_before, sig_not_after, sig_signing_time,
-  sig_signature_type,
-  ci_event_id, ci_activity_id, ci_process_name, ci_policy_name, ci_policy_id, ci_policy_guid,
-  ci_requested_signing_level, ci_validated_signing_level, ci_status, ci_verification_error,
-  ci_signature_index, ci_total_signature_count, ci_publisher_tbs_hash, ci_issuer_tbs_hash,
-  ci_user_writable,
-  kind,  // kind_from: not a `fields` name
-};
+static_assert(rules::k_observation_field_count <= 256, "targets are one byte");
+consteval target target_of(std::string_view name) { return static_cast<target>(rules::observation_field_row(name)); }
 
-struct target_info {
-  std::string_view name;
-  target t;
-  value_type type;
-};
+constexpr target k_kind = target_of("kind");  // kind_from: not a `fields` name
+constexpr target k_event_time = target_of("event_time");
+constexpr target k_host_id = target_of("host_id");
+constexpr target k_host_name = target_of("host_name");
+constexpr target k_signature_status = target_of("signature.status");
 
-constexpr std::array<target_info, 42> k_targets = {{
-    {"host_id", target::host_id, value_type::text},
-    {"host_name", target::host_name, value_type::text},
-    {"user_name", target::user_name, value_type::text},
-    {"event_time", target::event_time, value_type::time},
-    {"image_path", target::image_path, value_type::text},
-    {"process_path", target::process_path, value_type::text},
-    {"sha256", target::sha256, value_type::hex},
-    {"sha1", target::sha1, value_type::hex},
-    {"pe.original_file_name", target::pe_original_file_name, value_type::text},
-    {"pe.company", target::pe_company, value_type::text},
-    {"pe.product", target::pe_product, value_type::text},
-    {"pe.description", target::pe_description, value_type::text},
-    {"pe.file_version", target::pe_file_version, value_type::text},
-    {"signature.exists", target::sig_exists, value_type::boolean},
-    {"signature.status", target::sig_status, value_type::status},
-    {"signature.trusted", target::sig_trusted, value_type::boolean},
-    {"signature.subject", target::sig_subject, value_type::text},
-    {"signature.subject_cn", target::sig_subject_cn, value_type::text},
-    {"signature.subject_o", target::sig_subject_o, value_type::text},
-    {"signature.issuer", target::sig_issuer, value_type::text},
-    {"signature.issuer_cn", target::sig_issuer_cn, value_type::text},
-    {"signature.thumbprint", target::sig_thumbprint, value_type::hex},
-    {"signature.serial", target::sig_serial, value_type::hex},
-    {"signature.not_before", target::sig_not_before, value_type::time},
-    {"signature.not_after", target::sig_not_after, value_type::time},
-    {"signature.signing_time", target::sig_signing_time, value_type::time},
-    {"signature.signature_type", target::sig_signature_type, value_type::text},
-    {"ci.event_id", target::ci_event_id, value_type::integer},
-    {"ci.activity_id", target::ci_activity_id, value_type::activity_id},
-    {"ci.process_name", target::ci_process_name, value_type::text},
-    {"ci.policy_name", target::ci_policy_name, value_type::text},
-    {"ci.policy_id", target::ci_policy_id, value_type::text},
-    {"ci.policy_guid", target::ci_policy_guid, value_type::text},
-    {"ci.requested_signing_level", target::ci_requested_signing_level, value_type::integer},
-    {"ci.validated_signing_level", target::ci_validated_signing_level, value_type::integer},
-    {"ci.status", target::ci_status, value_type::hex},
-    {"ci.verification_error", target::ci_verification_error, value_type::integer},
-    {"ci.signature_index", target::ci_signature_index, value_type::integer},
-    {"ci.total_signature_count", target::ci_total_signature_count, value_type::integer},
-    {"ci.publisher_tbs_hash", target::ci_publisher_tbs_hash, value_type::hex},
-    {"ci.issuer_tbs_hash", target::ci_issuer_tbs_hash, value_type::hex},
-    {"ci.user_writable", target::ci_user_writable, value_type::boolean},
-}};
-
-text_field* text_of(observation& o, target t) {
-  switch (t) {
-    case target::host_id: return &o.host_id;
-    case target::host_name: return &o.host_name;
-    case target::user_name: return &o.user_name;
-    case target::image_path: return &o.image_path;
-    case target::process_path: return &o.process_path;
-    case target::sha256: return &o.sha256;
-    case target::sha1: return &o.sha1;
-    case target::pe_original_file_name: return &o.pe.original_file_name;
-    case target::pe_company: return &o.pe.company;
-    case target::pe_product: return &o.pe.product;
-    case target::pe_description: return &o.pe.description;
-    case target::pe_file_version: return &o.pe.file_version;
-    case target::sig_subject: return &o.signature.subject;
-    case target::sig_subject_cn: return &o.signature.subject_cn;
-    case target::sig_subject_o: return &o.signature.subject_o;
-    case target::sig_issuer: return &o.signature.issuer;
-    case target::sig_issuer_cn: return &o.signature.issuer_cn;
-    case target::sig_thumbprint: return &o.signature.thumbprint;
-    case target::sig_serial: return &o.signature.serial;
-    case target::sig_signature_type: return &o.signature.signature_type;
-    case target::ci_activity_id: return &o.ci.activity_id;
-    case target::ci_process_name: return &o.ci.process_name;
-    case target::ci_policy_name: return &o.ci.policy_name;
-    case target::ci_policy_id: return &o.ci.policy_id;
-    case target::ci_policy_guid: return &o.ci.policy_guid;
-    case target::ci_status: return &o.ci.status;
-    case target::ci_publisher_tbs_hash: return &o.ci.publisher_tbs_hash;
-    case target::ci_issuer_tbs_hash: return &o.ci.issuer_tbs_hash;
-    default: return nullptr;
-  }
-}
-
+text_field* text_of(observation& o, target t) { return rules::observation_field_as<text_field>(o, t); }
 std::optional<std::int64_t>* int_of(observation& o, target t) {
-  switch (t) {
-    case target::event_time: return &o.event_time_ms;
-    case target::sig_not_before: return &o.signature.not_before_ms;
-    case target::sig_not_after: return &o.signature.not_after_ms;
-    case target::sig_signing_time: return &o.signature.signing_time_ms;
-    case target::ci_event_id: return &o.ci.event_id;
-    case target::ci_requested_signing_level: return &o.ci.requested_signing_level;
-    case target::ci_validated_signing_level: return &o.ci.validated_signing_level;
-    case target::ci_verification_error: return &o.ci.verification_error;
-    case target::ci_signature_index: return &o.ci.signature_index;
-    case target::ci_total_signature_count: return &o.ci.total_signature_count;
-    default: return nullptr;
-  }
+  return rules::observation_field_as<std::optional<std::int64_t>>(o, t);
 }
-
-std::optional<bool>* bool_of(observation& o, target t) {
-  switch (t) {
-    case target::sig_exists: return &o.signature.exists;
-    case target::sig_trusted: return &o.signature.trusted;
-    case target::ci_user_writable: return &o.ci.user_writable;
-    default: return nullptr;
-  }
-}
+std::optional<bool>* bool_of(observation& o, target t) { return rules::observation_field_as<std::optional<bool>>(o, t); }
 
 // Copies one target's value from `from` to `to` unless `to` already has one.
 void copy_if_unset(target t, const observation& from, observation& to) {
   auto& src = const_cast<observation&>(from);  // the accessors are shared; nothing is written
-  if (t == target::sig_status) {
+  if (t == k_signature_status) {
     if (to.signature.status == signature_status::missing && !to.signature.status_raw.present) {
       to.signature.status = src.signature.status;
       to.signature.status_raw = src.signature.status_raw;
@@ -524,8 +420,8 @@ struct map_entry {
 };
 
 struct mapping {
-  target t = target::host_id;
-  value_type type = value_type::text;
+  target t = k_host_id;
+  value_form type = value_form::text;
   bool root_scope = true;  // written to the document-level observation
   time_format format = time_format::automatic;
   std::string pattern;
@@ -779,21 +675,22 @@ class profile_walker {
   walk_status apply(const mapping& m, std::string_view raw, observation& o) {
     if (raw.empty() && p_.empty_is_missing) return walk_status::ok;
     switch (m.type) {
-      case value_type::text: {
+      case value_form::none: return walk_status::ok;  // the loader maps no such field
+      case value_form::text: {
         text_field* f = text_of(o, m.t);
         if (const map_entry* e = m.map.empty() ? nullptr : m.lookup(raw)) f->set(e->to_text);
         else f->set(raw);
         return walk_status::ok;
       }
-      case value_type::hex:
+      case value_form::hex:
         set_normalized_hex(*text_of(o, m.t), raw);
         return walk_status::ok;
-      case value_type::activity_id:
+      case value_form::activity_id:
         detail::set_activity_id(o.ci.activity_id, raw);
         return walk_status::ok;
-      case value_type::time: return time(m, raw, *int_of(o, m.t));
-      case value_type::integer: return c_.integer_from(raw, *int_of(o, m.t));
-      case value_type::boolean: {
+      case value_form::time: return time(m, raw, *int_of(o, m.t));
+      case value_form::integer: return c_.integer_from(raw, *int_of(o, m.t));
+      case value_form::boolean: {
         // The loader pairs boolean mappings with boolean targets only; the check keeps
         // the compiler (and a future target) honest.
         auto* slot = bool_of(o, m.t);
@@ -808,8 +705,8 @@ class profile_walker {
         }
         return c_.fail(reject_reason::wrong_type);
       }
-      case value_type::status: {
-        if (m.t == target::kind) {
+      case value_form::status: {
+        if (m.t == k_kind) {
           const map_entry* e = m.lookup(raw);
           o.kind = e ? static_cast<event_kind>(e->code) : static_cast<event_kind>(*m.default_code);
           return walk_status::ok;
@@ -866,7 +763,7 @@ class profile_walker {
     if (p_.has_records) {
       for (const auto& m : p_.mappings) {
         if (!m.root_scope) continue;
-        if (m.t == target::kind) o.kind = doc_->kind;
+        if (m.t == k_kind) o.kind = doc_->kind;
         else copy_if_unset(m.t, *doc_, o);
       }
     }
@@ -1027,8 +924,8 @@ void read_map(const YAML::Node& n, int line, mapping& m, const std::string& fiel
     e.from = scalar(kv.first, l, field + ": a map key");
     const std::string to = scalar(kv.second, l, field + ": a map value");
     switch (m.type) {
-      case value_type::status:
-        if (m.t == target::kind) {
+      case value_form::status:
+        if (m.t == k_kind) {
           const auto k = kind_by_name(to);
           if (!k) fail(l, field + ": unknown event kind '" + to + "'");
           e.code = static_cast<std::uint8_t>(*k);
@@ -1042,13 +939,13 @@ void read_map(const YAML::Node& n, int line, mapping& m, const std::string& fiel
           e.code = static_cast<std::uint8_t>(*s);
         }
         break;
-      case value_type::boolean: {
+      case value_form::boolean: {
         const auto b = parse_bool(to);
         if (!b) fail(l, field + ": map value '" + to + "' is not true or false");
         e.code = *b ? 1 : 0;
         break;
       }
-      case value_type::text:
+      case value_form::text:
         e.to_text = to;
         break;
       default:
@@ -1138,8 +1035,8 @@ profile read_profile(const YAML::Node& doc, int line) {
       fail(l, "kind_from needs `path` and `map` (and may give `default`)");
     }
     mapping m;
-    m.t = target::kind;
-    m.type = value_type::status;
+    m.t = k_kind;
+    m.type = value_form::status;
     read_map(kind_from["map"], l, m, "kind_from");
     if (const YAML::Node d = kind_from["default"]) {
       const std::string k = scalar(d, line_of(d, l), "kind_from.default");
@@ -1169,14 +1066,16 @@ profile read_profile(const YAML::Node& doc, int line) {
   for (const auto& kv : fields) {
     const int l = line_of(kv.first, fields_line);
     const std::string field = scalar(kv.first, l, "a field name");
-    const auto info = std::ranges::find_if(k_targets, [&](const target_info& t) { return t.name == field; });
-    if (info == k_targets.end()) fail(l, "unknown observation field '" + field + "'");
-    if (std::ranges::any_of(p.mappings, [&](const mapping& m) { return m.t == info->t; })) {
+    const std::size_t row = rules::observation_field_index(field);
+    if (row >= rules::k_observation_field_count || rules::k_observation_field_info[row].form == value_form::none) {
+      fail(l, "unknown observation field '" + field + "'");
+    }
+    if (std::ranges::any_of(p.mappings, [&](const mapping& m) { return m.t == row; })) {
       fail(l, "field '" + field + "' is mapped twice");
     }
     mapping m;
-    m.t = info->t;
-    m.type = info->type;
+    m.t = static_cast<target>(row);
+    m.type = rules::k_observation_field_info[row].form;
     std::string path_text;
     const YAML::Node v = kv.second;
     if (v.IsScalar()) {
@@ -1190,7 +1089,7 @@ profile read_profile(const YAML::Node& doc, int line) {
       }
       path_text = scalar(v["path"], l, field + ": path");
       if (const YAML::Node f = v["format"]) {
-        if (m.type != value_type::time) fail(line_of(f, l), field + ": `format` applies to time fields only");
+        if (m.type != value_form::time) fail(line_of(f, l), field + ": `format` applies to time fields only");
         m.format = read_time_format(scalar(f, line_of(f, l), field + ": format"), line_of(f, l), m.pattern);
       }
       if (const YAML::Node mp = v["map"]) read_map(mp, line_of(mp, l), m, field);
@@ -1200,8 +1099,8 @@ profile read_profile(const YAML::Node& doc, int line) {
     const auto path = parse_path(path_text, l);
     const int index = static_cast<int>(p.mappings.size());
     place(p, m, path, index);
-    if (m.t == target::event_time) p.event_time_mapping = index;
-    if ((m.t == target::host_id || m.t == target::host_name) && p.host_mapping < 0) p.host_mapping = index;
+    if (m.t == k_event_time) p.event_time_mapping = index;
+    if ((m.t == k_host_id || m.t == k_host_name) && p.host_mapping < 0) p.host_mapping = index;
     p.mappings.push_back(std::move(m));
   }
   if (p.event_time_mapping < 0) fail(fields_line, "fields: event_time is not mapped (every observation needs a time)");

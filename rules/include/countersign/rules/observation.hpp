@@ -1,6 +1,9 @@
 #pragma once
 // The normalized event: the only thing pipeline stages exchange (docs/design.md section 3).
 //
+// Its fields are listed once more, in rules/observation_fields.hpp: the codec, reset(),
+// `inspect`, user profiles and the Sigma view go by that list.
+//
 // Parsers fill one reused instance per thread: `reset()` clears values but keeps
 // string capacity, so steady-state parsing allocates nothing. Missing is distinct
 // from empty: every text field records whether the source carried it.
@@ -46,6 +49,8 @@ enum class signature_status : std::uint8_t {
 };
 
 [[nodiscard]] std::string_view to_string(signature_status s) noexcept;
+// The last enumerator: what the observation codec accepts. Extend it with the enum.
+constexpr signature_status last_enumerator(signature_status) noexcept { return signature_status::other; }
 
 // Which input schema a message was read as.
 enum class schema_profile : std::uint8_t {
@@ -60,6 +65,7 @@ enum class schema_profile : std::uint8_t {
   user,           // a user-defined profile (input.profiles_file); its name travels beside it
 };
 inline constexpr std::size_t k_schema_profile_count = 9;
+constexpr schema_profile last_enumerator(schema_profile) noexcept { return schema_profile::user; }
 
 // What the event reports, independent of schema (Sigma logsources map onto it).
 enum class event_kind : std::uint8_t {
@@ -74,11 +80,13 @@ enum class event_kind : std::uint8_t {
 };
 
 [[nodiscard]] std::string_view to_string(event_kind k) noexcept;
+constexpr event_kind last_enumerator(event_kind) noexcept { return event_kind::policy; }
 
 // Code Integrity verdict classes (docs/detections.md section 1).
 enum class ci_class : std::uint8_t { none, block, block_revoked, load_revoked, load_unsigned, load_invalid, audit, signature_info, policy };
 
 [[nodiscard]] std::string_view to_string(ci_class c) noexcept;
+constexpr ci_class last_enumerator(ci_class) noexcept { return ci_class::policy; }
 // The class of a Code Integrity event id; `none` for ids outside the table.
 [[nodiscard]] ci_class ci_class_of(std::int64_t event_id) noexcept;
 
