@@ -16,6 +16,7 @@
 //
 // Private to rules/src/sigma (used by rule_set). Immutable once built; scan() is const and
 // may run on many threads at once.
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -44,11 +45,23 @@ class hex_literals {
 
   // Calls on_match(id, end) for each literal occurring in `value` (ASCII case-insensitive),
   // `end` one past an occurrence's last byte.
+  //
+  // The lookups are taken in batches (sixth round): every (run, length) of up to k_batch
+  // is hashed and its slot prefetched before the first is compared, so the table's cache
+  // misses (a Hashes value has four runs and several lengths each: a miss per lookup, one
+  // after the other, was the largest share of scan_fields' samples) overlap. The reports
+  // come in the same order as looking each up at once would give.
   template <class F>
   void scan(std::string_view value, F&& on_match) const {
     if (entries_.empty()) return;
     const char* v = value.data();
     const std::size_t size = value.size();
+    std::array<lookup, k_batch> batch;
+    std::size_t queued = 0;
+    const auto flush = [&] {
+      for (std::size_t b = 0; b < queued; ++b) find(v, size, batch[b], on_match);
+      queued = 0;
+    };
     std::size_t i = find_run_edge(v, size, 0, true);
     while (i < size) {
       const std::size_t start = i;
@@ -61,17 +74,13 @@ class hex_literals {
       for (const std::uint32_t n : lengths_) {
         if (n > run) break;
         const std::uint64_t h = hash(v + start, n);
-        const auto tag = static_cast<std::uint32_t>(h >> 32);
-        for (std::size_t at_slot = h & mask_; table_[at_slot].entry != 0; at_slot = (at_slot + 1) & mask_) {
-          if (table_[at_slot].tag != tag) continue;
-          const entry& e = entries_[table_[at_slot].entry - 1];
-          if (e.run_len != n || e.run_at > start || start - e.run_at + e.len > size) continue;
-          const std::size_t at = start - e.run_at;
-          if (equal_lower(v + at, text_.data() + e.text, e.len)) on_match(e.id, at + e.len);
-        }
+        __builtin_prefetch(&table_[h & mask_]);
+        batch[queued++] = {h, start, n};
+        if (queued == k_batch) flush();
       }
       i = find_run_edge(v, size, i, true);
     }
+    flush();
   }
 
  private:
@@ -85,6 +94,25 @@ class hex_literals {
     std::uint32_t tag = 0;    // high half of the run's hash
     std::uint32_t entry = 0;  // index + 1 into entries_; 0: empty
   };
+  // One run prefix to look up: its hash, where the run starts in the value, its length.
+  struct lookup {
+    std::uint64_t h;
+    std::size_t start;
+    std::uint32_t n;
+  };
+  static constexpr std::size_t k_batch = 16;
+
+  template <class F>
+  void find(const char* v, std::size_t size, const lookup& l, F& on_match) const {
+    const auto tag = static_cast<std::uint32_t>(l.h >> 32);
+    for (std::size_t at_slot = l.h & mask_; table_[at_slot].entry != 0; at_slot = (at_slot + 1) & mask_) {
+      if (table_[at_slot].tag != tag) continue;
+      const entry& e = entries_[table_[at_slot].entry - 1];
+      if (e.run_len != l.n || e.run_at > l.start || l.start - e.run_at + e.len > size) continue;
+      const std::size_t at = l.start - e.run_at;
+      if (equal_lower(v + at, text_.data() + e.text, e.len)) on_match(e.id, at + e.len);
+    }
+  }
 
   static bool is_hex(char c) noexcept {
     const auto u = static_cast<unsigned char>(c);
