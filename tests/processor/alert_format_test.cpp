@@ -1,4 +1,4 @@
-// Alert formats (rules/src/alert_formats.cpp, processor/src/alert_output.cpp): every
+// Alert formats (rules/src/alert_formats.cpp, processor/src/engine/alert_output.cpp): every
 // alert the fixtures raise, rendered as countersign.alert/v1, OCSF and ECS, is checked
 // against schema/countersign.alert.v1.schema.json and against the OCSF 1.4.0 and ECS
 // 8.17 field definitions written down below; the three renderings of each alert say the

@@ -1,5 +1,5 @@
-// The Code Integrity join (processor/src/ci_join.cpp) on hand-built observations, and
-// the pipeline's deferred outputs (processor/src/pipeline.cpp) on the project's fixture
+// The Code Integrity join (processor/src/engine/ci_join.cpp) on hand-built observations, and
+// the pipeline's deferred outputs (processor/src/engine/pipeline.cpp) on the project's fixture
 // tests/data/codeintegrity/join_sequence.ndjson: a 3033 logged before its one 3089
 // (revoked, VerificationError 4) on host-ci-1, and two 3089s (a valid leaf and one from
 // an untrusted root, VerificationError 7) logged before their 3077 on host-ci-2.

@@ -1,4 +1,4 @@
-// The flat Code Integrity EventData profile (processor/src/profiles/codeintegrity.cpp)
+// The flat Code Integrity EventData profile (processor/src/engine/profiles/codeintegrity.cpp)
 // and its detection in input_parser.cpp, against docs/detections.md section 1: the System
 // fields (EventID, TimeCreated, Computer, ActivityID) beside the data items, or the data
 // items in an `EventData` object; numbers as JSON numbers or as strings; every reject.

@@ -1,4 +1,4 @@
-// Sigma correlation rules on the stream (processor/src/correlation_stage.cpp, the routing
+// Sigma correlation rules on the stream (processor/src/engine/correlation_stage.cpp, the routing
 // in sigma_stage.cpp and pipeline.cpp): `generate`, alerts through the Sigma alert path,
 // matches routed by group to partitions (the same alerts with one stage or two), a
 // restart from RocksDB and a restore from the changelog, replay equal to run, the shipped

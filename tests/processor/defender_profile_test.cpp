@@ -1,4 +1,4 @@
-// The Microsoft Defender advanced-hunting profile (processor/src/profiles/defender.cpp) on
+// The Microsoft Defender advanced-hunting profile (processor/src/engine/profiles/defender.cpp) on
 // hand-written rows, against docs/detections.md section 1 (Defender column and the Code
 // Integrity section). Rows follow the Microsoft Learn schemas of DeviceProcessEvents,
 // DeviceFileCertificateInfo and DeviceEvents, bare or inside the Event Hub streaming

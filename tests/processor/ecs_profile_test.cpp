@@ -1,4 +1,4 @@
-// The ECS profile (processor/src/profiles/ecs.cpp) on hand-written events,
+// The ECS profile (processor/src/engine/profiles/ecs.cpp) on hand-written events,
 // against docs/detections.md section 1. Every reject reason is exercised here; the pipeline
 // test checks that they are counted.
 

@@ -1,4 +1,4 @@
-// Normalization helpers (processor/src/normalize.cpp), called directly.
+// Normalization helpers (processor/src/engine/normalize.cpp), called directly.
 
 #include "printers.hpp"
 

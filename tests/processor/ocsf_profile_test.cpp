@@ -1,4 +1,4 @@
-// The OCSF profile (processor/src/profiles/ocsf.cpp) against docs/detections.md section 1:
+// The OCSF profile (processor/src/engine/profiles/ocsf.cpp) against docs/detections.md section 1:
 // golden fixture lines (tests/data/ocsf/golden.ndjson) mapped field by field, the
 // state_id table, times, rejects, and the alert fixture (tests/data/ocsf/
 // process_activity.ndjson) through the pipeline against its expected_alerts.tsv.

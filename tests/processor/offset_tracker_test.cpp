@@ -1,4 +1,4 @@
-// Commit bookkeeping (processor/src/offset_tracker.cpp): an offset is committable once it
+// Commit bookkeeping (processor/src/service/offset_tracker.cpp): an offset is committable once it
 // and every earlier consumed offset of its partition are fully acknowledged.
 
 #include <countersign/processor/offset_tracker.hpp>

@@ -1,4 +1,4 @@
-// The shared pipeline (processor/src/pipeline.cpp): the project's ECS fixture against
+// The shared pipeline (processor/src/engine/pipeline.cpp): the project's ECS fixture against
 // its expected alerts, suppression, and reject counting.
 
 #include "test_support.hpp"

@@ -1,4 +1,4 @@
-// record_reader (processor/src/record_reader.cpp, evtx_file.cpp): every input shape in,
+// record_reader (processor/src/engine/record_reader.cpp, evtx_file.cpp): every input shape in,
 // one message per event out, with its position; .evtx files through libevtx as
 // evtx_dump-style JSON; truncated files reported by file and record.
 

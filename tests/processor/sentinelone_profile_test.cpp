@@ -1,4 +1,4 @@
-// The SentinelOne Deep Visibility / Cloud Funnel profile (processor/src/profiles/
+// The SentinelOne Deep Visibility / Cloud Funnel profile (processor/src/engine/profiles/
 // sentinelone.cpp): the fixture lines (tests/data/sentinelone/events.ndjson) mapped field
 // by field, dotted, nested and mixed keys alike, the signature words, the event time
 // and host rules, rejects, and a few lines through the pipeline.

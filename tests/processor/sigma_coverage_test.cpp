@@ -1,5 +1,5 @@
 // `rules check --coverage`: which Sigma rules can never fire on the configured input
-// shapes (processor/src/sigma_coverage.cpp), on the fixture rules of
+// shapes (processor/src/engine/sigma_coverage.cpp), on the fixture rules of
 // tests/data/sigma_coverage (one per reason, and reachable look-alikes) and on SigmaHQ.
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/sigma_coverage.hpp>

@@ -1,4 +1,4 @@
-// Sigma at ingest (processor/src/sigma_stage.cpp, sigma_document.cpp): Sigma field names
+// Sigma at ingest (processor/src/engine/sigma_stage.cpp, sigma_document.cpp): Sigma field names
 // on every input profile, logsources (Sysmon, Security 4688, PowerShell, Firewall With
 // Advanced Security) in every Windows event shape, the shipped rules against their
 // fixtures, the alert envelope, suppression, hot reload, bad rule files and what

@@ -1,4 +1,4 @@
-// User-defined input profiles (processor/src/profiles/user_profile.cpp, docs/profiles.md):
+// User-defined input profiles (processor/src/engine/profiles/user_profile.cpp, docs/profiles.md):
 // an invented EDR shape read field by field (tests/data/user_profiles/acme_edr.*), the
 // shipped osquery profile on differential and snapshot results (tests/data/osquery/, written
 // from osquery's documented log format and the authenticode table's result values),
@@ -8,7 +8,7 @@
 // The engine is driven directly (the input parser wires it in separately): a document is
 // matched, rewound and walked as input_parser does with built-in profiles.
 
-#include "../../processor/src/profiles/walk.hpp"
+#include "../../processor/src/engine/profiles/walk.hpp"
 #include "test_support.hpp"
 
 #include <countersign/processor/user_profiles.hpp>

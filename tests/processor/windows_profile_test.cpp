@@ -1,4 +1,4 @@
-// Windows event log records in every shape pipelines carry them (processor/src/profiles/
+// Windows event log records in every shape pipelines carry them (processor/src/engine/profiles/
 // windows.cpp, the Winlogbeat side of ecs.cpp, and their detection in input_parser.cpp):
 // flat System + EventData keys (NXLog through Logstash, HELK/Splunk exports), evtx JSON
 // (Event.System / Event.EventData / Event.UserData) and Winlogbeat. One record must read

@@ -1,4 +1,4 @@
-// Winlogbeat events through the ECS profile (processor/src/profiles/ecs.cpp and the
+// Winlogbeat events through the ECS profile (processor/src/engine/profiles/ecs.cpp and the
 // Code Integrity EventData reader in codeintegrity.cpp), against docs/detections.md section 1:
 // Sysmon 1/6/7 (ECS `file.*` mapping or raw `winlog.event_data`, Sysmon column of the
 // status table) and Microsoft-Windows-CodeIntegrity/Operational 3033, 3077, 3089, 3099.

@@ -32,7 +32,7 @@
 namespace countersign::processor {
 
 namespace detail {
-// processor/src/profiles/walk.hpp (internal): the walkers' shared context and result.
+// processor/src/engine/profiles/walk.hpp (internal): the walkers' shared context and result.
 enum class walk_status : std::uint8_t;
 struct walk_context;
 }  // namespace detail

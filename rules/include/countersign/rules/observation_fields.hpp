@@ -13,7 +13,7 @@
 //
 // Adding a field: declare it in observation.hpp, add a row here (at the end of its
 // group; the position is its place on the wire, so a new row needs a new codec version),
-// and teach the built-in walkers (processor/src/profiles/) to fill it. Not driven from
+// and teach the built-in walkers (processor/src/engine/profiles/) to fill it. Not driven from
 // here, because their key order or shape is a published format of its own
 // (docs/alerts.md): the alert's code_signature and codeintegrity blocks (their order is
 // not the wire order), the OCSF and ECS renderings; an `alert` key given to a field in

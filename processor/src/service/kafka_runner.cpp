@@ -273,6 +273,7 @@ struct kafka_runner::impl {
   std::uint32_t forward_observation(const forwarded_observation& f, partition_slot_ref ref, std::int64_t offset);
   outgoing_batch& batch_for(std::int32_t partition, std::size_t adding);
   void send_observation_batches();
+  void send_observation_batch(std::int32_t partition, outgoing_batch& b);
   void send_batch(const std::string& topic, std::int32_t partition, std::string_view bytes, delivery_ticket* ticket);
   void finish_message(partition_slot_ref ref, std::int64_t offset, std::uint32_t pending);
   std::uint32_t produce_alerts(std::span<const emitted_alert> alerts, partition_slot_ref ref, std::int64_t offset);
@@ -980,11 +981,7 @@ kafka_runner::impl::outgoing_batch& kafka_runner::impl::batch_for(std::int32_t p
   outgoing_batch& b = observation_batches[p];
   if (!b.records.empty() &&
       (b.records.full() || b.records.size_bytes() + adding > static_cast<std::size_t>(cfg.topology.batch_bytes))) {
-    send_batch(topics.observations, partition, b.records.bytes(), ledger.for_flush(b.group));
-    ledger.close_flush(b.group, true);
-    b.group = nullptr;
-    b.records.clear();
-    // Still listed in open_batches: sent again only if it has records by then.
+    send_observation_batch(partition, b);  // still listed in open_batches: that is harmless
   }
   if (b.group == nullptr) {
     b.group = ledger.open_batch();
@@ -999,13 +996,18 @@ kafka_runner::impl::outgoing_batch& kafka_runner::impl::batch_for(std::int32_t p
 void kafka_runner::impl::send_observation_batches() {
   for (const std::int32_t partition : open_batches) {
     outgoing_batch& b = observation_batches[static_cast<std::size_t>(partition)];
-    if (b.group == nullptr) continue;
-    if (!b.records.empty()) send_batch(topics.observations, partition, b.records.bytes(), ledger.for_flush(b.group));
-    ledger.close_flush(b.group, true);
-    b.group = nullptr;
-    b.records.clear();
+    if (b.group != nullptr) send_observation_batch(partition, b);
   }
   open_batches.clear();
+}
+
+// Produces the batch (when it holds records) and ends its group: its members are done
+// when the record is acknowledged.
+void kafka_runner::impl::send_observation_batch(std::int32_t partition, outgoing_batch& b) {
+  if (!b.records.empty()) send_batch(topics.observations, partition, b.records.bytes(), ledger.for_flush(b.group));
+  ledger.close_flush(b.group, true);
+  b.group = nullptr;
+  b.records.clear();
 }
 
 void kafka_runner::impl::send_batch(const std::string& topic, std::int32_t partition, std::string_view bytes,
