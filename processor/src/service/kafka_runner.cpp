@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -113,14 +114,17 @@ struct partition_list {
   partition_list& operator=(const partition_list&) = delete;
 };
 
-// Whether a record holds several internal records (state/record_batch.hpp).
-bool is_batch(const rd_kafka_message_t* m) {
+// What an internal record holds, from its `countersign.record` header: nullopt without
+// one (a single observation or delta).
+std::optional<std::string_view> record_kind(const rd_kafka_message_t* m) {
   rd_kafka_headers_t* headers = nullptr;
   const void* kind = nullptr;
   std::size_t size = 0;
-  return rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-         rd_kafka_header_get_last(headers, k_record_header, &kind, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-         std::string_view(static_cast<const char*>(kind), kind ? size : 0) == k_batch_record_kind;
+  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(headers, k_record_header, &kind, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  return std::string_view(static_cast<const char*>(kind), kind ? size : 0);
 }
 
 }  // namespace
@@ -1059,22 +1063,14 @@ std::uint32_t kafka_runner::impl::produce_alerts(std::span<const emitted_alert> 
 
 void kafka_runner::impl::handle_observation(const rd_kafka_message_t* m, partition_slot_ref ref) {
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-  rd_kafka_headers_t* headers = nullptr;
-  const void* kind = nullptr;
-  std::size_t kind_size = 0;
-  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-      rd_kafka_header_get_last(headers, k_record_header, &kind, &kind_size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const std::string_view kind_name(static_cast<const char*>(kind), kind ? kind_size : 0);
-    if (kind_name == k_correlation_record_kind) {
-      handle_correlation_match(m, ref, payload);
-    } else if (kind_name == k_batch_record_kind) {
-      handle_observations(m, ref, payload, true);
-    } else {
-      handle_hash_record(m, ref, payload);
-    }
-    return;
+  const auto kind = record_kind(m);
+  if (!kind || *kind == k_batch_record_kind) {
+    handle_observations(m, ref, payload, kind.has_value());
+  } else if (*kind == k_correlation_record_kind) {
+    handle_correlation_match(m, ref, payload);
+  } else {
+    handle_hash_record(m, ref, payload);
   }
-  handle_observations(m, ref, payload, false);
 }
 
 // One observation, or a batch of them (state/record_batch.hpp). Each is judged at its
@@ -1186,7 +1182,7 @@ void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slo
   std::size_t applied = 0;
   std::size_t bad = 0;
   bool framed = true;
-  if (is_batch(m)) {
+  if (record_kind(m) == k_batch_record_kind) {
     state::record_batch_reader reader(payload);
     std::string_view k;
     std::string_view v;

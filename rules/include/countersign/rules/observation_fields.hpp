@@ -125,7 +125,7 @@ inline constexpr std::tuple k_observation_fields{
 
 // What every field holds before a source says anything (the default member
 // initializers): what reset() restores, and what `inspect` counts as not filled.
-inline constexpr observation k_unset_observation{};
+inline const observation k_unset_observation{};
 
 inline constexpr std::size_t k_observation_field_count = std::tuple_size_v<decltype(k_observation_fields)>;
 
