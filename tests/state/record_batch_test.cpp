@@ -93,3 +93,14 @@ TEST(record_batch, the_writer_is_full_at_the_record_limit) {
   EXPECT_EQ(read_all(w.bytes(), ok).size(), cs::k_record_batch_max_records);
   EXPECT_TRUE(ok);
 }
+
+TEST(record_batch, a_record_fits_unless_it_takes_the_batch_past_the_limit) {
+  cs::record_batch_writer w;
+  EXPECT_TRUE(w.fits(1'000, 10)) << "an empty batch takes a record larger than the limit: it goes alone";
+  w.add("k", "v");  // version byte + 2 length bytes + 2 bytes
+  EXPECT_EQ(w.size_bytes(), 5u);
+  EXPECT_TRUE(w.fits(5, 10));
+  EXPECT_FALSE(w.fits(6, 10));
+  for (std::size_t i = 1; i < cs::k_record_batch_max_records; ++i) w.add("", "");
+  EXPECT_FALSE(w.fits(0, 1'000'000)) << "a full batch takes nothing more";
+}

@@ -127,6 +127,15 @@ std::optional<std::string_view> record_kind(const rd_kafka_message_t* m) {
   return std::string_view(static_cast<const char*>(kind), kind ? size : 0);
 }
 
+// The dead-letter detail of an observations or deltas record with `bad` of its `read`
+// records undecodable, or whose batch framing broke after `read` records.
+std::string broken_record_detail(std::string_view what, bool batch, bool framed, std::size_t bad, std::size_t read) {
+  const std::string name(what);
+  if (!framed) return name + " batch is malformed after " + std::to_string(read) + " record(s)";
+  if (!batch) return name + " does not decode";
+  return std::to_string(bad) + " of " + std::to_string(read) + " " + name + "s do not decode";
+}
+
 }  // namespace
 
 struct kafka_runner::impl {
@@ -983,8 +992,7 @@ kafka_runner::impl::outgoing_batch& kafka_runner::impl::batch_for(std::int32_t p
   const auto p = static_cast<std::size_t>(partition);
   if (p >= observation_batches.size()) observation_batches.resize(p + 1);
   outgoing_batch& b = observation_batches[p];
-  if (!b.records.empty() &&
-      (b.records.full() || b.records.size_bytes() + adding > static_cast<std::size_t>(cfg.topology.batch_bytes))) {
+  if (!b.records.fits(adding, static_cast<std::size_t>(cfg.topology.batch_bytes))) {
     send_observation_batch(partition, b);  // still listed in open_batches: that is harmless
   }
   if (b.group == nullptr) {
@@ -1081,9 +1089,10 @@ void kafka_runner::impl::handle_observations(const rd_kafka_message_t* m, partit
   std::uint32_t pending = 0;
   std::size_t bad = 0;
   std::size_t count = 0;
+  const std::int64_t now = wall_ms();  // the detection time of every observation of the record
   const auto judge = [&](std::string_view observation, std::size_t index) {
     ++count;
-    const outcome o = hashes.process(observation, m->partition, 0, wall_ms(), state::batch_position(m->offset, index));
+    const outcome o = hashes.process(observation, m->partition, 0, now, state::batch_position(m->offset, index));
     pending += produce_alerts(hashes.alerts(), ref, m->offset);
     if (o == outcome::rejected) ++bad;
   };
@@ -1100,14 +1109,9 @@ void kafka_runner::impl::handle_observations(const rd_kafka_message_t* m, partit
   }
   // The whole record goes to the dead-letter topic; the detail says how much of it was
   // not judged (the observations of a batch that decode were).
-  if (!framed) {
+  if (!framed || bad > 0) {
     dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record),
-                "observation batch is malformed after " + std::to_string(count) + " record(s)", "hash", ref, pending);
-  } else if (bad > 0) {
-    dead_letter(m, topics.observations, to_string(reject_reason::bad_internal_record),
-                batch ? std::to_string(bad) + " of " + std::to_string(count) + " observations do not decode"
-                      : std::string("observation does not decode"),
-                "hash", ref, pending);
+                broken_record_detail("observation", batch, framed, bad, count), "hash", ref, pending);
   }
   if (store) {
     // Committed only once the state this message changed is in the changelog.
@@ -1182,7 +1186,8 @@ void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slo
   std::size_t applied = 0;
   std::size_t bad = 0;
   bool framed = true;
-  if (record_kind(m) == k_batch_record_kind) {
+  const bool batch = record_kind(m) == k_batch_record_kind;
+  if (batch) {
     state::record_batch_reader reader(payload);
     std::string_view k;
     std::string_view v;
@@ -1199,10 +1204,7 @@ void kafka_runner::impl::handle_delta(const rd_kafka_message_t* m, partition_slo
   if (bad > 0 || !framed) {
     stats.bad_internal_records += bad + (framed ? 0 : 1);
     dead_letter(m, topics.deltas, to_string(reject_reason::bad_internal_record),
-                !framed ? "delta batch is malformed after " + std::to_string(applied + bad) + " record(s)"
-                : bad + applied > 1 ? std::to_string(bad) + " of " + std::to_string(bad + applied) + " deltas do not decode"
-                                    : std::string("delta does not decode"),
-                "signer", ref, pending);
+                broken_record_detail("delta", batch, framed, bad, applied + bad), "signer", ref, pending);
   }
   finish_message(ref, m->offset, pending);
 }
@@ -1231,10 +1233,7 @@ bool kafka_runner::impl::flush_state() {
   const auto batch_delta = [&](const std::string& topic_key, std::string_view delta) {
     const auto p = static_cast<std::size_t>(kafka_partition(topic_key, delta_partitions));
     auto& w = delta_batches[p];
-    if (!w.empty() && (w.full() || w.size_bytes() + topic_key.size() + delta.size() >
-                                       static_cast<std::size_t>(cfg.topology.batch_bytes))) {
-      send_deltas(p);
-    }
+    if (!w.fits(topic_key.size() + delta.size(), static_cast<std::size_t>(cfg.topology.batch_bytes))) send_deltas(p);
     w.add(topic_key, delta);
   };
   const bool batching = cfg.topology.batch_bytes > 0 && delta_partitions > 0;

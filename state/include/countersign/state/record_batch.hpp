@@ -36,6 +36,11 @@ class record_batch_writer {
   [[nodiscard]] std::size_t size_bytes() const noexcept { return bytes_.size(); }
   [[nodiscard]] bool empty() const noexcept { return records_ == 0; }
   [[nodiscard]] bool full() const noexcept { return records_ >= k_record_batch_max_records; }
+  // Whether a record of `adding` bytes (key and value) may join without the batch going
+  // past `limit` bytes; an empty batch takes any record (a larger one goes alone).
+  [[nodiscard]] bool fits(std::size_t adding, std::size_t limit) const noexcept {
+    return empty() || (!full() && size_bytes() + adding <= limit);
+  }
   [[nodiscard]] std::string_view bytes() const noexcept { return bytes_; }
   // Empty again; the buffer's capacity is kept for the next batch.
   void clear() noexcept;
