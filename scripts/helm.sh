@@ -12,10 +12,11 @@
 #                                   its Kubernetes, Prometheus-operator or KEDA Go API type
 #                                   (scripts/chartcheck: unknown or misspelt fields, wrong
 #                                   types and unknown kinds fail)
-#   scripts/helm.sh --install-only  only install Helm; prints the path of the helm binary
+#   scripts/helm.sh --install-only  only install Helm and build the chart checker; prints the
+#                                   path of the helm binary
 #
 # Helm is built from source with this machine's Go through the Go module proxy
-# (go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION, with the version stamps of Helm's own
+# (go install helm.sh/helm/v4/cmd/helm@$HELM_VERSION, with the version stamp of Helm's own
 # release build) into $ROOT/.cache/bin; the module and build caches go to $ROOT/.cache/go.
 # A helm already there at that version is reused. The first run takes a few minutes.
 # scripts/chartcheck (k8s.io/api, the Prometheus-operator monitoring API and KEDA's
@@ -33,15 +34,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$ROOT/scripts/lib/common.sh"
 
-HELM_VERSION=v3.22.0
-HELM_MODULE=helm.sh/helm/v3
+# Helm 4: the version the Go module proxy serves as approved, and it builds against the
+# same Kubernetes modules (k8s.io/api v0.37.2) as scripts/chartcheck, so the packages both
+# need are compiled once (one GOCACHE).
+HELM_VERSION=v4.3.2
+HELM_MODULE=helm.sh/helm/v4
 # What Helm's own Makefile stamps into a release build, which a bare `go install` leaves at
-# its source defaults ("v3.22" and Kubernetes 1.20, so `helm template` would claim to render
-# for Kubernetes 1.20). The minor is that of k8s.io/client-go (v0.37) in v3.22.0's go.mod.
-HELM_K8S_MINOR=37
+# its source default ("v4.3"). Helm 4 reads the Kubernetes version it renders for from the
+# k8s.io/client-go module in its build info, so that needs no stamp any more.
 HELM_LDFLAGS="-X $HELM_MODULE/internal/version.version=$HELM_VERSION"
-HELM_LDFLAGS+=" -X $HELM_MODULE/pkg/chartutil.k8sVersionMajor=1 -X $HELM_MODULE/pkg/chartutil.k8sVersionMinor=$HELM_K8S_MINOR"
-HELM_LDFLAGS+=" -X $HELM_MODULE/pkg/lint/rules.k8sVersionMajor=1 -X $HELM_MODULE/pkg/lint/rules.k8sVersionMinor=$HELM_K8S_MINOR"
 BIN_DIR="$ROOT/.cache/bin"
 HELM="$BIN_DIR/helm"
 CHART="$ROOT/helm/countersign"
@@ -582,7 +583,7 @@ run_checks() {
 main() {
   case "${1:-}" in
     "") ensure_helm; ensure_chartcheck; run_checks ;;
-    --install-only) ensure_helm; printf '%s\n' "$HELM" ;;
+    --install-only) ensure_helm; ensure_chartcheck; printf '%s\n' "$HELM" ;;
     -h | --help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

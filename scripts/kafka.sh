@@ -19,6 +19,10 @@
 #   COUNTERSIGN_KAFKA_DIR         state dir (default $ROOT/.cache/kafka-run, or
 #                                 $ROOT/.cache/kafka-sasl-run in SASL_SSL mode); give
 #                                 each concurrent broker its own, e.g. one per build dir
+#   COUNTERSIGN_TEST_BROKERS      with COUNTERSIGN_KAFKA_DIR: the state dir keeps its name but
+#                                 moves into this directory (scripts/test.sh runs two passes
+#                                 of one build's broker tests side by side this way; the
+#                                 test harness applies the same rule)
 #   COUNTERSIGN_KAFKA_PARTITIONS  num.partitions for auto-created topics (default 4)
 #   COUNTERSIGN_KAFKA_SECURITY    plaintext (default) or sasl_ssl, see below
 #   COUNTERSIGN_KAFKA_VERSION     the broker: 3.9 (default; 3.9.2), 4 (4.x: 4.4.0), or an
@@ -59,6 +63,9 @@ case "$SECURITY" in
   *) die "COUNTERSIGN_KAFKA_SECURITY must be plaintext or sasl_ssl, not '$COUNTERSIGN_KAFKA_SECURITY'" ;;
 esac
 
+if [[ -n "${COUNTERSIGN_TEST_BROKERS:-}" && -n "${COUNTERSIGN_KAFKA_DIR:-}" ]]; then
+  COUNTERSIGN_KAFKA_DIR="$COUNTERSIGN_TEST_BROKERS/$(basename "$COUNTERSIGN_KAFKA_DIR")"
+fi
 STATE="$(realpath -m "${COUNTERSIGN_KAFKA_DIR:-$DEFAULT_STATE}")"
 PIDFILE="$STATE/pid"
 BOOTFILE="$STATE/bootstrap"

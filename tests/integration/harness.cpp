@@ -86,13 +86,19 @@ bool topic_exists(rd_kafka_t* rk, const std::string& topic) {
 
 }  // namespace
 
+std::string broker_dir(const std::string& built_in) {
+  const char* moved = std::getenv("COUNTERSIGN_TEST_BROKERS");
+  if (moved == nullptr || *moved == '\0') return built_in;
+  return (std::filesystem::path(moved) / std::filesystem::path(built_in).filename()).string();
+}
+
 std::string bootstrap() {
   static const std::string address = [] {
-    std::ifstream in(std::string(COUNTERSIGN_TEST_KAFKA_DIR) + "/bootstrap");
+    const std::string dir = broker_dir(COUNTERSIGN_TEST_KAFKA_DIR);
+    std::ifstream in(dir + "/bootstrap");
     std::string line;
     if (!std::getline(in, line) || line.empty()) {
-      fail("no broker: " COUNTERSIGN_TEST_KAFKA_DIR "/bootstrap is missing (the ctest fixture "
-           "kafka_broker_start starts it)");
+      fail("no broker: " + dir + "/bootstrap is missing (the ctest fixture kafka_broker_start starts it)");
     }
     return line;
   }();

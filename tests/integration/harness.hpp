@@ -21,6 +21,10 @@ using namespace std::chrono_literals;
 
 // Bootstrap address of the fixture broker.
 std::string bootstrap();
+// The state dir of a fixture's broker: `built_in` (the build tree's), or the directory of
+// the same name under $COUNTERSIGN_TEST_BROKERS when that is set (scripts/kafka.sh moves
+// the broker the same way; scripts/test.sh runs two passes side by side with it).
+std::string broker_dir(const std::string& built_in);
 // A name unique to this test run ("prefix-<pid>-<counter>").
 std::string unique_name(const std::string& prefix);
 // A temporary directory, removed with everything in it on destruction.

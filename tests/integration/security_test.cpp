@@ -24,7 +24,7 @@ namespace {
 
 const std::string k_data = COUNTERSIGN_TEST_DATA;
 const std::string k_fixture = k_data + "/ecs/process_events.ndjson";
-const std::string k_client_properties = COUNTERSIGN_TEST_KAFKA_SASL_DIR "/client.properties";
+const std::string k_client_properties = ct::broker_dir(COUNTERSIGN_TEST_KAFKA_SASL_DIR) + "/client.properties";
 constexpr const char* k_password_env = "COUNTERSIGN_KAFKA_SECURITY_SASL_PASSWORD";
 
 std::multiset<std::string> expected_alerts() {
