@@ -2,20 +2,81 @@
 
 #include "varint.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <utility>
+
 namespace countersign::state {
 
+record_batch_writer::record_batch_writer(record_batch_writer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      records_(std::exchange(other.records_, 0)) {}
+
+record_batch_writer& record_batch_writer::operator=(record_batch_writer&& other) noexcept {
+  if (this != &other) {
+    std::free(data_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    records_ = std::exchange(other.records_, 0);
+  }
+  return *this;
+}
+
+void record_batch_writer::append(const char* p, std::size_t n) {
+  if (size_ + n > capacity_) {
+    const std::size_t grown = std::max({size_ + n, capacity_ * 2, std::size_t{256}});
+    // data_ null: a fresh buffer after take(); realloc(nullptr) is malloc.
+    auto* bigger = static_cast<char*>(std::realloc(data_, grown));
+    if (bigger == nullptr) throw std::bad_alloc();  // as std::string's append would
+    data_ = bigger;
+    capacity_ = grown;
+  }
+  if (n > 0) std::memcpy(data_ + size_, p, n);
+  size_ += n;
+}
+
+void record_batch_writer::put_varint(std::uint64_t v) {
+  char buf[10];
+  std::size_t n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(static_cast<std::uint8_t>(v) | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  append(buf, n);
+}
+
 void record_batch_writer::add(std::string_view key, std::string_view value) {
-  if (bytes_.empty()) bytes_.push_back(static_cast<char>(k_record_batch_version));
-  detail::put_varint(bytes_, key.size());
-  bytes_.append(key);
-  detail::put_varint(bytes_, value.size());
-  bytes_.append(value);
+  if (size_ == 0) {
+    const char version = static_cast<char>(k_record_batch_version);
+    append(&version, 1);
+  }
+  put_varint(key.size());
+  append(key.data(), key.size());
+  put_varint(value.size());
+  append(value.data(), value.size());
   ++records_;
 }
 
 void record_batch_writer::clear() noexcept {
-  bytes_.clear();
+  size_ = 0;
   records_ = 0;
+}
+
+record_batch_writer::taken record_batch_writer::take() noexcept {
+  taken out{std::unique_ptr<char, free_deleter>(data_), size_};
+  // The next batch is likely as large: allocate its buffer now (an allocation failure
+  // here leaves it to append(), which grows from nothing).
+  const std::size_t keep = capacity_;
+  data_ = static_cast<char*>(std::malloc(keep));
+  capacity_ = data_ != nullptr ? keep : 0;
+  size_ = 0;
+  records_ = 0;
+  return out;
 }
 
 record_batch_reader::record_batch_reader(std::string_view bytes) noexcept {

@@ -55,6 +55,41 @@ TEST(record_batch, clear_starts_a_new_batch) {
   EXPECT_EQ(got[0].first, "b");
 }
 
+TEST(record_batch, take_hands_the_bytes_over_and_starts_a_new_batch) {
+  cs::record_batch_writer w;
+  const std::string big(1000, 'x');  // grows the buffer past its first size
+  w.add("a", big);
+  w.add("b", "2");
+  const std::string before(w.bytes());
+  auto taken = w.take();
+  ASSERT_NE(taken.data, nullptr);
+  EXPECT_EQ(std::string_view(taken.data.get(), taken.size), before);
+  EXPECT_TRUE(w.empty());
+  EXPECT_EQ(w.size_bytes(), 0u);
+  w.add("c", "3");
+  bool ok = false;
+  const auto got = read_all(w.bytes(), ok);
+  EXPECT_TRUE(ok);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].first, "c");
+  // The taken bytes stay intact after the writer moved on.
+  EXPECT_EQ(read_all(std::string_view(taken.data.get(), taken.size), ok).size(), 2u);
+  EXPECT_TRUE(ok);
+}
+
+TEST(record_batch, a_moved_writer_keeps_its_batch) {
+  cs::record_batch_writer w;
+  w.add("a", "1");
+  cs::record_batch_writer moved(std::move(w));
+  EXPECT_EQ(moved.records(), 1u);
+  std::vector<cs::record_batch_writer> several;
+  several.resize(3);  // the runner keeps one per partition
+  several[1] = std::move(moved);
+  bool ok = false;
+  EXPECT_EQ(read_all(several[1].bytes(), ok).size(), 1u);
+  EXPECT_TRUE(ok);
+}
+
 TEST(record_batch, malformed_batches_stop_with_the_records_read_so_far) {
   cs::record_batch_writer w;
   w.add("a", "1");

@@ -144,6 +144,7 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
                                                                schema_profile forced,
                                                                std::string_view user_profile) {
   out.clear();
+  indexed_ = false;
   if (bytes.empty()) return std::unexpected(parse_error{reject_reason::empty, {}});
   if (bytes.size() > limits_.max_message_bytes) {
     return std::unexpected(parse_error{reject_reason::too_large, std::to_string(bytes.size())});
@@ -159,7 +160,7 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
   const auto json_error = [](simdjson::error_code err) {
     return std::unexpected(parse_error{reject_reason::invalid_json, simdjson::error_message(err)});
   };
-  od::document doc;
+  od::document& doc = doc_;
   if (auto err = parser_.iterate(buffer_.data(), bytes.size(), buffer_.size()).get(doc)) return json_error(err);
   od::json_type type;
   if (auto err = doc.type().get(type)) return json_error(err);
@@ -192,6 +193,7 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
       if (const char* rest = nullptr; doc.current_location().get(rest) == simdjson::SUCCESS) {
         return std::unexpected(parse_error{reject_reason::invalid_json, "trailing content after the object"});
       }
+      indexed_ = true;  // the scan read every key without an error
       return std::unexpected(parse_error{reject_reason::unknown_schema, {}});
     }
     doc.rewind();
@@ -232,6 +234,7 @@ std::expected<schema_profile, parse_error> input_parser::parse(std::string_view 
     return std::unexpected(parse_error{reject_reason::invalid_json, "trailing content after the object"});
   }
   for (auto& o : out.items()) o.source.schema = profile;
+  indexed_ = true;
   return profile;
 }
 

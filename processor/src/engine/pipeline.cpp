@@ -256,7 +256,7 @@ void message_preparer::prepare(std::string_view payload, const source_position& 
   // Sigma first: the join (commit) takes verdicts and signatures out of the batch.
   if (sigma_) {
     const auto m = parser_.last_message();
-    sigma_->evaluate(m.data, m.size, m.capacity, *parsed, out.batch, where, now_ms, token, out.sigma_alerts,
+    sigma_->evaluate(m.data, m.size, m.capacity, parser_.indexed_document(), *parsed, out.batch, where, now_ms, token, out.sigma_alerts,
                      out.sigma_count, out.routed);
   }
 }

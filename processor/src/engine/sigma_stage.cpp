@@ -1045,14 +1045,14 @@ void sigma_stage::maybe_reload() {
   else note(library_.reload());
 }
 
-void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t capacity, schema_profile profile,
-                           const observation_batch& batch, const source_position& where,
+void sigma_stage::evaluate(const char* padded, std::size_t size, std::size_t capacity,
+                           simdjson::ondemand::document* indexed, schema_profile profile, const observation_batch& batch, const source_position& where,
                            std::optional<std::int64_t> now_ms, std::uint64_t token,
                            std::vector<emitted_alert>& out, std::size_t& count,
                            std::vector<rules::sigma::routed_match>& routed) {
   routed.clear();
   if (!set_ || set_->size() == 0) return;
-  doc_.reset(padded, size, capacity, profile);
+  doc_.reset(padded, size, capacity, profile, indexed);
   const int records = profile == schema_profile::defender ? doc_.records() : 0;
   // One evaluation per event: per record of a Defender export, else the message.
   const int events = std::max(1, records);

@@ -287,13 +287,14 @@ struct kafka_runner::impl {
   outgoing_batch& batch_for(std::int32_t partition, std::size_t adding);
   void send_observation_batches();
   void send_observation_batch(std::int32_t partition, outgoing_batch& b);
-  void send_batch(const std::string& topic, std::int32_t partition, std::string_view bytes, delivery_ticket* ticket);
+  void send_batch(const std::string& topic, std::int32_t partition, state::record_batch_writer& batch,
+                  delivery_ticket* ticket);
   void finish_message(partition_slot_ref ref, std::int64_t offset, std::uint32_t pending);
   std::uint32_t produce_alerts(std::span<const emitted_alert> alerts, partition_slot_ref ref, std::int64_t offset);
   void dead_letter(const rd_kafka_message_t* m, std::string_view topic, std::string_view reason, std::string_view detail,
                    std::string_view stage, partition_slot_ref ref, std::uint32_t& pending);
   bool produce(const std::string& topic, std::int32_t partition, std::string_view key, std::string_view value,
-               rd_kafka_headers_t* headers, delivery_ticket* ticket);
+               rd_kafka_headers_t* headers, delivery_ticket* ticket, int msgflags = RD_KAFKA_MSG_F_COPY);
   void produce_retries();
   bool flush_state();
   void note_state_failure(std::string_view what, const std::string& error);
@@ -834,22 +835,25 @@ void kafka_runner::impl::update_readiness() {
 
 // ───────────────────────────── producing ─────────────────────────────
 
+// `msgflags`: RD_KAFKA_MSG_F_COPY, or RD_KAFKA_MSG_F_FREE to hand a malloc'ed `value` over
+// (librdkafka frees it once it returned true; on false it is still the caller's).
 bool kafka_runner::impl::produce(const std::string& topic, std::int32_t partition, std::string_view key,
-                                 std::string_view value, rd_kafka_headers_t* headers, delivery_ticket* ticket) {
+                                 std::string_view value, rd_kafka_headers_t* headers, delivery_ticket* ticket,
+                                 int msgflags) {
   for (;;) {
     rd_kafka_resp_err_t err;
 // librdkafka's RD_KAFKA_V_* macros are C casts.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wold-style-cast"
-    void* payload = const_cast<char*>(value.data());  // copied: RD_KAFKA_MSG_F_COPY
+    void* payload = const_cast<char*>(value.data());  // copied (F_COPY), or handed over (F_FREE)
     if (headers) {
       err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+                              RD_KAFKA_V_MSGFLAGS(msgflags), RD_KAFKA_V_KEY(key.data(), key.size()),
                               RD_KAFKA_V_VALUE(payload, value.size()), RD_KAFKA_V_HEADERS(headers),
                               RD_KAFKA_V_OPAQUE(ticket), RD_KAFKA_V_END);
     } else {
       err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+                              RD_KAFKA_V_MSGFLAGS(msgflags), RD_KAFKA_V_KEY(key.data(), key.size()),
                               RD_KAFKA_V_VALUE(payload, value.size()), RD_KAFKA_V_OPAQUE(ticket), RD_KAFKA_V_END);
     }
 #pragma GCC diagnostic pop
@@ -1016,19 +1020,27 @@ void kafka_runner::impl::send_observation_batches() {
 // Produces the batch (when it holds records) and ends its group: its members are done
 // when the record is acknowledged.
 void kafka_runner::impl::send_observation_batch(std::int32_t partition, outgoing_batch& b) {
-  if (!b.records.empty()) send_batch(topics.observations, partition, b.records.bytes(), ledger.for_flush(b.group));
+  if (!b.records.empty()) send_batch(topics.observations, partition, b.records, ledger.for_flush(b.group));
   ledger.close_flush(b.group, true);
   b.group = nullptr;
   b.records.clear();
 }
 
-void kafka_runner::impl::send_batch(const std::string& topic, std::int32_t partition, std::string_view bytes,
+// The batch's buffer is handed to librdkafka (no copy of it); `batch` is empty after.
+void kafka_runner::impl::send_batch(const std::string& topic, std::int32_t partition, state::record_batch_writer& batch,
                                     delivery_ticket* ticket) {
   rd_kafka_headers_t* h = rd_kafka_headers_new(1);
   rd_kafka_header_add(h, k_record_header, -1, k_batch_record_kind.data(), static_cast<ssize_t>(k_batch_record_kind.size()));
   ++stats.internal_batches;
-  // Refused: dropped and counted by produce(); the batch's messages are not held for it.
-  if (!produce(topic, partition, {}, bytes, h, ticket)) ledger.release(ticket);
+  auto bytes = batch.take();
+  // Refused: dropped and counted by produce(), the buffer still ours (freed here); the
+  // batch's messages are not held for it. Accepted: librdkafka frees the buffer, and a
+  // retriable delivery failure re-produces a copy (on_delivery).
+  if (produce(topic, partition, {}, {bytes.data.get(), bytes.size}, h, ticket, RD_KAFKA_MSG_F_FREE)) {
+    (void)bytes.data.release();
+  } else {
+    ledger.release(ticket);
+  }
 }
 
 // Observations of verdicts released from the Code Integrity join, and the releases
@@ -1227,7 +1239,7 @@ bool kafka_runner::impl::flush_state() {
   const auto send_deltas = [&](std::size_t p) {
     auto& w = delta_batches[p];
     if (w.empty()) return;
-    send_batch(topics.deltas, static_cast<std::int32_t>(p), w.bytes(), ledger.for_flush(epoch));
+    send_batch(topics.deltas, static_cast<std::int32_t>(p), w, ledger.for_flush(epoch));
     w.clear();
   };
   const auto batch_delta = [&](const std::string& topic_key, std::string_view delta) {

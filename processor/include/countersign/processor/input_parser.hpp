@@ -75,10 +75,18 @@ class input_parser {
     std::size_t capacity = 0;
   };
   [[nodiscard]] padded_message last_message() const noexcept { return {buffer_.data(), last_size_, buffer_.size()}; }
+  // The On-Demand document of the last message when its structural index is complete and
+  // nothing failed reading it (the message was read, or was an object no profile reads),
+  // else null. A reader may rewind() and walk it again instead of indexing the bytes a
+  // second time (sigma_document). Valid until the next parse(); rewinding reuses the
+  // parser's string buffer, which the walkers no longer need once parse() returned.
+  [[nodiscard]] simdjson::ondemand::document* indexed_document() noexcept { return indexed_ ? &doc_ : nullptr; }
 
  private:
   parser_limits limits_;
   simdjson::ondemand::parser parser_;
+  simdjson::ondemand::document doc_;  // of the last message, over parser_
+  bool indexed_ = false;              // see indexed_document()
   simdjson::dom::parser dom_parser_;  // validates documents whose top level is not an object
   std::vector<char> buffer_;          // payload copy with SIMDJSON_PADDING spare bytes
   std::size_t last_size_ = 0;         // of the payload in buffer_

@@ -122,14 +122,18 @@ class shared_sigma_library {
 // The event as Sigma sees it.
 
 // Every scalar of a JSON document under its dotted path (array elements share their
-// array's path). Read lazily, once per message, with its own On-Demand parser.
+// array's path). Read lazily, once per message: the ingest parser's document rewound
+// where reset() was given it, else with its own On-Demand parser.
 class sigma_document {
  public:
   explicit sigma_document(std::size_t max_leaves) : max_leaves_(max_leaves) {}
 
   // Forget the previous message; `padded` must stay valid until the next reset and have
-  // simdjson::SIMDJSON_PADDING readable bytes past `size`.
-  void reset(const char* padded, std::size_t size, std::size_t capacity, rules::schema_profile profile);
+  // simdjson::SIMDJSON_PADDING readable bytes past `size`. `indexed` (may be null): the
+  // same bytes already iterated (input_parser::indexed_document), rewound and walked
+  // instead of indexing them again; it must stay valid until the next reset.
+  void reset(const char* padded, std::size_t size, std::size_t capacity, rules::schema_profile profile,
+             simdjson::ondemand::document* indexed = nullptr);
   // The value at `path` (JSON null and missing alike: nullopt); `record` picks one
   // element of a Defender export's `records` array (-1: the document level).
   [[nodiscard]] std::optional<std::string_view> get(std::string_view path, int record = -1) const;
@@ -198,8 +202,10 @@ class sigma_document {
   // long, bit 63: 63 or more) and the first bytes of the names.
   std::uint64_t filter_lengths_ = 0;
   std::array<std::uint64_t, 4> filter_first_{};
+  std::vector<std::string_view> filter_slots_;  // the names of filter_, open addressing (sigma_document.cpp)
   const char* padded_ = nullptr;
   std::size_t size_ = 0, capacity_ = 0;
+  simdjson::ondemand::document* indexed_ = nullptr;
   rules::schema_profile profile_ = rules::schema_profile::unknown;
   mutable bool parsed_ = false;
   mutable bool truncated_ = false;
@@ -300,12 +306,12 @@ class sigma_stage {
   // the evaluation only (events, considered, matches, withheld, correlation_*).
   sigma_stage(const config& cfg, const sigma_stage& rules_of);
 
-  // Evaluates the rules over the message just parsed (`padded` as for sigma_document)
-  // and appends an alert per matching event to `out` (slots reused from `count`), and
+  // Evaluates the rules over the message just parsed (`padded` and `indexed` as for
+  // sigma_document::reset) and appends an alert per matching event to `out` (slots reused from `count`), and
   // the matches correlations need to `routed` (cleared first): one per (match,
   // correlation), keyed by the correlation's group (correlation_stage.hpp).
-  void evaluate(const char* padded, std::size_t size, std::size_t capacity, rules::schema_profile profile,
-                const observation_batch& batch, const source_position& where,
+  void evaluate(const char* padded, std::size_t size, std::size_t capacity,
+                simdjson::ondemand::document* indexed, rules::schema_profile profile, const observation_batch& batch, const source_position& where,
                 std::optional<std::int64_t> now_ms, std::uint64_t token,
                 std::vector<emitted_alert>& out, std::size_t& count,
                 std::vector<rules::sigma::routed_match>& routed);

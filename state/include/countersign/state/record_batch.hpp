@@ -13,6 +13,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -29,11 +31,30 @@ inline constexpr std::size_t k_record_batch_max_records = 65'535;
   return offset * 65'536 + static_cast<std::int64_t>(index);
 }
 
+// Builds one batch in a malloc'ed buffer, so a producer can take the buffer over
+// (librdkafka's RD_KAFKA_MSG_F_FREE frees it with free()) instead of copying it.
+// Owned by one thread.
 class record_batch_writer {
  public:
+  struct free_deleter {
+    void operator()(char* p) const noexcept { std::free(p); }
+  };
+  // A batch's bytes, handed over: `data` was allocated with malloc.
+  struct taken {
+    std::unique_ptr<char, free_deleter> data;
+    std::size_t size = 0;
+  };
+
+  record_batch_writer() = default;
+  record_batch_writer(record_batch_writer&& other) noexcept;
+  record_batch_writer& operator=(record_batch_writer&& other) noexcept;
+  record_batch_writer(const record_batch_writer&) = delete;
+  record_batch_writer& operator=(const record_batch_writer&) = delete;
+  ~record_batch_writer() { std::free(data_); }
+
   void add(std::string_view key, std::string_view value);
   [[nodiscard]] std::size_t records() const noexcept { return records_; }
-  [[nodiscard]] std::size_t size_bytes() const noexcept { return bytes_.size(); }
+  [[nodiscard]] std::size_t size_bytes() const noexcept { return size_; }
   [[nodiscard]] bool empty() const noexcept { return records_ == 0; }
   [[nodiscard]] bool full() const noexcept { return records_ >= k_record_batch_max_records; }
   // Whether a record of `adding` bytes (key and value) may join without the batch going
@@ -41,12 +62,20 @@ class record_batch_writer {
   [[nodiscard]] bool fits(std::size_t adding, std::size_t limit) const noexcept {
     return empty() || (!full() && size_bytes() + adding <= limit);
   }
-  [[nodiscard]] std::string_view bytes() const noexcept { return bytes_; }
+  [[nodiscard]] std::string_view bytes() const noexcept { return {data_, size_}; }
   // Empty again; the buffer's capacity is kept for the next batch.
   void clear() noexcept;
+  // The bytes, handed over; the writer is empty again and its next batch starts in a
+  // new buffer of the same capacity. Null data only if the allocation failed.
+  [[nodiscard]] taken take() noexcept;
 
  private:
-  std::string bytes_;
+  void append(const char* p, std::size_t n);
+  void put_varint(std::uint64_t v);
+
+  char* data_ = nullptr;  // malloc'ed
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
   std::size_t records_ = 0;
 };
 
