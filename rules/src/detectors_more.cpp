@@ -294,9 +294,9 @@ void detector_set::check_subject_mismatch(const observation& obs, const state::p
                                           std::vector<hit>& hits) const {
   const auto& sig = obs.signature;
   const auto& cfg = config_.subject_mismatch;
-  const name_forms signer(signer_org_text(sig));
+  const name_forms signer = cached_name_forms(signer_org_text(sig));
   if (signer.plain.empty() && signer.skeleton.empty()) return;
-  const name_forms company(obs.pe.company.view());
+  const name_forms company = cached_name_forms(obs.pe.company.view());
   const std::string_view issuer = issuer_name(sig);
   const std::string_view original_name = obs.pe.original_file_name.view();
 

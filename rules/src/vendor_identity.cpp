@@ -9,6 +9,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
+#include <functional>
+#include <optional>
 #include <set>
 
 namespace countersign::rules {
@@ -45,6 +48,22 @@ bool in(const std::vector<std::string>& names, std::string_view name) {
 
 name_forms::name_forms(std::string_view name)
     : plain(normalize_company(name)), skeleton(normalize_company_skeleton(name)) {}
+
+name_forms cached_name_forms(std::string_view name) {
+  // Direct-mapped: a collision costs one recomputation, never a wrong answer.
+  struct slot {
+    std::string name;
+    std::optional<name_forms> forms;
+  };
+  constexpr std::size_t k_slots = 512;
+  thread_local std::array<slot, k_slots> cache;
+  slot& s = cache[std::hash<std::string_view>{}(name) % k_slots];
+  if (!s.forms || s.name != name) {
+    s.forms.emplace(name);
+    s.name.assign(name);
+  }
+  return *s.forms;
+}
 
 std::string_view to_string(vendor_relation r) noexcept {
   switch (r) {

@@ -4,6 +4,7 @@
 
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/skeleton.hpp>
+#include <countersign/rules/vendor_identity.hpp>
 
 #include <gtest/gtest.h>
 
@@ -282,6 +283,21 @@ TEST(skeleton, normalize_company_skeleton_drops_legal_forms_and_hidden_character
   EXPECT_EQ(normalize_company_skeleton("Oracle Corporation"), normalize_company("Oracle Corporation"));
   EXPECT_EQ(normalize_company_skeleton("Adobe Software Co."), normalize_company("Adobe Software Co."));
   EXPECT_EQ(normalize_company_skeleton(""), "");
+}
+
+// The per-thread cache of name forms gives what computing them gives, for names that
+// come again, names that evict each other from its slots, and the empty name.
+TEST(skeleton, cached_name_forms_equal_the_computed_ones_whatever_was_asked_before) {
+  std::vector<std::string> names = {"Microsoft Corporation", "Microsoft Corporatlon", "", "Zoom Video Communications, Inc."};
+  for (int i = 0; i < 2000; ++i) names.push_back("Vendor " + std::to_string(i) + " GmbH");
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& n : names) {
+      const name_forms direct(n);
+      const name_forms cached = cached_name_forms(n);
+      ASSERT_EQ(cached.plain, direct.plain) << n;
+      ASSERT_EQ(cached.skeleton, direct.skeleton) << n;
+    }
+  }
 }
 
 }  // namespace
