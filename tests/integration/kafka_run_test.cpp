@@ -352,6 +352,13 @@ TEST(kafka_run, broken_internal_records_are_dead_lettered_and_never_stall_their_
   EXPECT_EQ(ct::metric_value(metrics_text(port), rejected), 9.0);
   EXPECT_TRUE(kafka.wait_caught_up(t.group, observations)) << "an observations partition stalled";
   EXPECT_TRUE(kafka.wait_caught_up(t.group, deltas)) << "a deltas partition stalled";
+  // Committed deltas: their snapshots are on the signers topic. The process reads each
+  // once into its global table, however many processing threads it runs.
+  const auto snapshots = kafka.read_all(t.group + ".signers", 2, 30s);
+  ASSERT_GE(snapshots.size(), 2u) << "the broken snapshot and those of the good event";
+  const auto good = static_cast<double>(snapshots.size() - 1);
+  EXPECT_TRUE(wait_metric(port, "countersign_global_table_records_total", good, 20s)) << metrics_text(port);
+  EXPECT_EQ(ct::metric_value(metrics_text(port), "countersign_global_table_records_total"), good);
   service.terminate();
   EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
 }
