@@ -90,6 +90,7 @@ TEST(global_table, before_it_starts_it_has_reached_nothing_and_no_ends) {
   EXPECT_FALSE(table.reached(std::array<std::int64_t, 1>{0}));
   EXPECT_FALSE(table.query_ends().has_value());
   EXPECT_TRUE(table.failure().empty());
+  EXPECT_TRUE(table.turning(0s)) << "a reader that does not run holds no one's health";
   EXPECT_EQ(table.current_stats().records, 0U);
   table.stop();
   table.stop();  // idempotent
@@ -111,6 +112,8 @@ TEST(global_table, a_reader_that_cannot_be_made_tells_every_waiting_thread_why) 
   while (table.failure().empty() && std::chrono::steady_clock::now() < deadline) (void)table.wait_caught_up(100ms);
   EXPECT_FALSE(table.caught_up());
   EXPECT_NE(table.failure().find("no.such.property"), std::string::npos) << table.failure();
+  table.stop();
+  EXPECT_TRUE(table.turning(0s));
 }
 
 }  // namespace

@@ -60,6 +60,8 @@ struct global_table::impl {
   std::atomic<bool> stalled{false};
   std::atomic<bool> stopping{false};
   std::atomic<bool> give_up{false};  // stopping or a fatal error: ends start-up lookups
+  std::atomic<bool> running{false};  // the thread is in run()
+  std::atomic<clock_type::rep> last_turn{0};  // steady clock ticks
   std::atomic<std::uint64_t> records{0};
   std::atomic<std::uint64_t> bad_records{0};
   std::atomic<rd_kafka_t*> consumer{nullptr};
@@ -79,6 +81,7 @@ struct global_table::impl {
       : cfg(c), topic(topics_of(c).signers), session(store.session()), snapshots(*session) {}
 
   void run();
+  void turned() noexcept { last_turn.store(clock_type::now().time_since_epoch().count(), std::memory_order_relaxed); }
   std::expected<void, std::string> open();
   void step();
   void commit();
@@ -135,12 +138,17 @@ std::expected<void, std::string> global_table::impl::open() {
 }
 
 void global_table::impl::run() {
+  struct ended {
+    std::atomic<bool>& running;
+    ~ended() { running.store(false, std::memory_order_relaxed); }
+  } at_exit{running};
   if (auto r = open(); !r) {
     fail(r.error());
     return;
   }
   const auto began = clock_type::now();
   while (!stopping.load(std::memory_order_relaxed)) {
+    turned();
     if (!fatal.empty()) {
       fail(fatal);
       return;
@@ -220,7 +228,7 @@ void global_table::impl::note_failure(const std::string& error) {
 
 void global_table::impl::retry_commit() {
   if (const auto now = clock_type::now(); !retry.due(now)) {
-    pause_for(retry.retry_at - now);
+    pause_for(std::min<clock_type::duration>(retry.retry_at - now, std::chrono::seconds(1)));
     return;
   }
   if (auto r = session->recover(); !r) {
@@ -256,6 +264,8 @@ void global_table::start(std::int32_t partitions) {
     from[static_cast<std::size_t>(p)] = impl_->resume[static_cast<std::size_t>(p)].value_or(0);
   }
   impl_->progress.emplace(from);
+  impl_->turned();
+  impl_->running.store(true);
   impl_->thread = std::thread([this] { impl_->run(); });
 }
 
@@ -284,6 +294,12 @@ bool global_table::wait_caught_up(std::chrono::milliseconds timeout) {
 bool global_table::caught_up() const noexcept { return impl_->caught_up.load(std::memory_order_acquire); }
 
 bool global_table::stalled() const noexcept { return impl_->stalled.load(std::memory_order_relaxed); }
+
+bool global_table::turning(std::chrono::steady_clock::duration limit) const noexcept {
+  if (!impl_->running.load(std::memory_order_relaxed)) return true;
+  const clock_type::time_point last{clock_type::duration(impl_->last_turn.load(std::memory_order_relaxed))};
+  return clock_type::now() - last <= limit;
+}
 
 bool global_table::reached(std::span<const std::int64_t> ends) const noexcept {
   return impl_->progress && impl_->progress->reached(ends);

@@ -1429,7 +1429,8 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   const std::size_t resume_below = cfg.processing.max_in_flight / 2;
 
   while (!stop.load(std::memory_order_relaxed) && fatal.empty()) {
-    health->beat(thread);
+    // A stuck table reader stops this beat too: deltas partitions would wait forever.
+    if (!table || table->turning(std::chrono::seconds(30))) health->beat(thread);
     if (!retries.empty()) produce_retries();
     if (store) retry_state();
     if (!paused && tracker.in_flight() >= cfg.processing.max_in_flight) set_paused(true);

@@ -93,6 +93,10 @@ class global_table {
   [[nodiscard]] std::expected<std::vector<std::int64_t>, std::string> query_ends() const;
   // A state write of the reader failed and is being retried.
   [[nodiscard]] bool stalled() const noexcept;
+  // The reader's loop went round within `limit` (it turns at least every second unless
+  // stuck in a call), or it does not run. The processing threads stop beating /healthz
+  // when it does not, as they would if they read the table themselves.
+  [[nodiscard]] bool turning(std::chrono::steady_clock::duration limit) const noexcept;
   // Empty while it runs; else what ended it (start-up failure, fatal Kafka error).
   [[nodiscard]] std::string failure() const;
 
