@@ -126,12 +126,14 @@ int run_service(const cp::config& cfg) {
   // One runner per processing thread, each a group member with partitions of its own
   // (kafka_runner.hpp); the first uses the store opened above, the others sessions of it.
   // They share one Sigma library and one set of intel lists: loaded and reloaded once,
-  // not once per thread.
+  // not once per thread; and one global-table reader, so the signers topic is read and
+  // written once per process.
   std::vector<std::unique_ptr<countersign::state::prevalence_store>> sessions;
   std::vector<std::unique_ptr<cp::kafka_runner>> runners;
   cp::shared_content shared;
   if (threads > 1 && cfg.sigma.enabled) shared.sigma = std::make_shared<cp::shared_sigma_library>(cfg.sigma);
   if (threads > 1 && !cfg.intel_lists.empty()) shared.intel = std::make_shared<cp::shared_intel_library>(cfg.intel_lists);
+  if (threads > 1 && *store) shared.table = std::make_shared<cp::global_table>(cfg, **store);
   for (std::size_t i = 0; i < threads; ++i) {
     countersign::state::prevalence_store* session = store->get();
     if (session && i > 0) session = sessions.emplace_back((*store)->session()).get();
@@ -166,6 +168,7 @@ int run_service(const cp::config& cfg) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   for (auto& w : workers) w.join();
+  if (shared.table) shared.table->stop();  // every runner is done with it
   int code = 0;
   for (std::size_t i = 0; i < threads; ++i) {
     if (errors[i].empty()) continue;

@@ -291,7 +291,8 @@ TEST(kafka_run, malformed_input_is_counted_dead_lettered_and_never_stalls_the_pa
 // Internal records are written by countersign, yet a topic can hold anything: a record
 // from a newer build, a partial write, someone's test. Each kind of broken observation
 // and delta record is dead-lettered with what was wrong, the partition moves on, and a
-// good event after them is judged.
+// good event after them is judged. A broken snapshot on the signers topic is skipped.
+// Each broken record counts once, however many processing threads run.
 TEST(kafka_run, broken_internal_records_are_dead_lettered_and_never_stall_their_partition) {
   ct::temp_dir dir;
   ct::kafka_client kafka;
@@ -325,6 +326,7 @@ TEST(kafka_run, broken_internal_records_are_dead_lettered_and_never_stall_their_
   kafka.produce(observations, "sha256:00", "not an observation", 0);
   kafka.produce(deltas, "", cut, 0, batch);
   kafka.produce(deltas, "\x02t:00", "not a delta", 0);
+  kafka.produce(t.group + ".signers", "\x02t:00", "not a snapshot", 0);
   kafka.produce(t.input, "good", ct::read_lines(k_fixture).at(1), 0);  // revoked signature on host-a
   kafka.flush();
 
@@ -343,8 +345,20 @@ TEST(kafka_run, broken_internal_records_are_dead_lettered_and_never_stall_their_
                        r.headers.at("countersign.detail"));
   }
   EXPECT_EQ(got_details, want_details);
+  // 4 observations (counted by the hash stage), a broken observation batch, 2 deltas, a
+  // broken delta batch and the snapshot (counted by the runner or the table's reader).
+  const std::string rejected = "countersign_input_rejected_total{reason=\"bad_internal_record\"}";
+  EXPECT_TRUE(wait_metric(port, rejected, 9, 10s)) << service.stderr_text();
+  EXPECT_EQ(ct::metric_value(metrics_text(port), rejected), 9.0);
   EXPECT_TRUE(kafka.wait_caught_up(t.group, observations)) << "an observations partition stalled";
   EXPECT_TRUE(kafka.wait_caught_up(t.group, deltas)) << "a deltas partition stalled";
+  // Committed deltas: their snapshots are on the signers topic. The process reads each
+  // once into its global table, however many processing threads it runs.
+  const auto snapshots = kafka.read_all(t.group + ".signers", 2, 30s);
+  ASSERT_GE(snapshots.size(), 2u) << "the broken snapshot and those of the good event";
+  const auto good = static_cast<double>(snapshots.size() - 1);
+  EXPECT_TRUE(wait_metric(port, "countersign_global_table_records_total", good, 20s)) << metrics_text(port);
+  EXPECT_EQ(ct::metric_value(metrics_text(port), "countersign_global_table_records_total"), good);
   service.terminate();
   EXPECT_EQ(service.wait(60s), 0) << service.stderr_text();
 }

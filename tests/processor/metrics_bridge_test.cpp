@@ -73,6 +73,24 @@ TEST(metrics_bridge, counters_and_shares_of_threads_add_up) {
   EXPECT_EQ(sample(*t.registry, "countersign_assigned_partitions"), 3.0);
 }
 
+TEST(metrics_bridge, internal_records_that_do_not_decode_count_as_rejected_once_per_record) {
+  two_threads t;
+  pipeline_stats p1;
+  pipeline_stats p2;
+  runner_stats r1;
+  runner_stats r2;
+  p1.rejected[static_cast<std::size_t>(reject_reason::bad_internal_record)] = 2;  // observations
+  r1.bad_internal_records = 3;  // e.g. a delta and the table's two snapshots
+  r2.bad_internal_records = 1;
+  t.first.publish(p1, &r1);
+  t.second.publish(p2, &r2);
+  EXPECT_EQ(sample(*t.registry, "countersign_input_rejected_total", {{"reason", "bad_internal_record"}}), 6.0);
+  r1.bad_internal_records = 4;
+  t.first.publish(p1, &r1);
+  t.first.publish(p1, &r1);
+  EXPECT_EQ(sample(*t.registry, "countersign_input_rejected_total", {{"reason", "bad_internal_record"}}), 7.0);
+}
+
 TEST(metrics_bridge, flags_hold_for_the_process_only_when_every_thread_has_them) {
   two_threads t;
   pipeline_stats p;

@@ -1,14 +1,18 @@
 #include <countersign/processor/correlation_stage.hpp>
+#include <countersign/processor/global_table.hpp>
 #include <countersign/processor/hash_stage.hpp>
 #include <countersign/processor/kafka_runner.hpp>
 #include <countersign/processor/offset_tracker.hpp>
 #include <countersign/processor/partitioner.hpp>
 #include <countersign/processor/signer_stage.hpp>
+#include <countersign/processor/state_write_retry.hpp>
 #include <countersign/processor/transport/delivery_ledger.hpp>
 #include <countersign/processor/transport/kafka_errors.hpp>
 #include <countersign/processor/transport/partition_lifecycle.hpp>
 #include <countersign/state/changelog.hpp>
 #include <countersign/state/record_batch.hpp>
+
+#include "kafka_client.hpp"
 
 #include <librdkafka/rdkafka.h>
 #include <simdjson.h>
@@ -26,6 +30,8 @@
 namespace countersign::processor {
 namespace {
 
+using service::log_throttle;
+using service::query_end;
 using transport::delivery_ticket;
 using transport::topic_role;
 
@@ -46,51 +52,6 @@ struct retry_item {
   rd_kafka_headers_t* headers;  // owned until produced
   delivery_ticket* ticket;
 };
-
-// At most one log line per category per interval; counts what it held back.
-class log_throttle {
- public:
-  template <typename... Args>
-  void warn(spdlog::format_string_t<Args...> fmt, Args&&... args) {
-    const auto now = clock_type::now();
-    if (now - last_ < std::chrono::seconds(10) && last_ != clock_type::time_point{}) {
-      ++held_;
-      return;
-    }
-    if (held_ > 0) spdlog::warn("({} similar messages suppressed)", held_);
-    held_ = 0;
-    last_ = now;
-    spdlog::warn(fmt, std::forward<Args>(args)...);
-  }
-
- private:
-  clock_type::time_point last_{};
-  std::uint64_t held_ = 0;
-};
-
-// The end offset of a partition. A topic created a moment ago may have no leader yet,
-// so retriable errors are retried for a while.
-rd_kafka_resp_err_t query_end(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, std::int64_t& end,
-                              int attempts = 40, const std::string* fatal = nullptr) {
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  for (int i = 0; i < attempts; ++i) {
-    if (fatal && !fatal->empty()) return RD_KAFKA_RESP_ERR__AUTHENTICATION;
-    std::int64_t low = 0;
-    err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &end, 5000);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
-    if (!transport::is_transient_lookup(err)) return err;
-    if (i + 1 == attempts) break;
-    // Serves the client's error callback (authentication failures) while waiting. Only
-    // consumers with nothing assigned get here (the start-up table reader, the idle
-    // restore reader), so the poll cannot swallow a record.
-    if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER) {
-      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 250)) rd_kafka_message_destroy(m);
-    } else {
-      rd_kafka_poll(rk, 250);
-    }
-  }
-  return err;
-}
 
 // Marks an observations-topic record that carries a whole hash record (a replayed
 // state directory being published) instead of an observation.
@@ -170,7 +131,6 @@ struct kafka_runner::impl {
   transport::partition_lifecycle lifecycle;
   rd_kafka_t* consumer = nullptr;  // the group: input, observations, deltas
   rd_kafka_t* producer = nullptr;
-  rd_kafka_t* table = nullptr;     // the signers topic, every partition (global table)
   rd_kafka_t* restorer = nullptr;  // changelog partitions being restored
   std::vector<retry_item> retries;
   bool paused = false;
@@ -197,10 +157,7 @@ struct kafka_runner::impl {
   // that succeeds ends the stall and consumption resumes.
   bool state_stalled = false;
   bool state_retrying = false;  // inside retry_state(): flushes may run
-  clock_type::time_point stall_started{};
-  clock_type::time_point state_retry_at{};
-  std::chrono::milliseconds state_backoff{0};
-  std::uint64_t stall_attempts = 0;
+  state_write_retry write_retry;
 
   // The restore reader: the changelog partition of lifecycle.restoring(), being read.
   struct restore_task {
@@ -213,11 +170,12 @@ struct kafka_runner::impl {
   std::map<std::int32_t, std::int64_t> changelog_next;  // local state holds the changelog below this
   std::set<std::int32_t> checkpoint_dirty;
 
-  // The global table.
+  // The global table: the process's (shared_content), or this runner's own without one.
+  std::shared_ptr<global_table> table;
+  bool owns_table = false;
+  bool reports_table = false;              // publishes the table's counts (one thread does)
   std::int32_t table_partitions = 0;
-  std::vector<std::int64_t> table_next;    // next offset to apply, per signers partition
   std::vector<std::int64_t> table_target;  // ends to reach before deltas partitions may run
-  std::uint64_t table_uncommitted = 0;
 
   impl(const config& c, std::shared_ptr<metrics::health_state> h, metrics_bridge* m, state::prevalence_store* s,
        std::size_t thread_index, std::size_t thread_count, shared_content shared)
@@ -233,7 +191,13 @@ struct kafka_runner::impl {
         hashes(c, s, std::move(shared.intel)),
         correlations(c, s),
         lifecycle(s != nullptr) {
-    if (store) signers.emplace(*store);
+    if (store) {
+      signers.emplace(*store);
+      table = std::move(shared.table);
+      owns_table = !table;
+      if (owns_table) table = std::make_shared<global_table>(c, *store);
+      reports_table = owns_table || thread == 0;
+    }
   }
 
   ~impl() {
@@ -243,7 +207,6 @@ struct kafka_runner::impl {
     }
     if (producer) rd_kafka_destroy(producer);
     if (consumer) rd_kafka_destroy(consumer);
-    if (table) rd_kafka_destroy(table);
     if (restorer) rd_kafka_destroy(restorer);
   }
 
@@ -251,12 +214,8 @@ struct kafka_runner::impl {
   [[nodiscard]] std::string thread_note() const {
     return threads > 1 ? " (processing thread " + std::to_string(thread + 1) + ")" : std::string();
   }
-  // A client name (client.id, group.instance.id) of this processing thread: with several
-  // threads each gets a suffix (-1, -2, ...; the first keeps the name). make_client applies it.
-  [[nodiscard]] std::string thread_name(const std::string& name) const {
-    return thread == 0 || name.empty() ? name : name + "-" + std::to_string(thread);
-  }
-  std::expected<rd_kafka_t*, std::string> make_client(rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& defaults,
+  // A client of this processing thread (service::make_client), with this runner's callbacks.
+  std::expected<rd_kafka_t*, std::string> make_client(rd_kafka_type_t type, const service::client_properties& defaults,
                                                       const std::map<std::string, std::string>& extra, std::string_view section,
                                                       bool group_member);
   std::expected<void, std::string> create_producer();
@@ -304,8 +263,6 @@ struct kafka_runner::impl {
   void set_paused(bool pause);
   void step_restore();
   void finish_restore();
-  void poll_table(int max_messages);
-  bool table_reached(const std::vector<std::int64_t>& target) const;
   void step_deltas_waiting();
   void update_readiness();
   void note_intel(const rules::intel_watcher::reload_report& report);
@@ -323,7 +280,13 @@ struct kafka_runner::impl {
       stats.state_write_stalled = s.write_stalled;
       stats.state_write_errors = s.write_errors;
     }
-    stats.state_writable = !state_stalled;
+    stats.state_writable = !state_stalled && !(table && table->stalled());
+    if (table && reports_table) {
+      const auto t = table->current_stats();
+      stats.table_records = t.records;
+      stats.bad_internal_records += t.bad_records - table_bad_published;
+      table_bad_published = t.bad_records;
+    }
     if (metrics) {
       auto all = combined(ingest.stats(), hashes.stats());
       all.correlation = correlations.stats();
@@ -349,73 +312,22 @@ struct kafka_runner::impl {
   static void on_commit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
                         void* opaque);
   simdjson::dom::parser stats_parser;
-  static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
+  std::uint64_t table_bad_published = 0;  // of the table's bad snapshots, in stats.bad_internal_records
 };
 
 // ───────────────────────────── clients and topics ─────────────────────────────
 
-namespace {
-
-std::expected<void, std::string> set_property(rd_kafka_conf_t* conf, const std::string& key,
-                                              const std::string& value, std::string_view section) {
-  char errstr[512];
-  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-    return std::unexpected(std::string("kafka.") + std::string(section) + "." + key + ": " + errstr);
-  }
-  return {};
-}
-
-}  // namespace
-
 std::expected<rd_kafka_t*, std::string> kafka_runner::impl::make_client(
-    rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& defaults,
-    const std::map<std::string, std::string>& extra, std::string_view section, bool group_member) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  // Client names, from kafka.client_id / group_instance_id or set as raw properties, are
-  // one per processing thread (two members with one group.instance.id fence each other).
-  const auto apply = [&](const std::string& key, const std::string& value) -> std::expected<void, std::string> {
-    const bool per_thread = key == "client.id" || key == "group.instance.id";
-    return set_property(conf, key, per_thread ? thread_name(value) : value, section);
-  };
-  for (const auto& [key, value] : defaults) {
-    if (auto r = apply(key, value); !r) {
-      rd_kafka_conf_destroy(conf);
-      return std::unexpected(r.error());
-    }
-  }
-  for (const auto& [key, value] : security_properties(cfg.kafka)) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), nullptr, 0) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      // The value may be a secret: name the setting only.
-      return std::unexpected("kafka.security: librdkafka rejected " + key);
-    }
-  }
-  // The user's properties win (security settings, tuning); the table and restore
-  // consumers are not group members, so group settings stay with the group consumer.
-  for (const auto& [key, value] : extra) {
-    if (!group_member && (key.starts_with("group.") || key == "partition.assignment.strategy")) continue;
-    if (auto r = apply(key, value); !r) {
-      rd_kafka_conf_destroy(conf);
-      return std::unexpected(r.error());
-    }
-  }
-  rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_error_cb(conf, &impl::on_error);
-  rd_kafka_conf_set_log_cb(conf, &impl::on_log);
-  if (type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
+    rd_kafka_type_t type, const service::client_properties& defaults, const std::map<std::string, std::string>& extra,
+    std::string_view section, bool group_member) {
+  service::client_callbacks callbacks{.opaque = this, .error = &impl::on_error};
+  if (type == RD_KAFKA_PRODUCER) callbacks.delivery = &impl::on_delivery;
   if (group_member) {
-    rd_kafka_conf_set_rebalance_cb(conf, &impl::on_rebalance);
-    rd_kafka_conf_set_stats_cb(conf, &impl::on_stats);
-    rd_kafka_conf_set_offset_commit_cb(conf, &impl::on_commit);
+    callbacks.rebalance = &impl::on_rebalance;
+    callbacks.stats = &impl::on_stats;
+    callbacks.commit = &impl::on_commit;
   }
-  char errstr[512];
-  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);
-    return std::unexpected(std::string("cannot create the Kafka ") + std::string(section) + " client: " + errstr);
-  }
-  if (type == RD_KAFKA_CONSUMER) rd_kafka_poll_set_consumer(rk);
-  return rk;
+  return service::make_client(cfg.kafka, type, defaults, extra, section, group_member, thread, callbacks);
 }
 
 std::expected<void, std::string> kafka_runner::impl::create_producer() {
@@ -606,98 +518,21 @@ void kafka_runner::impl::publish_bootstrap() {
 }
 
 std::expected<void, std::string> kafka_runner::impl::start_table(const std::atomic<bool>& stop) {
-  const auto& k = cfg.kafka;
-  const std::vector<std::pair<std::string, std::string>> reader = {
-      {"bootstrap.servers", k.bootstrap_servers},
-      {"client.id", k.client_id},
-      {"group.id", k.group_id + ".readers"},  // never joined or committed: partitions are assigned
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"auto.offset.reset", "earliest"},
-      {"enable.partition.eof", "true"},
-  };
-  auto t = make_client(RD_KAFKA_CONSUMER, reader, k.consumer, "consumer", false);
-  if (!t) return std::unexpected(t.error());
-  table = *t;
-  auto r = make_client(RD_KAFKA_CONSUMER, reader, k.consumer, "consumer", false);
+  auto r = make_client(RD_KAFKA_CONSUMER, service::reader_properties(cfg.kafka), cfg.kafka.consumer, "consumer", false);
   if (!r) return std::unexpected(r.error());
   restorer = *r;
 
-  table_next.assign(static_cast<std::size_t>(table_partitions), 0);
-  table_target.assign(static_cast<std::size_t>(table_partitions), 0);
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(table_partitions);
-  for (std::int32_t p = 0; p < table_partitions; ++p) {
-    const auto from = signers->table_offset(p);
-    table_next[static_cast<std::size_t>(p)] = from.value_or(0);
-    rd_kafka_topic_partition_list_add(list, topics.signers.c_str(), p)->offset = from.value_or(RD_KAFKA_OFFSET_BEGINNING);
-    std::int64_t high = 0;
-    if (const auto err = query_end(table, topics.signers, p, high, 40, &fatal)) {
-      if (!fatal.empty()) {
-        rd_kafka_topic_partition_list_destroy(list);
-        return std::unexpected(fatal);
-      }
-      rd_kafka_topic_partition_list_destroy(list);
-      return std::unexpected("cannot read the end of " + topics.signers + ": " + rd_kafka_err2str(err));
-    }
-    table_target[static_cast<std::size_t>(p)] = high;
-  }
-  const auto err = rd_kafka_assign(table, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (err) return std::unexpected(std::string("cannot read ") + topics.signers + ": " + rd_kafka_err2str(err));
-
-  // Until the table has what was published before this start, signer prevalence would
-  // read low: take no partitions until then.
-  const auto started = clock_type::now();
-  while (!table_reached(table_target) && !stop.load(std::memory_order_relaxed) && fatal.empty()) {
+  // Until the table has what was published before the process started, signer
+  // prevalence would read low: take no partitions until then. The first thread here
+  // starts the process's reader; every thread waits for the same catch-up.
+  table->start(table_partitions);
+  while (!table->caught_up() && !stop.load(std::memory_order_relaxed) && fatal.empty()) {
+    if (auto failed = table->failure(); !failed.empty()) return std::unexpected(failed);
     health->beat(thread);
-    poll_table(5000);
+    table->wait_caught_up(std::chrono::milliseconds(250));
   }
-  stats.table_caught_up = table_reached(table_target);
-  spdlog::info("global table: {} snapshots read from {} in {} ms", stats.table_records, topics.signers,
-               std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count());
+  stats.table_caught_up = table->caught_up();
   return {};
-}
-
-bool kafka_runner::impl::table_reached(const std::vector<std::int64_t>& target) const {
-  for (std::size_t p = 0; p < target.size() && p < table_next.size(); ++p) {
-    if (table_next[p] < target[p]) return false;
-  }
-  return true;
-}
-
-void kafka_runner::impl::poll_table(int max_messages) {
-  // While stalled, snapshots wait in the table consumer's fetch queue (bounded by
-  // librdkafka) instead of piling up in the store's batch.
-  if (table == nullptr || state_stalled) return;
-  for (int i = 0; i < max_messages; ++i) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(table, i == 0 && max_messages > 1000 ? 100 : 0);
-    if (m == nullptr) break;
-    const auto p = static_cast<std::size_t>(m->partition);
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (p < table_next.size()) table_next[p] = std::max(table_next[p], m->offset);
-    } else if (m->err) {
-      consume_log.warn("reading {}: {}", topics.signers, rd_kafka_message_errstr(m));
-    } else {
-      const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
-      const std::string_view value(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-      if (signers->apply_snapshot(m->partition, m->offset + 1, key, value)) {
-        ++stats.table_records;
-      } else {
-        ++stats.bad_internal_records;
-        state_log.warn("{}/{}@{}: snapshot does not decode; skipped", topics.signers, m->partition, m->offset);
-      }
-      if (p < table_next.size()) table_next[p] = std::max(table_next[p], m->offset + 1);
-      ++table_uncommitted;
-    }
-    rd_kafka_message_destroy(m);
-  }
-  if (table_uncommitted > 0) {
-    if (auto written = signers->commit_snapshots(); !written) {
-      note_state_failure("global table", written.error());
-    } else {
-      table_uncommitted = 0;
-    }
-  }
 }
 
 void kafka_runner::impl::step_deltas_waiting() {
@@ -705,14 +540,12 @@ void kafka_runner::impl::step_deltas_waiting() {
   if (lifecycle.table_target_needed()) {
     // What other instances published up to now must be in the table before this
     // instance publishes snapshots of its own.
-    for (std::int32_t p = 0; p < table_partitions; ++p) {
-      std::int64_t high = 0;
-      if (query_end(table, topics.signers, p, high, 1)) return;  // next turn
-      table_target[static_cast<std::size_t>(p)] = high;
-    }
+    auto ends = table->query_ends();
+    if (!ends) return;  // next turn
+    table_target = std::move(*ends);
     lifecycle.table_target_taken();
   }
-  if (!table_reached(table_target)) return;
+  if (!table->reached(table_target)) return;
   const auto released = lifecycle.release_deltas();
   if (!paused) {
     for (const std::int32_t p : released) {
@@ -720,7 +553,7 @@ void kafka_runner::impl::step_deltas_waiting() {
       rd_kafka_resume_partitions(consumer, l.list);
     }
   }
-  spdlog::info("global table caught up: {} deltas partition(s) released", released.size());
+  spdlog::info("global table caught up: {} deltas partition(s) released{}", released.size(), thread_note());
 }
 
 // ───────────────────────────── restore ─────────────────────────────
@@ -828,7 +661,8 @@ void kafka_runner::impl::note_intel(const rules::intel_watcher::reload_report& r
 }
 
 void kafka_runner::impl::update_readiness() {
-  const bool ready = stats.table_caught_up && lifecycle.ready() && !state_stalled;
+  // The table's reader failing to write is a state stall of the process: not ready.
+  const bool ready = stats.table_caught_up && lifecycle.ready() && !state_stalled && !(table && table->stalled());
   stats.group_member = lifecycle.member();
   health->set_ready(thread, ready);
 }
@@ -1296,28 +1130,23 @@ bool kafka_runner::impl::flush_state() {
 
 // Once per episode an error line with the cause; later failures only move the retry.
 void kafka_runner::impl::note_state_failure(std::string_view what, const std::string& error) {
-  const auto now = clock_type::now();
-  if (!state_stalled) {
+  const bool first = !state_stalled;
+  if (first) {
     state_stalled = true;
-    stall_started = now;
-    stall_attempts = 0;
-    state_backoff = std::chrono::milliseconds(500);
     spdlog::error("{} write failed: {}; pausing consumption until state writes succeed again (input stays "
                   "uncommitted, /readyz 503, retrying with backoff)",
                   what, error);
     if (!paused) set_paused(true);
     health->set_ready(thread, false);
-  } else {
-    state_backoff = std::min<std::chrono::milliseconds>(state_backoff * 2, std::chrono::seconds(30));
   }
-  ++stall_attempts;
-  state_retry_at = now + state_backoff;
+  write_retry.failed(clock_type::now(), first);
 }
 
 // While stalled: ask the store to leave its error mode, then write what waits (the
-// combined state, checkpoints, restore and table records in the store's batch).
+// combined state, checkpoints and restore records in the store's batch; the global
+// table's reader retries its own writes, global_table.cpp).
 void kafka_runner::impl::retry_state() {
-  if (!state_stalled || clock_type::now() < state_retry_at) return;
+  if (!state_stalled || !write_retry.due(clock_type::now())) return;
   if (auto r = store->recover(); !r) {
     note_state_failure("state", r.error());
     return;
@@ -1334,7 +1163,7 @@ void kafka_runner::impl::retry_state() {
   if (!ok) return;
   state_stalled = false;
   spdlog::info("state writes succeed again after {:.1f} s ({} failed attempt(s)); resuming consumption",
-               std::chrono::duration<double>(clock_type::now() - stall_started).count(), stall_attempts);
+               write_retry.seconds_since_start(clock_type::now()), write_retry.attempts);
   write_checkpoints();
 }
 
@@ -1528,25 +1357,12 @@ void kafka_runner::impl::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 
 void kafka_runner::impl::on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   auto* self = static_cast<impl*>(opaque);
-  const auto code = static_cast<rd_kafka_resp_err_t>(err);
-  if (code == RD_KAFKA_RESP_ERR__FATAL) {
-    char buf[512];
-    rd_kafka_fatal_error(rk, buf, sizeof buf);
-    self->fatal = std::string("fatal Kafka error: ") + buf;
-    return;
-  }
-  if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
-    self->fatal = std::string("Kafka authentication failed: ") + reason;
-    return;
-  }
-  if (code == RD_KAFKA_RESP_ERR__SSL && self->starting) {
-    // Certificate verification or handshake failure before anything ran: a wrong CA,
-    // protocol or certificate, which retrying will not fix.
-    self->fatal = std::string("Kafka TLS failed: ") + reason;
+  if (auto f = service::fatal_client_error(rk, err, reason, self->starting)) {
+    self->fatal = std::move(*f);
     return;
   }
   self->last_broker_error = reason;
-  self->broker_log.warn("kafka: {} ({})", reason, rd_kafka_err2name(code));
+  self->broker_log.warn("kafka: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
 }
 
 // librdkafka statistics, served by consumer poll on the processing thread.
@@ -1554,13 +1370,6 @@ int kafka_runner::impl::on_stats(rd_kafka_t*, char* json, std::size_t len, void*
   auto* self = static_cast<impl*>(opaque);
   parse_consumer_lag(std::string_view(json, len), self->stats_parser, self->stats.consumer_lag);
   return 0;  // librdkafka frees the document
-}
-
-void kafka_runner::impl::on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  if (level <= 3) spdlog::error("librdkafka {}: {}", fac, buf);
-  else if (level <= 4) spdlog::warn("librdkafka {}: {}", fac, buf);
-  else if (level <= 6) spdlog::info("librdkafka {}: {}", fac, buf);
-  else spdlog::debug("librdkafka {}: {}", fac, buf);
 }
 
 std::expected<void, std::string> kafka_runner::impl::subscribe() {
@@ -1632,7 +1441,8 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   const std::size_t resume_below = cfg.processing.max_in_flight / 2;
 
   while (!stop.load(std::memory_order_relaxed) && fatal.empty()) {
-    health->beat(thread);
+    // A stuck table reader stops this beat too: deltas partitions would wait forever.
+    if (!table || table->turning(std::chrono::seconds(30))) health->beat(thread);
     if (!retries.empty()) produce_retries();
     if (store) retry_state();
     if (!paused && tracker.in_flight() >= cfg.processing.max_in_flight) set_paused(true);
@@ -1654,7 +1464,8 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     send_observation_batches();
     rd_kafka_poll(producer, 0);
     if (store) {
-      poll_table(1000);
+      // The table is read on its own thread; its fatal errors end this one too.
+      if (auto failed = table->failure(); !failed.empty() && fatal.empty()) fatal = std::move(failed);
       step_restore();
       step_deltas_waiting();
     }
@@ -1714,7 +1525,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   stats.group_member = false;
   rd_kafka_flush(producer, 5000);
   write_checkpoints();
-  if (table) rd_kafka_consumer_close(table);
+  if (owns_table) table->stop();  // a shared one is stopped by its owner once every thread is done
   if (restorer) rd_kafka_consumer_close(restorer);
   publish();
   const auto s = combined(ingest.stats(), hashes.stats());

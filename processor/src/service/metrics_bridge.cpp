@@ -263,7 +263,12 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   correlation_evicted_.sync(c.evaluator.groups_evicted + c.evaluator.entries_evicted);
   correlation_unrouted_.sync(p.sigma.correlation_missing_field + p.sigma.correlation_no_time + c.evaluator.stale_matches +
                              c.bad_records);
-  for (std::size_t i = 0; i < k_reject_reason_count; ++i) rejected_by_reason_[i].sync(p.rejected[i]);
+  // Internal records that do not decode: observations the hash stage rejected, plus what
+  // the runner found (broken batches, hash records, deltas, changelog records, snapshots).
+  constexpr auto bad_internal = static_cast<std::size_t>(reject_reason::bad_internal_record);
+  for (std::size_t i = 0; i < k_reject_reason_count; ++i) {
+    rejected_by_reason_[i].sync(p.rejected[i] + (i == bad_internal && r ? r->bad_internal_records : 0));
+  }
   for (std::size_t i = 1; i < p.events_by_schema.size(); ++i) events_by_schema_[i].sync(p.events_by_schema[i]);
   ci_joined_.sync(p.ci_join.joined);
   ci_unjoined_.sync(p.ci_join.unjoined);

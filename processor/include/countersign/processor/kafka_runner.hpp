@@ -9,8 +9,9 @@
 //
 // One group consumer takes input, observations and deltas partitions; any instance can
 // own any of them. Two more consumers belong to no group: the global-table reader
-// (every signers partition, from the offset kept in the state store) and the restore
-// reader (one changelog partition at a time).
+// (every signers partition, from the offset kept in the state store; one per process,
+// on a thread of its own, global_table.hpp) and the restore reader of each runner (one
+// changelog partition at a time).
 //
 // Moving state: an assigned observations partition stays paused until its hash records
 // are restored from the local checkpoint plus the changelog tail; a deltas partition
@@ -27,12 +28,14 @@
 // delivery is produced again unless the error is permanent (then counted and logged);
 // a bad message never blocks its partition. One thread runs everything of a runner;
 // processing.threads runs several runners in one process (main.cpp), each a member of
-// the group with partitions of its own, sharing the state store. SIGTERM (via
+// the group with partitions of its own, sharing the state store and the global table's
+// reader. SIGTERM (via
 // `stop`) stops fetching, flushes, waits for acknowledgements up to
 // processing.drain_timeout, commits, closes.
 
 #include <countersign/metrics/health.hpp>
 #include <countersign/processor/config.hpp>
+#include <countersign/processor/global_table.hpp>
 #include <countersign/processor/hash_stage.hpp>
 #include <countersign/processor/metrics_bridge.hpp>
 #include <countersign/processor/pipeline.hpp>
@@ -46,10 +49,12 @@
 namespace countersign::processor {
 
 // What the processing threads of a process share besides the store: rule sets and lists
-// read once and swapped whole on reload. Null members: each runner reads its own.
+// read once and swapped whole on reload, and the global table's reader. Null members:
+// each runner reads its own.
 struct shared_content {
   std::shared_ptr<shared_sigma_library> sigma;
   std::shared_ptr<shared_intel_library> intel;
+  std::shared_ptr<global_table> table;  // with a state store
 };
 
 class kafka_runner {
@@ -57,7 +62,9 @@ class kafka_runner {
   // Processing thread `thread` of `threads` (processing.threads): its own clients (a group
   // member of its own), pipeline and stages; `store` is a session of the process's state
   // store (prevalence_store::session), `health` has one part per thread, and `shared`
-  // the process's Sigma library and intel lists.
+  // the process's Sigma library, intel lists and global table (started by the first
+  // runner that needs it; its owner stops it once every runner is done). The runner that
+  // publishes the table's counts is thread 0, or the one that made its own table.
   kafka_runner(const config& cfg, std::shared_ptr<metrics::health_state> health,
                metrics_bridge* metrics, state::prevalence_store* store = nullptr, std::size_t thread = 0,
                std::size_t threads = 1, shared_content shared = {});

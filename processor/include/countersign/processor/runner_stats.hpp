@@ -40,7 +40,10 @@ struct runner_stats {
   std::int64_t restoring_partitions = 0;   // observations partitions not yet restored
   double last_restore_seconds = 0;         // duration of the latest partition restore
   std::uint64_t table_records = 0;         // signers-topic snapshots applied to the global table
-  std::uint64_t bad_internal_records = 0;  // deltas or snapshots that did not decode (dead-lettered)
+  // Internal records that did not decode, besides observations (counted by the hash
+  // stage): broken batches, hash records, deltas, changelog records (dead-lettered or
+  // skipped), and the global table's snapshots (skipped; counted by one thread).
+  std::uint64_t bad_internal_records = 0;
   bool table_caught_up = false;
   std::uint64_t intel_records = 0;         // abused-certificate list entries in use
   std::uint64_t intel_errors = 0;          // list files (or rows) that failed to load
