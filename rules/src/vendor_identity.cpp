@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -56,8 +57,12 @@ name_forms cached_name_forms(std::string_view name) {
     std::optional<name_forms> forms;
   };
   constexpr std::size_t k_slots = 512;
-  thread_local std::array<slot, k_slots> cache;
-  slot& s = cache[std::hash<std::string_view>{}(name) % k_slots];
+  // On the heap: 512 slots in static TLS would grow every thread's TLS block by 50 KB,
+  // and glibc refuses to start a thread whose stack cannot hold it (civetweb's HTTP
+  // workers, started with a small stack, then failed to start at all).
+  thread_local std::unique_ptr<std::array<slot, k_slots>> cache;
+  if (!cache) cache = std::make_unique<std::array<slot, k_slots>>();
+  slot& s = (*cache)[std::hash<std::string_view>{}(name) % k_slots];
   if (!s.forms || s.name != name) {
     s.forms.emplace(name);
     s.name.assign(name);

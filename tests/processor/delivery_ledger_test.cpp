@@ -128,6 +128,34 @@ TEST(delivery_ledger, held_verdicts_keep_their_message_until_released_and_late_o
   l.release_held(42);  // ignored
 }
 
+// A verdict held when its partition moved to another member (or thread) is not forwarded
+// by the old owner: the new one reads the message again and holds the verdict itself.
+// Before, both forwarded it, and the Code Integrity alert came twice.
+TEST(delivery_ledger, a_held_verdict_of_a_revoked_partition_is_forgotten_not_forwarded) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto ref = t.assign("events", 1);
+  t.consumed(ref, 5, 1);
+  l.hold(42, ref, 5);
+  t.consumed(ref, 6, 1);
+  l.hold(43, ref, 6);
+  t.revoke("events", 1);
+  EXPECT_EQ(l.for_held(42), nullptr);
+  auto* batch = l.open_batch();
+  EXPECT_FALSE(l.join_held(batch, 43));
+  l.close_flush(batch, true);
+  EXPECT_EQ(l.holding(), 0U) << "both tokens are forgotten";
+  // The partition comes back: the same offsets are new messages, held under new tokens.
+  const auto again = t.assign("events", 1);
+  t.consumed(again, 5, 1);
+  l.hold(44, again, 5);
+  auto* observation = l.for_held(44);
+  ASSERT_NE(observation, nullptr);
+  l.release_held(44);
+  l.release(observation);
+  EXPECT_EQ(committable(t), 6);
+}
+
 TEST(delivery_ledger, acknowledgements_for_a_revoked_partition_do_not_commit_for_the_next_assignment) {
   offset_tracker t;
   delivery_ledger l(t);

@@ -51,19 +51,29 @@ void delivery_ledger::join_batch(ack_group* batch, partition_slot_ref ref, std::
   batch->members.emplace_back(ref, offset);
 }
 
-bool delivery_ledger::join_held(ack_group* batch, std::uint64_t token) {
+const delivery_ticket* delivery_ledger::live_held(std::uint64_t token) {
   const auto it = held_.find(token);
-  if (it == held_.end()) return false;
-  tracker_.add_pending(it->second.ref, it->second.offset, 1);
-  batch->members.emplace_back(it->second.ref, it->second.offset);
+  if (it == held_.end()) return nullptr;
+  if (!tracker_.tracks(it->second.ref, it->second.offset)) {
+    held_.erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+bool delivery_ledger::join_held(ack_group* batch, std::uint64_t token) {
+  const delivery_ticket* held = live_held(token);
+  if (held == nullptr) return false;
+  tracker_.add_pending(held->ref, held->offset, 1);
+  batch->members.emplace_back(held->ref, held->offset);
   return true;
 }
 
 delivery_ticket* delivery_ledger::for_held(std::uint64_t token) {
-  const auto it = held_.find(token);
-  if (it == held_.end()) return nullptr;
-  tracker_.add_pending(it->second.ref, it->second.offset, 1);
-  return new delivery_ticket{it->second};
+  const delivery_ticket* held = live_held(token);
+  if (held == nullptr) return nullptr;
+  tracker_.add_pending(held->ref, held->offset, 1);
+  return new delivery_ticket{*held};
 }
 
 void delivery_ledger::release_held(std::uint64_t token) {

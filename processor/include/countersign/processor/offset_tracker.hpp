@@ -37,6 +37,11 @@ class offset_tracker {
   void add_pending(partition_slot_ref ref, std::int64_t offset, std::uint32_t more);
   // One acknowledgement for (ref, offset). Stale or unknown references are ignored.
   void acked(partition_slot_ref ref, std::int64_t offset);
+  // True while (ref, offset) is a message of an assigned partition still waiting for
+  // acknowledgements; false once it is done or its partition was revoked.
+  [[nodiscard]] bool tracks(partition_slot_ref ref, std::int64_t offset) {
+    return find_entry(ref, offset) != nullptr;
+  }
 
   struct commit_point {
     std::string topic;

@@ -69,7 +69,10 @@ class delivery_ledger {
   // Integrity verdicts under `token` until each is released or forwarded.
   void hold(std::uint64_t token, partition_slot_ref ref, std::int64_t offset) { held_.emplace(token, delivery_ticket{ref, offset, nullptr}); }
   // A ticket for an output of a held message found only now (a released verdict's
-  // observation): adds one pending acknowledgement. Null when the token is unknown.
+  // observation): adds one pending acknowledgement. Null when the token is unknown, or
+  // when the message's partition was revoked since (the token is then forgotten): its
+  // next owner reads the message again and holds the verdict itself, so forwarding it
+  // here as well would judge it twice.
   delivery_ticket* for_held(std::uint64_t token);
   // The join released the message's verdicts: one acknowledgement, and the token is
   // forgotten.
@@ -83,11 +86,15 @@ class delivery_ledger {
   // `close_flush(batch, true)` ends it; its members are done with that delivery.
   ack_group* open_batch();
   void join_batch(ack_group* batch, partition_slot_ref ref, std::int64_t offset);
-  // False, and nothing joined, when the token is unknown.
+  // False, and nothing joined, when the token is unknown or its partition was revoked
+  // (as for_held).
   bool join_held(ack_group* batch, std::uint64_t token);
 
  private:
   void epoch_ack(ack_group* epoch);
+  // The held message of `token` while its partition is still assigned; a token whose
+  // message is no longer tracked (revoked) is forgotten.
+  const delivery_ticket* live_held(std::uint64_t token);
 
   offset_tracker& tracker_;
   std::vector<std::pair<partition_slot_ref, std::int64_t>> waiting_;
