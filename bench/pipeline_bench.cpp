@@ -5,8 +5,8 @@
 //   build/release/bench/countersign_bench_pipeline --benchmark_min_time=2
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/input_parser.hpp>
-#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
 
 #include <benchmark/benchmark.h>
 

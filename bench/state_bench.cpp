@@ -10,7 +10,7 @@
 // reported, so the pipeline rate is not flattered or penalized by it.
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
 #include <countersign/state/prevalence_store.hpp>
 
 #include <sys/resource.h>

@@ -223,7 +223,11 @@ if ((main_rc == 0)); then
   finish_lane kafka4
   finish_lane chaos
 fi
-((main_rc == 0)) || FAILED+=(main)
+if ((main_rc != 0)); then
+  FAILED+=(main)
+  # The run has failed already: stop the sanitizer pass instead of waiting for it.
+  kill -- "-${LANE_PID[idle]}" 2>/dev/null || true
+fi
 finish_lane idle
 trap - EXIT
 if ((${#FAILED[@]} > 0)); then

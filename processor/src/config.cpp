@@ -1,12 +1,12 @@
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/user_profiles.hpp>
-#include <countersign/processor/content.hpp>
-#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/engine/user_profiles.hpp>
+#include <countersign/processor/engine/content.hpp>
+#include <countersign/processor/engine/sigma_stage.hpp>
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/time.hpp>
 #include <countersign/rules/vendor_identity.hpp>
-#include <countersign/processor/input_parser.hpp>
-#include <countersign/processor/normalize.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
+#include <countersign/processor/engine/normalize.hpp>
 #include <countersign/state/prevalence_store.hpp>
 
 #include <fmt/format.h>

@@ -9,10 +9,10 @@
 
 #include <countersign/processor/inspect.hpp>
 
-#include <countersign/processor/input_parser.hpp>
-#include <countersign/processor/observation_batch.hpp>
-#include <countersign/processor/record_reader.hpp>
-#include <countersign/processor/user_profiles.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
+#include <countersign/processor/engine/observation_batch.hpp>
+#include <countersign/processor/engine/record_reader.hpp>
+#include <countersign/processor/engine/user_profiles.hpp>
 #include <countersign/rules/json_writer.hpp>
 #include <countersign/rules/observation_fields.hpp>
 

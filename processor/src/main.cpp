@@ -4,15 +4,15 @@
 
 #include <countersign/metrics/http_endpoint.hpp>
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/input_parser.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
 #include <countersign/processor/inspect.hpp>
 #include <countersign/processor/json_log.hpp>
-#include <countersign/processor/kafka_runner.hpp>
-#include <countersign/processor/metrics_bridge.hpp>
-#include <countersign/processor/record_reader.hpp>
+#include <countersign/processor/service/kafka_runner.hpp>
+#include <countersign/processor/service/metrics_bridge.hpp>
+#include <countersign/processor/engine/record_reader.hpp>
 #include <countersign/processor/replay.hpp>
-#include <countersign/processor/sigma_coverage.hpp>
-#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/engine/sigma_coverage.hpp>
+#include <countersign/processor/engine/sigma_stage.hpp>
 #include <countersign/processor/version.hpp>
 #include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/json_writer.hpp>

@@ -1,6 +1,6 @@
 #include <countersign/processor/replay.hpp>
 
-#include <countersign/processor/record_reader.hpp>
+#include <countersign/processor/engine/record_reader.hpp>
 
 #include <array>
 #include <condition_variable>

@@ -4,7 +4,7 @@
 // run by scripts/fuzz.sh. Every alert the pipeline renders must be valid JSON.
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
 
 #include <simdjson.h>
 

@@ -9,9 +9,9 @@
 
 #include "test_support.hpp"
 
-#include <countersign/processor/ci_join.hpp>
+#include <countersign/processor/engine/ci_join.hpp>
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
 #include <countersign/processor/replay.hpp>
 
 #include <gmock/gmock.h>

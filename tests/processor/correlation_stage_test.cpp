@@ -7,8 +7,8 @@
 #include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/correlation_stage.hpp>
-#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/engine/correlation_stage.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
 #include <countersign/processor/replay.hpp>
 #include <countersign/state/changelog.hpp>
 

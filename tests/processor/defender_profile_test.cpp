@@ -7,9 +7,9 @@
 #include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/input_parser.hpp>
-#include <countersign/processor/observation_batch.hpp>
-#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
+#include <countersign/processor/engine/observation_batch.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
 #include <countersign/rules/time.hpp>
 
 #include <gmock/gmock.h>

@@ -5,8 +5,8 @@
 
 #include "test_support.hpp"
 
-#include <countersign/processor/global_table.hpp>
-#include <countersign/processor/state_write_retry.hpp>
+#include <countersign/processor/service/global_table.hpp>
+#include <countersign/processor/service/state_write_retry.hpp>
 
 #include <gtest/gtest.h>
 

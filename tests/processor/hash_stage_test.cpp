@@ -5,9 +5,9 @@
 
 #include "test_support.hpp"
 
-#include <countersign/processor/hash_stage.hpp>
-#include <countersign/processor/partitioner.hpp>
-#include <countersign/processor/signer_stage.hpp>
+#include <countersign/processor/engine/hash_stage.hpp>
+#include <countersign/processor/engine/partitioner.hpp>
+#include <countersign/processor/engine/signer_stage.hpp>
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/observation_codec.hpp>
 #include <countersign/state/prevalence_store.hpp>

@@ -5,8 +5,8 @@
 #include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/input_parser.hpp>
-#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
 
 #include <gtest/gtest.h>
 

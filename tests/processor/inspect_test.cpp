@@ -5,7 +5,7 @@
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/inspect.hpp>
-#include <countersign/processor/user_profiles.hpp>
+#include <countersign/processor/engine/user_profiles.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

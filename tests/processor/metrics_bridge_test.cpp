@@ -3,7 +3,7 @@
 // shares, flags that hold for every thread, and per-partition lag without dangling series
 // when a partition moves between threads.
 
-#include <countersign/processor/metrics_bridge.hpp>
+#include <countersign/processor/service/metrics_bridge.hpp>
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>

@@ -2,7 +2,7 @@
 
 #include "printers.hpp"
 
-#include <countersign/processor/normalize.hpp>
+#include <countersign/processor/engine/normalize.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Commit bookkeeping (processor/src/service/offset_tracker.cpp): an offset is committable once it
 // and every earlier consumed offset of its partition are fully acknowledged.
 
-#include <countersign/processor/offset_tracker.hpp>
+#include <countersign/processor/service/offset_tracker.hpp>
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // murmur2 partitioner would: checked against librdkafka's implementation and the Java
 // client's published values.
 
-#include <countersign/processor/partitioner.hpp>
+#include <countersign/processor/engine/partitioner.hpp>
 
 #include <librdkafka/rdkafka.h>
 

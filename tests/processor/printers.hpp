@@ -5,8 +5,8 @@
 
 #include "../rules/printers.hpp"
 
-#include <countersign/processor/pipeline.hpp>
-#include <countersign/processor/reject_reason.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
+#include <countersign/processor/engine/reject_reason.hpp>
 
 #include <ostream>
 

@@ -3,7 +3,7 @@
 // evtx_dump-style JSON; truncated files reported by file and record.
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/record_reader.hpp>
+#include <countersign/processor/engine/record_reader.hpp>
 #include <countersign/processor/replay.hpp>
 
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 // Consumer lag from librdkafka statistics documents (shape per librdkafka's
 // STATISTICS.md: topics -> partitions -> consumer_lag, with the internal partition -1).
 
-#include <countersign/processor/runner_stats.hpp>
+#include <countersign/processor/service/runner_stats.hpp>
 
 #include <gtest/gtest.h>
 

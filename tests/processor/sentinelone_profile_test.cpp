@@ -13,8 +13,8 @@
 #include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/input_parser.hpp>
-#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
 #include <countersign/rules/observation_codec.hpp>
 
 #include <gtest/gtest.h>

@@ -2,8 +2,8 @@
 // shapes (processor/src/engine/sigma_coverage.cpp), on the fixture rules of
 // tests/data/sigma_coverage (one per reason, and reachable look-alikes) and on SigmaHQ.
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/sigma_coverage.hpp>
-#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/engine/sigma_coverage.hpp>
+#include <countersign/processor/engine/sigma_stage.hpp>
 
 #include <gtest/gtest.h>
 

@@ -7,9 +7,9 @@
 #include "test_support.hpp"
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/pipeline.hpp>
-#include <countersign/processor/record_reader.hpp>
-#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
+#include <countersign/processor/engine/record_reader.hpp>
+#include <countersign/processor/engine/sigma_stage.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -6,10 +6,10 @@
 #include "printers.hpp"
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/input_parser.hpp>
-#include <countersign/processor/observation_batch.hpp>
-#include <countersign/processor/pipeline.hpp>
-#include <countersign/processor/record_reader.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
+#include <countersign/processor/engine/observation_batch.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
+#include <countersign/processor/engine/record_reader.hpp>
 #include <countersign/rules/observation.hpp>
 #include <countersign/state/prevalence_store.hpp>
 

@@ -11,7 +11,7 @@
 #include "../../processor/src/engine/profiles/walk.hpp"
 #include "test_support.hpp"
 
-#include <countersign/processor/user_profiles.hpp>
+#include <countersign/processor/engine/user_profiles.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -9,7 +9,7 @@
 
 #include "test_support.hpp"
 
-#include <countersign/processor/input_parser.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
 #include <countersign/rules/time.hpp>
 
 #include <gmock/gmock.h>

@@ -1,4 +1,4 @@
-#include <countersign/processor/pipeline_stats.hpp>
+#include <countersign/processor/engine/pipeline_stats.hpp>
 #include <countersign/processor/version.hpp>
 
 namespace countersign::processor {

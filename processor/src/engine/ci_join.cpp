@@ -1,4 +1,4 @@
-#include <countersign/processor/ci_join.hpp>
+#include <countersign/processor/engine/ci_join.hpp>
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include <countersign/processor/correlation_stage.hpp>
+#include <countersign/processor/engine/correlation_stage.hpp>
 #include <countersign/processor/version.hpp>
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/time.hpp>

@@ -2,7 +2,7 @@
 // The evtx side of record_reader (evtx_file.cpp): records read with libevtx, rendered as
 // evtx_dump-style JSON. Internal to the processor library.
 
-#include <countersign/processor/record_reader.hpp>
+#include <countersign/processor/engine/record_reader.hpp>
 
 #include <expected>
 #include <memory>

@@ -1,4 +1,4 @@
-#include <countersign/processor/hash_stage.hpp>
+#include <countersign/processor/engine/hash_stage.hpp>
 #include <countersign/processor/version.hpp>
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/keys.hpp>

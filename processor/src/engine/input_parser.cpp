@@ -1,4 +1,4 @@
-#include <countersign/processor/input_parser.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
 
 #include "profiles/walk.hpp"
 

@@ -1,4 +1,4 @@
-#include <countersign/processor/normalize.hpp>
+#include <countersign/processor/engine/normalize.hpp>
 
 #include <algorithm>
 #include <array>

@@ -1,5 +1,5 @@
-#include <countersign/processor/partitioner.hpp>
-#include <countersign/processor/pipeline.hpp>
+#include <countersign/processor/engine/partitioner.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/observation_codec.hpp>
 

@@ -8,7 +8,7 @@
 
 #include "evtx_file.hpp"
 
-#include <countersign/processor/record_reader.hpp>
+#include <countersign/processor/engine/record_reader.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

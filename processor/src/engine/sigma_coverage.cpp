@@ -4,8 +4,8 @@
 //   rule ─► admitted by none? ─► product / service / category / combination
 //        └► else: fields of its searches vs probe_field of the shapes admitting it ─► field
 
-#include <countersign/processor/sigma_coverage.hpp>
-#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/engine/sigma_coverage.hpp>
+#include <countersign/processor/engine/sigma_stage.hpp>
 #include <countersign/rules/sigma/detail.hpp>
 
 #include <algorithm>

@@ -7,7 +7,7 @@
 // (sigma_view asks for both). With a name filter (keep_only), only scalars whose last path
 // component the rules can ask for are stored.
 
-#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/engine/sigma_stage.hpp>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>

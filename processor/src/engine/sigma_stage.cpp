@@ -1,4 +1,4 @@
-#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/engine/sigma_stage.hpp>
 #include <countersign/processor/version.hpp>
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/observation_fields.hpp>

@@ -1,4 +1,4 @@
-#include <countersign/processor/signer_stage.hpp>
+#include <countersign/processor/engine/signer_stage.hpp>
 #include <countersign/state/prevalence_value.hpp>
 
 namespace countersign::processor {

@@ -1,6 +1,6 @@
-#include <countersign/processor/global_table.hpp>
-#include <countersign/processor/signer_stage.hpp>
-#include <countersign/processor/state_write_retry.hpp>
+#include <countersign/processor/service/global_table.hpp>
+#include <countersign/processor/engine/signer_stage.hpp>
+#include <countersign/processor/service/state_write_retry.hpp>
 
 #include "kafka_client.hpp"
 

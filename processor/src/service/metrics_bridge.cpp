@@ -1,4 +1,4 @@
-#include <countersign/processor/metrics_bridge.hpp>
+#include <countersign/processor/service/metrics_bridge.hpp>
 #include <countersign/processor/version.hpp>
 
 #include <algorithm>

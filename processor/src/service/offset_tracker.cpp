@@ -1,4 +1,4 @@
-#include <countersign/processor/offset_tracker.hpp>
+#include <countersign/processor/service/offset_tracker.hpp>
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include <countersign/processor/runner_stats.hpp>
+#include <countersign/processor/service/runner_stats.hpp>
 
 namespace countersign::processor {
 

@@ -4,7 +4,7 @@
 // COUNTERSIGN_<PATH> (dots and dashes become underscores, upper case; lists are
 // comma-separated). Loading reports every problem at once, each naming its key.
 
-#include <countersign/processor/ci_join.hpp>
+#include <countersign/processor/engine/ci_join.hpp>
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/detectors.hpp>

@@ -6,8 +6,8 @@
 // same files always print the same alerts.
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/pipeline.hpp>
-#include <countersign/processor/record_reader.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
+#include <countersign/processor/engine/record_reader.hpp>
 
 #include <array>
 #include <cstdint>

@@ -11,7 +11,7 @@
 
 #include "walk.hpp"
 
-#include <countersign/processor/normalize.hpp>
+#include <countersign/processor/engine/normalize.hpp>
 
 #include <cstdio>
 #include <unordered_map>

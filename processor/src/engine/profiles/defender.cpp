@@ -27,7 +27,7 @@
 
 #include "walk.hpp"
 
-#include <countersign/processor/normalize.hpp>
+#include <countersign/processor/engine/normalize.hpp>
 
 #include <cstdint>
 #include <cstdio>

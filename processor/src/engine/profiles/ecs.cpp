@@ -10,7 +10,7 @@
 #include "field_trie.hpp"
 #include "walk.hpp"
 
-#include <countersign/processor/normalize.hpp>
+#include <countersign/processor/engine/normalize.hpp>
 
 #include <initializer_list>
 #include <vector>

@@ -16,11 +16,11 @@
 // Exceptions are thrown and caught only while loading; match() and walk() report through
 // values (walk_status and the walk_context's parse_error).
 
-#include <countersign/processor/user_profiles.hpp>
+#include <countersign/processor/engine/user_profiles.hpp>
 
 #include "walk.hpp"
 
-#include <countersign/processor/normalize.hpp>
+#include <countersign/processor/engine/normalize.hpp>
 #include <countersign/rules/observation_fields.hpp>
 #include <countersign/rules/time.hpp>
 

@@ -1,6 +1,6 @@
 #include "walk.hpp"
 
-#include <countersign/processor/normalize.hpp>
+#include <countersign/processor/engine/normalize.hpp>
 #include <countersign/rules/time.hpp>
 
 #include <xxhash.h>

@@ -7,9 +7,9 @@
 // real pipelines produce: booleans as "true"/"false" strings, numbers as numeric strings,
 // timestamps as RFC 3339 strings or epoch seconds/milliseconds.
 
-#include <countersign/processor/input_parser.hpp>
-#include <countersign/processor/observation_batch.hpp>
-#include <countersign/processor/reject_reason.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
+#include <countersign/processor/engine/observation_batch.hpp>
+#include <countersign/processor/engine/reject_reason.hpp>
 #include <countersign/rules/observation.hpp>
 
 #include <simdjson.h>

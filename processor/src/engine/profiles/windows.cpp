@@ -14,7 +14,7 @@
 
 #include "walk.hpp"
 
-#include <countersign/processor/normalize.hpp>
+#include <countersign/processor/engine/normalize.hpp>
 
 #include <array>
 #include <cstring>

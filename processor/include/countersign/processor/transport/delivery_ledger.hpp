@@ -15,7 +15,7 @@
 // No Kafka: tickets are what the runner passes to librdkafka as a message's opaque and
 // gets back in the delivery report. Single-threaded.
 
-#include <countersign/processor/offset_tracker.hpp>
+#include <countersign/processor/service/offset_tracker.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -16,8 +16,8 @@
 // previous rules; a rule with an unsupported feature is skipped with a warning.
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/observation_batch.hpp>
-#include <countersign/processor/pipeline_stats.hpp>
+#include <countersign/processor/engine/observation_batch.hpp>
+#include <countersign/processor/engine/pipeline_stats.hpp>
 #include <countersign/rules/observation.hpp>
 #include <countersign/rules/sigma/correlation.hpp>
 #include <countersign/rules/sigma/rule_set.hpp>

@@ -15,9 +15,9 @@
 //                  built-in profile claims, or everything on a topic pinned to `user`
 // One parser per thread; it owns a padded copy buffer that grows to the largest message.
 
-#include <countersign/processor/observation_batch.hpp>
-#include <countersign/processor/reject_reason.hpp>
-#include <countersign/processor/user_profiles.hpp>
+#include <countersign/processor/engine/observation_batch.hpp>
+#include <countersign/processor/engine/reject_reason.hpp>
+#include <countersign/processor/engine/user_profiles.hpp>
 #include <countersign/rules/observation.hpp>
 
 #include <simdjson.h>

@@ -18,15 +18,15 @@
 // `process_result::deferred`, and when it is released (by a later message, `expire` or
 // `flush`) its token appears in `releases()`, with its alert, if any, in `alerts()`.
 
-#include <countersign/processor/ci_join.hpp>
+#include <countersign/processor/engine/ci_join.hpp>
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/correlation_stage.hpp>
-#include <countersign/processor/hash_stage.hpp>
-#include <countersign/processor/input_parser.hpp>
-#include <countersign/processor/observation_batch.hpp>
-#include <countersign/processor/pipeline_stats.hpp>
-#include <countersign/processor/reject_reason.hpp>
-#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/engine/correlation_stage.hpp>
+#include <countersign/processor/engine/hash_stage.hpp>
+#include <countersign/processor/engine/input_parser.hpp>
+#include <countersign/processor/engine/observation_batch.hpp>
+#include <countersign/processor/engine/pipeline_stats.hpp>
+#include <countersign/processor/engine/reject_reason.hpp>
+#include <countersign/processor/engine/sigma_stage.hpp>
 #include <countersign/state/prevalence_store.hpp>
 #include <countersign/state/recent_keys.hpp>
 

@@ -11,8 +11,8 @@
 // per-partition consumer lag carries a `thread` label. Gauges of shared things (state
 // store, rule counts) are the same from every thread.
 
-#include <countersign/processor/pipeline.hpp>
-#include <countersign/processor/runner_stats.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
+#include <countersign/processor/service/runner_stats.hpp>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>

@@ -35,11 +35,11 @@
 
 #include <countersign/metrics/health.hpp>
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/global_table.hpp>
-#include <countersign/processor/hash_stage.hpp>
-#include <countersign/processor/metrics_bridge.hpp>
-#include <countersign/processor/pipeline.hpp>
-#include <countersign/processor/sigma_stage.hpp>
+#include <countersign/processor/service/global_table.hpp>
+#include <countersign/processor/engine/hash_stage.hpp>
+#include <countersign/processor/service/metrics_bridge.hpp>
+#include <countersign/processor/engine/pipeline.hpp>
+#include <countersign/processor/engine/sigma_stage.hpp>
 
 #include <atomic>
 #include <expected>

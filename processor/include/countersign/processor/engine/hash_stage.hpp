@@ -28,7 +28,7 @@
 // Single-threaded.
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/pipeline_stats.hpp>
+#include <countersign/processor/engine/pipeline_stats.hpp>
 #include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/detectors.hpp>
 #include <countersign/rules/observation.hpp>

@@ -25,7 +25,7 @@
 // `state.dir` unset) the overlay is the store. Owned by the processing thread.
 
 #include <countersign/processor/config.hpp>
-#include <countersign/processor/pipeline_stats.hpp>
+#include <countersign/processor/engine/pipeline_stats.hpp>
 #include <countersign/rules/sigma/correlation.hpp>
 #include <countersign/state/prevalence_store.hpp>
 

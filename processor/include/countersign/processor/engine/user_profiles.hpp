@@ -17,7 +17,7 @@
 // caller's walk_context, and allocate nothing per message once the caller's reused
 // observations have grown. The library is used by one thread (the runner's loop).
 
-#include <countersign/processor/observation_batch.hpp>
+#include <countersign/processor/engine/observation_batch.hpp>
 
 #include <simdjson.h>
 

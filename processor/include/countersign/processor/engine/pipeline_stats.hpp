@@ -3,8 +3,8 @@
 // stage fills the fields it owns in its own `pipeline_stats`; `combined` adds them up
 // for metrics and summaries.
 
-#include <countersign/processor/ci_join.hpp>
-#include <countersign/processor/reject_reason.hpp>
+#include <countersign/processor/engine/ci_join.hpp>
+#include <countersign/processor/engine/reject_reason.hpp>
 #include <countersign/rules/alert.hpp>
 #include <countersign/rules/observation.hpp>
 #include <countersign/rules/sigma/correlation.hpp>
