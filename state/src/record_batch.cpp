@@ -40,14 +40,8 @@ void record_batch_writer::append(const char* p, std::size_t n) {
 }
 
 void record_batch_writer::put_varint(std::uint64_t v) {
-  char buf[10];
-  std::size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>(static_cast<std::uint8_t>(v) | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  append(buf, n);
+  char buf[detail::k_max_varint];
+  append(buf, detail::encode_varint(v, buf));
 }
 
 void record_batch_writer::add(std::string_view key, std::string_view value) {

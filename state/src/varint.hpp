@@ -22,13 +22,25 @@ inline std::size_t varint_size(std::uint64_t v) noexcept {
   return n;
 }
 
-// Appends v as LEB128: 7 bits a byte, low bits first, high bit set on all but the last.
-inline void put_varint(std::string& out, std::uint64_t v) {
+// The longest LEB128 of a uint64.
+inline constexpr std::size_t k_max_varint = 10;
+
+// Writes v as LEB128 (7 bits a byte, low bits first, high bit set on all but the last)
+// to `out`, which has room for k_max_varint bytes; returns the bytes written.
+inline std::size_t encode_varint(std::uint64_t v, char* out) noexcept {
+  std::size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<char>(static_cast<std::uint8_t>(v) | 0x80));
+    out[n++] = static_cast<char>(static_cast<std::uint8_t>(v) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  out[n++] = static_cast<char>(v);
+  return n;
+}
+
+// Appends v as LEB128 (encode_varint).
+inline void put_varint(std::string& out, std::uint64_t v) {
+  char buf[k_max_varint];
+  out.append(buf, encode_varint(v, buf));
 }
 
 // Consumes one LEB128 of at most 10 bytes; a tenth byte above 1 would overflow 64 bits.

@@ -174,6 +174,7 @@ struct kafka_runner::impl {
   std::shared_ptr<global_table> table;
   bool owns_table = false;
   bool reports_table = false;              // publishes the table's counts (one thread does)
+  std::uint64_t table_bad_published = 0;  // of the table's bad snapshots, in stats.bad_internal_records
   std::int32_t table_partitions = 0;
   std::vector<std::int64_t> table_target;  // ends to reach before deltas partitions may run
 
@@ -312,7 +313,6 @@ struct kafka_runner::impl {
   static void on_commit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
                         void* opaque);
   simdjson::dom::parser stats_parser;
-  std::uint64_t table_bad_published = 0;  // of the table's bad snapshots, in stats.bad_internal_records
 };
 
 // ───────────────────────────── clients and topics ─────────────────────────────
