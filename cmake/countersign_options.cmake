@@ -4,6 +4,13 @@ add_library(countersign_compile_options INTERFACE)
 target_compile_options(countersign_compile_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
   -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)
+# simdjson turns its development checks on in any translation unit compiled without
+# optimization, and they add members to its parser and document classes: test code at -O0
+# (tests/CMakeLists.txt, sanitizer builds) against libraries at -O1 then saw another
+# layout of the objects they share (heap-use-after-free under ASan). One value for every
+# unit of a build: on in Debug builds, off otherwise.
+target_compile_definitions(countersign_compile_options INTERFACE
+  SIMDJSON_DEVELOPMENT_CHECKS=$<IF:$<CONFIG:Debug>,1,0>)
 # GCC 12 reports -Wrestrict false positives inside libstdc++'s std::string operator+
 # at -O2/-O3 (GCC bug 105329); the warning stays on for other compilers.
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
@@ -37,8 +44,10 @@ if(COUNTERSIGN_FUZZ)
     message(FATAL_ERROR "COUNTERSIGN_FUZZ needs clang (libFuzzer); scripts/fuzz.sh sets it up")
   endif()
   set(COUNTERSIGN_SANITIZE ON)
-  # Coverage for libFuzzer in every library; the fuzzer's main is linked into the target only.
-  target_compile_options(countersign_compile_options INTERFACE -fsanitize=fuzzer-no-link)
+  # Coverage for libFuzzer in every library (the fuzzer's main is linked into its target
+  # only); not in test programs, which the fuzzer never runs.
+  target_compile_options(countersign_compile_options INTERFACE
+    $<$<NOT:${countersign_test_code}>:-fsanitize=fuzzer-no-link>)
   # libstdc++ 12 hides std::expected from clang < 19, whose __cpp_concepts is still
   # 201907 although clang 16 implements what <expected> needs (P0848).
   target_compile_options(countersign_compile_options INTERFACE

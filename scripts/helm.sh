@@ -9,7 +9,8 @@
 #                                   rules it mounts, is accepted by `countersign rules check`
 #                                   when a built binary is at hand (and a broken Sigma rule
 #                                   is not); every rendered object decodes strictly into
-#                                   its Kubernetes, Prometheus-operator or KEDA Go API type
+#                                   its Kubernetes or Prometheus-operator Go API type, and
+#                                   KEDA's objects match the schemas of KEDA's CRDs
 #                                   (scripts/chartcheck: unknown or misspelt fields, wrong
 #                                   types and unknown kinds fail)
 #   scripts/helm.sh --install-only  only install Helm and build the chart checker; prints the
@@ -19,9 +20,11 @@
 # (go install helm.sh/helm/v4/cmd/helm@$HELM_VERSION, with the version stamp of Helm's own
 # release build) into $ROOT/.cache/bin; the module and build caches go to $ROOT/.cache/go.
 # A helm already there at that version is reused. The first run takes a few minutes.
-# scripts/chartcheck (k8s.io/api, the Prometheus-operator monitoring API and KEDA's
-# v1alpha1 API at the versions of its go.mod) is built the same way into
-# .cache/bin/countersign-chartcheck, again when its sources change (about 5 minutes cold).
+# scripts/chartcheck (k8s.io/api and the Prometheus-operator monitoring API at the
+# versions of its go.mod) is built the same way into .cache/bin/countersign-chartcheck,
+# again when its sources change; it checks KEDA's objects against the CustomResource-
+# Definitions of the KEDA module pinned below (go mod download; its Go API package would
+# add controller-runtime and client-go, about 560 packages, to the build).
 #
 # Env:
 #   COUNTERSIGN_GO   the go binary (default: go on PATH, else /usr/local/go/bin/go)
@@ -42,7 +45,12 @@ HELM_MODULE=helm.sh/helm/v4
 # What Helm's own Makefile stamps into a release build, which a bare `go install` leaves at
 # its source default ("v4.3"). Helm 4 reads the Kubernetes version it renders for from the
 # k8s.io/client-go module in its build info, so that needs no stamp any more.
-HELM_LDFLAGS="-X $HELM_MODULE/internal/version.version=$HELM_VERSION"
+HELM_LDFLAGS="-s -w -X $HELM_MODULE/internal/version.version=$HELM_VERSION"
+# The KEDA release whose CRDs (config/crd/bases in its module) the chart's ScaledObject
+# and TriggerAuthentication are checked against.
+KEDA_MODULE=github.com/kedacore/keda/v2
+KEDA_VERSION=v2.20.2
+KEDA_CRDS=(keda.sh_scaledobjects.yaml keda.sh_triggerauthentications.yaml)
 BIN_DIR="$ROOT/.cache/bin"
 HELM="$BIN_DIR/helm"
 CHART="$ROOT/helm/countersign"
@@ -116,6 +124,22 @@ ensure_chartcheck() {
     die "building scripts/chartcheck failed (full log: $gologf)"
   fi
   rm -f "$gologf"
+}
+
+# The -crd arguments of chartcheck: KEDA's CRD files from its module (downloaded through
+# the module proxy, checked against the checksum database, on first use).
+KEDA_CRD_ARGS=()
+ensure_keda_crds() {
+  local go dir f
+  go="$(go_binary)" || die "Go is needed to fetch KEDA's CRDs: install it or set COUNTERSIGN_GO"
+  # Outside any module (a temp dir), so that no go.mod is consulted or changed.
+  dir="$(cd "${TMPDIR:-/tmp}" && GOMODCACHE="$ROOT/.cache/go/mod" GOTOOLCHAIN=local GOFLAGS=-modcacherw \
+    "$go" mod download -json "$KEDA_MODULE@$KEDA_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" ||
+    die "go mod download $KEDA_MODULE@$KEDA_VERSION failed"
+  for f in "${KEDA_CRDS[@]}"; do
+    [[ -f "$dir/config/crd/bases/$f" ]] || die "no $f in $KEDA_MODULE@$KEDA_VERSION (at '$dir')"
+    KEDA_CRD_ARGS+=(-crd "$dir/config/crd/bases/$f")
+  done
 }
 
 FAILURES=0
@@ -502,7 +526,7 @@ check_api_types() { # name values-args...
     fail "$name: helm template failed"
     return
   fi
-  if out="$("$CHARTCHECK" <"$WORK/api-$name.yaml" 2>&1)"; then
+  if out="$("$CHARTCHECK" "${KEDA_CRD_ARGS[@]}" <"$WORK/api-$name.yaml" 2>&1)"; then
     log "ok: $name: ${out##*: }"
   else
     printf '%s\n' "$out" >&2
@@ -513,7 +537,7 @@ check_api_types() { # name values-args...
 # The check must be able to fail: a misspelt field in a rendered StatefulSet is refused.
 check_api_types_refuse() {
   sed 's/^  serviceName:/  serviceNamee:/' "$WORK/api-default.yaml" >"$WORK/api-bad.yaml"
-  if "$CHARTCHECK" <"$WORK/api-bad.yaml" >"$WORK/api-bad.out" 2>&1; then
+  if "$CHARTCHECK" "${KEDA_CRD_ARGS[@]}" <"$WORK/api-bad.yaml" >"$WORK/api-bad.out" 2>&1; then
     fail "countersign-chartcheck accepted a StatefulSet with a misspelt field"
   elif grep -q 'unknown field "serviceNamee"' "$WORK/api-bad.out"; then
     log "ok: a misspelt field in a rendered object is refused"
@@ -521,6 +545,31 @@ check_api_types_refuse() {
     cat "$WORK/api-bad.out" >&2
     fail "countersign-chartcheck refused the misspelt field without naming it"
   fi
+}
+
+# The same for a KEDA ScaledObject (checked against KEDA's CRD schema): a misspelt field,
+# a number where the schema wants an integer, a trigger without its type.
+check_crd_refuse() { # rendered manifest with a ScaledObject
+  local what
+  local -a edits=(
+    's/^  pollingInterval:/  pollingIntervall:/' 'spec: unknown field "pollingIntervall"'
+    's/^  minReplicaCount: .*/  minReplicaCount: 1.5/' 'spec.minReplicaCount: want an integer, got the number 1.5'
+    's/^    - type: kafka$/    - typ: kafka/' 'spec.triggers[0]: missing required field "type"'
+  )
+  grep -q '^kind: ScaledObject$' "$1" || { fail "no ScaledObject in $1 to check the CRD schema with"; return; }
+  while ((${#edits[@]})); do
+    sed "${edits[0]}" "$1" >"$WORK/crd-bad.yaml"
+    what="${edits[1]}"
+    edits=("${edits[@]:2}")
+    if "$CHARTCHECK" "${KEDA_CRD_ARGS[@]}" <"$WORK/crd-bad.yaml" >"$WORK/crd-bad.out" 2>&1; then
+      fail "countersign-chartcheck accepted a ScaledObject with $what"
+    elif grep -qF "ScaledObject keda.sh/v1alpha1/" "$WORK/crd-bad.out" && grep -qF "$what" "$WORK/crd-bad.out"; then
+      log "ok: refused by KEDA's CRD schema: $what"
+    else
+      cat "$WORK/crd-bad.out" >&2
+      fail "countersign-chartcheck refused a broken ScaledObject without saying '$what'"
+    fi
+  done
 }
 
 run_checks() {
@@ -546,6 +595,7 @@ run_checks() {
     check_sigma_render "$name" "$f"
   done
   ((found)) || fail "no values files in $CHART/ci"
+  check_crd_refuse "$WORK/api-keda-monitoring-values.yaml"
 
   check_readme
 
@@ -582,8 +632,8 @@ run_checks() {
 
 main() {
   case "${1:-}" in
-    "") ensure_helm; ensure_chartcheck; run_checks ;;
-    --install-only) ensure_helm; ensure_chartcheck; printf '%s\n' "$HELM" ;;
+    "") ensure_helm; ensure_chartcheck; ensure_keda_crds; run_checks ;;
+    --install-only) ensure_helm; ensure_chartcheck; ensure_keda_crds; printf '%s\n' "$HELM" ;;
     -h | --help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

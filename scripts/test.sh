@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Builds countersign and runs every test, installing what it needs first.
 #
-#   scripts/test.sh            setup, then four lanes that run side by side:
+#   scripts/test.sh            setup, then five lanes that run side by side:
 #
-#     main lane      Release build with -Werror (LTO on the shipped binary only); unit
-#                    tests (in parallel); then the integration tests against a real
-#                    Kafka 3.9 broker the tests start and stop, one processing thread
-#     kafka4 lane    once the unit tests passed: the same integration tests against
+#     main lane      Release build with -Werror of what the broker tests run (the
+#                    countersign binary, LTO, and the integration, security and chaos
+#                    test programs); then the integration tests against a real Kafka 3.9
+#                    broker the tests start and stop, one processing thread
+#     unit lane      once that build passed: the rest of the Release build (the unit
+#                    test programs, without LTO) and the unit tests, in parallel
+#     kafka4 lane    once that build passed: the same integration tests against
 #                    Kafka 4.x (COUNTERSIGN_KAFKA_VERSION=4), brokers of their own, two
 #                    processing threads (COUNTERSIGN_TEST_THREADS=2)
-#     chaos lane     once the unit tests passed: the short chaos suite (scripts/chaos.sh,
+#     chaos lane     once that build passed: the short chaos suite (scripts/chaos.sh,
 #                    a broker of its own), then the Helm chart checks
 #     idle lane      from the start, at idle CPU priority: Helm and the chart checker
 #                    built with Go, then one clang build with ASan + UBSan that runs the
@@ -18,11 +21,16 @@
 #                    bounded time, and compiles the benchmarks
 #
 #                    The broker tests mostly wait (on brokers, rebalances, timers), and
-#                    the idle lane takes that CPU without taking any from them: it runs
-#                    under SCHED_IDLE (chrt --idle; nice 19 where that is refused). Each
-#                    lane's output goes to build/test-logs/<lane>.log, the main lane's
-#                    also to the terminal, another's tail when it fails. Every phase
-#                    prints the time it took.
+#                    the compiles of the unit and idle lanes take that CPU. The idle lane
+#                    runs under SCHED_IDLE (chrt --idle; nice 19 where that is refused)
+#                    in a session whose autogroup is at nice 19 too: with the kernel's
+#                    autogroup scheduling on, every session (each lane has its own, so
+#                    that it can be stopped whole) gets an equal share of the CPU
+#                    whatever its processes' priorities, and the idle lane had slowed
+#                    the Release build to twice its time alone. Each lane's output goes
+#                    to build/test-logs/<lane>.log, the main lane's also to the
+#                    terminal, another's tail when it fails. Every phase prints the time
+#                    it took.
 #
 #   scripts/test.sh --serial   the same steps one after the other (to time each alone)
 #
@@ -57,10 +65,19 @@ phase() { # name: logs the time the previous phase of this lane took, then the n
 
 # ── the steps ──
 
-release_build() {
-  phase "Release build (-Werror; LTO on the shipped binary; no benchmarks)"
+# What the broker tests run: the shipped binary and the integration, security and chaos
+# test programs (the other lanes never build in this tree; chaos.sh is told so).
+BROKER_TEST_TARGETS=(countersign countersign_integration_tests countersign_security_tests countersign_chaos_tests)
+
+shipped_build() {
+  phase "Release build of the binary and the broker tests (-Werror; LTO on the shipped binary)"
   cmake -S "$ROOT" -B "$RELEASE" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOUNTERSIGN_WERROR=ON \
     -DCOUNTERSIGN_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$RELEASE" -j "$JOBS" --target "${BROKER_TEST_TARGETS[@]}"
+}
+
+unit_build_and_tests() {
+  phase "Release build of the unit test programs (-Werror; no LTO, no benchmarks)"
   cmake --build "$RELEASE" -j "$JOBS"
   phase "unit tests (-j $TEST_JOBS)"
   ctest --test-dir "$RELEASE" -L unit -j "$TEST_JOBS" --output-on-failure --no-tests=error
@@ -90,7 +107,8 @@ chaos_and_helm() {
   # not commit its ends within 240 s, with every alert delivered), cause not found yet
   # (docs/reliability.md); scripts/chaos.sh runs it.
   phase "chaos suite, short (scripts/chaos.sh: instance and broker kills, hostile input)"
-  COUNTERSIGN_BUILD="$RELEASE" COUNTERSIGN_CHAOS_EXCLUDE=broker_hung "$ROOT/scripts/chaos.sh"
+  COUNTERSIGN_BUILD="$RELEASE" COUNTERSIGN_CHAOS_PREBUILT=1 COUNTERSIGN_CHAOS_EXCLUDE=broker_hung \
+    "$ROOT/scripts/chaos.sh"
   phase "Helm chart checks (lint, template, schema, rendered configs)"
   if ((SERIAL == 0)); then
     # Helm and the chart checker are built by the idle lane.
@@ -141,7 +159,14 @@ sanitizer() {
 # Runs a lane's steps; its phase times go to its log. Internal: `test.sh --lane NAME`.
 if [[ "${1:-}" == --lane ]]; then
   case "$2" in
-    idle) tools; sanitizer ;;
+    idle)
+      # This lane's session is an autogroup of its own (setsid): lower its weight
+      # against the other lanes' too, not only its processes' within it.
+      if [[ -w /proc/self/autogroup ]]; then echo 19 2>/dev/null >/proc/self/autogroup || true; fi
+      tools
+      sanitizer
+      ;;
+    unit) unit_build_and_tests ;;
     chaos) chaos_and_helm ;;
     kafka4) integration_tests 4 ;;
     *) die "unknown lane $2" ;;
@@ -159,7 +184,8 @@ rm -rf "$LOGS"
 mkdir -p "$LOGS"
 
 if ((SERIAL == 1)); then
-  release_build
+  shipped_build
+  unit_build_and_tests
   integration_tests 3.9
   integration_tests 4
   chaos_and_helm
@@ -210,16 +236,18 @@ start_lane idle idle
 main_rc=0
 # Subshells, not `&&` lists: set -e does not apply inside a function called from one.
 (
-  release_build
+  shipped_build
   phase done
 ) 2>&1 | tee "$LOGS/main.log" || main_rc=$?
 if ((main_rc == 0)); then
+  start_lane unit
   start_lane chaos
   start_lane kafka4
   (
     integration_tests 3.9
     phase done
   ) 2>&1 | tee -a "$LOGS/main.log" || main_rc=$?
+  finish_lane unit
   finish_lane kafka4
   finish_lane chaos
 fi

@@ -1,10 +1,12 @@
 // countersign-chartcheck: decodes every object of a rendered Helm chart (the output of
-// `helm template`, on stdin) strictly into its Kubernetes, Prometheus-operator or KEDA
-// Go API type: an unknown or misspelt field, a wrong type or a duplicate key is an
-// error, as is a kind this tool does not know. scripts/helm.sh runs it on the chart
-// rendered with every values file.
+// `helm template`, on stdin) strictly into its Kubernetes or Prometheus-operator Go API
+// type, and checks a custom resource of a kind given with -crd against the OpenAPI
+// schema of that CustomResourceDefinition (KEDA's kinds: crdschema.go). An unknown or
+// misspelt field, a wrong type or a duplicate key is an error, as is a kind this tool
+// does not know. scripts/helm.sh runs it on the chart rendered with every values file,
+// with the CRD files of the KEDA release it pins.
 //
-//	helm template t helm/countersign -f values.yaml | countersign-chartcheck
+//	helm template t helm/countersign -f values.yaml | countersign-chartcheck -crd a.yaml -crd b.yaml
 //
 // Exit 0: every object decoded; 1: at least one did not (each printed); 2: bad input.
 package main
@@ -12,12 +14,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	keda "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	monitoring "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -46,8 +48,6 @@ var types = map[string]func() any{
 	"monitoring.coreos.com/v1/ServiceMonitor":  func() any { return &monitoring.ServiceMonitor{} },
 	"monitoring.coreos.com/v1/PodMonitor":      func() any { return &monitoring.PodMonitor{} },
 	"monitoring.coreos.com/v1/PrometheusRule":  func() any { return &monitoring.PrometheusRule{} },
-	"keda.sh/v1alpha1/ScaledObject":            func() any { return &keda.ScaledObject{} },
-	"keda.sh/v1alpha1/TriggerAuthentication":   func() any { return &keda.TriggerAuthentication{} },
 }
 
 type header struct {
@@ -90,7 +90,26 @@ func documents(r io.Reader) ([][]byte, []string, error) {
 	return docs, where, s.Err()
 }
 
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
+
 func main() {
+	var crdFiles fileList
+	flag.Var(&crdFiles, "crd", "a CustomResourceDefinition file whose kinds are checked against its schema (repeatable)")
+	flag.Parse()
+	schemas := map[string]*crdSchema{}
+	for _, f := range crdFiles {
+		loaded, err := loadCRD(f)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "countersign-chartcheck:", err)
+			os.Exit(2)
+		}
+		for k, s := range loaded {
+			schemas[k] = s
+		}
+	}
 	docs, where, err := documents(os.Stdin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "countersign-chartcheck: reading stdin:", err)
@@ -109,15 +128,24 @@ func main() {
 			continue
 		}
 		name := fmt.Sprintf("%s %s/%s (%s)", h.Kind, h.APIVersion, h.Metadata.Name, where[i])
-		make, known := types[h.APIVersion+"/"+h.Kind]
-		if !known {
-			fmt.Printf("%s: kind not known to this check (add its Go API type)\n", name)
-			failed++
-			continue
-		}
 		if h.Metadata.Name == "" {
 			fmt.Printf("%s: no metadata.name\n", name)
 			failed++
+		}
+		if schema, custom := schemas[h.APIVersion+"/"+h.Kind]; custom {
+			if errs := validateCustomResource(doc, schema); len(errs) > 0 {
+				for _, e := range errs {
+					fmt.Printf("%s: %s\n", name, e)
+				}
+				failed++
+			}
+			continue
+		}
+		make, known := types[h.APIVersion+"/"+h.Kind]
+		if !known {
+			fmt.Printf("%s: kind not known to this check (add its Go API type, or pass its CRD with -crd)\n", name)
+			failed++
+			continue
 		}
 		if err := yaml.UnmarshalStrict(doc, make()); err != nil {
 			fmt.Printf("%s: %v\n", name, err)
@@ -129,5 +157,5 @@ func main() {
 		fmt.Printf("countersign-chartcheck: %d of %d object(s) do not decode strictly\n", failed, len(docs))
 		os.Exit(1)
 	}
-	fmt.Printf("countersign-chartcheck: %d object(s) decode strictly into their API types\n", len(docs))
+	fmt.Printf("countersign-chartcheck: %d object(s) decode strictly into their API types or match their CRD schemas\n", len(docs))
 }
