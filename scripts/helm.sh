@@ -46,6 +46,10 @@ HELM_MODULE=helm.sh/helm/v4
 # its source default ("v4.3"). Helm 4 reads the Kubernetes version it renders for from the
 # k8s.io/client-go module in its build info, so that needs no stamp any more.
 HELM_LDFLAGS="-s -w -X $HELM_MODULE/internal/version.version=$HELM_VERSION"
+# Helm and the chart checker only render and read a small chart here: both are compiled
+# without optimization or inlining (a cold build of Helm took 181 CPU s, 142 without),
+# with the same flags, so that the Kubernetes packages they share are compiled once.
+GO_GCFLAGS="all=-N -l"
 # The KEDA release whose CRDs (config/crd/bases in its module) the chart's ScaledObject
 # and TriggerAuthentication are checked against.
 KEDA_MODULE=github.com/kedacore/keda/v2
@@ -95,7 +99,7 @@ ensure_helm() {
   # GOTOOLCHAIN=local: build with this Go, never download another toolchain.
   if ! GOBIN="$BIN_DIR" GOMODCACHE="$ROOT/.cache/go/mod" GOCACHE="$ROOT/.cache/go/build" \
     GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw" CGO_ENABLED=0 \
-    "$go" install -ldflags "$HELM_LDFLAGS" "$HELM_MODULE/cmd/helm@$HELM_VERSION" >"$gologf" 2>&1; then
+    "$go" install -gcflags="$GO_GCFLAGS" -ldflags "$HELM_LDFLAGS" "$HELM_MODULE/cmd/helm@$HELM_VERSION" >"$gologf" 2>&1; then
     tail -n 40 "$gologf" >&2
     die "go install $HELM_MODULE/cmd/helm@$HELM_VERSION failed (full log: $gologf)"
   fi
@@ -119,7 +123,7 @@ ensure_chartcheck() {
   gologf="$(mktemp "${TMPDIR:-/tmp}/countersign-chartcheck-build.XXXXXX")"
   if ! (cd "$CHARTCHECK_SRC" && GOMODCACHE="$ROOT/.cache/go/mod" GOCACHE="$ROOT/.cache/go/build" \
     GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw -mod=readonly" CGO_ENABLED=0 \
-    "$go" build -o "$CHARTCHECK" .) >"$gologf" 2>&1; then
+    "$go" build -gcflags="$GO_GCFLAGS" -o "$CHARTCHECK" .) >"$gologf" 2>&1; then
     tail -n 40 "$gologf" >&2
     die "building scripts/chartcheck failed (full log: $gologf)"
   fi

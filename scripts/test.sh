@@ -17,8 +17,8 @@
 #     idle lane      from the start, at idle CPU priority: Helm and the chart checker
 #                    built with Go, then one clang build with ASan + UBSan that runs the
 #                    unit tests (not the quality and Sigma-differential ones, which
-#                    exercise the same code on bigger inputs), fuzzes the parser for a
-#                    bounded time, and compiles the benchmarks
+#                    exercise the same code on bigger inputs) while it fuzzes the parser
+#                    for a bounded time, and compiles the benchmarks
 #
 #                    The broker tests mostly wait (on brokers, rebalances, timers), and
 #                    the compiles of the unit and idle lanes take that CPU. The idle lane
@@ -145,13 +145,25 @@ sanitizer() {
   unbuilt="$(ctest --test-dir "$SAN" -N | grep -o '[A-Za-z0-9_]*_NOT_BUILT' |
     grep -v -E '^countersign_(integration|security|chaos)_tests_NOT_BUILT$' || true)"
   [[ -z "$unbuilt" ]] || die "not built for the sanitizer pass (add to countersign_unit_test_programs): $unbuilt"
-  phase "unit tests under ASan + UBSan"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir "$SAN" -L unit -LE 'quality|sigma' -j "$TEST_JOBS" --output-on-failure --no-tests=error
+  # The fuzzer runs on one core for a fixed time: the unit tests take the other meanwhile.
+  local fuzz_pid="" fuzz_out="$LOGS/fuzz.out" rc=0
   if [[ "${COUNTERSIGN_SKIP_FUZZ:-0}" != 1 ]]; then
-    phase "fuzzing the parser for ${COUNTERSIGN_FUZZ_SECONDS:-60}s"
-    COUNTERSIGN_FUZZ_BUILD="$SAN" "$ROOT/scripts/fuzz.sh" "${COUNTERSIGN_FUZZ_SECONDS:-60}" 2>&1 | tail -n 40
+    phase "unit tests under ASan + UBSan, and fuzzing the parser for ${COUNTERSIGN_FUZZ_SECONDS:-60}s meanwhile"
+    (COUNTERSIGN_FUZZ_BUILD="$SAN" "$ROOT/scripts/fuzz.sh" "${COUNTERSIGN_FUZZ_SECONDS:-60}" >"$fuzz_out" 2>&1) &
+    fuzz_pid=$!
+  else
+    phase "unit tests under ASan + UBSan"
   fi
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$SAN" -L unit -LE 'quality|sigma' -j "$TEST_JOBS" --output-on-failure --no-tests=error || rc=$?
+  if [[ -n "$fuzz_pid" ]]; then
+    local fuzz_rc=0
+    wait "$fuzz_pid" || fuzz_rc=$?
+    log "the fuzzer's last lines:"
+    tail -n 40 "$fuzz_out"
+    ((fuzz_rc == 0)) || die "the fuzzer failed (exit $fuzz_rc; build/test-logs/fuzz.out)"
+  fi
+  ((rc == 0)) || die "unit tests under ASan + UBSan failed"
 }
 
 # ── lanes ──

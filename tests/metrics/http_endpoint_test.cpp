@@ -23,6 +23,7 @@
 #include <thread>
 
 namespace countersign::metrics {
+namespace http_endpoint_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::HasSubstr;
@@ -267,4 +268,5 @@ TEST(http_endpoint, stops_listening_when_destroyed) {
 }
 
 }  // namespace
+}  // namespace http_endpoint_test
 }  // namespace countersign::metrics

@@ -23,6 +23,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace alert_format_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::alert_format;
@@ -553,4 +554,5 @@ TEST(alert_formats, every_record_carries_routing_headers) {
 }
 
 }  // namespace
+}  // namespace alert_format_test
 }  // namespace countersign::processor

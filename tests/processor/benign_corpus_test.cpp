@@ -20,6 +20,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace benign_corpus_test {  // one per file: the test programs are unity builds
 namespace {
 
 const std::string k_dir = COUNTERSIGN_TEST_DATA "/benign";
@@ -67,4 +68,5 @@ TEST(benign_corpus, raises_nothing_above_low_in_any_shape) {
 }
 
 }  // namespace
+}  // namespace benign_corpus_test
 }  // namespace countersign::processor

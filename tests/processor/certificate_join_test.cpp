@@ -24,6 +24,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace certificate_join_test {  // one per file: the test programs are unity builds
 namespace {
 
 using test_support::config_or_fail;
@@ -425,4 +426,5 @@ TEST(certificate_join, without_offsets_released_rows_leave_the_record) {
 }
 
 }  // namespace
+}  // namespace certificate_join_test
 }  // namespace countersign::processor

@@ -29,6 +29,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace ci_join_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::observation;
@@ -629,4 +630,5 @@ TEST(pipeline_deferral, replay_of_the_join_fixture_prints_the_expected_alerts) {
 }
 
 }  // namespace
+}  // namespace ci_join_test
 }  // namespace countersign::processor

@@ -22,6 +22,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace codeintegrity_profile_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::observation;
@@ -327,4 +328,5 @@ TEST(codeintegrity_profile, rejects_are_counted_by_reason_in_the_pipeline) {
 }
 
 }  // namespace
+}  // namespace codeintegrity_profile_test
 }  // namespace countersign::processor

@@ -16,6 +16,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace config_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::ElementsAre;
@@ -532,4 +533,5 @@ TEST(parse_config, expired_signing_new_file_keys_are_read_and_bounded) {
 }
 
 }  // namespace
+}  // namespace config_test
 }  // namespace countersign::processor

@@ -27,6 +27,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace correlation_stage_test {  // one per file: the test programs are unity builds
 namespace {
 
 using test_support::config_or_fail;
@@ -475,4 +476,5 @@ TEST(correlation_content, the_shipped_correlations_alone_are_refused_with_their_
 }
 
 }  // namespace
+}  // namespace correlation_stage_test
 }  // namespace countersign::processor

@@ -24,6 +24,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace defender_profile_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::ci_class;
@@ -946,4 +947,5 @@ detectors:
 }
 
 }  // namespace
+}  // namespace defender_profile_test
 }  // namespace countersign::processor

@@ -10,6 +10,7 @@
 #include <optional>
 
 namespace countersign::processor::transport {
+namespace delivery_ledger_test {  // one per file: the test programs are unity builds
 namespace {
 
 // The commit point of the one partition, if it moved.
@@ -224,4 +225,5 @@ TEST(delivery_ledger, a_held_message_joins_a_batch_with_one_more_acknowledgement
 }
 
 }  // namespace
+}  // namespace delivery_ledger_test
 }  // namespace countersign::processor::transport

@@ -17,6 +17,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace ecs_profile_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::observation;
@@ -576,4 +577,5 @@ TEST(ecs_parser, a_large_message_followed_by_a_small_one_parses_correctly) {
 }
 
 }  // namespace
+}  // namespace ecs_profile_test
 }  // namespace countersign::processor

@@ -15,6 +15,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace global_table_test {  // one per file: the test programs are unity builds
 namespace {
 
 using test_support::state_dir;
@@ -117,4 +118,5 @@ TEST(global_table, a_reader_that_cannot_be_made_tells_every_waiting_thread_why) 
 }
 
 }  // namespace
+}  // namespace global_table_test
 }  // namespace countersign::processor

@@ -26,6 +26,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace hash_stage_test {  // one per file: the test programs are unity builds
 namespace {
 
 using test_support::config_or_fail;
@@ -377,4 +378,5 @@ TEST(topology, two_hash_stages_and_a_signer_stage_reach_the_state_of_one_stage) 
 }
 
 }  // namespace
+}  // namespace hash_stage_test
 }  // namespace countersign::processor

@@ -19,6 +19,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace hostile_input_test {  // one per file: the test programs are unity builds
 namespace {
 
 using test_support::k_data;
@@ -191,4 +192,5 @@ TEST(fuzz_regressions, every_saved_input_runs_through_the_pipeline) {
 }
 
 }  // namespace
+}  // namespace hostile_input_test
 }  // namespace countersign::processor

@@ -20,6 +20,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace inspect_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::ElementsAre;
@@ -212,4 +213,5 @@ TEST(inspect, evtx_files_are_counted_per_format) {
 }
 
 }  // namespace
+}  // namespace inspect_test
 }  // namespace countersign::processor

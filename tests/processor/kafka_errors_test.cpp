@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace countersign::processor::transport {
+namespace kafka_errors_test {  // one per file: the test programs are unity builds
 namespace {
 
 TEST(kafka_errors, records_that_can_never_be_accepted_are_permanent) {
@@ -41,4 +42,5 @@ TEST(kafka_errors, lookups_retry_while_a_new_topic_settles_and_stop_on_anything_
 }
 
 }  // namespace
+}  // namespace kafka_errors_test
 }  // namespace countersign::processor::transport

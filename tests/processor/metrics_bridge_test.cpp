@@ -15,6 +15,7 @@
 #include <string>
 
 namespace countersign::processor {
+namespace metrics_bridge_test {  // one per file: the test programs are unity builds
 namespace {
 
 // The value of the sample of `family` whose labels include every one of `labels`;
@@ -148,4 +149,5 @@ TEST(metrics_bridge, event_time_lag_follows_the_newest_event_of_any_thread) {
 }
 
 }  // namespace
+}  // namespace metrics_bridge_test
 }  // namespace countersign::processor

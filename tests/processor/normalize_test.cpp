@@ -10,6 +10,7 @@
 #include <string>
 
 namespace countersign::processor {
+namespace normalize_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::signature_status;
@@ -147,4 +148,5 @@ TEST(epoch_to_ms, values_from_1e11_are_milliseconds) {
 }
 
 }  // namespace
+}  // namespace normalize_test
 }  // namespace countersign::processor

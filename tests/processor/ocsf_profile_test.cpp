@@ -26,6 +26,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace ocsf_profile_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::event_kind;
@@ -675,4 +676,5 @@ TEST(ocsf_profile, the_process_activity_fixture_yields_exactly_the_expected_aler
 }
 
 }  // namespace
+}  // namespace ocsf_profile_test
 }  // namespace countersign::processor

@@ -11,6 +11,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace offset_tracker_test {  // one per file: the test programs are unity builds
 namespace {
 
 using point = std::tuple<std::string, std::int32_t, std::int64_t>;
@@ -248,4 +249,5 @@ TEST(offset_tracker, an_unassigned_reference_is_ignored) {
 }
 
 }  // namespace
+}  // namespace offset_tracker_test
 }  // namespace countersign::processor

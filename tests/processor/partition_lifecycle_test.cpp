@@ -11,6 +11,7 @@
 #include <vector>
 
 namespace countersign::processor::transport {
+namespace partition_lifecycle_test {  // one per file: the test programs are unity builds
 namespace {
 
 TEST(partition_lifecycle, input_partitions_are_ready_at_once) {
@@ -154,4 +155,5 @@ TEST(partition_lifecycle, ready_means_a_group_member_with_nothing_left_to_restor
 }
 
 }  // namespace
+}  // namespace partition_lifecycle_test
 }  // namespace countersign::processor::transport

@@ -12,6 +12,7 @@
 #include <string>
 
 namespace countersign::processor {
+namespace partitioner_test {  // one per file: the test programs are unity builds
 namespace {
 
 TEST(partitioner, matches_librdkafka_murmur2_on_random_keys_and_partition_counts) {
@@ -37,4 +38,5 @@ TEST(partitioner, matches_the_java_clients_murmur2) {
 }
 
 }  // namespace
+}  // namespace partitioner_test
 }  // namespace countersign::processor

@@ -12,6 +12,7 @@
 #include <string>
 
 namespace countersign::processor {
+namespace pipeline_state_test {  // one per file: the test programs are unity builds
 namespace {
 
 using test_support::config_or_fail;
@@ -168,4 +169,5 @@ TEST(pipeline_state, without_a_store_alerts_have_no_prevalence_block_and_learnin
 }
 
 }  // namespace
+}  // namespace pipeline_state_test
 }  // namespace countersign::processor

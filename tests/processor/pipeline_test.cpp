@@ -21,6 +21,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace pipeline_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::ElementsAre;
@@ -241,9 +242,11 @@ TEST(pipeline, an_absurd_epoch_timestamp_does_not_reach_the_detectors) {
 }
 
 }  // namespace
+}  // namespace pipeline_test
 }  // namespace countersign::processor
 
 namespace countersign::processor {
+namespace pipeline_test {  // one per file: the test programs are unity builds
 namespace {
 
 // A fresh folder holding one Sigma rule file (rule.yml); the caller removes it.
@@ -335,4 +338,5 @@ TEST(pipeline, sigma_suppression_is_configurable_per_rule_level) {
 }
 
 }  // namespace
+}  // namespace pipeline_test
 }  // namespace countersign::processor

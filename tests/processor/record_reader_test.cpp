@@ -22,6 +22,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace record_reader_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::HasSubstr;
@@ -475,4 +476,5 @@ TEST(record_reader, compressed_input_is_refused_with_a_hint) {
 }
 
 }  // namespace
+}  // namespace record_reader_test
 }  // namespace countersign::processor

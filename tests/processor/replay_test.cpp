@@ -18,6 +18,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace replay_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::ElementsAre;
@@ -178,4 +179,5 @@ TEST(run_replay, suppression_spans_files) {
 }
 
 }  // namespace
+}  // namespace replay_test
 }  // namespace countersign::processor

@@ -22,6 +22,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace replay_threads_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::HasSubstr;
@@ -295,4 +296,5 @@ TEST(replay_threads, a_file_longer_than_the_chunk_ring) {
 }
 
 }  // namespace
+}  // namespace replay_threads_test
 }  // namespace countersign::processor

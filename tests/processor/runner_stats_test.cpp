@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace countersign::processor {
+namespace runner_stats_test {  // one per file: the test programs are unity builds
 namespace {
 
 TEST(parse_consumer_lag, assigned_partitions_report_their_lag_and_the_rest_are_skipped) {
@@ -38,4 +39,5 @@ TEST(parse_consumer_lag, a_malformed_document_keeps_the_previous_values) {
 }
 
 }  // namespace
+}  // namespace runner_stats_test
 }  // namespace countersign::processor

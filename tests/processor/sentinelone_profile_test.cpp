@@ -33,6 +33,7 @@
 #endif
 
 namespace countersign::processor {
+namespace sentinelone_profile_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::event_kind;
@@ -488,4 +489,5 @@ TEST(sentinelone_profile, the_elastic_integration_moduleload_sample_lands_module
 }
 
 }  // namespace
+}  // namespace sentinelone_profile_test
 }  // namespace countersign::processor

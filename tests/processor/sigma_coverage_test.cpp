@@ -15,6 +15,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace sigma_coverage_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::schema_profile;
@@ -162,4 +163,5 @@ TEST(sigma_coverage, sigmahq_windows_rules_that_never_fire_are_the_unmapped_serv
 }
 
 }  // namespace
+}  // namespace sigma_coverage_test
 }  // namespace countersign::processor

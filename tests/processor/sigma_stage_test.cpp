@@ -27,6 +27,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace sigma_stage_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::ElementsAre;
@@ -967,4 +968,5 @@ TEST(sigma_check, correlation_references_are_checked_across_files) {
 }
 
 }  // namespace
+}  // namespace sigma_stage_test
 }  // namespace countersign::processor

@@ -64,6 +64,7 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 #endif
 
 namespace countersign::processor {
+namespace user_profile_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::event_kind;
@@ -1018,4 +1019,5 @@ TEST(user_profile_hostile, missing_host_in_a_snapshot_names_the_mapped_root_path
 }
 
 }  // namespace
+}  // namespace user_profile_test
 }  // namespace countersign::processor

@@ -28,6 +28,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace windows_profile_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::event_kind;
@@ -458,9 +459,11 @@ TEST(windows_shapes, sigmahq_rules_give_the_same_alerts_in_every_shape) {
 }
 
 }  // namespace
+}  // namespace windows_profile_test
 }  // namespace countersign::processor
 
 namespace countersign::processor {
+namespace windows_profile_test {  // one per file: the test programs are unity builds
 namespace {
 
 // ---------------------------------------------------------------------------------------
@@ -532,4 +535,5 @@ TEST(user_profiles_wired, a_profile_file_maps_a_new_shape_and_a_topic_can_be_pin
 }
 
 }  // namespace
+}  // namespace windows_profile_test
 }  // namespace countersign::processor

@@ -23,6 +23,7 @@
 #include <vector>
 
 namespace countersign::processor {
+namespace winlogbeat_profile_test {  // one per file: the test programs are unity builds
 namespace {
 
 using rules::ci_class;
@@ -546,4 +547,5 @@ TEST(winlogbeat_profile, every_fixture_line_parses) {
 }
 
 }  // namespace
+}  // namespace winlogbeat_profile_test
 }  // namespace countersign::processor

@@ -18,6 +18,7 @@
 #include <vector>
 
 namespace countersign::rules {
+namespace alert_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::HasSubstr;
@@ -378,4 +379,5 @@ TEST(render_alert, output_is_replaced_not_appended) {
 }
 
 }  // namespace
+}  // namespace alert_test
 }  // namespace countersign::rules

@@ -35,6 +35,7 @@ inline void PrintTo(const intel_error& e, std::ostream* os) {
   *os << e.file << ":" << e.line << ": " << e.message;
 }
 
+namespace cert_intel_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::ElementsAre;
@@ -735,4 +736,5 @@ TEST(intel_watcher, skipped_rows_are_reported_with_their_lines) {
 }
 
 }  // namespace
+}  // namespace cert_intel_test
 }  // namespace countersign::rules

@@ -33,6 +33,7 @@
 #include <vector>
 
 namespace countersign::rules {
+namespace detectors_more_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::Contains;
@@ -1750,4 +1751,5 @@ TEST(detector_mass_revocation, two_hosts_share_one_alert_id_during_and_not_outsi
 }
 
 }  // namespace
+}  // namespace detectors_more_test
 }  // namespace countersign::rules

@@ -17,6 +17,7 @@
 #include <vector>
 
 namespace countersign::rules {
+namespace detectors_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::Contains;
@@ -431,4 +432,5 @@ TEST(name_set, matches_case_insensitively_and_never_matches_empty) {
 }
 
 }  // namespace
+}  // namespace detectors_test
 }  // namespace countersign::rules

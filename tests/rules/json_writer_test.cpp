@@ -10,6 +10,7 @@
 #include <string_view>
 
 namespace countersign::rules {
+namespace json_writer_test {  // one per file: the test programs are unity builds
 namespace {
 
 std::string escaped(std::string_view v) {
@@ -101,4 +102,5 @@ TEST(json_writer, field_with_a_c_string_writes_a_string_not_a_bool) {
 }
 
 }  // namespace
+}  // namespace json_writer_test
 }  // namespace countersign::rules

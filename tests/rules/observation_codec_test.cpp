@@ -26,6 +26,7 @@ namespace countersign::rules {
 
 inline void PrintTo(observation_decode_error e, std::ostream* os) { *os << to_string(e); }
 
+namespace observation_codec_test {  // one per file: the test programs are unity builds
 namespace {
 
 constexpr std::int64_t k_min = std::numeric_limits<std::int64_t>::min();
@@ -696,4 +697,5 @@ TEST(observation_codec, errors_have_names) {
 }
 
 }  // namespace
+}  // namespace observation_codec_test
 }  // namespace countersign::rules

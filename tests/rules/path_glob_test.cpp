@@ -18,6 +18,7 @@
 #include <vector>
 
 namespace countersign::rules {
+namespace path_glob_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::SizeIs;
@@ -505,4 +506,5 @@ TEST(path_glob_role, hostile_paths_stay_bounded_and_decided) {
 }
 
 }  // namespace
+}  // namespace path_glob_test
 }  // namespace countersign::rules

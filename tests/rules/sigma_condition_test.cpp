@@ -8,6 +8,7 @@
 #include <vector>
 
 namespace countersign::rules::sigma {
+namespace sigma_condition_test {  // one per file: the test programs are unity builds
 namespace {
 
 const std::vector<std::string> ids = {"sel1", "sel2", "filter_a", "filter_b", "_hidden"};
@@ -71,4 +72,5 @@ TEST(sigma_condition, unsupported) {
 }
 
 }  // namespace
+}  // namespace sigma_condition_test
 }  // namespace countersign::rules::sigma

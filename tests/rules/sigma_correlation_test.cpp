@@ -16,6 +16,7 @@
 #include <vector>
 
 namespace countersign::rules::sigma {
+namespace sigma_correlation_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::ElementsAre;
@@ -951,4 +952,5 @@ TEST(sigma_correlation_routed, malformed_and_stale_routed_matches_are_refused_an
 }
 
 }  // namespace
+}  // namespace sigma_correlation_test
 }  // namespace countersign::rules::sigma

@@ -11,6 +11,7 @@
 #include <string>
 
 namespace countersign::rules::sigma {
+namespace sigma_loader_test {  // one per file: the test programs are unity builds
 namespace {
 
 using ::testing::ElementsAre;
@@ -140,4 +141,5 @@ TEST(sigma_loader, from_file) {
 }
 
 }  // namespace
+}  // namespace sigma_loader_test
 }  // namespace countersign::rules::sigma

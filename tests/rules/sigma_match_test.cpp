@@ -10,6 +10,7 @@
 #include <utility>
 
 namespace countersign::rules::sigma {
+namespace sigma_match_test {  // one per file: the test programs are unity builds
 namespace {
 
 struct map_event final : sigma_event {
@@ -287,4 +288,5 @@ TEST(sigma_match, condition_list_is_or) {
 }
 
 }  // namespace
+}  // namespace sigma_match_test
 }  // namespace countersign::rules::sigma

@@ -21,6 +21,7 @@
 #include "sigma/hex_literals.hpp"
 
 namespace countersign::rules::sigma {
+namespace sigma_rule_set_test {  // one per file: the test programs are unity builds
 namespace {
 
 // Fields in a flat list; a field given as nullopt is present with a null value.
@@ -753,4 +754,5 @@ TEST(sigma_hex_literals, agrees_with_a_naive_search_on_random_input) {
 }
 
 }  // namespace
+}  // namespace sigma_rule_set_test
 }  // namespace countersign::rules::sigma

@@ -17,6 +17,7 @@
 #include "windows_event_mix.hpp"
 
 namespace countersign::rules::sigma {
+namespace sigma_sigmahq_test {  // one per file: the test programs are unity builds
 namespace {
 
 bool admits(const logsource& ls, const event_logsource& src) {
@@ -80,4 +81,5 @@ TEST(sigma_sigmahq, evaluate_matches_the_naive_path_on_every_event_with_either_e
 }
 
 }  // namespace
+}  // namespace sigma_sigmahq_test
 }  // namespace countersign::rules::sigma

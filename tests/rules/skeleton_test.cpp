@@ -15,6 +15,7 @@
 #include <vector>
 
 namespace countersign::rules {
+namespace skeleton_test {  // one per file: the test programs are unity builds
 namespace {
 
 std::string icu(std::string_view s) {
@@ -301,4 +302,5 @@ TEST(skeleton, cached_name_forms_equal_the_computed_ones_whatever_was_asked_befo
 }
 
 }  // namespace
+}  // namespace skeleton_test
 }  // namespace countersign::rules

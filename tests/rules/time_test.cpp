@@ -14,6 +14,7 @@
 #include <string>
 
 namespace countersign::rules {
+namespace time_test {  // one per file: the test programs are unity builds
 namespace {
 
 constexpr std::int64_t k_y2k_ms = 946'684'800'000;
@@ -139,4 +140,5 @@ TEST(format_rfc3339_ms, round_trips_through_the_parser) {
 }
 
 }  // namespace
+}  // namespace time_test
 }  // namespace countersign::rules

@@ -12,6 +12,7 @@
 #include <string>
 
 namespace countersign::state {
+namespace changelog_test {  // one per file: the test programs are unity builds
 namespace {
 
 constexpr std::int64_t k_t0 = 1'795'168'800'000;  // 2026-11-20T10:00:00Z
@@ -156,4 +157,5 @@ TEST(correlation_windows, changelog_records_restore_puts_and_tombstones_and_refu
 }
 
 }  // namespace
+}  // namespace changelog_test
 }  // namespace countersign::state

@@ -12,6 +12,7 @@
 #include <string>
 
 namespace countersign::state {
+namespace delta_combiner_test {  // one per file: the test programs are unity builds
 namespace {
 
 
@@ -76,4 +77,5 @@ TEST(delta_combiner, pending_keys_are_counted_once_per_store_and_key) {
 }
 
 }  // namespace
+}  // namespace delta_combiner_test
 }  // namespace countersign::state

@@ -18,6 +18,7 @@
 #include <vector>
 
 namespace countersign::state {
+namespace disk_full_test {  // one per file: the test programs are unity builds
 namespace {
 
 using test_support::small_filesystem;
@@ -155,4 +156,5 @@ TEST(state_disk_full, a_write_that_hits_a_full_disk_fails_cleanly_and_recovers) 
 }
 
 }  // namespace
+}  // namespace disk_full_test
 }  // namespace countersign::state

@@ -16,6 +16,7 @@
 #include <vector>
 
 namespace countersign::state {
+namespace distinct_set_test {  // one per file: the test programs are unity builds
 namespace {
 
 // splitmix64's finalizer: a bijection, so distinct ids give distinct, well-mixed hashes.
@@ -472,4 +473,5 @@ TEST(distinct_set, random_garbage_never_crashes) {
 }
 
 }  // namespace
+}  // namespace distinct_set_test
 }  // namespace countersign::state

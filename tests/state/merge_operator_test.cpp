@@ -23,6 +23,7 @@
 #include <vector>
 
 namespace countersign::state {
+namespace merge_operator_test {  // one per file: the test programs are unity builds
 namespace {
 
 constexpr std::int64_t k_now = 1'700'000'000'000;
@@ -327,4 +328,5 @@ TEST_F(prevalence_merge_db, a_corrupt_base_value_is_skipped_and_counted) {
 }
 
 }  // namespace
+}  // namespace merge_operator_test
 }  // namespace countersign::state

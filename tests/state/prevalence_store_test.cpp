@@ -16,6 +16,7 @@
 #include <thread>
 
 namespace countersign::state {
+namespace prevalence_store_test {  // one per file: the test programs are unity builds
 namespace {
 
 constexpr std::int64_t k_day = 86'400'000;
@@ -246,4 +247,5 @@ TEST(prevalence_store, a_path_that_cannot_hold_a_database_is_an_error_not_a_cras
 }
 
 }  // namespace
+}  // namespace prevalence_store_test
 }  // namespace countersign::state

@@ -12,6 +12,7 @@
 #include <vector>
 
 namespace countersign::state {
+namespace prevalence_value_test {  // one per file: the test programs are unity builds
 namespace {
 
 constexpr std::int64_t k_min = std::numeric_limits<std::int64_t>::min();
@@ -378,4 +379,5 @@ TEST(prevalence_value, random_garbage_never_crashes) {
 }
 
 }  // namespace
+}  // namespace prevalence_value_test
 }  // namespace countersign::state

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 namespace countersign::state {
+namespace recent_keys_test {  // one per file: the test programs are unity builds
 namespace {
 
 // What recent_keys promises, written the obvious way.
@@ -86,4 +87,5 @@ TEST(recent_keys, agrees_with_the_model_on_random_streams) {
 }
 
 }  // namespace
+}  // namespace recent_keys_test
 }  // namespace countersign::state

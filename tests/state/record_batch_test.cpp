@@ -8,6 +8,7 @@
 
 namespace cs = countersign::state;
 
+namespace record_batch_test {  // one per file: the test programs are unity builds
 namespace {
 
 std::vector<std::pair<std::string, std::string>> read_all(std::string_view bytes, bool& ok) {
@@ -139,3 +140,5 @@ TEST(record_batch, a_record_fits_unless_it_takes_the_batch_past_the_limit) {
   for (std::size_t i = 1; i < cs::k_record_batch_max_records; ++i) w.add("", "");
   EXPECT_FALSE(w.fits(0, 1'000'000)) << "a full batch takes nothing more";
 }
+
+}  // namespace record_batch_test

@@ -7,6 +7,7 @@
 #include <string>
 
 namespace countersign::state {
+namespace suppression_cache_test {  // one per file: the test programs are unity builds
 namespace {
 
 TEST(suppression_cache, an_id_is_first_time_once_and_then_suppressed) {
@@ -91,4 +92,5 @@ TEST(suppression_cache, stays_bounded_under_many_distinct_ids) {
 }
 
 }  // namespace
+}  // namespace suppression_cache_test
 }  // namespace countersign::state
