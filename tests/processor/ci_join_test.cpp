@@ -326,6 +326,39 @@ TEST(ci_join, flush_releases_every_held_verdict_and_drops_lone_signatures) {
   EXPECT_EQ(j.stats().orphan_signatures, 1U);
 }
 
+TEST(ci_join, forget_drops_the_verdicts_of_revoked_tokens_unreleased_and_keeps_their_signatures) {
+  ci_joiner j(join_config());
+  collector c;
+  EXPECT_FALSE(j.add_verdict(verdict(k_host_a, "act-r1"), 51, 1'000, c.fn()));  // revoked, alone
+  EXPECT_FALSE(j.add_verdict(verdict(k_host_a, "act-r2"), 52, 1'001, c.fn()));  // revoked, one of two signatures here
+  j.add_signature(valid_leaf(k_host_a, "act-r2", 2), 1'002, c.fn());
+  EXPECT_FALSE(j.add_verdict(verdict(k_host_b, "act-r3"), 53, 1'003, c.fn()));  // still owned
+  j.add_signature(valid_leaf(k_host_b, "act-r4"), 1'004, c.fn());               // a signature alone
+  EXPECT_EQ(j.pending(), 4U);
+  std::vector<std::uint64_t> asked;
+  const std::size_t dropped = j.forget([&](std::uint64_t token) {
+    asked.push_back(token);
+    return token == 51 || token == 52;
+  });
+  EXPECT_EQ(dropped, 2U);
+  std::sort(asked.begin(), asked.end());
+  EXPECT_THAT(asked, ElementsAre(51U, 52U, 53U)) << "asked about held verdicts only";
+  EXPECT_THAT(c.out, IsEmpty()) << "nothing released";
+  EXPECT_EQ(j.stats().forgotten, 2U);
+  EXPECT_EQ(j.pending(), 3U) << "act-r2's signature and act-r4's stay; act-r1's key is gone";
+  // act-r2's verdict comes again (the partition came back): it joins the kept signature.
+  EXPECT_FALSE(j.add_verdict(verdict(k_host_a, "act-r2"), 62, 1'005, c.fn()));
+  j.add_signature(signature(k_host_a, "act-r2", 1, 2, 0, signature_status::valid, "Second Signer BV"), 1'006, c.fn());
+  ASSERT_EQ(c.out.size(), 1U);
+  EXPECT_EQ(c.out.front().token, 62U);
+  EXPECT_EQ(c.out.front().obs.ci.joined_signatures, 2U);
+  // Expiry and flush skip what was forgotten: only the live verdict leaves, once.
+  j.expire(1'000 + k_hold_ms, c.fn());
+  j.flush(c.fn());
+  EXPECT_THAT(c.tokens(), ElementsAre(62U, 53U));
+  EXPECT_EQ(j.pending(), 0U);
+}
+
 TEST(ci_join, a_verdict_without_activity_id_is_left_to_the_caller) {
   ci_joiner j(join_config());
   collector c;

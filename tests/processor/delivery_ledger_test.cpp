@@ -157,6 +157,25 @@ TEST(delivery_ledger, a_held_verdict_of_a_revoked_partition_is_forgotten_not_for
   EXPECT_EQ(committable(t), 6);
 }
 
+TEST(delivery_ledger, forget_if_revoked_answers_for_held_tokens_of_revoked_partitions_only) {
+  offset_tracker t;
+  delivery_ledger l(t);
+  const auto gone = t.assign("events", 1);
+  const auto kept = t.assign("events", 2);
+  t.consumed(gone, 5, 1);
+  l.hold(42, gone, 5);
+  t.consumed(kept, 9, 1);
+  l.hold(43, kept, 9);
+  t.revoke("events", 1);
+  EXPECT_TRUE(l.forget_if_revoked(42));
+  EXPECT_FALSE(l.forget_if_revoked(42)) << "forgotten the first time";
+  EXPECT_FALSE(l.forget_if_revoked(43)) << "its partition is still assigned";
+  EXPECT_FALSE(l.forget_if_revoked(99)) << "never held";
+  EXPECT_EQ(l.holding(), 1U);
+  l.release_held(43);
+  EXPECT_EQ(committable(t), 10);
+}
+
 TEST(delivery_ledger, acknowledgements_for_a_revoked_partition_do_not_commit_for_the_next_assignment) {
   offset_tracker t;
   delivery_ledger l(t);

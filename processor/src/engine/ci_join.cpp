@@ -1,6 +1,7 @@
 #include <countersign/processor/engine/ci_join.hpp>
 
 #include <algorithm>
+#include <iterator>
 
 namespace countersign::processor {
 namespace {
@@ -132,6 +133,24 @@ void ci_joiner::expire(std::int64_t now_ms, const release_fn& release) {
       release_entry(it, release);
     }
   }
+}
+
+std::size_t ci_joiner::forget(const std::function<bool(std::uint64_t)>& revoked) {
+  std::size_t dropped = 0;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    entry& e = it->second;
+    if (!e.verdict || !revoked(e.token)) {
+      ++it;
+      continue;
+    }
+    ++dropped;
+    e.verdict.reset();
+    e.token = 0;
+    // Its place in order_ stays: a key without verdict or signatures is skipped there.
+    it = e.signatures.empty() ? entries_.erase(it) : std::next(it);
+  }
+  stats_.forgotten += dropped;
+  return dropped;
 }
 
 void ci_joiner::flush(const release_fn& release) {

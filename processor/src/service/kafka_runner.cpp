@@ -1312,6 +1312,11 @@ void kafka_runner::impl::on_revoke(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_k
     tracker.revoke(e.topic, e.partition);
     unstored.erase({e.topic, e.partition});  // its next owner starts from the committed offset
   }
+  // Code Integrity verdicts held for messages of the revoked input partitions: their next
+  // owner reads those messages again and holds the verdicts itself.
+  if (const std::size_t n = ingest.forget_held([this](std::uint64_t t) { return ledger.forget_if_revoked(t); }); n > 0) {
+    spdlog::info("dropped {} held Code Integrity verdict(s) of revoked partitions{}", n, thread_note());
+  }
   if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) spdlog::warn("rebalance error: {}", rd_kafka_err2str(err));
   if (cooperative) {
     if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) {

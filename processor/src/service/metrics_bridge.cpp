@@ -61,6 +61,7 @@ metrics_bridge::metrics_bridge(std::shared_ptr<prometheus::Registry> registry, s
   ci_unjoined_.counter = &join.Add({{"outcome", "unjoined"}});
   ci_orphans_.counter = &join.Add({{"outcome", "orphan_signature"}});
   ci_evicted_.counter = &join.Add({{"outcome", "evicted"}});
+  ci_forgotten_.counter = &join.Add({{"outcome", "forgotten"}});
   auto& cert = prometheus::BuildCounter()
                    .Name("countersign_certificate_join_total")
                    .Help("Execution rows without signer facts (Defender) and their file's certificate row: joined "
@@ -274,6 +275,7 @@ void metrics_bridge::publish(const pipeline_stats& p, const runner_stats* r) {
   ci_unjoined_.sync(p.ci_join.unjoined);
   ci_orphans_.sync(p.ci_join.orphan_signatures);
   ci_evicted_.sync(p.ci_join.evicted);
+  ci_forgotten_.sync(p.ci_join.forgotten);
   cert_joined_.sync(p.certificate_join.joined);
   cert_joined_late_.sync(p.certificate_join.joined_late);
   cert_unmatched_.sync(p.certificate_join.unmatched);

@@ -61,6 +61,10 @@ const delivery_ticket* delivery_ledger::live_held(std::uint64_t token) {
   return &it->second;
 }
 
+bool delivery_ledger::forget_if_revoked(std::uint64_t token) {
+  return held_.contains(token) && live_held(token) == nullptr;
+}
+
 bool delivery_ledger::join_held(ack_group* batch, std::uint64_t token) {
   const delivery_ticket* held = live_held(token);
   if (held == nullptr) return false;

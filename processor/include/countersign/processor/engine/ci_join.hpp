@@ -38,6 +38,8 @@ struct ci_join_stats {
   std::uint64_t unjoined = 0;        // verdicts released without any
   std::uint64_t orphan_signatures = 0;  // 3089s that expired without a verdict
   std::uint64_t evicted = 0;         // keys pushed out by max_pending
+  std::uint64_t forgotten = 0;       // verdicts dropped unreleased: their input partition
+                                     // was revoked (forget)
 };
 
 class ci_joiner {
@@ -58,6 +60,11 @@ class ci_joiner {
   void expire(std::int64_t now_ms, const release_fn& release);
   // Releases everything held (end of input, shutdown).
   void flush(const release_fn& release);
+  // Drops, without releasing them, the held verdicts whose token `revoked` is true for:
+  // their message's input partition went to another consumer, which reads it again and
+  // holds the verdict itself. Signatures waiting under the same key stay. Returns how
+  // many verdicts were dropped.
+  std::size_t forget(const std::function<bool(std::uint64_t token)>& revoked);
 
   [[nodiscard]] std::size_t pending() const noexcept { return entries_.size(); }
   [[nodiscard]] const ci_join_stats& stats() const noexcept { return stats_; }

@@ -32,6 +32,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -148,6 +149,9 @@ class pipeline {
   void expire(std::int64_t now_ms);
   // Releases every held verdict (end of input, shutdown); `now_ms` as in process().
   void flush(std::optional<std::int64_t> now_ms);
+  // Drops the held verdicts whose token `revoked` is true for, unreleased (their input
+  // partition was revoked: ci_joiner::forget); no output. Returns how many.
+  std::size_t forget_held(const std::function<bool(std::uint64_t token)>& revoked) { return joiner_.forget(revoked); }
   // End of a finite input (replay): the local correlation stage judges every open
   // window; the alerts are in sigma_alerts() (no-op when forwarding).
   void finish_correlations(std::optional<std::int64_t> now_ms);

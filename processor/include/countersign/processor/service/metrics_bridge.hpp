@@ -95,7 +95,7 @@ class metrics_bridge {
   mirrored events_, observations_, alerts_, suppressed_;
   std::array<mirrored, k_scope_reason_count> out_of_scope_by_reason_;
   std::array<mirrored, rules::k_schema_profile_count> events_by_schema_;  // index: rules::schema_profile (0 unused)
-  mirrored ci_joined_, ci_unjoined_, ci_orphans_, ci_evicted_;
+  mirrored ci_joined_, ci_unjoined_, ci_orphans_, ci_evicted_, ci_forgotten_;
   mirrored cert_joined_, cert_held_, cert_joined_late_, cert_unmatched_, cert_evicted_;
   mirrored state_updates_, state_errors_;
   prometheus::Gauge* learning_ = nullptr;

@@ -77,6 +77,10 @@ class delivery_ledger {
   // The join released the message's verdicts: one acknowledgement, and the token is
   // forgotten.
   void release_held(std::uint64_t token);
+  // True, and the token forgotten, when it is held for a message whose partition was
+  // revoked since (no longer tracked); the caller drops the verdicts it holds under it
+  // (pipeline::forget_held). False for a live or unknown token.
+  bool forget_if_revoked(std::uint64_t token);
   [[nodiscard]] std::size_t holding() const { return held_.size(); }
 
   // A batch of internal records: one Kafka record that carries outputs of several
