@@ -25,6 +25,8 @@
 #include <system_error>
 #include <utility>
 
+#include "ascii.hpp"
+
 namespace countersign::rules {
 namespace {
 
@@ -37,9 +39,7 @@ constexpr std::size_t k_max_serial_hex = 128;
 constexpr std::size_t k_max_thumbprint_hex = 128;
 constexpr std::string_view k_utf8_bom = "\xEF\xBB\xBF";
 
-char ascii_lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using detail::ascii_lower;
 
 bool is_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';

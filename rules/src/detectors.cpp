@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
+#include "ascii.hpp"
 #include "detector_support.hpp"
 
 namespace countersign::rules {
@@ -25,16 +25,14 @@ constexpr std::string_view k_title_recent = "Execution of code signed with a fre
 std::size_t name_set::ci_hash::operator()(std::string_view s) const noexcept {
   std::size_t h = 14695981039346656037ULL;  // FNV-1a over lowercased bytes
   for (unsigned char c : s) {
-    h ^= static_cast<std::size_t>(std::tolower(c));
+    h ^= static_cast<unsigned char>(detail::ascii_lower(static_cast<char>(c)));
     h *= 1099511628211ULL;
   }
   return h;
 }
 
 bool name_set::ci_equal::operator()(std::string_view a, std::string_view b) const noexcept {
-  return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) {
-    return std::tolower(x) == std::tolower(y);
-  });
+  return std::ranges::equal(a, b, [](char x, char y) { return detail::ascii_lower(x) == detail::ascii_lower(y); });
 }
 
 name_set::name_set(const std::vector<std::string>& names) : names_(names.begin(), names.end()) {}

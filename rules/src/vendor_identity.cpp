@@ -21,12 +21,11 @@ namespace {
 using vendor = subject_mismatch_config::protected_vendor;
 
 bool has_token(std::string_view normalized, std::string_view token) {
-  std::size_t i = 0;
-  while (i <= normalized.size()) {
-    std::size_t end = normalized.find(' ', i);
-    if (end == std::string_view::npos) end = normalized.size();
-    if (normalized.substr(i, end - i) == token) return true;
-    i = end + 1;
+  // Each place the token occurs, bounded by spaces or the ends: one search instead of
+  // splitting the name at every space (this runs per protected vendor and event).
+  for (std::size_t at = normalized.find(token); at != std::string_view::npos; at = normalized.find(token, at + 1)) {
+    const std::size_t end = at + token.size();
+    if ((at == 0 || normalized[at - 1] == ' ') && (end == normalized.size() || normalized[end] == ' ')) return true;
   }
   return false;
 }
