@@ -85,20 +85,19 @@ unit_build_and_tests() {
 
 integration_tests() { # 3.9 | 4
   # One at a time: they share one broker, and each runs several countersign instances.
-  if [[ "$1" == 3.9 ]]; then
-    phase "integration tests (a real Kafka broker, 3.9; one processing thread)"
-    COUNTERSIGN_KAFKA_VERSION=3.9 \
-      ctest --test-dir "$RELEASE" -L integration --output-on-failure --no-tests=error
-  else
+  local -a env=(COUNTERSIGN_KAFKA_VERSION=3.9)
+  local threads="one processing thread"
+  if [[ "$1" != 3.9 ]]; then
     # The same tests against Kafka 4 (KRaft only, old protocol versions gone, stricter
     # SCRAM); the fixture's kafka.sh reads the version from the environment. This pass
     # runs every instance with two processing threads (processing.threads, through the
     # harness), the one above with one: each test passes both ways. Its brokers live
     # under brokers-kafka4 (COUNTERSIGN_TEST_BROKERS), so that both passes can run at once.
-    phase "integration tests (a real Kafka broker, 4.x; two processing threads)"
-    COUNTERSIGN_KAFKA_VERSION=4 COUNTERSIGN_TEST_THREADS=2 COUNTERSIGN_TEST_BROKERS="$KAFKA4_BROKERS" \
-      ctest --test-dir "$RELEASE" -L integration --output-on-failure --no-tests=error
+    env=(COUNTERSIGN_KAFKA_VERSION=4 COUNTERSIGN_TEST_THREADS=2 COUNTERSIGN_TEST_BROKERS="$KAFKA4_BROKERS")
+    threads="two processing threads"
   fi
+  phase "integration tests (a real Kafka broker, $1; $threads)"
+  env "${env[@]}" ctest --test-dir "$RELEASE" -L integration --output-on-failure --no-tests=error
 }
 
 chaos_and_helm() {

@@ -18,6 +18,7 @@
 #include <countersign/rules/observation_codec.hpp>
 
 #include <countersign/rules/observation_fields.hpp>
+#include <countersign/state/varint.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -36,15 +37,8 @@ constexpr std::uint8_t k_present = 1;
 constexpr std::uint8_t k_false = 1;
 constexpr std::uint8_t k_true = 2;
 
-// Maps signed to unsigned so small magnitudes of either sign stay short: 0, -1, 1, -2 -> 0, 1, 2, 3.
-constexpr std::uint64_t zigzag(std::int64_t v) noexcept {
-  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-
-// Inverse of zigzag, for every uint64.
-constexpr std::int64_t unzigzag(std::uint64_t v) noexcept {
-  return static_cast<std::int64_t>((v >> 1) ^ (~(v & 1) + 1));
-}
+using state::detail::unzigzag;
+using state::detail::zigzag;
 
 class writer {
  public:
@@ -52,14 +46,7 @@ class writer {
 
   void byte(std::uint8_t b) { out_.push_back(static_cast<char>(b)); }
 
-  // LEB128: 7 bits a byte, low bits first, high bit set on all but the last.
-  void varint(std::uint64_t v) {
-    while (v >= 0x80) {
-      byte(static_cast<std::uint8_t>(v | 0x80));
-      v >>= 7;
-    }
-    byte(static_cast<std::uint8_t>(v));
-  }
+  void varint(std::uint64_t v) { state::detail::put_varint(out_, v); }
 
   void fixed64(std::uint64_t v) {
     for (int i = 0; i < 8; ++i) byte(static_cast<std::uint8_t>(v >> (8 * i)));
@@ -130,15 +117,11 @@ class reader {
   // At most 10 bytes; a tenth byte above 1 would overflow 64 bits. Over-long encodings
   // of small values (0x80 0x00) are accepted: they decode to the same value.
   std::uint64_t varint() noexcept {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 10; ++i) {
-      const std::uint8_t b = byte();
-      if (error_) return 0;
-      if (i == 9 && b > 1) break;
-      v |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
-      if ((b & 0x80) == 0) return v;
-    }
-    fail(observation_decode_error::bad_value);
+    if (error_) return 0;
+    const auto v = state::detail::get_varint(in_);
+    if (v) return *v;
+    fail(v.error() == state::decode_error::truncated ? observation_decode_error::truncated
+                                                     : observation_decode_error::bad_value);
     return 0;
   }
 

@@ -23,7 +23,7 @@
 #include <limits>
 #include <numbers>
 
-#include "varint.hpp"
+#include <countersign/state/varint.hpp>
 
 namespace countersign::state {
 namespace {

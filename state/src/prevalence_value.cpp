@@ -29,7 +29,7 @@
 #include <tuple>
 #include <utility>
 
-#include "varint.hpp"
+#include <countersign/state/varint.hpp>
 
 namespace countersign::state {
 namespace {

@@ -1,6 +1,6 @@
 #include <countersign/state/record_batch.hpp>
 
-#include "varint.hpp"
+#include <countersign/state/varint.hpp>
 
 #include <algorithm>
 #include <cstring>

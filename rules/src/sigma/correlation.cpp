@@ -18,6 +18,7 @@
 
 #include "countersign/rules/alert.hpp"
 #include "countersign/rules/sigma/correlation.hpp"
+#include "countersign/state/varint.hpp"
 
 namespace countersign::rules::sigma {
 namespace {
@@ -30,24 +31,13 @@ constexpr std::int64_t k_no_suppress = std::numeric_limits<std::int64_t>::min();
 
 std::uint64_t hash64(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
+using state::detail::put_varint;
 
+// state::detail::get_varint, in the bool-and-out-parameter style of this file's readers.
 bool get_varint(std::string_view& in, std::uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (in.empty()) return false;
-    const auto b = static_cast<std::uint8_t>(in.front());
-    in.remove_prefix(1);
-    v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-    if ((b & 0x80) == 0) return true;
-  }
-  return false;
+  const auto r = state::detail::get_varint(in);
+  if (r) v = *r;
+  return r.has_value();
 }
 
 void put_fixed64(std::string& out, std::uint64_t v) {

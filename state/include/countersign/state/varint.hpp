@@ -1,6 +1,7 @@
 #pragma once
-// Private to the state module: the LEB128 varint and zigzag helpers shared by the
-// distinct_set and prevalence_value wire formats.
+// The LEB128 varint and zigzag helpers of the project's record formats: the state
+// module's (distinct_set, prevalence_value, record batches) and the rules module's
+// (observation codec, Sigma correlation records). One encoder and one decoder for all.
 
 #include <countersign/state/errors.hpp>
 
