@@ -181,8 +181,9 @@ replay_summary run_replay(const config& cfg, const std::vector<std::string>& fil
   }
 
   const auto print_alerts = [&] {
-    for (const auto& a : pipe.sigma_alerts()) alerts << a.payload(cfg.alerts.format) << '\n';
-    for (const auto& a : pipe.alerts()) alerts << a.payload(cfg.alerts.format) << '\n';
+    const stage_outputs out = pipe.outputs();
+    for (const auto& a : out.sigma_alerts) alerts << a.payload(cfg.alerts.format) << '\n';
+    for (const auto& a : out.alerts) alerts << a.payload(cfg.alerts.format) << '\n';
   };
   progress_meter meter(progress);
   // What follows a message, in input order: its alerts, progress, its reject report.

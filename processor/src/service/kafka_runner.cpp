@@ -238,9 +238,16 @@ struct kafka_runner::impl {
   void handle_hash_record(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload);
   // Correlations (correlation_stage.hpp): matches routed by group through the
   // observations topic, and judged by the owner of their partition.
-  std::uint32_t forward_correlated(partition_slot_ref ref, std::int64_t offset);
+  std::uint32_t forward_correlated(std::span<const forwarded_observation> matches, partition_slot_ref ref,
+                                   std::int64_t offset);
   void handle_correlation_match(const rd_kafka_message_t* m, partition_slot_ref ref, std::string_view payload);
-  void handle_deferred_outputs();
+  // What a stage made of consumed message (ref, offset), to Kafka: alerts, observations
+  // and correlation matches; the acknowledgements the message now waits for. Outputs of
+  // earlier messages (deferred observations, releases) are left to emit_deferred.
+  std::uint32_t emit(const stage_outputs& out, partition_slot_ref ref, std::int64_t offset);
+  // The deferred part of a stage's outputs: observations of held verdicts released now,
+  // each joining its own message's acknowledgements, and the releases themselves.
+  void emit_deferred(const stage_outputs& out);
   // One observation of consumed message (ref, offset), into its partition's batch (or
   // produced on its own): the acknowledgements the message now waits for, 0 or 1.
   std::uint32_t forward_observation(const forwarded_observation& f, partition_slot_ref ref, std::int64_t offset);
@@ -785,12 +792,7 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
   const process_result res =
       ingest.process(payload, {topic, m->partition, m->offset}, wall_ms(), token, last_profile);
 
-  std::uint32_t pending = 0;
-  pending += produce_alerts(ingest.sigma_alerts(), ref, m->offset);
-  for (const auto& f : ingest.forwards()) {
-    if (!f.deferred) pending += forward_observation(f, ref, m->offset);
-  }
-  pending += forward_correlated(ref, m->offset);
+  std::uint32_t pending = emit(ingest.outputs(), ref, m->offset);
   if (res.kind == outcome::rejected) {
     dead_letter(m, topic, to_string(res.reason), res.detail, "ingest", ref, pending);
   }
@@ -799,7 +801,17 @@ void kafka_runner::impl::handle_input(const rd_kafka_message_t* m, partition_slo
     ledger.hold(token, ref, m->offset);
   }
   finish_message(ref, m->offset, pending);
-  handle_deferred_outputs();
+  emit_deferred(ingest.outputs());
+}
+
+std::uint32_t kafka_runner::impl::emit(const stage_outputs& out, partition_slot_ref ref, std::int64_t offset) {
+  std::uint32_t pending = produce_alerts(out.sigma_alerts, ref, offset);
+  pending += produce_alerts(out.alerts, ref, offset);
+  for (const auto& f : out.observations) {
+    if (!f.deferred) pending += forward_observation(f, ref, offset);
+  }
+  pending += forward_correlated(out.correlation_matches, ref, offset);
+  return pending;
 }
 
 void kafka_runner::impl::finish_message(partition_slot_ref ref, std::int64_t offset, std::uint32_t pending) {
@@ -879,8 +891,8 @@ void kafka_runner::impl::send_batch(const std::string& topic, std::int32_t parti
 
 // Observations of verdicts released from the Code Integrity join, and the releases
 // themselves: each release is one of the acknowledgements its message waits for.
-void kafka_runner::impl::handle_deferred_outputs() {
-  for (const auto& f : ingest.forwards()) {
+void kafka_runner::impl::emit_deferred(const stage_outputs& out) {
+  for (const auto& f : out.observations) {
     if (!f.deferred) continue;
     if (cfg.topology.batch_bytes > 0) {
       outgoing_batch& b = batch_for(f.partition, f.key.size() + f.record.size());
@@ -891,7 +903,7 @@ void kafka_runner::impl::handle_deferred_outputs() {
     if (ticket == nullptr) continue;
     if (!produce(topics.observations, f.partition, f.key, f.record, nullptr, ticket)) ledger.release(ticket);
   }
-  for (const std::uint64_t token : ingest.releases()) ledger.release_held(token);
+  for (const std::uint64_t token : out.releases) ledger.release_held(token);
 }
 
 // Alerts of one consumed message: each delivery is one acknowledgement it waits for.
@@ -939,7 +951,7 @@ void kafka_runner::impl::handle_observations(const rd_kafka_message_t* m, partit
   const auto judge = [&](std::string_view observation, std::size_t index) {
     ++count;
     const outcome o = hashes.process(observation, m->partition, 0, now, state::batch_position(m->offset, index));
-    pending += produce_alerts(hashes.alerts(), ref, m->offset);
+    pending += emit(hashes.outputs(), ref, m->offset);
     if (o == outcome::rejected) ++bad;
   };
   bool framed = true;
@@ -985,9 +997,10 @@ void kafka_runner::impl::handle_hash_record(const rd_kafka_message_t* m, partiti
 }
 
 // Each routed match is one acknowledgement its input message waits for.
-std::uint32_t kafka_runner::impl::forward_correlated(partition_slot_ref ref, std::int64_t offset) {
+std::uint32_t kafka_runner::impl::forward_correlated(std::span<const forwarded_observation> matches,
+                                                     partition_slot_ref ref, std::int64_t offset) {
   std::uint32_t pending = 0;
-  for (const auto& f : ingest.correlation_forwards()) {
+  for (const auto& f : matches) {
     rd_kafka_headers_t* h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, k_record_header, -1, k_correlation_record_kind.data(),
                         static_cast<ssize_t>(k_correlation_record_kind.size()));
@@ -1010,7 +1023,7 @@ void kafka_runner::impl::handle_correlation_match(const rd_kafka_message_t* m, p
   std::size_t count = 0;
   std::uint32_t pending = 0;
   if (correlations.process(m->partition, key, payload, wall_ms(), correlation_alerts, count)) {
-    pending += produce_alerts(std::span<const emitted_alert>(correlation_alerts.data(), count), ref, m->offset);
+    pending += emit({.alerts = std::span<const emitted_alert>(correlation_alerts.data(), count)}, ref, m->offset);
     if (store) {
       ++pending;
       ledger.await_flush(ref, m->offset);
@@ -1480,7 +1493,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
     if (now - last_flush >= flush_every) {
       if (ingest.held() > 0 && now - last_expire >= flush_every) {
         ingest.expire(wall_ms());
-        handle_deferred_outputs();
+        emit_deferred(ingest.outputs());
         last_expire = now;
       }
       store_offsets();
@@ -1502,7 +1515,7 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
   // outstanding acknowledgements, then commit.
   health->set_ready(thread, false);
   ingest.flush(wall_ms());
-  handle_deferred_outputs();
+  emit_deferred(ingest.outputs());
   send_observation_batches();
   flush_state();
   spdlog::info("stopping: {} message(s) await acknowledgement", tracker.in_flight());

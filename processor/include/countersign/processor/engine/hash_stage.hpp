@@ -29,6 +29,7 @@
 
 #include <countersign/processor/config.hpp>
 #include <countersign/processor/engine/pipeline_stats.hpp>
+#include <countersign/processor/engine/stage_outputs.hpp>
 #include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/detectors.hpp>
 #include <countersign/rules/observation.hpp>
@@ -134,6 +135,7 @@ class hash_stage {
   [[nodiscard]] bool keeps_state() const noexcept { return store_ != nullptr; }
 
   [[nodiscard]] std::span<const emitted_alert> alerts() const noexcept { return {alerts_.data(), alert_count_}; }
+  [[nodiscard]] stage_outputs outputs() const noexcept { return {.alerts = alerts()}; }
   [[nodiscard]] const pipeline_stats& stats() const noexcept { return stats_; }
 
  private:

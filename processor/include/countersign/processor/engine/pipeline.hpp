@@ -27,6 +27,7 @@
 #include <countersign/processor/engine/pipeline_stats.hpp>
 #include <countersign/processor/engine/reject_reason.hpp>
 #include <countersign/processor/engine/sigma_stage.hpp>
+#include <countersign/processor/engine/stage_outputs.hpp>
 #include <countersign/state/prevalence_store.hpp>
 #include <countersign/state/recent_keys.hpp>
 
@@ -52,15 +53,6 @@ struct process_result {
   std::uint32_t forwarded = 0;           // observations of this message in forwards() (not deferred)
   std::uint32_t deferred = 0;            // verdicts of this message handed to the join: each
                                          // shows up once in releases(), in this call or a later one
-};
-
-// An observation for the observations topic (forwarding mode).
-struct forwarded_observation {
-  std::uint64_t token = 0;    // of the message it came from
-  bool deferred = false;      // a verdict released after its message was processed
-  std::int32_t partition = 0; // observations partition of its key
-  std::string key;            // file hash (else host): the hash stage's key
-  std::string record;         // rules::encode_observation
 };
 
 // What the per-message phase of process() (parse, normalize, Sigma rules) makes of one
@@ -175,6 +167,10 @@ class pipeline {
     return {correlation_forwards_.data(), correlation_forward_count_};
   }
   [[nodiscard]] std::span<const std::uint64_t> releases() const noexcept { return releases_; }
+  // All of the above, as every stage reports them.
+  [[nodiscard]] stage_outputs outputs() const noexcept {
+    return {alerts(), sigma_alerts(), forwards(), correlation_forwards(), releases()};
+  }
 
   // Ingest counters, plus the local hash stage's when there is one.
   [[nodiscard]] pipeline_stats stats() const;
