@@ -14,6 +14,7 @@
 #include <countersign/processor/engine/input_parser.hpp>
 #include <countersign/processor/engine/pipeline.hpp>
 #include <countersign/processor/engine/record_reader.hpp>
+#include <countersign/rules/observation_codec.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -175,6 +176,40 @@ TEST(windows_shapes, events_outside_sysmon_and_code_integrity_are_read_but_not_j
   EXPECT_EQ(s.rejected, decltype(s.rejected){});
   EXPECT_EQ(s.out_of_scope_by_reason[static_cast<std::size_t>(scope_reason::other_event)], 6U);
   EXPECT_EQ(s.events_by_schema[static_cast<std::size_t>(schema_profile::windows)], 10U);
+}
+
+// The Code Integrity block of flat.ndjson logged again as evtx JSON on the same partition:
+// its verdict goes to the hash stage once. The second copy is a repeat at ingest, on its
+// input partition's thread (with several processing threads the observations partition
+// may have moved to another thread between the two, whose suppression has not seen it).
+TEST(windows_shapes, a_code_integrity_block_logged_in_two_shapes_is_forwarded_once) {
+  config cfg = config_or_fail("sigma: {enabled: false}\n");
+  pipeline p(cfg, forward_mode);
+  p.set_partitions(4);
+  std::size_t verdicts = 0;
+  const auto count = [&] {
+    for (const auto& f : p.forwards()) {
+      rules::observation o;
+      ASSERT_TRUE(rules::decode_observation(f.record, o));
+      if (o.kind == rules::event_kind::code_integrity) ++verdicts;
+    }
+  };
+  std::int64_t offset = 0;
+  for (const auto& m : messages_of(k_dir + "/flat.ndjson")) {
+    (void)p.process(m, {"t", 1, offset++}, std::nullopt);
+    count();
+  }
+  p.flush(std::nullopt);
+  count();
+  ASSERT_EQ(verdicts, 1U) << "flat.ndjson has one Code Integrity block";
+  for (const auto& m : messages_of(k_dir + "/evtx.ndjson")) {
+    (void)p.process(m, {"t", 1, offset++}, std::nullopt);
+    count();
+  }
+  p.flush(std::nullopt);
+  count();
+  EXPECT_EQ(verdicts, 1U) << "the evtx copy is a repeat";
+  EXPECT_GE(p.stats().repeats, 1U);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -164,9 +164,14 @@ outcome pipeline::route(rules::observation& obs, std::uint64_t token, bool defer
   // A repeat of a fact routed within the same suppression window: its state merge is
   // idempotent and its alert would carry the same id, so it is neither judged nor sent
   // (counted in `repeats`, reported as suppressed). With suppression off, every event
-  // may alert, so none is a repeat.
+  // may alert, so none is a repeat. A Code Integrity verdict's fact also has its class
+  // and policy (its alert id aggregates per policy): the same block logged twice (two
+  // shapes of one record, a shipper's redelivery) is caught here, on its input
+  // partition's thread, and not only by the suppression of whichever thread owns its
+  // observations partition at the time (with several threads, a rebalance between the
+  // two copies made that a second alert).
   bool fresh = true;
-  if (!is_verdict && suppression_window_ms_ > 0 && suppression_enabled_) {
+  if (suppression_window_ms_ > 0 && suppression_enabled_) {
     const std::string signer = rules::signer_key(obs.signature);
     const std::int64_t window = obs.event_time_ms ? *obs.event_time_ms / suppression_window_ms_ : 0;
     XXH3_state_t h;
@@ -176,6 +181,14 @@ outcome pipeline::route(rules::observation& obs, std::uint64_t token, bool defer
     for (const std::string_view part : {std::string_view(key), std::string_view(signer), rules::to_string(obs.signature.status)}) {
       XXH3_64bits_update(&h, part.data(), part.size());
       XXH3_64bits_update(&h, "\0", 1);
+    }
+    if (is_verdict) {
+      const auto klass = static_cast<std::uint8_t>(obs.ci.klass);
+      XXH3_64bits_update(&h, &klass, sizeof klass);
+      for (const std::string_view part : {obs.ci.policy_id.view(), obs.ci.policy_name.view()}) {
+        XXH3_64bits_update(&h, part.data(), part.size());
+        XXH3_64bits_update(&h, "\0", 1);
+      }
     }
     fresh = recent_.insert(XXH3_64bits_digest(&h));
   }

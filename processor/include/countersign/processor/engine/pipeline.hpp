@@ -8,7 +8,8 @@
 //
 // The repeat filter drops an observation whose (host, file, signer, status, suppression
 // window) fact was just routed: its state merge would be idempotent and its alert would
-// carry the same id, so nothing is lost. Code Integrity verdicts always pass.
+// carry the same id, so nothing is lost. A Code Integrity verdict's fact includes its
+// class and policy, which its alert id aggregates on.
 //
 // One `pipeline` per processing thread; it reuses its parser, batch and output buffers.
 // Every outcome is counted in a plain `pipeline_stats` that the caller publishes.
