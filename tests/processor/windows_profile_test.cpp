@@ -195,19 +195,17 @@ TEST(windows_shapes, a_code_integrity_block_logged_in_two_shapes_is_forwarded_on
     }
   };
   std::int64_t offset = 0;
-  for (const auto& m : messages_of(k_dir + "/flat.ndjson")) {
-    (void)p.process(m, {"t", 1, offset++}, std::nullopt);
+  const auto feed = [&](const std::string& file) {
+    for (const auto& m : messages_of(k_dir + "/" + file)) {
+      (void)p.process(m, {"t", 1, offset++}, std::nullopt);
+      count();
+    }
+    p.flush(std::nullopt);
     count();
-  }
-  p.flush(std::nullopt);
-  count();
+  };
+  feed("flat.ndjson");
   ASSERT_EQ(verdicts, 1U) << "flat.ndjson has one Code Integrity block";
-  for (const auto& m : messages_of(k_dir + "/evtx.ndjson")) {
-    (void)p.process(m, {"t", 1, offset++}, std::nullopt);
-    count();
-  }
-  p.flush(std::nullopt);
-  count();
+  feed("evtx.ndjson");
   EXPECT_EQ(verdicts, 1U) << "the evtx copy is a repeat";
   EXPECT_GE(p.stats().repeats, 1U);
 }
