@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <countersign/rules/ascii.hpp>
 #include <countersign/rules/cert_intel.hpp>
 #include <countersign/rules/time.hpp>
 #include <cstdio>
@@ -25,7 +26,6 @@
 #include <system_error>
 #include <utility>
 
-#include "ascii.hpp"
 
 namespace countersign::rules {
 namespace {

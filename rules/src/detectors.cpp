@@ -1,4 +1,5 @@
 #include <countersign/rules/detectors.hpp>
+#include <countersign/rules/ascii.hpp>
 #include <countersign/rules/keys.hpp>
 #include <countersign/rules/time.hpp>
 
@@ -6,7 +7,6 @@
 
 #include <algorithm>
 
-#include "ascii.hpp"
 #include "detector_support.hpp"
 
 namespace countersign::rules {

@@ -25,6 +25,7 @@
 // columns anywhere; so every mapped column is read when met, what identifies the table is
 // remembered, and the table is decided at the end of the row.
 
+#include "name_table.hpp"
 #include "walk.hpp"
 
 #include <countersign/processor/engine/normalize.hpp>
@@ -33,7 +34,6 @@
 #include <cstdio>
 #include <cstring>
 #include <charconv>
-#include <initializer_list>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -159,93 +159,62 @@ enum class column : std::uint8_t {
   certificate_other,  // marks a DeviceFileCertificateInfo row; not read
 };
 
-// FNV-1a, as the ECS table: short keys, and std::hash's murmur is slower on them.
-struct key_hash {
-  std::size_t operator()(std::string_view s) const noexcept {
+// FNV-1a: short keys, and std::hash's murmur is slower on them. Not windows.cpp's hash of
+// three bytes: Defender's column names share long prefixes and suffixes
+// ("ProcessVersionInfo...Name").
+struct column_hash {
+  constexpr std::uint64_t operator()(std::string_view s) const {
     std::uint64_t h = 14695981039346656037ULL;
     for (const char ch : s) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
-    return static_cast<std::size_t>(h);
+    return h;
   }
 };
-// The columns by name: open addressing over key_hash in a power-of-two table at most half
-// full. A miss (most keys of a row are columns this profile skips) usually ends at the
-// first slot; std::unordered_map took a modulo and a node hop per key (2% of a fleet-mix
-// replay's CPU in its lookups).
-class column_table {
- public:
-  column_table(std::initializer_list<std::pair<std::string_view, column>> rows) {
-    std::size_t size = 16;
-    while (size < rows.size() * 2) size <<= 1;
-    slots_.resize(size);
-    mask_ = size - 1;
-    for (const auto& [name, value] : rows) {
-      std::size_t at = key_hash{}(name) & mask_;
-      while (!slots_[at].name.empty()) at = (at + 1) & mask_;
-      slots_[at] = {name, value};
-    }
-  }
-  // Null for a name that is no column (an empty name never is).
-  [[nodiscard]] const column* find(std::string_view name) const noexcept {
-    for (std::size_t at = key_hash{}(name) & mask_; !slots_[at].name.empty(); at = (at + 1) & mask_) {
-      if (slots_[at].name == name) return &slots_[at].value;
-    }
-    return nullptr;
-  }
+// The columns by name (name_table.hpp; std::unordered_map's modulo and node hop per key
+// were 2% of a fleet-mix replay's CPU).
+using column_table = name_table<column, 128, column_hash>;
 
- private:
-  struct slot {
-    std::string_view name;
-    column value{};
-  };
-  std::vector<slot> slots_;
-  std::size_t mask_ = 0;
+constexpr column_table k_columns = {
+    {"Timestamp", column::timestamp},
+    {"TimeGenerated", column::time_generated},
+    {"DeviceId", column::device_id},
+    {"DeviceName", column::device_name},
+    {"AccountName", column::account_name},
+    {"InitiatingProcessAccountName", column::initiating_account_name},
+    {"ActionType", column::action_type},
+    {"Type", column::type},
+    {"FolderPath", column::folder_path},
+    {"FileName", column::file_name},
+    {"SHA256", column::sha256},
+    {"SHA1", column::sha1},
+    {"InitiatingProcessFolderPath", column::initiating_folder_path},
+    {"AdditionalFields", column::additional_fields},
+    {"ProcessVersionInfoOriginalFileName", column::pe_original_file_name},
+    {"ProcessVersionInfoCompanyName", column::pe_company},
+    {"ProcessVersionInfoProductName", column::pe_product},
+    {"ProcessVersionInfoFileDescription", column::pe_description},
+    {"ProcessVersionInfoProductVersion", column::pe_version},
+    {"ProcessVersionInfoInternalFileName", column::process_other},
+    {"ProcessCommandLine", column::process_other},
+    {"ProcessId", column::process_other},
+    {"ProcessCreationTime", column::process_other},
+    {"ProcessIntegrityLevel", column::process_other},
+    {"ProcessTokenElevation", column::process_other},
+    {"IsSigned", column::is_signed},
+    {"IsTrusted", column::is_trusted},
+    {"Signer", column::signer},
+    {"SignerHash", column::signer_hash},
+    {"Issuer", column::issuer},
+    {"CertificateSerialNumber", column::serial},
+    {"CertificateCreationTime", column::not_before},
+    {"CertificateExpirationTime", column::not_after},
+    {"CertificateCountersignatureTime", column::countersignature_time},
+    {"SignatureType", column::signature_type},
+    {"SignatureState", column::signature_state},
+    {"SignatureStatus", column::signature_state},
+    {"IssuerHash", column::certificate_other},
+    {"IsRootSignerMicrosoft", column::certificate_other},
+    {"CrlDistributionPointUrls", column::certificate_other},
 };
-
-const column_table& columns() {
-  static const column_table k_columns = {
-      {"Timestamp", column::timestamp},
-      {"TimeGenerated", column::time_generated},
-      {"DeviceId", column::device_id},
-      {"DeviceName", column::device_name},
-      {"AccountName", column::account_name},
-      {"InitiatingProcessAccountName", column::initiating_account_name},
-      {"ActionType", column::action_type},
-      {"Type", column::type},
-      {"FolderPath", column::folder_path},
-      {"FileName", column::file_name},
-      {"SHA256", column::sha256},
-      {"SHA1", column::sha1},
-      {"InitiatingProcessFolderPath", column::initiating_folder_path},
-      {"AdditionalFields", column::additional_fields},
-      {"ProcessVersionInfoOriginalFileName", column::pe_original_file_name},
-      {"ProcessVersionInfoCompanyName", column::pe_company},
-      {"ProcessVersionInfoProductName", column::pe_product},
-      {"ProcessVersionInfoFileDescription", column::pe_description},
-      {"ProcessVersionInfoProductVersion", column::pe_version},
-      {"ProcessVersionInfoInternalFileName", column::process_other},
-      {"ProcessCommandLine", column::process_other},
-      {"ProcessId", column::process_other},
-      {"ProcessCreationTime", column::process_other},
-      {"ProcessIntegrityLevel", column::process_other},
-      {"ProcessTokenElevation", column::process_other},
-      {"IsSigned", column::is_signed},
-      {"IsTrusted", column::is_trusted},
-      {"Signer", column::signer},
-      {"SignerHash", column::signer_hash},
-      {"Issuer", column::issuer},
-      {"CertificateSerialNumber", column::serial},
-      {"CertificateCreationTime", column::not_before},
-      {"CertificateExpirationTime", column::not_after},
-      {"CertificateCountersignatureTime", column::countersignature_time},
-      {"SignatureType", column::signature_type},
-      {"SignatureState", column::signature_state},
-      {"SignatureStatus", column::signature_state},
-      {"IssuerHash", column::certificate_other},
-      {"IsRootSignerMicrosoft", column::certificate_other},
-      {"CrlDistributionPointUrls", column::certificate_other},
-  };
-  return k_columns;
-}
 
 // A string column read as a view into the parser's buffer (valid until the next message).
 struct view_field {
@@ -419,7 +388,7 @@ class defender_walker {
   }
 
   walk_status read_column(std::string_view name, od::value v, row_state& r, observation& o) {
-    const column* const col = columns().find(name);
+    const column* const col = k_columns.find(name);
     if (col == nullptr) return walk_status::ok;  // skipped unread
     r.any_column = true;
     walk_context::scope in(c_, name);

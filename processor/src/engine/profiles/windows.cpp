@@ -12,13 +12,12 @@
 // interpretation can read (see flat_name_of): shipper keys (Message, Keywords,
 // SourceModuleName, port, tags, @version, ...) are skipped without being unescaped.
 
+#include "name_table.hpp"
 #include "walk.hpp"
 
 #include <countersign/processor/engine/normalize.hpp>
 
 #include <array>
-#include <cstring>
-#include <initializer_list>
 #include <utility>
 
 namespace countersign::processor::detail {
@@ -79,43 +78,18 @@ struct flat_name {
   std::uint8_t arg = 0;
 };
 
-// The names the flat walker knows, in an open-addressing table: a key costs a hash of
-// its length and three of its bytes, a probe or two and one comparison. Most keys of an
-// NXLog record are names nothing reads; a chain of comparisons made each of those pay
-// for every known name.
-class flat_name_table {
- public:
-  constexpr flat_name_table(std::initializer_list<std::pair<std::string_view, flat_name>> names) {
-    for (const auto& [name, value] : names) {
-      std::size_t i = slot_of(name);
-      while (!slots_[i].name.empty()) i = (i + 1) & (k_slots - 1);
-      slots_[i] = {name, value};
-    }
-  }
-
-  [[nodiscard]] flat_name find(std::string_view key) const {
-    if (key.empty()) return {};
-    for (std::size_t i = slot_of(key);; i = (i + 1) & (k_slots - 1)) {
-      const slot& s = slots_[i];
-      if (s.name.empty()) return {};
-      if (s.name.size() == key.size() && std::memcmp(s.name.data(), key.data(), key.size()) == 0) return s.value;
-    }
-  }
-
- private:
-  static constexpr std::size_t k_slots = 256;  // a power of two, about four times the names
-  struct slot {
-    std::string_view name;
-    flat_name value;
-  };
-  static constexpr std::size_t slot_of(std::string_view key) {
+// The names the flat walker knows (name_table.hpp): a key costs a hash of its length and
+// three of its bytes, a probe or two and one comparison. Most keys of an NXLog record are
+// names nothing reads; a chain of comparisons made each of those pay for every known name.
+struct flat_name_hash {
+  constexpr std::uint64_t operator()(std::string_view key) const {
     const auto byte = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(key[i])); };
     const std::size_t n = key.size();
     const std::uint64_t x = n | byte(0) << 8 | byte(n / 2) << 16 | byte(n - 1) << 24;
-    return static_cast<std::size_t>((x * 0x9E3779B97F4A7C15ULL) >> 56);  // top 8 bits: 256 slots
+    return x * 0x9E3779B97F4A7C15ULL;
   }
-  std::array<slot, k_slots> slots_{};
 };
+using flat_name_table = name_table<flat_name, 256, flat_name_hash>;  // about four times the names
 
 constexpr flat_name sysmon_name(sysmon_item i) { return {flat_role::sysmon_data, static_cast<std::uint8_t>(i)}; }
 constexpr flat_name time_name(time_rank r) { return {flat_role::time_candidate, r}; }
@@ -175,7 +149,10 @@ constexpr flat_name_table k_flat_names{
     {"message", {flat_role::shipper_text}},
 };
 
-flat_name flat_name_of(std::string_view key) { return k_flat_names.find(key); }
+flat_name flat_name_of(std::string_view key) {
+  const flat_name* n = k_flat_names.find(key);
+  return n != nullptr ? *n : flat_name{};
+}
 
 // A candidate time: the raw string or number token, read once the winner is known.
 struct time_candidates {

@@ -1,4 +1,6 @@
 #pragma once
+#include <countersign/rules/ascii.hpp>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -12,7 +14,7 @@ struct value_matcher;
 }  // namespace countersign::rules::sigma
 
 namespace countersign::rules::sigma::detail {
-inline char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+inline constexpr char lower_ascii(char c) noexcept { return rules::detail::ascii_lower(c); }
 bool parse_ip(std::string_view text, bool& v6, std::array<std::uint8_t, 16>& out);
 
 // What is already known of a value test for the event at hand (the rule_set prefilter
