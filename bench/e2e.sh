@@ -34,7 +34,7 @@
 # Env: E2E_ROWS (comma list of the rows above, default all), LIVE_RATE (2000),
 # E2E_TOPOLOGY (one more line under `topology:` of every instance's config, e.g.
 # "flush_interval: 2s"), E2E_KAFKA (the same under `kafka:`, e.g. "consumer: {...}"),
-# E2E_CONFIG (more top-level YAML, sections not written above),
+# E2E_CONFIG (more top-level YAML, sections not written above), E2E_LOG_LEVEL (info),
 # LIVE_SECONDS (15), COUNTERSIGN_BUILD (build dir with countersign and the bench tools,
 # default build/release; built if missing), COUNTERSIGN_BIN (another countersign binary,
 # for before/after comparisons), E2E_CSV (default bench/results/e2e.csv),
@@ -173,6 +173,7 @@ processing:
   threads: ${8:-1}
 log:
   format: text
+  level: ${E2E_LOG_LEVEL:-info}
 $7
 ${E2E_CONFIG:-}
 EOF

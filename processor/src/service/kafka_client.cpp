@@ -2,6 +2,8 @@
 
 #include <countersign/processor/transport/kafka_errors.hpp>
 
+#include <mutex>
+
 namespace countersign::processor::service {
 namespace {
 
@@ -39,6 +41,27 @@ std::expected<rd_kafka_t*, std::string> make_client(const kafka_config& k, rd_ka
     const bool per_thread = key == "client.id" || key == "group.instance.id";
     return set_property(conf, key, per_thread ? thread_client_name(value, thread) : value, section);
   };
+  if (type == RD_KAFKA_CONSUMER) {
+    // librdkafka stops fetching a partition whose local queue holds queued.min.messages
+    // or queued.max.messages.kbytes, and looks again only after fetch.queue.backoff.ms:
+    // 1 s by default. A processing thread empties a full queue (64 MiB, about 40,000
+    // fleet events) in well under a second, then waited out the rest of it, so a backlog
+    // was read in bursts at about 37,000 events/s with the thread idle half the time
+    // (100,000 with 50 ms; docs/benchmarks.md, "Fetch queue backoff"). Restores and the
+    // table reader hit queued.min.messages with small records the same way. librdkafka
+    // before 2.3 waits the second without the property (then a larger
+    // queued.max.messages.kbytes is the remedy). The caller's defaults and the user's
+    // kafka.consumer come after, so they win.
+    if (rd_kafka_conf_set(conf, "fetch.queue.backoff.ms", std::to_string(k_fetch_queue_backoff_ms).c_str(), nullptr,
+                          0) == RD_KAFKA_CONF_UNKNOWN) {
+      static std::once_flag noted;
+      std::call_once(noted, [] {
+        spdlog::info("librdkafka {} has no fetch.queue.backoff.ms: a partition whose fetch queue fills waits 1 s "
+                     "before the next fetch (raise kafka.consumer queued.max.messages.kbytes if a backlog drains slowly)",
+                     rd_kafka_version_str());
+      });
+    }
+  }
   for (const auto& [key, value] : defaults) {
     if (auto r = apply(key, value); !r) {
       rd_kafka_conf_destroy(conf);

@@ -34,6 +34,11 @@ struct client_callbacks {
   void (*commit)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) = nullptr;
 };
 
+// How long a consumer waits before fetching again for a partition whose local queue is
+// full (librdkafka's fetch.queue.backoff.ms, set on every consumer unless the user's
+// kafka.consumer sets it; librdkafka's own default is 1000).
+inline constexpr int k_fetch_queue_backoff_ms = 50;
+
 // A client name (client.id, group.instance.id) of processing thread `thread`: with
 // several threads each gets a suffix (-1, -2, ...; the first keeps the name).
 [[nodiscard]] std::string thread_client_name(const std::string& name, std::size_t thread);
