@@ -278,6 +278,11 @@ std::expected<std::unique_ptr<prevalence_store>, std::string> prevalence_store::
   store.max_successive_merges = o.max_successive_merges;
   store.compaction_filter_factory = std::make_shared<retention_filter_factory>(p->watermark, o.retention_ms, p->dropped);
   store.write_buffer_size = std::max<std::size_t>(o.write_buffer_bytes / k_store_count, 1 << 20);
+  // Most reads ask for a key the memtable does not hold (a file seen before the last
+  // memtable flush, or never): a bloom filter over the memtable's keys answers those
+  // without a search of its skip list.
+  store.memtable_whole_key_filtering = true;
+  store.memtable_prefix_bloom_size_ratio = 0.05;
 
   // Correlation windows: whole records replaced per write, no merge operator; expired
   // ones dropped by their own filter. Same cache, a share of the write buffer.
