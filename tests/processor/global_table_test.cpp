@@ -89,7 +89,7 @@ TEST(global_table, before_it_starts_it_has_reached_nothing_and_no_ends) {
   EXPECT_FALSE(table.caught_up());
   EXPECT_FALSE(table.stalled());
   EXPECT_FALSE(table.reached(std::array<std::int64_t, 1>{0}));
-  EXPECT_FALSE(table.query_ends().has_value());
+  EXPECT_FALSE(table.query_ends(nullptr).has_value());
   EXPECT_TRUE(table.failure().empty());
   EXPECT_TRUE(table.turning(0s)) << "a reader that does not run holds no one's health";
   EXPECT_EQ(table.current_stats().records, 0U);

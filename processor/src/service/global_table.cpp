@@ -305,12 +305,13 @@ bool global_table::reached(std::span<const std::int64_t> ends) const noexcept {
   return impl_->progress && impl_->progress->reached(ends);
 }
 
-std::expected<std::vector<std::int64_t>, std::string> global_table::query_ends() const {
-  rd_kafka_t* c = impl_->consumer.load(std::memory_order_acquire);
-  if (c == nullptr || !impl_->progress) return std::unexpected(std::string("the global table is not reading"));
+std::expected<std::vector<std::int64_t>, std::string> global_table::query_ends(rd_kafka_t* client) const {
+  if (client == nullptr || impl_->consumer.load(std::memory_order_acquire) == nullptr || !impl_->progress) {
+    return std::unexpected(std::string("the global table is not reading"));
+  }
   std::vector<std::int64_t> ends(static_cast<std::size_t>(impl_->progress->partitions()), 0);
   for (std::size_t p = 0; p < ends.size(); ++p) {
-    if (const auto err = service::query_end(c, impl_->topic, static_cast<std::int32_t>(p), ends[p], 1)) {
+    if (const auto err = service::query_end(client, impl_->topic, static_cast<std::int32_t>(p), ends[p], 1)) {
       return std::unexpected(std::string(rd_kafka_err2str(err)));
     }
   }

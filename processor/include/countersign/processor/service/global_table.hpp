@@ -29,6 +29,9 @@
 #include <string>
 #include <vector>
 
+// librdkafka's client handle (rdkafka.h spells the same typedef).
+typedef struct rd_kafka_s rd_kafka_t;  // NOLINT(modernize-use-using)
+
 namespace countersign::processor {
 
 // How far the table has read each signers partition: what the reader has applied to its
@@ -89,8 +92,11 @@ class global_table {
   // Every partition is committed up to `ends` (lock-free).
   [[nodiscard]] bool reached(std::span<const std::int64_t> ends) const noexcept;
   // The current end of every partition (one request each, no retries: a caller asks
-  // again on its next turn).
-  [[nodiscard]] std::expected<std::vector<std::int64_t>, std::string> query_ends() const;
+  // again on its next turn), asked through `client`: a processing thread's producer.
+  // Not through the reader's own connection: the broker answers a connection's requests
+  // in order, so each would wait behind the reader's long-polling fetch, up to
+  // fetch.wait.max.ms (500 ms) per partition, with the processing thread blocked.
+  [[nodiscard]] std::expected<std::vector<std::int64_t>, std::string> query_ends(rd_kafka_t* client) const;
   // A state write of the reader failed and is being retried.
   [[nodiscard]] bool stalled() const noexcept;
   // The reader's loop went round within `limit` (it turns at least every second unless
