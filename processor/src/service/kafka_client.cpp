@@ -48,7 +48,7 @@ std::expected<rd_kafka_t*, std::string> make_client(const kafka_config& k, rd_ka
     // fleet events) in well under a second, then waited out the rest of it, so a backlog
     // was read in bursts at about 37,000 events/s with the thread idle half the time
     // (100,000 with 50 ms; docs/benchmarks.md, "Fetch queue backoff"). Restores and the
-    // table reader hit queued.min.messages with small records the same way. librdkafka
+    // table reader can hit queued.min.messages with small records the same way. librdkafka
     // before 2.3 waits the second without the property (then a larger
     // queued.max.messages.kbytes is the remedy). The caller's defaults and the user's
     // kafka.consumer come after, so they win.
