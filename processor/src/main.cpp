@@ -134,6 +134,7 @@ int run_service(const cp::config& cfg) {
   if (threads > 1 && cfg.sigma.enabled) shared.sigma = std::make_shared<cp::shared_sigma_library>(cfg.sigma);
   if (threads > 1 && !cfg.intel_lists.empty()) shared.intel = std::make_shared<cp::shared_intel_library>(cfg.intel_lists);
   if (threads > 1 && *store) shared.table = std::make_shared<cp::global_table>(cfg, **store);
+  if (threads > 1) shared.leave = std::make_shared<cp::leave_gate>(threads);
   for (std::size_t i = 0; i < threads; ++i) {
     countersign::state::prevalence_store* session = store->get();
     if (session && i > 0) session = sessions.emplace_back((*store)->session()).get();

@@ -173,6 +173,8 @@ struct kafka_runner::impl {
   // The global table: the process's (shared_content), or this runner's own without one.
   std::shared_ptr<global_table> table;
   bool owns_table = false;
+  std::shared_ptr<leave_gate> leave;  // null with one thread
+  bool left_gate = false;             // this thread arrived at `leave`
   bool reports_table = false;              // publishes the table's counts (one thread does)
   std::uint64_t table_bad_published = 0;  // of the table's bad snapshots, in stats.bad_internal_records
   std::int32_t table_partitions = 0;
@@ -194,6 +196,7 @@ struct kafka_runner::impl {
         lifecycle(s != nullptr) {
     if (store) {
       signers.emplace(*store);
+      leave = std::move(shared.leave);
       table = std::move(shared.table);
       owns_table = !table;
       if (owns_table) table = std::make_shared<global_table>(c, *store);
@@ -1545,6 +1548,12 @@ std::expected<void, std::string> kafka_runner::impl::run(const std::atomic<bool>
       err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
     spdlog::warn("final commit: {}", rd_kafka_err2str(err));
   }
+  if (leave) {
+    leave->arrive(left_gate);
+    if (!leave->wait(std::chrono::milliseconds(std::max<std::int64_t>(cfg.processing.drain_timeout_ms, 1000)))) {
+      spdlog::warn("leaving the group before every processing thread has committed");
+    }
+  }
   rd_kafka_consumer_close(consumer);
   lifecycle.left();
   stats.group_member = false;
@@ -1567,7 +1576,23 @@ kafka_runner::kafka_runner(const config& cfg, std::shared_ptr<metrics::health_st
 kafka_runner::~kafka_runner() = default;
 
 std::expected<void, std::string> kafka_runner::run(const std::atomic<bool>& stop) {
-  return impl_->run(stop);
+  auto r = impl_->run(stop);
+  // A thread that ended before its final commit (start-up failure, fatal error) holds
+  // no one at the gate.
+  if (impl_->leave) impl_->leave->arrive(impl_->left_gate);
+  return r;
+}
+
+void leave_gate::arrive(bool& arrived) {
+  if (arrived) return;
+  arrived = true;
+  std::lock_guard lock(mutex_);
+  if (waiting_ > 0 && --waiting_ == 0) all_.notify_all();
+}
+
+bool leave_gate::wait(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return all_.wait_for(lock, timeout, [&] { return waiting_ == 0; });
 }
 
 }  // namespace countersign::processor

@@ -42,19 +42,47 @@
 #include <countersign/processor/engine/sigma_stage.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <expected>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace countersign::processor {
 
+// Where the processing threads of one process meet before leaving the group: each
+// commits its offsets first, and none closes its consumer (leaves the group) until every
+// thread has committed or left early. A member leaving starts a rebalance, and a commit
+// of another thread that lands in it can be refused (REBALANCE_IN_PROGRESS): that
+// thread's last finished work was then processed again by the next owner, and its close
+// waited out the rebalance (kafka_run.sigterm_mid_stream… failed once so, on Kafka 4
+// with two threads, 1,729 alerts twice).
+class leave_gate {
+ public:
+  explicit leave_gate(std::size_t threads) : waiting_(threads) {}
+  // This thread has committed (or will never commit: it failed or stopped early).
+  // Idempotent per caller through `arrived`.
+  void arrive(bool& arrived);
+  // Waits until every thread arrived, at most `timeout` (a stuck thread does not hold
+  // the others forever). True when all did.
+  bool wait(std::chrono::milliseconds timeout);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable all_;
+  std::size_t waiting_;
+};
+
 // What the processing threads of a process share besides the store: rule sets and lists
-// read once and swapped whole on reload, and the global table's reader. Null members:
-// each runner reads its own.
+// read once and swapped whole on reload, the global table's reader, and the gate they
+// leave the group through. Null members: each runner reads its own (or leaves alone).
 struct shared_content {
   std::shared_ptr<shared_sigma_library> sigma;
   std::shared_ptr<shared_intel_library> intel;
   std::shared_ptr<global_table> table;  // with a state store
+  std::shared_ptr<leave_gate> leave;
 };
 
 class kafka_runner {
