@@ -194,9 +194,9 @@ struct kafka_runner::impl {
         hashes(c, s, std::move(shared.intel)),
         correlations(c, s),
         lifecycle(s != nullptr) {
+    leave = std::move(shared.leave);  // with or without a store: every thread is a group member
     if (store) {
       signers.emplace(*store);
-      leave = std::move(shared.leave);
       table = std::move(shared.table);
       owns_table = !table;
       if (owns_table) table = std::make_shared<global_table>(c, *store);
